@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, dependencies pointing downwards only (see README.md):
+//   NetStackWire       wire formats, checksums, CRC-32, pcap          (no state)
+//   NetStackCore       the sans-I/O stack: adapter, ARP, IPv4, ICMP, UDP
+//   NetStackDevices    what carries frames: links, hub, switch, pcap tap
+//   NetStackSimulator  virtual clock and seeded randomness driving many hosts
+//   NetStackRuntime    the real-time driver over TAP/TUN (later issue)
+//   netstack           the command-line tool
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "NetStack",
+    products: [
+        .library(name: "NetStackWire", targets: ["NetStackWire"]),
+        .library(name: "NetStackCore", targets: ["NetStackCore"]),
+        .library(name: "NetStackDevices", targets: ["NetStackDevices"]),
+        .library(name: "NetStackSimulator", targets: ["NetStackSimulator"]),
+        .library(name: "NetStackRuntime", targets: ["NetStackRuntime"]),
+        .executable(name: "netstack", targets: ["NetstackCommand"]),
+    ],
+    dependencies: [
+        // The only third-party dependency: command-line parsing for `netstack`.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "NetStackWire", swiftSettings: strict),
+        .target(name: "NetStackCore", dependencies: ["NetStackWire"], swiftSettings: strict),
+        .target(name: "NetStackDevices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
+        .target(
+            name: "NetStackSimulator",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices"],
+            swiftSettings: strict
+        ),
+        .target(name: "NetStackRuntime", dependencies: ["NetStackCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "NetstackCommand",
+            dependencies: [
+                "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Shared by the test targets: golden captures, the tshark oracle.
+        .target(name: "NetStackTestSupport", dependencies: ["NetStackWire"], path: "Tests/NetStackTestSupport", swiftSettings: strict),
+        .testTarget(name: "NetStackWireTests", dependencies: ["NetStackWire", "NetStackTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "NetStackCoreTests",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NetStackSimulatorTests",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator", "NetStackTestSupport"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
