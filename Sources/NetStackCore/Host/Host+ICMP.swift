@@ -1,0 +1,134 @@
+public import NetStackWire
+
+extension Host {
+    /// Most of the offending datagram an ICMP error quotes: the reply must fit
+    /// in 576 bytes (RFC 1812 §4.3.2.3), so 576 − 20 − 8.
+    static let icmpQuoteLimit = 548
+
+    /// Handles an ICMP message addressed to this host (RFC 792, RFC 1122 §3.2.2).
+    func icmpInput(_ message: UnsafeRawBufferPointer, header: IPv4Header, packet: UnsafeRawBufferPointer,
+                   from interface: InterfaceID?, broadcast: Bool) {
+        let icmp: ICMPv4Header
+        do { icmp = try ICMPv4Header.parse(message) } catch {
+            statistics.icmpInErrors += 1
+            emit(.ipDropped(.malformed(error), header: header))
+            return
+        }
+        statistics.icmpInMessages += 1
+        emit(.icmpReceived(icmp, from: header.source))
+        switch icmp.message {
+        case let .echoRequest(identifier, sequence):
+            if broadcast && config.echoIgnoreBroadcasts { return }
+            let source = broadcast ? interface.flatMap { address(of: $0) } : header.destination
+            let reply = ICMPv4Header(.echoReply(identifier: identifier, sequence: sequence))
+            sendICMP(reply, data: UnsafeRawBufferPointer(rebasing: message[ICMPv4Header.length...]),
+                     source: source, to: header.source)
+        case let .echoReply(identifier, sequence):
+            let bytes = message.count - ICMPv4Header.length
+            if let rtt = pings.recordReply(identifier: identifier, sequence: sequence, from: header.source,
+                                           ttl: header.timeToLive, bytes: bytes, now: now) {
+                emit(.pingReply(from: header.source, identifier: identifier, sequence: sequence,
+                                ttl: header.timeToLive, rtt: rtt))
+            }
+        case .destinationUnreachable, .timeExceeded:
+            deliverICMPError(icmp.message, quote: UnsafeRawBufferPointer(rebasing: message[ICMPv4Header.length...]),
+                             from: header.source)
+        case .other:
+            break
+        }
+    }
+
+    /// Gives an ICMP error (or a local failure shaped like one) to the socket
+    /// whose datagram it quotes: a UDP socket by its port, a ping by its identifier.
+    func deliverICMPError(_ message: ICMPv4Message, quote: UnsafeRawBufferPointer, from sender: IPv4Address) {
+        guard let quoted = try? ICMPv4Quote.parse(quote), isLocal(quoted.header.source) else { return }
+        let error: NetError = switch message {
+        case let .destinationUnreachable(code, _): NetError.fromUnreachable(code: code)
+        default: .hostUnreachable
+        }
+        switch quoted.header.protocol {
+        case .udp:
+            guard let port = quoted.sourcePort, let socket = udp.socket(forPort: port, address: quoted.header.source)
+            else { return }
+            udp.update(socket) { $0.pendingError = error }
+            emit(.socketError(port: port, error: error, from: sender))
+        case .icmp:
+            let start = quoted.header.headerLength
+            guard quoted.header.fragmentOffset == 0, quote.count >= start + 8, quote[start] == 8 else { return }
+            pings.recordError(identifier: quote.be16(start + 4), sequence: quote.be16(start + 6), from: sender,
+                              message: message)
+        default:
+            break
+        }
+    }
+
+    /// Sends an ICMP message with `data` after its header.
+    func sendICMP(_ icmp: ICMPv4Header, data: UnsafeRawBufferPointer, source: IPv4Address?, to destination: IPv4Address,
+                  ttl: UInt8? = nil) {
+        do {
+            try output(protocol: .icmp, source: source, destination: destination, ttl: ttl,
+                       payloadLength: ICMPv4Header.length + data.count) { buffer in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[ICMPv4Header.length...]).copyMemory(from: data)
+                icmp.emit(into: buffer)
+            }
+            statistics.icmpOutMessages += 1
+            emit(.icmpSent(icmp, to: destination))
+        } catch {
+            statistics.outDiscards += 1
+        }
+    }
+
+    /// Sends an ICMP error about `original` (an IP datagram) to its source,
+    /// unless RFC 1122 §3.2.2 / RFC 1812 §4.3.2.7 forbid it: never about an ICMP
+    /// error, a broadcast or multicast, a non-initial fragment, or a source that
+    /// is not a single host. Rate-limited.
+    func sendICMPError(_ message: ICMPv4Message, about original: UnsafeRawBufferPointer, arrivedOn interface: InterfaceID?) {
+        guard let header = try? IPv4Header.parseQuoted(original) else { return }
+        let source = header.source
+        guard header.fragmentOffset == 0, !isBroadcast(header.destination), !header.destination.isMulticast,
+              source != .any, !isBroadcast(source), !source.isMulticast, source.rawValue >> 24 != 127 else { return }
+        if header.protocol == .icmp {
+            let start = header.headerLength
+            guard original.count > start else { return }
+            let type = original[start]
+            if ![0, 8, 13, 14, 15, 16, 17, 18].contains(type) { return }  // an error or unknown type: stay silent
+        }
+        guard icmpLimiter.allow(now: now) else {
+            statistics.icmpRateLimited += 1
+            emit(.icmpRateLimited(to: source))
+            return
+        }
+        let quote = UnsafeRawBufferPointer(rebasing: original[0..<min(original.count, Self.icmpQuoteLimit)])
+        let from = interface.flatMap { address(of: $0) }
+        sendICMP(ICMPv4Header(message), data: quote, source: from, to: source)
+    }
+
+    // MARK: Ping
+
+    /// Opens a ping socket that sends echo requests with `identifier` and collects what comes back.
+    public func openPing(identifier: UInt16) throws(NetError) -> PingSocket {
+        try pings.open(identifier: identifier)
+    }
+
+    /// Closes a ping socket.
+    public func closePing(_ socket: PingSocket) { pings.close(socket) }
+
+    /// Sends one echo request (RFC 792) with `payloadLength` bytes of data
+    /// (a pattern, like iputils ping's), records its send time for the RTT.
+    public func ping(_ socket: PingSocket, to destination: IPv4Address, sequence: UInt16, payloadLength: Int = 56,
+                     ttl: UInt8? = nil, dontFragment: Bool = false, now: Instant) throws(NetError) {
+        self.now = now
+        let request = ICMPv4Header(.echoRequest(identifier: socket.identifier, sequence: sequence))
+        pings.recordSend(socket, sequence: sequence, now: now)
+        try output(protocol: .icmp, destination: destination, ttl: ttl, dontFragment: dontFragment,
+                   payloadLength: ICMPv4Header.length + payloadLength) { buffer in
+            for i in ICMPv4Header.length..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i - ICMPv4Header.length) }
+            request.emit(into: buffer)
+        }
+        statistics.icmpOutMessages += 1
+        emit(.pingSent(to: destination, identifier: socket.identifier, sequence: sequence, length: payloadLength))
+    }
+
+    /// Replies and errors received for this socket since the last call.
+    public func takePingResults(_ socket: PingSocket) -> [PingResult] { pings.takeResults(socket) }
+}

@@ -1,0 +1,218 @@
+import NetStackWire
+
+extension Host {
+    /// Sends a datagram this host originates (RFC 1122 §3.3): looks up the
+    /// route (interface and gateway), picks the source address, fragments when
+    /// the datagram exceeds the interface MTU, and hands it to ARP and the link.
+    /// `writePayload` fills the `payloadLength` bytes after the IP header.
+    func output(protocol proto: IPProtocol, source: IPv4Address? = nil, destination: IPv4Address,
+                ttl: UInt8? = nil, dontFragment: Bool = false, payloadLength: Int,
+                writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
+        guard payloadLength + IPv4Header.minimumLength <= 65_535 else { throw .messageTooLong }
+        let local = isLocal(destination)
+        var route: Route?
+        if !local {
+            route = routes.lookup(destination)
+            if route == nil, destination.isLimitedBroadcast, let first = addresses.first {
+                route = Route(destination: first.network, interface: first.interface)
+            }
+            guard route != nil else {
+                statistics.outNoRoutes += 1
+                emit(.noRoute(destination: destination))
+                throw .networkUnreachable
+            }
+        }
+        let from = source ?? route.flatMap { address(of: $0.interface) } ?? destination
+        var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
+                                timeToLive: ttl ?? config.defaultTTL, identification: nextIdentification,
+                                dontFragment: dontFragment)
+        nextIdentification &+= 1
+        let total = header.totalLength
+        if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
+        statistics.outRequests += 1
+
+        buildBuffer.withUnsafeMutableBytes { buffer in
+            writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength..<total]))
+            header.emit(into: buffer)
+        }
+        guard let route else {
+            loopback.append(Array(buildBuffer[0..<total]))
+            return
+        }
+        let nextHop = route.nextHop(for: destination)
+        emit(.routeLookup(destination: destination, route: route, nextHop: nextHop))
+        header.checksum = 0
+        emit(.ipSent(header, interface: route.interface))
+        buildBuffer.withUnsafeBytes { buffer in
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<total])
+            if total > adapters[route.interface.index].mtu {
+                fragment(datagram, header: header, on: route.interface, nextHop: nextHop, forwarded: false)
+            } else {
+                sendToLink(datagram, on: route.interface, nextHop: nextHop, forwarded: false)
+            }
+        }
+    }
+
+    /// Splits a datagram into fragments that fit the interface MTU (RFC 791 §3.2):
+    /// data in multiples of 8 bytes; only options with the copy bit repeat after the first.
+    func fragment(_ datagram: UnsafeRawBufferPointer, header: IPv4Header, on interface: InterfaceID,
+                  nextHop: IPv4Address, forwarded: Bool) {
+        let mtu = adapters[interface.index].mtu
+        let payload = UnsafeRawBufferPointer(rebasing: datagram[header.headerLength..<header.totalLength])
+        var offset = 0, count = 0
+        var piece = header
+        while offset < payload.count {
+            if offset > 0 { piece.options = Self.copiedOptions(header.options) }
+            let room = (mtu - piece.headerLength) & ~7
+            guard room > 0 else { statistics.fragmentsFailed += 1; return }
+            let length = min(room, payload.count - offset)
+            piece.fragmentOffset = header.fragmentOffset + offset
+            piece.moreFragments = offset + length < payload.count || header.moreFragments
+            piece.totalLength = piece.headerLength + length
+            let start = offset
+            fragmentBuffer.withUnsafeMutableBytes { buffer in
+                piece.emit(into: buffer)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[piece.headerLength..<piece.totalLength])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: payload[start..<(start + length)]))
+            }
+            fragmentBuffer.withUnsafeBytes { buffer in
+                sendToLink(UnsafeRawBufferPointer(rebasing: buffer[0..<piece.totalLength]), on: interface,
+                           nextHop: nextHop, forwarded: forwarded)
+            }
+            offset += length
+            count += 1
+        }
+        statistics.fragmentsOK += 1
+        statistics.fragmentsCreated += count
+        emit(.fragmented(header, fragments: count, mtu: mtu))
+    }
+
+    /// Options that RFC 791 says every fragment carries (copy flag set), padded to 4 bytes.
+    static func copiedOptions(_ options: [UInt8]) -> [UInt8] {
+        var kept: [UInt8] = []
+        var i = 0
+        while i < options.count {
+            let kind = options[i]
+            if kind == 0 { break }
+            if kind == 1 { i += 1; continue }
+            let length = Int(options[i + 1])
+            if kind & 0x80 != 0 { kept += options[i..<(i + length)] }
+            i += length
+        }
+        while kept.count % 4 != 0 { kept.append(0) }
+        return kept
+    }
+
+    /// The IP input routine (RFC 1122 §3.2.1): validate, then deliver locally,
+    /// forward (a router), or drop what is not addressed to this host.
+    /// `interface` is nil for datagrams this host sent itself.
+    func ipInput(_ bytes: UnsafeRawBufferPointer, on interface: InterfaceID?, linkBroadcast: Bool) {
+        statistics.inReceives += 1
+        let header: IPv4Header
+        do { header = try IPv4Header.parse(bytes) } catch {
+            statistics.inHeaderErrors += 1
+            emit(.ipDropped(.malformed(error), header: nil))
+            return
+        }
+        let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalLength])
+        if let interface { emit(.ipReceived(header, interface: interface)) }
+        let broadcast = isBroadcast(header.destination)
+        guard isLocal(header.destination) || broadcast else {
+            if config.forwarding, let interface, !linkBroadcast, !header.destination.isMulticast {
+                forward(packet, header: header, from: interface)
+            } else {
+                statistics.inAddressErrors += 1
+                emit(.ipDropped(.notForThisHost, header: header))
+            }
+            return
+        }
+        if header.isFragment {
+            statistics.reassemblyRequired += 1
+            let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength...])
+            switch reassembler.add(header: header, payload: payload, packet: packet, now: now) {
+            case .incomplete:
+                return
+            case let .dropped(reason):
+                statistics.reassemblyFails += 1
+                emit(.ipDropped(.reassembly(reason), header: header))
+            case let .complete(whole, data):
+                statistics.reassemblyOK += 1
+                emit(.reassembled(whole))
+                let rebuilt = whole.withPayload(data)
+                rebuilt.withUnsafeBytes { all in
+                    deliver(all, header: whole, from: interface, broadcast: broadcast || linkBroadcast)
+                }
+            }
+            return
+        }
+        deliver(packet, header: header, from: interface, broadcast: broadcast || linkBroadcast)
+    }
+
+    /// Hands a whole datagram to the transport protocol it names.
+    func deliver(_ packet: UnsafeRawBufferPointer, header: IPv4Header, from interface: InterfaceID?, broadcast: Bool) {
+        statistics.inDelivers += 1
+        let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength..<header.totalLength])
+        switch header.protocol {
+        case .icmp: icmpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
+        case .udp: udpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
+        default:
+            statistics.inUnknownProtocols += 1
+            emit(.ipDropped(.unknownProtocol(header.protocol), header: header))
+            if !broadcast {
+                sendICMPError(.destinationUnreachable(code: UnreachableCode.protocol.rawValue, nextHopMTU: 0),
+                              about: packet, arrivedOn: interface)
+            }
+        }
+    }
+
+    /// Forwards a datagram (RFC 1812 §5.2): TTL check and decrement with an
+    /// incremental checksum update, route lookup, then fragmentation or
+    /// "fragmentation needed" when the next link is smaller.
+    func forward(_ packet: UnsafeRawBufferPointer, header: IPv4Header, from interface: InterfaceID) {
+        guard header.timeToLive > 1 else {
+            emit(.ipDropped(.timeToLiveExceeded, header: header))
+            sendICMPError(.timeExceeded(code: 0), about: packet, arrivedOn: interface)
+            return
+        }
+        guard let route = routes.lookup(header.destination) else {
+            statistics.outNoRoutes += 1
+            emit(.ipDropped(.noRoute, header: header))
+            sendICMPError(.destinationUnreachable(code: UnreachableCode.network.rawValue, nextHopMTU: 0),
+                          about: packet, arrivedOn: interface)
+            return
+        }
+        let mtu = adapters[route.interface.index].mtu
+        if packet.count > mtu && header.dontFragment {
+            emit(.ipDropped(.fragmentationNeeded(mtu: mtu), header: header))
+            sendICMPError(.destinationUnreachable(code: UnreachableCode.fragmentationNeeded.rawValue,
+                                                  nextHopMTU: UInt16(clamping: mtu)),
+                          about: packet, arrivedOn: interface)
+            return
+        }
+        let nextHop = route.nextHop(for: header.destination)
+        var outgoing = header
+        outgoing.timeToLive -= 1
+        statistics.forwarded += 1
+        emit(.forwarded(outgoing, from: interface, to: route.interface, nextHop: nextHop))
+        forwardBuffer.withUnsafeMutableBytes { whole in
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
+            buffer.copyMemory(from: packet)
+            IPv4Header.decrementTimeToLive(in: buffer)
+            let datagram = UnsafeRawBufferPointer(buffer)
+            if packet.count > mtu {
+                fragment(datagram, header: outgoing, on: route.interface, nextHop: nextHop, forwarded: true)
+            } else {
+                sendToLink(datagram, on: route.interface, nextHop: nextHop, forwarded: true)
+            }
+        }
+    }
+}
+
+extension IPv4Header {
+    /// The datagram's bytes: this header emitted, then `payload`.
+    func withPayload(_ payload: [UInt8]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: headerLength)
+        bytes.withUnsafeMutableBytes { emit(into: $0) }
+        return bytes + payload
+    }
+}

@@ -1,0 +1,116 @@
+public import NetStackWire
+
+extension Host {
+    /// Handles a UDP datagram addressed to this host (RFC 768, RFC 1122 §4.1.3).
+    func udpInput(_ bytes: UnsafeRawBufferPointer, header: IPv4Header, packet: UnsafeRawBufferPointer,
+                  from interface: InterfaceID?, broadcast: Bool) {
+        let udpHeader: UDPHeader
+        do { udpHeader = try UDPHeader.parse(bytes, source: header.source, destination: header.destination) } catch {
+            statistics.udpInErrors += 1
+            emit(.ipDropped(.malformed(error), header: header))
+            return
+        }
+        let from = Endpoint(header.source, udpHeader.sourcePort)
+        let to = Endpoint(header.destination, udpHeader.destinationPort)
+        guard let socket = udp.socket(forPort: udpHeader.destinationPort, address: header.destination) else {
+            statistics.udpNoPorts += 1
+            if !broadcast {
+                sendICMPError(.destinationUnreachable(code: UnreachableCode.port.rawValue, nextHopMTU: 0),
+                              about: packet, arrivedOn: interface)
+            }
+            return
+        }
+        let payload = Array(UnsafeRawBufferPointer(rebasing: bytes[UDPHeader.headerLength..<udpHeader.length]))
+        guard udp.deliver(UDPDatagram(source: from, destination: to, payload: payload), to: socket) else {
+            statistics.udpReceiveBufferErrors += 1
+            emit(.udpReceiveQueueFull(port: udpHeader.destinationPort))
+            return
+        }
+        statistics.udpInDatagrams += 1
+        emit(.udpDelivered(from: from, to: to, length: payload.count))
+    }
+
+    // MARK: The UDP socket API
+
+    /// Creates a UDP socket (unbound).
+    public func udpOpen() -> UDPSocket { udp.open() }
+
+    /// Binds a socket to `port` (0: an ephemeral port) on `address` (`.any`: all of this host's addresses).
+    /// Throws `.addressInUse` when the port is taken, `.addressNotAvailable` for an address not ours.
+    public func udpBind(_ socket: UDPSocket, address: IPv4Address = .any, port: UInt16) throws(NetError) {
+        guard address == .any || isLocal(address) else { throw .addressNotAvailable }
+        try udp.bind(socket, address: address, port: port)
+    }
+
+    /// The address and port a socket is bound to.
+    public func udpLocalEndpoint(_ socket: UDPSocket) -> Endpoint? { udp.state(socket)?.local }
+
+    /// Allows sending to broadcast addresses (SO_BROADCAST).
+    public func udpSetBroadcast(_ socket: UDPSocket, _ on: Bool) {
+        udp.update(socket) { $0.allowBroadcast = on }
+    }
+
+    /// Sends one datagram (binds an ephemeral port first if needed). Throws the
+    /// error ICMP reported earlier for this socket, once, like Linux does.
+    public func udpSend(_ socket: UDPSocket, _ payload: UnsafeRawBufferPointer, to destination: Endpoint,
+                        now: Instant) throws(NetError) {
+        self.now = now
+        guard var state = udp.state(socket) else { throw .badDescriptor }
+        if let error = state.pendingError {
+            udp.update(socket) { $0.pendingError = nil }
+            throw error
+        }
+        if state.local == nil {
+            try udp.bind(socket, address: .any, port: 0)
+            state = udp.state(socket) ?? state
+        }
+        guard let local = state.local else { throw .badDescriptor }
+        guard payload.count <= 65_507 else { throw .messageTooLong }
+        guard !isBroadcast(destination.address) || state.allowBroadcast else { throw .permissionDenied }
+        let source: IPv4Address? = local.address == .any ? nil : local.address
+        let header = UDPHeader(sourcePort: local.port, destinationPort: destination.port, payloadLength: payload.count)
+        var chosenSource = source ?? .any
+        try output(protocol: .udp, source: source, destination: destination.address,
+                   payloadLength: header.length) { buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[UDPHeader.headerLength...]).copyMemory(from: payload)
+            chosenSource = chosenSource == .any ? sourceAddress(toward: destination.address) : chosenSource
+            header.emit(into: buffer, source: chosenSource, destination: destination.address)
+        }
+        statistics.udpOutDatagrams += 1
+        emit(.udpSent(from: Endpoint(chosenSource, local.port), to: destination, length: payload.count))
+    }
+
+    /// Convenience for `udpSend` with an array.
+    public func udpSend(_ socket: UDPSocket, _ payload: [UInt8], to destination: Endpoint, now: Instant) throws(NetError) {
+        var failure: NetError?
+        payload.withUnsafeBytes { bytes in
+            do throws(NetError) { try udpSend(socket, bytes, to: destination, now: now) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Takes the oldest datagram from the socket's receive queue; nil when empty.
+    public func udpReceive(_ socket: UDPSocket) -> UDPDatagram? { udp.receive(socket) }
+
+    /// Takes the error ICMP reported for this socket, if any.
+    public func udpTakeError(_ socket: UDPSocket) -> NetError? {
+        let error = udp.state(socket)?.pendingError
+        udp.update(socket) { $0.pendingError = nil }
+        return error
+    }
+
+    /// Datagrams waiting in the socket's receive queue.
+    public func udpQueuedDatagrams(_ socket: UDPSocket) -> Int { udp.state(socket)?.queue.count ?? 0 }
+
+    /// Closes a socket and frees its port.
+    public func udpClose(_ socket: UDPSocket) { udp.close(socket) }
+
+    /// The source address `output` will choose toward `destination`: the address
+    /// of the interface its route leaves by (or the destination itself when local).
+    func sourceAddress(toward destination: IPv4Address) -> IPv4Address {
+        if isLocal(destination) { return destination }
+        let route = routes.peek(destination)
+            ?? (destination.isLimitedBroadcast ? addresses.first.map { Route(destination: $0.network, interface: $0.interface) } : nil)
+        return route.flatMap { address(of: $0.interface) } ?? .any
+    }
+}

@@ -1,0 +1,239 @@
+public import NetStackWire
+
+/// How a host's stack is set up.
+public struct HostConfig: Sendable {
+    /// The host's name, used in tables and narration.
+    public var name: String
+    /// Forward packets not addressed to this host: a router (RFC 1812).
+    public var forwarding = false
+    /// TTL of datagrams this host originates (Linux: 64).
+    public var defaultTTL: UInt8 = 64
+    public var arp = ARPConfig()
+    public var reassembly = ReassemblyConfig()
+    public var udp = UDPConfig()
+    /// Limits the ICMP errors this host sends.
+    public var icmpErrors = ICMPRateLimiter()
+    /// First IP identification used; each datagram sent takes the next.
+    public var initialIdentification: UInt16 = 1
+    /// Ignore echo requests sent to a broadcast address (Linux's icmp_echo_ignore_broadcasts).
+    public var echoIgnoreBroadcasts = true
+
+    public init(name: String) { self.name = name }
+}
+
+/// An address assigned to an interface.
+public struct InterfaceAddress: Sendable, Equatable {
+    public var address: IPv4Address
+    public var network: IPv4Network
+    public var interface: InterfaceID
+}
+
+/// One host's protocol stack: its LAN adapters, ARP, IPv4 (routing, forwarding,
+/// fragmentation, reassembly), ICMP and UDP — sans-I/O.
+///
+/// The host owns no thread, clock or file descriptor. Its driver hands it
+/// frames that arrive (`receive`), runs it (`poll`), takes the frames it wants
+/// to send (`takeFrame`), and asks when to run it next (`nextDeadline`).
+/// Every call takes the current time. Same inputs, same outputs.
+///
+/// A class because a host has identity: sockets, the simulator and the
+/// runtime all refer to the same one. It is not thread-safe; one driver owns it.
+public final class Host {
+    public let name: String
+    public internal(set) var config: HostConfig
+    /// The LAN adapters, indexed by ``InterfaceID``.
+    public internal(set) var adapters: [LANAdapter] = []
+    /// Assigned addresses.
+    public internal(set) var addresses: [InterfaceAddress] = []
+    /// The routing table (`route`).
+    public internal(set) var routes = RoutingTable()
+    /// The ARP cache (`arp`).
+    public internal(set) var arpCache: ARPCache
+    /// IP, ICMP, UDP and ARP counters.
+    public internal(set) var statistics = IPStatistics()
+    /// Called for every ``StackEvent``, when set. Costs nothing when nil.
+    public var observer: ((StackEvent) -> Void)?
+
+    var reassembler: Reassembler
+    var udp: UDPSocketTable
+    var pings = PingTable()
+    var icmpLimiter: ICMPRateLimiter
+    var nextIdentification: UInt16
+    /// The time of the call being served.
+    var now = Instant.zero
+    /// Datagrams this host sent to itself, delivered on the next poll.
+    var loopback: [[UInt8]] = []
+    /// Reused buffers: one for building datagrams, one for the frame being
+    /// received, one for forwarding, one for fragmenting. Allocated once.
+    var buildBuffer = [UInt8](repeating: 0, count: 65_536)
+    var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
+    var forwardBuffer = [UInt8](repeating: 0, count: 65_536)
+    var fragmentBuffer = [UInt8](repeating: 0, count: 65_536)
+
+    public init(_ config: HostConfig) {
+        name = config.name
+        self.config = config
+        arpCache = ARPCache(config: config.arp)
+        reassembler = Reassembler(config: config.reassembly)
+        udp = UDPSocketTable(config: config.udp)
+        icmpLimiter = config.icmpErrors
+        nextIdentification = config.initialIdentification
+    }
+
+    @inline(__always) func emit(_ event: @autoclosure () -> StackEvent) {
+        if let observer { observer(event()) }
+    }
+
+    // MARK: Configuration
+
+    /// Adds a LAN adapter and returns its interface.
+    @discardableResult
+    public func addInterface(_ config: AdapterConfig) -> InterfaceID {
+        adapters.append(LANAdapter(config))
+        return InterfaceID(adapters.count - 1)
+    }
+
+    /// Assigns `address/prefixLength` to `interface`: adds the connected route
+    /// and announces the address with a gratuitous ARP.
+    public func assign(_ address: IPv4Address, prefixLength: Int, to interface: InterfaceID, now: Instant) {
+        self.now = now
+        let network = IPv4Network(address: address, prefixLength: prefixLength)
+        addresses.append(InterfaceAddress(address: address, network: network, interface: interface))
+        routes.add(Route(destination: network, interface: interface))
+        sendARP(.request, on: interface, senderIP: address, targetMAC: .zero, targetIP: address, to: .broadcast)
+        emit(.arpAnnounced(address, interface: interface))
+    }
+
+    /// Adds a route.
+    public func addRoute(_ route: Route) { routes.add(route) }
+
+    /// Sets the default gateway, reached through `interface`.
+    public func setDefaultGateway(_ gateway: IPv4Address, interface: InterfaceID, metric: Int = 0) {
+        routes.setDefaultGateway(gateway, interface: interface, metric: metric)
+    }
+
+    /// Turns forwarding (router behaviour) on or off.
+    public func setForwarding(_ on: Bool) { config.forwarding = on }
+
+    /// Puts an adapter in or out of promiscuous mode.
+    public func setPromiscuous(_ on: Bool, interface: InterfaceID) { adapters[interface.index].setPromiscuous(on) }
+
+    /// The interfaces, in order.
+    public var interfaces: [InterfaceID] { adapters.indices.map(InterfaceID.init) }
+
+    /// The first address of `interface`.
+    public func address(of interface: InterfaceID) -> IPv4Address? {
+        addresses.first { $0.interface == interface }?.address
+    }
+
+    /// True when `address` is assigned to one of this host's interfaces.
+    public func isLocal(_ address: IPv4Address) -> Bool { addresses.contains { $0.address == address } }
+
+    /// True for 255.255.255.255 and the directed broadcast of a connected network.
+    func isBroadcast(_ address: IPv4Address) -> Bool {
+        address.isLimitedBroadcast
+            || addresses.contains { $0.network.prefixLength < 31 && $0.network.broadcast == address }
+    }
+
+    // MARK: The link side
+
+    /// A frame arrives at `interface` from the wire (the signal turned back
+    /// into bytes). The adapter checks its FCS, filters by MAC address and
+    /// stores it in its receive ring; `poll` takes it from there.
+    @discardableResult
+    public func receive(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID, now: Instant) -> AdapterVerdict {
+        self.now = now
+        let verdict = adapters[interface.index].receive(frame)
+        emit(.adapterReceived(interface: interface, verdict: verdict, length: frame.count))
+        return verdict
+    }
+
+    /// Convenience for `receive` with an array.
+    @discardableResult
+    public func receive(_ frame: [UInt8], on interface: InterfaceID, now: Instant) -> AdapterVerdict {
+        frame.withUnsafeBytes { receive($0, on: interface, now: now) }
+    }
+
+    /// Runs the stack: services adapter interrupts (the driver hands each
+    /// received frame to the protocols), local deliveries, and timers that are due.
+    public func poll(now: Instant) {
+        self.now = now
+        for index in adapters.indices where adapters[index].interruptPending {
+            let interface = InterfaceID(index)
+            emit(.interrupt(interface: interface, frames: adapters[index].receiveRing.count))
+            while let length = adapters[index].takeReceived({ frame in
+                receiveBuffer.withUnsafeMutableBytes { $0.copyMemory(from: frame) }
+                return frame.count
+            }) {
+                receiveBuffer.withUnsafeBytes { handleFrame(UnsafeRawBufferPointer(rebasing: $0[0..<length]), on: interface) }
+            }
+        }
+        while !loopback.isEmpty {
+            let datagram = loopback.removeFirst()
+            datagram.withUnsafeBytes { ipInput($0, on: nil, linkBroadcast: false) }
+        }
+        runTimers()
+    }
+
+    /// Takes the oldest frame waiting to leave by `interface`, as it goes on the
+    /// wire (padded, FCS appended when the link carries one); nil when none waits.
+    public func takeFrame<R>(from interface: InterfaceID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        try adapters[interface.index].takeTransmitted(body)
+    }
+
+    /// When `poll` must run next, or nil if only an arriving frame can give it work.
+    public func nextDeadline() -> Instant? {
+        if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
+        return [arpCache.nextDeadline(), reassembler.nextDeadline()].compactMap { $0 }.min()
+    }
+
+    /// The driver's part: hand one received frame to the protocol named by its EtherType.
+    func handleFrame(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID) {
+        let header: EthernetHeader
+        do { header = try EthernetHeader.parse(frame) } catch {
+            adapters[interface.index].counters.rxDropped += 1
+            emit(.frameDropped(interface: interface, error: error))
+            return
+        }
+        emit(.driverDelivered(interface: interface, header: header, length: frame.count))
+        let payload = UnsafeRawBufferPointer(rebasing: frame[EthernetHeader.length...])
+        switch header.etherType {
+        case .arp: arpInput(payload, on: interface)
+        case .ipv4: ipInput(payload, on: interface, linkBroadcast: header.destination.isMulticast)
+        default: adapters[interface.index].counters.rxDropped += 1
+        }
+    }
+
+    /// Puts a frame in the interface's transmit queue: MAC header, then `payload`.
+    func sendFrame(on interface: InterfaceID, to destination: MACAddress, type: EtherType,
+                   payload: UnsafeRawBufferPointer) {
+        let header = EthernetHeader(destination: destination, source: adapters[interface.index].mac, etherType: type)
+        let length = EthernetHeader.length + payload.count
+        let (_, fcs) = adapters[interface.index].send(length: length) { buffer in
+            header.emit(into: buffer)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[EthernetHeader.length...]).copyMemory(from: payload)
+        }
+        emit(.frameQueued(interface: interface, header: header, length: length, fcs: fcs))
+    }
+
+    func runTimers() {
+        let (retries, failures) = arpCache.due(now: now)
+        for (address, interface, attempt) in retries {
+            sendARPRequest(for: address, on: interface, attempt: attempt)
+        }
+        for (address, waiting) in failures {
+            statistics.arpResolutionFailures += 1
+            emit(.arpFailed(address, droppedPackets: waiting.count))
+            for packet in waiting { nextHopUnreachable(packet) }
+        }
+        let expired = reassembler.expire(now: now)
+        if expired.count > 0 {
+            statistics.reassemblyFails += expired.count
+            statistics.reassemblyTimeouts += expired.count
+            emit(.ipDropped(.reassemblyTimeout, header: nil))
+            for first in expired.firstFragments {
+                first.withUnsafeBytes { sendICMPError(.timeExceeded(code: 1), about: $0, arrivedOn: nil) }
+            }
+        }
+    }
+}

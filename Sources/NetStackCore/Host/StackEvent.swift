@@ -1,0 +1,85 @@
+public import NetStackWire
+
+/// An IP address and port.
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPv4Address
+    public var port: UInt16
+    public init(_ address: IPv4Address, _ port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+    public var description: String { "\(address):\(port)" }
+}
+
+/// Why the IP layer let a packet go.
+public enum IPDropReason: Sendable, Equatable {
+    /// The header did not validate (version, lengths, checksum, options).
+    case malformed(WireError)
+    /// Not addressed to this host, and it is not a router.
+    case notForThisHost
+    /// TTL ran out while forwarding.
+    case timeToLiveExceeded
+    /// No route toward the destination.
+    case noRoute
+    /// Too big for the next link and DF set.
+    case fragmentationNeeded(mtu: Int)
+    /// A fragment that could not be kept.
+    case reassembly(ReassemblyDrop)
+    /// Fragments that never completed in time.
+    case reassemblyTimeout
+    /// A protocol the host does not speak.
+    case unknownProtocol(IPProtocol)
+    /// ARP never answered for the next hop.
+    case nextHopUnresolved(IPv4Address)
+}
+
+/// Something the stack did, with the concrete values — what `netstack demo`
+/// narrates. Events are produced only when an observer is set.
+public enum StackEvent: Sendable {
+    // Applications and sockets
+    case udpSent(from: Endpoint, to: Endpoint, length: Int)
+    case udpDelivered(from: Endpoint, to: Endpoint, length: Int)
+    case udpReceiveQueueFull(port: UInt16)
+    case pingSent(to: IPv4Address, identifier: UInt16, sequence: UInt16, length: Int)
+    case pingReply(from: IPv4Address, identifier: UInt16, sequence: UInt16, ttl: UInt8, rtt: Duration)
+    case socketError(port: UInt16, error: NetError, from: IPv4Address)
+    // IP
+    case routeLookup(destination: IPv4Address, route: Route, nextHop: IPv4Address)
+    case noRoute(destination: IPv4Address)
+    case ipSent(IPv4Header, interface: InterfaceID)
+    case fragmented(IPv4Header, fragments: Int, mtu: Int)
+    case ipReceived(IPv4Header, interface: InterfaceID)
+    case ipDropped(IPDropReason, header: IPv4Header?)
+    case forwarded(IPv4Header, from: InterfaceID, to: InterfaceID, nextHop: IPv4Address)
+    case reassembled(IPv4Header)
+    // ICMP
+    case icmpSent(ICMPv4Header, to: IPv4Address)
+    case icmpReceived(ICMPv4Header, from: IPv4Address)
+    case icmpRateLimited(to: IPv4Address)
+    // ARP
+    case arpCacheHit(IPv4Address, MACAddress)
+    case arpCacheMiss(IPv4Address, interface: InterfaceID)
+    case arpRequestSent(target: IPv4Address, interface: InterfaceID, attempt: Int)
+    case arpReplySent(to: IPv4Address, mac: MACAddress, interface: InterfaceID)
+    case arpAnnounced(IPv4Address, interface: InterfaceID)
+    case arpLearned(IPv4Address, MACAddress, interface: InterfaceID)
+    case arpFailed(IPv4Address, droppedPackets: Int)
+    // Ethernet and the adapter
+    case frameQueued(interface: InterfaceID, header: EthernetHeader, length: Int, fcs: UInt32?)
+    case adapterReceived(interface: InterfaceID, verdict: AdapterVerdict, length: Int)
+    case interrupt(interface: InterfaceID, frames: Int)
+    case driverDelivered(interface: InterfaceID, header: EthernetHeader, length: Int)
+    case frameDropped(interface: InterfaceID, error: WireError)
+}
+
+/// IP, ICMP and UDP counters, named after the SNMP MIB fields `netstat -s` prints (RFC 4293, RFC 4113).
+public struct IPStatistics: Sendable, Equatable {
+    public var inReceives = 0, inHeaderErrors = 0, inAddressErrors = 0, inUnknownProtocols = 0, inDelivers = 0
+    public var forwarded = 0, outRequests = 0, outNoRoutes = 0, outDiscards = 0
+    public var reassemblyRequired = 0, reassemblyOK = 0, reassemblyFails = 0, reassemblyTimeouts = 0
+    public var fragmentsOK = 0, fragmentsCreated = 0, fragmentsFailed = 0
+    public var icmpInMessages = 0, icmpInErrors = 0, icmpOutMessages = 0, icmpRateLimited = 0
+    public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
+    public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
+    public init() {}
+}

@@ -1,0 +1,157 @@
+public import NetStackWire
+
+/// Identifies one of a host's interfaces (its LAN adapters) by position.
+public struct InterfaceID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let index: Int
+    public init(_ index: Int) { self.index = index }
+    public static func < (a: InterfaceID, b: InterfaceID) -> Bool { a.index < b.index }
+    public var description: String { "if\(index)" }
+}
+
+/// How a LAN adapter is set up.
+public struct AdapterConfig: Sendable {
+    /// The adapter's name, as `ip link` would show it (`eth0`).
+    public var name: String
+    /// The hardware address the receive filter answers to.
+    public var mac: MACAddress
+    /// Largest IP packet the link carries (bytes after the MAC header).
+    public var mtu: Int = 1500
+    /// Whether frames on the attached link carry the 4-byte FCS: the adapter
+    /// appends it when sending and checks it when receiving. TAP links carry none.
+    public var fcs: Bool = true
+    /// Accept every frame, whatever its destination MAC.
+    public var promiscuous: Bool = false
+    /// Receive-ring slots: frames that can wait for the driver.
+    public var receiveRing: Int = 256
+    /// Transmit-queue slots.
+    public var transmitQueue: Int = 1024
+
+    public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
+        self.name = name
+        self.mac = mac
+        self.mtu = mtu
+        self.fcs = fcs
+    }
+}
+
+/// What the adapter did with a frame that arrived from the wire.
+public enum AdapterVerdict: Sendable, Equatable {
+    /// Stored in the receive ring; an interrupt is pending.
+    case accepted
+    /// Shorter than a MAC header (plus FCS).
+    case runt
+    /// The FCS did not match: bits were damaged on the way.
+    case fcsMismatch
+    /// Addressed to another adapter.
+    case filtered(MACAddress)
+    /// The receive ring was full.
+    case ringOverflow
+}
+
+/// The LAN adapter (NIC) model of the chapter.
+///
+/// Receiving: the signal has been turned back into bits (the frame bytes); the
+/// adapter checks the FCS, applies its MAC filter, stores the frame in its
+/// buffer memory (a bounded ring) and raises an interrupt. The driver later
+/// drains the ring and hands each frame to the protocol stack.
+/// Sending: frames from the stack are padded to 60 bytes, get their FCS when
+/// the link carries one, and wait in the transmit queue until the wire takes them.
+public struct LANAdapter: Sendable {
+    public private(set) var config: AdapterConfig
+    public internal(set) var counters = AdapterCounters()
+    /// True between a frame arriving and the driver draining the ring.
+    public private(set) var interruptPending = false
+    var receiveRing: FrameRing
+    var transmitQueue: FrameRing
+
+    /// An adapter with empty rings.
+    public init(_ config: AdapterConfig) {
+        self.config = config
+        let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
+        receiveRing = FrameRing(capacity: config.receiveRing, slotSize: slot)
+        transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
+    }
+
+    public var name: String { config.name }
+    public var mac: MACAddress { config.mac }
+    public var mtu: Int { config.mtu }
+
+    /// Turns promiscuous mode on or off.
+    public mutating func setPromiscuous(_ on: Bool) { config.promiscuous = on }
+
+    /// A frame arrives from the wire. Costs one CRC-32 pass when the link
+    /// carries an FCS, and one copy into the ring.
+    public mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
+        let trailer = config.fcs ? EthernetFCS.length : 0
+        guard frame.count >= EthernetHeader.length + trailer else {
+            counters.rxErrors += 1
+            return .runt
+        }
+        if config.fcs, !EthernetFCS.verify(frame) {
+            counters.rxErrors += 1
+            counters.rxCRCErrors += 1
+            return .fcsMismatch
+        }
+        let destination = MACAddress(rawValue: UInt64(frame.be16(0)) << 32 | UInt64(frame.be32(2)))
+        guard destination == config.mac || destination.isBroadcast || destination.isMulticast || config.promiscuous else {
+            counters.rxFiltered += 1
+            return .filtered(destination)
+        }
+        let body = UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - trailer)])
+        guard receiveRing.push(body) else {
+            counters.rxMissed += 1
+            return .ringOverflow
+        }
+        if destination.isMulticast { counters.rxMulticast += 1 }
+        counters.rxPackets += 1
+        counters.rxBytes += frame.count
+        if !interruptPending { counters.interrupts += 1 }
+        interruptPending = true
+        return .accepted
+    }
+
+    /// The driver takes the oldest frame out of the ring (FCS already removed).
+    /// Clears the interrupt when the ring is empty.
+    public mutating func takeReceived<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        let result = try receiveRing.pop(body)
+        if receiveRing.isEmpty { interruptPending = false }
+        return result
+    }
+
+    /// Queues a frame for the wire: `fill` writes `length` bytes (MAC header
+    /// onwards); the adapter pads to 60 bytes and appends the FCS if the link
+    /// carries one. Returns the FCS appended (nil without), or throws when the queue is full.
+    @discardableResult
+    mutating func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
+        let padded = max(length, EthernetHeader.minimumFrameLength)
+        let total = padded + (config.fcs ? EthernetFCS.length : 0)
+        var fcs: UInt32?
+        let useFCS = config.fcs
+        let queued = transmitQueue.push(length: total) { buffer in
+            fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
+            if padded > length {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            if useFCS {
+                let value = EthernetFCS.compute(UnsafeRawBufferPointer(rebasing: buffer[0..<padded]))
+                for i in 0..<4 { buffer[padded + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
+                fcs = value
+            }
+        }
+        if queued {
+            counters.txPackets += 1
+            counters.txBytes += total
+        } else {
+            counters.txDropped += 1
+        }
+        return (queued, fcs)
+    }
+
+    /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
+    public mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        try transmitQueue.pop(body)
+    }
+
+    /// Frames waiting in the transmit queue.
+    public var transmitBacklog: Int { transmitQueue.count }
+}

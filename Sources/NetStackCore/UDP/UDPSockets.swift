@@ -1,0 +1,118 @@
+import NetStackWire
+
+/// A handle on a UDP socket of one ``Host``.
+public struct UDPSocket: Hashable, Sendable, CustomStringConvertible {
+    public let id: Int
+    public var description: String { "udp#\(id)" }
+}
+
+/// A datagram waiting in a socket's receive queue.
+public struct UDPDatagram: Sendable, Equatable {
+    public var source: Endpoint
+    public var destination: Endpoint
+    public var payload: [UInt8]
+}
+
+/// Limits for UDP sockets.
+public struct UDPConfig: Sendable {
+    /// Bytes of payload a socket's receive queue holds (Linux's default rmem is 208 KiB).
+    public var receiveBufferBytes = 212_992
+    /// Datagrams a receive queue holds.
+    public var receiveQueueDatagrams = 256
+    /// Ports handed out by an implicit bind (Linux's ip_local_port_range).
+    public var ephemeralPorts: ClosedRange<UInt16> = 32768...60999
+    public init() {}
+}
+
+/// The UDP socket table (RFC 768): bound ports, bounded receive queues, and the
+/// errors ICMP reported for each socket. Lookup by port is one hash probe.
+struct UDPSocketTable {
+    struct State {
+        var local: Endpoint?
+        var queue: [UDPDatagram] = []
+        var queuedBytes = 0
+        var pendingError: NetError?
+        var allowBroadcast = false
+    }
+
+    var config: UDPConfig
+    private(set) var sockets: [Int: State] = [:]
+    private var byPort: [UInt16: Int] = [:]
+    private var nextID = 1
+    private var nextEphemeral: UInt16
+
+    init(config: UDPConfig) {
+        self.config = config
+        nextEphemeral = config.ephemeralPorts.lowerBound
+    }
+
+    mutating func open() -> UDPSocket {
+        defer { nextID += 1 }
+        sockets[nextID] = State()
+        return UDPSocket(id: nextID)
+    }
+
+    mutating func bind(_ socket: UDPSocket, address: IPv4Address, port: UInt16) throws(NetError) {
+        guard var state = sockets[socket.id] else { throw .badDescriptor }
+        guard state.local == nil else { throw .invalidArgument }
+        var chosen = port
+        if chosen == 0 {
+            guard let free = ephemeralPort() else { throw .addressInUse }
+            chosen = free
+        } else if byPort[chosen] != nil {
+            throw .addressInUse
+        }
+        state.local = Endpoint(address, chosen)
+        sockets[socket.id] = state
+        byPort[chosen] = socket.id
+    }
+
+    private mutating func ephemeralPort() -> UInt16? {
+        let range = config.ephemeralPorts
+        for _ in 0..<range.count {
+            let candidate = nextEphemeral
+            nextEphemeral = nextEphemeral >= range.upperBound ? range.lowerBound : nextEphemeral + 1
+            if byPort[candidate] == nil { return candidate }
+        }
+        return nil
+    }
+
+    mutating func close(_ socket: UDPSocket) {
+        guard let state = sockets.removeValue(forKey: socket.id) else { return }
+        if let port = state.local?.port, byPort[port] == socket.id { byPort[port] = nil }
+    }
+
+    func state(_ socket: UDPSocket) -> State? { sockets[socket.id] }
+
+    mutating func update(_ socket: UDPSocket, _ change: (inout State) -> Void) {
+        guard var state = sockets[socket.id] else { return }
+        change(&state)
+        sockets[socket.id] = state
+    }
+
+    /// The socket that takes datagrams for `port` sent to `address`.
+    func socket(forPort port: UInt16, address: IPv4Address) -> UDPSocket? {
+        guard let id = byPort[port], let local = sockets[id]?.local else { return nil }
+        guard local.address == .any || local.address == address || address.isLimitedBroadcast else { return nil }
+        return UDPSocket(id: id)
+    }
+
+    /// Queues a datagram; false when the queue is full (the datagram is dropped, as Linux does).
+    mutating func deliver(_ datagram: UDPDatagram, to socket: UDPSocket) -> Bool {
+        guard var state = sockets[socket.id] else { return false }
+        guard state.queue.count < config.receiveQueueDatagrams,
+              state.queuedBytes + datagram.payload.count <= config.receiveBufferBytes else { return false }
+        state.queue.append(datagram)
+        state.queuedBytes += datagram.payload.count
+        sockets[socket.id] = state
+        return true
+    }
+
+    mutating func receive(_ socket: UDPSocket) -> UDPDatagram? {
+        guard var state = sockets[socket.id], !state.queue.isEmpty else { return nil }
+        let datagram = state.queue.removeFirst()
+        state.queuedBytes -= datagram.payload.count
+        sockets[socket.id] = state
+        return datagram
+    }
+}

@@ -1,0 +1,198 @@
+/// The IPv4 protocol field: what the payload holds (RFC 790 numbers).
+public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let icmp = IPProtocol(rawValue: 1)
+    public static let tcp = IPProtocol(rawValue: 6)
+    public static let udp = IPProtocol(rawValue: 17)
+
+    public var description: String {
+        switch self {
+        case .icmp: "ICMP"
+        case .tcp: "TCP"
+        case .udp: "UDP"
+        default: "protocol \(rawValue)"
+        }
+    }
+}
+
+/// An IPv4 header (RFC 791 §3.1), options included.
+///
+/// `parse` validates version, header length, total length, checksum and the
+/// option list's structure; after it succeeds no field read can fail.
+/// `emit` computes the checksum. Options are kept as their raw bytes (rare in
+/// practice; an empty array costs no allocation).
+public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
+    /// DSCP and ECN (the old type-of-service byte).
+    public var typeOfService: UInt8 = 0
+    /// Header plus payload, in bytes.
+    public var totalLength: Int
+    public var identification: UInt16 = 0
+    public var dontFragment: Bool = false
+    public var moreFragments: Bool = false
+    /// Offset of this fragment's data in the original payload, in bytes (a multiple of 8).
+    public var fragmentOffset: Int = 0
+    public var timeToLive: UInt8 = 64
+    public var `protocol`: IPProtocol
+    /// The checksum as read by `parse`; `emit` ignores it and computes a fresh one.
+    public var checksum: UInt16 = 0
+    public var source: IPv4Address
+    public var destination: IPv4Address
+    /// Raw option bytes, a multiple of 4 and at most 40 long.
+    public var options: [UInt8] = []
+
+    /// Header size without options.
+    public static let minimumLength = 20
+
+    /// A header for a datagram carrying `payloadLength` bytes.
+    public init(source: IPv4Address, destination: IPv4Address, protocol: IPProtocol, payloadLength: Int,
+                timeToLive: UInt8 = 64, identification: UInt16 = 0, dontFragment: Bool = false) {
+        self.source = source
+        self.destination = destination
+        self.protocol = `protocol`
+        self.totalLength = Self.minimumLength + payloadLength
+        self.timeToLive = timeToLive
+        self.identification = identification
+        self.dontFragment = dontFragment
+    }
+
+    /// Header size in bytes: 20 plus options.
+    @inlinable public var headerLength: Int { Self.minimumLength + options.count }
+    /// Payload size in bytes.
+    @inlinable public var payloadLength: Int { totalLength - headerLength }
+    /// True when this datagram is a fragment of a larger one.
+    @inlinable public var isFragment: Bool { moreFragments || fragmentOffset != 0 }
+
+    /// Parses and validates the header at the start of `bytes` (a whole datagram;
+    /// link-layer padding after `totalLength` is allowed). Costs one checksum
+    /// pass over the header.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> IPv4Header {
+        let header = try parseFields(bytes, quoted: false)
+        guard InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<header.headerLength])) == 0 else {
+            throw .badChecksum(.ipv4)
+        }
+        return header
+    }
+
+    /// Parses a header quoted inside an ICMP error (RFC 792): the datagram behind
+    /// it is cut short, so the total length is not checked against the bytes
+    /// and the checksum is not verified.
+    public static func parseQuoted(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> IPv4Header {
+        try parseFields(bytes, quoted: true)
+    }
+
+    static func parseFields(_ bytes: UnsafeRawBufferPointer, quoted: Bool) throws(WireError) -> IPv4Header {
+        guard bytes.count >= minimumLength else {
+            throw .truncated(.ipv4, needed: minimumLength, available: bytes.count)
+        }
+        let version = Int(bytes[0] >> 4), headerLength = Int(bytes[0] & 0x0F) * 4
+        guard version == 4 else { throw .badVersion(.ipv4, version) }
+        guard headerLength >= minimumLength else { throw .badHeaderLength(.ipv4, headerLength) }
+        guard headerLength <= bytes.count else { throw .truncated(.ipv4, needed: headerLength, available: bytes.count) }
+        let totalLength = Int(bytes.be16(2))
+        guard totalLength >= headerLength else { throw .badLength(.ipv4, totalLength) }
+        guard quoted || totalLength <= bytes.count else { throw .badLength(.ipv4, totalLength) }
+        let flags = bytes.be16(6)
+        let fragmentOffset = Int(flags & 0x1FFF) * 8
+        guard fragmentOffset + totalLength - headerLength <= 65535 else {
+            throw .badField(.ipv4, "fragment ends past 65535 bytes")
+        }
+        let options = UnsafeRawBufferPointer(rebasing: bytes[minimumLength..<headerLength])
+        try validateOptions(options)
+
+        var header = IPv4Header(source: .load(bytes, at: 12), destination: .load(bytes, at: 16),
+                                protocol: IPProtocol(rawValue: bytes[9]), payloadLength: 0,
+                                timeToLive: bytes[8], identification: bytes.be16(4),
+                                dontFragment: flags & 0x4000 != 0)
+        header.typeOfService = bytes[1]
+        header.totalLength = totalLength
+        header.moreFragments = flags & 0x2000 != 0
+        header.fragmentOffset = fragmentOffset
+        header.checksum = bytes.be16(10)
+        if !options.isEmpty { header.options = Array(options) }
+        return header
+    }
+
+    /// Walks the option list (RFC 791 §3.1): End of Option List and No Operation
+    /// are one byte; every other option has a length byte of at least 2 that must
+    /// stay inside the header.
+    static func validateOptions(_ options: UnsafeRawBufferPointer) throws(WireError) {
+        var offset = 0
+        while offset < options.count {
+            let kind = options[offset]
+            if kind == 0 { return }
+            if kind == 1 { offset += 1; continue }
+            guard offset + 1 < options.count else {
+                throw .badOption(.ipv4, kind: kind, offset: minimumLength + offset)
+            }
+            let length = Int(options[offset + 1])
+            guard length >= 2, offset + length <= options.count else {
+                throw .badOption(.ipv4, kind: kind, offset: minimumLength + offset)
+            }
+            offset += length
+        }
+    }
+
+    /// Writes the header (with a fresh checksum) at the start of `buffer`.
+    /// Precondition: `buffer` holds at least `headerLength` bytes and options are a multiple of 4, at most 40.
+    public func emit(into buffer: UnsafeMutableRawBufferPointer) {
+        let length = headerLength
+        precondition(options.count % 4 == 0 && options.count <= 40, "IPv4 options must be a multiple of 4, at most 40")
+        precondition(buffer.count >= length, "IPv4 header needs \(length) bytes")
+        buffer[0] = 0x40 | UInt8(length / 4)
+        buffer[1] = typeOfService
+        buffer.storeBE16(UInt16(truncatingIfNeeded: totalLength), at: 2)
+        buffer.storeBE16(identification, at: 4)
+        var flags = UInt16(truncatingIfNeeded: fragmentOffset / 8) & 0x1FFF
+        if dontFragment { flags |= 0x4000 }
+        if moreFragments { flags |= 0x2000 }
+        buffer.storeBE16(flags, at: 6)
+        buffer[8] = timeToLive
+        buffer[9] = `protocol`.rawValue
+        buffer.storeBE16(0, at: 10)
+        source.store(buffer, at: 12)
+        destination.store(buffer, at: 16)
+        for (i, byte) in options.enumerated() { buffer[Self.minimumLength + i] = byte }
+        let sum = InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
+        buffer.storeBE16(sum, at: 10)
+    }
+
+    public var description: String {
+        var text = "IPv4 \(source) → \(destination) \(`protocol`) ttl \(timeToLive) id 0x\(String(identification, radix: 16)) len \(totalLength)"
+        if dontFragment { text += " DF" }
+        if isFragment { text += " frag off \(fragmentOffset)\(moreFragments ? " MF" : "")" }
+        return text
+    }
+}
+
+extension IPv4Header {
+    /// Decrements the TTL of the header at the start of `buffer` in place and
+    /// patches its checksum incrementally (RFC 1624), as a router does. Returns the new TTL.
+    /// The caller has parsed the header already.
+    @discardableResult
+    public static func decrementTimeToLive(in buffer: UnsafeMutableRawBufferPointer) -> UInt8 {
+        let bytes = UnsafeRawBufferPointer(buffer)
+        let old = bytes.be16(8)
+        let ttl = buffer[8] &- 1
+        buffer[8] = ttl
+        let new = UInt16(ttl) << 8 | UInt16(buffer[9])
+        buffer.storeBE16(InternetChecksum.update(bytes.be16(10), old: old, new: new), at: 10)
+        return ttl
+    }
+}
+
+extension InternetChecksum {
+    /// A sum primed with the IPv4 pseudo-header that UDP and TCP checksums cover
+    /// (RFC 768, RFC 9293 §3.1): source, destination, zero, protocol, length.
+    @inlinable
+    public static func pseudoHeader(source: IPv4Address, destination: IPv4Address,
+                                    protocol: IPProtocol, length: Int) -> InternetChecksum {
+        var sum = InternetChecksum()
+        sum.add(source.rawValue)
+        sum.add(destination.rawValue)
+        sum.add(UInt16(`protocol`.rawValue))
+        sum.add(UInt16(truncatingIfNeeded: length))
+        return sum
+    }
+}
