@@ -7,6 +7,7 @@ import PackageDescription
 //   NetStackDevices    what carries frames: links, hub, switch, pcap tap
 //   NetStackSimulator  virtual clock and seeded randomness driving many hosts
 //   NetStackRuntime    the real-time driver over TAP/TUN (later issue)
+//   NetStackDemo       the chapter's journey on a simulated network, narrated
 //   netstack           the command-line tool
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -37,10 +38,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "NetStackRuntime", dependencies: ["NetStackCore"], swiftSettings: strict),
+        // The chapter's story on a simulated network, narrated (`netstack demo`).
+        .target(
+            name: "NetStackDemo",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "NetstackCommand",
             dependencies: [
-                "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator",
+                "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator", "NetStackDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -56,6 +63,11 @@ let package = Package(
         .testTarget(
             name: "NetStackSimulatorTests",
             dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator", "NetStackTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NetStackDemoTests",
+            dependencies: ["NetStackWire", "NetStackDemo", "NetStackTestSupport"],
             swiftSettings: strict
         ),
     ],

@@ -120,13 +120,13 @@ extension Host {
         self.now = now
         let request = ICMPv4Header(.echoRequest(identifier: socket.identifier, sequence: sequence))
         pings.recordSend(socket, sequence: sequence, now: now)
+        emit(.pingSent(to: destination, identifier: socket.identifier, sequence: sequence, length: payloadLength))
         try output(protocol: .icmp, destination: destination, ttl: ttl, dontFragment: dontFragment,
                    payloadLength: ICMPv4Header.length + payloadLength) { buffer in
             for i in ICMPv4Header.length..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i - ICMPv4Header.length) }
             request.emit(into: buffer)
         }
         statistics.icmpOutMessages += 1
-        emit(.pingSent(to: destination, identifier: socket.identifier, sequence: sequence, length: payloadLength))
     }
 
     /// Replies and errors received for this socket since the last call.

@@ -22,7 +22,7 @@ extension Host {
                 throw .networkUnreachable
             }
         }
-        let from = source ?? route.flatMap { address(of: $0.interface) } ?? destination
+        let from = source ?? sourceAddress(toward: destination)
         var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: nextIdentification,
                                 dontFragment: dontFragment)

@@ -68,16 +68,15 @@ extension Host {
         guard payload.count <= 65_507 else { throw .messageTooLong }
         guard !isBroadcast(destination.address) || state.allowBroadcast else { throw .permissionDenied }
         let source: IPv4Address? = local.address == .any ? nil : local.address
+        let from = source ?? sourceAddress(toward: destination.address)
         let header = UDPHeader(sourcePort: local.port, destinationPort: destination.port, payloadLength: payload.count)
-        var chosenSource = source ?? .any
+        emit(.udpSent(from: Endpoint(from, local.port), to: destination, length: payload.count))
         try output(protocol: .udp, source: source, destination: destination.address,
                    payloadLength: header.length) { buffer in
             UnsafeMutableRawBufferPointer(rebasing: buffer[UDPHeader.headerLength...]).copyMemory(from: payload)
-            chosenSource = chosenSource == .any ? sourceAddress(toward: destination.address) : chosenSource
-            header.emit(into: buffer, source: chosenSource, destination: destination.address)
+            header.emit(into: buffer, source: from, destination: destination.address)
         }
         statistics.udpOutDatagrams += 1
-        emit(.udpSent(from: Endpoint(chosenSource, local.port), to: destination, length: payload.count))
     }
 
     /// Convenience for `udpSend` with an array.

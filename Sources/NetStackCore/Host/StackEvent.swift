@@ -83,3 +83,19 @@ public struct IPStatistics: Sendable, Equatable {
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
     public init() {}
 }
+
+extension IPDropReason: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .malformed(error): "malformed (\(error))"
+        case .notForThisHost: "not addressed to this host"
+        case .timeToLiveExceeded: "TTL exceeded"
+        case .noRoute: "no route"
+        case let .fragmentationNeeded(mtu): "too big for MTU \(mtu) with DF set"
+        case let .reassembly(drop): "fragment not kept (\(drop))"
+        case .reassemblyTimeout: "reassembly timed out"
+        case let .unknownProtocol(proto): "no handler for \(proto)"
+        case let .nextHopUnresolved(address): "ARP got no answer for next hop \(address)"
+        }
+    }
+}

@@ -40,6 +40,8 @@ public enum AdapterVerdict: Sendable, Equatable {
     case accepted
     /// Shorter than a MAC header (plus FCS).
     case runt
+    /// Longer than the MTU allows (a "giant"): a length error, like a runt.
+    case oversized
     /// The FCS did not match: bits were damaged on the way.
     case fcsMismatch
     /// Addressed to another adapter.
@@ -75,6 +77,8 @@ public struct LANAdapter: Sendable {
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
     public var mtu: Int { config.mtu }
+    /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes).
+    public var maxFrameLength: Int { max(EthernetHeader.length + config.mtu, EthernetHeader.minimumFrameLength) }
 
     /// Turns promiscuous mode on or off.
     public mutating func setPromiscuous(_ on: Bool) { config.promiscuous = on }
@@ -86,6 +90,10 @@ public struct LANAdapter: Sendable {
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
             return .runt
+        }
+        guard frame.count - trailer <= maxFrameLength else {
+            counters.rxErrors += 1
+            return .oversized
         }
         if config.fcs, !EthernetFCS.verify(frame) {
             counters.rxErrors += 1

@@ -1,2 +1,0 @@
-// Placeholder until the first device lands.
-enum NetStackDevicesPlaceholder {}

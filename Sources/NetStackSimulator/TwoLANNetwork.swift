@@ -1,0 +1,99 @@
+public import NetStackWire
+public import NetStackCore
+public import NetStackDevices
+
+/// The foundation's reference network: two LANs joined by a router.
+///
+///     client 192.0.2.10 ──┐
+///     laptop 192.0.2.20 ── hub ── router eth0 192.0.2.1
+///                                 router eth1 198.51.100.1 ── switch ── server 198.51.100.10
+///                                                                    └─ dns    198.51.100.53
+///
+/// The laptop only listens: every frame the hub repeats reaches its adapter,
+/// whose MAC filter discards what is not addressed to it.
+///
+/// Addresses come from the documentation ranges (RFC 5737); MACs are locally
+/// administered (02:…). Every cable is Fast Ethernet carrying an FCS, so the
+/// adapters check it. Used by the demo and the simulator tests.
+public final class TwoLANNetwork {
+    public let simulator: Simulator
+    public let client: HostNode
+    public let router: HostNode
+    public let server: HostNode
+    public let dns: HostNode
+    public let laptop: HostNode
+    public let hub: Hub
+    public let switch_: LearningSwitch
+    /// Cables, named by what they join.
+    public let clientCable: Link, routerLANACable: Link, routerLANBCable: Link, serverCable: Link, dnsCable: Link, laptopCable: Link
+
+    public static let clientAddress = IPv4Address(192, 0, 2, 10)
+    public static let laptopAddress = IPv4Address(192, 0, 2, 20)
+    public static let routerAddressA = IPv4Address(192, 0, 2, 1)
+    public static let routerAddressB = IPv4Address(198, 51, 100, 1)
+    public static let serverAddress = IPv4Address(198, 51, 100, 10)
+    public static let dnsAddress = IPv4Address(198, 51, 100, 53)
+
+    /// Builds the network at time zero. `lanBMTU` sets the MTU of the router's
+    /// LAN B side and the LAN B hosts (smaller than 1500 to make the router fragment);
+    /// `cable` is the impairment every cable gets (FCS is always carried).
+    public init(seed: UInt64, lanBMTU: Int = 1500, cable: LinkConfig = .fastEthernet,
+                configure: (inout HostConfig) -> Void = { _ in }) {
+        simulator = Simulator(seed: seed)
+        func makeHost(_ name: String, forwarding: Bool = false) -> Host {
+            var config = HostConfig(name: name)
+            config.forwarding = forwarding
+            configure(&config)
+            return Host(config)
+        }
+        let clientHost = makeHost("client"), routerHost = makeHost("router", forwarding: true)
+        let serverHost = makeHost("server"), dnsHost = makeHost("dns"), laptopHost = makeHost("laptop")
+        let c0 = clientHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x0a)))
+        let l0 = laptopHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x14)))
+        let r0 = routerHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x01)))
+        let r1 = routerHost.addInterface(AdapterConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x01), mtu: lanBMTU))
+        let s0 = serverHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x0a), mtu: lanBMTU))
+        let d0 = dnsHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x35), mtu: lanBMTU))
+
+        client = HostNode(clientHost)
+        router = HostNode(routerHost)
+        server = HostNode(serverHost)
+        dns = HostNode(dnsHost)
+        laptop = HostNode(laptopHost)
+        hub = Hub(name: "hub", portCount: 4)
+        switch_ = LearningSwitch(name: "switch", portCount: 4, fcs: true)
+
+        var wire = cable
+        wire.fcs = true
+        clientCable = simulator.connect(client, 0, hub, 0, config: wire, name: "client-hub")
+        routerLANACable = simulator.connect(router, 0, hub, 1, config: wire, name: "router-hub")
+        laptopCable = simulator.connect(laptop, 0, hub, 2, config: wire, name: "laptop-hub")
+        routerLANBCable = simulator.connect(router, 1, switch_, 0, config: wire, name: "router-switch")
+        serverCable = simulator.connect(server, 0, switch_, 1, config: wire, name: "server-switch")
+        dnsCable = simulator.connect(dns, 0, switch_, 2, config: wire, name: "dns-switch")
+
+        let now = simulator.now
+        clientHost.assign(Self.clientAddress, prefixLength: 24, to: c0, now: now)
+        clientHost.setDefaultGateway(Self.routerAddressA, interface: c0)
+        laptopHost.assign(Self.laptopAddress, prefixLength: 24, to: l0, now: now)
+        laptopHost.setDefaultGateway(Self.routerAddressA, interface: l0)
+        routerHost.assign(Self.routerAddressA, prefixLength: 24, to: r0, now: now)
+        routerHost.assign(Self.routerAddressB, prefixLength: 24, to: r1, now: now)
+        serverHost.assign(Self.serverAddress, prefixLength: 24, to: s0, now: now)
+        serverHost.setDefaultGateway(Self.routerAddressB, interface: s0)
+        dnsHost.assign(Self.dnsAddress, prefixLength: 24, to: d0, now: now)
+        dnsHost.setDefaultGateway(Self.routerAddressB, interface: d0)
+    }
+
+    /// The hosts, in a fixed order.
+    public var hosts: [HostNode] { [client, laptop, router, server, dns] }
+    /// Every cable, in a fixed order.
+    public var cables: [Link] { [clientCable, laptopCable, routerLANACable, routerLANBCable, serverCable, dnsCable] }
+
+    /// Starts one pcap tap shared by every cable (each frame recorded once, when it is sent).
+    public func captureAll() -> PcapTap {
+        let tap = PcapTap()
+        for cable in cables { cable.tap = tap }
+        return tap
+    }
+}
