@@ -30,6 +30,17 @@ extension Narration {
             self.init(layer: .socket, kind: "socketError", noun: "socket errors",
                       full: "ICMP from \(from) concerns port \(port): the socket will report \(error.symbol)",
                       brief: "port \(port): \(error.symbol) from \(from)")
+        case let .tcpSegmentSent(header, length, to):
+            self.init(layer: .tcp, kind: "tcpSent" + segmentKind(header, length), noun: "TCP segments sent",
+                      full: "TCP \(describe(header, length)) → \(to)\(explain(header, length, sending: true))",
+                      brief: "\(describe(header, length)) → \(to)")
+        case let .tcpSegmentReceived(header, length, from):
+            self.init(layer: .tcp, kind: "tcpReceived" + segmentKind(header, length), noun: "TCP segments received",
+                      full: "TCP \(describe(header, length)) from \(from)\(explain(header, length, sending: false))",
+                      brief: "\(describe(header, length)) from \(from)")
+        case let .tcpStateChanged(local, remote, state):
+            self.init(layer: .tcp, kind: "state" + state.description, noun: "state changes",
+                      full: "connection \(local) ↔ \(remote) is now \(state)", brief: "\(local) ↔ \(remote): \(state)")
         case let .routeLookup(destination, route, nextHop):
             let matched = route.destination.prefixLength == 0 ? "the default route (0.0.0.0/0)" : "\(route.destination)"
             let via = route.gateway.map { "gateway \($0)" } ?? "no gateway: \(destination) is on the link itself"
@@ -178,6 +189,39 @@ extension Narration {
             return nil
         }
     }
+}
+
+/// A kind key per segment shape: SYN, SYN-ACK, data, pure ACK, FIN, RST.
+private func segmentKind(_ header: TCPHeader, _ length: Int) -> String {
+    let flags = header.flags
+    if flags.contains(.rst) { return "RST" }
+    if flags.contains(.syn) { return flags.contains(.ack) ? "SYNACK" : "SYN" }
+    if flags.contains(.fin) { return "FIN" }
+    return length > 0 ? "DATA" : "ACK"
+}
+
+/// `[SYN, ACK] seq 1000 ack 2001 win 65535 len 0`.
+private func describe(_ header: TCPHeader, _ length: Int) -> String {
+    var text = "[\(header.flags)] \(header.sourcePort) → \(header.destinationPort) seq \(header.sequenceNumber)"
+    if header.flags.contains(.ack) { text += " ack \(header.acknowledgmentNumber)" }
+    return text + " win \(header.window) len \(length)"
+}
+
+/// The chapter's explanation of a segment's role, told the first time.
+private func explain(_ header: TCPHeader, _ length: Int, sending: Bool) -> String {
+    let flags = header.flags
+    if flags.contains(.rst) { return ": reset — the connection is refused or torn down" }
+    if flags.contains(.syn) {
+        let mss = header.options.mss.map { " MSS \($0)" } ?? ""
+        return flags.contains(.ack)
+            ? ": the server's half of the handshake: its initial sequence number, window and\(mss), and an ACK of the client's SYN"
+            : ": the first of the three-way handshake: initial sequence number, window and\(mss) — the socket's control information is exchanged"
+    }
+    if flags.contains(.fin) { return ": FIN — this side has no more data to send" }
+    if length > 0 {
+        return ": \(length) bytes of data (at most one MSS), sequence number = position of its first byte"
+    }
+    return ": ACK — \"next I expect byte \(header.acknowledgmentNumber)\", and a window of \(header.window) (scaled) bytes of free buffer"
 }
 
 /// `0.123 ms`, as ping prints times.

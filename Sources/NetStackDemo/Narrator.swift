@@ -10,14 +10,14 @@ public enum Verbosity: Sendable {
 
 /// The layer a line of narration is about; it sets the tag and colour.
 enum Layer: String {
-    case app = "APP", socket = "SOCK", udp = "UDP", icmp = "ICMP", ip = "IP", arp = "ARP", ethernet = "ETH"
+    case app = "APP", socket = "SOCK", tcp = "TCP", udp = "UDP", icmp = "ICMP", ip = "IP", arp = "ARP", ethernet = "ETH"
     case adapter = "NIC", driver = "DRV", hub = "HUB", switch_ = "SWITCH", wire = "WIRE", router = "ROUTER"
 
     /// ANSI colour code.
     var color: String {
         switch self {
         case .app, .socket: "35"
-        case .udp, .icmp: "36"
+        case .tcp, .udp, .icmp: "36"
         case .ip, .router: "34"
         case .arp: "33"
         case .ethernet, .adapter, .driver: "32"

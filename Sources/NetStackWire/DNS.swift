@@ -5,7 +5,9 @@
 
 /// A DNS record type (RFC 1035 §3.2.2, later RFCs for the rest).
 public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The TYPE field as it travels.
     public let rawValue: UInt16
+    /// A type from its number.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Host address (IPv4), RFC 1035 §3.4.1.
@@ -46,7 +48,9 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
 
 /// A DNS class (RFC 1035 §3.2.4). Almost always `.in`.
 public struct DNSClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The CLASS field as it travels.
     public let rawValue: UInt16
+    /// A class from its number.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// The Internet.
@@ -122,15 +126,22 @@ public struct DNSFlags: Hashable, Sendable, CustomStringConvertible {
 
 /// A DNS response code, the RCODE field (RFC 1035 §4.1.1, RFC 6895 §2.3).
 public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The 4-bit RCODE.
     public let rawValue: UInt8
+    /// A response code from its number.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// No error.
     public static let noError = DNSResponseCode(rawValue: 0)
+    /// The server could not interpret the query.
     public static let formatError = DNSResponseCode(rawValue: 1)
+    /// The server failed to process the query.
     public static let serverFailure = DNSResponseCode(rawValue: 2)
     /// The name does not exist (NXDOMAIN).
     public static let nameError = DNSResponseCode(rawValue: 3)
+    /// The server does not support this kind of query.
     public static let notImplemented = DNSResponseCode(rawValue: 4)
+    /// The server refuses to answer, by policy.
     public static let refused = DNSResponseCode(rawValue: 5)
 
     /// The name dig prints: `NOERROR`, `FORMERR`, `SERVFAIL`, `NXDOMAIN`, `NOTIMP`, `REFUSED`, or `RCODE<n>`.
@@ -149,8 +160,11 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
 
 /// One entry of the question section (RFC 1035 §4.1.2).
 public struct DNSQuestion: Hashable, Sendable, CustomStringConvertible {
+    /// The name asked about.
     public var name: DNSName
+    /// The record type wanted (QTYPE).
     public var type: DNSType
+    /// The class wanted (QCLASS), almost always IN.
     public var `class`: DNSClass
 
     /// A question for `name`, type `type`, class IN by default.
@@ -188,6 +202,7 @@ public enum DNSRecordData: Hashable, Sendable {
 public struct DNSResourceRecord: Hashable, Sendable, CustomStringConvertible {
     /// The owner name.
     public var name: DNSName
+    /// The record's class, almost always IN (for an OPT record, the requester's UDP payload size).
     public var `class`: DNSClass
     /// How long the record may be cached, in seconds.
     public var timeToLive: UInt32

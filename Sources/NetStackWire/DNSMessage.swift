@@ -13,11 +13,15 @@
 public struct DNSMessage: Hashable, Sendable, CustomStringConvertible {
     /// Matches a response to its query.
     public var id: UInt16
+    /// QR, opcode, AA, TC, RD, RA and the response code.
     public var flags: DNSFlags
+    /// The question section: what is asked.
     public var questions: [DNSQuestion] = []
+    /// The answer section: records that answer the question.
     public var answers: [DNSResourceRecord] = []
     /// The authority section: name servers, or the SOA of a negative answer.
     public var authorities: [DNSResourceRecord] = []
+    /// The additional section: related records (glue addresses, EDNS OPT).
     public var additionals: [DNSResourceRecord] = []
 
     /// Header size in bytes.

@@ -46,12 +46,15 @@ public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
 /// The four reserved bits between the data offset and the flags are ignored
 /// when read and sent as zero (RFC 9293 §3.1).
 public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
+    /// The sending application's port.
     public var sourcePort: UInt16
+    /// The receiving application's port.
     public var destinationPort: UInt16
     /// The sequence number of the first data byte (of the SYN, when SYN is set).
     public var sequenceNumber: SequenceNumber
     /// The next sequence number the sender expects; significant when ACK is set.
     public var acknowledgmentNumber: SequenceNumber
+    /// The control bits (SYN, ACK, FIN, …).
     public var flags: TCPFlags
     /// The receive window, not yet scaled by the window scale option (RFC 7323 §2.3).
     public var window: UInt16

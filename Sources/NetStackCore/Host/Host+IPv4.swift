@@ -155,6 +155,7 @@ extension Host {
         switch header.protocol {
         case .icmp: icmpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
         case .udp: udpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
+        case .tcp: tcpInput(payload, header: header, from: interface, broadcast: broadcast)
         default:
             statistics.inUnknownProtocols += 1
             emit(.ipDropped(.unknownProtocol(header.protocol), header: header))

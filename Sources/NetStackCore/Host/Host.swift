@@ -17,6 +17,11 @@ public struct HostConfig: Sendable {
     public var initialIdentification: UInt16 = 1
     /// Ignore echo requests sent to a broadcast address (Linux's icmp_echo_ignore_broadcasts).
     public var echoIgnoreBroadcasts = true
+    /// TCP settings.
+    public var tcp = TCPConfig()
+    /// Seeds the host's secrets (initial sequence numbers, SYN cookies, timestamp offsets).
+    /// The simulator derives it from its seed; a real host should pass random bits.
+    public var randomSeed: UInt64 = 0x4e65_7453_7461_636b
 
     public init(name: String) { self.name = name }
 }
@@ -57,6 +62,11 @@ public final class Host {
     var reassembler: Reassembler
     var udp: UDPSocketTable
     var pings = PingTable()
+    var tcp: TCPTable
+    /// The socket table: descriptor → control record.
+    var sockets: [Int32: SocketRecord] = [:]
+    /// TCP ports held by bound sockets that are not connected yet.
+    var boundTCPPorts: [UInt16: Int] = [:]
     var icmpLimiter: ICMPRateLimiter
     var nextIdentification: UInt16
     /// The time of the call being served.
@@ -78,6 +88,8 @@ public final class Host {
         udp = UDPSocketTable(config: config.udp)
         icmpLimiter = config.icmpErrors
         nextIdentification = config.initialIdentification
+        var mixer = config.randomSeed
+        tcp = TCPTable(config: config.tcp, secret: (splitMix64(&mixer), splitMix64(&mixer)))
     }
 
     @inline(__always) func emit(_ event: @autoclosure () -> StackEvent) {
@@ -173,6 +185,7 @@ public final class Host {
             datagram.withUnsafeBytes { ipInput($0, on: nil, linkBroadcast: false) }
         }
         runTimers()
+        runTCPTimers()
     }
 
     /// Takes the oldest frame waiting to leave by `interface`, as it goes on the
@@ -184,7 +197,7 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        return [arpCache.nextDeadline(), reassembler.nextDeadline()].compactMap { $0 }.min()
+        return [arpCache.nextDeadline(), reassembler.nextDeadline(), tcp.timers.nextDeadline].compactMap { $0 }.min()
     }
 
     /// The driver's part: hand one received frame to the protocol named by its EtherType.
@@ -236,4 +249,13 @@ public final class Host {
             }
         }
     }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): spreads one seed into independent 64-bit values.
+func splitMix64(_ state: inout UInt64) -> UInt64 {
+    state &+= 0x9e37_79b9_7f4a_7c15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
 }

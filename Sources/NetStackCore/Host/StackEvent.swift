@@ -43,6 +43,10 @@ public enum StackEvent: Sendable {
     case pingSent(to: IPv4Address, identifier: UInt16, sequence: UInt16, length: Int)
     case pingReply(from: IPv4Address, identifier: UInt16, sequence: UInt16, ttl: UInt8, rtt: Duration)
     case socketError(port: UInt16, error: NetError, from: IPv4Address)
+    // TCP
+    case tcpSegmentSent(TCPHeader, payloadLength: Int, to: Endpoint)
+    case tcpSegmentReceived(TCPHeader, payloadLength: Int, from: Endpoint)
+    case tcpStateChanged(local: Endpoint, remote: Endpoint, state: TCPState)
     // IP
     case routeLookup(destination: IPv4Address, route: Route, nextHop: IPv4Address)
     case noRoute(destination: IPv4Address)
@@ -81,6 +85,7 @@ public struct IPStatistics: Sendable, Equatable {
     public var icmpInMessages = 0, icmpInErrors = 0, icmpOutMessages = 0, icmpRateLimited = 0
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
+    public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
     public init() {}
 }
 

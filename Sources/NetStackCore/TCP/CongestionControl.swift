@@ -1,0 +1,282 @@
+// Congestion control behind one interface (RFC 5681, RFC 6582, RFC 9438).
+//
+// Read: RFC 5681 §3 (slow start, congestion avoidance, fast retransmit and
+// recovery) and §4.1 (restart after idle); RFC 3465 (appropriate byte
+// counting); RFC 6582 (NewReno's partial ACKs); RFC 6928 (the initial window);
+// RFC 9438 (CUBIC). ``CongestionControl`` is an enum switch over two value
+// types, ``NewReno`` and ``Cubic``, so the per-ACK path has no existential and
+// no allocation. ``CongestionWindow`` holds what both share.
+//
+// Units: windows are bytes, like SND.UNA arithmetic. `flightSize` arguments
+// are always SND.NXT − SND.UNA at the time of the call, *after* applying the
+// ACK being processed (RFC 5681 §2 FlightSize) and before sending anything new.
+
+/// Which congestion control a socket uses (`TCP_CONGESTION` names, as Linux spells them).
+public enum CongestionAlgorithm: String, Sendable, CaseIterable {
+    /// Reno with NewReno fast recovery: RFC 5681 with RFC 3465 byte counting and RFC 6582.
+    case newReno = "reno"
+    /// CUBIC, RFC 9438 (Linux's default), with the same NewReno fast recovery.
+    case cubic = "cubic"
+}
+
+/// The window state both algorithms share, and the Reno mechanics they both
+/// use: the initial window, slow start, fast recovery's inflation and
+/// deflation, the loss window, restart after idle. Every method is O(1).
+struct CongestionWindow: Sendable {
+    /// The largest congestion window held, in bytes: 2³¹ − 1, twice the largest
+    /// window a peer can advertise (2³⁰, RFC 7323 §2.2), so growth saturates
+    /// here instead of overflowing.
+    static let maximum = Int(Int32.max)
+
+    /// Sender MSS (SMSS), clamped to 1...65535 (the MSS option is 16 bits).
+    private(set) var mss: Int
+    /// Congestion window in bytes, always in mss...maximum.
+    var cwnd: Int
+    /// Slow-start threshold in bytes; starts "arbitrarily high" (RFC 5681 §3.1).
+    var ssthresh = Int.max
+    /// In NewReno fast recovery (RFC 6582 §3.2), between three duplicate ACKs and the full ACK.
+    var inRecovery = false
+    /// An RTO fired and no ACK of new data has arrived since. A further RTO for
+    /// the same data holds ssthresh (RFC 5681 §3.1, after eqn 4).
+    var timeoutPending = false
+    /// In the slow start that follows an RTO, where byte counting uses
+    /// L = 1·SMSS rather than 2·SMSS (RFC 3465 §2.3).
+    var slowStartAfterTimeout = false
+
+    /// A window for `mss`, starting at the RFC 6928 initial window. O(1).
+    init(mss: Int) {
+        self.mss = Self.clampMSS(mss)
+        cwnd = Self.initialWindow(mss: self.mss)
+    }
+
+    /// RFC 6928 §2: IW = min(10·MSS, max(2·MSS, 14600)). O(1).
+    static func initialWindow(mss: Int) -> Int {
+        let mss = clampMSS(mss)
+        return min(10 * mss, max(2 * mss, 14600))
+    }
+
+    /// An MSS the arithmetic can trust: 1...65535 whatever a peer's option said.
+    static func clampMSS(_ mss: Int) -> Int { min(max(mss, 1), 65535) }
+
+    /// A byte count from the caller clamped to 0...maximum, so sums cannot overflow.
+    static func clampBytes(_ bytes: Int) -> Int { min(max(bytes, 0), maximum) }
+
+    /// Sets the MSS after the handshake and restarts at the initial window, or
+    /// at one segment if the SYN or SYN-ACK had to be retransmitted (RFC 5681
+    /// §3.1). O(1).
+    mutating func setMSS(_ newMSS: Int, synRetransmitted: Bool) {
+        mss = Self.clampMSS(newMSS)
+        cwnd = synRetransmitted ? mss : Self.initialWindow(mss: mss)
+    }
+
+    /// True while cwnd < ssthresh: slow start (RFC 5681 §3.1). O(1).
+    var inSlowStart: Bool { cwnd < ssthresh }
+
+    /// An ACK of new data arrived: the RTO episode (if any) is over. O(1).
+    mutating func newDataAcknowledged() { timeoutPending = false }
+
+    /// Slow start with appropriate byte counting (RFC 5681 §3.1, RFC 3465 §2.2):
+    /// cwnd += min(acked, L), L = 2·SMSS (1·SMSS after an RTO), never past
+    /// ssthresh. O(1).
+    mutating func slowStart(acked: Int) {
+        let limit = slowStartAfterTimeout ? mss : 2 * mss
+        let increase = min(acked, limit, ssthresh - cwnd)
+        cwnd = min(cwnd + max(increase, 0), Self.maximum)
+        if cwnd >= ssthresh { slowStartAfterTimeout = false }
+    }
+
+    /// RFC 5681 §3.2 steps 2–3 / RFC 6582 §3.2 step 2: ssthresh = max(`reduced`,
+    /// 2·SMSS), cwnd = ssthresh + 3·SMSS (the three duplicates have left the
+    /// network). O(1).
+    mutating func enterRecovery(reducedTo reduced: Int) {
+        ssthresh = max(min(reduced, Self.maximum), 2 * mss)
+        cwnd = min(ssthresh + 3 * mss, Self.maximum)
+        inRecovery = true
+        slowStartAfterTimeout = false
+    }
+
+    /// RFC 6582 §3.2 step 3: each further duplicate ACK inflates cwnd by SMSS. O(1).
+    mutating func inflate() {
+        guard inRecovery else { return }
+        cwnd = min(cwnd + mss, Self.maximum)
+    }
+
+    /// RFC 6582 §3.2 step 5: deflate by the bytes acknowledged, adding SMSS
+    /// back if at least SMSS was acknowledged. Floored at 2·SMSS: a huge partial
+    /// ACK must not drive cwnd to zero or below. O(1).
+    mutating func deflate(acked: Int) {
+        guard inRecovery else { return }
+        timeoutPending = false
+        var window = cwnd - min(acked, cwnd)
+        if acked >= mss { window += mss }
+        cwnd = max(window, 2 * mss)
+    }
+
+    /// RFC 6582 §3.2 step 3 (full ACK), option 1: cwnd = min(ssthresh,
+    /// max(FlightSize, SMSS) + SMSS). O(1).
+    mutating func exitRecovery(flightSize: Int) {
+        guard inRecovery else { return }
+        cwnd = min(ssthresh, max(Self.clampBytes(flightSize), mss) + mss)
+        inRecovery = false
+        timeoutPending = false
+    }
+
+    /// RFC 5681 §3.1 eqn 4 and the loss window: ssthresh = max(`reduced`,
+    /// 2·SMSS) unless this RTO repeats one for the same data (then ssthresh is
+    /// held), cwnd = 1·SMSS, recovery abandoned. `reduced` nil also holds it. O(1).
+    mutating func timeout(reducedTo reduced: Int?) {
+        if !timeoutPending, let reduced { ssthresh = max(min(reduced, Self.maximum), 2 * mss) }
+        cwnd = mss
+        inRecovery = false
+        timeoutPending = true
+        slowStartAfterTimeout = true
+    }
+
+    /// RFC 5681 §4.1: after sending nothing for longer than the RTO, cwnd =
+    /// min(cwnd, RW) with RW = min(IW, cwnd). Returns whether cwnd shrank. O(1).
+    mutating func restartAfterIdle(idle: Duration, rto: Duration) -> Bool {
+        guard idle.nanoseconds > rto.nanoseconds else { return false }
+        let restart = min(Self.initialWindow(mss: mss), cwnd)
+        guard restart < cwnd else { return false }
+        cwnd = restart
+        return true
+    }
+}
+
+/// The congestion controller of one connection, selectable per socket
+/// (RFC 5681 / RFC 6582 NewReno, or RFC 9438 CUBIC).
+///
+/// Dispatches by `switch` to a ``NewReno`` or a ``Cubic`` held inline: no
+/// existential, no allocation; every member is O(1). The caller owns loss
+/// detection (duplicate-ACK counting, RFC 6582's `recover`) and tells this
+/// type what happened.
+struct CongestionControl: Sendable {
+    private enum Algorithm: Sendable {
+        case newReno(NewReno)
+        case cubic(Cubic)
+    }
+
+    private var state: Algorithm
+
+    /// A controller for `algorithm`, window at the RFC 6928 initial window for
+    /// `mss`, ssthresh "arbitrarily high" (RFC 5681 §3.1). O(1).
+    init(_ algorithm: CongestionAlgorithm, mss: Int, now: Instant) {
+        switch algorithm {
+        case .newReno: state = .newReno(NewReno(mss: mss))
+        case .cubic: state = .cubic(Cubic(mss: mss, now: now))
+        }
+    }
+
+    /// The shared window state, read-only. O(1).
+    private var window: CongestionWindow {
+        switch state {
+        case .newReno(let reno): reno.window
+        case .cubic(let cubic): cubic.window
+        }
+    }
+
+    /// The algorithm in use. O(1).
+    var algorithm: CongestionAlgorithm {
+        switch state {
+        case .newReno: .newReno
+        case .cubic: .cubic
+        }
+    }
+
+    /// Congestion window in bytes (RFC 5681 cwnd). O(1).
+    var cwnd: Int { window.cwnd }
+    /// Slow-start threshold in bytes; `Int.max` until the first loss. O(1).
+    var ssthresh: Int { window.ssthresh }
+    /// In fast recovery (RFC 6582 §3.2). O(1).
+    var inRecovery: Bool { window.inRecovery }
+    /// In slow start, cwnd < ssthresh (RFC 5681 §3.1). O(1).
+    var inSlowStart: Bool { window.inSlowStart }
+    /// The sender MSS the window is counted in. O(1).
+    var mss: Int { window.mss }
+
+    /// Sets the MSS once the handshake has fixed it and restarts at the RFC
+    /// 6928 initial window, min(10·MSS, max(2·MSS, 14600)) — or at 1·MSS if
+    /// the SYN or SYN-ACK was retransmitted (RFC 5681 §3.1). Call before data
+    /// flows. O(1).
+    mutating func setMSS(_ mss: Int, synRetransmitted: Bool = false) {
+        switch state {
+        case .newReno(var reno): reno.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .newReno(reno)
+        case .cubic(var cubic): cubic.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .cubic(cubic)
+        }
+    }
+
+    /// A cumulative ACK advanced SND.UNA by `newlyAcked` bytes outside fast
+    /// recovery: slow start (RFC 5681 §3.1, RFC 3465 L = 2·SMSS) or congestion
+    /// avoidance (Reno: +1 SMSS per cwnd of bytes acknowledged; CUBIC: RFC 9438
+    /// §4.2–4.5 at time `now`). `rtt` is the smoothed RTT (``RTTEstimator/srtt``),
+    /// nil if none yet; `flightSize` is after this ACK. O(1).
+    mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
+        switch state {
+        case .newReno(var reno): reno.onAck(newlyAcked: newlyAcked); state = .newReno(reno)
+        case .cubic(var cubic):
+            cubic.onAck(newlyAcked: newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+            state = .cubic(cubic)
+        }
+    }
+
+    /// Three duplicate ACKs (RFC 5681 §3.2 steps 2–3, RFC 6582 §3.2): Reno sets
+    /// ssthresh = max(FlightSize/2, 2·SMSS); CUBIC updates W_max (fast
+    /// convergence) and sets ssthresh = max(cwnd·β_cubic, 2·SMSS), β = 0.7
+    /// (RFC 9438 §4.6–4.7). Then cwnd = ssthresh + 3·SMSS. No-op if already in
+    /// recovery. O(1).
+    mutating func enterFastRecovery(flightSize: Int, now: Instant) {
+        switch state {
+        case .newReno(var reno): reno.enterFastRecovery(flightSize: flightSize); state = .newReno(reno)
+        case .cubic(var cubic): cubic.enterFastRecovery(); state = .cubic(cubic)
+        }
+    }
+
+    /// A further duplicate ACK in recovery: cwnd += SMSS (RFC 6582 §3.2 step 3). O(1).
+    mutating func onDuplicateAckInRecovery() {
+        switch state {
+        case .newReno(var reno): reno.window.inflate(); state = .newReno(reno)
+        case .cubic(var cubic): cubic.window.inflate(); state = .cubic(cubic)
+        }
+    }
+
+    /// A partial ACK in recovery: cwnd −= newlyAcked, += SMSS if newlyAcked ≥
+    /// SMSS (RFC 6582 §3.2 step 5); floored at 2·SMSS. O(1).
+    mutating func onPartialAck(newlyAcked: Int) {
+        let acked = CongestionWindow.clampBytes(newlyAcked)
+        switch state {
+        case .newReno(var reno): reno.window.deflate(acked: acked); state = .newReno(reno)
+        case .cubic(var cubic): cubic.window.deflate(acked: acked); state = .cubic(cubic)
+        }
+    }
+
+    /// The full ACK ending recovery: cwnd = min(ssthresh, max(FlightSize, SMSS)
+    /// + SMSS) (RFC 6582 §3.2 step 3, option 1). No-op outside recovery. O(1).
+    mutating func exitRecovery(flightSize: Int) {
+        switch state {
+        case .newReno(var reno): reno.exitRecovery(flightSize: flightSize); state = .newReno(reno)
+        case .cubic(var cubic): cubic.exitRecovery(flightSize: flightSize); state = .cubic(cubic)
+        }
+    }
+
+    /// The retransmission timer fired: cwnd = 1·SMSS (the loss window);
+    /// ssthresh = max(FlightSize/2, 2·SMSS) for Reno (RFC 5681 §3.1 eqn 4),
+    /// max(cwnd·0.7, 2·SMSS) for CUBIC (RFC 9438 §4.8); held on a repeated RTO
+    /// for the same data. Ends fast recovery. O(1).
+    mutating func onRetransmissionTimeout(flightSize: Int, now: Instant) {
+        switch state {
+        case .newReno(var reno): reno.onRetransmissionTimeout(flightSize: flightSize); state = .newReno(reno)
+        case .cubic(var cubic): cubic.onRetransmissionTimeout(); state = .cubic(cubic)
+        }
+    }
+
+    /// Sending resumes after `idle` with nothing sent: if idle > `rto`, cwnd =
+    /// min(cwnd, IW) (RFC 5681 §4.1). CUBIC also leaves the idle time out of
+    /// its curve's clock (RFC 9438 §5.8). Call it whenever sending restarts
+    /// from an empty flight, with idle = now − last send. O(1).
+    mutating func onIdleRestart(idle: Duration, rto: Duration) {
+        switch state {
+        case .newReno(var reno): _ = reno.window.restartAfterIdle(idle: idle, rto: rto); state = .newReno(reno)
+        case .cubic(var cubic): cubic.onIdleRestart(idle: idle, rto: rto); state = .cubic(cubic)
+        }
+    }
+}

@@ -1,0 +1,250 @@
+import NetStackWire
+
+/// The host's TCP: connections by 4-tuple, listeners by port, the timer queue.
+struct TCPTable {
+    var config: TCPConfig
+    var connections: [Int: TCPConnection] = [:]
+    var byKey: [ConnectionKey: Int] = [:]
+    var listeners: [UInt16: TCPListener] = [:]
+    var timers = TimerQueue<Int>()
+    var nextID = 1
+    var isn: ISNGenerator
+    var cookies: SYNCookies
+    var challengeAcks: ICMPRateLimiter
+    var nextEphemeral: UInt16 = 32768
+    /// Segments answered with RST because no connection or listener wanted them.
+    var resetsSent = 0
+
+    init(config: TCPConfig, secret: (UInt64, UInt64)) {
+        self.config = config
+        isn = ISNGenerator(secret: secret)
+        cookies = SYNCookies(secret: (secret.1 ^ 0x5bd1_e995_5bd1_e995, secret.0 &+ 0x9e37_79b9_7f4a_7c15))
+        let perSecond = max(1, config.challengeAckLimit)
+        challengeAcks = ICMPRateLimiter(burst: perSecond, interval: .nanoseconds(1_000_000_000 / Int64(perSecond)))
+    }
+
+    mutating func makeID() -> Int {
+        defer { nextID += 1 }
+        return nextID
+    }
+}
+
+extension Host {
+    /// TCP input (RFC 9293 §3.10.7): verify, find the connection by its 4-tuple
+    /// (or a listener for a SYN), hand the segment over, then send what it wants sent.
+    func tcpInput(_ segment: UnsafeRawBufferPointer, header ip: IPv4Header, from interface: InterfaceID?,
+                  broadcast: Bool) {
+        guard !broadcast else { return }  // TCP is unicast only (RFC 1122 §4.2.3.10)
+        let header: TCPHeader
+        do { header = try TCPHeader.parse(segment, source: ip.source, destination: ip.destination) } catch {
+            statistics.tcpInErrors += 1
+            emit(.ipDropped(.malformed(error), header: ip))
+            return
+        }
+        statistics.tcpInSegments += 1
+        let payload = UnsafeRawBufferPointer(rebasing: segment[header.headerLength...])
+        let key = ConnectionKey(local: Endpoint(ip.destination, header.destinationPort),
+                                remote: Endpoint(ip.source, header.sourcePort))
+        emit(.tcpSegmentReceived(header, payloadLength: payload.count, from: key.remote))
+        if let id = tcp.byKey[key], let connection = tcp.connections[id] {
+            if let reply = connection.input(header, payload: payload, now: now) {
+                sendReset(to: key.remote, from: key.local, sequence: reply.sequence, acknowledgment: reply.acknowledgment)
+            }
+            afterActivity(connection)
+            return
+        }
+        if let listener = tcp.listeners[header.destinationPort],
+           listener.local.address == .any || listener.local.address == ip.destination {
+            listenInput(listener, header: header, payloadLength: payload.count, key: key)
+            return
+        }
+        respondToNoConnection(header, payloadLength: payload.count, key: key)
+    }
+
+    /// A segment for a listener (RFC 9293 §3.10.7.2): a SYN opens a half-open
+    /// connection (or, with the half-open queue full, earns a SYN cookie); an ACK
+    /// may complete a cookie handshake; anything else earns an RST.
+    private func listenInput(_ listener: TCPListener, header: TCPHeader, payloadLength: Int, key: ConnectionKey) {
+        let flags = header.flags
+        if flags.contains(.rst) { return }
+        if flags.contains(.ack) {
+            if !flags.contains(.syn), let mss = tcp.cookies.check(local: key.local, remote: key.remote,
+                                                                   peerISN: header.sequenceNumber - 1,
+                                                                   cookie: header.acknowledgmentNumber - 1, now: now),
+               listener.acceptQueue.count < listener.backlog {
+                completeCookieHandshake(listener, header: header, key: key, mss: Int(mss))
+                return
+            }
+            respondToNoConnection(header, payloadLength: payloadLength, key: key)
+            return
+        }
+        guard flags.contains(.syn) else { return }
+        guard listener.acceptQueue.count < listener.backlog else {
+            listener.overflows += 1  // like Linux: drop, the client's SYN retry may find room
+            return
+        }
+        let ourMSS = mss(toward: key.remote.address)
+        if listener.halfOpen.count >= min(tcp.config.synBacklog, max(listener.backlog, 1) * 2) {
+            // SYN cookie: answer without keeping state (the MSS is coded in our ISN).
+            let peerMSS = UInt16(clamping: min(Int(header.options.mss ?? 536), ourMSS))
+            let cookie = tcp.cookies.make(local: key.local, remote: key.remote, peerISN: header.sequenceNumber,
+                                          mss: peerMSS, now: now)
+            listener.cookiesSent += 1
+            let reply = TCPHeader(sourcePort: key.local.port, destinationPort: key.remote.port, sequenceNumber: cookie,
+                                  acknowledgmentNumber: header.sequenceNumber + 1, flags: [.syn, .ack],
+                                  window: UInt16(min(listener.options.receiveBufferSize, 65_535)),
+                                  options: TCPOptions(mss: UInt16(clamping: ourMSS)))
+            sendStateless(reply, from: key.local, to: key.remote)
+            return
+        }
+        let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
+                                       options: listener.options, config: tcp.config, passive: true, now: now)
+        connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: key.remote, remote: key.local, now: .zero).rawValue)
+        connection.acceptSYN(header, iss: tcp.isn.isn(local: key.local, remote: key.remote, now: now), mss: ourMSS, now: now)
+        connection.listener = listener
+        register(connection)
+        listener.halfOpen.insert(connection.id)
+        emit(.tcpStateChanged(local: key.local, remote: key.remote, state: connection.state))
+        afterActivity(connection)
+    }
+
+    /// The final ACK of a SYN-cookie handshake: the connection starts ESTABLISHED,
+    /// with the MSS the cookie carried and without the options a cookie cannot hold.
+    private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, key: ConnectionKey, mss: Int) {
+        let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
+                                       options: listener.options, config: tcp.config, passive: true, now: now)
+        let iss = header.acknowledgmentNumber - 1
+        var syn = header
+        syn.sequenceNumber = header.sequenceNumber - 1
+        syn.options = TCPOptions(mss: UInt16(clamping: mss))
+        connection.acceptSYN(syn, iss: iss, mss: self.mss(toward: key.remote.address), now: now)
+        connection.synPending = false
+        connection.sndNxt = iss + 1
+        connection.sndMax = iss + 1
+        connection.rcvAdvertisedEdge = connection.rcvNxt + min(listener.options.receiveBufferSize, 65_535)
+        connection.listener = listener
+        listener.cookiesValidated += 1
+        register(connection)
+        _ = connection.input(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), now: now)
+        if connection.state == .established {
+            listener.acceptQueue.append(connection.id)
+        }
+        emit(.tcpStateChanged(local: key.local, remote: key.remote, state: connection.state))
+        afterActivity(connection)
+    }
+
+    /// RFC 9293 §3.10.7.1: a segment for no connection earns an RST (never for an RST).
+    private func respondToNoConnection(_ header: TCPHeader, payloadLength: Int, key: ConnectionKey) {
+        guard !header.flags.contains(.rst) else { return }
+        statistics.tcpNoConnection += 1
+        if header.flags.contains(.ack) {
+            sendReset(to: key.remote, from: key.local, sequence: header.acknowledgmentNumber, acknowledgment: nil)
+        } else {
+            let length = payloadLength + (header.flags.contains(.syn) ? 1 : 0) + (header.flags.contains(.fin) ? 1 : 0)
+            sendReset(to: key.remote, from: key.local, sequence: 0, acknowledgment: header.sequenceNumber + length)
+        }
+    }
+
+    func sendReset(to remote: Endpoint, from local: Endpoint, sequence: SequenceNumber, acknowledgment: SequenceNumber?) {
+        tcp.resetsSent += 1
+        let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: sequence,
+                               acknowledgmentNumber: acknowledgment ?? 0,
+                               flags: acknowledgment == nil ? [.rst] : [.rst, .ack], window: 0)
+        sendStateless(header, from: local, to: remote)
+    }
+
+    /// Sends a header-only segment that belongs to no connection.
+    private func sendStateless(_ header: TCPHeader, from local: Endpoint, to remote: Endpoint) {
+        try? output(protocol: .tcp, source: local.address, destination: remote.address,
+                    payloadLength: header.headerLength) { buffer in
+            header.emit(into: buffer, payloadLength: 0, source: local.address, destination: remote.address)
+        }
+        statistics.tcpOutSegments += 1
+        emit(.tcpSegmentSent(header, payloadLength: 0, to: remote))
+    }
+
+    /// The MSS to announce toward `destination`: the outgoing interface's MTU − 40.
+    func mss(toward destination: IPv4Address) -> Int {
+        let mtu = routes.peek(destination).map { adapters[$0.interface.index].mtu } ?? adapters.first?.mtu ?? 1500
+        return max(536, mtu - 40)
+    }
+
+    func register(_ connection: TCPConnection) {
+        tcp.connections[connection.id] = connection
+        tcp.byKey[ConnectionKey(local: connection.local, remote: connection.remote)] = connection.id
+    }
+
+    /// After anything happened to a connection: send what it wants to send,
+    /// move it between the listener's queues, reschedule its timer, and forget it once finished.
+    func afterActivity(_ connection: TCPConnection) {
+        let before = connection.state
+        transmit(connection)
+        if let listener = connection.listener, connection.state != .synReceived,
+           listener.halfOpen.remove(connection.id) != nil {
+            if connection.state.isSynchronized && listener.acceptQueue.count < listener.backlog {
+                listener.acceptQueue.append(connection.id)
+            } else if !connection.isFinished {
+                connection.abort()
+                transmit(connection)
+            }
+        }
+        if before != connection.state {
+            emit(.tcpStateChanged(local: connection.local, remote: connection.remote, state: connection.state))
+        }
+        let waitsForAccept = connection.listener?.acceptQueue.contains(connection.id) ?? false
+        if connection.isFinished && connection.descriptor == nil && !waitsForAccept {
+            forget(connection)
+        } else if let deadline = connection.nextDeadline() {
+            tcp.timers.schedule(connection.id, at: deadline)
+        } else {
+            tcp.timers.cancel(connection.id)
+        }
+    }
+
+    /// Removes a finished connection from every table.
+    func forget(_ connection: TCPConnection) {
+        tcp.timers.cancel(connection.id)
+        tcp.connections[connection.id] = nil
+        let key = ConnectionKey(local: connection.local, remote: connection.remote)
+        if tcp.byKey[key] == connection.id { tcp.byKey[key] = nil }
+        connection.listener?.halfOpen.remove(connection.id)
+        connection.listener = nil
+    }
+
+    /// Lets the connection emit its segments and builds each packet, copying the
+    /// payload straight from the send buffer into the outgoing datagram.
+    func transmit(_ connection: TCPConnection) {
+        connection.output(now: now, allowChallengeAck: { tcp.challengeAcks.allow(now: now) }) { segment in
+            let header = segment.header
+            let local = connection.local, remote = connection.remote
+            do {
+                try output(protocol: .tcp, source: local.address, destination: remote.address,
+                           payloadLength: header.headerLength + segment.payloadLength) { buffer in
+                    if segment.payloadLength > 0 {
+                        connection.sendBuffer.copy(
+                            from: segment.payloadOffset, count: segment.payloadLength,
+                            into: UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength...]))
+                    }
+                    header.emit(into: buffer, payloadLength: segment.payloadLength, source: local.address,
+                                destination: remote.address)
+                }
+                statistics.tcpOutSegments += 1
+                if segment.header.flags.contains(.rst) { statistics.tcpResetsSent += 1 }
+                emit(.tcpSegmentSent(header, payloadLength: segment.payloadLength, to: remote))
+            } catch {
+                statistics.outDiscards += 1
+            }
+        }
+    }
+
+    /// Runs the TCP timers that are due (called from `poll`).
+    func runTCPTimers() {
+        var due: [Int] = []
+        tcp.timers.popExpired(now: now) { due.append($0) }
+        for id in due {
+            guard let connection = tcp.connections[id] else { continue }
+            connection.handleTimers(now: now)
+            afterActivity(connection)
+        }
+    }
+}

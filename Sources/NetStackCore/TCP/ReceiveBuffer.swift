@@ -1,0 +1,225 @@
+// The TCP receive buffer (RFC 9293 §3.3.1 receive sequence space, §3.8.6
+// managing the window, §3.10.7.4 "seventh, process the segment text") with
+// out-of-order data stored in place and tracked as ranges for SACK (RFC 2018).
+
+/// The TCP receive buffer: in-order bytes waiting for the application, and
+/// segments that arrived early, written straight at their place in one ring.
+///
+/// Layout, in stream order from the ring's head:
+///
+///     | readable (RCV.NXT − readable … RCV.NXT) | free space, with out-of-order ranges inside |
+///
+/// The window the receiver offers is ``freeSpace`` (RFC 9293 §3.8.6); a
+/// segment inside it is stored where it belongs, so when the hole before it
+/// fills, the bytes are already in place and RCV.NXT simply jumps
+/// (``write(at:_:)`` returns how far).
+///
+/// Memory bound: everything is allocated at init — `capacity` bytes of ring
+/// plus room for `maxRanges` ranges. A segment that would start a new
+/// disjoint out-of-order range when `maxRanges` are already held is refused
+/// (dropped, as RFC 9293 §3.10.7.4 allows: out-of-order segments "may be
+/// held"), so no sequence of segments a peer sends can make this grow or
+/// make a write cost more than O(maxRanges + bytes).
+///
+/// Ranges are kept as stream positions (bytes since the buffer was made) so
+/// RCV.NXT advancing does not rewrite them; accessors report them as offsets
+/// from RCV.NXT. An `Int` position cannot wrap in practice (2⁶³ bytes).
+struct ReceiveBuffer: Sendable {
+    private var ring: ByteRing
+    /// Physical index of the oldest readable byte.
+    private var head = 0
+    /// In-order bytes the application can read.
+    private(set) var readable = 0
+    /// Stream position of RCV.NXT: bytes that ever became readable.
+    private var nextPosition = 0
+    /// Out-of-order ranges as stream positions: sorted, disjoint, not touching
+    /// each other or RCV.NXT. Capacity reserved at init, never exceeded.
+    private var ranges: [Range<Int>] = []
+    /// Sum of the ranges' lengths.
+    private(set) var outOfOrderBytes = 0
+    /// Stream position of the first byte of the latest out-of-order write, while still out of order.
+    private var mostRecentPosition: Int?
+    /// The most disjoint out-of-order ranges held at once.
+    let maxRanges: Int
+
+    /// An empty buffer of `capacity` bytes (SO_RCVBUF) holding at most
+    /// `maxRanges` out-of-order ranges. Allocates once; O(1).
+    init(capacity: Int, maxRanges: Int = 32) {
+        precondition(maxRanges >= 0, "ReceiveBuffer: maxRanges cannot be negative")
+        ring = ByteRing(capacity: capacity)
+        self.maxRanges = maxRanges
+        ranges.reserveCapacity(maxRanges)
+    }
+
+    /// Bytes the buffer can hold. O(1).
+    var capacity: Int { ring.capacity }
+
+    /// `capacity - readable`: the most the receive window may offer
+    /// (RFC 9293 §3.8.6). Out-of-order bytes live inside it. O(1).
+    var freeSpace: Int { ring.capacity - readable }
+
+    /// Stores `bytes` at `offset` bytes past RCV.NXT (offset 0 = RCV.NXT)
+    /// — RFC 9293 §3.10.7.4, "seventh, process the segment text".
+    ///
+    /// Bytes at or past `freeSpace` are cut off (outside the window). Bytes
+    /// before RCV.NXT (negative `offset`) were already received and are
+    /// skipped. Overlaps with held data are fine; the new copy is kept.
+    ///
+    /// Returns `accepted: false` (storing nothing) when `offset ≥ freeSpace`,
+    /// or when the data would start a new disjoint out-of-order range while
+    /// `maxRanges` are held; otherwise true. `advanced` is how many bytes
+    /// became readable, i.e. how far RCV.NXT moves: the segment's own bytes
+    /// plus any out-of-order ranges it joins up with.
+    ///
+    /// O(bytes) copying (memcpy) plus O(ranges) to merge. Never allocates.
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> (accepted: Bool, advanced: Int) {
+        var offset = offset
+        var bytes = bytes
+        if offset < 0 {
+            // Written without negating `offset`, which could overflow on Int.min.
+            let stale = offset < -bytes.count ? bytes.count : -offset
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[stale...])
+            offset = 0
+            if bytes.isEmpty { return (true, 0) }
+        }
+        guard offset < freeSpace else { return (false, 0) }
+        let length = min(bytes.count, freeSpace - offset)
+        guard length > 0, let source = bytes.baseAddress else { return (true, 0) }
+        let start = nextPosition + offset, end = start + length
+        let physical = ring.index(head, offsetBy: readable + offset)
+
+        if offset == 0 {
+            ring.write(at: physical, from: source, count: length)
+            return (true, advance(to: end))
+        }
+        // First range at or after `start` that overlaps or touches [start, end), and the one past the last such.
+        var first = 0
+        while first < ranges.count && ranges[first].upperBound < start { first += 1 }
+        var last = first
+        while last < ranges.count && ranges[last].lowerBound <= end { last += 1 }
+        if first == last {
+            guard ranges.count < maxRanges else { return (false, 0) }
+            ranges.insert(start..<end, at: first)
+            outOfOrderBytes += length
+        } else {
+            let merged = min(start, ranges[first].lowerBound)..<max(end, ranges[last - 1].upperBound)
+            var replaced = 0
+            for i in first..<last { replaced += ranges[i].count }
+            ranges[first] = merged
+            ranges.removeSubrange(first + 1..<last)
+            outOfOrderBytes += merged.count - replaced
+        }
+        ring.write(at: physical, from: source, count: length)
+        mostRecentPosition = start
+        return (true, 0)
+    }
+
+    /// Moves RCV.NXT to `end`, then on through every out-of-order range that
+    /// now touches it; returns how far it moved. O(ranges).
+    private mutating func advance(to end: Int) -> Int {
+        var newNext = end
+        var joined = 0
+        while joined < ranges.count && ranges[joined].lowerBound <= newNext {
+            newNext = max(newNext, ranges[joined].upperBound)
+            outOfOrderBytes -= ranges[joined].count
+            joined += 1
+        }
+        if joined > 0 { ranges.removeFirst(joined) }
+        let advanced = newNext - nextPosition
+        readable += advanced
+        nextPosition = newNext
+        if let position = mostRecentPosition, position < nextPosition { mostRecentPosition = nil }
+        return advanced
+    }
+
+    /// Removes up to `destination.count` readable bytes, copying them to the
+    /// start of `destination`; returns how many (RFC 9293 §3.9.1 RECEIVE).
+    /// The window opens by as much. O(n), at most two memcpys.
+    mutating func read(into destination: UnsafeMutableRawBufferPointer) -> Int {
+        let n = peek(into: destination)
+        consume(n)
+        return n
+    }
+
+    /// Copies up to `destination.count` readable bytes to the start of
+    /// `destination` without removing them; returns how many. O(n).
+    func peek(into destination: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(destination.count, readable)
+        guard n > 0, let target = destination.baseAddress else { return 0 }
+        ring.read(at: head, count: n, into: target)
+        return n
+    }
+
+    /// Drops `count` readable bytes without copying them (a discard service,
+    /// or bytes the application consumed through ``withReadable(_:)``).
+    /// Precondition: `0 ≤ count ≤ readable`. O(1).
+    mutating func discard(_ count: Int) {
+        precondition(count >= 0 && count <= readable, "ReceiveBuffer.discard: more than is readable")
+        consume(count)
+    }
+
+    /// Lends `body` the longest contiguous run of readable bytes from the
+    /// oldest (shorter than `readable` only when the ring wraps), for reading
+    /// without a copy; follow with ``discard(_:)``. O(1) plus `body`.
+    func withReadable<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard readable > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(ring.contiguous(at: head, maxCount: readable))
+    }
+
+    /// Removes `count ≤ readable` bytes from the front. The physical place of
+    /// RCV.NXT does not move, so out-of-order data stays where it is. O(1).
+    private mutating func consume(_ count: Int) {
+        readable -= count
+        // Nothing held at all: restart at index 0 so the next data is contiguous.
+        head = readable == 0 && ranges.isEmpty ? 0 : ring.index(head, offsetBy: count)
+    }
+
+    /// The out-of-order ranges held past RCV.NXT, as offsets from RCV.NXT,
+    /// sorted and disjoint: what SACK blocks report (RFC 2018 §3). O(1) to
+    /// get; no allocation.
+    var outOfOrderRanges: OutOfOrderRanges { OutOfOrderRanges(positions: ranges, base: nextPosition) }
+
+    /// The out-of-order range (offsets from RCV.NXT) holding the most recently
+    /// received out-of-order segment, or nil once that segment became readable
+    /// or when none arrived: RFC 2018 §4, "the first SACK block ... MUST
+    /// specify the contiguous block of data containing the segment which
+    /// triggered this ACK". O(ranges).
+    var mostRecentRange: Range<Int>? {
+        guard let position = mostRecentPosition else { return nil }
+        for range in ranges where range.contains(position) {
+            return (range.lowerBound - nextPosition)..<(range.upperBound - nextPosition)
+        }
+        return nil
+    }
+
+    /// Changes the capacity (setsockopt SO_RCVBUF), keeping the readable
+    /// bytes. Refused (false, nothing changes) while out-of-order data is held
+    /// or when `capacity < readable`. Allocates and copies: O(readable); not for
+    /// the per-segment path. The caller must not shrink a window it already
+    /// offered (RFC 9293 §3.8.6). Same capacity: true, O(1).
+    mutating func resize(capacity: Int) -> Bool {
+        guard ranges.isEmpty, capacity >= readable else { return false }
+        guard capacity != ring.capacity else { return true }
+        ring = ring.relocated(capacity: capacity, start: head, count: readable)
+        head = 0
+        return true
+    }
+}
+
+/// The out-of-order ranges of a ``ReceiveBuffer`` as offsets from RCV.NXT,
+/// sorted ascending. A view: it shares the buffer's range list (no copy,
+/// no allocation); each element is computed on access in O(1).
+struct OutOfOrderRanges: RandomAccessCollection, Sendable {
+    fileprivate let positions: [Range<Int>]
+    fileprivate let base: Int
+
+    /// Always 0.
+    var startIndex: Int { 0 }
+    /// The number of ranges.
+    var endIndex: Int { positions.count }
+    /// The `index`th range, as offsets from RCV.NXT. O(1).
+    subscript(index: Int) -> Range<Int> {
+        let range = positions[index]
+        return (range.lowerBound - base)..<(range.upperBound - base)
+    }
+}

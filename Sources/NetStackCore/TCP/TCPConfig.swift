@@ -1,0 +1,59 @@
+/// Per-socket TCP options: what `setsockopt` changes.
+public struct TCPSocketOptions: Sendable, Equatable {
+    /// TCP_NODELAY: send small segments at once instead of waiting (turns Nagle off, RFC 896).
+    public var noDelay = false
+    /// TCP_CORK: send only full segments; what is left goes out when the cork is
+    /// removed or after `corkTimeout` (the chapter's "wait for MSS, or until the timer fires").
+    public var cork = false
+    /// SO_SNDBUF, bytes.
+    public var sendBufferSize = 256 * 1024
+    /// SO_RCVBUF, bytes; also sets the window scale offered in the SYN.
+    public var receiveBufferSize = 256 * 1024
+    /// SO_KEEPALIVE (off by default, as on Linux), with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT.
+    public var keepAlive = false
+    public var keepAliveIdle: Duration = .seconds(7200)
+    public var keepAliveInterval: Duration = .seconds(75)
+    public var keepAliveCount = 9
+    /// SO_LINGER: nil is off; `.zero` makes close() abort with RST.
+    public var linger: Duration?
+    /// SO_REUSEADDR: bind may take a port whose old connections sit in TIME_WAIT.
+    public var reuseAddress = false
+    /// TCP_USER_TIMEOUT (RFC 5482): abort when data stays unacknowledged this long; nil is off.
+    public var userTimeout: Duration?
+    /// TCP_CONGESTION.
+    public var congestion: CongestionAlgorithm = .cubic
+
+    public init() {}
+}
+
+/// Stack-wide TCP settings, like Linux's `net.ipv4.tcp_*` sysctls.
+public struct TCPConfig: Sendable {
+    /// Maximum segment lifetime; TIME_WAIT lasts 2 × MSL (RFC 9293 §3.4.2). 30 s gives Linux's 60 s.
+    public var msl: Duration = .seconds(30)
+    /// Longest an ACK is delayed (RFC 9293 §3.8.6.3 allows up to 500 ms; Linux uses 40–200 ms).
+    public var delayedAckTimeout: Duration = .milliseconds(40)
+    /// How long a cork holds a partial segment.
+    public var corkTimeout: Duration = .milliseconds(200)
+    /// RTO bounds (RFC 6298 §2.4 and §2.5) and the initial RTO (§2.1).
+    public var minimumRTO: Duration = .milliseconds(200)
+    public var maximumRTO: Duration = .seconds(120)
+    public var initialRTO: Duration = .seconds(1)
+    /// Retransmissions of one segment before the connection is aborted with ETIMEDOUT (Linux's tcp_retries2).
+    public var maxRetransmissions = 15
+    /// SYN (and SYN-ACK) retransmissions before giving up (Linux's tcp_syn_retries).
+    public var synRetries = 6
+    /// How long an orphaned FIN_WAIT_2 connection waits for the peer's FIN (Linux's tcp_fin_timeout).
+    public var finWait2Timeout: Duration = .seconds(60)
+    /// Offer timestamps (RFC 7323), SACK (RFC 2018) and window scaling.
+    public var timestamps = true
+    public var sack = true
+    public var windowScaling = true
+    /// Half-open connections a listener holds before answering with SYN cookies.
+    public var synBacklog = 128
+    /// Challenge ACKs per second for the whole host (RFC 5961 §7).
+    public var challengeAckLimit = 1000
+    /// Default options of new sockets.
+    public var socketDefaults = TCPSocketOptions()
+
+    public init() {}
+}

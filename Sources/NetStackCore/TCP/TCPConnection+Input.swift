@@ -1,0 +1,267 @@
+import NetStackWire
+
+/// A reset the host must send on the connection's behalf, outside its sequence space.
+struct ResetReply: Equatable {
+    var sequence: SequenceNumber
+    /// When set, the RST also carries ACK with this number.
+    var acknowledgment: SequenceNumber?
+}
+
+extension TCPConnection {
+    /// A passive open: a SYN reached a listener (RFC 9293 §3.10.7.2). Records
+    /// the peer's options and queues our SYN-ACK.
+    func acceptSYN(_ header: TCPHeader, iss: SequenceNumber, mss: Int, now: Instant) {
+        self.iss = iss
+        sndUna = iss
+        sndNxt = iss
+        sndMax = iss
+        irs = header.sequenceNumber
+        rcvNxt = header.sequenceNumber + 1
+        announcedMSS = mss
+        negotiate(header.options, now: now)
+        sndWnd = Int(header.window)  // never scaled in a SYN (RFC 7323 §2.2)
+        maxSndWnd = sndWnd
+        sndWl1 = header.sequenceNumber
+        state = .synReceived
+        synPending = true
+        lastActivity = now
+    }
+
+    /// Applies the options of the peer's SYN: MSS (RFC 9293 §3.7.1), window
+    /// scale (RFC 7323 §2), timestamps (§3), SACK-permitted (RFC 2018).
+    func negotiate(_ peer: TCPOptions, now: Instant) {
+        peerMSS = Int(peer.mss ?? 536)
+        if config.windowScaling, let shift = peer.windowScale {
+            sndScale = min(shift, TCPOptions.maximumWindowScale)
+            rcvScale = Self.windowShift(for: receiveBuffer.capacity)
+        } else {
+            sndScale = 0
+            rcvScale = 0
+        }
+        timestampsEnabled = config.timestamps && peer.timestamps != nil
+        if let ts = peer.timestamps, timestampsEnabled {
+            tsRecent = ts.value
+            tsRecentAge = now
+        }
+        sackEnabled = config.sack && peer.sackPermitted
+        sendMSS = max(64, min(peerMSS, announcedMSS) - (timestampsEnabled ? 12 : 0))
+        congestion.setMSS(sendMSS)
+    }
+
+    /// SEGMENT ARRIVES in every state but LISTEN and CLOSED (RFC 9293 §3.10.7.3–3.10.7.4,
+    /// with RFC 5961's defences and RFC 7323's PAWS). Returns an RST for the host
+    /// to send when the rules call for one outside this connection's sequence space.
+    func input(_ header: TCPHeader, payload: UnsafeRawBufferPointer, now: Instant) -> ResetReply? {
+        lastActivity = now
+        keepAliveProbesSent = 0
+        if options.keepAlive, state.isSynchronized { keepAliveDeadline = now + options.keepAliveIdle }
+        if state == .synSent { return synSentInput(header, now: now) }
+
+        let flags = header.flags
+        var seq = header.sequenceNumber
+        var data = payload
+        var fin = flags.contains(.fin)
+        if state == .synReceived, passive, flags.contains(.syn), !flags.contains(.ack), seq == irs {
+            synPending = true  // the peer lost our SYN-ACK and sent its SYN again
+            return nil
+        }
+
+        // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
+        if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps {
+            if Int32(bitPattern: ts.value &- tsRecent) < 0, now - tsRecentAge < .seconds(24 * 24 * 3600) {
+                ackNow = true
+                return nil
+            }
+        }
+
+        // First: is the segment in the window (RFC 9293 §3.10.7.4, the four cases)?
+        let window = receiveWindowForAcceptance()
+        let length = data.count + (flags.contains(.syn) ? 1 : 0) + (fin ? 1 : 0)
+        if !acceptable(seq: seq, length: length, window: window) {
+            if !flags.contains(.rst) { ackNow = true }
+            if state == .timeWait && flags.contains(.fin) { timeWaitDeadline = now + config.msl + config.msl }
+            return nil
+        }
+
+        // Second: RST (RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK).
+        if flags.contains(.rst) {
+            if seq != rcvNxt {
+                challengeAckPending = true
+                return nil
+            }
+            switch state {
+            case .synReceived:
+                finish(error: passive ? nil : .connectionRefused)
+            case .timeWait:
+                break  // RFC 1337: TIME_WAIT is not cut short by a reset.
+            case .closing, .lastAck:
+                finish(error: nil)
+            default:
+                finish(error: .connectionReset)
+            }
+            return nil
+        }
+
+        // Fourth: a SYN in a synchronized state (RFC 5961 §4): challenge ACK, never a reset.
+        if flags.contains(.syn) {
+            challengeAckPending = true
+            return nil
+        }
+
+        // Fifth: the ACK field.
+        guard flags.contains(.ack) else { return nil }
+        let ack = header.acknowledgmentNumber
+        if state == .synReceived {
+            guard sndUna < ack && ack <= sndNxt else {
+                return ResetReply(sequence: ack, acknowledgment: nil)
+            }
+            state = .established
+            sndWnd = Int(header.window) << Int(sndScale)
+            maxSndWnd = max(maxSndWnd, sndWnd)
+            sndWl1 = seq
+            sndWl2 = ack
+        }
+        // RFC 5961 §5.2: an ACK for data never sent, or older than the largest window, is suspect.
+        if ack > sndMax || ack < sndUna - max(maxSndWnd, 1) {
+            challengeAckPending = true
+            return nil
+        }
+        processAck(header, ack: ack, dataLength: data.count, now: now)
+        if isFinished { return nil }
+        updateTSRecent(header, seq: seq, now: now)
+
+        // Our FIN acknowledged?
+        if let finSeq, sndUna > finSeq {
+            switch state {
+            case .finWait1:
+                state = .finWait2
+                finWait2Deadline = now + config.finWait2Timeout
+            case .closing:
+                enterTimeWait(now: now)
+            case .lastAck:
+                finish(error: nil)
+                return nil
+            default:
+                break
+            }
+        }
+        if state == .timeWait {
+            if fin { ackNow = true; timeWaitDeadline = now + config.msl + config.msl }
+            return nil
+        }
+
+        // Seventh: the data. Trim what lies before RCV.NXT or past the window.
+        if !data.isEmpty || fin {
+            if !state.receivesData {
+                data = UnsafeRawBufferPointer(rebasing: data[0..<0])
+                fin = fin && state.receivesData
+            }
+            let before = rcvNxt - seq
+            if before > 0 {
+                let cut = min(before, data.count)
+                data = UnsafeRawBufferPointer(rebasing: data[cut...])
+                seq += cut
+            }
+            if !data.isEmpty { receive(data, at: seq) }
+            if fin { peerFinSeq = seq + data.count }
+        }
+
+        // Eighth: the FIN, once everything before it has arrived.
+        if let finAt = peerFinSeq, !peerFinReceived, finAt == rcvNxt {
+            peerFinReceived = true
+            rcvNxt += 1
+            ackNow = true
+            switch state {
+            case .synReceived, .established:
+                state = .closeWait
+            case .finWait1:
+                // Our FIN is not acknowledged yet: simultaneous close.
+                state = .closing
+            case .finWait2:
+                enterTimeWait(now: now)
+            default:
+                break
+            }
+        }
+        return nil
+    }
+
+    /// SYN-SENT (RFC 9293 §3.10.7.3): waiting for the peer's SYN.
+    private func synSentInput(_ header: TCPHeader, now: Instant) -> ResetReply? {
+        let flags = header.flags
+        let ack = header.acknowledgmentNumber
+        let ackAcceptable = flags.contains(.ack) && sndUna < ack && ack <= sndNxt
+        if flags.contains(.ack), !ackAcceptable {
+            return flags.contains(.rst) ? nil : ResetReply(sequence: ack, acknowledgment: nil)
+        }
+        if flags.contains(.rst) {
+            if ackAcceptable { finish(error: .connectionRefused) }
+            return nil
+        }
+        guard flags.contains(.syn) else { return nil }
+        irs = header.sequenceNumber
+        rcvNxt = header.sequenceNumber + 1
+        negotiate(header.options, now: now)
+        synPending = false
+        if ackAcceptable {
+            sndUna = ack
+            synAcknowledged = true
+            if let rttTimedSeq, ack > rttTimedSeq, consecutiveTimeouts == 0 { rtt.addSample(now - rttTimedAt) }
+            rttTimedSeq = nil
+            consecutiveTimeouts = 0
+            sndWnd = Int(header.window) << Int(sndScale)
+            maxSndWnd = sndWnd
+            sndWl1 = header.sequenceNumber
+            sndWl2 = ack
+            state = .established
+            retransmitDeadline = nil
+            ackNow = true
+            if options.keepAlive { keepAliveDeadline = now + options.keepAliveIdle }
+        } else {
+            // Simultaneous open: both sides sent SYNs.
+            state = .synReceived
+            sndWnd = Int(header.window)
+            synPending = true
+        }
+        return nil
+    }
+
+    /// The window used by the acceptability test: what we advertised, at least zero.
+    private func receiveWindowForAcceptance() -> Int { max(0, rcvAdvertisedEdge - rcvNxt) }
+
+    /// RFC 9293 §3.10.7.4's acceptability test (Table 6).
+    private func acceptable(seq: SequenceNumber, length: Int, window: Int) -> Bool {
+        switch (length, window) {
+        case (0, 0): return seq == rcvNxt
+        case (0, _): return seq.isWithin(start: rcvNxt, length: window)
+        case (_, 0): return false
+        default:
+            let last = seq + (length - 1)
+            return seq.isWithin(start: rcvNxt, length: window) || last.isWithin(start: rcvNxt, length: window)
+        }
+    }
+
+    /// RFC 7323 §4.3: TS.Recent follows the segment that holds the left window edge.
+    private func updateTSRecent(_ header: TCPHeader, seq: SequenceNumber, now: Instant) {
+        guard timestampsEnabled, let ts = header.options.timestamps else { return }
+        if Int32(bitPattern: ts.value &- tsRecent) >= 0 && seq <= lastAckSent {
+            tsRecent = ts.value
+            tsRecentAge = now
+        }
+    }
+
+    /// Stores in-window data (in place when out of order) and decides how soon to ACK
+    /// (RFC 9293 §3.8.6.3: at least every second full segment, immediately when out of order).
+    private func receive(_ data: UnsafeRawBufferPointer, at seq: SequenceNumber) {
+        let offset = seq - rcvNxt
+        let hadGap = receiveBuffer.outOfOrderBytes > 0
+        let (accepted, advanced) = receiveBuffer.write(at: offset, data)
+        if advanced > 0 { rcvNxt += advanced }
+        if !accepted || offset > 0 || hadGap {
+            ackNow = true  // out of order, or a hole filled: tell the sender at once (and SACK)
+            return
+        }
+        segmentsSinceAck += 1
+        if segmentsSinceAck >= 2 { ackNow = true }
+    }
+}

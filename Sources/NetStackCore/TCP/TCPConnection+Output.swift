@@ -1,0 +1,234 @@
+import NetStackWire
+
+extension TCPConnection {
+    /// Hands out, through `emit`, every segment the connection should send now:
+    /// an RST, the SYN or SYN-ACK, retransmissions that loss recovery asks for,
+    /// new data as the windows, Nagle (RFC 896), the cork and sender SWS
+    /// avoidance (RFC 9293 §3.8.6.2.1) allow, the FIN, probes, and an ACK if one
+    /// is owed and nothing else carried it. `allowChallengeAck` asks the host's
+    /// rate limit (RFC 5961 §7).
+    func output(now: Instant, allowChallengeAck: () -> Bool, emit: (OutgoingSegment) -> Void) {
+        if resetPending {
+            resetPending = false
+            var header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: sndNxt,
+                                   acknowledgmentNumber: rcvNxt, flags: [.rst, .ack], window: 0)
+            header.window = 0
+            emit(OutgoingSegment(header: header))
+            return
+        }
+        if isFinished { return }
+        var ackCarried = false
+        if synPending {
+            synPending = false
+            emit(synSegment(now: now))
+            ackCarried = state == .synReceived
+            if sndNxt == iss { sndNxt = iss + 1 }
+            sndMax = .latest(sndMax, sndNxt)
+            if retransmitDeadline == nil { retransmitDeadline = now + rtt.rto }
+            if consecutiveTimeouts == 0 && rttTimedSeq == nil && !timestampsEnabled {
+                rttTimedSeq = iss
+                rttTimedAt = now
+            }
+        }
+        if state.isSynchronized {
+            if retransmitHolePending {
+                retransmitHolePending = false
+                retransmitLost(now: now, emit: emit)
+                ackCarried = true
+            }
+            while let segment = nextDataSegment(now: now) {
+                emit(segment)
+                ackCarried = true
+            }
+            armPersistTimerIfNeeded(now: now)
+        }
+        if probePending {
+            probePending = false
+            // A zero-window or keepalive probe: an old sequence number forces the peer to ACK (Linux's form).
+            emit(makeSegment(seq: sndUna - 1, length: 0, flags: [.ack], now: now))
+            ackCarried = true
+        }
+        if challengeAckPending {
+            challengeAckPending = false
+            if allowChallengeAck() { ackNow = true }
+        }
+        if ackNow && !ackCarried && state != .synSent && state != .closed {
+            emit(makeSegment(seq: sndNxt, length: 0, flags: [.ack], now: now))
+        }
+        if segmentsSinceAck > 0 && delayedAckDeadline == nil {
+            delayedAckDeadline = now + config.delayedAckTimeout
+        }
+    }
+
+    /// The SYN (active open) or SYN-ACK (passive), with our options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+    private func synSegment(now: Instant) -> OutgoingSegment {
+        var options = TCPOptions(mss: UInt16(clamping: announcedMSS))
+        let offering = state == .synSent
+        if config.sack && (offering || sackEnabled) { options.sackPermitted = true }
+        if config.timestamps && (offering || timestampsEnabled) {
+            options.timestamps = TCPTimestamps(value: timestamp(now), echo: offering ? 0 : tsRecent)
+        }
+        if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
+            options.windowScale = offering ? Self.windowShift(for: receiveBuffer.capacity) : rcvScale
+        }
+        let flags: TCPFlags = state == .synReceived ? [.syn, .ack] : [.syn]
+        let window = min(receiveBuffer.freeSpace, 65_535)
+        rcvAdvertisedEdge = rcvNxt + window
+        let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: iss,
+                               acknowledgmentNumber: state == .synReceived ? rcvNxt : 0, flags: flags,
+                               window: UInt16(window), options: options)
+        if state == .synReceived { noteAckSent() }
+        return OutgoingSegment(header: header)
+    }
+
+    /// The next new-data (or FIN) segment the send policy allows, or nil.
+    private func nextDataSegment(now: Instant) -> OutgoingSegment? {
+        guard state.isSynchronized, state != .timeWait else { return nil }
+        if let finSeq, sndNxt > finSeq { return nil }
+        skipSackedData()
+        let offset = sndNxt - sndUna
+        let dataOffset = offset - (synAcknowledged ? 0 : 1)
+        let available = sendBuffer.count - dataOffset
+        let finNext = finSeq.map { sndNxt + max(available, 0) == $0 } ?? false
+        guard available > 0 || finNext else { return nil }
+        let window = min(sndWnd, congestion.cwnd)
+        let usable = window - offset
+        var length = min(available, sendMSS)
+        if available > 0 {
+            guard usable > 0 else { return nil }
+            length = min(length, usable)
+            let emptiesBuffer = length == available
+            if length < sendMSS && sndNxt >= sndMax {
+                if options.cork && !corkExpired { return nil }
+                let nagleHolds = !options.noDelay && !options.cork && flightSize > 0
+                if nagleHolds && !corkExpired { return nil }
+                // Sender SWS avoidance: a window-limited small segment waits for more window.
+                if !emptiesBuffer && length < maxSndWnd / 2 { return nil }
+            }
+        } else if sndWnd == 0 && flightSize > 0 {
+            return nil  // keep the FIN for when the window opens or data is acknowledged
+        }
+        var flags: TCPFlags = [.ack]
+        let isLast = length == available
+        if isLast && length > 0 { flags.insert(.psh) }
+        if isLast && finNext && length == available { flags.insert(.fin) }
+        if length <= 0 && !flags.contains(.fin) { return nil }
+        let segment = makeSegment(seq: sndNxt, length: max(length, 0), flags: flags, now: now)
+        let wasRetransmission = sndNxt < sndMax
+        sndNxt += max(length, 0) + (flags.contains(.fin) ? 1 : 0)
+        if wasRetransmission {
+            totalRetransmissions += 1
+        } else if !timestampsEnabled && rttTimedSeq == nil && consecutiveTimeouts == 0 {
+            rttTimedSeq = segment.header.sequenceNumber
+            rttTimedAt = now
+        }
+        if sndNxt > sndMax { sndMax = sndNxt }
+        if retransmitDeadline == nil { retransmitDeadline = now + rtt.rto }
+        if unackedSince == nil { unackedSince = now }
+        if sendBuffer.count - (sndNxt - sndUna) <= 0 { corkExpired = false; corkDeadline = nil }
+        return segment
+    }
+
+    /// After a timeout SND.NXT moves back; data the peer already SACKed need not go again.
+    private func skipSackedData() {
+        guard sackEnabled, sndNxt < sndMax else { return }
+        for range in scoreboard.ranges where range.start <= sndNxt && sndNxt < range.end {
+            sndNxt = range.end
+        }
+    }
+
+    /// Resends what loss recovery considers lost: with SACK the holes RFC 6675's
+    /// NextSeg picks while the pipe leaves room; without, the first unacknowledged segment.
+    private func retransmitLost(now: Instant, emit: (OutgoingSegment) -> Void) {
+        if sackEnabled {
+            var sent = 0
+            while sent < 64,
+                  congestion.cwnd - scoreboard.pipe(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) >= sendMSS
+                    || sent == 0,
+                  let next = scoreboard.nextSegment(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) {
+                let end = SequenceNumber.earliest(next.start + sendMSS, sndMax)
+                emit(retransmission(from: next.start, to: end, now: now))
+                highRxt = .latest(highRxt, end)
+                sent += 1
+            }
+            if sent > 0 { return }
+        }
+        let end = SequenceNumber.earliest(sndUna + sendMSS, sndMax)
+        if end > sndUna {
+            emit(retransmission(from: sndUna, to: end, now: now))
+            highRxt = .latest(highRxt, end)
+        }
+    }
+
+    /// A segment resending [from, to), with FIN if the FIN lies at its end.
+    private func retransmission(from start: SequenceNumber, to end: SequenceNumber, now: Instant) -> OutgoingSegment {
+        var length = end - start
+        var flags: TCPFlags = [.ack]
+        if let finSeq, end > finSeq {
+            flags.insert(.fin)
+            length -= 1
+        }
+        totalRetransmissions += 1
+        if let timed = rttTimedSeq, timed >= start { rttTimedSeq = nil }  // Karn
+        return makeSegment(seq: start, length: max(0, length), flags: flags, now: now)
+    }
+
+    /// A segment at `seq` carrying `length` bytes of the send buffer, with the
+    /// current ACK, window, timestamps and SACK blocks.
+    func makeSegment(seq: SequenceNumber, length: Int, flags: TCPFlags, now: Instant) -> OutgoingSegment {
+        var options = TCPOptions()
+        if timestampsEnabled { options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }
+        if sackEnabled && receiveBuffer.outOfOrderBytes > 0 {
+            let room = timestampsEnabled ? 3 : 4
+            if let recent = receiveBuffer.mostRecentRange {
+                options.sackBlocks.append(TCPSACKBlock(left: rcvNxt + recent.lowerBound, right: rcvNxt + recent.upperBound))
+            }
+            for range in receiveBuffer.outOfOrderRanges where options.sackBlocks.count < room {
+                if range == receiveBuffer.mostRecentRange { continue }
+                options.sackBlocks.append(TCPSACKBlock(left: rcvNxt + range.lowerBound, right: rcvNxt + range.upperBound))
+            }
+        }
+        let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: seq,
+                               acknowledgmentNumber: rcvNxt, flags: flags, window: advertiseWindow(),
+                               options: options)
+        noteAckSent()
+        let dataOffset = (seq - sndUna) - (synAcknowledged ? 0 : 1)
+        return OutgoingSegment(header: header, payloadOffset: max(0, dataOffset), payloadLength: length)
+    }
+
+    /// Records that an ACK for RCV.NXT went out.
+    private func noteAckSent() {
+        lastAckSent = rcvNxt
+        ackNow = false
+        segmentsSinceAck = 0
+        delayedAckDeadline = nil
+    }
+
+    /// The window to offer (bytes): free buffer space, with receiver SWS avoidance —
+    /// small increases are not offered — and never less than already promised.
+    func advertisableWindow() -> Int {
+        let promised = max(0, rcvAdvertisedEdge - rcvNxt)
+        let free = receiveBuffer.freeSpace
+        let step = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
+        if free >= promised + step || free == receiveBuffer.capacity { return free }
+        return max(promised, 0)
+    }
+
+    /// The window field for the next segment (scaled), moving the advertised right edge.
+    private func advertiseWindow() -> UInt16 {
+        let offered = min(advertisableWindow(), 65_535 << Int(rcvScale))
+        let field = offered >> Int(rcvScale)
+        rcvAdvertisedEdge = .latest(rcvAdvertisedEdge, rcvNxt + (field << Int(rcvScale)))
+        return UInt16(field)
+    }
+
+    /// With data waiting, a zero window and nothing in flight, only a probe can
+    /// learn that the window opened (RFC 9293 §3.8.6.1).
+    private func armPersistTimerIfNeeded(now: Instant) {
+        let waiting = unsentBytes > 0 || (finSeq.map { sndNxt <= $0 } ?? false)
+        guard sndWnd == 0, waiting, flightSize == 0, persistDeadline == nil else { return }
+        let backoff = min(persistBackoff, 10)
+        let interval = min(rtt.rto * (1 << backoff), .seconds(60))
+        persistDeadline = now + max(interval, config.minimumRTO)
+    }
+}

@@ -1,0 +1,94 @@
+import NetStackWire
+
+extension TCPConnection {
+    /// The earliest time `handleTimers` has work, or `now`-like urgency when
+    /// something is ready to send (the host then calls `output` at once).
+    func nextDeadline() -> Instant? {
+        var earliest: Instant?
+        for deadline in [retransmitDeadline, delayedAckDeadline, persistDeadline, keepAliveDeadline,
+                         timeWaitDeadline, corkDeadline, orphaned ? finWait2Deadline : nil, userTimeoutDeadline] {
+            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        }
+        return earliest
+    }
+
+    /// When TCP_USER_TIMEOUT gives up on unacknowledged data, if set.
+    private var userTimeoutDeadline: Instant? {
+        guard let limit = options.userTimeout, let since = unackedSince else { return nil }
+        return since + limit
+    }
+
+    /// Runs every timer that is due at `now`.
+    func handleTimers(now: Instant) {
+        if let deadline = userTimeoutDeadline, deadline <= now, state.isSynchronized || state == .synSent {
+            resetPending = state.isSynchronized
+            finish(error: .timedOut)
+            return
+        }
+        if let deadline = retransmitDeadline, deadline <= now { retransmissionTimeout(now: now) }
+        if isFinished { return }
+        if let deadline = delayedAckDeadline, deadline <= now {
+            delayedAckDeadline = nil
+            if segmentsSinceAck > 0 { ackNow = true }
+        }
+        if let deadline = persistDeadline, deadline <= now {
+            persistDeadline = nil
+            if sndWnd == 0 {
+                probePending = true
+                persistBackoff += 1
+            }
+        }
+        if let deadline = corkDeadline, deadline <= now {
+            corkDeadline = nil
+            corkExpired = true
+        }
+        if let deadline = keepAliveDeadline, deadline <= now {
+            if !options.keepAlive || !state.isSynchronized {
+                keepAliveDeadline = nil
+            } else if keepAliveProbesSent >= options.keepAliveCount {
+                resetPending = true
+                finish(error: .timedOut)
+                return
+            } else {
+                probePending = true
+                keepAliveProbesSent += 1
+                keepAliveDeadline = now + options.keepAliveInterval
+            }
+        }
+        if let deadline = finWait2Deadline, deadline <= now, orphaned, state == .finWait2 {
+            finish(error: nil)
+            return
+        }
+        if let deadline = timeWaitDeadline, deadline <= now, state == .timeWait {
+            finish(error: nil)
+        }
+    }
+
+    /// RFC 6298 §5.4–5.7: resend from SND.UNA, back the timer off, and shrink the
+    /// congestion window to one segment (RFC 5681 §3.1). After too many tries
+    /// the connection is aborted with ETIMEDOUT.
+    private func retransmissionTimeout(now: Instant) {
+        retransmitDeadline = nil
+        let limit = state.isSynchronized ? config.maxRetransmissions : config.synRetries
+        guard consecutiveTimeouts < limit else {
+            finish(error: .timedOut)
+            return
+        }
+        consecutiveTimeouts += 1
+        rtt.backoff()
+        rttTimedSeq = nil
+        if state == .synSent || state == .synReceived {
+            synPending = true
+            totalRetransmissions += 1
+            retransmitDeadline = now + rtt.rto
+            return
+        }
+        guard sndMax > sndUna else { return }
+        congestion.onRetransmissionTimeout(flightSize: flightSize, now: now)
+        inRecovery = false
+        duplicateAcks = 0
+        recover = sndMax  // RFC 6582 §4: no fast retransmit for what was sent before the timeout
+        sndNxt = sndUna
+        retransmitDeadline = now + rtt.rto
+    }
+}

@@ -1,0 +1,289 @@
+import NetStackWire
+
+/// A segment to send: its header, and which bytes of the send buffer it carries.
+///
+/// The connection decides what to send; the host builds the packet, copying
+/// the payload straight from the send buffer into the frame (no bounce copy).
+struct OutgoingSegment {
+    var header: TCPHeader
+    /// Offset of the payload from the oldest byte in the send buffer (SND.UNA).
+    var payloadOffset = 0
+    var payloadLength = 0
+}
+
+/// One TCP connection's state: RFC 9293's Transmission Control Block.
+///
+/// Sans-I/O: `input` takes an arrived segment, `output` hands out the segments
+/// to send through a closure, `handleTimers` runs what is due, and
+/// `nextDeadline` says when. It reads no clock and owns no buffer outside
+/// itself. A class because sockets, the demultiplexing table and the timer
+/// queue all refer to the same connection.
+///
+/// Split by concern across files: this one holds the state and the user
+/// calls (RFC 9293 §3.10.1–3.10.6); `+Input` the SEGMENT ARRIVES processing
+/// (§3.10.7); `+Output` what and when to send (§3.8.6, RFC 896, RFC 6675);
+/// `+Timers` retransmission, persist, delayed ACK, keepalive and TIME_WAIT.
+final class TCPConnection {
+    let id: Int
+    var local: Endpoint
+    var remote: Endpoint
+    var state: TCPState = .closed
+    var options: TCPSocketOptions
+    let config: TCPConfig
+    /// True for connections made by a listener (they go back to nothing, not LISTEN, on RST).
+    let passive: Bool
+
+    // MARK: Send sequence space (RFC 9293 §3.3.1, Figure 3)
+    var iss: SequenceNumber = 0
+    var sndUna: SequenceNumber = 0
+    var sndNxt: SequenceNumber = 0
+    /// The highest sequence number sent so far (SND.NXT moves back on a retransmission timeout; this does not).
+    var sndMax: SequenceNumber = 0
+    /// The peer's window, in bytes (already scaled).
+    var sndWnd = 0
+    var sndWl1: SequenceNumber = 0
+    var sndWl2: SequenceNumber = 0
+    /// Largest window the peer ever offered: sender SWS avoidance (RFC 9293 §3.8.6.2.1) and RFC 5961's MAX.SND.WND.
+    var maxSndWnd = 0
+    var sendBuffer: SendBuffer
+    /// True once the peer has acknowledged our SYN (the SYN's sequence number holds no data).
+    var synAcknowledged = false
+    /// Sequence number of our FIN once the application has closed its side.
+    var finSeq: SequenceNumber?
+
+    // MARK: Receive sequence space
+    var irs: SequenceNumber = 0
+    var rcvNxt: SequenceNumber = 0
+    /// Right edge of the window last advertised: it must not move left (RFC 9293 §3.8.6.2.2).
+    var rcvAdvertisedEdge: SequenceNumber = 0
+    var receiveBuffer: ReceiveBuffer
+    /// Sequence number of the peer's FIN when it arrived before all the data ahead of it.
+    var peerFinSeq: SequenceNumber?
+    /// True once the peer's FIN has been received in order.
+    var peerFinReceived = false
+
+    // MARK: Negotiated options
+    /// Largest payload we send in one segment, options already subtracted.
+    var sendMSS = 536
+    /// MSS we announce: our MTU − 40.
+    var announcedMSS = 1460
+    var peerMSS = 536
+    var sndScale: UInt8 = 0
+    var rcvScale: UInt8 = 0
+    var sackEnabled = false
+    var timestampsEnabled = false
+    /// TS.Recent (RFC 7323 §4.3) and Last.ACK.sent.
+    var tsRecent: UInt32 = 0
+    var tsRecentAge = Instant.zero
+    var lastAckSent: SequenceNumber = 0
+    /// Random offset of our timestamp clock, so TSval reveals no uptime (RFC 7323 §5.4).
+    var tsOffset: UInt32 = 0
+
+    // MARK: Reliability and congestion control
+    var rtt: RTTEstimator
+    var congestion: CongestionControl
+    var scoreboard = SACKScoreboard()
+    /// The segment being timed when timestamps are off (Karn's rule: never a retransmitted one).
+    var rttTimedSeq: SequenceNumber?
+    var rttTimedAt = Instant.zero
+    var duplicateAcks = 0
+    var inRecovery = false
+    /// RFC 6582's `recover`: SND.MAX when recovery started.
+    var recover: SequenceNumber = 0
+    /// RFC 6675's HighRxt: the highest sequence number retransmitted in this recovery.
+    var highRxt: SequenceNumber = 0
+    /// Consecutive retransmission timeouts of the same data.
+    var consecutiveTimeouts = 0
+    var totalRetransmissions = 0
+    var persistBackoff = 0
+
+    // MARK: Timers (nil: not running)
+    var retransmitDeadline: Instant?
+    var delayedAckDeadline: Instant?
+    var persistDeadline: Instant?
+    var keepAliveDeadline: Instant?
+    var timeWaitDeadline: Instant?
+    var corkDeadline: Instant?
+    var finWait2Deadline: Instant?
+    var keepAliveProbesSent = 0
+    /// When data first waited unacknowledged (TCP_USER_TIMEOUT).
+    var unackedSince: Instant?
+
+    // MARK: What to send next
+    var ackNow = false
+    /// In-order data segments received since the last ACK we sent.
+    var segmentsSinceAck = 0
+    /// A challenge ACK (RFC 5961) waits to go out, subject to the host's rate limit.
+    var challengeAckPending = false
+    /// Send one zero-window or keepalive probe now.
+    var probePending = false
+    /// The SYN (or SYN-ACK) must be (re)sent.
+    var synPending = false
+    /// Send an RST and close (abort, or linger 0).
+    var resetPending = false
+    /// Loss recovery wants the lost segment(s) resent.
+    var retransmitHolePending = false
+    /// The cork timer fired: a partial segment may go.
+    var corkExpired = false
+    /// The application closed its descriptor: nobody will read, so FIN_WAIT_2 may time out.
+    var orphaned = false
+
+    /// The error the socket reports (ECONNRESET, ETIMEDOUT, ECONNREFUSED …), set once.
+    var error: NetError?
+    /// True when the connection can be deleted from the host's tables.
+    var isFinished = false
+    /// The listener whose queues hold this connection until `accept` takes it.
+    var listener: TCPListener?
+    /// The descriptor the application holds, nil once it closed it (or before accept).
+    var descriptor: Int32?
+    var lastActivity = Instant.zero
+
+    init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,
+         passive: Bool, now: Instant) {
+        self.id = id
+        self.local = local
+        self.remote = remote
+        self.options = options
+        self.config = config
+        self.passive = passive
+        sendBuffer = SendBuffer(capacity: options.sendBufferSize)
+        receiveBuffer = ReceiveBuffer(capacity: options.receiveBufferSize)
+        rtt = RTTEstimator(initialRTO: config.initialRTO, minimumRTO: config.minimumRTO,
+                           maximumRTO: config.maximumRTO)
+        congestion = CongestionControl(options.congestion, mss: 536, now: now)
+        lastActivity = now
+    }
+
+    // MARK: Derived values
+
+    /// Bytes sent and not yet acknowledged (SYN and FIN count one each).
+    var flightSize: Int { sndMax - sndUna }
+
+    /// Bytes of data in the send buffer not yet sent (past SND.NXT).
+    var unsentBytes: Int {
+        let offset = sndNxt - sndUna - (synAcknowledged ? 0 : 1)
+        return max(0, sendBuffer.count - max(0, min(offset, sendBuffer.count)))
+    }
+
+    /// Our timestamp clock: milliseconds (RFC 7323 §5.4 allows 1 ms to 1 s per tick).
+    func timestamp(_ now: Instant) -> UInt32 {
+        UInt32(truncatingIfNeeded: now.nanoseconds / 1_000_000) &+ tsOffset
+    }
+
+    /// Window scale to offer: the smallest shift that lets the receive buffer be advertised (RFC 7323 §2.3).
+    static func windowShift(for capacity: Int) -> UInt8 {
+        var shift: UInt8 = 0
+        while shift < TCPOptions.maximumWindowScale, capacity >> Int(shift) > 65_535 { shift += 1 }
+        return shift
+    }
+
+    // MARK: User calls (RFC 9293 §3.10)
+
+    /// OPEN, active: the SYN goes out with the next `output`.
+    func openActive(iss: SequenceNumber, mss: Int, now: Instant) {
+        self.iss = iss
+        sndUna = iss
+        sndNxt = iss
+        sndMax = iss
+        announcedMSS = mss
+        rcvScale = config.windowScaling ? Self.windowShift(for: receiveBuffer.capacity) : 0
+        state = .synSent
+        synPending = true
+        lastActivity = now
+    }
+
+    /// SEND: copies what fits into the send buffer; returns the byte count (0 when full).
+    func send(_ bytes: UnsafeRawBufferPointer, now: Instant) throws(NetError) -> Int {
+        if let error { throw error }
+        switch state {
+        case .synSent, .synReceived, .established, .closeWait:
+            guard finSeq == nil else { throw .brokenPipe }
+        default:
+            throw state == .closed ? .notConnected : .brokenPipe
+        }
+        let written = sendBuffer.append(bytes)
+        if written > 0, options.cork, corkDeadline == nil { corkDeadline = now + config.corkTimeout }
+        return written
+    }
+
+    /// RECEIVE: moves readable bytes into `destination`. Returns 0 at end of stream.
+    /// Throws `.wouldBlock` when nothing is readable yet.
+    func receive(into destination: UnsafeMutableRawBufferPointer, now: Instant) throws(NetError) -> Int {
+        let before = advertisableWindow()
+        let count = receiveBuffer.read(into: destination)
+        if count > 0 {
+            windowUpdateIfWorthIt(previous: before)
+            return count
+        }
+        if let error { throw error }
+        if peerFinReceived || state == .closed { return 0 }
+        if !state.isSynchronized && state != .synSent && state != .synReceived { throw .notConnected }
+        throw .wouldBlock
+    }
+
+    /// Sends an ACK with the new window when reading has opened it enough
+    /// (receiver SWS avoidance, RFC 9293 §3.8.6.2.2: at least min(buffer/2, MSS) more).
+    func windowUpdateIfWorthIt(previous: Int) {
+        let now = advertisableWindow()
+        let threshold = min(receiveBuffer.capacity / 2, announcedMSS)
+        if now - previous >= max(threshold, 1) && (previous < threshold || now - previous >= 2 * announcedMSS) {
+            ackNow = true
+        }
+    }
+
+    /// CLOSE or SHUTDOWN(write): queue a FIN after the data already written.
+    func closeWrite() {
+        switch state {
+        case .synSent, .listen, .closed:
+            state = .closed
+            isFinished = true
+        case .synReceived, .established:
+            if finSeq == nil { finSeq = sndUna + sendBuffer.count }
+            state = .finWait1
+        case .closeWait:
+            if finSeq == nil { finSeq = sndUna + sendBuffer.count }
+            state = .lastAck
+        default:
+            break
+        }
+    }
+
+    /// ABORT: an RST goes out (in synchronized states) and the connection ends.
+    func abort() {
+        if state.isSynchronized || state == .synReceived { resetPending = true }
+        finish(error: nil)
+    }
+
+    /// Ends the connection, recording why for the socket.
+    func finish(error: NetError?) {
+        if self.error == nil, let error { self.error = error }
+        state = .closed
+        isFinished = true
+        retransmitDeadline = nil
+        delayedAckDeadline = nil
+        persistDeadline = nil
+        keepAliveDeadline = nil
+        timeWaitDeadline = nil
+        corkDeadline = nil
+        finWait2Deadline = nil
+    }
+
+    /// Enters TIME_WAIT for 2 × MSL (RFC 9293 §3.10.7.4): the 4-tuple stays taken,
+    /// so a late segment of this connection cannot land in a new one.
+    func enterTimeWait(now: Instant) {
+        state = .timeWait
+        retransmitDeadline = nil
+        persistDeadline = nil
+        keepAliveDeadline = nil
+        finWait2Deadline = nil
+        corkDeadline = nil
+        timeWaitDeadline = now + config.msl + config.msl
+    }
+}
+
+extension SequenceNumber {
+    /// The later of two sequence numbers in serial-number order (RFC 1982).
+    static func latest(_ a: SequenceNumber, _ b: SequenceNumber) -> SequenceNumber { a < b ? b : a }
+    /// The earlier of two sequence numbers in serial-number order (RFC 1982).
+    static func earliest(_ a: SequenceNumber, _ b: SequenceNumber) -> SequenceNumber { a < b ? a : b }
+}

@@ -1,0 +1,166 @@
+// Timers for TCP (retransmission RFC 6298, delayed ACK RFC 9293 §3.8.6.3,
+// persist §3.8.6.1, keep-alive §3.8.4, TIME-WAIT 2MSL §3.6) that never scan
+// every connection: one keyed min-heap; the host asks for `nextDeadline` and
+// wakes once.
+
+/// A set of timers, at most one per key, ordered by deadline.
+///
+/// A binary min-heap of (deadline, scheduling order, key) with lazy deletion:
+/// rescheduling or cancelling a key only forgets it in a table of live
+/// timers, leaving its old heap entry behind as stale; stale entries are
+/// dropped when they reach the top, and the whole heap is compacted when
+/// stale entries outnumber live ones. So the heap holds at most about twice
+/// as many entries as there are live timers, even when a connection resets
+/// its retransmission timer on every ACK — and after warm-up nothing
+/// allocates (the heap array and the table keep their capacity).
+///
+/// Expiry order is deterministic: earliest deadline first; equal deadlines in
+/// the order they were scheduled.
+struct TimerQueue<Key: Hashable> {
+    /// One scheduling of a key. `order` is unique and increasing, so it is
+    /// both the tie-break and the generation telling live entries from stale.
+    fileprivate struct Entry {
+        var deadline: Instant
+        var order: UInt64
+        var key: Key
+
+        /// Heap order: by deadline, then by scheduling order. A strict total order.
+        func precedes(_ other: Entry) -> Bool {
+            deadline < other.deadline || (deadline == other.deadline && order < other.order)
+        }
+    }
+
+    /// The live timer of a key: its deadline and the order of its heap entry.
+    fileprivate struct Slot {
+        var deadline: Instant
+        var order: UInt64
+    }
+
+    /// Min-heap; invariant: the top entry, if any, is live.
+    private var heap: [Entry] = []
+    /// Live timers by key.
+    private var live: [Key: Slot] = [:]
+    /// The next scheduling order to hand out.
+    private var nextOrder: UInt64 = 0
+
+    /// An empty queue with room for `capacity` live timers (and the stale
+    /// entries that may sit beside them) before anything allocates.
+    init(reservingCapacity capacity: Int = 0) {
+        heap.reserveCapacity(2 * capacity + 1)
+        live.reserveCapacity(capacity)
+    }
+
+    /// Live timers. O(1).
+    var count: Int { live.count }
+
+    /// True when no timer is set. O(1).
+    var isEmpty: Bool { live.isEmpty }
+
+    /// The earliest deadline of any live timer: when the host should call
+    /// ``popExpired(now:into:)`` next. O(1) (stale entries are removed as they
+    /// reach the top, amortised O(log n) each, by the calls that make them stale).
+    var nextDeadline: Instant? { heap.first?.deadline }
+
+    /// The deadline of `key`'s timer, or nil if none is set. O(1) expected (a hash look-up).
+    func deadline(of key: Key) -> Instant? { live[key]?.deadline }
+
+    /// Sets `key`'s timer to fire at `deadline`, replacing the timer it had.
+    /// Amortised O(log n): one heap push, plus the compaction this may trigger.
+    mutating func schedule(_ key: Key, at deadline: Instant) {
+        let order = nextOrder
+        nextOrder += 1
+        live[key] = Slot(deadline: deadline, order: order)
+        push(Entry(deadline: deadline, order: order, key: key))
+        tidy()
+    }
+
+    /// Stops `key`'s timer; nothing happens if it has none. Amortised O(log n).
+    mutating func cancel(_ key: Key) {
+        guard live.removeValue(forKey: key) != nil else { return }
+        tidy()
+    }
+
+    /// Removes every timer whose deadline is at or before `now` and calls
+    /// `body` with its key, earliest first, equal deadlines in scheduling
+    /// order. `body` cannot touch this queue (it is being mutated); to re-arm
+    /// a timer from the handler, loop over ``popFirstExpired(now:)`` instead.
+    /// O(k log n) for k timers fired.
+    mutating func popExpired(now: Instant, into body: (Key) throws -> Void) rethrows {
+        while let key = popFirstExpired(now: now) { try body(key) }
+    }
+
+    /// Removes and returns the earliest timer's key if its deadline is at or
+    /// before `now`, else nil. `while let key = timers.popFirstExpired(now: now) { … }`
+    /// lets the handler reschedule. Amortised O(log n).
+    mutating func popFirstExpired(now: Instant) -> Key? {
+        guard let top = heap.first, top.deadline <= now else { return nil }
+        removeTop()
+        live[top.key] = nil
+        tidy()
+        return top.key
+    }
+
+    /// Heap entries, live and stale: for tests of the storage bound.
+    var storageCount: Int { heap.count }
+
+    /// Restores the invariants: the top is live, and stale entries do not
+    /// outnumber live ones. Amortised O(log n) per stale entry.
+    private mutating func tidy() {
+        while let top = heap.first, !isLive(top) { removeTop() }
+        if heap.count - live.count > live.count { compact() }
+    }
+
+    /// Whether `entry` is its key's current timer. O(1) expected.
+    private func isLive(_ entry: Entry) -> Bool { live[entry.key]?.order == entry.order }
+
+    /// Drops every stale entry and rebuilds the heap in place. O(n), no
+    /// allocation; runs after at least as many stale-making calls as there
+    /// are live timers, so it is amortised O(1) per call.
+    private mutating func compact() {
+        let live = self.live  // a second reference, not a copy: the closure may not touch `self` during the removal
+        heap.removeAll { live[$0.key]?.order != $0.order }
+        var i = heap.count / 2
+        while i > 0 {
+            i -= 1
+            siftDown(from: i)
+        }
+    }
+
+    /// Adds `entry` to the heap. O(log n).
+    private mutating func push(_ entry: Entry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Removes the top entry of a non-empty heap. O(log n).
+    private mutating func removeTop() {
+        let last = heap.count - 1
+        if last > 0 { heap.swapAt(0, last) }
+        heap.removeLast()
+        if last > 1 { siftDown(from: 0) }
+    }
+
+    /// Moves the entry at `index` down until neither child precedes it. O(log n).
+    private mutating func siftDown(from index: Int) {
+        var parent = index
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { return }
+            let right = left + 1
+            let child = right < heap.count && heap[right].precedes(heap[left]) ? right : left
+            guard heap[child].precedes(heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            parent = child
+        }
+    }
+}
+
+extension TimerQueue: Sendable where Key: Sendable {}
+extension TimerQueue.Entry: Sendable where Key: Sendable {}
+extension TimerQueue.Slot: Sendable {}
