@@ -19,6 +19,16 @@ let package = Package(
             path: "Benchmarks/WireBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "TCPBenchmarks",
+            dependencies: [
+                .product(name: "NetStackCore", package: "NetStack"),
+                .product(name: "NetStackSimulator", package: "NetStack"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TCPBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

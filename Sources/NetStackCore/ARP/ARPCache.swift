@@ -53,6 +53,9 @@ public struct ARPCache: Sendable {
     private(set) var entries: [IPv4Address: ARPEntry] = [:]
     private var pending: [IPv4Address: [PendingPacket]] = [:]
     private var pendingCount = 0
+    /// The last complete entry looked up: a host talks to one next hop most of
+    /// the time, so this saves a hash lookup per packet. Cleared on any change.
+    private var recent: (address: IPv4Address, mac: MACAddress, expires: Instant)?
 
     public init(config: ARPConfig = ARPConfig()) { self.config = config }
 
@@ -72,8 +75,25 @@ public struct ARPCache: Sendable {
         }
     }
 
+    /// `lookup` for the per-packet path: remembers the last entry found, so a
+    /// run of packets to one next hop costs one hash lookup, not one each.
+    mutating func cachedLookup(_ address: IPv4Address, now: Instant) -> MACAddress? {
+        if let recent, recent.address == address, recent.expires > now { return recent.mac }
+        guard let entry = entry(address, now: now) else { return nil }
+        switch entry.state {
+        case let .complete(expires) where !entry.refreshing:
+            if let mac = entry.mac { recent = (address, mac, expires - config.refreshBefore) }
+        case .permanent:
+            if let mac = entry.mac { recent = (address, mac, Instant(nanoseconds: .max)) }
+        default:
+            break
+        }
+        return lookup(address, now: now)
+    }
+
     /// True when a used entry is close to expiry and no refresh is out yet; marks it refreshing.
     mutating func needsRefresh(_ address: IPv4Address, now: Instant) -> Bool {
+        if let recent, recent.address == address, recent.expires > now { return false }
         guard var entry = entries[address], !entry.refreshing,
               case let .complete(expires) = entry.state, expires - now < config.refreshBefore else { return false }
         entry.refreshing = true
@@ -84,6 +104,7 @@ public struct ARPCache: Sendable {
     /// Records `mac` for `address` (a reply, or a request from that host).
     /// Returns the packets that were waiting for it.
     mutating func learn(_ address: IPv4Address, mac: MACAddress, interface: InterfaceID, now: Instant) -> [PendingPacket] {
+        recent = nil
         if entries[address]?.state == .permanent { return [] }
         entries[address] = ARPEntry(address: address, mac: mac, interface: interface,
                                     state: .complete(expires: now + config.entryLifetime))
@@ -101,11 +122,13 @@ public struct ARPCache: Sendable {
 
     /// Adds a permanent entry (like `arp -s`).
     public mutating func addPermanent(_ address: IPv4Address, mac: MACAddress, interface: InterfaceID) {
+        recent = nil
         entries[address] = ARPEntry(address: address, mac: mac, interface: interface, state: .permanent)
     }
 
     /// Removes an entry and drops what waited for it.
     public mutating func remove(_ address: IPv4Address) {
+        recent = nil
         entries[address] = nil
         pendingCount -= pending.removeValue(forKey: address)?.count ?? 0
     }
@@ -137,6 +160,7 @@ public struct ARPCache: Sendable {
     /// the packets that waited for them. Expired complete entries are removed.
     mutating func due(now: Instant) -> (retry: [(IPv4Address, InterfaceID, attempt: Int)],
                                          failed: [(IPv4Address, [PendingPacket])]) {
+        recent = nil
         var retry: [(IPv4Address, InterfaceID, attempt: Int)] = []
         var failed: [(IPv4Address, [PendingPacket])] = []
         for (address, entry) in entries.sorted(by: { $0.key < $1.key }) {

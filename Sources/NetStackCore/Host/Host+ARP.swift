@@ -55,22 +55,27 @@ extension Host {
         }
     }
 
+    /// The MAC address for `nextHop` if it is known now: broadcast for a
+    /// broadcast address, or a live ARP cache entry (refreshed with a unicast
+    /// request when close to expiry). Nil when ARP must ask first.
+    func resolvedLinkAddress(of nextHop: IPv4Address, on interface: InterfaceID) -> MACAddress? {
+        if isBroadcast(nextHop) { return .broadcast }
+        guard let mac = arpCache.cachedLookup(nextHop, now: now) else { return nil }
+        emit(.arpCacheHit(nextHop, mac))
+        if arpCache.needsRefresh(nextHop, now: now) {
+            statistics.arpRequestsSent += 1
+            emit(.arpRequestSent(target: nextHop, interface: interface, attempt: 1))
+            let sender = address(of: interface) ?? .any
+            sendARP(.request, on: interface, senderIP: sender, targetMAC: .zero, targetIP: nextHop, to: mac)
+        }
+        return mac
+    }
+
     /// Hands an IP datagram to the link toward `nextHop`: straight out when its
-    /// MAC address is cached (or it is a broadcast), else queued while ARP asks.
+    /// MAC address is known, else queued while ARP asks.
     func sendToLink(_ datagram: UnsafeRawBufferPointer, on interface: InterfaceID, nextHop: IPv4Address,
                     forwarded: Bool) {
-        if isBroadcast(nextHop) {
-            sendFrame(on: interface, to: .broadcast, type: .ipv4, payload: datagram)
-            return
-        }
-        if let mac = arpCache.lookup(nextHop, now: now) {
-            emit(.arpCacheHit(nextHop, mac))
-            if arpCache.needsRefresh(nextHop, now: now) {
-                statistics.arpRequestsSent += 1
-                emit(.arpRequestSent(target: nextHop, interface: interface, attempt: 1))
-                let sender = address(of: interface) ?? .any
-                sendARP(.request, on: interface, senderIP: sender, targetMAC: .zero, targetIP: nextHop, to: mac)
-            }
+        if let mac = resolvedLinkAddress(of: nextHop, on: interface) {
             sendFrame(on: interface, to: mac, type: .ipv4, payload: datagram)
             return
         }

@@ -23,7 +23,7 @@ extension Host {
             }
         }
         let from = source ?? sourceAddress(toward: destination)
-        var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
+        let header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: nextIdentification,
                                 dontFragment: dontFragment)
         nextIdentification &+= 1
@@ -31,24 +31,40 @@ extension Host {
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
         statistics.outRequests += 1
 
-        buildBuffer.withUnsafeMutableBytes { buffer in
-            writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength..<total]))
-            header.emit(into: buffer)
-        }
         guard let route else {
+            buildBuffer.withUnsafeMutableBytes { buffer in
+                writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength..<total]))
+                header.emit(into: buffer)
+            }
             loopback.append(Array(buildBuffer[0..<total]))
             return
         }
         let nextHop = route.nextHop(for: destination)
         emit(.routeLookup(destination: destination, route: route, nextHop: nextHop))
-        header.checksum = 0
         emit(.ipSent(header, interface: route.interface))
+        let interface = route.interface
+        if total <= adapters[interface.index].mtu, let mac = resolvedLinkAddress(of: nextHop, on: interface) {
+            // The common case: build the datagram straight into the adapter's transmit slot.
+            let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv4)
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total) { frame in
+                ethernet.emit(into: frame)
+                let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
+                writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))
+                header.emit(into: datagram)
+            }
+            emit(.frameQueued(interface: interface, header: ethernet, length: EthernetHeader.length + total, fcs: fcs))
+            return
+        }
+        buildBuffer.withUnsafeMutableBytes { buffer in
+            writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength..<total]))
+            header.emit(into: buffer)
+        }
         buildBuffer.withUnsafeBytes { buffer in
             let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<total])
-            if total > adapters[route.interface.index].mtu {
-                fragment(datagram, header: header, on: route.interface, nextHop: nextHop, forwarded: false)
+            if total > adapters[interface.index].mtu {
+                fragment(datagram, header: header, on: interface, nextHop: nextHop, forwarded: false)
             } else {
-                sendToLink(datagram, on: route.interface, nextHop: nextHop, forwarded: false)
+                sendToLink(datagram, on: interface, nextHop: nextHop, forwarded: false)
             }
         }
     }

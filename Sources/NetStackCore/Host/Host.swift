@@ -73,10 +73,9 @@ public final class Host {
     var now = Instant.zero
     /// Datagrams this host sent to itself, delivered on the next poll.
     var loopback: [[UInt8]] = []
-    /// Reused buffers: one for building datagrams, one for the frame being
-    /// received, one for forwarding, one for fragmenting. Allocated once.
+    /// Reused buffers: one for building datagrams that cannot go straight into a
+    /// frame, one for forwarding, one for fragmenting. Allocated once.
     var buildBuffer = [UInt8](repeating: 0, count: 65_536)
-    var receiveBuffer = [UInt8](repeating: 0, count: 65_536)
     var forwardBuffer = [UInt8](repeating: 0, count: 65_536)
     var fragmentBuffer = [UInt8](repeating: 0, count: 65_536)
 
@@ -173,11 +172,10 @@ public final class Host {
         for index in adapters.indices where adapters[index].interruptPending {
             let interface = InterfaceID(index)
             emit(.interrupt(interface: interface, frames: adapters[index].receiveRing.count))
-            while let length = adapters[index].takeReceived({ frame in
-                receiveBuffer.withUnsafeMutableBytes { $0.copyMemory(from: frame) }
-                return frame.count
-            }) {
-                receiveBuffer.withUnsafeBytes { handleFrame(UnsafeRawBufferPointer(rebasing: $0[0..<length]), on: interface) }
+            // The driver reads each frame where the adapter stored it, then frees the slot.
+            while let frame = adapters[index].peekReceived() {
+                handleFrame(frame, on: interface)
+                adapters[index].dropReceived()
             }
         }
         while !loopback.isEmpty {
@@ -197,7 +195,7 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        return [arpCache.nextDeadline(), reassembler.nextDeadline(), tcp.timers.nextDeadline].compactMap { $0 }.min()
+        return earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()), tcp.timers.nextDeadline)
     }
 
     /// The driver's part: hand one received frame to the protocol named by its EtherType.
@@ -258,4 +256,12 @@ func splitMix64(_ state: inout UInt64) -> UInt64 {
     z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
     z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
     return z ^ (z >> 31)
+}
+
+/// The earlier of two optional deadlines (nil means none). No allocation, unlike `[a, b].compactMap`.
+@inline(__always)
+func earliest(_ a: Instant?, _ b: Instant?) -> Instant? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return a < b ? a : b
 }

@@ -1,31 +1,56 @@
-/// A bounded FIFO of frames held in reusable slots: the adapter's buffer memory.
+/// Fixed memory for a ring of frame slots, allocated once and freed with its owner.
+final class FrameSlots {
+    let base: UnsafeMutableRawPointer
+    let lengths: UnsafeMutablePointer<Int>
+    let capacity: Int
+    let slotSize: Int
+
+    init(capacity: Int, slotSize: Int) {
+        self.capacity = capacity
+        self.slotSize = slotSize
+        base = .allocate(byteCount: capacity * slotSize, alignment: 16)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * slotSize)
+        lengths = .allocate(capacity: capacity)
+        lengths.initialize(repeating: 0, count: capacity)
+    }
+
+    deinit {
+        base.deallocate()
+        lengths.deallocate()
+    }
+
+    @inline(__always) func slot(_ index: Int) -> UnsafeMutableRawPointer { base + index * slotSize }
+}
+
+/// A bounded FIFO of frames held in fixed slots: the adapter's buffer memory.
 ///
-/// Each slot is a byte array allocated once at its full size and reused, so
-/// after warm-up pushing and popping frames allocates nothing. When the ring
-/// is full, `push` refuses the frame: the caller counts the overflow.
-public struct FrameRing: Sendable {
-    private var slots: [[UInt8]]
-    private var lengths: [Int]
+/// The slots are one allocation made at creation; pushing and popping frames
+/// afterwards allocates nothing, and the oldest frame can be read in place
+/// (`peek`) while the stack works on it. When the ring is full, `push` refuses
+/// the frame: the caller counts the overflow.
+///
+/// The slots are shared by copies of a ring, so a ring belongs to one owner
+/// (its adapter, inside its host); only that owner mutates it.
+public struct FrameRing: @unchecked Sendable {
+    private let slots: FrameSlots
     private var head = 0
     /// Frames currently held.
     public private(set) var count = 0
-    /// Largest frame a slot holds.
-    public let slotSize: Int
 
     /// A ring of `capacity` slots of `slotSize` bytes each.
     public init(capacity: Int, slotSize: Int) {
         precondition(capacity > 0 && slotSize > 0, "a frame ring needs at least one slot of at least one byte")
-        slots = Array(repeating: [UInt8](repeating: 0, count: slotSize), count: capacity)
-        lengths = Array(repeating: 0, count: capacity)
-        self.slotSize = slotSize
+        slots = FrameSlots(capacity: capacity, slotSize: slotSize)
     }
 
     /// Number of slots.
-    public var capacity: Int { slots.count }
+    public var capacity: Int { slots.capacity }
+    /// Largest frame a slot holds.
+    public var slotSize: Int { slots.slotSize }
     /// True when no frame is held.
     public var isEmpty: Bool { count == 0 }
     /// True when `push` would refuse.
-    public var isFull: Bool { count == slots.count }
+    public var isFull: Bool { count == slots.capacity }
 
     /// Copies `frame` into the next free slot. Returns false (and stores nothing)
     /// when the ring is full or the frame is larger than a slot.
@@ -38,22 +63,34 @@ public struct FrameRing: Sendable {
     /// and commits it. Returns false without calling `fill` when full or too long.
     @discardableResult
     public mutating func push(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
-        guard count < slots.count, length <= slotSize, length >= 0 else { return false }
-        let index = (head + count) % slots.count
-        slots[index].withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<length])) }
-        lengths[index] = length
+        guard count < slots.capacity, length <= slots.slotSize, length >= 0 else { return false }
+        var index = head + count
+        if index >= slots.capacity { index -= slots.capacity }
+        fill(UnsafeMutableRawBufferPointer(start: slots.slot(index), count: length))
+        slots.lengths[index] = length
         count += 1
         return true
+    }
+
+    /// The oldest frame, in place; valid until it is dropped. Nil when empty.
+    public func peek() -> UnsafeRawBufferPointer? {
+        guard count > 0 else { return nil }
+        return UnsafeRawBufferPointer(start: slots.slot(head), count: slots.lengths[head])
+    }
+
+    /// Forgets the oldest frame.
+    public mutating func dropOldest() {
+        guard count > 0 else { return }
+        head += 1
+        if head == slots.capacity { head = 0 }
+        count -= 1
     }
 
     /// Removes the oldest frame, lending its bytes to `body` for the duration of the call.
     /// Returns nil when empty.
     public mutating func pop<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard count > 0 else { return nil }
-        let index = head
-        head = (head + 1) % slots.count
-        count -= 1
-        let length = lengths[index]
-        return try slots[index].withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        guard let frame = peek() else { return nil }
+        defer { dropOldest() }
+        return try body(frame)
     }
 }

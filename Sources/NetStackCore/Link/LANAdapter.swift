@@ -85,7 +85,7 @@ public struct LANAdapter: Sendable {
 
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
     /// carries an FCS, and one copy into the ring.
-    public mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
+    mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
@@ -118,12 +118,13 @@ public struct LANAdapter: Sendable {
         return .accepted
     }
 
-    /// The driver takes the oldest frame out of the ring (FCS already removed).
-    /// Clears the interrupt when the ring is empty.
-    public mutating func takeReceived<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        let result = try receiveRing.pop(body)
+    /// The oldest received frame (FCS already removed), read in place by the driver.
+    func peekReceived() -> UnsafeRawBufferPointer? { receiveRing.peek() }
+
+    /// The driver is done with the oldest frame. Clears the interrupt when the ring is empty.
+    mutating func dropReceived() {
+        receiveRing.dropOldest()
         if receiveRing.isEmpty { interruptPending = false }
-        return result
     }
 
     /// Queues a frame for the wire: `fill` writes `length` bytes (MAC header
@@ -156,7 +157,7 @@ public struct LANAdapter: Sendable {
     }
 
     /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
-    public mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         try transmitQueue.pop(body)
     }
 

@@ -22,6 +22,8 @@ public struct TCPConnectionInfo: Sendable {
     public var bytesInFlight: Int
     public var sendQueue: Int
     public var receiveQueue: Int
+    /// Zero-window probes sent so far.
+    public var windowProbes: Int
 
     /// One line like `ss -ti`: `cubic wscale:7,7 rto:204 rtt:1.2/0.6 mss:1448 cwnd:10 ssthresh:… retrans:0 …`.
     public var summary: String {
@@ -58,7 +60,8 @@ extension Host {
                                   sendMSS: c.sendMSS, sendWindow: c.sndWnd, receiveWindow: c.advertisableWindow(),
                                   sendScale: c.sndScale, receiveScale: c.rcvScale, sack: c.sackEnabled,
                                   timestamps: c.timestampsEnabled, bytesInFlight: c.flightSize,
-                                  sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable)
+                                  sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable,
+                                  windowProbes: c.windowProbesSent)
             }
     }
 

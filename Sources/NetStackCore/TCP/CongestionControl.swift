@@ -7,9 +7,10 @@
 // types, ``NewReno`` and ``Cubic``, so the per-ACK path has no existential and
 // no allocation. ``CongestionWindow`` holds what both share.
 //
-// Units: windows are bytes, like SND.UNA arithmetic. `flightSize` arguments
-// are always SND.NXT − SND.UNA at the time of the call, *after* applying the
-// ACK being processed (RFC 5681 §2 FlightSize) and before sending anything new.
+// Units: windows are bytes, like SND.UNA arithmetic. `flightSize` is RFC 5681
+// §2's FlightSize (SND.MAX − SND.UNA): for `onAck`, as it was when the ACK
+// arrived (before SND.UNA moved), so CUBIC can tell whether cwnd was full; for
+// `exitRecovery`, after the full ACK (RFC 6582 §3.2 step 3); elsewhere, now.
 
 /// Which congestion control a socket uses (`TCP_CONGESTION` names, as Linux spells them).
 public enum CongestionAlgorithm: String, Sendable, CaseIterable {
@@ -151,11 +152,15 @@ struct CongestionWindow: Sendable {
 /// detection (duplicate-ACK counting, RFC 6582's `recover`) and tells this
 /// type what happened.
 struct CongestionControl: Sendable {
+    /// The algorithm and its state, inline (a few dozen bytes; no box).
     private enum Algorithm: Sendable {
+        /// RFC 5681 / RFC 6582.
         case newReno(NewReno)
+        /// RFC 9438.
         case cubic(Cubic)
     }
 
+    /// The one stored property: which algorithm, and its state.
     private var state: Algorithm
 
     /// A controller for `algorithm`, window at the RFC 6928 initial window for
@@ -208,8 +213,9 @@ struct CongestionControl: Sendable {
     /// A cumulative ACK advanced SND.UNA by `newlyAcked` bytes outside fast
     /// recovery: slow start (RFC 5681 §3.1, RFC 3465 L = 2·SMSS) or congestion
     /// avoidance (Reno: +1 SMSS per cwnd of bytes acknowledged; CUBIC: RFC 9438
-    /// §4.2–4.5 at time `now`). `rtt` is the smoothed RTT (``RTTEstimator/srtt``),
-    /// nil if none yet; `flightSize` is after this ACK. O(1).
+    /// §4.2–4.5 at time `now`). `rtt` is the smoothed RTT (``RTTEstimator/srtt``;
+    /// nil keeps the last one given); `flightSize` is the flight when the ACK
+    /// arrived, before SND.UNA advanced. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
         switch state {
         case .newReno(var reno): reno.onAck(newlyAcked: newlyAcked); state = .newReno(reno)

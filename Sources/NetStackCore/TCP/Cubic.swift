@@ -64,16 +64,16 @@ struct Cubic: Sendable {
 
     /// A cumulative ACK of new data outside recovery (RFC 9438 §4.2–4.5).
     ///
-    /// No growth while the flow is application-limited (§5.8) — the flight
-    /// before this ACK left room for another full segment — and that time is
-    /// kept out of t. This is the "other measure" §4.6 requires of
+    /// No growth while the flow is application-limited (§5.8) — `flightSize`,
+    /// the flight when this ACK arrived, left room for another full segment —
+    /// and that time is kept out of t. This is the "other measure" §4.6 requires of
     /// implementations that, like this one, take ssthresh from cwnd rather than
     /// FlightSize. Otherwise: slow start below ssthresh, else the cubic update.
     /// O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
         if let rtt { srttSeconds = Double(max(rtt.nanoseconds, 0)) / 1e9 }
         let acked = CongestionWindow.clampBytes(newlyAcked)
-        let flightBefore = CongestionWindow.clampBytes(flightSize) + acked
+        let flightBefore = CongestionWindow.clampBytes(flightSize)
         let sinceLastAck = max(now.nanoseconds &- lastAckNanoseconds, 0)
         lastAckNanoseconds = now.nanoseconds
         window.newDataAcknowledged()

@@ -12,6 +12,9 @@ struct TCPTable {
     var cookies: SYNCookies
     var challengeAcks: ICMPRateLimiter
     var nextEphemeral: UInt16 = 32768
+    /// The connection the last segment was for: bulk traffic hits it again and
+    /// again, saving the 4-tuple hash lookup (cleared when that connection goes).
+    var lastConnection: TCPConnection?
     /// Segments answered with RST because no connection or listener wanted them.
     var resetsSent = 0
 
@@ -46,7 +49,9 @@ extension Host {
         let key = ConnectionKey(local: Endpoint(ip.destination, header.destinationPort),
                                 remote: Endpoint(ip.source, header.sourcePort))
         emit(.tcpSegmentReceived(header, payloadLength: payload.count, from: key.remote))
-        if let id = tcp.byKey[key], let connection = tcp.connections[id] {
+        let cached = tcp.lastConnection.flatMap { $0.local == key.local && $0.remote == key.remote ? $0 : nil }
+        if let connection = cached ?? tcp.byKey[key].flatMap({ tcp.connections[$0] }) {
+            tcp.lastConnection = connection
             if let reply = connection.input(header, payload: payload, now: now) {
                 sendReset(to: key.remote, from: key.local, sequence: reply.sequence, acknowledgment: reply.acknowledgment)
             }
@@ -195,15 +200,19 @@ extension Host {
         if connection.isFinished && connection.descriptor == nil && !waitsForAccept {
             forget(connection)
         } else if let deadline = connection.nextDeadline() {
-            tcp.timers.schedule(connection.id, at: deadline)
-        } else {
-            tcp.timers.cancel(connection.id)
+            // Only an earlier deadline touches the queue. A later one (the RTO restarting
+            // on every ACK) leaves the old wake-up, which finds nothing due and reschedules.
+            if connection.scheduledWake.map({ deadline < $0 }) ?? true {
+                tcp.timers.schedule(connection.id, at: deadline)
+                connection.scheduledWake = deadline
+            }
         }
     }
 
     /// Removes a finished connection from every table.
     func forget(_ connection: TCPConnection) {
         tcp.timers.cancel(connection.id)
+        if tcp.lastConnection === connection { tcp.lastConnection = nil }
         tcp.connections[connection.id] = nil
         let key = ConnectionKey(local: connection.local, remote: connection.remote)
         if tcp.byKey[key] == connection.id { tcp.byKey[key] = nil }
@@ -243,6 +252,7 @@ extension Host {
         tcp.timers.popExpired(now: now) { due.append($0) }
         for id in due {
             guard let connection = tcp.connections[id] else { continue }
+            connection.scheduledWake = nil
             connection.handleTimers(now: now)
             afterActivity(connection)
         }

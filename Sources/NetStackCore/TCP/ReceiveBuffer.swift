@@ -37,7 +37,8 @@ struct ReceiveBuffer: Sendable {
     private var ranges: [Range<Int>] = []
     /// Sum of the ranges' lengths.
     private(set) var outOfOrderBytes = 0
-    /// Stream position of the first byte of the latest out-of-order write, while still out of order.
+    /// Stream position of the first byte of the latest out-of-order write (below
+    /// `nextPosition` once it became readable, when no range contains it any more).
     private var mostRecentPosition: Int?
     /// The most disjoint out-of-order ranges held at once.
     let maxRanges: Int
@@ -128,7 +129,6 @@ struct ReceiveBuffer: Sendable {
         let advanced = newNext - nextPosition
         readable += advanced
         nextPosition = newNext
-        if let position = mostRecentPosition, position < nextPosition { mostRecentPosition = nil }
         return advanced
     }
 

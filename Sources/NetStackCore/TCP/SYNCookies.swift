@@ -30,9 +30,10 @@ import NetStackWire
 /// Stateless: `make` and `check` each cost one SipHash of 32 bytes (about
 /// 25 ns) and allocate nothing.
 struct SYNCookies: Sendable {
-    /// The MSS values a cookie can encode, smallest first: the IPv4 minimum
-    /// (RFC 9293 §3.7.1, 576-byte datagrams), a tunnelled path, and the two
-    /// most common Ethernet values (1500 − 40 with and without 20 bytes of options).
+    /// The MSS values a cookie can encode, smallest first (exactly four: the
+    /// index takes two bits): the IPv4 default (RFC 9293 §3.7.1, 576-byte
+    /// datagrams), a tunnelled path, Ethernet behind PPPoE or a VPN, and
+    /// Ethernet (1500 − 40).
     static let mssTable: [UInt16] = [536, 1300, 1440, 1460]
 
     /// How long one counter value lasts, in nanoseconds (64 s).

@@ -80,7 +80,7 @@ extension TCPConnection {
                 retransmitHolePending = true
             }
         } else {
-            congestion.onAck(newlyAcked: acked, flightSize: flightBefore, rtt: sample, now: now)
+            congestion.onAck(newlyAcked: acked, flightSize: flightBefore, rtt: rtt.srtt, now: now)
         }
         acked = 0
 
@@ -89,7 +89,7 @@ extension TCPConnection {
             retransmitDeadline = nil
             unackedSince = nil
         } else {
-            retransmitDeadline = now + rtt.rto
+            retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)
             unackedSince = now
         }
     }

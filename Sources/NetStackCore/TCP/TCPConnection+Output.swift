@@ -24,7 +24,7 @@ extension TCPConnection {
             ackCarried = state == .synReceived
             if sndNxt == iss { sndNxt = iss + 1 }
             sndMax = .latest(sndMax, sndNxt)
-            if retransmitDeadline == nil { retransmitDeadline = now + rtt.rto }
+            if retransmitDeadline == nil { retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds) }
             if consecutiveTimeouts == 0 && rttTimedSeq == nil && !timestampsEnabled {
                 rttTimedSeq = iss
                 rttTimedAt = now
@@ -56,7 +56,7 @@ extension TCPConnection {
             emit(makeSegment(seq: sndNxt, length: 0, flags: [.ack], now: now))
         }
         if segmentsSinceAck > 0 && delayedAckDeadline == nil {
-            delayedAckDeadline = now + config.delayedAckTimeout
+            delayedAckDeadline = Instant(nanoseconds: now.nanoseconds &+ delayedAckNanoseconds)
         }
     }
 
@@ -102,8 +102,9 @@ extension TCPConnection {
                 if options.cork && !corkExpired { return nil }
                 let nagleHolds = !options.noDelay && !options.cork && flightSize > 0
                 if nagleHolds && !corkExpired { return nil }
-                // Sender SWS avoidance: a window-limited small segment waits for more window.
-                if !emptiesBuffer && length < maxSndWnd / 2 { return nil }
+                // Sender SWS avoidance: a window-limited small segment waits for more window,
+                // until the override timer says otherwise.
+                if !emptiesBuffer && length < maxSndWnd / 2 && !swsOverride { return nil }
             }
         } else if sndWnd == 0 && flightSize > 0 {
             return nil  // keep the FIN for when the window opens or data is acknowledged
@@ -113,8 +114,12 @@ extension TCPConnection {
         if isLast && length > 0 { flags.insert(.psh) }
         if isLast && finNext && length == available { flags.insert(.fin) }
         if length <= 0 && !flags.contains(.fin) { return nil }
-        let segment = makeSegment(seq: sndNxt, length: max(length, 0), flags: flags, now: now)
         let wasRetransmission = sndNxt < sndMax
+        if !wasRetransmission, flightSize == 0, let last = lastDataSent {
+            congestion.onIdleRestart(idle: now - last, rto: rtt.rto)
+        }
+        lastDataSent = now
+        let segment = makeSegment(seq: sndNxt, length: max(length, 0), flags: flags, now: now)
         sndNxt += max(length, 0) + (flags.contains(.fin) ? 1 : 0)
         if wasRetransmission {
             totalRetransmissions += 1
@@ -123,7 +128,8 @@ extension TCPConnection {
             rttTimedAt = now
         }
         if sndNxt > sndMax { sndMax = sndNxt }
-        if retransmitDeadline == nil { retransmitDeadline = now + rtt.rto }
+        swsOverride = false
+        if retransmitDeadline == nil { retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds) }
         if unackedSince == nil { unackedSince = now }
         if sendBuffer.count - (sndNxt - sndUna) <= 0 { corkExpired = false; corkDeadline = nil }
         return segment
@@ -222,11 +228,13 @@ extension TCPConnection {
         return UInt16(field)
     }
 
-    /// With data waiting, a zero window and nothing in flight, only a probe can
-    /// learn that the window opened (RFC 9293 §3.8.6.1).
+    /// With data waiting, nothing in flight and a window too small to use, no
+    /// ACK will come to restart sending: with a zero window only a probe can learn
+    /// that it opened (RFC 9293 §3.8.6.1); with a small one, the SWS override
+    /// timer sends into it anyway (RFC 1122 §4.2.3.4). Both use the persist timer.
     private func armPersistTimerIfNeeded(now: Instant) {
         let waiting = unsentBytes > 0 || (finSeq.map { sndNxt <= $0 } ?? false)
-        guard sndWnd == 0, waiting, flightSize == 0, persistDeadline == nil else { return }
+        guard waiting, flightSize == 0, persistDeadline == nil else { return }
         let backoff = min(persistBackoff, 10)
         let interval = min(rtt.rto * (1 << backoff), .seconds(60))
         persistDeadline = now + max(interval, config.minimumRTO)

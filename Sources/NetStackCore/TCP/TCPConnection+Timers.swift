@@ -4,12 +4,13 @@ extension TCPConnection {
     /// The earliest time `handleTimers` has work, or `now`-like urgency when
     /// something is ready to send (the host then calls `output` at once).
     func nextDeadline() -> Instant? {
-        var earliest: Instant?
-        for deadline in [retransmitDeadline, delayedAckDeadline, persistDeadline, keepAliveDeadline,
-                         timeWaitDeadline, corkDeadline, orphaned ? finWait2Deadline : nil, userTimeoutDeadline] {
-            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
-        }
-        return earliest
+        var deadline = earliest(retransmitDeadline, delayedAckDeadline)
+        deadline = earliest(deadline, persistDeadline)
+        deadline = earliest(deadline, keepAliveDeadline)
+        deadline = earliest(deadline, timeWaitDeadline)
+        deadline = earliest(deadline, corkDeadline)
+        deadline = earliest(deadline, orphaned ? finWait2Deadline : nil)
+        return earliest(deadline, userTimeoutDeadline)
     }
 
     /// When TCP_USER_TIMEOUT gives up on unacknowledged data, if set.
@@ -36,6 +37,9 @@ extension TCPConnection {
             if sndWnd == 0 {
                 probePending = true
                 persistBackoff += 1
+                windowProbesSent += 1
+            } else {
+                swsOverride = true
             }
         }
         if let deadline = corkDeadline, deadline <= now {
@@ -80,7 +84,7 @@ extension TCPConnection {
         if state == .synSent || state == .synReceived {
             synPending = true
             totalRetransmissions += 1
-            retransmitDeadline = now + rtt.rto
+            retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)
             return
         }
         guard sndMax > sndUna else { return }
@@ -89,6 +93,6 @@ extension TCPConnection {
         duplicateAcks = 0
         recover = sndMax  // RFC 6582 §4: no fast retransmit for what was sent before the timeout
         sndNxt = sndUna
-        retransmitDeadline = now + rtt.rto
+        retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)
     }
 }

@@ -30,6 +30,8 @@ final class TCPConnection {
     var state: TCPState = .closed
     var options: TCPSocketOptions
     let config: TCPConfig
+    /// `config.delayedAckTimeout` in nanoseconds, converted once (Duration arithmetic costs on the per-segment path).
+    let delayedAckNanoseconds: Int64
     /// True for connections made by a listener (they go back to nothing, not LISTEN, on RST).
     let passive: Bool
 
@@ -96,6 +98,8 @@ final class TCPConnection {
     var consecutiveTimeouts = 0
     var totalRetransmissions = 0
     var persistBackoff = 0
+    /// When data last went out: the idle time before a restart (RFC 5681 §4.1).
+    var lastDataSent: Instant?
 
     // MARK: Timers (nil: not running)
     var retransmitDeadline: Instant?
@@ -106,6 +110,10 @@ final class TCPConnection {
     var corkDeadline: Instant?
     var finWait2Deadline: Instant?
     var keepAliveProbesSent = 0
+    /// The wake-up the host's timer queue holds for this connection.
+    var scheduledWake: Instant?
+    /// Zero-window probes sent over the connection's life.
+    var windowProbesSent = 0
     /// When data first waited unacknowledged (TCP_USER_TIMEOUT).
     var unackedSince: Instant?
 
@@ -125,6 +133,8 @@ final class TCPConnection {
     var retransmitHolePending = false
     /// The cork timer fired: a partial segment may go.
     var corkExpired = false
+    /// The SWS override timer fired (RFC 1122 §4.2.3.4): send into a small window anyway.
+    var swsOverride = false
     /// The application closed its descriptor: nobody will read, so FIN_WAIT_2 may time out.
     var orphaned = false
 
@@ -146,6 +156,7 @@ final class TCPConnection {
         self.options = options
         self.config = config
         self.passive = passive
+        delayedAckNanoseconds = config.delayedAckTimeout.nanoseconds
         sendBuffer = SendBuffer(capacity: options.sendBufferSize)
         receiveBuffer = ReceiveBuffer(capacity: options.receiveBufferSize)
         rtt = RTTEstimator(initialRTO: config.initialRTO, minimumRTO: config.minimumRTO,
@@ -209,10 +220,9 @@ final class TCPConnection {
     /// RECEIVE: moves readable bytes into `destination`. Returns 0 at end of stream.
     /// Throws `.wouldBlock` when nothing is readable yet.
     func receive(into destination: UnsafeMutableRawBufferPointer, now: Instant) throws(NetError) -> Int {
-        let before = advertisableWindow()
         let count = receiveBuffer.read(into: destination)
         if count > 0 {
-            windowUpdateIfWorthIt(previous: before)
+            windowUpdateIfWorthIt()
             return count
         }
         if let error { throw error }
@@ -221,12 +231,16 @@ final class TCPConnection {
         throw .wouldBlock
     }
 
-    /// Sends an ACK with the new window when reading has opened it enough
-    /// (receiver SWS avoidance, RFC 9293 §3.8.6.2.2: at least min(buffer/2, MSS) more).
-    func windowUpdateIfWorthIt(previous: Int) {
-        let now = advertisableWindow()
-        let threshold = min(receiveBuffer.capacity / 2, announcedMSS)
-        if now - previous >= max(threshold, 1) && (previous < threshold || now - previous >= 2 * announcedMSS) {
+    /// Sends an ACK with the new window when reading has opened it enough past
+    /// what was last advertised (receiver SWS avoidance, RFC 9293 §3.8.6.2.2:
+    /// by at least min(buffer/2, MSS)); from a nearly closed window at once,
+    /// else once it has grown by two segments, so reads do not each cost an ACK.
+    func windowUpdateIfWorthIt() {
+        guard state.receivesData else { return }
+        let promised = max(0, rcvAdvertisedEdge - rcvNxt)
+        let offer = advertisableWindow()
+        let threshold = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
+        if offer - promised >= threshold && (promised < threshold || offer - promised >= 2 * announcedMSS) {
             ackNow = true
         }
     }

@@ -5,20 +5,26 @@
 
 /// A set of timers, at most one per key, ordered by deadline.
 ///
-/// A binary min-heap of (deadline, scheduling order, key) with lazy deletion:
-/// rescheduling or cancelling a key only forgets it in a table of live
-/// timers, leaving its old heap entry behind as stale; stale entries are
-/// dropped when they reach the top, and the whole heap is compacted when
-/// stale entries outnumber live ones. So the heap holds at most about twice
-/// as many entries as there are live timers, even when a connection resets
-/// its retransmission timer on every ACK — and after warm-up nothing
-/// allocates (the heap array and the table keep their capacity).
+/// A binary min-heap of (deadline, scheduling order, key) entries beside a
+/// table of each key's live timer, with lazy deletion:
 ///
-/// Expiry order is deterministic: earliest deadline first; equal deadlines in
-/// the order they were scheduled.
+/// - Cancelling, or moving a timer *earlier*, leaves the key's old heap entry
+///   behind as stale (it no longer matches the table) and, when moving,
+///   pushes a new one. Stale entries are dropped when they reach the top, and
+///   the heap is compacted when they outnumber live timers, so the heap never
+///   holds more than twice as many entries as there are live timers.
+/// - Moving a timer *later* — the common case, a connection restarting its
+///   retransmission timer on every ACK (RFC 6298 (5.3)) — only updates the
+///   table: the old entry still sorts no later than the true deadline, and is
+///   moved down to it if it ever reaches the top. So that costs one hash
+///   look-up, no heap work.
+///
+/// After warm-up nothing allocates (the heap array and the table keep their
+/// capacity). Expiry order is deterministic: earliest deadline first; equal
+/// deadlines in the order of the `schedule` calls that set them.
 struct TimerQueue<Key: Hashable> {
-    /// One scheduling of a key. `order` is unique and increasing, so it is
-    /// both the tie-break and the generation telling live entries from stale.
+    /// A heap entry. `order` is unique per push, so it also tells a key's
+    /// current entry from stale ones.
     fileprivate struct Entry {
         var deadline: Instant
         var order: UInt64
@@ -30,13 +36,17 @@ struct TimerQueue<Key: Hashable> {
         }
     }
 
-    /// The live timer of a key: its deadline and the order of its heap entry.
+    /// A key's live timer, and the heap entry standing for it, which sorts no
+    /// later than (deadline, order).
     fileprivate struct Slot {
         var deadline: Instant
         var order: UInt64
+        var entryDeadline: Instant
+        var entryOrder: UInt64
     }
 
-    /// Min-heap; invariant: the top entry, if any, is live.
+    /// Min-heap. Invariant: the top entry, if any, is its key's current entry
+    /// and carries that key's true deadline and order.
     private var heap: [Entry] = []
     /// Live timers by key.
     private var live: [Key: Slot] = [:]
@@ -57,20 +67,27 @@ struct TimerQueue<Key: Hashable> {
     var isEmpty: Bool { live.isEmpty }
 
     /// The earliest deadline of any live timer: when the host should call
-    /// ``popExpired(now:into:)`` next. O(1) (stale entries are removed as they
-    /// reach the top, amortised O(log n) each, by the calls that make them stale).
+    /// ``popExpired(now:into:)`` next. O(1): the calls that change the queue
+    /// keep its top exact (amortised O(log n) each).
     var nextDeadline: Instant? { heap.first?.deadline }
 
     /// The deadline of `key`'s timer, or nil if none is set. O(1) expected (a hash look-up).
     func deadline(of key: Key) -> Instant? { live[key]?.deadline }
 
     /// Sets `key`'s timer to fire at `deadline`, replacing the timer it had.
-    /// Amortised O(log n): one heap push, plus the compaction this may trigger.
+    /// O(1) expected when the timer moves later and is not the earliest;
+    /// otherwise amortised O(log n).
     mutating func schedule(_ key: Key, at deadline: Instant) {
         let order = nextOrder
         nextOrder += 1
-        live[key] = Slot(deadline: deadline, order: order)
-        push(Entry(deadline: deadline, order: order, key: key))
+        if let index = live.index(forKey: key), live.values[index].entryDeadline <= deadline {
+            // Its entry sorts before (deadline, order) already: leave it where it is.
+            live.values[index].deadline = deadline
+            live.values[index].order = order
+        } else {
+            live[key] = Slot(deadline: deadline, order: order, entryDeadline: deadline, entryOrder: order)
+            push(Entry(deadline: deadline, order: order, key: key))
+        }
         tidy()
     }
 
@@ -100,25 +117,35 @@ struct TimerQueue<Key: Hashable> {
         return top.key
     }
 
-    /// Heap entries, live and stale: for tests of the storage bound.
+    /// Heap entries, current and stale: for tests of the storage bound.
     var storageCount: Int { heap.count }
 
-    /// Restores the invariants: the top is live, and stale entries do not
-    /// outnumber live ones. Amortised O(log n) per stale entry.
+    /// Restores the invariants: the top is current and exact (stale tops are
+    /// dropped, a postponed top is moved down to its true deadline), and stale
+    /// entries do not outnumber live timers. Amortised O(log n).
     private mutating func tidy() {
-        while let top = heap.first, !isLive(top) { removeTop() }
         if heap.count - live.count > live.count { compact() }
+        while let top = heap.first {
+            guard let index = live.index(forKey: top.key), live.values[index].entryOrder == top.order else {
+                removeTop()  // stale
+                continue
+            }
+            let slot = live.values[index]
+            if slot.order == top.order { break }  // exact
+            heap[0].deadline = slot.deadline
+            heap[0].order = slot.order
+            live.values[index].entryDeadline = slot.deadline
+            live.values[index].entryOrder = slot.order
+            siftDown(from: 0)
+        }
     }
-
-    /// Whether `entry` is its key's current timer. O(1) expected.
-    private func isLive(_ entry: Entry) -> Bool { live[entry.key]?.order == entry.order }
 
     /// Drops every stale entry and rebuilds the heap in place. O(n), no
     /// allocation; runs after at least as many stale-making calls as there
     /// are live timers, so it is amortised O(1) per call.
     private mutating func compact() {
         let live = self.live  // a second reference, not a copy: the closure may not touch `self` during the removal
-        heap.removeAll { live[$0.key]?.order != $0.order }
+        heap.removeAll { live[$0.key]?.entryOrder != $0.order }
         var i = heap.count / 2
         while i > 0 {
             i -= 1

@@ -1,0 +1,116 @@
+import NetStackWire
+public import NetStackCore
+
+/// Two stacks in one process joined back to back, one sending a bulk stream to
+/// the other over TCP: the `netstack bench tcp` workload.
+///
+/// Frames go from one host's transmit queue straight into the other's adapter
+/// (one copy, as a wire would make), MTU 1500, every IP and TCP checksum
+/// computed on send and verified on receive, no FCS (like a TAP link). The
+/// application copies its data into the send buffer and out of the receive
+/// buffer. Virtual time advances by `tick` per round, so timers (delayed ACK,
+/// RTO) behave as on a fast, lossless wire.
+public final class TCPBulkBenchmark {
+    public let sender: Host
+    public let receiver: Host
+    public let mtu: Int
+    private var senderFD: Int32 = -1
+    private var receiverFD: Int32?
+    private let listenerFD: Int32
+    private var now = Instant.zero
+    private let tick: Duration
+    private let chunk: [UInt8]
+    private var sink = [UInt8](repeating: 0, count: 256 * 1024)
+    public private(set) var bytesSent = 0
+    public private(set) var bytesReceived = 0
+    public private(set) var framesMoved = 0
+
+    /// Two hosts, a listener on the receiver, and a connection established.
+    public init(mtu: Int = 1500, bufferSize: Int = 256 * 1024, tick: Duration = .microseconds(10),
+                congestion: CongestionAlgorithm = .cubic) throws(NetError) {
+        self.mtu = mtu
+        self.tick = tick
+        var tcp = TCPConfig()
+        tcp.socketDefaults.sendBufferSize = bufferSize
+        tcp.socketDefaults.receiveBufferSize = bufferSize
+        tcp.socketDefaults.congestion = congestion
+        func makeHost(_ name: String, _ last: UInt8) -> Host {
+            var config = HostConfig(name: name)
+            config.tcp = tcp
+            config.randomSeed = UInt64(last)
+            let host = Host(config)
+            host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, last), mtu: mtu, fcs: false))
+            host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: InterfaceID(0), now: .zero)
+            return host
+        }
+        sender = makeHost("sender", 1)
+        receiver = makeHost("receiver", 2)
+        sender.addStaticARP(IPv4Address(192, 0, 2, 2), mac: MACAddress(2, 0, 0, 0, 0, 2), interface: InterfaceID(0))
+        receiver.addStaticARP(IPv4Address(192, 0, 2, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), interface: InterfaceID(0))
+        chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        listenerFD = receiver.socket(.stream)
+        try receiver.bind(listenerFD, to: Endpoint(.any, 5001))
+        try receiver.listen(listenerFD, backlog: 1)
+        senderFD = sender.socket(.stream)
+        try sender.connect(senderFD, to: Endpoint(IPv4Address(192, 0, 2, 2), 5001), now: now)
+        for _ in 0..<20 where receiverFD == nil { round(sending: false) }
+        guard receiverFD != nil else { throw .timedOut }
+    }
+
+    /// Moves every queued frame from `from` into `to`'s adapter.
+    @inline(__always)
+    private func carry(from: Host, to: Host) {
+        while from.takeFrame(from: InterfaceID(0), { frame in to.receive(frame, on: InterfaceID(0), now: now) }) != nil {
+            framesMoved += 1
+        }
+    }
+
+    /// One round: the sender's application writes, frames cross, the receiver
+    /// reads, the ACKs cross back.
+    private func round(sending: Bool, limit: Int = .max) {
+        now = now + tick
+        if sending && bytesSent < limit {
+            chunk.withUnsafeBytes { bytes in
+                while bytesSent < limit {
+                    let want = min(bytes.count, limit - bytesSent)
+                    guard let n = try? sender.send(senderFD, UnsafeRawBufferPointer(rebasing: bytes[0..<want]), now: now),
+                          n > 0 else { break }
+                    bytesSent += n
+                }
+            }
+        }
+        sender.poll(now: now)
+        carry(from: sender, to: receiver)
+        receiver.poll(now: now)
+        if receiverFD == nil, let (fd, _) = try? receiver.accept(listenerFD) { receiverFD = fd }
+        if let fd = receiverFD {
+            sink.withUnsafeMutableBytes { buffer in
+                while let n = try? receiver.recv(fd, into: buffer, now: now), n > 0 { bytesReceived += n }
+            }
+        }
+        receiver.poll(now: now)
+        carry(from: receiver, to: sender)
+        sender.poll(now: now)
+    }
+
+    /// Transfers `bytes` more bytes; returns when the receiver has read them all
+    /// (or after `maxRounds` rounds, a safety bound).
+    public func transfer(_ bytes: Int, maxRounds: Int = 100_000_000) {
+        let target = bytesReceived + bytes
+        let limit = bytesSent + bytes
+        var rounds = 0
+        while bytesReceived < target && rounds < maxRounds {
+            round(sending: true, limit: limit)
+            rounds += 1
+            if rounds % 1024 == 0, let deadline = sender.nextDeadline(), deadline > now,
+               bytesReceived < target, sender.tcpConnectionInfo().first?.bytesInFlight == 0 {
+                now = deadline  // stalled on a timer: jump to it
+            }
+        }
+    }
+
+    /// TCP segments each host sent so far.
+    public var segments: (sender: Int, receiver: Int) {
+        (sender.statistics.tcpOutSegments, receiver.statistics.tcpOutSegments)
+    }
+}
