@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(
             name: "NetStackCoreTests",
             dependencies: ["NetStackWire", "NetStackCore", "NetStackTestSupport"],
+            exclude: ["TCPScript/README.md"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -9,9 +9,11 @@ public struct ARPConfig: Sendable {
     /// Time between requests for an unresolved address.
     public var retryInterval: Duration = .seconds(1)
     /// Packets held per unresolved address while waiting; older ones are dropped first.
-    public var pendingPerAddress = 3
+    /// Enough for the fragments of a 64 KiB datagram (45 at MTU 1500): Linux
+    /// counts this queue in bytes for the same reason (`unres_qlen_bytes`).
+    public var pendingPerAddress = 48
     /// Packets held for all unresolved addresses together.
-    public var pendingTotal = 64
+    public var pendingTotal = 256
     /// A used entry with less than this left is refreshed by a unicast request.
     public var refreshBefore: Duration = .seconds(5)
 

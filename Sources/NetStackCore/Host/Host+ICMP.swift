@@ -52,6 +52,14 @@ extension Host {
             else { return }
             udp.update(socket) { $0.pendingError = error }
             emit(.socketError(port: port, error: error, from: sender))
+        case .tcp:
+            guard let ports = quoted.ports else { return }
+            let key = ConnectionKey(local: Endpoint(quoted.header.source, ports.source),
+                                    remote: Endpoint(quoted.header.destination, ports.destination))
+            guard let id = tcp.byKey[key], let connection = tcp.connections[id] else { return }
+            connection.icmpError(message, error: error)
+            emit(.socketError(port: ports.source, error: error, from: sender))
+            afterActivity(connection)
         case .icmp:
             let start = quoted.header.headerLength
             guard quoted.header.fragmentOffset == 0, quote.count >= start + 8, quote[start] == 8 else { return }
@@ -64,9 +72,9 @@ extension Host {
 
     /// Sends an ICMP message with `data` after its header.
     func sendICMP(_ icmp: ICMPv4Header, data: UnsafeRawBufferPointer, source: IPv4Address?, to destination: IPv4Address,
-                  ttl: UInt8? = nil) {
+                  ttl: UInt8? = nil, typeOfService: UInt8 = 0) {
         do {
-            try output(protocol: .icmp, source: source, destination: destination, ttl: ttl,
+            try output(protocol: .icmp, source: source, destination: destination, ttl: ttl, typeOfService: typeOfService,
                        payloadLength: ICMPv4Header.length + data.count) { buffer in
                 UnsafeMutableRawBufferPointer(rebasing: buffer[ICMPv4Header.length...]).copyMemory(from: data)
                 icmp.emit(into: buffer)
@@ -100,7 +108,8 @@ extension Host {
         }
         let quote = UnsafeRawBufferPointer(rebasing: original[0..<min(original.count, Self.icmpQuoteLimit)])
         let from = interface.flatMap { address(of: $0) }
-        sendICMP(ICMPv4Header(message), data: quote, source: from, to: source)
+        // Precedence 6 ("internetwork control", TOS 0xc0) as RFC 1812 §4.3.2.5 asks and Linux sends.
+        sendICMP(ICMPv4Header(message), data: quote, source: from, to: source, typeOfService: 0xc0)
     }
 
     // MARK: Ping

@@ -6,15 +6,17 @@ extension Host {
     /// the datagram exceeds the interface MTU, and hands it to ARP and the link.
     /// `writePayload` fills the `payloadLength` bytes after the IP header.
     func output(protocol proto: IPProtocol, source: IPv4Address? = nil, destination: IPv4Address,
-                ttl: UInt8? = nil, dontFragment: Bool = false, payloadLength: Int,
+                ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false, payloadLength: Int,
                 writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         guard payloadLength + IPv4Header.minimumLength <= 65_535 else { throw .messageTooLong }
         let local = isLocal(destination)
         var route: Route?
         if !local {
-            route = routes.lookup(destination)
-            if route == nil, destination.isLimitedBroadcast, let first = addresses.first {
-                route = Route(destination: first.network, interface: first.interface)
+            if destination.isLimitedBroadcast {
+                // 255.255.255.255 never leaves the link: out of the first interface, to everyone on it.
+                if let first = addresses.first { route = Route(destination: first.network, interface: first.interface) }
+            } else {
+                route = routes.lookup(destination)
             }
             guard route != nil else {
                 statistics.outNoRoutes += 1
@@ -23,9 +25,10 @@ extension Host {
             }
         }
         let from = source ?? sourceAddress(toward: destination)
-        let header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
+        var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: nextIdentification,
                                 dontFragment: dontFragment)
+        header.typeOfService = typeOfService
         nextIdentification &+= 1
         let total = header.totalLength
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }

@@ -108,8 +108,9 @@ extension Host {
     /// of the interface its route leaves by (or the destination itself when local).
     func sourceAddress(toward destination: IPv4Address) -> IPv4Address {
         if isLocal(destination) { return destination }
-        let route = routes.peek(destination)
-            ?? (destination.isLimitedBroadcast ? addresses.first.map { Route(destination: $0.network, interface: $0.interface) } : nil)
+        let route = destination.isLimitedBroadcast
+            ? addresses.first.map { Route(destination: $0.network, interface: $0.interface) }
+            : routes.peek(destination)
         return route.flatMap { address(of: $0.interface) } ?? .any
     }
 }

@@ -210,7 +210,14 @@ public final class Host {
         let payload = UnsafeRawBufferPointer(rebasing: frame[EthernetHeader.length...])
         switch header.etherType {
         case .arp: arpInput(payload, on: interface)
-        case .ipv4: ipInput(payload, on: interface, linkBroadcast: header.destination.isMulticast)
+        case .ipv4:
+            // A frame a promiscuous adapter took for another station is not ours to route
+            // (Linux's PACKET_OTHERHOST): only taps may look at it.
+            if header.destination != adapters[interface.index].mac && !header.destination.isMulticast {
+                adapters[interface.index].counters.rxDropped += 1
+                return
+            }
+            ipInput(payload, on: interface, linkBroadcast: header.destination.isMulticast)
         default: adapters[interface.index].counters.rxDropped += 1
         }
     }

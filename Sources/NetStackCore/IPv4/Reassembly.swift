@@ -96,15 +96,15 @@ public struct Reassembler: Sendable {
         bytesTotal += payload.count
         bytesBySource[header.source, default: 0] += payload.count
 
+        datagrams[key] = datagram
         if let total = datagram.totalLength, datagram.ranges.first?.lowerBound == 0, isContiguous(datagram.ranges, to: total) {
-            discard(key)
+            discard(key)  // frees every byte counted, the last fragment's included
             var whole = datagram.header
             whole.moreFragments = false
             whole.fragmentOffset = 0
             whole.totalLength = whole.headerLength + total
             return .complete(header: whole, payload: Array(datagram.data[0..<total]))
         }
-        datagrams[key] = datagram
         return .incomplete
     }
 

@@ -208,9 +208,12 @@ struct ReceiveBuffer: Sendable {
 
 /// The out-of-order ranges of a ``ReceiveBuffer`` as offsets from RCV.NXT,
 /// sorted ascending. A view: it shares the buffer's range list (no copy,
-/// no allocation); each element is computed on access in O(1).
+/// no allocation); each element is computed on access in O(1). Do not keep
+/// it across a write to the buffer: the write would then copy the list.
 struct OutOfOrderRanges: RandomAccessCollection, Sendable {
+    /// The buffer's ranges, as stream positions.
     fileprivate let positions: [Range<Int>]
+    /// The stream position of RCV.NXT, subtracted from each.
     fileprivate let base: Int
 
     /// Always 0.

@@ -26,6 +26,9 @@ extension TCPConnection {
             acknowledge(upTo: ack, header: header, now: now)
             return
         }
+        // An answer to a probe of a zero window: the peer is alive, so the connection must
+        // stay open however long the window stays shut (RFC 1122 §4.2.2.17).
+        if sndWnd == 0 && ack == sndUna { consecutiveTimeouts = 0 }
         // A duplicate ACK (RFC 5681 §2): no data, same window, data outstanding.
         let isDuplicate = ack == sndUna && dataLength == 0 && !header.flags.contains(.syn)
             && !header.flags.contains(.fin) && sndWnd == previousWindow && sndMax > sndUna

@@ -15,8 +15,10 @@ extension TCPConnection {
         sndUna = iss
         sndNxt = iss
         sndMax = iss
+        recover = iss  // RFC 6582 §3.2 step 1
         irs = header.sequenceNumber
         rcvNxt = header.sequenceNumber + 1
+        rcvAdvertisedEdge = rcvNxt
         announcedMSS = mss
         negotiate(header.options, now: now)
         sndWnd = Int(header.window)  // never scaled in a SYN (RFC 7323 §2.2)
@@ -45,7 +47,10 @@ extension TCPConnection {
         }
         sackEnabled = config.sack && peer.sackPermitted
         sendMSS = max(64, min(peerMSS, announcedMSS) - (timestampsEnabled ? 12 : 0))
-        congestion.setMSS(sendMSS)
+        // A lost SYN or SYN-ACK: one segment to start with (RFC 5681 §3.1), and RTO 3 s (RFC 6298 §5.7).
+        let synLost = totalRetransmissions > 0
+        congestion.setMSS(sendMSS, synRetransmitted: synLost)
+        if synLost && rtt.srtt == nil { rtt.reinitializeAfterSYNTimeout() }
     }
 
     /// SEGMENT ARRIVES in every state but LISTEN and CLOSED (RFC 9293 §3.10.7.3–3.10.7.4,
@@ -57,13 +62,19 @@ extension TCPConnection {
         if options.keepAlive, state.isSynchronized { keepAliveDeadline = now + options.keepAliveIdle }
         if state == .synSent { return synSentInput(header, now: now) }
 
-        let flags = header.flags
+        var flags = header.flags
         var seq = header.sequenceNumber
         var data = payload
         var fin = flags.contains(.fin)
-        if state == .synReceived, passive, flags.contains(.syn), !flags.contains(.ack), seq == irs {
-            synPending = true  // the peer lost our SYN-ACK and sent its SYN again
-            return nil
+        if state == .synReceived, flags.contains(.syn), seq == irs {
+            if passive && !flags.contains(.ack) {
+                synPending = true  // the peer lost our SYN-ACK and sent its SYN again
+                return nil
+            }
+            // Simultaneous open (RFC 9293 Figure 8): the peer's SYN-ACK repeats the SYN
+            // already received; what is new is its ACK of ours. Take the SYN off.
+            seq += 1
+            flags.remove(.syn)
         }
 
         // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
@@ -102,8 +113,14 @@ extension TCPConnection {
             return nil
         }
 
-        // Fourth: a SYN in a synchronized state (RFC 5961 §4): challenge ACK, never a reset.
+        // Fourth: the SYN bit (RFC 9293 §3.10.7.4). A half-open connection from a
+        // listener goes back to LISTEN (here: it is dropped; the listener remains);
+        // otherwise RFC 5961 §4: a challenge ACK, never a reset.
         if flags.contains(.syn) {
+            if state == .synReceived && passive {
+                finish(error: nil)
+                return nil
+            }
             challengeAckPending = true
             return nil
         }
@@ -120,6 +137,7 @@ extension TCPConnection {
             maxSndWnd = max(maxSndWnd, sndWnd)
             sndWl1 = seq
             sndWl2 = ack
+            if options.keepAlive { keepAliveDeadline = now + options.keepAliveIdle }
         }
         // RFC 5961 §5.2: an ACK for data never sent, or older than the largest window, is suspect.
         if ack > sndMax || ack < sndUna - max(maxSndWnd, 1) {
@@ -163,7 +181,10 @@ extension TCPConnection {
                 seq += cut
             }
             if !data.isEmpty { receive(data, at: seq) }
-            if fin { peerFinSeq = seq + data.count }
+            if fin {
+                peerFinSeq = seq + data.count
+                if seq + data.count != rcvNxt { ackNow = true }  // a FIN past a hole: tell the sender now (RFC 5681 §4.2)
+            }
         }
 
         // Eighth: the FIN, once everything before it has arrived.
@@ -201,6 +222,7 @@ extension TCPConnection {
         guard flags.contains(.syn) else { return nil }
         irs = header.sequenceNumber
         rcvNxt = header.sequenceNumber + 1
+        rcvAdvertisedEdge = rcvNxt  // nothing promised in this sequence space yet
         negotiate(header.options, now: now)
         synPending = false
         if ackAcceptable {
@@ -209,7 +231,7 @@ extension TCPConnection {
             if let rttTimedSeq, ack > rttTimedSeq, consecutiveTimeouts == 0 { rtt.addSample(now - rttTimedAt) }
             rttTimedSeq = nil
             consecutiveTimeouts = 0
-            sndWnd = Int(header.window) << Int(sndScale)
+            sndWnd = Int(header.window)  // a SYN's window is never scaled (RFC 7323 §2.2)
             maxSndWnd = sndWnd
             sndWl1 = header.sequenceNumber
             sndWl2 = ack
@@ -244,7 +266,8 @@ extension TCPConnection {
     /// RFC 7323 §4.3: TS.Recent follows the segment that holds the left window edge.
     private func updateTSRecent(_ header: TCPHeader, seq: SequenceNumber, now: Instant) {
         guard timestampsEnabled, let ts = header.options.timestamps else { return }
-        if Int32(bitPattern: ts.value &- tsRecent) >= 0 && seq <= lastAckSent {
+        let stale = now - tsRecentAge > .seconds(24 * 24 * 3600)  // RFC 7323 §5.5: TS.Recent no longer valid
+        if (stale || Int32(bitPattern: ts.value &- tsRecent) >= 0) && seq <= lastAckSent {
             tsRecent = ts.value
             tsRecentAge = now
         }

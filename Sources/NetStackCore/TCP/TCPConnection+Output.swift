@@ -10,9 +10,10 @@ extension TCPConnection {
     func output(now: Instant, allowChallengeAck: () -> Bool, emit: (OutgoingSegment) -> Void) {
         if resetPending {
             resetPending = false
-            var header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: sndNxt,
-                                   acknowledgmentNumber: rcvNxt, flags: [.rst, .ack], window: 0)
-            header.window = 0
+            var options = TCPOptions()
+            if timestampsEnabled { options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }  // RFC 7323 §3.2
+            let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: sndMax,
+                                   acknowledgmentNumber: rcvNxt, flags: [.rst, .ack], window: 0, options: options)
             emit(OutgoingSegment(header: header))
             return
         }
@@ -53,7 +54,10 @@ extension TCPConnection {
             if allowChallengeAck() { ackNow = true }
         }
         if ackNow && !ackCarried && state != .synSent && state != .closed {
-            emit(makeSegment(seq: sndNxt, length: 0, flags: [.ack], now: now))
+            // SND.MAX, not SND.NXT: after a timeout SND.NXT moves back, and an ACK
+            // numbered below what the peer already received would be unacceptable to
+            // it (RFC 9293 §3.10.7.4) — its ACK field ignored, both sides stalled.
+            emit(makeSegment(seq: sndMax, length: 0, flags: [.ack], now: now))
         }
         if segmentsSinceAck > 0 && delayedAckDeadline == nil {
             delayedAckDeadline = Instant(nanoseconds: now.nanoseconds &+ delayedAckNanoseconds)
@@ -91,7 +95,14 @@ extension TCPConnection {
         let available = sendBuffer.count - dataOffset
         let finNext = finSeq.map { sndNxt + max(available, 0) == $0 } ?? false
         guard available > 0 || finNext else { return nil }
-        let window = min(sndWnd, congestion.cwnd)
+        // RFC 3042 limited transmit: one more segment on each of the first two duplicate ACKs.
+        let limited = !inRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
+        var window = min(sndWnd, congestion.cwnd + limited)
+        if window == 0 && consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna {
+            // The peer shrank its window to zero under data in flight: the timeout resends
+            // the head anyway, as a probe (RFC 1122 §4.2.2.17; Linux does the same).
+            window = min(sendMSS, sndMax - sndUna)
+        }
         let usable = window - offset
         var length = min(available, sendMSS)
         if available > 0 {

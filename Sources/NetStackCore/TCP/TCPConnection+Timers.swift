@@ -75,7 +75,7 @@ extension TCPConnection {
         retransmitDeadline = nil
         let limit = state.isSynchronized ? config.maxRetransmissions : config.synRetries
         guard consecutiveTimeouts < limit else {
-            finish(error: .timedOut)
+            finish(error: softError ?? .timedOut)
             return
         }
         consecutiveTimeouts += 1

@@ -140,6 +140,9 @@ final class TCPConnection {
 
     /// The error the socket reports (ECONNRESET, ETIMEDOUT, ECONNREFUSED …), set once.
     var error: NetError?
+    /// The last ICMP error about this connection (RFC 1122 §4.2.3.9: a soft error,
+    /// reported only if the connection then times out).
+    var softError: NetError?
     /// True when the connection can be deleted from the host's tables.
     var isFinished = false
     /// The listener whose queues hold this connection until `accept` takes it.
@@ -196,6 +199,7 @@ final class TCPConnection {
         sndUna = iss
         sndNxt = iss
         sndMax = iss
+        recover = iss  // RFC 6582 §3.2 step 1
         announcedMSS = mss
         rcvScale = config.windowScaling ? Self.windowShift(for: receiveBuffer.capacity) : 0
         state = .synSent
@@ -237,8 +241,10 @@ final class TCPConnection {
     /// else once it has grown by two segments, so reads do not each cost an ACK.
     func windowUpdateIfWorthIt() {
         guard state.receivesData else { return }
-        let promised = max(0, rcvAdvertisedEdge - rcvNxt)
-        let offer = advertisableWindow()
+        // Compare what the 16-bit window field can say: past its maximum, nothing new can be told.
+        let ceiling = 65_535 << Int(rcvScale)
+        let promised = min(max(0, rcvAdvertisedEdge - rcvNxt), ceiling)
+        let offer = min(advertisableWindow(), ceiling)
         let threshold = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
         if offer - promised >= threshold && (promised < threshold || offer - promised >= 2 * announcedMSS) {
             ackNow = true
@@ -252,7 +258,7 @@ final class TCPConnection {
             state = .closed
             isFinished = true
         case .synReceived, .established:
-            if finSeq == nil { finSeq = sndUna + sendBuffer.count }
+            if finSeq == nil { finSeq = sndUna + (synAcknowledged ? 0 : 1) + sendBuffer.count }
             state = .finWait1
         case .closeWait:
             if finSeq == nil { finSeq = sndUna + sendBuffer.count }
@@ -266,6 +272,24 @@ final class TCPConnection {
     func abort() {
         if state.isSynchronized || state == .synReceived { resetPending = true }
         finish(error: nil)
+    }
+
+    /// An ICMP error quoting one of our segments (RFC 1122 §4.2.3.9, RFC 5461):
+    /// "fragmentation needed" lowers the segment size (path MTU discovery,
+    /// RFC 1191); during the handshake an unreachable destination ends the
+    /// attempt (as Linux does); otherwise the error is soft.
+    func icmpError(_ message: ICMPv4Message, error: NetError) {
+        if case let .destinationUnreachable(code, mtu) = message, code == UnreachableCode.fragmentationNeeded.rawValue {
+            let limit = Int(mtu) - 40 - (timestampsEnabled ? 12 : 0)
+            if limit >= 256 && limit < sendMSS {
+                sendMSS = limit
+                congestion.setMSS(limit)
+                sndNxt = sndUna  // resend what was too big, in smaller segments
+            }
+            return
+        }
+        softError = error
+        if state == .synSent { finish(error: error) }
     }
 
     /// Ends the connection, recording why for the socket.

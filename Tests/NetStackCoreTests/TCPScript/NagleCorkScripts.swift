@@ -1,0 +1,97 @@
+// When data goes out: Nagle's algorithm (RFC 896, RFC 9293 §3.7.4, RFC 1122
+// §4.2.3.4) holds a small segment while data is unacknowledged; TCP_NODELAY
+// turns it off; TCP_CORK holds partial segments until the cork comes out or
+// 200 ms pass (the chapter's "wait for MSS, or until the timer fires").
+//
+// Setup: establishPassive (plain, MSS 1460, window 65535, RTO 300 ms).
+
+@testable import NetStackCore
+import NetStackWire
+import Testing
+
+@Suite("TCP scripts: Nagle and cork")
+struct NagleCorkScripts {
+    @Test("Nagle: small writes wait while a small segment is unacknowledged, then go as one")
+    func nagleCoalesces() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 100)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 100, win: 65535))
+        s.send(at: 1.01, fd, 100)
+        s.send(at: 1.02, fd, 100)
+        s.expectNothing(until: 1.1)
+        s.inject(at: 1.1, .ack(seq: 1, ack: 101, win: 65535))
+        s.expect(at: 1.1, .data(seq: 101, ack: 1, len: 200, win: 65535))
+    }
+
+    @Test("Nagle never holds full-sized segments, only the tail")
+    func nagleSendsFullSegments() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 100)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 100, win: 65535))
+        s.send(at: 1.01, fd, 3000)
+        s.expect(at: 1.01, .data(seq: 101, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1561, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.expectNothing(until: 1.1)
+        s.inject(at: 1.1, .ack(seq: 1, ack: 3021, win: 65535))
+        s.expect(at: 1.1, .data(seq: 3021, ack: 1, len: 80, win: 65535))
+    }
+
+    @Test("TCP_NODELAY: every small write goes at once")
+    func noDelay() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.setOption(at: 0.5, fd, .noDelay(true))
+        s.send(at: 1.0, fd, 100)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 100, win: 65535))
+        s.send(at: 1.01, fd, 100)
+        s.expect(at: 1.01, .data(seq: 101, ack: 1, len: 100, win: 65535))
+    }
+
+    @Test("turning TCP_NODELAY on sends what Nagle was holding")
+    func noDelayFlushes() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 100)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 100, win: 65535))
+        s.send(at: 1.01, fd, 100)
+        s.expectNothing(until: 1.05)
+        s.setOption(at: 1.05, fd, .noDelay(true))
+        s.expect(at: 1.05, .data(seq: 101, ack: 1, len: 100, win: 65535))
+    }
+
+    @Test("TCP_CORK: a partial segment waits 200 ms, then goes")
+    func corkTimeout() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.setOption(at: 0.5, fd, .cork(true))
+        s.send(at: 1.0, fd, 100)
+        s.expectNothing(until: 1.199)
+        s.expect(at: 1.2, .data(seq: 1, ack: 1, len: 100, win: 65535))
+    }
+
+    @Test("TCP_CORK: full segments go at once, the tail waits")
+    func corkFullSegments() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.setOption(at: 0.5, fd, .cork(true))
+        s.send(at: 1.0, fd, 3000)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.expectNothing(until: 1.199)
+        s.expect(at: 1.2, .data(seq: 2921, ack: 1, len: 80, win: 65535))
+    }
+
+    @Test("removing the cork sends the partial segment at once")
+    func uncorkFlushes() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.setOption(at: 0.5, fd, .cork(true))
+        s.send(at: 1.0, fd, 100)
+        s.send(at: 1.05, fd, 100)
+        s.expectNothing(until: 1.1)
+        s.setOption(at: 1.1, fd, .cork(false))
+        s.expect(at: 1.1, .data(seq: 1, ack: 1, len: 200, win: 65535))
+    }
+}
