@@ -71,7 +71,8 @@ public final class TCPBulkBenchmark {
         now = now + tick
         if sending && bytesSent < limit {
             chunk.withUnsafeBytes { bytes in
-                while bytesSent < limit {
+                // Write only while poll() says there is room, as an event-driven application does.
+                while bytesSent < limit, (try? sender.poll(senderFD))?.contains(.writable) == true {
                     let want = min(bytes.count, limit - bytesSent)
                     guard let n = try? sender.send(senderFD, UnsafeRawBufferPointer(rebasing: bytes[0..<want]), now: now),
                           n > 0 else { break }
@@ -98,13 +99,14 @@ public final class TCPBulkBenchmark {
     public func transfer(_ bytes: Int, maxRounds: Int = 100_000_000) {
         let target = bytesReceived + bytes
         let limit = bytesSent + bytes
-        var rounds = 0
+        var rounds = 0, progressMark = bytesReceived
         while bytesReceived < target && rounds < maxRounds {
             round(sending: true, limit: limit)
             rounds += 1
-            if rounds % 1024 == 0, let deadline = sender.nextDeadline(), deadline > now,
-               bytesReceived < target, sender.tcpConnectionInfo().first?.bytesInFlight == 0 {
-                now = deadline  // stalled on a timer: jump to it
+            if rounds % 1024 == 0 {
+                // No progress for 1024 rounds: stalled on a timer (an RTO, a probe); jump to it.
+                if bytesReceived == progressMark, let deadline = sender.nextDeadline(), deadline > now { now = deadline }
+                progressMark = bytesReceived
             }
         }
     }

@@ -235,6 +235,13 @@ public final class Host {
     }
 
     func runTimers() {
+        // Most polls find nothing due: check the deadlines first, since the work itself
+        // sorts and filters (and so allocates).
+        if let deadline = arpCache.nextDeadline(), deadline <= now { runARPTimers() }
+        if let deadline = reassembler.nextDeadline(), deadline <= now { runReassemblyTimers() }
+    }
+
+    private func runARPTimers() {
         let (retries, failures) = arpCache.due(now: now)
         for (address, interface, attempt) in retries {
             sendARPRequest(for: address, on: interface, attempt: attempt)
@@ -244,6 +251,9 @@ public final class Host {
             emit(.arpFailed(address, droppedPackets: waiting.count))
             for packet in waiting { nextHopUnreachable(packet) }
         }
+    }
+
+    private func runReassemblyTimers() {
         let expired = reassembler.expire(now: now)
         if expired.count > 0 {
             statistics.reassemblyFails += expired.count

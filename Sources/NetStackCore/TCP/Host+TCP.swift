@@ -248,9 +248,8 @@ extension Host {
 
     /// Runs the TCP timers that are due (called from `poll`).
     func runTCPTimers() {
-        var due: [Int] = []
-        tcp.timers.popExpired(now: now) { due.append($0) }
-        for id in due {
+        // One at a time, so that handling a timer may re-arm it; no list is built (no allocation).
+        while let id = tcp.timers.popFirstExpired(now: now) {
             guard let connection = tcp.connections[id] else { continue }
             connection.scheduledWake = nil
             connection.handleTimers(now: now)

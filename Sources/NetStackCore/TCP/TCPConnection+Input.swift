@@ -8,6 +8,9 @@ struct ResetReply: Equatable {
 }
 
 extension TCPConnection {
+    /// RFC 7323 §5.5: after 24 days without a segment, TS.Recent is no longer trusted (nanoseconds).
+    static let pawsIdleLimit: Int64 = 24 * 24 * 3600 * 1_000_000_000
+
     /// A passive open: a SYN reached a listener (RFC 9293 §3.10.7.2). Records
     /// the peer's options and queues our SYN-ACK.
     func acceptSYN(_ header: TCPHeader, iss: SequenceNumber, mss: Int, now: Instant) {
@@ -59,7 +62,9 @@ extension TCPConnection {
     func input(_ header: TCPHeader, payload: UnsafeRawBufferPointer, now: Instant) -> ResetReply? {
         lastActivity = now
         keepAliveProbesSent = 0
-        if options.keepAlive, state.isSynchronized { keepAliveDeadline = now + options.keepAliveIdle }
+        if options.keepAlive, state.isSynchronized {
+            keepAliveDeadline = Instant(nanoseconds: now.nanoseconds &+ keepAliveIdleNanoseconds)
+        }
         if state == .synSent { return synSentInput(header, now: now) }
 
         var flags = header.flags
@@ -79,7 +84,7 @@ extension TCPConnection {
 
         // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
         if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps {
-            if Int32(bitPattern: ts.value &- tsRecent) < 0, now - tsRecentAge < .seconds(24 * 24 * 3600) {
+            if Int32(bitPattern: ts.value &- tsRecent) < 0, now.nanoseconds - tsRecentAge.nanoseconds < Self.pawsIdleLimit {
                 ackNow = true
                 return nil
             }
@@ -266,7 +271,7 @@ extension TCPConnection {
     /// RFC 7323 §4.3: TS.Recent follows the segment that holds the left window edge.
     private func updateTSRecent(_ header: TCPHeader, seq: SequenceNumber, now: Instant) {
         guard timestampsEnabled, let ts = header.options.timestamps else { return }
-        let stale = now - tsRecentAge > .seconds(24 * 24 * 3600)  // RFC 7323 §5.5: TS.Recent no longer valid
+        let stale = now.nanoseconds - tsRecentAge.nanoseconds > Self.pawsIdleLimit  // RFC 7323 §5.5: TS.Recent no longer valid
         if (stale || Int32(bitPattern: ts.value &- tsRecent) >= 0) && seq <= lastAckSent {
             tsRecent = ts.value
             tsRecentAge = now

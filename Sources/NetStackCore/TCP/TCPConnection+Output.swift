@@ -246,8 +246,9 @@ extension TCPConnection {
     private func armPersistTimerIfNeeded(now: Instant) {
         let waiting = unsentBytes > 0 || (finSeq.map { sndNxt <= $0 } ?? false)
         guard waiting, flightSize == 0, persistDeadline == nil else { return }
-        let backoff = min(persistBackoff, 10)
-        let interval = min(rtt.rto * (1 << backoff), .seconds(60))
-        persistDeadline = now + max(interval, config.minimumRTO)
+        // Integer nanoseconds: Duration's generic `*` looks up type metadata (and allocates) on every call.
+        var interval = rtt.rtoNanoseconds
+        for _ in 0..<min(persistBackoff, 10) { interval = min(interval &* 2, 60_000_000_000) }
+        persistDeadline = Instant(nanoseconds: now.nanoseconds &+ max(interval, minimumRTONanoseconds))
     }
 }

@@ -28,10 +28,15 @@ final class TCPConnection {
     var local: Endpoint
     var remote: Endpoint
     var state: TCPState = .closed
-    var options: TCPSocketOptions
+    var options: TCPSocketOptions {
+        didSet { keepAliveIdleNanoseconds = options.keepAliveIdle.nanoseconds }
+    }
     let config: TCPConfig
     /// `config.delayedAckTimeout` in nanoseconds, converted once (Duration arithmetic costs on the per-segment path).
     let delayedAckNanoseconds: Int64
+    /// `config.minimumRTO` and `options.keepAliveIdle` in nanoseconds, for the same reason.
+    let minimumRTONanoseconds: Int64
+    var keepAliveIdleNanoseconds: Int64
     /// True for connections made by a listener (they go back to nothing, not LISTEN, on RST).
     let passive: Bool
 
@@ -160,6 +165,8 @@ final class TCPConnection {
         self.config = config
         self.passive = passive
         delayedAckNanoseconds = config.delayedAckTimeout.nanoseconds
+        minimumRTONanoseconds = config.minimumRTO.nanoseconds
+        keepAliveIdleNanoseconds = options.keepAliveIdle.nanoseconds
         sendBuffer = SendBuffer(capacity: options.sendBufferSize)
         receiveBuffer = ReceiveBuffer(capacity: options.receiveBufferSize)
         rtt = RTTEstimator(initialRTO: config.initialRTO, minimumRTO: config.minimumRTO,
