@@ -73,6 +73,18 @@ extension Simulator {
         }
     }
 
+    /// Processes the one next event, if it is due by `limit`. Returns false when
+    /// nothing is left to do by then (no event, no node deadline) — for drivers
+    /// that must look around between events (``AsyncNetwork``).
+    public func step(until limit: Instant) -> Bool {
+        if queue.isEmpty { refreshDeadlines() }
+        guard let next = queue.nextTime, next <= limit, let entry = queue.pop() else { return false }
+        now = max(now, entry.time)
+        eventsProcessed += 1
+        dispatch(entry.payload, scheduledFor: entry.time)
+        return true
+    }
+
     private func dispatch(_ event: Event, scheduledFor time: Instant) {
         switch event {
         case let .deliver(i, port, frame):
