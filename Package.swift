@@ -51,9 +51,12 @@ let package = Package(
             dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator"],
             swiftSettings: strict
         ),
+        // Counts heap allocations for `netstack bench tcp` (linked into the executable only).
+        .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "NetstackCommand",
             dependencies: [
+                "CAllocationCounter",
                 "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator", "NetStackDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

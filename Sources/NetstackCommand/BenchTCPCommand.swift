@@ -1,6 +1,7 @@
 import ArgumentParser
 import NetStackCore
 import NetStackSimulator
+import CAllocationCounter
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,8 @@ struct BenchTCP: ParsableCommand {
         discussion: """
             Two hosts joined back to back in memory, MTU 1500, every IP and TCP checksum computed and \
             verified, data copied into the send buffer and out of the receive buffer. Reports throughput, \
-            segments per second and CPU time per segment. Heap allocations per segment are measured by the \
-            package-benchmark suite in Benchmarks/ (TCPBenchmarks).
+            segments per second, CPU time per segment and heap allocations per segment (counted by \
+            interposing malloc in this executable; Benchmarks/ has the same workload under package-benchmark).
             """
     )
 
@@ -39,18 +40,20 @@ struct BenchTCP: ParsableCommand {
 
     func run() throws {
         guard let total = parseSize(bytes), let algorithm = CongestionAlgorithm(rawValue: congestion) else { return }
-        var results: [(seconds: Double, cpu: Double, segments: Int, acks: Int)] = []
+        var results: [(seconds: Double, cpu: Double, segments: Int, acks: Int, allocations: UInt64)] = []
         for _ in 0..<runs {
             let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm)
             bench.transfer(1 << 20)  // warm-up: slow start and buffers
             let before = bench.segments, cpuBefore = cpuSeconds()
+            let allocationsBefore = netstack_allocation_count()
             let clock = ContinuousClock(), start = clock.now
             bench.transfer(total)
             let elapsed = clock.now - start
+            let allocations = netstack_allocation_count() - allocationsBefore
             let cpu = cpuSeconds() - cpuBefore
             let after = bench.segments
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            results.append((seconds, cpu, after.sender - before.sender, after.receiver - before.receiver))
+            results.append((seconds, cpu, after.sender - before.sender, after.receiver - before.receiver, allocations))
         }
         results.sort { $0.seconds < $1.seconds }
         let median = results[results.count / 2]
@@ -61,6 +64,8 @@ struct BenchTCP: ParsableCommand {
         print("  segments     \(median.segments) data, \(median.acks) ACK; \(fixed(Double(packets) / median.seconds, 0)) segments/s")
         print("  CPU          \(fixed(median.cpu, 3)) s (\(fixed(median.cpu * Double(1 << 30) / Double(total), 3)) s per GiB), "
             + "\(fixed(median.cpu * 1e6 / Double(max(1, packets)), 3)) µs per segment")
+        print("  heap         \(median.allocations) allocations during the transfer, "
+            + "\(fixed(Double(median.allocations) / Double(max(1, packets)), 4)) per segment")
     }
 }
 

@@ -249,7 +249,10 @@ extension Host {
     /// Runs the TCP timers that are due (called from `poll`).
     func runTCPTimers() {
         // One at a time, so that handling a timer may re-arm it; no list is built (no allocation).
-        while let id = tcp.timers.popFirstExpired(now: now) {
+        // Bounded: a timer that re-arms itself in the past must not spin the stack.
+        var budget = 4 * tcp.connections.count + 64
+        while budget > 0, let id = tcp.timers.popFirstExpired(now: now) {
+            budget -= 1
             guard let connection = tcp.connections[id] else { continue }
             connection.scheduledWake = nil
             connection.handleTimers(now: now)

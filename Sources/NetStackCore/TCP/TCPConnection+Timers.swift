@@ -4,6 +4,7 @@ extension TCPConnection {
     /// The earliest time `handleTimers` has work, or `now`-like urgency when
     /// something is ready to send (the host then calls `output` at once).
     func nextDeadline() -> Instant? {
+        if isFinished { return nil }
         var deadline = earliest(retransmitDeadline, delayedAckDeadline)
         deadline = earliest(deadline, persistDeadline)
         deadline = earliest(deadline, keepAliveDeadline)
@@ -22,7 +23,7 @@ extension TCPConnection {
     /// Runs every timer that is due at `now`.
     func handleTimers(now: Instant) {
         if let deadline = userTimeoutDeadline, deadline <= now, state.isSynchronized || state == .synSent {
-            resetPending = state.isSynchronized
+            // Like running out of retransmissions: the path is presumed dead, so no RST (as Linux).
             finish(error: .timedOut)
             return
         }

@@ -304,6 +304,7 @@ final class TCPConnection {
         if self.error == nil, let error { self.error = error }
         state = .closed
         isFinished = true
+        unackedSince = nil
         retransmitDeadline = nil
         delayedAckDeadline = nil
         persistDeadline = nil
