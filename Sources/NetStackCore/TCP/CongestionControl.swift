@@ -218,9 +218,11 @@ struct CongestionControl: Sendable {
     /// arrived, before SND.UNA advanced. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
         switch state {
-        case .newReno(var reno): reno.onAck(newlyAcked: newlyAcked); state = .newReno(reno)
+        case .newReno(var reno):
+            reno.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+            state = .newReno(reno)
         case .cubic(var cubic):
-            cubic.onAck(newlyAcked: newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+            cubic.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
             state = .cubic(cubic)
         }
     }
@@ -232,8 +234,8 @@ struct CongestionControl: Sendable {
     /// recovery. O(1).
     mutating func enterFastRecovery(flightSize: Int, now: Instant) {
         switch state {
-        case .newReno(var reno): reno.enterFastRecovery(flightSize: flightSize); state = .newReno(reno)
-        case .cubic(var cubic): cubic.enterFastRecovery(); state = .cubic(cubic)
+        case .newReno(var reno): reno.fastRecovery(flightSize: flightSize, now: now); state = .newReno(reno)
+        case .cubic(var cubic): cubic.fastRecovery(flightSize: flightSize, now: now); state = .cubic(cubic)
         }
     }
 
@@ -259,8 +261,8 @@ struct CongestionControl: Sendable {
     /// + SMSS) (RFC 6582 §3.2 step 3, option 1). No-op outside recovery. O(1).
     mutating func exitRecovery(flightSize: Int) {
         switch state {
-        case .newReno(var reno): reno.exitRecovery(flightSize: flightSize); state = .newReno(reno)
-        case .cubic(var cubic): cubic.exitRecovery(flightSize: flightSize); state = .cubic(cubic)
+        case .newReno(var reno): reno.recoveryEnded(flightSize: flightSize); state = .newReno(reno)
+        case .cubic(var cubic): cubic.recoveryEnded(flightSize: flightSize); state = .cubic(cubic)
         }
     }
 
@@ -270,8 +272,8 @@ struct CongestionControl: Sendable {
     /// for the same data. Ends fast recovery. O(1).
     mutating func onRetransmissionTimeout(flightSize: Int, now: Instant) {
         switch state {
-        case .newReno(var reno): reno.onRetransmissionTimeout(flightSize: flightSize); state = .newReno(reno)
-        case .cubic(var cubic): cubic.onRetransmissionTimeout(); state = .cubic(cubic)
+        case .newReno(var reno): reno.retransmissionTimeout(flightSize: flightSize, now: now); state = .newReno(reno)
+        case .cubic(var cubic): cubic.retransmissionTimeout(flightSize: flightSize, now: now); state = .cubic(cubic)
         }
     }
 
@@ -281,8 +283,8 @@ struct CongestionControl: Sendable {
     /// from an empty flight, with idle = now − last send. O(1).
     mutating func onIdleRestart(idle: Duration, rto: Duration) {
         switch state {
-        case .newReno(var reno): _ = reno.window.restartAfterIdle(idle: idle, rto: rto); state = .newReno(reno)
-        case .cubic(var cubic): cubic.onIdleRestart(idle: idle, rto: rto); state = .cubic(cubic)
+        case .newReno(var reno): reno.idleRestart(idle: idle, rto: rto); state = .newReno(reno)
+        case .cubic(var cubic): cubic.idleRestart(idle: idle, rto: rto); state = .cubic(cubic)
         }
     }
 }
