@@ -97,9 +97,16 @@ public actor AsyncNetwork {
                 waiters.removeAll()
                 break
             }
-            // Nothing scheduled at all: the network is idle until some task gives a host
-            // work (`withHost` restarts the driver) or a waiter is cancelled.
-            if !simulator.step(until: deadline) { break }
+            if !simulator.step(until: deadline) {
+                if simulator.pendingEventCount > 0 {
+                    // Only events past the limit remain: nothing the waiters wait for can come in time.
+                    for waiter in waiters { waiter.continuation.resume(throwing: NetError.timedOut) }
+                    waiters.removeAll()
+                }
+                // Otherwise nothing is scheduled at all: the network is idle until some task gives a
+                // host work (`withHost` restarts the driver) or a waiter is cancelled.
+                break
+            }
         }
         driving = false
     }

@@ -56,8 +56,9 @@ extension Host {
             guard let ports = quoted.ports else { return }
             let key = ConnectionKey(local: Endpoint(quoted.header.source, ports.source),
                                     remote: Endpoint(quoted.header.destination, ports.destination))
-            guard let id = tcp.byKey[key], let connection = tcp.connections[id] else { return }
-            connection.icmpError(message, error: error)
+            let start = quoted.header.headerLength
+            guard quote.count >= start + 8, let id = tcp.byKey[key], let connection = tcp.connections[id] else { return }
+            connection.icmpError(message, error: error, quotedSequence: SequenceNumber(quote.be32(start + 4)))
             emit(.socketError(port: ports.source, error: error, from: sender))
             afterActivity(connection)
         case .icmp:

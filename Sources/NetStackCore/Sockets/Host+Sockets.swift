@@ -181,7 +181,7 @@ extension Host {
     }
 
     /// shutdown(): `.write` sends a FIN once the data already written has gone (half-close);
-    /// `.read` discards what arrives from now on.
+    /// `.read` makes further `recv` calls return end of stream.
     public func shutdown(_ fd: Int32, _ how: ShutdownHow, now: Instant) throws(NetError) {
         self.now = now
         let record = try record(fd)
@@ -271,7 +271,7 @@ extension Host {
         return record.connection?.options ?? record.options
     }
 
-    /// getsockopt(SO_ERROR): the pending error, cleared by reading it.
+    /// getsockopt(SO_ERROR): the error the connection ended with (it stays: the connection cannot recover).
     public func takeError(_ fd: Int32) throws(NetError) -> NetError? {
         let record = try record(fd)
         if let udp = record.udp { return udpTakeError(udp) }

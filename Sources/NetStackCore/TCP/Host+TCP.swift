@@ -60,7 +60,7 @@ extension Host {
         }
         if let listener = tcp.listeners[header.destinationPort],
            listener.local.address == .any || listener.local.address == ip.destination {
-            listenInput(listener, header: header, payloadLength: payload.count, key: key)
+            listenInput(listener, header: header, payload: payload, key: key)
             return
         }
         respondToNoConnection(header, payloadLength: payload.count, key: key)
@@ -69,7 +69,9 @@ extension Host {
     /// A segment for a listener (RFC 9293 §3.10.7.2): a SYN opens a half-open
     /// connection (or, with the half-open queue full, earns a SYN cookie); an ACK
     /// may complete a cookie handshake; anything else earns an RST.
-    private func listenInput(_ listener: TCPListener, header: TCPHeader, payloadLength: Int, key: ConnectionKey) {
+    private func listenInput(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
+                             key: ConnectionKey) {
+        let payloadLength = payload.count
         let flags = header.flags
         if flags.contains(.rst) { return }
         if flags.contains(.ack) {
@@ -77,7 +79,7 @@ extension Host {
                                                                    peerISN: header.sequenceNumber - 1,
                                                                    cookie: header.acknowledgmentNumber - 1, now: now),
                listener.acceptQueue.count < listener.backlog {
-                completeCookieHandshake(listener, header: header, key: key, mss: Int(mss))
+                completeCookieHandshake(listener, header: header, payload: payload, key: key, mss: Int(mss))
                 return
             }
             respondToNoConnection(header, payloadLength: payloadLength, key: key)
@@ -115,7 +117,8 @@ extension Host {
 
     /// The final ACK of a SYN-cookie handshake: the connection starts ESTABLISHED,
     /// with the MSS the cookie carried and without the options a cookie cannot hold.
-    private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, key: ConnectionKey, mss: Int) {
+    private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
+                                         key: ConnectionKey, mss: Int) {
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
                                        options: listener.options, config: tcp.config, passive: true, now: now)
         let iss = header.acknowledgmentNumber - 1
@@ -130,9 +133,17 @@ extension Host {
         connection.listener = listener
         listener.cookiesValidated += 1
         register(connection)
-        _ = connection.input(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), now: now)
-        if connection.state == .established {
+        // The ACK may carry data (and even a FIN): it goes through the normal input path.
+        _ = connection.input(header, payload: payload, now: now)
+        if connection.state.isSynchronized && !connection.isFinished {
             listener.acceptQueue.append(connection.id)
+        } else {
+            // Not a usable connection after all: nothing may linger outside the accept queue's bound.
+            connection.listener = nil
+            connection.abort()
+            transmit(connection)
+            forget(connection)
+            return
         }
         emit(.tcpStateChanged(local: key.local, remote: key.remote, state: connection.state))
         afterActivity(connection)

@@ -22,7 +22,7 @@ extension TCPConnection {
         if synPending {
             synPending = false
             emit(synSegment(now: now))
-            ackCarried = state == .synReceived
+            ackCarried = state != .synSent
             if sndNxt == iss { sndNxt = iss + 1 }
             sndMax = .latest(sndMax, sndNxt)
             if retransmitDeadline == nil { retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds) }
@@ -75,13 +75,13 @@ extension TCPConnection {
         if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
             options.windowScale = offering ? Self.windowShift(for: receiveBuffer.capacity) : rcvScale
         }
-        let flags: TCPFlags = state == .synReceived ? [.syn, .ack] : [.syn]
+        let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
         let window = min(receiveBuffer.freeSpace, 65_535)
         rcvAdvertisedEdge = rcvNxt + window
         let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: iss,
-                               acknowledgmentNumber: state == .synReceived ? rcvNxt : 0, flags: flags,
+                               acknowledgmentNumber: state == .synSent ? 0 : rcvNxt, flags: flags,
                                window: UInt16(window), options: options)
-        if state == .synReceived { noteAckSent() }
+        if state != .synSent { noteAckSent() }
         return OutgoingSegment(header: header)
     }
 
@@ -92,6 +92,7 @@ extension TCPConnection {
         skipSackedData()
         let offset = sndNxt - sndUna
         let dataOffset = offset - (synAcknowledged ? 0 : 1)
+        guard dataOffset >= 0 else { return nil }  // SND.NXT on an unacknowledged SYN: that is synPending's job
         let available = sendBuffer.count - dataOffset
         let finNext = finSeq.map { sndNxt + max(available, 0) == $0 } ?? false
         guard available > 0 || finNext else { return nil }

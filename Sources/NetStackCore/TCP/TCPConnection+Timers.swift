@@ -35,6 +35,11 @@ extension TCPConnection {
         }
         if let deadline = persistDeadline, deadline <= now {
             persistDeadline = nil
+            if sndWnd == 0 && orphaned && persistBackoff >= config.maxRetransmissions {
+                // Nobody will read the answer: like Linux's tcp_orphan_retries, give up.
+                finish(error: .timedOut)
+                return
+            }
             if sndWnd == 0 {
                 probePending = true
                 persistBackoff += 1
@@ -82,7 +87,8 @@ extension TCPConnection {
         consecutiveTimeouts += 1
         rtt.backoff()
         rttTimedSeq = nil
-        if state == .synSent || state == .synReceived {
+        if state == .synSent || state == .synReceived || !synAcknowledged {
+            // Our SYN is not acknowledged yet (possibly closed early, in FIN_WAIT_1): resend it.
             synPending = true
             totalRetransmissions += 1
             retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)

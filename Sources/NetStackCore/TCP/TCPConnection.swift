@@ -285,8 +285,11 @@ final class TCPConnection {
     /// "fragmentation needed" lowers the segment size (path MTU discovery,
     /// RFC 1191); during the handshake an unreachable destination ends the
     /// attempt (as Linux does); otherwise the error is soft.
-    func icmpError(_ message: ICMPv4Message, error: NetError) {
+    func icmpError(_ message: ICMPv4Message, error: NetError, quotedSequence: SequenceNumber) {
+        // RFC 5927 §4.1: only an error about data in flight is believed; a blind forger must guess it.
+        guard sndUna <= quotedSequence && quotedSequence < sndMax else { return }
         if case let .destinationUnreachable(code, mtu) = message, code == UnreachableCode.fragmentationNeeded.rawValue {
+            guard state.isSynchronized && synAcknowledged else { return }
             let limit = Int(mtu) - 40 - (timestampsEnabled ? 12 : 0)
             if limit >= 256 && limit < sendMSS {
                 sendMSS = limit

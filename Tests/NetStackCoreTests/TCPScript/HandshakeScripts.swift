@@ -237,3 +237,23 @@ struct HandshakeScripts {
         s.expectState(fd, .established)
     }
 }
+
+@Suite("TCP scripts: closing before a simultaneous open completes")
+struct EarlyCloseScripts {
+    @Test("shutdown in a simultaneous open's SYN-RECEIVED sends FIN; timeouts resend the SYN-ACK, never garbage")
+    func simultaneousOpenClosedEarly() {
+        let s = TCPScript()
+        let fd = s.connect(at: 0.1)
+        s.expect(at: 0.1, .syn(seq: 0, win: 65535, options: nil))
+        s.inject(at: 0.15, .syn(seq: 0, win: 65535, options: [.mss(1460)]))
+        s.expect(at: 0.15, .seg("S.", seq: 0, ack: 1, win: 65535, options: nil))
+        s.shutdown(at: 0.16, fd, .write)
+        s.expect(at: 0.16, .fin(seq: 1, ack: 1, win: 65535))
+        // Our SYN is still unacknowledged: the retransmission timer resends the SYN-ACK (RTO 1 s, then 2 s).
+        s.expect(at: 1.1, .seg("S.", seq: 0, ack: 1, win: 65535, options: nil))
+        s.expect(at: 3.1, .seg("S.", seq: 0, ack: 1, win: 65535, options: nil))
+        // The peer acknowledges our SYN and FIN.
+        s.inject(at: 3.2, .ack(seq: 1, ack: 2, win: 65535))
+        s.expectState(fd, .finWait2)
+    }
+}
