@@ -197,14 +197,9 @@ extension TCPConnection {
         var options = TCPOptions()
         if timestampsEnabled { options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }
         if sackEnabled && receiveBuffer.outOfOrderBytes > 0 {
-            let room = timestampsEnabled ? 3 : 4
-            if let recent = receiveBuffer.mostRecentRange {
-                options.sackBlocks.append(TCPSACKBlock(left: rcvNxt + recent.lowerBound, right: rcvNxt + recent.upperBound))
-            }
-            for range in receiveBuffer.outOfOrderRanges where options.sackBlocks.count < room {
-                if range == receiveBuffer.mostRecentRange { continue }
-                options.sackBlocks.append(TCPSACKBlock(left: rcvNxt + range.lowerBound, right: rcvNxt + range.upperBound))
-            }
+            options.sackBlocks = sackBlocks(room: timestampsEnabled ? 3 : 4)
+        } else {
+            lastSACKBlocks.removeAll()
         }
         let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: seq,
                                acknowledgmentNumber: rcvNxt, flags: flags, window: advertiseWindow(),
@@ -212,6 +207,27 @@ extension TCPConnection {
         noteAckSent()
         let dataOffset = (seq - sndUna) - (synAcknowledged ? 0 : 1)
         return OutgoingSegment(header: header, payloadOffset: max(0, dataOffset), payloadLength: length)
+    }
+
+    /// The SACK blocks to send (RFC 2018 §4): first the block holding the most
+    /// recently received segment (MUST), then the blocks reported most recently
+    /// before (SHOULD — so a block survives the loss of a few ACKs), then the rest
+    /// in sequence order. O(ranges); runs only while out-of-order data is held.
+    private func sackBlocks(room: Int) -> TCPSACKBlocks {
+        var blocks = TCPSACKBlocks()
+        func add(_ range: Range<Int>) {
+            let block = TCPSACKBlock(left: rcvNxt + range.lowerBound, right: rcvNxt + range.upperBound)
+            if blocks.count < room && !blocks.contains(block) { blocks.append(block) }
+        }
+        if let recent = receiveBuffer.mostRecentRange { add(recent) }
+        let ranges = receiveBuffer.outOfOrderRanges
+        for previous in lastSACKBlocks {
+            let offset = previous.left - rcvNxt
+            if offset >= 0, let range = ranges.first(where: { $0.contains(offset) }) { add(range) }
+        }
+        for range in ranges { add(range) }
+        lastSACKBlocks = blocks
+        return blocks
     }
 
     /// Records that an ACK for RCV.NXT went out.
