@@ -1,3 +1,5 @@
+import NetStackCore
+
 /// A small, fast, seeded pseudo-random generator: xoshiro256** (Blackman and
 /// Vigna, 2018), its state filled from the seed by SplitMix64.
 ///
@@ -12,10 +14,10 @@ public struct SeededRandom: RandomNumberGenerator, Hashable, Sendable {
     /// A generator whose whole sequence is determined by `seed`.
     public init(seed: UInt64) {
         var mix = seed
-        s0 = Self.splitMix(&mix)
-        s1 = Self.splitMix(&mix)
-        s2 = Self.splitMix(&mix)
-        s3 = Self.splitMix(&mix)
+        s0 = splitMix64(&mix)
+        s1 = splitMix64(&mix)
+        s2 = splitMix64(&mix)
+        s3 = splitMix64(&mix)
     }
 
     /// The next 64 random bits.
@@ -38,7 +40,7 @@ public struct SeededRandom: RandomNumberGenerator, Hashable, Sendable {
     /// streams 0…6 were derived first.
     public func split(index: UInt64) -> SeededRandom {
         var mix = index &* 0x9E37_79B9_7F4A_7C15
-        let salt = Self.splitMix(&mix)
+        let salt = splitMix64(&mix)
         return SeededRandom(seed: s0 ^ s1.rotatedLeft(by: 17) ^ s2.rotatedLeft(by: 31) ^ s3.rotatedLeft(by: 47) ^ salt)
     }
 
@@ -61,14 +63,6 @@ public struct SeededRandom: RandomNumberGenerator, Hashable, Sendable {
         // Multiply-shift keeps the bias below 2^-64 × span: negligible for delays.
         let scaled = next().multipliedFullWidth(by: span).high
         return Int64(scaled) - bound
-    }
-
-    private static func splitMix(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

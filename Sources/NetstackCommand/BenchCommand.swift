@@ -80,8 +80,8 @@ enum ThroughputTimer {
             let (bytesPerSecond, runs) = measure(size: size, seconds: seconds, work)
             let label = size % 1024 == 0 ? "\(size / 1024) KiB" : "\(size) B"
             let nsPerFrame = 1500 / bytesPerSecond * 1e9
-            print("  \(pad(label, 8)) \(pad(format(bytesPerSecond / 1e9, 2), 7)) GB/s"
-                + "  \(pad(format(nsPerFrame, 1), 8)) ns per 1500-byte frame  (\(runs) runs)")
+            print("  \(pad(label, 8)) \(pad(fixed(bytesPerSecond / 1e9, 2), 7)) GB/s"
+                + "  \(pad(fixed(nsPerFrame, 1), 8)) ns per 1500-byte frame  (\(runs) runs)")
         }
     }
 
@@ -114,22 +114,8 @@ enum ThroughputTimer {
                 elapsed = clock.now - start
             }
             Sink.value ^= sink
-            return (Double(total) * Double(size) / Self.seconds(elapsed), total)
+            return (Double(total) * Double(size) / inSeconds(elapsed), total)
         }
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
-    private static func format(_ value: Double, _ decimals: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = Int((value * scale).rounded())
-        let whole = String(scaled / Int(scale))
-        guard decimals > 0 else { return whole }
-        let fraction = String(scaled % Int(scale))
-        return whole + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
     }
 
     private static func pad(_ text: String, _ width: Int) -> String {

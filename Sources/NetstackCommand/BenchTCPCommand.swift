@@ -52,8 +52,7 @@ struct BenchTCP: ParsableCommand {
             let allocations = netstack_allocation_count() - allocationsBefore
             let cpu = cpuSeconds() - cpuBefore
             let after = bench.segments
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            results.append((seconds, cpu, after.sender - before.sender, after.receiver - before.receiver, allocations))
+            results.append((inSeconds(elapsed), cpu, after.sender - before.sender, after.receiver - before.receiver, allocations))
         }
         results.sort { $0.seconds < $1.seconds }
         let median = results[results.count / 2]
@@ -73,15 +72,16 @@ struct BenchTCP: ParsableCommand {
 func fixed(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = String(rounded)
-    if let dot = text.firstIndex(of: ".") {
-        let digits = text.distance(from: dot, to: text.endIndex) - 1
-        if decimals == 0 { text = String(text[..<dot]) } else if digits < decimals {
-            text += String(repeating: "0", count: decimals - digits)
-        }
-    }
-    return text
+    let scaled = Int((value * scale).rounded())
+    let whole = String(scaled / Int(scale))
+    guard decimals > 0 else { return whole }
+    let fraction = String(scaled % Int(scale))
+    return whole + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+}
+
+/// A duration in seconds, as a `Double`.
+func inSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
 /// `100M` → 104857600; nil for anything else.

@@ -83,14 +83,15 @@ public struct ARPCache: Sendable {
         if let recent, recent.address == address, recent.expires > now { return recent.mac }
         guard let entry = entry(address, now: now) else { return nil }
         switch entry.state {
-        case let .complete(expires) where !entry.refreshing:
-            if let mac = entry.mac { recent = (address, mac, expires - config.refreshBefore) }
+        case let .complete(expires):
+            if let mac = entry.mac, !entry.refreshing { recent = (address, mac, expires - config.refreshBefore) }
+            return entry.mac
         case .permanent:
             if let mac = entry.mac { recent = (address, mac, Instant(nanoseconds: .max)) }
-        default:
-            break
+            return entry.mac
+        case .incomplete:
+            return nil
         }
-        return lookup(address, now: now)
     }
 
     /// True when a used entry is close to expiry and no refresh is out yet; marks it refreshing.

@@ -12,12 +12,7 @@ extension Host {
         let local = isLocal(destination)
         var route: Route?
         if !local {
-            if destination.isLimitedBroadcast {
-                // 255.255.255.255 never leaves the link: out of the first interface, to everyone on it.
-                if let first = addresses.first { route = Route(destination: first.network, interface: first.interface) }
-            } else {
-                route = routes.lookup(destination)
-            }
+            route = outboundRoute(toward: destination, countingUse: true)
             guard route != nil else {
                 statistics.outNoRoutes += 1
                 emit(.noRoute(destination: destination))
@@ -70,6 +65,16 @@ extension Host {
                 sendToLink(datagram, on: interface, nextHop: nextHop, forwarded: false)
             }
         }
+    }
+
+    /// The route a datagram this host originates takes: the routing table's
+    /// choice, except that 255.255.255.255 never leaves the link — it goes out of
+    /// the first interface, to everyone on it. `countingUse` bumps the route's Use column.
+    func outboundRoute(toward destination: IPv4Address, countingUse: Bool) -> Route? {
+        if destination.isLimitedBroadcast {
+            return addresses.first.map { Route(destination: $0.network, interface: $0.interface) }
+        }
+        return countingUse ? routes.lookup(destination) : routes.peek(destination)
     }
 
     /// Splits a datagram into fragments that fit the interface MTU (RFC 791 §3.2):

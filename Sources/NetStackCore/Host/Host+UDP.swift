@@ -108,9 +108,6 @@ extension Host {
     /// of the interface its route leaves by (or the destination itself when local).
     func sourceAddress(toward destination: IPv4Address) -> IPv4Address {
         if isLocal(destination) { return destination }
-        let route = destination.isLimitedBroadcast
-            ? addresses.first.map { Route(destination: $0.network, interface: $0.interface) }
-            : routes.peek(destination)
-        return route.flatMap { address(of: $0.interface) } ?? .any
+        return outboundRoute(toward: destination, countingUse: false).flatMap { address(of: $0.interface) } ?? .any
     }
 }

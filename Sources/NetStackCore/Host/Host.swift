@@ -266,8 +266,9 @@ public final class Host {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): spreads one seed into independent 64-bit values.
-func splitMix64(_ state: inout UInt64) -> UInt64 {
+/// SplitMix64 (Steele, Lea, Flood 2014): spreads one seed into independent 64-bit
+/// values. Advances `state`; O(1). Seeds host secrets here and the simulator's generators.
+public func splitMix64(_ state: inout UInt64) -> UInt64 {
     state &+= 0x9e37_79b9_7f4a_7c15
     var z = state
     z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9

@@ -115,10 +115,9 @@ extension Host {
         }
         guard record.listener == nil else { throw .invalidArgument }
         guard remote.port != 0, remote.address != .any else { throw .invalidArgument }
-        guard let route = routes.peek(remote.address) ?? (isLocal(remote.address) ? Route(
-            destination: IPv4Network(address: remote.address, prefixLength: 32), interface: InterfaceID(0)) : nil)
-        else { throw .networkUnreachable }
-        _ = route
+        guard isLocal(remote.address) || outboundRoute(toward: remote.address, countingUse: false) != nil else {
+            throw .networkUnreachable
+        }
         let localAddress = record.bound.flatMap { $0.address == .any ? nil : $0.address }
             ?? sourceAddress(toward: remote.address)
         var port = record.bound?.port ?? 0
