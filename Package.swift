@@ -6,7 +6,8 @@ import PackageDescription
 //   NetStackCore       the sans-I/O stack: adapter, ARP, IPv4, ICMP, UDP
 //   NetStackDevices    what carries frames: links, hub, switch, pcap tap
 //   NetStackSimulator  virtual clock and seeded randomness driving many hosts
-//   NetStackRuntime    the real-time driver over TAP/TUN (later issue)
+//   NetStackServices   applications run on a stack's thread: HTTP, echo, discard, DNS
+//   NetStackRuntime    the real-time driver over Linux TAP/TUN (epoll, monotonic clock)
 //   NetStackDemo       the chapter's journey on a simulated network, narrated
 //   netstack           the command-line tool
 let strict: [SwiftSetting] = [
@@ -28,6 +29,7 @@ let package = Package(
         .library(name: "NetStackCore", targets: ["NetStackCore"]),
         .library(name: "NetStackDevices", targets: ["NetStackDevices"]),
         .library(name: "NetStackSimulator", targets: ["NetStackSimulator"]),
+        .library(name: "NetStackServices", targets: ["NetStackServices"]),
         .library(name: "NetStackRuntime", targets: ["NetStackRuntime"]),
         .executable(name: "netstack", targets: ["NetstackCommand"]),
     ],
@@ -39,16 +41,23 @@ let package = Package(
         .target(name: "NetStackWire", swiftSettings: hotPath),
         .target(name: "NetStackCore", dependencies: ["NetStackWire"], swiftSettings: hotPath),
         .target(name: "NetStackDevices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
+        .target(name: "NetStackServices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
         .target(
             name: "NetStackSimulator",
-            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices"],
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices"],
             swiftSettings: strict
         ),
-        .target(name: "NetStackRuntime", dependencies: ["NetStackCore"], swiftSettings: strict),
+        // TUNSETIFF, epoll, eventfd and signalfd, which Swift's Glibc module does not export.
+        .target(name: "CNetStackShim"),
+        .target(
+            name: "NetStackRuntime",
+            dependencies: ["CNetStackShim", "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices"],
+            swiftSettings: strict
+        ),
         // The chapter's story on a simulated network, narrated (`netstack demo`).
         .target(
             name: "NetStackDemo",
-            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator"],
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices", "NetStackSimulator"],
             swiftSettings: strict
         ),
         // Counts heap allocations for `netstack bench tcp` (linked into the executable only).
@@ -57,7 +66,8 @@ let package = Package(
             name: "NetstackCommand",
             dependencies: [
                 "CAllocationCounter",
-                "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackSimulator", "NetStackDemo",
+                "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices", "NetStackSimulator",
+                "NetStackRuntime", "NetStackDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -81,6 +91,19 @@ let package = Package(
             dependencies: ["NetStackWire", "NetStackDemo", "NetStackTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "NetStackServicesTests",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackServices", "NetStackSimulator", "NetStackTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NetStackRuntimeTests",
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackRuntime", "NetStackTestSupport"],
+            swiftSettings: strict
+        ),
+        // Against the Linux kernel in network namespaces the tests create (root only; they run
+        // the `netstack` executable, so they depend on no library target).
+        .testTarget(name: "NetStackInteropTests", dependencies: ["NetStackTestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

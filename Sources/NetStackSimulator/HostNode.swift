@@ -1,5 +1,6 @@
 public import NetStackCore
 public import NetStackDevices
+public import NetStackServices
 
 /// Makes a ``Host`` (one stack) a ``FrameNode``: port *i* is the host's interface *i*.
 ///
@@ -14,6 +15,8 @@ public final class HostNode: FrameNode {
     public var applications: [(Host, Instant) -> Void] = []
     /// Times the applications asked to be woken at (e.g. the next ping); the earliest wins.
     public var wakeups: [Instant] = []
+    /// Programs given a turn after each poll, after `applications`.
+    public private(set) var programs: [any StackApplication] = []
 
     public init(_ host: Host) { self.host = host }
 
@@ -28,14 +31,18 @@ public final class HostNode: FrameNode {
         host.poll(now: now)
         wakeups.removeAll { $0 <= now }
         for application in applications { application(host, now) }
+        for program in programs { program.run(on: host, now: now) }
         for interface in host.interfaces {
             while let frame = host.takeFrame(from: interface, { Array($0) }) { transmit(interface.index, frame) }
         }
     }
 
     public func nextDeadline() -> Instant? {
-        [host.nextDeadline(), wakeups.min()].compactMap { $0 }.min()
+        ([host.nextDeadline(), wakeups.min()] + programs.map(\.nextWakeup)).compactMap { $0 }.min()
     }
+
+    /// Starts running `program` on this host: it gets a turn after every poll.
+    public func run(_ program: any StackApplication) { programs.append(program) }
 }
 
 extension HostNode {

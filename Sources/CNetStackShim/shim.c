@@ -1,0 +1,53 @@
+#include "CNetStackShim.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+
+int ns_tun_open(const char *name, int tap, char *actual) {
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &request) < 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    if (actual) memcpy(actual, request.ifr_name, IFNAMSIZ);
+    return fd;
+}
+
+int ns_interface_mtu(const char *name, int *mtu) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    int result = ioctl(sock, SIOCGIFMTU, &request);
+    int error = errno;
+    close(sock);
+    if (result < 0) return -error;
+    *mtu = request.ifr_mtu;
+    return 0;
+}
+
+int ns_signalfd_int_term(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -EINVAL;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+uint32_t ns_epollin(void) { return EPOLLIN; }
+uint32_t ns_epollout(void) { return EPOLLOUT; }

@@ -1,0 +1,21 @@
+public import NetStackCore
+
+/// A program that runs on the stack's own thread, the way the simulator's hosts
+/// and the TAP runtime drive applications: after every poll of the stack the
+/// driver gives each application a turn, and whatever it sends leaves with that
+/// same poll. No thread hop per packet, and deterministic under the simulator.
+///
+/// An application uses the socket library's non-blocking calls (`accept`,
+/// `recv`, `send` throwing EAGAIN) and must never block. A class, because the
+/// driver and its owner both refer to the same running program.
+public protocol StackApplication: AnyObject {
+    /// Takes a turn: reads what arrived, answers, sends. Called after each poll of `host`.
+    func run(on host: Host, now: Instant)
+    /// When the application needs a turn even if no frame arrives (a timeout, the
+    /// next ping); nil when only traffic can give it work.
+    var nextWakeup: Instant? { get }
+}
+
+extension StackApplication {
+    public var nextWakeup: Instant? { nil }
+}
