@@ -14,8 +14,12 @@ public protocol StackApplication: AnyObject {
     /// When the application needs a turn even if no frame arrives (a timeout, the
     /// next ping); nil when only traffic can give it work.
     var nextWakeup: Instant? { get }
+    /// The driver is shutting down (SIGINT/SIGTERM): close listeners and
+    /// connections gracefully (FIN), stop sending new work.
+    func stop(on host: Host, now: Instant)
 }
 
 extension StackApplication {
     public var nextWakeup: Instant? { nil }
+    public func stop(on host: Host, now: Instant) {}
 }
