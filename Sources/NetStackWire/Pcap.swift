@@ -38,6 +38,8 @@ enum PcapFormat {
     static let versionMinor: UInt16 = 4
     /// LINKTYPE_ETHERNET: IEEE 802.3 frames without FCS.
     static let linkTypeEthernet: UInt32 = 1
+    /// LINKTYPE_RAW: each record is a bare IP packet (a TUN device's traffic).
+    static let linkTypeRawIP: UInt32 = 101
     static let fileHeaderLength = 24
     static let recordHeaderLength = 16
 }
@@ -60,8 +62,9 @@ public struct PcapWriter: Sendable {
     private var pending: [UInt8] = []
 
     /// Starts a capture; the 24-byte file header is the first thing ``takeBytes()`` returns.
+    /// Records are Ethernet frames, or bare IP packets when `rawIP` (LINKTYPE_RAW).
     /// - Precondition: `snapLength` is in 1…2³¹−1.
-    public init(snapLength: Int = 65535) {
+    public init(snapLength: Int = 65535, rawIP: Bool = false) {
         precondition((1...Int(Int32.max)).contains(snapLength), "pcap snap length must be in 1...2^31-1")
         self.snapLength = snapLength
         pending.reserveCapacity(PcapFormat.fileHeaderLength)
@@ -71,7 +74,7 @@ public struct PcapWriter: Sendable {
         appendLE32(0)  // thiszone: timestamps are UTC / the origin's own scale
         appendLE32(0)  // sigfigs: always 0 in practice
         appendLE32(UInt32(snapLength))
-        appendLE32(PcapFormat.linkTypeEthernet)
+        appendLE32(rawIP ? PcapFormat.linkTypeRawIP : PcapFormat.linkTypeEthernet)
     }
 
     /// Records `frame`, captured at `nanoseconds` since the origin.

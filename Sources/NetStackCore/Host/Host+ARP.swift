@@ -75,6 +75,9 @@ extension Host {
     /// MAC address is known, else queued while ARP asks.
     func sendToLink(_ datagram: UnsafeRawBufferPointer, on interface: InterfaceID, nextHop: IPv4Address,
                     forwarded: Bool) {
+        if adapters[interface.index].medium == .ipOnly {
+            return sendFrame(on: interface, to: .zero, type: .ipv4, payload: datagram)
+        }
         if let mac = resolvedLinkAddress(of: nextHop, on: interface) {
             sendFrame(on: interface, to: mac, type: .ipv4, payload: datagram)
             return

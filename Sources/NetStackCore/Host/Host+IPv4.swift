@@ -41,6 +41,14 @@ extension Host {
         emit(.routeLookup(destination: destination, route: route, nextHop: nextHop))
         emit(.ipSent(header, interface: route.interface))
         let interface = route.interface
+        if total <= adapters[interface.index].mtu, adapters[interface.index].medium == .ipOnly {
+            // A point-to-point IP link: the datagram is the whole frame.
+            adapters[interface.index].send(length: total) { datagram in
+                writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))
+                header.emit(into: datagram)
+            }
+            return
+        }
         if total <= adapters[interface.index].mtu, let mac = resolvedLinkAddress(of: nextHop, on: interface) {
             // The common case: build the datagram straight into the adapter's transmit slot.
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv4)

@@ -8,6 +8,15 @@ public struct InterfaceID: Hashable, Comparable, Sendable, CustomStringConvertib
     public var description: String { "if\(index)" }
 }
 
+/// What an adapter's frames carry.
+public enum LinkMedium: Sendable, Equatable {
+    /// Ethernet II frames: MAC header, ARP to find next hops (a LAN, a TAP device).
+    case ethernet
+    /// Bare IP packets on a point-to-point link: no MAC header, no ARP, no FCS
+    /// (a TUN device, the way VPN and proxy apps see the network).
+    case ipOnly
+}
+
 /// How a LAN adapter is set up.
 public struct AdapterConfig: Sendable {
     /// The adapter's name, as `ip link` would show it (`eth0`).
@@ -25,6 +34,8 @@ public struct AdapterConfig: Sendable {
     public var receiveRing: Int = 256
     /// Transmit-queue slots.
     public var transmitQueue: Int = 1024
+    /// Ethernet frames, or bare IP packets (then `mac`, `fcs` and `promiscuous` do not apply).
+    public var medium: LinkMedium = .ethernet
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
         self.name = name
@@ -68,6 +79,8 @@ public struct LANAdapter: Sendable {
 
     /// An adapter with empty rings.
     public init(_ config: AdapterConfig) {
+        var config = config
+        if config.medium == .ipOnly { config.fcs = false }
         self.config = config
         let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
         receiveRing = FrameRing(capacity: config.receiveRing, slotSize: slot)
@@ -80,12 +93,19 @@ public struct LANAdapter: Sendable {
     /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes).
     public var maxFrameLength: Int { max(EthernetHeader.length + config.mtu, EthernetHeader.minimumFrameLength) }
 
+    /// Bytes in front of the IP datagram in each frame: 14 on Ethernet, none on an IP-only link.
+    public var linkHeaderLength: Int { config.medium == .ethernet ? EthernetHeader.length : 0 }
+
     /// Turns promiscuous mode on or off.
     public mutating func setPromiscuous(_ on: Bool) { config.promiscuous = on }
+
+    /// Ethernet, or bare IP packets.
+    public var medium: LinkMedium { config.medium }
 
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
     /// carries an FCS, and one copy into the ring.
     mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
+        if config.medium == .ipOnly { return receivePacket(frame) }
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
@@ -118,6 +138,27 @@ public struct LANAdapter: Sendable {
         return .accepted
     }
 
+    /// An IP packet arrives on a point-to-point link: only its length is checked here.
+    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer) -> AdapterVerdict {
+        guard packet.count >= IPv4Header.minimumLength else {
+            counters.rxErrors += 1
+            return .runt
+        }
+        guard packet.count <= config.mtu else {
+            counters.rxErrors += 1
+            return .oversized
+        }
+        guard receiveRing.push(packet) else {
+            counters.rxMissed += 1
+            return .ringOverflow
+        }
+        counters.rxPackets += 1
+        counters.rxBytes += packet.count
+        if !interruptPending { counters.interrupts += 1 }
+        interruptPending = true
+        return .accepted
+    }
+
     /// The oldest received frame (FCS already removed), read in place by the driver.
     func peekReceived() -> UnsafeRawBufferPointer? { receiveRing.peek() }
 
@@ -132,7 +173,7 @@ public struct LANAdapter: Sendable {
     /// carries one. Returns the FCS appended (nil without), or throws when the queue is full.
     @discardableResult
     mutating func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
-        let padded = max(length, EthernetHeader.minimumFrameLength)
+        let padded = config.medium == .ethernet ? max(length, EthernetHeader.minimumFrameLength) : length
         let total = padded + (config.fcs ? EthernetFCS.length : 0)
         var fcs: UInt32?
         let useFCS = config.fcs
