@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NetStackServicesTests",
-            dependencies: ["NetStackWire", "NetStackCore", "NetStackServices", "NetStackSimulator", "NetStackTestSupport"],
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices", "NetStackSimulator", "NetStackTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <sched.h>
 #include "CNetStackShim.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -51,3 +53,31 @@ int ns_signalfd_int_term(void) {
 
 uint32_t ns_epollin(void) { return EPOLLIN; }
 uint32_t ns_epollout(void) { return EPOLLOUT; }
+
+int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu) {
+    if (!netns) {
+        int fd = ns_tun_open(name, tap, actual);
+        if (fd >= 0) ns_interface_mtu(actual, mtu);
+        return fd;
+    }
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return -errno;
+    int target = open(netns, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        int error = errno;
+        close(self);
+        return -error;
+    }
+    if (setns(target, CLONE_NEWNET) != 0) {
+        int error = errno;
+        close(self);
+        close(target);
+        return -error;
+    }
+    int fd = ns_tun_open(name, tap, actual);
+    if (fd >= 0) ns_interface_mtu(actual, mtu);
+    setns(self, CLONE_NEWNET);
+    close(self);
+    close(target);
+    return fd;
+}

@@ -30,6 +30,30 @@ extension Narration {
             self.init(layer: .socket, kind: "socketError", noun: "socket errors",
                       full: "ICMP from \(from) concerns port \(port): the socket will report \(error.symbol)",
                       brief: "port \(port): \(error.symbol) from \(from)")
+        case let .resolverQuerySent(name, id, server, attempt):
+            self.init(layer: .socket, kind: "dnsQuery", noun: "DNS queries sent",
+                      full: "resolver: no address for \(name) in the hosts table or cache: A query id 0x\(String(id, radix: 16)) → nameserver \(server):53 (attempt \(attempt)), from a random port",
+                      brief: "DNS A? \(name) → \(server) (attempt \(attempt))")
+        case let .resolverAnswerAccepted(name, addresses, ttl, canonicalName, server):
+            self.init(layer: .socket, kind: "dnsAnswer", noun: "DNS answers accepted",
+                      full: "resolver: \(server) answers \(name)\(canonicalName == name ? "" : " (alias of \(canonicalName))") → \(addresses.map(\.description).joined(separator: ", ")), valid for \(ttl) s",
+                      brief: "DNS \(name) → \(addresses.map(\.description).joined(separator: ", "))")
+        case let .resolverAnswerRejected(name, from, reason):
+            self.init(layer: .socket, kind: "dnsRejected", noun: "DNS answers rejected",
+                      full: "resolver: datagram from \(from) about \(name) thrown away: \(reason)",
+                      brief: "DNS reject from \(from): \(reason)")
+        case let .resolverServerError(name, server, code):
+            self.init(layer: .socket, kind: "dnsServerError", noun: "DNS server errors",
+                      full: "resolver: \(server) answers \(name) with \(DNSResponseCode(rawValue: code)): asking the next server",
+                      brief: "DNS \(server): \(DNSResponseCode(rawValue: code))")
+        case let .resolverLocalAnswer(name, addresses, source):
+            self.init(layer: .socket, kind: "dnsLocal", noun: "names resolved without a query",
+                      full: "resolver: \(name) → \(addresses.map(\.description).joined(separator: ", ")) (\(source)): no query needed",
+                      brief: "DNS \(name) from \(source)")
+        case let .resolverFailed(name, error):
+            self.init(layer: .socket, kind: "dnsFailed", noun: "lookups failed",
+                      full: "resolver: lookup of \(name) failed: \(error)",
+                      brief: "DNS \(name): \(error)")
         case let .tcpSegmentSent(header, length, to):
             self.init(layer: .tcp, kind: "tcpSent" + segmentKind(header, length), noun: "TCP segments sent",
                       full: "TCP \(describe(header, length)) → \(to)\(explain(header, length, sending: true))",

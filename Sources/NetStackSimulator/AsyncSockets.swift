@@ -27,6 +27,36 @@ public struct AsyncStack: Sendable {
         return connection
     }
 
+    /// Looks `name` up with the host's stub resolver (hosts table, cache, then
+    /// its nameservers), suspending while the query is out.
+    /// Throws a ``ResolverError`` (NXDOMAIN, time-out …).
+    public func resolve(_ name: String) async throws -> Resolution {
+        try await network.resolve(name, on: node)
+    }
+
+    /// Resolves `name`, then connects to its first address on `port`, trying the
+    /// next address when one refuses, times out or is unreachable (as
+    /// getaddrinfo callers loop). Throws the resolver's error, or the last
+    /// address's connect error.
+    public func connect(to name: String, port: UInt16) async throws -> AsyncTCPConnection {
+        let resolution = try await resolve(name)
+        var lastError: NetError = .hostUnreachable
+        for address in resolution.addresses {
+            do {
+                return try await connect(to: Endpoint(address, port))
+            } catch let error as NetError
+                where [.connectionRefused, .timedOut, .hostUnreachable, .networkUnreachable].contains(error) {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    /// Replaces the host's resolver settings (nameservers, hosts table, timeouts).
+    public func setResolverConfig(_ config: ResolverConfig) async {
+        await network.setResolverConfig(config, on: node)
+    }
+
     /// Listens on `port` of every address of the host.
     public func listen(port: UInt16, backlog: Int = 128) async throws -> AsyncTCPListener {
         let fd = try await network.withHost(node) { host, _ throws(NetError) in
@@ -179,4 +209,46 @@ public struct InboundBytes: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(connection: connection) }
+}
+
+extension AsyncNetwork {
+    /// Looks `name` up with the resolver of host `node`; see ``AsyncStack/resolve(_:)``.
+    ///
+    /// A lookup is not a descriptor the driver could wait on, so this runs the
+    /// simulation itself, one event at a time, yielding between events so other
+    /// tasks act at the virtual time their event happened, until the lookup
+    /// ends (the resolver's own deadlines guarantee it does). Cancelling the task
+    /// cancels the lookup.
+    public func resolve(_ name: String, on node: Int) async throws -> Resolution {
+        let id = try withHost(node) { host, now throws(NetError) in try host.resolve(name, now: now) }
+        let host = nodes[node].host
+        for _ in 0..<simulator.maxEventsPerRun {
+            switch host.resolution(id) {
+            case let .resolved(resolution)?:
+                _ = host.takeResolution(id)
+                return resolution
+            case let .failed(error)?:
+                _ = host.takeResolution(id)
+                throw error
+            case nil:
+                throw CancellationError()
+            case .pending?:
+                break
+            }
+            if Task.isCancelled {
+                host.cancelResolution(id)
+                throw CancellationError()
+            }
+            await Task.yield()
+            guard host.resolution(id) == .pending else { continue }
+            if !simulator.step(until: Instant(nanoseconds: .max)) { break }
+        }
+        host.cancelResolution(id)
+        throw ResolverError.timedOut
+    }
+
+    /// Replaces the resolver settings of host `node`.
+    public func setResolverConfig(_ config: ResolverConfig, on node: Int) {
+        nodes[node].host.resolverConfig = config
+    }
 }

@@ -12,7 +12,12 @@
 /// of the interface into `actual` (IFNAMSIZ bytes). Returns the fd or -errno.
 int ns_tun_open(const char *name, int tap, char *actual);
 
-/// Sets the MTU of interface `name` (SIOCSIFMTU on a helper socket). 0 or -errno.
+/// Like ns_tun_open, but opens the device inside the network namespace at
+/// `netns` (e.g. /var/run/netns/NAME; NULL: the current one) by switching the
+/// calling thread into it and back. Also reads the device's MTU into `mtu`.
+int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu);
+
+/// Reads the MTU of interface `name` (SIOCSIFMTU on a helper socket). 0 or -errno.
 int ns_interface_mtu(const char *name, int *mtu);
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and threads it creates) and

@@ -22,6 +22,8 @@ public struct HostConfig: Sendable {
     /// Seeds the host's secrets (initial sequence numbers, SYN cookies, timestamp offsets).
     /// The simulator derives it from its seed; a real host should pass random bits.
     public var randomSeed: UInt64 = 0x4e65_7453_7461_636b
+    /// The stub resolver: nameservers, hosts table, timeouts, cache size.
+    public var resolver = ResolverConfig()
 
     public init(name: String) { self.name = name }
 }
@@ -60,6 +62,8 @@ public final class Host {
     public var observer: ((StackEvent) -> Void)?
 
     var reassembler: Reassembler
+    /// The stub resolver's lookups, queries and cache (Resolver/).
+    var resolverState: StubResolver
     var udp: UDPSocketTable
     var pings = PingTable()
     var tcp: TCPTable
@@ -89,6 +93,7 @@ public final class Host {
         nextIdentification = config.initialIdentification
         var mixer = config.randomSeed
         tcp = TCPTable(config: config.tcp, secret: (splitMix64(&mixer), splitMix64(&mixer)))
+        resolverState = StubResolver(config: config.resolver, randomSeed: config.randomSeed)
     }
 
     @inline(__always) func emit(_ event: @autoclosure () -> StackEvent) {
@@ -111,6 +116,7 @@ public final class Host {
         let network = IPv4Network(address: address, prefixLength: prefixLength)
         addresses.append(InterfaceAddress(address: address, network: network, interface: interface))
         routes.add(Route(destination: network, interface: interface))
+        guard adapters[interface.index].medium == .ethernet else { return }
         sendARP(.request, on: interface, senderIP: address, targetMAC: .zero, targetIP: address, to: .broadcast)
         emit(.arpAnnounced(address, interface: interface))
     }
@@ -183,6 +189,7 @@ public final class Host {
             datagram.withUnsafeBytes { ipInput($0, on: nil, linkBroadcast: false) }
         }
         runTimers()
+        runResolver()
         runTCPTimers()
     }
 
@@ -195,11 +202,15 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        return earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()), tcp.timers.nextDeadline)
+        return earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()), tcp.timers.nextDeadline),
+                        resolverDeadline())
     }
 
     /// The driver's part: hand one received frame to the protocol named by its EtherType.
     func handleFrame(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID) {
+        if adapters[interface.index].medium == .ipOnly {
+            return ipInput(frame, on: interface, linkBroadcast: false)
+        }
         let header: EthernetHeader
         do { header = try EthernetHeader.parse(frame) } catch {
             adapters[interface.index].counters.rxDropped += 1
@@ -225,6 +236,12 @@ public final class Host {
     /// Puts a frame in the interface's transmit queue: MAC header, then `payload`.
     func sendFrame(on interface: InterfaceID, to destination: MACAddress, type: EtherType,
                    payload: UnsafeRawBufferPointer) {
+        if adapters[interface.index].medium == .ipOnly {
+            // A point-to-point IP link carries datagrams only: no MAC header, and nothing for ARP.
+            guard type == .ipv4 else { return }
+            adapters[interface.index].send(length: payload.count) { $0.copyMemory(from: payload) }
+            return
+        }
         let header = EthernetHeader(destination: destination, source: adapters[interface.index].mac, etherType: type)
         let length = EthernetHeader.length + payload.count
         let (_, fcs) = adapters[interface.index].send(length: length) { buffer in

@@ -1,0 +1,310 @@
+import NetStackWire
+
+// The stub resolver in the socket library (RFC 1034 §5.3.1, RFC 1035 §7):
+// an application asks for a name, the resolver answers from the hosts table
+// or its cache, or sends an A query over UDP and finishes the lookup from
+// `poll` when the answer (or a deadline) comes. Nothing blocks: the caller
+// gets a ResolutionID at once and reads its state.
+
+extension Host {
+    /// The resolver's settings (nameservers, timeout, attempts, hosts table,
+    /// cache size). Setting them keeps the cache and lookups in progress.
+    public var resolverConfig: ResolverConfig {
+        get { resolverState.config }
+        set {
+            resolverState.configure(newValue)
+            config.resolver = newValue
+        }
+    }
+
+    /// The resolver's counters: lookups, hits, queries, rejected datagrams.
+    public var resolverStatistics: ResolverStatistics { resolverState.statistics }
+
+    /// Forgets every cached answer.
+    public func flushResolverCache() { resolverState.cache.removeAll() }
+
+    /// Starts looking up `name`'s IPv4 addresses and returns the lookup's ID.
+    ///
+    /// Dotted-quad literals, hosts-table entries and cached answers (positive
+    /// or negative) finish at once, as do invalid names (empty labels, over 63
+    /// or 255 octets, anything but printable ASCII) and a missing nameserver;
+    /// otherwise an A query leaves now, and ``poll(now:)`` finishes the lookup. Lookups of the same name share one query. Read the
+    /// outcome with ``resolution(_:)`` or ``takeResolution(_:)``.
+    ///
+    /// - Throws: `ENOBUFS` when 4,096 lookups are already remembered (take
+    ///   finished ones); `EADDRINUSE` when no UDP port is free for the query.
+    public func resolve(_ name: String, now: Instant) throws(NetError) -> ResolutionID {
+        self.now = now
+        guard resolverState.lookups.count < StubResolver.maximumLookups else { throw .noBufferSpace }
+        resolverState.statistics.lookups += 1
+        if let address = IPv4Address(name) {
+            resolverState.statistics.literals += 1
+            return answerLocally(name, canonicalName: name, [address], ttl: 0, source: .literal)
+        }
+        // Host names are printable ASCII (RFC 1123 §2.1 asks for even less): no spaces, controls or UTF-8.
+        guard name.utf8.allSatisfy({ (0x21...0x7E).contains($0) }), let key = try? DNSName(name), !key.isRoot else {
+            return failAtOnce(name, .invalidName)
+        }
+        if let entry = resolverState.hostsTable[key] {
+            resolverState.statistics.hostsTableHits += 1
+            return answerLocally(name, canonicalName: entry.name.description, entry.addresses, ttl: 0,
+                                 source: .hostsTable)
+        }
+        if let (answer, ttl) = resolverState.cache.lookup(key, now: now) {
+            resolverState.statistics.cacheHits += 1
+            switch answer {
+            case let .addresses(canonicalName, addresses):
+                return answerLocally(name, canonicalName: canonicalName, addresses, ttl: ttl, source: .cache)
+            case let .negative(error):
+                return failAtOnce(name, error)
+            }
+        }
+        guard !resolverState.config.nameservers.isEmpty else { return failAtOnce(name, .noNameserver) }
+        if let index = resolverState.queryIndex(for: key) {
+            resolverState.statistics.sharedQueries += 1
+            let id = resolverState.newLookup(name: name, state: .pending)
+            resolverState.queries[index].waiting.append(id)
+            return id
+        }
+        return try startQuery(for: key, asked: name)
+    }
+
+    /// Opens a query's socket on a random port and sends the first transmission.
+    private func startQuery(for key: DNSName, asked name: String) throws(NetError) -> ResolutionID {
+        let socket = udpOpen()
+        do throws(NetError) { try bindQuerySocket(socket) } catch {
+            udpClose(socket)
+            throw error
+        }
+        let id = resolverState.newLookup(name: name, state: .pending)
+        var query = ResolverQuery(name: key, question: key, chain: [key], socket: socket,
+                                  id: UInt16(truncatingIfNeeded: resolverState.random()), deadline: now, waiting: [id])
+        resolverState.queries.append(query)
+        if !transmitNext(&query) {
+            finish(queryAt: resolverState.queries.count - 1, query, with: .failed(query.failure))
+        } else {
+            resolverState.queries[resolverState.queries.count - 1] = query
+        }
+        return id
+    }
+
+    /// The state of lookup `id`; nil for an ID unknown (taken, cancelled, or never given).
+    public func resolution(_ id: ResolutionID) -> ResolutionState? { resolverState.lookups[id]?.state }
+
+    /// The state of lookup `id`, forgetting the lookup once it has finished
+    /// (a pending one stays). nil for an unknown ID.
+    public func takeResolution(_ id: ResolutionID) -> ResolutionState? {
+        guard let lookup = resolverState.lookups[id] else { return nil }
+        if lookup.state != .pending { resolverState.lookups[id] = nil }
+        return lookup.state
+    }
+
+    /// Forgets lookup `id`; its query is abandoned (socket closed) when no other lookup shares it.
+    public func cancelResolution(_ id: ResolutionID) {
+        guard resolverState.lookups.removeValue(forKey: id) != nil,
+              let index = resolverState.queries.firstIndex(where: { $0.waiting.contains(id) }) else { return }
+        resolverState.queries[index].waiting.removeAll { $0 == id }
+        if resolverState.queries[index].waiting.isEmpty {
+            udpClose(resolverState.queries[index].socket)
+            resolverState.queries.remove(at: index)
+        }
+    }
+
+    // MARK: Driven by poll
+
+    /// Services every question out: answers that arrived, ICMP errors, deadlines. Called by ``poll(now:)``.
+    func runResolver() {
+        guard !resolverState.queries.isEmpty else { return }
+        var index = 0
+        // Each turn either keeps the question (and moves on) or removes it.
+        while index < resolverState.queries.count {
+            if serviceQuery(at: index) { index += 1 }
+        }
+    }
+
+    /// When the resolver needs a poll: the earliest retransmission deadline.
+    func resolverDeadline() -> Instant? { resolverState.nextDeadline }
+
+    /// Services one question; returns false when it finished (and was removed).
+    private func serviceQuery(at index: Int) -> Bool {
+        var query = resolverState.queries[index]
+        // Bounded by the socket's receive queue.
+        while let datagram = udpReceive(query.socket) {
+            let verdict = query.examine(datagram.payload, from: datagram.source,
+                                        maxCNAMEChain: resolverState.config.maxCNAMEChain)
+            let server = datagram.source.address
+            switch verdict {
+            case let .reject(reason):
+                resolverState.statistics.count(reason)
+                emit(.resolverAnswerRejected(name: query.question.description, from: datagram.source, reason: reason))
+                continue
+            case .truncated:
+                // No TCP fallback (RFC 7766 would retry over TCP): the server failed this question.
+                resolverState.statistics.count(.truncated)
+                emit(.resolverAnswerRejected(name: query.question.description, from: datagram.source, reason: .truncated))
+                query.sawTruncation = true
+                query.failedServers.insert(server)
+            case let .serverError(code):
+                emit(.resolverServerError(name: query.question.description, server: server, responseCode: code))
+                query.lastResponseCode = code
+                query.failedServers.insert(server)
+            case let .addresses(addresses, canonicalName, ttl, _, ignored):
+                resolverState.statistics.ignoredRecords += ignored
+                resolverState.statistics.answersAccepted += 1
+                let seconds = ResolverCache.effectiveTTL(ttl)
+                resolverState.cache.store(query.name, .addresses(canonicalName: canonicalName.description, addresses),
+                                          ttl: seconds, now: now)
+                emit(.resolverAnswerAccepted(name: query.name.description, addresses: addresses, ttl: seconds,
+                                             canonicalName: canonicalName.description, server: server))
+                let found = Resolution(name: "", canonicalName: canonicalName.description, addresses: addresses,
+                                       ttl: seconds, source: .nameserver(server))
+                finish(queryAt: index, query, with: .resolved(found))
+                return false
+            case let .negative(error, cacheTTL, ignored):
+                resolverState.statistics.ignoredRecords += ignored
+                resolverState.statistics.answersAccepted += 1
+                resolverState.statistics.negativeAnswers += 1
+                if let cacheTTL { resolverState.cache.store(query.name, .negative(error), ttl: cacheTTL, now: now) }
+                finish(queryAt: index, query, with: .failed(error))
+                return false
+            case let .failure(error):
+                finish(queryAt: index, query, with: .failed(error))
+                return false
+            case let .followCNAME(chain, chainTTL, ignored):
+                // A new question for the chain's end: new ID, fresh attempts, same socket.
+                resolverState.statistics.ignoredRecords += ignored
+                query.chain = chain
+                query.chainTTL = chainTTL
+                query.question = chain[chain.count - 1]
+                query.id = UInt16(truncatingIfNeeded: resolverState.random())
+                query.transmissions = 0
+                query.serversAsked = []
+                query.failedServers = []
+                query.lastResponseCode = nil
+                query.sawTruncation = false
+                query.sawTimeout = false
+                query.lastNetworkError = nil
+            }
+            // The question moves on now: to the next server, or to the CNAME's target.
+            guard transmitNext(&query) else {
+                finish(queryAt: index, query, with: .failed(query.failure))
+                return false
+            }
+        }
+        if let error = udpTakeError(query.socket) {
+            // ICMP port or host unreachable about the query: no answer will come from there.
+            resolverState.statistics.networkErrors += 1
+            query.lastNetworkError = error
+            guard transmitNext(&query) else {
+                finish(queryAt: index, query, with: .failed(query.failure))
+                return false
+            }
+        }
+        if now >= query.deadline {
+            query.sawTimeout = true
+            guard transmitNext(&query) else {
+                finish(queryAt: index, query, with: .failed(query.failure))
+                return false
+            }
+        }
+        resolverState.queries[index] = query
+        return true
+    }
+
+    /// Sends the question to the next server in turn, skipping servers that
+    /// failed it and sends that fail at once; false when no transmission is
+    /// left (`attempts` rounds over the servers). Sets the deadline.
+    private func transmitNext(_ query: inout ResolverQuery) -> Bool {
+        let servers = resolverState.config.nameservers
+        let total = max(1, resolverState.config.attempts) * servers.count
+        let payload = DNSMessage.query(id: query.id, name: query.question).encoded()
+        // An error ICMP reported about an earlier transmission must not fail this one.
+        _ = udpTakeError(query.socket)
+        while query.transmissions < total {
+            let server = servers[query.transmissions % servers.count]
+            query.transmissions += 1
+            if query.failedServers.contains(server) { continue }
+            do throws(NetError) {
+                try udpSend(query.socket, payload, to: Endpoint(server, 53), now: now)
+            } catch {
+                resolverState.statistics.networkErrors += 1
+                query.lastNetworkError = error
+                continue
+            }
+            if query.serversAsked.isEmpty {
+                resolverState.statistics.queriesSent += 1
+            } else {
+                resolverState.statistics.retransmissions += 1
+            }
+            query.serversAsked.insert(server)
+            query.deadline = now + resolverState.config.timeout
+            emit(.resolverQuerySent(name: query.question.description, id: query.id, server: server,
+                                    attempt: query.transmissions))
+            return true
+        }
+        return false
+    }
+
+    /// Ends a question: closes its socket, removes it, and finishes every lookup waiting for it.
+    private func finish(queryAt index: Int, _ query: ResolverQuery, with state: ResolutionState) {
+        udpClose(query.socket)
+        resolverState.queries.remove(at: index)
+        if case let .failed(error) = state {
+            resolverState.statistics.failures += query.waiting.count
+            emit(.resolverFailed(name: query.name.description, error: error))
+        }
+        for id in query.waiting {
+            guard var lookup = resolverState.lookups[id] else { continue }
+            if case var .resolved(found) = state {
+                found.name = lookup.name
+                lookup.state = .resolved(found)
+            } else {
+                lookup.state = state
+            }
+            resolverState.lookups[id] = lookup
+        }
+    }
+
+    private func answerLocally(_ name: String, canonicalName: String, _ addresses: [IPv4Address], ttl: UInt32,
+                               source: ResolutionSource) -> ResolutionID {
+        emit(.resolverLocalAnswer(name: name, addresses: addresses, source: source))
+        let found = Resolution(name: name, canonicalName: canonicalName, addresses: addresses, ttl: ttl, source: source)
+        return resolverState.newLookup(name: name, state: .resolved(found))
+    }
+
+    private func failAtOnce(_ name: String, _ error: ResolverError) -> ResolutionID {
+        resolverState.statistics.failures += 1
+        emit(.resolverFailed(name: name, error: error))
+        return resolverState.newLookup(name: name, state: .failed(error))
+    }
+
+    /// Binds a query's socket to a random port of the ephemeral range (RFC 5452
+    /// §9.2: an unpredictable port as well as ID), trying a few before taking
+    /// whatever port the UDP layer hands out next.
+    private func bindQuerySocket(_ socket: UDPSocket) throws(NetError) {
+        let range = udp.config.ephemeralPorts
+        let span = UInt64(range.count)
+        for _ in 0..<8 {
+            let port = range.lowerBound + UInt16(truncatingIfNeeded: resolverState.random() % span)
+            do throws(NetError) {
+                try udpBind(socket, port: port)
+                return
+            } catch .addressInUse {
+                continue
+            }
+        }
+        try udpBind(socket, port: 0)
+    }
+}
+
+extension ResolverQuery {
+    /// Why the question failed once no transmission is left: a server's error
+    /// code first, then truncation, a timeout, or (when every transmission met
+    /// a network error at once) that error.
+    var failure: ResolverError {
+        if let lastResponseCode { return .serverFailure(rcode: lastResponseCode) }
+        if sawTruncation { return .truncated }
+        if !sawTimeout, let lastNetworkError { return .unreachable(lastNetworkError) }
+        return .timedOut
+    }
+}

@@ -1,0 +1,391 @@
+import CNetStackShim
+import Glibc
+public import NetStackCore
+public import NetStackServices
+public import NetStackWire
+import Synchronization
+
+/// How to set up one stack on one TAP or TUN device.
+public struct RuntimeConfiguration: Sendable {
+    /// The device's name (`tap0`) and kind.
+    public var deviceName: String
+    public var deviceKind: DeviceKind
+    /// The stack's address and prefix on the device's link.
+    public var address: IPv4Address
+    public var prefixLength: Int
+    /// The default gateway, if any.
+    public var gateway: IPv4Address?
+    /// The stack's MAC address on a TAP link; a random locally administered one when nil.
+    public var mac: MACAddress?
+    /// The IP MTU; the device's own when nil.
+    public var mtu: Int?
+    /// Impairments applied to every frame in both directions (`--impair`).
+    public var impairment: ImpairmentSpec?
+    /// Where to write a capture of every frame (`--pcap`).
+    public var pcapPath: String?
+    /// Where to answer `netstat`/`route`/`arp` requests (`--control`).
+    public var controlPath: String?
+    /// Opens the device inside this network namespace (`/var/run/netns/NAME`) instead of the current one.
+    public var namespacePath: String?
+    /// The stack's settings (TCP, ARP, resolver …); its random seed is replaced by random bits.
+    public var host: HostConfig
+
+    public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
+        self.deviceName = deviceName
+        self.deviceKind = deviceKind
+        self.address = address
+        self.prefixLength = prefixLength
+        host = HostConfig(name: "netstack")
+    }
+}
+
+/// Drives one NetStack ``Host`` over a Linux TAP or TUN device in real time.
+///
+/// One thread — the one that calls ``run(until:)`` — owns the loop: it waits in
+/// epoll for the device, the wake-up eventfd, SIGINT/SIGTERM (a signalfd) and
+/// the control socket, with a timeout at the stack's next deadline; then it
+/// reads a batch of frames (up to 64, until EAGAIN), polls the stack, gives
+/// every ``StackApplication`` a turn and writes out what the stack sent — all
+/// on the same thread, so no packet ever crosses a thread. The per-frame path
+/// does not allocate: frames are read into one buffer and written straight
+/// from the adapter's transmit ring (`--impair` and `--pcap` add one copy).
+///
+/// Other threads use the stack through ``withHost(_:)``, which takes the same
+/// lock, runs their socket calls, writes out what they sent and wakes the loop
+/// only when its next deadline moved earlier. A class: the loop and its users share it.
+public final class StackRuntime: @unchecked Sendable {
+    // @unchecked: every mutable stored property below is only touched with `lock` held
+    // (or by the loop thread before it starts / after it ends).
+
+    /// The clock all instants given to the stack come from.
+    public let clock = MonotonicClock()
+    /// The device the stack is attached to.
+    public let device: TunTapDevice
+    /// The stack's interface on the device.
+    public let interface: InterfaceID
+
+    private let lock = Mutex(())
+    private let host: Host
+    private var programs: [any StackApplication] = []
+    private let wakeup: WakeupSignal
+    private var control: ControlServer?
+    private var pcap: PcapFile?
+    private var wire: ImpairedWire?
+    private var signals: Int32 = -1
+    /// When the loop means to wake up next; a caller that sets an earlier deadline wakes it.
+    private var plannedWake = Instant(nanoseconds: .max)
+    private var stopRequested = false
+    private var stopDeadline: Instant?
+    private let frameBuffer: UnsafeMutableRawBufferPointer
+    /// Tasks parked until a socket is ready or a resolution finishes (``RuntimeStream`` and friends).
+    private var socketWaiters: [(fd: Int32, events: PollEvents, continuation: CheckedContinuation<Void, Never>)] = []
+    private var resolutionWaiters: [(id: ResolutionID, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Whether `run` blocks SIGINT/SIGTERM and stops on them (not when run in the background).
+    private var handlesSignals = true
+    private var loopThread: LoopThread?
+
+    /// Frames read from and written to the device.
+    public private(set) var framesIn = 0, framesOut = 0
+
+    /// Opens the device and builds the stack; throws one line naming what failed.
+    public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
+        device = try TunTapDevice(name: configuration.deviceName, kind: configuration.deviceKind,
+                                  namespacePath: configuration.namespacePath)
+        var config = configuration.host
+        var random = SystemRandomNumberGenerator()
+        config.randomSeed = random.next()
+        host = Host(config)
+        let mtu = configuration.mtu ?? device.mtu
+        guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
+        var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)
+        adapter.medium = configuration.deviceKind == .tap ? .ethernet : .ipOnly
+        interface = host.addInterface(adapter)
+        frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
+        wakeup = try WakeupSignal()
+        if let impairment = configuration.impairment, !impairment.isIdeal { wire = ImpairedWire(impairment) }
+        if let path = configuration.pcapPath { pcap = try PcapFile(path: path, rawIP: configuration.deviceKind == .tun) }
+        if let path = configuration.controlPath { control = try ControlServer(path: path) }
+        let now = clock.now()
+        host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
+        if let gateway = configuration.gateway {
+            guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {
+                throw RuntimeError("gateway \(gateway) is not on \(configuration.address)/\(configuration.prefixLength)")
+            }
+            host.setDefaultGateway(gateway, interface: interface)
+        }
+    }
+
+    deinit { frameBuffer.deallocate() }
+
+    /// A random unicast, locally administered MAC address (02:…).
+    static func randomMAC(_ random: inout SystemRandomNumberGenerator) -> MACAddress {
+        let bits = random.next() & 0x00FF_FFFF_FFFF
+        return MACAddress(rawValue: 0x0200_0000_0000 | bits)
+    }
+
+    // MARK: Use from any thread
+
+    /// Runs `body` with the stack, under the runtime's lock, from any thread;
+    /// then writes out the frames it made the stack send and wakes the loop if
+    /// the stack's next deadline moved earlier. Keep `body` short: the loop waits meanwhile.
+    public func withHost<R, E: Error>(_ body: (Host, Instant) throws(E) -> R) throws(E) -> R {
+        try lock.withLock { _ throws(E) -> R in
+            let now = clock.now()
+            let result = try body(host, now)
+            flushOutput(now: now)
+            if let next = nextDeadline(), next < plannedWake { wakeup.signal() }
+            return result
+        }
+    }
+
+    /// Starts running `program` on the stack's thread (after every poll).
+    public func start(_ program: any StackApplication) {
+        lock.withLock { _ in programs.append(program) }
+        wakeup.signal()
+    }
+
+    /// Asks the loop to stop as if SIGTERM had arrived (graceful: FINs, then exit).
+    public func requestStop() {
+        lock.withLock { _ in stopRequested = true }
+        wakeup.signal()
+    }
+
+    // MARK: The loop
+
+    private enum Token: UInt64 { case device, wakeup, signal, control }
+
+    /// Runs the loop on the calling thread until `done` returns true (checked
+    /// after every turn, with the lock held: use the host it is given, not ``withHost(_:)``) or SIGINT/SIGTERM/``requestStop()``
+    /// has stopped the programs and their connections have closed (at most 2 s).
+    /// Blocks SIGINT and SIGTERM in the calling thread. Flushes the capture before returning.
+    public func run(until done: (Host, Instant) -> Bool = { _, _ in false }) throws(RuntimeError) {
+        var epoll = try Epoll()
+        try epoll.add(device.fd, token: Token.device.rawValue)
+        try epoll.add(wakeup.fd, token: Token.wakeup.rawValue)
+        if handlesSignals {
+            if signals < 0 {
+                signals = ns_signalfd_int_term()
+                guard signals >= 0 else { throw .system("signalfd", errno: -signals) }
+            }
+            try epoll.add(signals, token: Token.signal.rawValue)
+        }
+        if let control { try epoll.add(control.fd, token: Token.control.rawValue) }
+        defer { pcap?.flush() }
+
+        lock.withLock { _ in turn(deviceReady: false, now: clock.now()) }
+        while true {
+            let timeout = lock.withLock { _ in timeoutMilliseconds() }
+            var ready = (device: false, wakeup: false, signal: false, control: false)
+            epoll.wait(timeoutMilliseconds: timeout) { token in
+                switch Token(rawValue: token) {
+                case .device: ready.device = true
+                case .wakeup: ready.wakeup = true
+                case .signal: ready.signal = true
+                case .control: ready.control = true
+                case nil: break
+                }
+            }
+            let finished = lock.withLock { _ -> Bool in
+                let now = clock.now()
+                if ready.wakeup { wakeup.drain() }
+                if ready.signal { drainSignals() }
+                if stopRequested, stopDeadline == nil { beginStop(now: now) }
+                if ready.control { control?.serve { answerControl($0, now: now) } }
+                turn(deviceReady: ready.device, now: now)
+                if let stopDeadline { return stopDeadline <= now || connectionsQuiet() }
+                return done(host, now)
+            }
+            if finished { return }
+        }
+    }
+
+    /// One turn: read up to 64 frames, poll, run the programs, write what was
+    /// sent; repeated while the device keeps a full batch waiting (bounded).
+    private func turn(deviceReady: Bool, now: Instant) {
+        var rounds = 0
+        var full = false
+        repeat {
+            var count = 0
+            if deviceReady {
+                while count < 64, let length = device.receive(into: frameBuffer) {
+                    arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), now: now)
+                    count += 1
+                }
+            }
+            full = count == 64
+            wire?.due(now: now) { direction, frame in
+                frame.withUnsafeBytes { bytes in
+                    if direction == .towardStack { deliver(bytes, now: now) } else { writeToDevice(bytes) }
+                }
+            }
+            host.poll(now: now)
+            for program in programs { program.run(on: host, now: now) }
+            flushOutput(now: now)
+            rounds += 1
+        } while full && rounds < 16
+        if !socketWaiters.isEmpty || !resolutionWaiters.isEmpty { resumeReadyWaiters() }
+    }
+
+    // MARK: Parked tasks
+
+    /// Parks a task until `fd` is ready for `events`; resumes it at once if it already is.
+    func parkSocket(_ fd: Int32, _ events: PollEvents, _ continuation: CheckedContinuation<Void, Never>) {
+        lock.withLock { _ in
+            if isReady(fd, events) { continuation.resume() } else { socketWaiters.append((fd, events, continuation)) }
+        }
+    }
+
+    /// Parks a task until resolution `id` is no longer pending.
+    func parkResolution(_ id: ResolutionID, _ continuation: CheckedContinuation<Void, Never>) {
+        lock.withLock { _ in
+            if host.resolution(id) != .pending { continuation.resume() } else { resolutionWaiters.append((id, continuation)) }
+        }
+    }
+
+    private func isReady(_ fd: Int32, _ events: PollEvents) -> Bool {
+        // A closed or unknown descriptor is "ready": the call the task retries will report the error.
+        guard let ready = try? host.poll(fd) else { return true }
+        return !ready.isDisjoint(with: events.union([.error, .hangUp]))
+    }
+
+    private func resumeReadyWaiters() {
+        socketWaiters.removeAll { waiter in
+            guard isReady(waiter.fd, waiter.events) else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+        resolutionWaiters.removeAll { waiter in
+            guard host.resolution(waiter.id) != .pending else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+    }
+
+    /// Runs the loop on a new thread, for programs that use the stack through
+    /// ``withHost(_:)`` and the async sockets; signals are left to the caller.
+    /// Returns at once; ``requestStop()`` ends the loop, ``waitForStop()`` joins it.
+    public func runInBackground() {
+        handlesSignals = false
+        let thread = LoopThread { [self] in try? run() }
+        lock.withLock { _ in loopThread = thread }
+        thread.start()
+    }
+
+    /// Waits until a loop started by ``runInBackground()`` has returned.
+    public func waitForStop() {
+        let thread = lock.withLock { _ in loopThread }
+        thread?.join()
+    }
+
+    /// A frame read from the device: onto the impaired wire, or straight to the stack.
+    private func arrive(_ frame: UnsafeRawBufferPointer, now: Instant) {
+        framesIn += 1
+        if let wire { wire.transmit(frame, .towardStack, now: now) } else { deliver(frame, now: now) }
+    }
+
+    private func deliver(_ frame: UnsafeRawBufferPointer, now: Instant) {
+        pcap?.record(frame, now: now)
+        host.receive(frame, on: interface, now: now)
+    }
+
+    /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.
+    private func flushOutput(now: Instant) {
+        while host.takeFrame(from: interface, { (frame: UnsafeRawBufferPointer) -> Bool in
+            pcap?.record(frame, now: now)
+            if let wire { wire.transmit(frame, .towardDevice, now: now) } else { writeToDevice(frame) }
+            return true
+        }) != nil {}
+    }
+
+    private func writeToDevice(_ frame: UnsafeRawBufferPointer) {
+        framesOut += 1
+        device.send(frame)
+    }
+
+    private func nextDeadline() -> Instant? {
+        var next = earliest(host.nextDeadline(), wire?.nextArrival)
+        for program in programs { next = earliest(next, program.nextWakeup) }
+        return earliest(next, stopDeadline)
+    }
+
+    /// Milliseconds until the next deadline, rounded up; at most one second.
+    private func timeoutMilliseconds() -> Int32 {
+        let now = clock.now()
+        guard let next = nextDeadline() else {
+            plannedWake = now + .seconds(1)
+            return 1000
+        }
+        plannedWake = next
+        let nanoseconds = (next - now).nanosecondsCount
+        if nanoseconds <= 0 { return 0 }
+        return Int32(min(1000, (nanoseconds + 999_999) / 1_000_000))
+    }
+
+    // MARK: Stopping
+
+    private func drainSignals() {
+        var info = signalfd_siginfo()
+        while read(signals, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            stopRequested = true
+        }
+    }
+
+    private func beginStop(now: Instant) {
+        stopDeadline = now + .seconds(2)
+        for program in programs { program.stop(on: host, now: now) }
+        flushOutput(now: now)
+    }
+
+    /// True when no connection still has data or a FIN waiting to be acknowledged.
+    private func connectionsQuiet() -> Bool {
+        host.tcpConnectionInfo().allSatisfy { [.timeWait, .finWait2, .closed].contains($0.state) }
+    }
+
+    // MARK: Control socket
+
+    private func answerControl(_ request: String, now: Instant) -> String {
+        switch request {
+        case "netstat": host.netstat(verbose: false)
+        case "netstat -v", "netstat --verbose": host.netstat(verbose: true)
+        case "route": host.routeTable()
+        case "arp": host.arpTable(now: now)
+        case "link": host.linkStatistics()
+        default: "error: unknown request '\(request)' (netstat, netstat -v, route, arp, link)\n"
+        }
+    }
+}
+
+extension Duration {
+    /// The whole duration in nanoseconds (saturating).
+    var nanosecondsCount: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ attoseconds / 1_000_000_000
+    }
+}
+
+/// The earlier of two optional instants.
+func earliest(_ a: Instant?, _ b: Instant?) -> Instant? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return a < b ? a : b
+}
+
+/// A joinable pthread running one closure (the loop of ``StackRuntime/runInBackground()``).
+final class LoopThread: @unchecked Sendable {
+    // @unchecked: `handle` is written once by `start` before any `join`.
+    private var handle = pthread_t()
+    private let body: @Sendable () -> Void
+
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+    func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&handle, nil, { raw in
+            let thread = Unmanaged<LoopThread>.fromOpaque(raw!).takeRetainedValue()
+            thread.body()
+            return nil
+        }, context)
+    }
+
+    func join() { pthread_join(handle, nil) }
+}

@@ -1,0 +1,270 @@
+public import NetStackCore
+
+/// The TCP Echo service (RFC 862): every byte a client sends comes back.
+///
+/// Each connection moves bytes through one 16 KiB buffer: it reads only when
+/// the buffer has gone out, so a client that sends without reading fills our
+/// send buffer, then its own window, and the echo simply waits — memory stays
+/// bounded. When the client closes, what is left is echoed, then we close.
+public final class TCPEchoService: StackApplication {
+    /// The port listened on.
+    public let port: UInt16
+    /// Connections accepted.
+    public private(set) var connectionsAccepted = 0
+    /// Connections finished (closed by the client and echoed out, or broken).
+    public private(set) var connectionsClosed = 0
+    /// Bytes echoed back (handed to TCP).
+    public private(set) var bytesEchoed = 0
+    /// Connections open now.
+    public var connectionCount: Int { connections.count }
+
+    private var listener: Int32?
+    private var connections: [EchoConnection] = []
+    private let pool = ServiceBufferPool(bufferSize: 16 * 1024)
+    /// A connection used up its turn's budget with work left: it needs another turn at once.
+    private var moreWork: Instant?
+
+    /// Listens on `port` on every address of `host`.
+    public init(host: Host, port: UInt16 = 7, backlog: Int = 128) throws(NetError) {
+        listener = try listen(host, port: port, backlog: backlog)
+        self.port = port
+    }
+
+    deinit {
+        for connection in connections { pool.give(connection.buffer) }
+    }
+
+    public var nextWakeup: Instant? { moreWork }
+
+    public func run(on host: Host, now: Instant) {
+        moreWork = nil
+        if let listener {
+            for _ in 0..<1024 {
+                guard let (fd, _) = try? host.accept(listener) else { break }
+                connectionsAccepted += 1
+                connections.append(EchoConnection(fd: fd, buffer: pool.take()))
+            }
+        }
+        var i = 0
+        while i < connections.count {
+            if echo(connections[i], host, now: now) {
+                i += 1
+            } else {
+                pool.give(connections[i].buffer)
+                connectionsClosed += 1
+                connections.swapAt(i, connections.count - 1)
+                connections.removeLast()
+            }
+        }
+    }
+
+    /// Closes the listener and every connection (FIN; RST where unread data remains).
+    public func stop(on host: Host, now: Instant) {
+        if let listener { try? host.close(listener, now: now) }
+        listener = nil
+        for connection in connections {
+            try? host.close(connection.fd, now: now)
+            pool.give(connection.buffer)
+            connectionsClosed += 1
+        }
+        connections.removeAll()
+    }
+
+    /// One connection's turn: send what is buffered, then read more. False when it is done.
+    private func echo(_ c: EchoConnection, _ host: Host, now: Instant) -> Bool {
+        for _ in 0..<64 {
+            if c.start < c.end {
+                let sent: Int
+                do {
+                    sent = try host.send(c.fd, UnsafeRawBufferPointer(rebasing: c.buffer[c.start..<c.end]), now: now)
+                } catch .wouldBlock {
+                    return true
+                } catch {
+                    try? host.close(c.fd, now: now)
+                    return false
+                }
+                c.start += sent
+                bytesEchoed += sent
+                if c.start < c.end { return true }
+                continue
+            }
+            if c.peerClosed {
+                try? host.close(c.fd, now: now)
+                return false
+            }
+            do {
+                let count = try host.recv(c.fd, into: c.buffer, now: now)
+                c.start = 0
+                c.end = count
+                if count == 0 { c.peerClosed = true }
+            } catch .wouldBlock {
+                return true
+            } catch {
+                try? host.close(c.fd, now: now)
+                return false
+            }
+        }
+        moreWork = now
+        return true
+    }
+}
+
+/// The TCP Discard service (RFC 863): reads everything and throws it away.
+public final class TCPDiscardService: StackApplication {
+    /// The port listened on.
+    public let port: UInt16
+    /// Connections accepted.
+    public private(set) var connectionsAccepted = 0
+    /// Connections finished.
+    public private(set) var connectionsClosed = 0
+    /// Bytes read and dropped.
+    public private(set) var bytesDiscarded = 0
+    /// Connections open now.
+    public var connectionCount: Int { connections.count }
+
+    private var listener: Int32?
+    private var connections: [Int32] = []
+    private let scratch: UnsafeMutableRawBufferPointer
+    /// A connection used up its turn's budget with data left: it needs another turn at once.
+    private var moreWork: Instant?
+
+    /// Listens on `port` on every address of `host`.
+    public init(host: Host, port: UInt16 = 9, backlog: Int = 128) throws(NetError) {
+        listener = try listen(host, port: port, backlog: backlog)
+        self.port = port
+        scratch = .allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit { scratch.deallocate() }
+
+    public var nextWakeup: Instant? { moreWork }
+
+    public func run(on host: Host, now: Instant) {
+        moreWork = nil
+        if let listener {
+            for _ in 0..<1024 {
+                guard let (fd, _) = try? host.accept(listener) else { break }
+                connectionsAccepted += 1
+                connections.append(fd)
+            }
+        }
+        var i = 0
+        while i < connections.count {
+            if drain(connections[i], host, now: now) {
+                i += 1
+            } else {
+                try? host.close(connections[i], now: now)
+                connectionsClosed += 1
+                connections.swapAt(i, connections.count - 1)
+                connections.removeLast()
+            }
+        }
+    }
+
+    /// Closes the listener and every connection.
+    public func stop(on host: Host, now: Instant) {
+        if let listener { try? host.close(listener, now: now) }
+        listener = nil
+        for fd in connections { try? host.close(fd, now: now) }
+        connectionsClosed += connections.count
+        connections.removeAll()
+    }
+
+    /// Reads until nothing is left (bounded). False at end of stream or on an error.
+    private func drain(_ fd: Int32, _ host: Host, now: Instant) -> Bool {
+        for _ in 0..<64 {
+            do {
+                let count = try host.recv(fd, into: scratch, now: now)
+                if count == 0 { return false }
+                bytesDiscarded += count
+            } catch .wouldBlock {
+                return true
+            } catch {
+                return false
+            }
+        }
+        moreWork = now
+        return true
+    }
+}
+
+/// The UDP Echo service (RFC 862): each datagram goes back to its sender.
+public final class UDPEchoService: StackApplication {
+    /// The port bound.
+    public let port: UInt16
+    /// Datagrams sent back.
+    public private(set) var datagramsEchoed = 0
+    /// Payload bytes sent back.
+    public private(set) var bytesEchoed = 0
+    /// Datagrams that could not be sent back (no route, ICMP error pending …).
+    public private(set) var sendErrors = 0
+
+    private var socket: UDPSocket?
+    /// Datagrams were left in the queue at the end of a turn: another turn is needed at once.
+    private var moreWork: Instant?
+
+    /// Binds `port` on every address of `host`.
+    public init(host: Host, port: UInt16 = 7) throws(NetError) {
+        let socket = host.udpOpen()
+        do {
+            try host.udpBind(socket, port: port)
+        } catch {
+            host.udpClose(socket)
+            throw error
+        }
+        self.socket = socket
+        self.port = port
+    }
+
+    public var nextWakeup: Instant? { moreWork }
+
+    public func run(on host: Host, now: Instant) {
+        moreWork = nil
+        guard let socket else { return }
+        // At most a bounded batch per turn; what is left gets the next turn.
+        for _ in 0..<1024 {
+            guard let datagram = host.udpReceive(socket) else { return }
+            do {
+                try host.udpSend(socket, datagram.payload, to: datagram.source, now: now)
+                datagramsEchoed += 1
+                bytesEchoed += datagram.payload.count
+            } catch {
+                sendErrors += 1
+            }
+        }
+        if host.udpQueuedDatagrams(socket) > 0 { moreWork = now }
+    }
+
+    /// Releases the port.
+    public func stop(on host: Host, now: Instant) {
+        if let socket { host.udpClose(socket) }
+        socket = nil
+    }
+}
+
+/// A TCP echo connection: its descriptor and the bytes read but not yet sent back.
+private final class EchoConnection {
+    let fd: Int32
+    let buffer: UnsafeMutableRawBufferPointer
+    var start = 0
+    var end = 0
+    var peerClosed = false
+
+    init(fd: Int32, buffer: UnsafeMutableRawBufferPointer) {
+        self.fd = fd
+        self.buffer = buffer
+    }
+}
+
+/// A listening TCP socket on `port`, or the error (the descriptor is closed on failure).
+private func listen(_ host: Host, port: UInt16, backlog: Int) throws(NetError) -> Int32 {
+    let fd = host.socket(.stream)
+    do {
+        try host.bind(fd, to: Endpoint(.any, port))
+        try host.listen(fd, backlog: backlog)
+    } catch {
+        try? host.close(fd, now: .zero)
+        throw error
+    }
+    return fd
+}

@@ -1,0 +1,30 @@
+/// Fixed-size byte buffers for the services' connections, reused instead of
+/// allocated per response or per connection: a connection takes one while it
+/// has bytes in flight and gives it back when done. Keeps at most `retain`
+/// idle buffers; the rest are freed. Not thread-safe: one stack thread owns it.
+final class ServiceBufferPool {
+    /// Bytes in each buffer.
+    let bufferSize: Int
+    private let retain: Int
+    private var free: [UnsafeMutableRawBufferPointer] = []
+
+    init(bufferSize: Int, retain: Int = 64) {
+        self.bufferSize = bufferSize
+        self.retain = retain
+    }
+
+    deinit {
+        for buffer in free { buffer.deallocate() }
+    }
+
+    /// A buffer of `bufferSize` bytes (contents undefined). O(1); allocates only when none is free.
+    func take() -> UnsafeMutableRawBufferPointer {
+        if let buffer = free.popLast() { return buffer }
+        return .allocate(byteCount: bufferSize, alignment: 16)
+    }
+
+    /// Returns a buffer from `take`; it must not be used afterwards.
+    func give(_ buffer: UnsafeMutableRawBufferPointer) {
+        if free.count < retain { free.append(buffer) } else { buffer.deallocate() }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import NetStackCore
+import NetStackRuntime
+import NetStackWire
+
+/// The options every command that runs a stack on a real device shares.
+struct DeviceOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Attach to the TAP device NAME (Ethernet frames).", valueName: "NAME"))
+    var tap: String?
+
+    @Option(name: .long, help: ArgumentHelp("Attach to the TUN device NAME (bare IP packets, no ARP).", valueName: "NAME"))
+    var tun: String?
+
+    @Option(name: .long, help: ArgumentHelp("The stack's address and prefix length, e.g. 192.0.2.2/24.", valueName: "A.B.C.D/P"))
+    var address: String
+
+    @Option(name: .long, help: ArgumentHelp("Default gateway.", valueName: "G"))
+    var gateway: String?
+
+    @Option(name: .long, help: ArgumentHelp("The stack's MAC address on a TAP link (default: random, locally administered).", valueName: "M"))
+    var mac: String?
+
+    @Option(name: .long, help: ArgumentHelp("IP MTU (default: the device's).", valueName: "N"))
+    var mtu: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Impair every frame sent and received, e.g. loss=5%,delay=10ms,jitter=3ms,reorder=25%,duplicate=1%[,rate=100mbit][,seed=N].",
+        valueName: "SPEC"))
+    var impair: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write every frame the stack sends and receives to FILE (pcap).", valueName: "FILE"))
+    var pcap: String?
+
+    func validate() throws {
+        guard (tap == nil) != (tun == nil) else { throw ValidationError("give exactly one of --tap NAME or --tun NAME") }
+        _ = try parsedAddress()
+        if let gateway, IPv4Address(gateway) == nil { throw ValidationError("malformed gateway address '\(gateway)'") }
+        if let mac {
+            guard let parsed = MACAddress(mac) else { throw ValidationError("malformed MAC address '\(mac)'") }
+            guard !parsed.isMulticast, parsed != .zero else { throw ValidationError("MAC address \(mac) must be unicast and not zero") }
+        }
+        if let mtu, !(68...65_535).contains(mtu) { throw ValidationError("bad MTU \(mtu): must be 68 to 65535") }
+        if let impair { _ = try ImpairmentSpec.parse(impair) }
+    }
+
+    func parsedAddress() throws -> (IPv4Address, Int) {
+        let parts = address.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let ip = IPv4Address(parts[0]), let prefix = Int(parts[1]), (1...32).contains(prefix) else {
+            throw ValidationError("malformed address '\(address)': expected A.B.C.D/P, e.g. 192.0.2.2/24")
+        }
+        guard ip != .any, !ip.isLimitedBroadcast, !ip.isMulticast else {
+            throw ValidationError("address \(ip) cannot be assigned to an interface")
+        }
+        return (ip, prefix)
+    }
+
+    /// The runtime's configuration for these options.
+    func configuration() throws -> RuntimeConfiguration {
+        let (ip, prefix) = try parsedAddress()
+        var configuration = RuntimeConfiguration(deviceName: tap ?? tun ?? "", deviceKind: tap != nil ? .tap : .tun,
+                                                 address: ip, prefixLength: prefix)
+        configuration.gateway = gateway.flatMap { IPv4Address($0) }
+        configuration.mac = mac.flatMap { MACAddress($0) }
+        configuration.mtu = mtu
+        configuration.impairment = try impair.map { try ImpairmentSpec.parse($0) }
+        configuration.pcapPath = pcap
+        return configuration
+    }
+}
+
+
+/// A failure while running (not bad input): one line on standard error, exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Glibc
+import NetStackCore
+import NetStackRuntime
+import NetStackServices
+
+/// `netstack serve`: NetStack on a TAP/TUN device, answering ARP and ping and running services.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run NetStack on a TAP or TUN device: ARP, ping, and HTTP/echo/discard services.",
+        discussion: """
+            Prints a line beginning with `ready` once it accepts traffic and runs until SIGINT or SIGTERM, \
+            then closes its connections with FIN, flushes the capture and exits 0. Needs root (or \
+            CAP_NET_ADMIN) for the device. Example, in a namespace whose kernel side is 192.0.2.1 on tap0:
+              netstack serve --tap tap0 --address 192.0.2.2/24 --http 8080 --root ./www --control /tmp/ns.sock
+            """
+    )
+
+    @OptionGroup var device: DeviceOptions
+
+    @Option(name: .long, help: ArgumentHelp("Serve static files over HTTP/1.1 on PORT (needs --root).", valueName: "PORT"))
+    var http: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("The directory HTTP serves.", valueName: "DIR"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("TCP echo service (RFC 862) on PORT.", valueName: "PORT"))
+    var echo: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("TCP discard service (RFC 863) on PORT.", valueName: "PORT"))
+    var discard: UInt16?
+
+    @Option(name: .customLong("udp-echo"), help: ArgumentHelp("UDP echo service on PORT.", valueName: "PORT"))
+    var udpEcho: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("Answer `netstack netstat|route|arp --control PATH` on this Unix socket.", valueName: "PATH"))
+    var control: String?
+
+    func validate() throws {
+        if http != nil, root == nil { throw ValidationError("--http needs --root DIR") }
+        if root != nil, http == nil { throw ValidationError("--root needs --http PORT") }
+        let tcpPorts = [http, echo, discard].compactMap { $0 }
+        if Set(tcpPorts).count != tcpPorts.count { throw ValidationError("two TCP services on the same port") }
+        if tcpPorts.contains(0) || udpEcho == 0 { throw ValidationError("service ports must be 1 to 65535") }
+    }
+
+    func run() throws {
+        var configuration = try device.configuration()
+        configuration.controlPath = control
+        let content = try root.map { root in
+            do { return try DirectoryContent(root: root) } catch { throw ValidationError("--root \(root): \(error)") }
+        }
+        let runtime = try StackRuntime(configuration)
+        var services: [String] = []
+        let programs: [any StackApplication] = try runtime.withHost { host, _ in
+            var programs: [any StackApplication] = []
+            func start(_ name: String, _ port: UInt16, _ make: () throws(NetError) -> any StackApplication) throws {
+                do { programs.append(try make()) } catch {
+                    throw ValidationError(error == .addressInUse ? "port \(port) is in use" : "\(name) on port \(port): \(error)")
+                }
+                services.append("\(name) \(port)")
+            }
+            if let http, let content { try start("http", http) { () throws(NetError) in try HTTPServer(host: host, port: http, content: content) } }
+            if let echo { try start("echo", echo) { () throws(NetError) in try TCPEchoService(host: host, port: echo) } }
+            if let discard { try start("discard", discard) { () throws(NetError) in try TCPDiscardService(host: host, port: discard) } }
+            if let udpEcho { try start("udp-echo", udpEcho) { () throws(NetError) in try UDPEchoService(host: host, port: udpEcho) } }
+            return programs
+        }
+        for program in programs { runtime.start(program) }
+        let mode = configuration.deviceKind == .tap ? "tap" : "tun"
+        print("ready \(mode) \(runtime.device.name) \(device.address)" + (services.isEmpty ? "" : " " + services.joined(separator: ", ")))
+        fflush(nil)
+        try runtime.run()
+    }
+}
+
+/// `netstack netstat|route|arp --control PATH`: a table of the running `serve`.
+struct TableCommand {
+    static func fetch(_ request: String, control: String) throws {
+        let answer = try controlRequest(path: control, request)
+        if answer.hasPrefix("error: ") { throw ValidationError(String(answer.dropFirst(7).prefix { $0 != "\n" })) }
+        print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n")
+    }
+}
+
+struct NetstatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "netstat",
+        abstract: "Show the sockets of a running `netstack serve`: Proto Recv-Q Send-Q Local Address Foreign Address State.")
+
+    @Option(name: .long, help: ArgumentHelp("The control socket given to `netstack serve --control`.", valueName: "PATH"))
+    var control: String
+
+    @Flag(name: [.long, .short], help: "Add TCP detail per connection (cwnd, rtt, rto, windows …), like `ss -ti`.")
+    var verbose = false
+
+    func run() throws { try TableCommand.fetch(verbose ? "netstat -v" : "netstat", control: control) }
+}
+
+struct RouteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "route", abstract: "Show the routing table of a running `netstack serve`.")
+
+    @Option(name: .long, help: ArgumentHelp("The control socket given to `netstack serve --control`.", valueName: "PATH"))
+    var control: String
+
+    func run() throws { try TableCommand.fetch("route", control: control) }
+}
+
+struct ARPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arp", abstract: "Show the ARP cache of a running `netstack serve`.")
+
+    @Option(name: .long, help: ArgumentHelp("The control socket given to `netstack serve --control`.", valueName: "PATH"))
+    var control: String
+
+    func run() throws { try TableCommand.fetch("arp", control: control) }
+}
