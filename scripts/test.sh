@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Runs every NetStack test. First installs, from Debian's packages, what the
-# tests use as oracles and peers (tshark decodes our captures), if missing.
-# Needs root only for that install step; CI runs it as root on a fresh clone.
+# tests use as oracles and peers (tshark decodes our captures; curl, dnsmasq,
+# iputils-ping, python3, socat … talk to NetStack from the Linux kernel's side
+# in the interop tests), if missing. Installing needs root; so do the interop
+# tests (they create network namespaces) — CI runs this as root on a fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v tshark >/dev/null 2>&1 || missing+=(tshark)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "scripts/test.sh: needs ${missing[*]}; run as root (or install them) first" >&2
-        exit 1
-    fi
-    echo "== installing ${missing[*]} from Debian"
-    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ "$(id -u)" = 0 ]; then
+    scripts/interop-deps.sh
+else
+    for tool in tshark python3; do
+        command -v "$tool" >/dev/null 2>&1 || { echo "scripts/test.sh: needs $tool; run as root (or install it) first" >&2; exit 1; }
+    done
+    echo "== not root: the interop tests against the Linux kernel will be skipped"
 fi
 
 quiet() { grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying)|^Test .* started|^◇ Test'; }
 
-echo "== swift test (debug: every suite, runtime exclusivity checks on)"
+# One release build serves the interop tests (NetStack as a real peer of the
+# kernel, at full speed) and the long TCP soak below.
+echo "== swift build -c release"
+swift build -c release -Xswiftc -enable-testing --scratch-path .build-release 2>&1 | quiet
+[ "${PIPESTATUS[0]}" = 0 ] || exit 1
+export NETSTACK_BIN="$PWD/.build-release/release/netstack"
+
+echo "== swift test (debug: every suite, runtime exclusivity checks on; interop tests use the release netstack)"
 swift test 2>&1 | quiet
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"

@@ -50,10 +50,10 @@ final class ServiceTestNetwork {
 
     /// Runs in 10 ms steps until `done` holds or `limit` of virtual time passed; returns `done()`.
     @discardableResult
-    func run(limit: Duration, until done: () -> Bool = { false }) -> Bool {
+    func run(limit: Duration, step: Duration = .milliseconds(10), until done: () -> Bool = { false }) -> Bool {
         let end = simulator.now + limit
         while !done() && simulator.now < end {
-            simulator.run(for: .milliseconds(10))
+            simulator.run(for: step)
         }
         return done()
     }
@@ -505,7 +505,7 @@ struct HTTPServerTests {
         let file = testBytes(1 << 20, seed: 3)
         let (server, _) = try serve(net, ["/f": file])
         let download = try Download(net, path: "/f")
-        net.run(limit: .milliseconds(3)) { download.client.bodyBytesReceived > 0 }
+        net.run(limit: .milliseconds(3), step: .microseconds(50)) { download.client.bodyBytesReceived > 0 }
         #expect(download.client.bodyBytesReceived > 0 && download.client.bodyBytesReceived < file.count)
         server.stop(on: net.server.host, now: net.now)
         let late = try Download(net, path: "/f")

@@ -36,7 +36,8 @@ extension TCPConnection {
         duplicateAcks += 1
         if inRecovery {
             congestion.onDuplicateAckInRecovery()
-        } else if (duplicateAcks >= 3 || (sackEnabled && scoreboard.isLost(sndUna, mss: sendMSS))) && sndUna > recover {
+        } else if (duplicateAcks >= dupThresh || (sackEnabled && scoreboard.isLost(sndUna, mss: sendMSS, dupThresh: dupThresh)))
+                    && sndUna > recover {
             // RFC 6582 §3.2 step 2: not again for losses from before the last recovery.
             enterRecovery(now: now)
         }
@@ -72,6 +73,14 @@ extension TCPConnection {
         }
         if let sample { rtt.addSample(max(sample, .microseconds(1))) }
 
+        if let undo, ack > undo.hole {
+            self.undo = nil
+            if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0,
+               Int32(bitPattern: ts.echo &- undo.retransmitTS) < 0 {
+                undoSpuriousReduction(undo.congestion, hole: undo.hole, ack: ack)
+            }
+        }
+
         if inRecovery {
             if ack >= recover {
                 inRecovery = false
@@ -97,8 +106,24 @@ extension TCPConnection {
         }
     }
 
+    /// The ACK covering a retransmitted hole echoes the original's timestamp: the
+    /// original arrived, late, so the path reordered rather than dropped it. Restore
+    /// the window from before the reduction (RFC 4015 §3.2's "undo"), leave recovery,
+    /// and let more duplicates pass before the next fast retransmit: the reordering
+    /// spanned everything SACKed above the hole (up to 32 segments, as far as seen).
+    private func undoSpuriousReduction(_ saved: CongestionControl, hole: SequenceNumber, ack: SequenceNumber) {
+        spuriousRetransmissions += 1
+        congestion = saved
+        inRecovery = false
+        retransmitHolePending = false
+        let highest = SequenceNumber.latest(scoreboard.highestSacked ?? ack, ack)
+        let extent = (highest - hole) / max(sendMSS, 1) + 1
+        dupThresh = min(max(dupThresh, extent), 32)
+    }
+
     /// Fast retransmit and the start of fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5).
     private func enterRecovery(now: Instant) {
+        if timestampsEnabled { undo = (congestion, timestamp(now), sndUna) }
         inRecovery = true
         recover = sndMax
         highRxt = sndUna

@@ -95,6 +95,8 @@ extension TCPConnection {
             return
         }
         guard sndMax > sndUna else { return }
+        // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522).
+        if timestampsEnabled, consecutiveTimeouts == 1 { undo = (congestion, timestamp(now), sndUna) }
         congestion.onRetransmissionTimeout(flightSize: flightSize, now: now)
         inRecovery = false
         duplicateAcks = 0

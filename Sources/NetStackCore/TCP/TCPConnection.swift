@@ -102,6 +102,16 @@ final class TCPConnection {
     /// Consecutive retransmission timeouts of the same data.
     var consecutiveTimeouts = 0
     var totalRetransmissions = 0
+    /// Duplicate ACKs (or SACKed segments above a hole) that mean a loss: 3 (RFC 5681),
+    /// raised when the path is seen to reorder segments further (RFC 4653's idea, as Linux does).
+    var dupThresh = 3
+    /// The congestion state before the last fast retransmit or timeout, and the
+    /// TSval the retransmission carried: if the first ACK to cover it echoes an
+    /// older TSval, the original had arrived and the reduction is undone (Eifel
+    /// detection, RFC 3522; response as in RFC 4015).
+    var undo: (congestion: CongestionControl, retransmitTS: UInt32, hole: SequenceNumber)?
+    /// Retransmissions found spurious by the timestamp check.
+    var spuriousRetransmissions = 0
     var persistBackoff = 0
     /// When data last went out: the idle time before a restart (RFC 5681 §4.1).
     var lastDataSent: Instant?
@@ -247,7 +257,7 @@ final class TCPConnection {
     /// Sends an ACK with the new window when reading has opened it enough past
     /// what was last advertised (receiver SWS avoidance, RFC 9293 §3.8.6.2.2:
     /// by at least min(buffer/2, MSS)); from a nearly closed window at once,
-    /// else once it has grown by two segments, so reads do not each cost an ACK.
+    /// else once it is twice what is still promised, so reads do not each cost an ACK.
     func windowUpdateIfWorthIt() {
         guard state.receivesData else { return }
         // Compare what the 16-bit window field can say: past its maximum, nothing new can be told.
@@ -255,7 +265,9 @@ final class TCPConnection {
         let promised = min(max(0, rcvAdvertisedEdge - rcvNxt), ceiling)
         let offer = min(advertisableWindow(), ceiling)
         let threshold = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
-        if offer - promised >= threshold && (promised < threshold || offer - promised >= 2 * announcedMSS) {
+        // Linux's rule (tcp_cleanup_rbuf): a pure update only once the window on offer is
+        // at least twice what the peer may still send; ACKs of data carry the window anyway.
+        if offer - promised >= threshold && (promised < threshold || offer >= 2 * promised) {
             ackNow = true
         }
     }
