@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# NetStack over a real TAP device, measured against the anchors in the same run.
+#
+#   sudo scripts/bench-tap.sh [RUNS]     (RUNS rounds, default 3; medians are reported)
+#
+# Each round runs, one after the other (so a slow drift of the machine hits all alike):
+#   the anchors (../shared/anchors, see its README.md), one run each:
+#     03_lwip.sh tap          kernel TCP -> lwIP on a TAP device: the floor to beat
+#     04_tap.sh tcp_ack2      kernel TCP -> a do-nothing receiver that ACKs every 2nd segment:
+#                             the receive ceiling of one read() per frame
+#     04_tap.sh tx_udp1472    one write() per 1514-byte frame -> kernel: the send ceiling
+#   NetStack (`netstack serve`, release build) in namespace `tapbench` on TAP tap0 at
+#   192.0.2.2/24 (kernel side 192.0.2.1/24, MTU 1500, IPv6 off), a fresh process per round:
+#     kernel -> NetStack      `blast tcp 192.0.2.2 9 BYTES 60` into the discard service (the
+#                             sender the anchors use, so every receiver gets the same load)
+#     NetStack -> kernel      curl downloads a BYTES-long file from NetStack's HTTP server
+#                             (random bytes in /dev/shm, deleted afterwards)
+#     1-byte round trip       `rr pingpong 192.0.2.2 7 RR_N` against the TCP echo service
+#   with NetStack's CPU time per measurement (/proc/PID/stat utime+stime) and the frames
+#   that crossed the TAP device (kernel-side counters). wait_quiet before every measurement.
+# Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
+#
+# Env: BYTES (1073741824), RR_N (100000 round trips), PIN ("" = the scheduler decides |
+#      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
+#      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
+#      .build-release/release/netstack), RES_DIR (logs; default the anchors' results dir).
+#
+# Network safety: traffic stays in namespace `tapbench` (created and deleted here) and in
+# the anchors' own namespaces; addresses from 192.0.2.0/24 only. Every wait is bounded;
+# only processes this script started are signalled.
+set -u
+[ "$(id -u)" = 0 ] || { echo "bench-tap.sh: needs root (ip netns, TAP devices)" >&2; exit 2; }
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ENV_RUNS="${RUNS:-}"   # common.sh would default RUNS to 5
+ANCHORS="${ANCHORS:-$(cd "$ROOT/../shared/anchors" 2>/dev/null && pwd)}"
+[ -f "$ANCHORS/common.sh" ] || { echo "bench-tap.sh: anchors not found at $ROOT/../shared/anchors" >&2; exit 2; }
+# common.sh: BIN_DIR, RES_DIR, build_c, need, wait_quiet, offload_summary, dev_stat, sysinfo, kill_bg.
+source "$ANCHORS/common.sh"
+need gcc ip ethtool curl nstat taskset sha256sum
+
+RUNS="${1:-${ENV_RUNS:-3}}"
+[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || { echo "usage: bench-tap.sh [RUNS 1-99]" >&2; exit 2; }
+BYTES="${BYTES:-1073741824}"
+RR_N="${RR_N:-100000}"
+PIN="${PIN:-}"
+if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
+
+NS=tapbench
+DEV=tap0
+KADDR=192.0.2.1
+NADDR=192.0.2.2
+NMAC=02:00:00:00:00:02
+PORT_DISCARD=9
+PORT_ECHO=7
+PORT_HTTP=8080
+LOG="$RES_DIR/netstack_tap.txt"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tapbench.XXXXXX")
+WWW=$(mktemp -d /dev/shm/tapbench.XXXXXX)
+
+# --- the serve process ---------------------------------------------------------------------
+SERVE_PID=""     # the `timeout` that wraps `netstack serve` (forwards SIGTERM, returns its status)
+NS_PID=""        # netstack itself, whose CPU time is counted
+SERVE_STATUS=""
+
+start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer
+    ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" --mac "$NMAC" \
+        --discard "$PORT_DISCARD" --echo "$PORT_ECHO" --http "$PORT_HTTP" --root "$WWW" \
+        --control "$WORK/control.sock" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    SERVE_PID=$!
+    local i
+    for i in $(seq 100); do
+        grep -q '^ready' "$WORK/serve.out" 2>/dev/null && break
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^ready' "$WORK/serve.out" || { echo "netstack serve did not get ready:"; cat "$WORK/serve.err"; return 1; } >&2
+    NS_PID=$(awk '{print $1}' "/proc/$SERVE_PID/task/$SERVE_PID/children" 2>/dev/null)  # taskset execs netstack
+    for i in $(seq 10); do ip netns exec "$NS" ping -c1 -W1 "$NADDR" >/dev/null 2>&1 && return 0; done
+    echo "netstack serve does not answer ping" >&2
+    return 1
+}
+
+stop_serve() {  # SIGTERM, then up to 10 s for a clean exit; SIGKILL only if it hangs. Sets SERVE_STATUS.
+    [ -n "$SERVE_PID" ] || return 0
+    kill -TERM "$SERVE_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SERVE_PID" 2>/dev/null; then
+        echo "  netstack serve did not exit within 10 s of SIGTERM: killed" | tee -a "$LOG" >&2
+        kill -KILL "$SERVE_PID" 2>/dev/null
+    fi
+    wait "$SERVE_PID" 2>/dev/null; SERVE_STATUS=$?
+    SERVE_PID=""
+}
+
+bench_cleanup() {
+    [ "$BASHPID" = "$$" ] || return 0  # a subshell (pipeline, $(…)) must not tear the bench down
+    stop_serve
+    kill_bg
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$WWW" "$WORK"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- small helpers -------------------------------------------------------------------------
+field() { sed -nE "s/.*[ ^]$1=([0-9.]+).*/\1/p" <<<" $2" | head -1; }
+summary() {  # v1 v2 ... -> "min median max" ("NA NA NA" when there is no number)
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '
+        {a[NR]=$1}
+        END { if (NR==0) {print "NA NA NA"; exit}
+              m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+              printf "%.6g %.6g %.6g\n", a[1], m, a[NR] }'
+}
+median() { summary "$@" | awk '{print $2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0>0 && b+0>0) printf "%.2f", a/b; else print "–" }'; }
+fmt() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.*f", d, v; else print "–" }'; }
+range() {  # range DECIMALS v1 v2 ... -> "**median** (min–max)"
+    local d="$1" s; shift; s=($(summary "$@"))
+    echo "**$(fmt "${s[1]}" "$d")** ($(fmt "${s[0]}" "$d")–$(fmt "${s[2]}" "$d"))"
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }  # utime+stime
+kstat() { dev_stat "$NS" "$DEV" "$1"; }
+nstat_get() { ip netns exec "$NS" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1==k {print $2}'; }
+
+snap() {  # snap a|b: NetStack's CPU ticks, kernel-side TAP counters, kernel TCP retransmissions
+    printf -v "$1_cpu" '%s' "$(cpu_ticks "$NS_PID")"
+    printf -v "$1_tx" '%s' "$(kstat tx_packets)"; printf -v "$1_rx" '%s' "$(kstat rx_packets)"
+    printf -v "$1_txb" '%s' "$(kstat tx_bytes)"; printf -v "$1_rxb" '%s' "$(kstat rx_bytes)"
+    printf -v "$1_drop" '%s' "$(kstat tx_dropped)"; printf -v "$1_retr" '%s' "$(nstat_get TcpRetransSegs)"
+}
+LAST_CPU=""; DELTA=""
+delta() {  # between snap a and b: sets LAST_CPU (NetStack CPU seconds) and DELTA (the log text)
+    LAST_CPU=$(awk -v a="${a_cpu:-0}" -v b="${b_cpu:-0}" -v t="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/t}')
+    local to=$((b_tx - a_tx)) from=$((b_rx - a_rx))
+    DELTA="netstack_cpu_s=$LAST_CPU frames_to_netstack=$to (avg $(( to > 0 ? (b_txb - a_txb) / to : 0 )) B)"
+    DELTA+=" frames_from_netstack=$from (avg $(( from > 0 ? (b_rxb - a_rxb) / from : 0 )) B)"
+    DELTA+=" tap_tx_dropped=$((b_drop - a_drop)) kernel_retrans=$(( ${b_retr:-0} - ${a_retr:-0} ))"
+}
+
+# --- build and set up ----------------------------------------------------------------------
+build_c blast
+build_c rr
+if [ -z "${NETSTACK:-}" ]; then
+    echo "== swift build -c release --product netstack --scratch-path .build-release"
+    if ! (cd "$ROOT" && swift build -c release --product netstack --scratch-path .build-release >"$WORK/build.log" 2>&1); then
+        grep -m3 'error:' "$WORK/build.log" >&2
+        echo "WARNING: the release build failed (someone mid-edit?); measuring the previous build" >&2
+    fi
+    NETSTACK="$ROOT/.build-release/release/netstack"
+fi
+"$NETSTACK" serve --help 2>&1 | grep -q -- '--discard' ||
+    { echo "bench-tap.sh: $NETSTACK has no 'serve --discard' (not built yet?)" >&2; exit 1; }
+
+{ sysinfo
+  echo "# bench-tap.sh RUNS=$RUNS BYTES=$BYTES RR_N=$RR_N PIN=${PIN:-none} netstack=$NETSTACK" \
+       "($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+uncommitted'))"
+} | tee -a "$LOG"
+
+echo "== creating $BYTES random bytes in $WWW"
+head -c "$BYTES" /dev/urandom >"$WWW/big.bin" || { echo "cannot write $WWW/big.bin" >&2; exit 1; }
+SHA=$(sha256sum "$WWW/big.bin" | cut -d' ' -f1)
+
+ip netns del "$NS" 2>/dev/null || true
+ip netns add "$NS"
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev "$DEV" mode tap
+ip -n "$NS" link set "$DEV" mtu 1500
+ip -n "$NS" addr add "$KADDR/24" dev "$DEV"
+ip -n "$NS" link set "$DEV" up
+echo "## netstack serve pin=${PIN:-none}: namespace $NS, TAP $DEV mtu=1500 kernel-side [$(offload_summary "$NS" "$DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$DEV/tx_queue_len")" | tee -a "$LOG"
+
+# --- the rounds ----------------------------------------------------------------------------
+NS_RX=(); NS_RX_CPU=(); NS_TX=(); NS_TX_CPU=(); NS_RT=(); NS_P50=(); NS_P99=(); NS_RT_CPU=()
+SERVE_EXITS=(); VERIFY=""
+: >"$WORK/lwip.out"; : >"$WORK/tap.out"
+for i in $(seq "$RUNS"); do
+    if [ "${SKIP_ANCHORS:-0}" != 1 ]; then
+        echo "== round $i/$RUNS: anchors (03_lwip.sh tap, 04_tap.sh tcp_ack2 tx_udp1472; pin=${PIN:-none})"
+        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/03_lwip.sh" tap 2>&1 | tee -a "$WORK/lwip.out"
+        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_ack2 tx_udp1472 2>&1 | tee -a "$WORK/tap.out"
+    fi
+    echo "== round $i/$RUNS: NetStack"
+    start_serve || exit 1
+    if [ "$i" = 1 ]; then  # once, untimed: the download arrives intact
+        got=$(ip netns exec "$NS" timeout 120 curl -sS --max-time 110 "http://$NADDR:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
+        [ "$got" = "$SHA" ] && VERIFY=ok || VERIFY="MISMATCH (got $got)"
+        echo "  verify: HTTP download of $BYTES B sha256 $VERIFY" | tee -a "$LOG"
+    fi
+
+    wait_quiet; snap a
+    s=$(ip netns exec "$NS" timeout 80 $TK "$BIN_DIR/blast" tcp "$NADDR" "$PORT_DISCARD" "$BYTES" 60)
+    snap b; delta
+    echo "  run $i kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && { NS_RX+=("$(field MBps "$s")"); NS_RX_CPU+=("$LAST_CPU"); }
+
+    wait_quiet; snap a
+    c=$(ip netns exec "$NS" timeout 80 $TK curl -sS -o /dev/null --max-time 70 \
+        -w 'http=%{http_code} bytes=%{size_download} secs=%{time_total} Bps=%{speed_download}' \
+        "http://$NADDR:$PORT_HTTP/big.bin" 2>&1)
+    snap b; delta
+    mbps=$(awk -v b="$(field Bps "$c")" 'BEGIN{printf "%.1f", b/1e6}')
+    echo "  run $i netstack->kernel: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$c")" = "$BYTES" ] && { NS_TX+=("$mbps"); NS_TX_CPU+=("$LAST_CPU"); }
+
+    wait_quiet; snap a
+    r=$(ip netns exec "$NS" timeout 130 $TK "$BIN_DIR/rr" pingpong "$NADDR" "$PORT_ECHO" "$RR_N")
+    snap b; delta
+    echo "  run $i round trip: ${r:-rr failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    if [ -n "$(field mean_us "$r")" ]; then
+        NS_RT+=("$(field mean_us "$r")"); NS_P50+=("$(field p50_us "$r")"); NS_P99+=("$(field p99_us "$r")")
+        # rr makes 1000 warm-up round trips before the N it times
+        NS_RT_CPU+=("$(awk -v c="$LAST_CPU" -v n="$RR_N" 'BEGIN{printf "%.2f", c*1e6/(n+1000)}')")
+    fi
+
+    ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
+        sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
+    stop_serve; SERVE_EXITS+=("$SERVE_STATUS")
+    echo "  run $i: netstack serve exit status after SIGTERM: $SERVE_STATUS" | tee -a "$LOG"
+done
+ip netns list | grep -q '^bnch_' && echo "WARNING: the anchors left a namespace behind" >&2
+
+# --- the anchors' per-run lines ------------------------------------------------------------
+LW_MB=(); LW_SEND=(); LW_CPU=(); CEIL_MB=(); CEIL_SEND=(); CEIL_CPU=(); TX_MB=()
+while read -r line; do
+    LW_MB+=("$(field MBps "${line%%|*}")"); LW_CPU+=("$(field lwip_cpu_s "$line")")
+    LW_SEND+=("$(field MBps "${line#*sender:}")")
+done < <(grep -E '^  run [0-9]+: lwip_tap ' "$WORK/lwip.out")
+while read -r line; do
+    CEIL_MB+=("$(field MBps "${line%%|*}")"); CEIL_CPU+=("$(field receiver_cpu_s "$line")")
+    CEIL_SEND+=("$(field MBps "${line#*sender:}")")
+done < <(grep -E '^  run [0-9]+: tap_tcp ' "$WORK/tap.out")
+while read -r line; do  # the payload the kernel's UDP socket received (1472 B per frame), in MB/s
+    TX_MB+=("$(awk -v g="$(field Gbps_payload "${line#*kernel:}")" 'BEGIN{printf "%.1f", g*1000/8}')")
+done < <(grep -E '^  run [0-9]+: writer: tap_tx ' "$WORK/tap.out")
+{ echo "  anchors lwip_tap MBps (receiver / blast sender) per round: ${LW_MB[*]:-} / ${LW_SEND[*]:-}"
+  echo "  anchors tcp_ack2 MBps (receiver / blast sender) per round: ${CEIL_MB[*]:-} / ${CEIL_SEND[*]:-}"
+  echo "  anchors tx_udp1472 kernel-received payload MB/s per round: ${TX_MB[*]:-}"; } >>"$LOG"
+
+# --- the table -----------------------------------------------------------------------------
+rx_med=$(median "${NS_RX[@]}"); tx_med=$(median "${NS_TX[@]}"); rt_med=$(median "${NS_RT[@]}")
+lw=$(median "${LW_SEND[@]}"); ce=$(median "${CEIL_SEND[@]}"); txc=$(median "${TX_MB[@]}")
+per_gib() { awk -v c="$1" -v b="$BYTES" 'BEGIN{ if (c ~ /^[0-9.]+$/) printf "%.2f", c*1073741824/b; else print "–" }'; }
+cpu_rx=$(per_gib "$(median "${NS_RX_CPU[@]}")"); cpu_tx=$(per_gib "$(median "${NS_TX_CPU[@]}")")
+cpu_lw=$(per_gib "$(median "${LW_CPU[@]}")"); cpu_ce=$(per_gib "$(median "${CEIL_CPU[@]}")")
+gbit() { awk -v m="$1" 'BEGIN{ if (m ~ /^[0-9.]+$/) printf "%.2f", m*8/1000; else print "–" }'; }
+
+{
+echo
+echo "### NetStack over TAP vs. the anchors — $(date -u +%Y-%m-%dT%H:%M:%SZ), $RUNS rounds, pin=${PIN:-none}, $BYTES B per transfer"
+echo
+echo "| metric | NetStack median (min–max) | lwIP on TAP | ceiling | NetStack / lwIP | NetStack / ceiling |"
+echo "|---|---|---|---|---|---|"
+echo "| kernel → stack, MB/s | $(range 1 "${NS_RX[@]}") | $(range 1 "${LW_SEND[@]}") | $(range 1 "${CEIL_SEND[@]}") tcp_ack2 | $(ratio "$rx_med" "$lw") | $(ratio "$rx_med" "$ce") |"
+echo "| stack CPU s per GiB received | $cpu_rx | $cpu_lw | $cpu_ce | $(ratio "$cpu_rx" "$cpu_lw") | $(ratio "$cpu_rx" "$cpu_ce") |"
+echo "| stack → kernel, MB/s | $(range 1 "${NS_TX[@]}") | – | $(range 1 "${TX_MB[@]}") tx_udp1472 | – | $(ratio "$tx_med" "$txc") |"
+echo "| stack CPU s per GiB sent | $cpu_tx | – | – | – | – |"
+echo "| 1-byte round trip, µs (mean) | $(range 2 "${NS_RT[@]}") | – | kernel veth 52.13 (one cpu 13.87)¹ | – | $(ratio "$rt_med" 52.13) × kernel veth |"
+echo "| round trip p50 / p99, µs | $(fmt "$(median "${NS_P50[@]}")") / $(fmt "$(median "${NS_P99[@]}")") | – | kernel veth 54.4 / 71.6¹ | – | – |"
+echo "| stack CPU µs per round trip | $(fmt "$(median "${NS_RT_CPU[@]}")" 2) | – | – | – | – |"
+echo
+echo "kernel → stack: \`blast tcp\` (the anchors' sender) into NetStack's discard service, lwIP's and tcp_ack2's"
+echo "receivers; MB/s as blast reports it (connect to the peer's FIN), the same tool for all three."
+echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP server; ceiling = UDP payload the kernel"
+echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service."
+echo "In Gbit/s: kernel → NetStack $(gbit "$rx_med"), NetStack → kernel $(gbit "$tx_med")."
+echo "Floor (faster than lwIP on TAP): $(awk -v a="$rx_med" -v b="$lw" 'BEGIN{ if (a+0>0 && b+0>0) print (a>b ? "met" : "NOT met"); else print "not measured" }')."
+echo "Download integrity (sha256 of one full download): ${VERIFY:-not checked}; serve exit statuses after SIGTERM: ${SERVE_EXITS[*]:-none}."
+echo "¹ kernel TCP over veth, ../shared/anchors/README.md §2 (02_kernel_rr.sh, pin none), not re-measured here."
+echo "Per-run lines: $LOG; the anchors' own logs: $RES_DIR/lwip.txt, $RES_DIR/tap.txt."
+} | tee -a "$LOG"
