@@ -139,7 +139,6 @@ extension Host {
         connection.descriptor = fd
         record.connection = connection
         register(connection)
-        emit(.tcpStateChanged(local: local, remote: remote, state: connection.state))
         afterActivity(connection)
     }
 

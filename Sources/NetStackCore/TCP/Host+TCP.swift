@@ -111,7 +111,6 @@ extension Host {
         connection.listener = listener
         register(connection)
         listener.halfOpen.insert(connection.id)
-        emit(.tcpStateChanged(local: key.local, remote: key.remote, state: connection.state))
         afterActivity(connection)
     }
 
@@ -145,7 +144,6 @@ extension Host {
             forget(connection)
             return
         }
-        emit(.tcpStateChanged(local: key.local, remote: key.remote, state: connection.state))
         afterActivity(connection)
     }
 
@@ -182,7 +180,9 @@ extension Host {
     /// The MSS to announce toward `destination`: the outgoing interface's MTU − 40.
     func mss(toward destination: IPv4Address) -> Int {
         let mtu = routes.peek(destination).map { adapters[$0.interface.index].mtu } ?? adapters.first?.mtu ?? 1500
-        return max(536, mtu - 40)
+        // The link's MTU minus the IP and TCP headers (RFC 9293 §3.7.1), even below 536
+        // on a small-MTU link; never below 88 (Linux's floor: 48 data bytes + options).
+        return max(88, mtu - 40)
     }
 
     func register(_ connection: TCPConnection) {
@@ -193,7 +193,6 @@ extension Host {
     /// After anything happened to a connection: send what it wants to send,
     /// move it between the listener's queues, reschedule its timer, and forget it once finished.
     func afterActivity(_ connection: TCPConnection) {
-        let before = connection.state
         transmit(connection)
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {
@@ -204,7 +203,10 @@ extension Host {
                 transmit(connection)
             }
         }
-        if before != connection.state {
+        // Compared with what was last reported, not with the state on entry: input and
+        // user calls change the state before this runs.
+        if connection.reportedState != connection.state {
+            connection.reportedState = connection.state
             emit(.tcpStateChanged(local: connection.local, remote: connection.remote, state: connection.state))
         }
         let waitsForAccept = connection.listener?.acceptQueue.contains(connection.id) ?? false

@@ -127,6 +127,8 @@ final class TCPConnection {
     var keepAliveProbesSent = 0
     /// The wake-up the host's timer queue holds for this connection.
     var scheduledWake: Instant?
+    /// The state last reported to the host's observer (`tcpStateChanged`).
+    var reportedState: TCPState?
     /// The SACK blocks of the last ACK sent, most recent first (RFC 2018 §4's ordering).
     var lastSACKBlocks = TCPSACKBlocks()
     /// Zero-window probes sent over the connection's life.
