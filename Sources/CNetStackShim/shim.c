@@ -12,6 +12,9 @@
 #include <linux/if_tun.h>
 
 int ns_tun_open(const char *name, int tap, char *actual) {
+    // Attach only to a device that exists: TUNSETIFF would silently create a new,
+    // unconfigured one for a mistyped name.
+    if (if_nametoindex(name) == 0) return -ENXIO;
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -errno;
     struct ifreq request;

@@ -12,6 +12,9 @@ public final class PingSession: StackApplication {
     public private(set) var transmitted = 0, received = 0, errors = 0
     /// True once every request has been sent and answered or given up on.
     public private(set) var finished = false
+    /// Set when the very first request could not be sent (no route, …): the session
+    /// ended at once, like iputils' "ping: connect: Network is unreachable".
+    public private(set) var sendError: NetError?
     /// Round-trip times of the replies, in order.
     public private(set) var roundTrips: [Duration] = []
 
@@ -61,6 +64,12 @@ public final class PingSession: StackApplication {
                 try host.ping(socket, to: destination, sequence: UInt16(truncatingIfNeeded: transmitted),
                               payloadLength: payloadLength, now: now)
             } catch {
+                if transmitted == 1 {
+                    sendError = error
+                    finished = true
+                    host.closePing(socket)
+                    return
+                }
                 errors += 1
                 output("ping: sendmsg: \(error.description.split(separator: ":").last.map { $0.dropFirst() } ?? "")")
             }

@@ -57,6 +57,9 @@ struct PingCommand: ParsableCommand {
         }
         runtime.start(session)
         try runtime.run { _, _ in session.finished }
+        if let error = session.sendError {
+            throw CommandFailure("ping: connect: \(error.description.split(separator: ":").last.map { $0.dropFirst() } ?? "")")
+        }
         if session.received == 0 { Glibc.exit(1) }
     }
 

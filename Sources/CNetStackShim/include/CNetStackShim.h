@@ -7,7 +7,7 @@
 #include <signal.h>
 
 /// Opens /dev/net/tun and attaches a TAP (tap != 0: Ethernet frames) or TUN
-/// (IP packets) interface named `name` (created when missing), without packet
+/// (IP packets) interface named `name` (which must exist: -ENXIO if not), without packet
 /// information headers, non-blocking, close-on-exec. Writes the kernel's name
 /// of the interface into `actual` (IFNAMSIZ bytes). Returns the fd or -errno.
 int ns_tun_open(const char *name, int tap, char *actual);

@@ -28,7 +28,7 @@ public final class TunTapDevice: @unchecked Sendable {
     /// The device's MTU as the kernel reports it (bytes of IP packet).
     public let mtu: Int
 
-    /// Opens (and creates, when missing and permitted) the device `name`, inside
+    /// Opens the existing device `name` (made with `ip tuntap add`), inside
     /// the network namespace at `namespacePath` when given (`/var/run/netns/NAME`).
     /// Throws a one-line reason: no /dev/net/tun, no permission, busy, wrong kind.
     public init(name: String, kind: DeviceKind, namespacePath: String? = nil) throws(RuntimeError) {
@@ -43,6 +43,8 @@ public final class TunTapDevice: @unchecked Sendable {
             let code = -result
             let device = "\(kind == .tap ? "TAP" : "TUN") device '\(name)'"
             switch code {
+            case ENXIO:
+                throw RuntimeError("no such device '\(name)' (create it first: ip tuntap add dev \(name) mode \(kind == .tap ? "tap" : "tun"))")
             case ENOENT where namespacePath != nil: throw RuntimeError("no network namespace at \(namespacePath!)")
             case ENOENT, ENODEV: throw RuntimeError("cannot open /dev/net/tun: \(errorText(code)) (is the tun module available?)")
             case EPERM, EACCES: throw RuntimeError("\(device): permission denied (run as root or with CAP_NET_ADMIN)")
