@@ -8,8 +8,8 @@ extension Narration {
         func iface(_ id: InterfaceID) -> String { host.adapters[id.index].name }
         switch event {
         case let .udpSent(from, to, length):
-            self.init(layer: .socket, kind: "udpSent", noun: "datagrams sent",
-                      full: "sendto(\(length) bytes → \(to)): the application hands its data to the socket library; the stack puts it in a UDP datagram from port \(from.port) — no connection, no handshake",
+            self.init(layer: .udp, kind: "udpSent", noun: "datagrams sent",
+                      full: "sendto(\(length) bytes → \(to)): UDP puts them in one datagram from port \(from.port) with an 8-byte header (ports, length, checksum) — no connection, no handshake, no copy kept for retransmission",
                       brief: "UDP \(from) → \(to), \(length) bytes")
         case let .udpDelivered(from, to, length):
             self.init(layer: .udp, kind: "udpDelivered", noun: "datagrams delivered",
@@ -32,11 +32,11 @@ extension Narration {
                       brief: "port \(port): \(error.symbol) from \(from)")
         case let .resolverQuerySent(name, id, server, attempt):
             self.init(layer: .socket, kind: "dnsQuery", noun: "DNS queries sent",
-                      full: "resolver: no address for \(name) in the hosts table or cache: A query id 0x\(String(id, radix: 16)) → nameserver \(server):53 (attempt \(attempt)), from a random port",
+                      full: "resolver: the A query for \(name) (id 0x\(String(id, radix: 16)), attempt \(attempt)) is on its way to \(server):53; the resolver waits \(host.resolverConfig.timeout.components.seconds) s for the answer before asking again",
                       brief: "DNS A? \(name) → \(server) (attempt \(attempt))")
         case let .resolverAnswerAccepted(name, addresses, ttl, canonicalName, server):
             self.init(layer: .socket, kind: "dnsAnswer", noun: "DNS answers accepted",
-                      full: "resolver: \(server) answers \(name)\(canonicalName == name ? "" : " (alias of \(canonicalName))") → \(addresses.map(\.description).joined(separator: ", ")), valid for \(ttl) s",
+                      full: "resolver: the answer matches the query's id, port and question: \(server) says \(name)\(canonicalName == name ? "" : " (alias of \(canonicalName))") is \(addresses.map(\.description).joined(separator: ", ")), valid for \(ttl) s — kept in the resolver's cache for that long",
                       brief: "DNS \(name) → \(addresses.map(\.description).joined(separator: ", "))")
         case let .resolverAnswerRejected(name, from, reason):
             self.init(layer: .socket, kind: "dnsRejected", noun: "DNS answers rejected",
@@ -54,17 +54,8 @@ extension Narration {
             self.init(layer: .socket, kind: "dnsFailed", noun: "lookups failed",
                       full: "resolver: lookup of \(name) failed: \(error)",
                       brief: "DNS \(name): \(error)")
-        case let .tcpSegmentSent(header, length, to):
-            self.init(layer: .tcp, kind: "tcpSent" + segmentKind(header, length), noun: "TCP segments sent",
-                      full: "TCP \(describe(header, length)) → \(to)\(explain(header, length, sending: true))",
-                      brief: "\(describe(header, length)) → \(to)")
-        case let .tcpSegmentReceived(header, length, from):
-            self.init(layer: .tcp, kind: "tcpReceived" + segmentKind(header, length), noun: "TCP segments received",
-                      full: "TCP \(describe(header, length)) from \(from)\(explain(header, length, sending: false))",
-                      brief: "\(describe(header, length)) from \(from)")
-        case let .tcpStateChanged(local, remote, state):
-            self.init(layer: .tcp, kind: "state" + state.description, noun: "state changes",
-                      full: "connection \(local) ↔ \(remote) is now \(state)", brief: "\(local) ↔ \(remote): \(state)")
+        case .tcpSegmentSent, .tcpSegmentReceived, .tcpStateChanged:
+            return nil  // TCPStoryteller tells these, with the connection's history
         case let .routeLookup(destination, route, nextHop):
             let matched = route.destination.prefixLength == 0 ? "the default route (0.0.0.0/0)" : "\(route.destination)"
             let via = route.gateway.map { "gateway \($0)" } ?? "no gateway: \(destination) is on the link itself"
@@ -180,8 +171,9 @@ extension Narration {
         }
     }
 
-    /// How the demo tells a device event; nil for events it leaves out.
-    init?(_ event: DeviceEvent) {
+    /// How the demo tells a device event; nil for events it leaves out. `cable`
+    /// names a cable and a direction for the reader ("hub → browser").
+    init?(_ event: DeviceEvent, cable: (String, LinkDirection) -> String) {
         switch event {
         case let .hubRepeated(_, inPort, outPorts, length):
             self.init(layer: .hub, kind: "hub", noun: "frames repeated by the hub",
@@ -202,50 +194,18 @@ extension Narration {
         case let .switchFCSDrop(_, port, length):
             self.init(layer: .switch_, kind: "switchFCS", noun: "frames dropped by the switch's FCS check",
                       full: "\(length)-byte frame on port \(port) fails the FCS check: dropped", brief: "FCS drop on port \(port)")
-        case let .linkCorrupted(link, _, bits):
+        case let .linkCorrupted(link, direction, bits):
             self.init(layer: .wire, kind: "corrupted", noun: "frames damaged on wires",
-                      full: "noise on the cable \(link): \(bits) bit\(bits == 1 ? "" : "s") flipped in the signal",
-                      brief: "\(link): \(bits) bits flipped")
-        case let .linkLost(link, _, length):
+                      full: "noise on the cable \(cable(link, direction)): \(bits) bit\(bits == 1 ? "" : "s") of the signal flipped — the frame arrives, but not as it was sent",
+                      brief: "\(cable(link, direction)): \(bits) bit\(bits == 1 ? "" : "s") flipped", always: true)
+        case let .linkLost(link, direction, length):
             self.init(layer: .wire, kind: "lost", noun: "frames lost on wires",
-                      full: "the cable \(link) lost a \(length)-byte frame", brief: "\(link): lost \(length) bytes")
+                      full: "the cable \(cable(link, direction)) lost a \(length)-byte frame: nothing arrives at the other end",
+                      brief: "\(cable(link, direction)): lost \(length) bytes", always: true)
         default:
             return nil
         }
     }
-}
-
-/// A kind key per segment shape: SYN, SYN-ACK, data, pure ACK, FIN, RST.
-private func segmentKind(_ header: TCPHeader, _ length: Int) -> String {
-    let flags = header.flags
-    if flags.contains(.rst) { return "RST" }
-    if flags.contains(.syn) { return flags.contains(.ack) ? "SYNACK" : "SYN" }
-    if flags.contains(.fin) { return "FIN" }
-    return length > 0 ? "DATA" : "ACK"
-}
-
-/// `[SYN, ACK] seq 1000 ack 2001 win 65535 len 0`.
-private func describe(_ header: TCPHeader, _ length: Int) -> String {
-    var text = "[\(header.flags)] \(header.sourcePort) → \(header.destinationPort) seq \(header.sequenceNumber)"
-    if header.flags.contains(.ack) { text += " ack \(header.acknowledgmentNumber)" }
-    return text + " win \(header.window) len \(length)"
-}
-
-/// The chapter's explanation of a segment's role, told the first time.
-private func explain(_ header: TCPHeader, _ length: Int, sending: Bool) -> String {
-    let flags = header.flags
-    if flags.contains(.rst) { return ": reset — the connection is refused or torn down" }
-    if flags.contains(.syn) {
-        let mss = header.options.mss.map { " MSS \($0)" } ?? ""
-        return flags.contains(.ack)
-            ? ": the server's half of the handshake: its initial sequence number, window and\(mss), and an ACK of the client's SYN"
-            : ": the first of the three-way handshake: initial sequence number, window and\(mss) — the socket's control information is exchanged"
-    }
-    if flags.contains(.fin) { return ": FIN — this side has no more data to send" }
-    if length > 0 {
-        return ": \(length) bytes of data (at most one MSS), sequence number = position of its first byte"
-    }
-    return ": ACK — \"next I expect byte \(header.acknowledgmentNumber)\", and a window of \(header.window) (scaled) bytes of free buffer"
 }
 
 /// `0.123 ms`, as ping prints times.

@@ -1,6 +1,6 @@
 /// How much the demo tells.
 public enum Verbosity: Sendable {
-    /// Only the step headings, the tables and the counters.
+    /// Only the step headings, each step's outcome, the tables and the counters.
     case quiet
     /// Each kind of step in full the first time; repeats summarised per step.
     case normal
@@ -25,6 +25,15 @@ enum Layer: String {
         case .wire: "31"
         }
     }
+
+    /// Whether repeats of this layer are counted by name in a summary (the
+    /// application's and the transport's), or only in the total beneath them.
+    var isUpper: Bool {
+        switch self {
+        case .app, .socket, .tcp, .udp, .icmp: true
+        default: false
+        }
+    }
 }
 
 /// One thing to tell: a full explanation the first time, and a one-line form.
@@ -36,39 +45,95 @@ struct Narration {
     var noun: String
     var full: String
     var brief: String
+    /// Told in full every time, never summarised (a loss, a retransmission).
+    var always = false
 }
 
-/// Prints the story: headings, narration lines with the virtual time, and
-/// per-step summaries of what repeated.
+/// Prints the story: headings, narration lines with the virtual time, each
+/// step's outcome, and per-step summaries of what repeated.
 final class Narrator {
     let verbosity: Verbosity
     let color: Bool
     let output: (String) -> Void
+    /// Called before each step heading but the first (for `--step`).
+    let pause: (() -> Void)?
+    /// Narration wider than this is wrapped, continuing under its text; nil: one line per event.
+    let width: Int?
     /// While muted, events are only counted (in `mutedCount`).
     var muted = false
     private(set) var mutedCount = 0
+    private var headings = 0
     private var toldKinds: Set<String> = []
+    /// Repeats not told since the last summary: upper-layer ones by noun, the rest in a total.
     private var repeats: [(noun: String, count: Int)] = []
+    private var lowerRepeats = 0
+    private var explainedLower = false
 
-    init(verbosity: Verbosity, color: Bool, output: @escaping (String) -> Void) {
+    init(verbosity: Verbosity, color: Bool, width: Int?, pause: (() -> Void)?, output: @escaping (String) -> Void) {
         self.verbosity = verbosity
         self.color = color
+        self.width = width.map { max($0, 40) }
+        self.pause = pause
         self.output = output
     }
 
-    func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
-
-    /// A step heading with a short explanation.
-    func heading(_ title: String, _ explanation: String = "") {
-        flushRepeats()
-        output("")
-        output(paint("== \(title)", "1"))
-        if !explanation.isEmpty, verbosity != .quiet { output(explanation) }
+    /// Prints `text` after `prefix` (whose visible width is `indent`), wrapped
+    /// at spaces to `width` with later lines indented by `indent`.
+    private func emit(_ prefix: String, indent: Int, _ text: String) {
+        guard let width, indent + text.count > width else { return output(prefix + text) }
+        let lines = wrapWords(text, width: max(20, width - indent))
+        for (index, line) in lines.enumerated() {
+            output((index == 0 ? prefix : String(repeating: " ", count: indent)) + line)
+        }
     }
 
-    /// Plain text (tables, counters), one output call per line.
+    /// Whether event lines are printed at all.
+    var tellsEvents: Bool { verbosity != .quiet }
+
+    func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+
+    /// A step heading with a short explanation (left out when quiet).
+    func heading(_ title: String, _ explanation: String = "") {
+        flushRepeats()
+        if headings > 0, let pause {
+            output(paint("   (press Enter for the next step)", "2"))
+            pause()
+        }
+        headings += 1
+        output("")
+        output(paint("== \(title)", "1"))
+        if !explanation.isEmpty, tellsEvents {
+            for line in explanation.split(separator: "\n", omittingEmptySubsequences: false) { emit("", indent: 0, String(line)) }
+        }
+    }
+
+    /// Plain text (tables, counters), one output call per line; always printed.
     func text(_ text: String) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) { output(String(line)) }
+    }
+
+    /// Text for the normal and verbose modes only.
+    func detail(_ text: String) {
+        guard tellsEvents else { return }
+        self.text(text)
+    }
+
+    /// What a step achieved, marked so it stands out; always printed.
+    func outcome(_ text: String) {
+        flushRepeats()
+        guard color else { return emit("   ⇒ ", indent: 5, text) }
+        // Painted line by line, so a wrapped outcome stays bold throughout.
+        guard let width, text.count + 5 > width else { return output(paint("   ⇒ " + text, "1")) }
+        for (index, line) in wrapWords(text, width: max(20, width - 5)).enumerated() {
+            output(paint((index == 0 ? "   ⇒ " : "     ") + line, "1"))
+        }
+    }
+
+    /// A line about what the application does (a call into the socket library), told at `time`.
+    func call(_ text: String, node: String, time: String) {
+        guard tellsEvents else { return }
+        flushRepeats()
+        line(.app, node: node, time: time, text: text)
     }
 
     /// Tells `narration`, which happened at `time` on `node`.
@@ -79,10 +144,15 @@ final class Narrator {
             return
         case .verbose:
             let first = toldKinds.insert(narration.kind).inserted
-            line(narration, node: node, time: time, text: first ? narration.full : narration.brief)
+            line(narration.layer, node: node, time: time, text: first || narration.always ? narration.full : narration.brief)
         case .normal:
-            if toldKinds.insert(narration.kind).inserted {
-                line(narration, node: node, time: time, text: narration.full)
+            if toldKinds.insert(narration.kind).inserted || narration.always {
+                // A summary of the transport's repeats goes before the new line; the
+                // lower layers' alone waits, so it does not split every step into pieces.
+                if !repeats.isEmpty { flushRepeats() }
+                line(narration.layer, node: node, time: time, text: narration.full)
+            } else if !narration.layer.isUpper {
+                lowerRepeats += 1
             } else if let index = repeats.firstIndex(where: { $0.noun == narration.noun }) {
                 repeats[index].count += 1
             } else {
@@ -91,22 +161,61 @@ final class Narrator {
         }
     }
 
-    private func line(_ narration: Narration, node: String, time: String, text: String) {
-        let tag = padded(narration.layer.rawValue, 6), who = padded(node, 7)
-        output("\(time)  \(paint(tag, narration.layer.color)) \(who) \(text)")
+    private func line(_ layer: Layer, node: String, time: String, text: String) {
+        let tag = padded(layer.rawValue, 6), who = padded(node, 7)
+        emit("\(time)  \(paint(tag, layer.color)) \(who) ", indent: time.count + 2 + 6 + 1 + 7 + 1, text)
     }
 
-    /// Prints "…and N more: …" for what was not told in full since the last heading.
+    /// Prints "…and 68 more data segments, 35 ACKs" for what was not told in
+    /// full since the last summary, with the lower layers' events in one total.
     func flushRepeats() {
-        guard !repeats.isEmpty else { return }
-        let total = repeats.reduce(0) { $0 + $1.count }
-        let parts = repeats.map { "\($0.count) \($0.noun)" }.joined(separator: ", ")
-        output(paint("           …and \(total) more of the kinds told above: \(parts)", "2"))
+        guard !repeats.isEmpty || lowerRepeats > 0 else { return }
+        var text = repeats.enumerated().map { index, entry in
+            "\(entry.count) \(index == 0 ? "more " : "")\(counted(entry.noun, entry.count))"
+        }.joined(separator: ", ")
+        if lowerRepeats > 0 {
+            // Which layers "frame-level" means is said the first time only.
+            let layers = explainedLower ? "" : " (IP, ARP, Ethernet, adapters, hub, switch, router)"
+            explainedLower = true
+            let lower = "\(lowerRepeats) \(repeats.isEmpty ? "more " : "")frame-level \(lowerRepeats == 1 ? "event" : "events")"
+                + "\(layers) like those told above"
+            text += repeats.isEmpty ? lower : " — with \(lower)"
+        }
         repeats = []
+        lowerRepeats = 0
+        guard color else { return emit("           ", indent: 11, "…and " + text) }
+        guard let width, text.count + 16 > width else { return output(paint("           …and \(text)", "2")) }
+        for line in wrapWords("…and " + text, width: max(20, width - 11)) { output(paint("           " + line, "2")) }
     }
+}
+
+/// `noun` (a plural, "data segments") as it reads after `count`: singular for 1
+/// ("data segment"), by the first word that ends in s and is not an acronym.
+func counted(_ noun: String, _ count: Int) -> String {
+    guard count == 1 else { return noun }
+    var words = noun.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+    for index in words.indices {
+        let word = words[index]
+        guard word.count > 2, word.hasSuffix("s"), word != word.uppercased(),
+              !word.hasSuffix("ous") else { continue }
+        if word.hasSuffix("ies") {
+            words[index] = String(word.dropLast(3)) + "y"
+        } else if word.hasSuffix("sses") {
+            words[index] = String(word.dropLast(2))
+        } else {
+            words[index] = String(word.dropLast())
+        }
+        break
+    }
+    return words.joined(separator: " ")
 }
 
 /// `text` followed by spaces up to `width` characters.
 func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// `text` preceded by spaces up to `width` characters.
+func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }

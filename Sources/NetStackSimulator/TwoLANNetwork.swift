@@ -34,10 +34,12 @@ public final class TwoLANNetwork {
     public static let serverAddress = IPv4Address(198, 51, 100, 10)
     public static let dnsAddress = IPv4Address(198, 51, 100, 53)
 
-    /// Builds the network at time zero. `lanBMTU` sets the MTU of the router's
-    /// LAN B side and the LAN B hosts (smaller than 1500 to make the router fragment);
-    /// `cable` is the impairment every cable gets (FCS is always carried).
-    public init(seed: UInt64, lanBMTU: Int = 1500, cable: LinkConfig = .fastEthernet,
+    /// Builds the network at time zero. `lanAMTU` sets the MTU of the LAN A hosts
+    /// and the router's LAN A side; `lanBMTU` the same for LAN B (smaller than
+    /// LAN A's to make the router fragment). Both also set the MSS the hosts'
+    /// TCP announces (MTU − 40). `cable` is the impairment every cable gets
+    /// (FCS is always carried).
+    public init(seed: UInt64, lanAMTU: Int = 1500, lanBMTU: Int = 1500, cable: LinkConfig = .fastEthernet,
                 configure: (inout HostConfig) -> Void = { _ in }) {
         simulator = Simulator(seed: seed)
         func makeHost(_ name: String, forwarding: Bool = false) -> Host {
@@ -48,9 +50,9 @@ public final class TwoLANNetwork {
         }
         let clientHost = makeHost("client"), routerHost = makeHost("router", forwarding: true)
         let serverHost = makeHost("server"), dnsHost = makeHost("dns"), laptopHost = makeHost("laptop")
-        let c0 = clientHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x0a)))
-        let l0 = laptopHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x14)))
-        let r0 = routerHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x01)))
+        let c0 = clientHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x0a), mtu: lanAMTU))
+        let l0 = laptopHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x14), mtu: lanAMTU))
+        let r0 = routerHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0a, 0x01), mtu: lanAMTU))
         let r1 = routerHost.addInterface(AdapterConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x01), mtu: lanBMTU))
         let s0 = serverHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x0a), mtu: lanBMTU))
         let d0 = dnsHost.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0x0b, 0x35), mtu: lanBMTU))

@@ -1,5 +1,7 @@
 import Testing
 import Foundation
+import NetStackWire
+import NetStackDemo
 
 /// Runs the `netstack` executable SwiftPM built next to this test bundle.
 private func netstack(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -15,11 +17,31 @@ private func netstack(_ arguments: [String]) throws -> (status: Int32, stdout: S
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    process.standardInput = FileHandle.nullDevice
     try process.run()
+    // Standard error is read on another thread, so neither pipe can fill up and block the child.
+    let errorData = ErrorCollector(err.fileHandleForReading)
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), errorData.text())
+}
+
+/// Reads a pipe to its end on a background thread.
+private final class ErrorCollector: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func text() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 @Suite("The netstack command line")
@@ -36,14 +58,59 @@ struct CommandLineTests {
         #expect(lines.first?.hasPrefix("netstack: ") == true)
     }
 
-    @Test("demo --pcap writes a capture and exits 0")
+    @Test("a bad demo option is a usage error: one line on standard error, exit 64, nothing run", arguments: [
+        ["--loss", "2"], ["--loss", "60%"], ["--loss", "-0.1"], ["--loss", "abc"], ["--loss", "nan"],
+        ["--mss", "80"], ["--mss", "1461"], ["--mss", "x"], ["--seed", "-1"], ["--quiet", "--verbose"],
+        ["--pcap", "/nonexistent-dir/x.pcap"],
+    ])
+    func badDemoOption(arguments: [String]) throws {
+        let result = try netstack(["demo"] + arguments)
+        #expect(result.status == 64)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasPrefix("netstack: ") == true)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("demo --help explains every option")
+    func help() throws {
+        let result = try netstack(["demo", "--help"])
+        #expect(result.status == 0)
+        for option in ["--pcap", "--pcap-all", "--seed", "--loss", "--mss", "--quiet", "--verbose", "--step", "--no-color"] {
+            #expect(result.stdout.contains(option), "\(option) missing from the help")
+        }
+    }
+
+    @Test("demo exits 0, and its --pcap and --pcap-all files hold the same bytes as the run in process")
     func demoWritesCapture() throws {
         let path = NSTemporaryDirectory() + "netstack-demo-\(getpid()).pcap"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try netstack(["demo", "--quiet", "--no-color", "--pcap", path])
+        let allPath = NSTemporaryDirectory() + "netstack-demo-all-\(getpid()).pcap"
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: allPath)
+        }
+        let result = try netstack(["demo", "--no-color", "--step", "--pcap", path, "--pcap-all", allPath])
         #expect(result.status == 0)
+        #expect(result.stderr.isEmpty)
+        #expect(result.stdout.contains("— identical ✓"))
         #expect(result.stdout.contains("Kernel IP routing table"))
-        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
-        #expect((size ?? 0) > 1000)
+        #expect(!result.stdout.contains("\u{1B}["))
+        #expect(!result.stdout.contains("press Enter"))
+        let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let inProcess = Demo.run(DemoOptions()) { _ in }
+        #expect(written == inProcess.capture)
+        #expect(try PcapReader.parse(written).count > 100)
+        let writtenAll = try [UInt8](Data(contentsOf: URL(fileURLWithPath: allPath)))
+        #expect(writtenAll == inProcess.networkCapture)
+    }
+
+    @Test("demo --loss accepts a fraction or a percentage, and --mss a size, and still completes", arguments: [
+        ["--loss", "0.01"], ["--loss", "2%"], ["--mss", "536"],
+    ])
+    func demoOptions(arguments: [String]) throws {
+        let result = try netstack(["demo", "--quiet"] + arguments)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("— identical ✓"))
+        #expect(!result.stdout.contains("Did not complete"))
     }
 }

@@ -1,0 +1,175 @@
+import NetStackWire
+import NetStackCore
+import NetStackSimulator
+
+// Step 6 (close, TIME_WAIT, the 4-tuple refused), the ladder diagram, and
+// step 7 (UDP: a lost datagram stays lost).
+
+extension DemoRun {
+    /// 6. The browser closes first, sits in TIME_WAIT, and cannot reuse the 4-tuple.
+    func step6Close(_ fd: Int32) {
+        narrator.heading("6. close(): FIN from each side, and TIME_WAIT on the side that closed first",
+                         "The browser has the whole page and closes first. Each side sends a FIN and acknowledges the other's. The server's socket is deleted at the last ACK; the browser's stays in TIME_WAIT for 2 × MSL, so that a FIN the server might send again (had the last ACK been lost) cannot reach a new socket that took the same port.")
+        guard let endpoints = try? browser.endpoints(fd), let local = endpoints.local, let remote = endpoints.remote else {
+            result.problems.append("the browser's socket had no addresses to close")
+            return
+        }
+        narrator.call("close(\(fd))", node: browser.name, time: clock())
+        do { try browser.close(fd, now: simulator.now) } catch {
+            result.problems.append("close() failed: \(error.symbol)")
+        }
+        simulator.kick(net.client)
+        let closed = run(within: .seconds(600)) {
+            browserConnection(local)?.state == .timeWait && !server.tcpConnectionInfo().contains { $0.remote == local }
+        }
+        settle()
+        for host in [browser, server] {
+            for narration in storyteller.noticeStates(host, now: simulator.now) { narrator.tell(narration, node: host.name, time: clock()) }
+        }
+        narrator.flushRepeats()
+        result.timeWaitOnCloser = browserConnection(local)?.state == .timeWait
+        result.closerNetstat = browser.netstat()
+        if !closed { result.problems.append("the close did not finish within 600 s of simulated time") }
+        narrator.detail("")
+        narrator.detail("\(browser.name)$ netstat")
+        narrator.detail(browser.netstat())
+        narrator.detail("\(server.name)$ netstat")
+        narrator.detail(server.netstat())
+        guard result.timeWaitOnCloser else {
+            let state = browserConnection(local)?.state.description ?? "gone"
+            result.problems.append("the browser's connection is \(state), not TIME_WAIT: the reuse test was skipped")
+            narrator.outcome("the browser's connection is \(state), not TIME_WAIT")
+            return
+        }
+        narrator.outcome("the browser, which closed first, holds \(local) ↔ \(remote) in TIME_WAIT for 60 s; the server's socket is gone")
+        tryReuse(local: local, remote: remote)
+    }
+
+    /// A new socket asks for the same local port and peer while TIME_WAIT holds them.
+    private func tryReuse(local: Endpoint, remote: Endpoint) {
+        narrator.detail("   Meanwhile a new socket tries to take the same 4-tuple (\(local) ↔ \(remote)):")
+        let fd = browser.socket(.stream)
+        narrator.call("fd = socket(AF_INET, SOCK_STREAM)  →  \(fd)   (the descriptor number is free again; the port is not)",
+                      node: browser.name, time: clock())
+        do {
+            try browser.bind(fd, to: local)
+            narrator.call("bind(\(fd), \(local))  →  0", node: browser.name, time: clock())
+        } catch {
+            result.reuseBindError = error
+            narrator.call("bind(\(fd), \(local))  →  \(error): the TIME_WAIT socket still owns port \(local.port)",
+                          node: browser.name, time: clock())
+        }
+        if result.reuseBindError != nil {
+            try? browser.setOption(fd, .reuseAddress(true))
+            narrator.call("setsockopt(\(fd), SO_REUSEADDR, 1)  →  0   (allows binding a port whose old connection is in TIME_WAIT)",
+                          node: browser.name, time: clock())
+            do {
+                try browser.bind(fd, to: local)
+                narrator.call("bind(\(fd), \(local))  →  0", node: browser.name, time: clock())
+            } catch {
+                narrator.call("bind(\(fd), \(local))  →  \(error)", node: browser.name, time: clock())
+            }
+        }
+        do {
+            try browser.connect(fd, to: remote, now: simulator.now)
+            narrator.call("connect(\(fd), \(remote))  →  started: the stack let the 4-tuple be reused", node: browser.name, time: clock())
+            try? browser.setOption(fd, .linger(.zero))
+        } catch {
+            result.reuseConnectError = error
+            narrator.call("connect(\(fd), \(remote))  →  \(error): that exact 4-tuple belongs to the TIME_WAIT socket; no SYN is sent",
+                          node: browser.name, time: clock())
+        }
+        try? browser.close(fd, now: simulator.now)
+        simulator.kick(net.client)
+        settle()
+        narrator.outcome(result.reuseConnectError != nil
+            ? "refused: a new connection cannot take \(local) ↔ \(remote) while TIME_WAIT lasts (a fresh socket would simply get another port)"
+            : "the stack allowed the 4-tuple to be reused during TIME_WAIT")
+    }
+
+    /// The browser's connection from SYN to the last ACK, as a ladder diagram.
+    func showLadder() {
+        guard let ladder = storyteller.ladder else { return }
+        let diagram = ladder.diagram(leftName: "\(browser.name)\n\(ladder.left)", rightName: "\(server.name)\n\(ladder.right)",
+                                     finished: true)
+        result.ladder = diagram
+        result.segmentsLost = ladder.lostDataSegments(fromLeft: false, finished: true).map(\.seq)
+        guard narrator.tellsEvents else { return }
+        narrator.heading("The whole connection as a ladder diagram",
+                         "Time runs down (milliseconds since the SYN); sequence and ACK numbers are counted from each side's initial sequence number. Runs of ordinary segments are folded into one line; the handshake, the loss, the recovery, the window's first closing and the close are kept. ✗ marks a segment the other side's TCP never received.")
+        for line in diagram.summarised(keepingFirst: 4, keepingLast: 1).render(width: 78, color: options.color) {
+            narrator.text(line)
+        }
+    }
+
+    /// 7. UDP datagrams to the echo service; one lost on a cable is never sent again.
+    func step7UDP() {
+        narrator.heading("7. UDP: a lost datagram is simply gone",
+                         "UDP has no connection, no ACK and no retransmission — right for live audio and video, where late data is useless anyway. The browser sends \(Self.datagramCount) datagrams of 160 bytes (20 ms of telephone audio each), 20 ms apart, to the server's UDP echo service on port \(Self.echoPort). Datagram \(Self.droppedDatagram) is lost on the cable from the router to the switch.")
+        let fd = browser.socket(.datagram)
+        let peer = Endpoint(TwoLANNetwork.serverAddress, Self.echoPort)
+        narrator.call("fd = socket(AF_INET, SOCK_DGRAM)  →  \(fd)", node: browser.name, time: clock())
+        do {
+            try browser.connect(fd, to: peer, now: simulator.now)
+            narrator.call("connect(\(fd), \(peer))  →  0   (for UDP this only records the peer: nothing is sent)", node: browser.name, time: clock())
+        } catch {
+            result.problems.append("UDP connect failed: \(error.symbol)")
+            return
+        }
+        let fault = WireFault(.drop, on: net.routerLANBCable, direction: .aToB) { $0 == Self.datagramFrameLength }
+        faults.append(fault)
+        let sentBefore = browser.statistics.udpOutDatagrams
+        var echoed: [Int] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
+        defer { buffer.deallocate() }
+        func collect() {
+            // Bounded: the echoes of at most `datagramCount` datagrams wait.
+            for _ in 0..<(4 * Self.datagramCount) {
+                guard let count = try? browser.recv(fd, into: buffer, now: simulator.now) else { return }
+                if let number = Self.datagramNumber(Array(buffer[0..<count])) { echoed.append(number) }
+            }
+        }
+        for number in 1...Self.datagramCount {
+            // The fault takes datagram `droppedDatagram` only: armed just before it leaves, disarmed after.
+            fault.armed = number == Self.droppedDatagram
+            let payload = Self.datagram(number)
+            narrator.call("send(\(fd), \"audio frame \(number)/\(Self.datagramCount) …\", \(payload.count))", node: browser.name, time: clock())
+            let sent = payload.withUnsafeBytes { bytes in
+                Result { () throws(NetError) in try browser.send(fd, bytes, now: simulator.now) }
+            }
+            if case let .failure(error) = sent { result.problems.append("UDP send \(number) failed: \(error.symbol)") }
+            result.udpSent.append(number)
+            simulator.kick(net.client)
+            run(within: Self.datagramSpacing) { false }
+            if fault.struck != nil, result.udpDropped == nil { result.udpDropped = number }
+            fault.armed = false
+            collect()
+        }
+        settle(.milliseconds(100))
+        collect()
+        narrator.flushRepeats()
+        result.udpEchoed = echoed
+        result.udpDatagramsSentByStack = browser.statistics.udpOutDatagrams - sentBefore
+        try? browser.close(fd, now: simulator.now)
+        let missing = result.udpSent.filter { !echoed.contains($0) }
+        narrator.outcome("echoes came back for \(echoed.map(String.init).joined(separator: ", ")); missing: \(missing.isEmpty ? "none" : missing.map(String.init).joined(separator: ", "))")
+        narrator.outcome("the browser's UDP sent \(result.udpDatagramsSentByStack) datagrams for \(result.udpSent.count) send() calls: nothing was sent again, and nobody noticed the loss but the application")
+    }
+
+    /// The frame on the cable for one of step 7's datagrams: MAC header, IP, UDP, 160 bytes, FCS.
+    static let datagramFrameLength = 14 + 20 + 8 + 160 + 4
+
+    /// Datagram `number`: "audio frame 3/5 " padded with dots to 160 bytes.
+    static func datagram(_ number: Int) -> [UInt8] {
+        let text = Array("audio frame \(number)/\(datagramCount) ".utf8)
+        return text + [UInt8](repeating: UInt8(ascii: "."), count: max(0, 160 - text.count))
+    }
+
+    /// The number in an echoed datagram, if it is one of ours.
+    static func datagramNumber(_ bytes: [UInt8]) -> Int? {
+        let prefix = Array("audio frame ".utf8)
+        guard bytes.count > prefix.count, Array(bytes.prefix(prefix.count)) == prefix else { return nil }
+        let digits = bytes[prefix.count...].prefix { (0x30...0x39).contains($0) }
+        return Int(String(decoding: digits, as: UTF8.self))
+    }
+}
