@@ -40,7 +40,9 @@ struct DeviceOptions: ParsableArguments {
             guard !parsed.isMulticast, parsed != .zero else { throw ValidationError("MAC address \(mac) must be unicast and not zero") }
         }
         if let mtu, !(68...65_535).contains(mtu) { throw ValidationError("bad MTU \(mtu): must be 68 to 65535") }
-        if let impair { _ = try ImpairmentSpec.parse(impair) }
+        if let impair {
+            do { _ = try ImpairmentSpec.parse(impair) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func parsedAddress() throws -> (IPv4Address, Int) {
