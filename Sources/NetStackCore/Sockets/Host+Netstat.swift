@@ -24,8 +24,6 @@ public struct TCPConnectionInfo: Sendable {
     public var receiveQueue: Int
     /// Zero-window probes sent so far.
     public var windowProbes: Int
-    /// Segments of reordering tolerated before a fast retransmit (ss's `reordering`; 3 unless raised).
-    public var reordering: Int = 3
     /// Retransmissions the timestamps showed to be needless (the original had arrived).
     public var spuriousRetransmissions: Int = 0
 
@@ -46,7 +44,6 @@ public struct TCPConnectionInfo: Sendable {
         if ssthresh < Int.max / 2 { parts.append("ssthresh:\(ssthresh / max(sendMSS, 1))") }
         parts.append("retrans:\(retransmissions)")
         if spuriousRetransmissions > 0 { parts.append("spurious:\(spuriousRetransmissions)") }
-        if reordering != 3 { parts.append("reordering:\(reordering)") }
         parts.append("snd_wnd:\(sendWindow)")
         parts.append("rcv_wnd:\(receiveWindow)")
         parts.append("unacked:\(bytesInFlight)")
@@ -67,7 +64,7 @@ extension Host {
                                   sendScale: c.sndScale, receiveScale: c.rcvScale, sack: c.sackEnabled,
                                   timestamps: c.timestampsEnabled, bytesInFlight: c.flightSize,
                                   sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable,
-                                  windowProbes: c.windowProbesSent, reordering: c.dupThresh,
+                                  windowProbes: c.windowProbesSent,
                                   spuriousRetransmissions: c.spuriousRetransmissions)
             }
     }

@@ -77,7 +77,7 @@ extension TCPConnection {
             self.undo = nil
             if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0,
                Int32(bitPattern: ts.echo &- undo.retransmitTS) < 0 {
-                undoSpuriousReduction(undo.congestion, hole: undo.hole, ack: ack)
+                undoSpuriousReduction(undo.congestion)
             }
         }
 
@@ -108,17 +108,15 @@ extension TCPConnection {
 
     /// The ACK covering a retransmitted hole echoes the original's timestamp: the
     /// original arrived, late, so the path reordered rather than dropped it. Restore
-    /// the window from before the reduction (RFC 4015 §3.2's "undo"), leave recovery,
-    /// and let more duplicates pass before the next fast retransmit: the reordering
-    /// spanned everything SACKed above the hole (up to 32 segments, as far as seen).
-    private func undoSpuriousReduction(_ saved: CongestionControl, hole: SequenceNumber, ack: SequenceNumber) {
+    /// the window from before the reduction (RFC 4015 §3.2's "undo") and leave recovery.
+    private func undoSpuriousReduction(_ saved: CongestionControl) {
         spuriousRetransmissions += 1
         congestion = saved
         inRecovery = false
         retransmitHolePending = false
-        let highest = SequenceNumber.latest(scoreboard.highestSacked ?? ack, ack)
-        let extent = (highest - hole) / max(sendMSS, 1) + 1
-        dupThresh = min(max(dupThresh, extent), 32)
+        // DupThresh stays 3: raising it with the reordering seen (as Linux does) needs
+        // time-based loss detection (RACK, RFC 8985) beside it, or every real loss in a
+        // small window becomes a timeout — the lossy soak showed exactly that.
     }
 
     /// Fast retransmit and the start of fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5).

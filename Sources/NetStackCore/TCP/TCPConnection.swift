@@ -102,9 +102,8 @@ final class TCPConnection {
     /// Consecutive retransmission timeouts of the same data.
     var consecutiveTimeouts = 0
     var totalRetransmissions = 0
-    /// Duplicate ACKs (or SACKed segments above a hole) that mean a loss: 3 (RFC 5681),
-    /// raised when the path is seen to reorder segments further (RFC 4653's idea, as Linux does).
-    var dupThresh = 3
+    /// Duplicate ACKs (or SACKed segments above a hole) that mean a loss (RFC 5681, RFC 6675).
+    let dupThresh = 3
     /// The congestion state before the last fast retransmit or timeout, and the
     /// TSval the retransmission carried: if the first ACK to cover it echoes an
     /// older TSval, the original had arrived and the reduction is undone (Eifel
