@@ -350,7 +350,8 @@ public final class StackRuntime: @unchecked Sendable {
         case "route": host.routeTable()
         case "arp": host.arpTable(now: now)
         case "link": host.linkStatistics()
-        default: "error: unknown request '\(request)' (netstat, netstat -v, route, arp, link)\n"
+        case "netstat -s", "netstat --statistics": host.statisticsReport()
+        default: "error: unknown request '\(request)' (netstat, netstat -v, netstat -s, route, arp, link)\n"
         }
     }
 }

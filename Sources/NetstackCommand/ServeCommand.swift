@@ -95,7 +95,16 @@ struct NetstatCommand: ParsableCommand {
     @Flag(name: [.long, .short], help: "Add TCP detail per connection (cwnd, rtt, rto, windows …), like `ss -ti`.")
     var verbose = false
 
-    func run() throws { try TableCommand.fetch(verbose ? "netstat -v" : "netstat", control: control) }
+    @Flag(name: [.long, .short], help: "Show every counter per protocol instead (received, sent, dropped and why), like `netstat -s`.")
+    var statistics = false
+
+    func validate() throws {
+        if verbose && statistics { throw ValidationError("--verbose and --statistics cannot be combined") }
+    }
+
+    func run() throws {
+        try TableCommand.fetch(statistics ? "netstat -s" : verbose ? "netstat -v" : "netstat", control: control)
+    }
 }
 
 struct RouteCommand: ParsableCommand {

@@ -1,0 +1,81 @@
+import NetStackWire
+
+/// `netstat -s`-style text: per protocol, what was received, sent, dropped and why.
+///
+/// Each section is a protocol (`Ip:`, `Icmp:`, `Udp:`, `Tcp:`, `TcpExt:`, `Arp:`,
+/// `Resolver:`), each line `    <count> <what>`, as Linux's `netstat -s` prints
+/// them, so scripts can pick a counter with `grep`/`awk`. Every counter is printed,
+/// zero or not, so a script can rely on a line being there.
+public struct StatisticsReport: Sendable {
+    /// The report so far.
+    public private(set) var text = ""
+
+    public init() {}
+
+    /// Starts a section (`Ip:`).
+    public mutating func section(_ name: String) { text += "\(name):\n" }
+
+    /// Adds `    <count> <what>`.
+    public mutating func line(_ count: Int, _ what: String) { text += "    \(count) \(what)\n" }
+}
+
+extension Host {
+    /// Every counter of the stack, in `netstat -s` form (`netstack netstat --statistics`).
+    /// Allocates the text; for people and scripts, not the per-packet path.
+    public func statisticsReport() -> String {
+        var report = StatisticsReport()
+        let s = statistics
+        report.section("Ip")
+        report.line(s.inReceives, "total packets received")
+        report.line(s.inHeaderErrors, "with invalid headers")
+        report.line(s.inAddressErrors, "with invalid addresses")
+        report.line(s.forwarded, "forwarded")
+        report.line(s.inUnknownProtocols, "with unknown protocol")
+        report.line(s.inDelivers, "incoming packets delivered")
+        report.line(s.outRequests, "requests sent out")
+        report.line(s.outNoRoutes, "dropped because of missing route")
+        report.line(s.outDiscards, "outgoing packets dropped")
+        report.line(s.reassemblyRequired, "fragments received")
+        report.line(s.reassemblyOK, "reassemblies completed")
+        report.line(s.reassemblyFails, "packet reassemblies failed")
+        report.line(s.reassemblyTimeouts, "reassemblies timed out")
+        report.line(s.fragmentsOK, "packets fragmented")
+        report.line(s.fragmentsCreated, "fragments created")
+        report.line(s.fragmentsFailed, "packets not fragmented (DF or MTU too small)")
+        report.section("Icmp")
+        report.line(s.icmpInMessages, "ICMP messages received")
+        report.line(s.icmpInErrors, "input ICMP message failed")
+        report.line(s.icmpOutMessages, "ICMP messages sent")
+        report.line(s.icmpRateLimited, "ICMP errors not sent (rate limit)")
+        report.section("Udp")
+        report.line(s.udpInDatagrams, "packets received")
+        report.line(s.udpNoPorts, "packets to unknown port received")
+        report.line(s.udpInErrors, "packet receive errors")
+        report.line(s.udpReceiveBufferErrors, "receive buffer errors")
+        report.line(s.udpOutDatagrams, "packets sent")
+        report.section("Tcp")
+        report.line(s.tcpInSegments, "segments received")
+        report.line(s.tcpOutSegments, "segments sent out")
+        report.line(s.tcpInErrors, "bad segments received")
+        report.line(s.tcpResetsSent, "resets sent")
+        report.line(s.tcpNoConnection, "segments for no connection")
+        report.line(tcp.connections.count, "connections open")
+        report.section("TcpExt")
+        report.line(tcp.listeners.values.reduce(0) { $0 + $1.cookiesSent }, "SYN cookies sent")
+        report.section("Arp")
+        report.line(s.arpRequestsSent, "requests sent")
+        report.line(s.arpRepliesSent, "replies sent")
+        report.line(s.arpResolutionFailures, "resolutions failed")
+        report.line(s.arpMalformed, "malformed packets dropped")
+        let r = resolverState.statistics
+        report.section("Resolver")
+        report.line(r.lookups, "lookups")
+        report.line(r.queriesSent, "queries sent")
+        report.line(r.retransmissions, "queries sent again")
+        report.line(r.answersAccepted, "answers accepted")
+        report.line(r.rejected, "answers rejected")
+        report.line(r.networkErrors, "network errors")
+        report.line(r.failures, "lookups failed")
+        return report.text
+    }
+}
