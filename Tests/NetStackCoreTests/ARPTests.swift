@@ -373,3 +373,76 @@ struct ARPLifetimeTests {
         #expect(host.arpCache.allEntries.isEmpty)
     }
 }
+
+@Suite("ARP cache: bound and on-link learning")
+struct ARPBoundTests {
+    private func request(from sender: IPv4Address, mac: MACAddress) -> [UInt8] {
+        Build.arp(.request, senderMAC: mac, senderIP: sender, targetIP: Lab.ipA, to: .broadcast)
+    }
+
+    private func neighbour(_ index: Int) -> (IPv4Address, MACAddress) {
+        (IPv4Address(192, 0, 2, UInt8(10 + index)), MACAddress(0x02, 0, 0, 0, 0x0d, UInt8(index)))
+    }
+
+    @Test("the cache holds at most maxEntries; new senders evict, never a permanent entry")
+    func bounded() throws {
+        let host = makeHost("A", [.a]) { $0.arp.maxEntries = 16 }
+        host.addStaticARP(Lab.ipR0, mac: Lab.macR0, interface: eth0)
+        for index in 0..<40 {
+            let (ip, mac) = neighbour(index)
+            host.feed(request(from: ip, mac: mac), at: .milliseconds(Int64(index)))
+        }
+        #expect(host.arpCache.count == 16)
+        #expect(host.statistics.arpEvictions == 25)
+        #expect(host.arpCache.entry(Lab.ipR0, now: .s(1))?.state == .permanent)
+        #expect(host.arpCache.entry(neighbour(39).0, now: .s(1)) != nil, "the newest is kept")
+        #expect(host.arpCache.entry(neighbour(0).0, now: .s(1)) == nil, "the oldest went first")
+        let report = host.statisticsReport()
+        #expect(report.contains("    25 entries evicted\n"))
+        #expect(report.contains("    16 entries now\n"))
+    }
+
+    @Test("an entry in use outlives unused ones when the cache is full")
+    func usedKept() throws {
+        let host = makeHost("A", [.a]) { $0.arp.maxEntries = 8 }
+        for index in 0..<8 {
+            let (ip, mac) = neighbour(index)
+            host.feed(request(from: ip, mac: mac), at: .milliseconds(Int64(index)))
+        }
+        host.drain()
+        let socket = host.udpOpen()
+        try host.udpSend(socket, [1], to: Endpoint(neighbour(0).0, 9), now: .milliseconds(10))  // uses the oldest
+        for index in 8..<12 {
+            let (ip, mac) = neighbour(index)
+            host.feed(request(from: ip, mac: mac), at: .milliseconds(Int64(index + 10)))
+        }
+        #expect(host.arpCache.entry(neighbour(0).0, now: .s(1)) != nil)
+        #expect(host.arpCache.entry(neighbour(1).0, now: .s(1)) == nil)
+        #expect(host.statistics.arpEvictions == 4)
+    }
+
+    @Test("a sender outside the interface's networks is not learned, and is counted")
+    func offLinkIgnored() throws {
+        let host = makeHost("A", [.a])
+        let stranger = IPv4Address(203, 0, 113, 9)
+        host.feed(request(from: stranger, mac: Lab.macOther))
+        #expect(host.arpCache.entry(stranger, now: .zero) == nil)
+        #expect(host.arpCache.count == 0)
+        #expect(host.statistics.arpOffLinkIgnored == 1)
+        #expect(host.statisticsReport().contains("    1 off-link senders ignored\n"))
+    }
+
+    @Test("deadlines come from a heap: the next one is the earliest entry's, and expiry removes exactly the due ones")
+    func deadlines() throws {
+        let host = makeHost("A", [.a])
+        for index in 0..<5 {
+            let (ip, mac) = neighbour(index)
+            host.feed(request(from: ip, mac: mac), at: .s(Double(index)))
+        }
+        host.drain()
+        #expect(host.nextDeadline() == .s(60))
+        host.poll(now: .s(62))
+        #expect(host.arpCache.count == 2)
+        #expect(host.nextDeadline() == .s(63))
+    }
+}

@@ -16,6 +16,10 @@ public struct ARPConfig: Sendable {
     public var pendingTotal = 256
     /// A used entry with less than this left is refreshed by a unicast request.
     public var refreshBefore: Duration = .seconds(5)
+    /// Entries held at most (Linux's gc_thresh3: 1024). A new entry beyond it evicts
+    /// one: never a permanent entry; first one learned but never used, then the
+    /// least recently learned, and an unresolved one (with its waiting packets) last.
+    public var maxEntries = 1024
 
     public init() {}
 }
@@ -36,6 +40,8 @@ public struct ARPEntry: Sendable, Equatable {
     public var state: State
     /// Set when a refresh request has gone out for this entry.
     var refreshing = false
+    /// Set when a packet has been sent with this entry: used entries are evicted after unused ones.
+    var used = false
 }
 
 /// A packet waiting for its next hop's MAC address.
@@ -49,10 +55,23 @@ struct PendingPacket {
 /// The ARP cache (RFC 826) with the queue of packets waiting for resolution.
 ///
 /// Lookups hash the address; the pending queue is bounded per address and in
-/// total. Time is passed in: `due(now:)` reports retries and failures.
+/// total; the entries are bounded by ``ARPConfig/maxEntries``. Time is passed
+/// in: `due(now:)` reports retries and failures. Deadlines (retries, expiry)
+/// sit in a keyed heap, so the next one costs O(1) and `due` O(log n) per
+/// entry that is due, never a scan of the table.
 public struct ARPCache: Sendable {
     public var config: ARPConfig
     private(set) var entries: [IPv4Address: ARPEntry] = [:]
+    /// Each entry's next deadline: a retry or give-up (incomplete), or expiry (complete).
+    private var timers = TimerQueue<IPv4Address>()
+    /// Eviction order of entries that are not permanent, earliest evicted first:
+    /// unused complete entries by expiry, then used ones (expiry + lifetime), then
+    /// incomplete ones (their start + 3 lifetimes).
+    private var evictionOrder = TimerQueue<IPv4Address>()
+    /// Entries evicted because the cache was full, since the start.
+    public private(set) var evictions = 0
+    /// Packets dropped because the unresolved entry they waited for was evicted.
+    public private(set) var droppedByEviction = 0
     private var pending: [IPv4Address: [PendingPacket]] = [:]
     private var pendingCount = 0
     /// The last complete entry looked up: a host talks to one next hop most of
@@ -60,6 +79,47 @@ public struct ARPCache: Sendable {
     private var recent: (address: IPv4Address, mac: MACAddress, expires: Instant)?
 
     public init(config: ARPConfig = ARPConfig()) { self.config = config }
+
+    /// Entries held (complete, incomplete and permanent). O(1).
+    public var count: Int { entries.count }
+
+    /// Sets `address`'s entry and files its deadline and eviction rank.
+    private mutating func store(_ entry: ARPEntry, now: Instant) {
+        entries[entry.address] = entry
+        let lifetime = config.entryLifetime
+        switch entry.state {
+        case let .incomplete(_, next):
+            timers.schedule(entry.address, at: next)
+            if evictionOrder.deadline(of: entry.address) == nil { evictionOrder.schedule(entry.address, at: now + lifetime * 3) }
+        case let .complete(expires):
+            timers.schedule(entry.address, at: expires)
+            evictionOrder.schedule(entry.address, at: entry.used ? expires + lifetime : expires)
+        case .permanent:
+            timers.cancel(entry.address)
+            evictionOrder.cancel(entry.address)
+        }
+    }
+
+    /// Removes `address`'s entry with its deadlines; returns the packets that waited for it.
+    private mutating func drop(_ address: IPv4Address) -> [PendingPacket] {
+        entries[address] = nil
+        timers.cancel(address)
+        evictionOrder.cancel(address)
+        let waiting = pending.removeValue(forKey: address) ?? []
+        pendingCount -= waiting.count
+        return waiting
+    }
+
+    /// Makes room for one new entry when the cache is full: evicts the first in
+    /// eviction order (never a permanent entry), dropping the packets it held
+    /// (counted in ``droppedByEviction``). O(log n).
+    private mutating func makeRoom(now: Instant) {
+        guard entries.count >= config.maxEntries,
+              let victim = evictionOrder.popFirstExpired(now: Instant(nanoseconds: .max)) else { return }
+        recent = nil
+        evictions += 1
+        droppedByEviction += drop(victim).count
+    }
 
     /// The live entry for `address`, if any (expired entries count as absent).
     public func entry(_ address: IPv4Address, now: Instant) -> ARPEntry? {
@@ -81,9 +141,13 @@ public struct ARPCache: Sendable {
     /// run of packets to one next hop costs one hash lookup, not one each.
     mutating func cachedLookup(_ address: IPv4Address, now: Instant) -> MACAddress? {
         if let recent, recent.address == address, recent.expires > now { return recent.mac }
-        guard let entry = entry(address, now: now) else { return nil }
+        guard var entry = entry(address, now: now) else { return nil }
         switch entry.state {
         case let .complete(expires):
+            if !entry.used {
+                entry.used = true
+                store(entry, now: now)
+            }
             if let mac = entry.mac, !entry.refreshing { recent = (address, mac, expires - config.refreshBefore) }
             return entry.mac
         case .permanent:
@@ -106,11 +170,16 @@ public struct ARPCache: Sendable {
 
     /// Records `mac` for `address` (a reply, or a request from that host).
     /// Returns the packets that were waiting for it.
+    /// A new address may evict another entry when the cache is full (see ``evictions``).
     mutating func learn(_ address: IPv4Address, mac: MACAddress, interface: InterfaceID, now: Instant) -> [PendingPacket] {
         recent = nil
-        if entries[address]?.state == .permanent { return [] }
-        entries[address] = ARPEntry(address: address, mac: mac, interface: interface,
-                                    state: .complete(expires: now + config.entryLifetime))
+        let old = entries[address]
+        if old?.state == .permanent { return [] }
+        if old == nil { makeRoom(now: now) }
+        var entry = ARPEntry(address: address, mac: mac, interface: interface,
+                             state: .complete(expires: now + config.entryLifetime))
+        entry.used = old?.used ?? false
+        store(entry, now: now)
         let waiting = pending.removeValue(forKey: address) ?? []
         pendingCount -= waiting.count
         return waiting
@@ -126,14 +195,13 @@ public struct ARPCache: Sendable {
     /// Adds a permanent entry (like `arp -s`).
     public mutating func addPermanent(_ address: IPv4Address, mac: MACAddress, interface: InterfaceID) {
         recent = nil
-        entries[address] = ARPEntry(address: address, mac: mac, interface: interface, state: .permanent)
+        store(ARPEntry(address: address, mac: mac, interface: interface, state: .permanent), now: .zero)
     }
 
     /// Removes an entry and drops what waited for it.
     public mutating func remove(_ address: IPv4Address) {
         recent = nil
-        entries[address] = nil
-        pendingCount -= pending.removeValue(forKey: address)?.count ?? 0
+        _ = drop(address)
     }
 
     /// Queues a packet for an unresolved address. Returns whether a first request
@@ -154,52 +222,47 @@ public struct ARPCache: Sendable {
             pending[victim] = victims.isEmpty ? nil : victims
         }
         if let entry = entries[address], case .incomplete = entry.state { return (false, evicted) }
-        entries[address] = ARPEntry(address: address, mac: nil, interface: interface,
-                                    state: .incomplete(requestsSent: 1, nextRequest: now + config.retryInterval))
+        if entries[address] == nil {
+            // The queue for `address` is set aside while room is made, so the victim is never it.
+            let mine = pending.removeValue(forKey: address)
+            makeRoom(now: now)
+            pending[address] = mine
+        }
+        store(ARPEntry(address: address, mac: nil, interface: interface,
+                       state: .incomplete(requestsSent: 1, nextRequest: now + config.retryInterval)), now: now)
         return (true, evicted)
     }
 
     /// Work that is due: addresses to ask again, and addresses given up on with
     /// the packets that waited for them. Expired complete entries are removed.
+    /// Earliest deadline first; O(log n) per entry due.
     mutating func due(now: Instant) -> (retry: [(IPv4Address, InterfaceID, attempt: Int)],
                                          failed: [(IPv4Address, [PendingPacket])]) {
         recent = nil
         var retry: [(IPv4Address, InterfaceID, attempt: Int)] = []
         var failed: [(IPv4Address, [PendingPacket])] = []
-        for (address, entry) in entries.sorted(by: { $0.key < $1.key }) {
+        while let address = timers.popFirstExpired(now: now) {
+            guard var entry = entries[address] else { continue }
             switch entry.state {
-            case let .incomplete(sent, next) where next <= now:
+            case let .incomplete(sent, _):
                 if sent >= config.maxRequests {
-                    entries[address] = nil
-                    let waiting = pending.removeValue(forKey: address) ?? []
-                    pendingCount -= waiting.count
-                    failed.append((address, waiting))
+                    failed.append((address, drop(address)))
                 } else {
-                    entries[address]?.state = .incomplete(requestsSent: sent + 1, nextRequest: now + config.retryInterval)
+                    entry.state = .incomplete(requestsSent: sent + 1, nextRequest: now + config.retryInterval)
+                    store(entry, now: now)
                     retry.append((address, entry.interface, sent + 1))
                 }
-            case let .complete(expires) where expires <= now:
-                entries[address] = nil
-            default:
+            case .complete:
+                _ = drop(address)
+            case .permanent:
                 break
             }
         }
         return (retry, failed)
     }
 
-    /// The earliest time `due` has work: a retry, a give-up, or an expiry.
-    public func nextDeadline() -> Instant? {
-        var earliest: Instant?
-        for entry in entries.values {
-            let time: Instant? = switch entry.state {
-            case let .incomplete(_, next): next
-            case let .complete(expires): expires
-            case .permanent: nil
-            }
-            if let time, earliest.map({ time < $0 }) ?? true { earliest = time }
-        }
-        return earliest
-    }
+    /// The earliest time `due` has work: a retry, a give-up, or an expiry. O(1).
+    public func nextDeadline() -> Instant? { timers.nextDeadline }
 
     /// All entries, sorted by address, for the `arp` view.
     public var allEntries: [ARPEntry] { entries.values.sorted { $0.address < $1.address } }

@@ -35,7 +35,18 @@ extension Host {
         let forUs = addresses.contains { $0.interface == interface && $0.address == packet.targetIP }
         var waiting: [PendingPacket] = []
         var merged = false
-        if packet.senderIP != .any, !packet.senderMAC.isMulticast, !isLocal(packet.senderIP) {
+        let onLink = addresses.contains { $0.interface == interface && $0.network.contains(packet.senderIP) }
+        let evictionsBefore = arpCache.evictions, droppedBefore = arpCache.droppedByEviction
+        defer {
+            statistics.arpEvictions += arpCache.evictions - evictionsBefore
+            statistics.outDiscards += arpCache.droppedByEviction - droppedBefore
+        }
+        if packet.senderIP != .any, !onLink, forUs || arpCache.entry(packet.senderIP, now: now) != nil {
+            // A sender outside every network of this interface cannot be a neighbour
+            // here: learning it would let anyone fill the cache (Linux's arp_filter spirit).
+            statistics.arpOffLinkIgnored += 1
+        }
+        if packet.senderIP != .any, onLink, !packet.senderMAC.isMulticast, !isLocal(packet.senderIP) {
             (merged, waiting) = arpCache.refreshIfPresent(packet.senderIP, mac: packet.senderMAC,
                                                           interface: interface, now: now)
             if !merged && forUs {
@@ -83,9 +94,11 @@ extension Host {
             return
         }
         emit(.arpCacheMiss(nextHop, interface: interface))
+        let evictionsBefore = arpCache.evictions, droppedBefore = arpCache.droppedByEviction
         let (start, evicted) = arpCache.enqueue(PendingPacket(datagram: Array(datagram), forwarded: forwarded),
                                                 for: nextHop, interface: interface, now: now)
-        statistics.outDiscards += evicted.count
+        statistics.outDiscards += evicted.count + arpCache.droppedByEviction - droppedBefore
+        statistics.arpEvictions += arpCache.evictions - evictionsBefore
         if start { sendARPRequest(for: nextHop, on: interface, attempt: 1) }
     }
 

@@ -20,13 +20,13 @@ extension Host {
             }
         }
         let from = source ?? sourceAddress(toward: destination)
-        var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
-                                timeToLive: ttl ?? config.defaultTTL, identification: nextIdentification,
-                                dontFragment: dontFragment)
-        header.typeOfService = typeOfService
-        nextIdentification &+= 1
-        let total = header.totalLength
+        let total = IPv4Header.minimumLength + payloadLength
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
+        // DF set and (having passed the check above) not fragmented: atomic (RFC 6864).
+        let id = identification.next(source: from, destination: destination, protocol: proto, atomic: dontFragment)
+        var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
+                                timeToLive: ttl ?? config.defaultTTL, identification: id, dontFragment: dontFragment)
+        header.typeOfService = typeOfService
         statistics.outRequests += 1
 
         guard let route else {
@@ -34,7 +34,11 @@ extension Host {
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[header.headerLength..<total]))
                 header.emit(into: buffer)
             }
-            loopback.append(Array(buildBuffer[0..<total]))
+            let queued = buildBuffer.withUnsafeBytes { loopback.append(UnsafeRawBufferPointer(rebasing: $0[0..<total])) }
+            if !queued {
+                statistics.loopbackDropped += 1
+                statistics.outDiscards += 1
+            }
             return
         }
         let nextHop = route.nextHop(for: destination)
@@ -147,7 +151,18 @@ extension Host {
             return
         }
         let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalLength])
-        if let interface { emit(.ipReceived(header, interface: interface)) }
+        if let interface {
+            emit(.ipReceived(header, interface: interface))
+            // RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: no host has these sources; ours come
+            // only through loopback (interface nil). Answering one would talk to a
+            // broadcast or to ourselves (the land attack), so drop them before anything else.
+            if isMartian(source: header.source) {
+                statistics.inMartianSources += 1
+                statistics.inAddressErrors += 1
+                emit(.ipDropped(.martianSource(header.source), header: header))
+                return
+            }
+        }
         let broadcast = isBroadcast(header.destination)
         guard isLocal(header.destination) || broadcast else {
             if config.forwarding, let interface, !linkBroadcast, !header.destination.isMulticast {
@@ -161,18 +176,25 @@ extension Host {
         if header.isFragment {
             statistics.reassemblyRequired += 1
             let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength...])
-            switch reassembler.add(header: header, payload: payload, packet: packet, now: now) {
+            let evictedBefore = reassembler.evictions
+            let outcome = reassembler.add(header: header, payload: payload, packet: packet, now: now)
+            let evicted = reassembler.evictions - evictedBefore
+            statistics.reassemblyEvictions += evicted
+            statistics.reassemblyFails += evicted
+            switch outcome {
             case .incomplete:
                 return
             case let .dropped(reason):
                 statistics.reassemblyFails += 1
                 emit(.ipDropped(.reassembly(reason), header: header))
-            case let .complete(whole, data):
+            case let .complete(whole):
                 statistics.reassemblyOK += 1
                 emit(.reassembled(whole))
-                let rebuilt = whole.withPayload(data)
-                rebuilt.withUnsafeBytes { all in
-                    deliver(all, header: whole, from: interface, broadcast: broadcast || linkBroadcast)
+                if reassemblyBuffer.isEmpty { reassemblyBuffer = [UInt8](repeating: 0, count: 65_536) }
+                reassemblyBuffer.withUnsafeMutableBytes { buffer in
+                    let length = reassembler.assembleCompleted(header: whole, into: buffer)
+                    deliver(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), header: whole, from: interface,
+                            broadcast: broadcast || linkBroadcast)
                 }
             }
             return
@@ -241,11 +263,17 @@ extension Host {
     }
 }
 
-extension IPv4Header {
-    /// The datagram's bytes: this header emitted, then `payload`.
-    func withPayload(_ payload: [UInt8]) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: headerLength)
-        bytes.withUnsafeMutableBytes { emit(into: $0) }
-        return bytes + payload
+extension Host {
+    /// True for a source address that must not arrive from a wire (Linux's martian
+    /// sources, RFC 1122 §3.2.1.3): one of ours, 0.0.0.0, 127/8, multicast (224/4),
+    /// 240/4 (the limited broadcast included), or a directed broadcast of a connected network.
+    func isMartian(source: IPv4Address) -> Bool {
+        let first = source.rawValue >> 24
+        if source == .any || first == 127 || first >= 224 { return true }
+        for assigned in addresses {
+            if assigned.address == source { return true }
+            if assigned.network.prefixLength < 31 && assigned.network.broadcast == source { return true }
+        }
+        return false
     }
 }

@@ -13,8 +13,10 @@ public struct HostConfig: Sendable {
     public var udp = UDPConfig()
     /// Limits the ICMP errors this host sends.
     public var icmpErrors = ICMPRateLimiter()
-    /// First IP identification used; each datagram sent takes the next.
-    public var initialIdentification: UInt16 = 1
+    /// Nil (the default): IP identifications per RFC 6864/7739 (see ``IPIdentification``),
+    /// keyed from the host's secret. A value: every datagram takes the next value of one
+    /// counter starting there — for tests that compare with captured frames.
+    public var initialIdentification: UInt16?
     /// Ignore echo requests sent to a broadcast address (Linux's icmp_echo_ignore_broadcasts).
     public var echoIgnoreBroadcasts = true
     /// TCP settings.
@@ -24,6 +26,11 @@ public struct HostConfig: Sendable {
     public var randomSeed: UInt64 = 0x4e65_7453_7461_636b
     /// The stub resolver: nameservers, hosts table, timeouts, cache size.
     public var resolver = ResolverConfig()
+    /// Datagrams this host sent to itself that may wait for the next poll; more are
+    /// dropped and counted (Linux's netdev_max_backlog: 1000).
+    public var loopbackQueueLimit = 1000
+    /// Bytes those datagrams may hold together (at least 64 KiB).
+    public var loopbackQueueBytes = 1 << 20
 
     public init(name: String) { self.name = name }
 }
@@ -45,6 +52,15 @@ public struct InterfaceAddress: Sendable, Equatable {
 ///
 /// A class because a host has identity: sockets, the simulator and the
 /// runtime all refer to the same one. It is not thread-safe; one driver owns it.
+///
+/// **Bounded work.** One `poll` does work bounded by the frames in the receive
+/// rings at entry + the loopback datagrams queued at entry + the timers due at
+/// entry (ARP, reassembly, TCP, resolver), each of those a bounded amount; what
+/// that work queues for this host itself (loopback datagrams) waits for the next
+/// poll. No input from a wire can keep the loopback queue filling: datagrams
+/// from a martian source (one of this host's addresses, a broadcast, multicast,
+/// 0.0.0.0, 127/8, 240/4) are dropped at input. So at a fixed time a bounded
+/// number of polls reaches quiescence: `nextDeadline()` is then nil or later than now.
 public final class Host {
     public let name: String
     public internal(set) var config: HostConfig
@@ -72,11 +88,16 @@ public final class Host {
     /// TCP ports held by bound sockets that are not connected yet.
     var boundTCPPorts: [UInt16: Int] = [:]
     var icmpLimiter: ICMPRateLimiter
-    var nextIdentification: UInt16
+    /// Picks the IP identification of each datagram sent (RFC 6864/7739).
+    var identification: IPIdentification
     /// The time of the call being served.
     var now = Instant.zero
-    /// Datagrams this host sent to itself, delivered on the next poll.
-    var loopback: [[UInt8]] = []
+    /// Datagrams this host sent to itself, delivered on the next poll (bounded).
+    var loopback: LoopbackQueue
+    /// Where a loopback datagram is copied to be handled, and where reassembled
+    /// datagrams are put together. Allocated on first use.
+    var loopbackBuffer: [UInt8] = []
+    var reassemblyBuffer: [UInt8] = []
     /// Reused buffers: one for building datagrams that cannot go straight into a
     /// frame, one for forwarding, one for fragmenting. Allocated once.
     var buildBuffer = [UInt8](repeating: 0, count: 65_536)
@@ -90,9 +111,12 @@ public final class Host {
         reassembler = Reassembler(config: config.reassembly)
         udp = UDPSocketTable(config: config.udp)
         icmpLimiter = config.icmpErrors
-        nextIdentification = config.initialIdentification
         var mixer = config.randomSeed
         tcp = TCPTable(config: config.tcp, secret: (splitMix64(&mixer), splitMix64(&mixer)))
+        // Taken after TCP's secret, from the same source, so TCP's stays what it was.
+        identification = IPIdentification(key: (splitMix64(&mixer), splitMix64(&mixer)),
+                                          sequential: config.initialIdentification)
+        loopback = LoopbackQueue(maxDatagrams: config.loopbackQueueLimit, capacity: config.loopbackQueueBytes)
         resolverState = StubResolver(config: config.resolver, randomSeed: config.randomSeed)
     }
 
@@ -143,6 +167,9 @@ public final class Host {
         addresses.first { $0.interface == interface }?.address
     }
 
+    /// Bytes the reassembly table holds now, overhead included (see ``Reassembler``).
+    public var reassemblyBytesHeld: Int { reassembler.bytesHeld }
+
     /// True when `address` is assigned to one of this host's interfaces.
     public func isLocal(_ address: IPv4Address) -> Bool { addresses.contains { $0.address == address } }
 
@@ -184,9 +211,16 @@ public final class Host {
                 adapters[index].dropReceived()
             }
         }
-        while !loopback.isEmpty {
-            let datagram = loopback.removeFirst()
-            datagram.withUnsafeBytes { ipInput($0, on: nil, linkBroadcast: false) }
+        // Only the datagrams queued before this poll: what handling them sends to this
+        // host waits for the next poll, so a host talking to itself cannot hold poll forever.
+        var queued = loopback.count
+        if queued > 0 && loopbackBuffer.isEmpty { loopbackBuffer = [UInt8](repeating: 0, count: 65_536) }
+        while queued > 0 {
+            queued -= 1
+            loopbackBuffer.withUnsafeMutableBytes { buffer in
+                guard let length = loopback.takeFirst(into: buffer) else { return }
+                ipInput(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), on: nil, linkBroadcast: false)
+            }
         }
         runTimers()
         runResolver()

@@ -31,6 +31,8 @@ public enum IPDropReason: Sendable, Equatable {
     case unknownProtocol(IPProtocol)
     /// ARP never answered for the next hop.
     case nextHopUnresolved(IPv4Address)
+    /// Arrived from a wire with a source address no host may have, or one of ours.
+    case martianSource(IPv4Address)
 }
 
 /// Something the stack did, with the concrete values — what `netstack demo`
@@ -100,6 +102,16 @@ public struct IPStatistics: Sendable, Equatable {
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
+    /// Datagrams from an interface whose source no host may have or that is ours (Linux's martian sources).
+    public var inMartianSources = 0
+    /// Incomplete datagrams thrown out of reassembly to make room for newer fragments.
+    public var reassemblyEvictions = 0
+    /// Datagrams this host sent to itself that found the loopback queue full.
+    public var loopbackDropped = 0
+    /// ARP cache entries evicted because the cache was full.
+    public var arpEvictions = 0
+    /// ARP packets whose sender is not on a network of the interface they came by: not learned.
+    public var arpOffLinkIgnored = 0
     public init() {}
 }
 
@@ -115,6 +127,7 @@ extension IPDropReason: CustomStringConvertible {
         case .reassemblyTimeout: "reassembly timed out"
         case let .unknownProtocol(proto): "no handler for \(proto)"
         case let .nextHopUnresolved(address): "ARP got no answer for next hop \(address)"
+        case let .martianSource(address): "martian source \(address)"
         }
     }
 }
