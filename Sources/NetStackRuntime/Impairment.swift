@@ -94,7 +94,6 @@ final class ImpairedWire {
 
     private let link: Link
     private var inFlight = ArrivalHeap()
-    private var sequence = 0
 
     init(_ spec: ImpairmentSpec) {
         let ends = WireEnd()
@@ -105,18 +104,16 @@ final class ImpairedWire {
     /// Puts a frame on the wire at `now`; its surviving copies come out of `due`.
     func transmit(_ frame: UnsafeRawBufferPointer, _ direction: Direction, now: Instant) {
         link.transmit(Array(frame), direction: direction == .towardStack ? .aToB : .bToA, now: now) { arrival, copy in
-            sequence += 1
-            inFlight.push(Arrival(time: arrival, sequence: sequence, direction: direction, frame: copy))
+            inFlight.push(Arrival(direction: direction, frame: copy), at: arrival)
         }
     }
 
     /// When the next copy arrives, if any is on the wire.
-    var nextArrival: Instant? { inFlight.first?.time }
+    var nextArrival: Instant? { inFlight.firstTime }
 
     /// Hands every copy that has arrived by `now` to `deliver`, in arrival order.
     func due(now: Instant, _ deliver: (Direction, [UInt8]) -> Void) {
-        while let next = inFlight.first, next.time <= now {
-            let arrival = inFlight.pop()
+        while let time = inFlight.firstTime, time <= now, let arrival = inFlight.pop() {
             deliver(arrival.direction, arrival.frame)
         }
     }
@@ -125,44 +122,18 @@ final class ImpairedWire {
     var lost: Int { link.counters(.aToB).lost + link.counters(.bToA).lost }
 
     struct Arrival {
-        var time: Instant
-        var sequence: Int
         var direction: Direction
         var frame: [UInt8]
-        func precedes(_ other: Arrival) -> Bool { (time, sequence) < (other.time, other.sequence) }
     }
 
-    /// A binary min-heap by (arrival time, order sent).
+    /// A min-heap by (arrival time, order sent): NetStackCore's ``DeadlineHeap``.
     struct ArrivalHeap {
-        private var items: [Arrival] = []
-        var first: Arrival? { items.first }
+        private var heap = DeadlineHeap<Arrival>()
+        var firstTime: Instant? { heap.firstDeadline }
 
-        mutating func push(_ item: Arrival) {
-            items.append(item)
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard items[child].precedes(items[parent]) else { break }
-                items.swapAt(child, parent)
-                child = parent
-            }
-        }
+        mutating func push(_ item: Arrival, at time: Instant) { heap.push(item, at: time) }
 
-        mutating func pop() -> Arrival {
-            items.swapAt(0, items.count - 1)
-            let top = items.removeLast()
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < items.count, items[left].precedes(items[smallest]) { smallest = left }
-                if right < items.count, items[right].precedes(items[smallest]) { smallest = right }
-                if smallest == parent { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
-            return top
-        }
+        mutating func pop() -> Arrival? { heap.popFirst() }
     }
 
     /// The link's two ends; the runtime moves frames itself, so the node does nothing.
