@@ -107,6 +107,17 @@ public struct DeadlineHeap<Element> {
         }
     }
 
+    /// `removeAll(where:)` with each element's order too: for keyed queues that
+    /// tell stale entries by their order. O(n), no allocation.
+    @inlinable public mutating func removeAllEntries(where shouldRemove: (Element, UInt64) throws -> Bool) rethrows {
+        try entries.removeAll { try shouldRemove($0.element, $0.order) }
+        var index = entries.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(index)
+        }
+    }
+
     /// Empties the heap, keeping its storage.
     @inlinable public mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
 

@@ -5,7 +5,7 @@
 
 /// A set of timers, at most one per key, ordered by deadline.
 ///
-/// A binary min-heap of (deadline, scheduling order, key) entries beside a
+/// A ``DeadlineHeap`` of keys ordered by (deadline, scheduling order) beside a
 /// table of each key's live timer, with lazy deletion:
 ///
 /// - Cancelling, or moving a timer *earlier*, leaves the key's old heap entry
@@ -23,19 +23,6 @@
 /// capacity). Expiry order is deterministic: earliest deadline first; equal
 /// deadlines in the order of the `schedule` calls that set them.
 struct TimerQueue<Key: Hashable> {
-    /// A heap entry. `order` is unique per push, so it also tells a key's
-    /// current entry from stale ones.
-    fileprivate struct Entry {
-        var deadline: Instant
-        var order: UInt64
-        var key: Key
-
-        /// Heap order: by deadline, then by scheduling order. A strict total order.
-        func precedes(_ other: Entry) -> Bool {
-            deadline < other.deadline || (deadline == other.deadline && order < other.order)
-        }
-    }
-
     /// A key's live timer, and the heap entry standing for it, which sorts no
     /// later than (deadline, order).
     fileprivate struct Slot {
@@ -47,7 +34,7 @@ struct TimerQueue<Key: Hashable> {
 
     /// Min-heap. Invariant: the top entry, if any, is its key's current entry
     /// and carries that key's true deadline and order.
-    private var heap: [Entry] = []
+    private var heap: DeadlineHeap<Key>
     /// Live timers by key.
     private var live: [Key: Slot] = [:]
     /// The next scheduling order to hand out.
@@ -56,7 +43,7 @@ struct TimerQueue<Key: Hashable> {
     /// An empty queue with room for `capacity` live timers (and the stale
     /// entries that may sit beside them) before anything allocates.
     init(reservingCapacity capacity: Int = 0) {
-        heap.reserveCapacity(2 * capacity + 1)
+        heap = DeadlineHeap(reservingCapacity: 2 * capacity + 1)
         live.reserveCapacity(capacity)
     }
 
@@ -69,7 +56,7 @@ struct TimerQueue<Key: Hashable> {
     /// The earliest deadline of any live timer: when the host should call
     /// ``popExpired(now:into:)`` next. O(1): the calls that change the queue
     /// keep its top exact (amortised O(log n) each).
-    var nextDeadline: Instant? { heap.first?.deadline }
+    var nextDeadline: Instant? { heap.firstDeadline }
 
     /// The deadline of `key`'s timer, or nil if none is set. O(1) expected (a hash look-up).
     func deadline(of key: Key) -> Instant? { live[key]?.deadline }
@@ -86,7 +73,7 @@ struct TimerQueue<Key: Hashable> {
             live.values[index].order = order
         } else {
             live[key] = Slot(deadline: deadline, order: order, entryDeadline: deadline, entryOrder: order)
-            push(Entry(deadline: deadline, order: order, key: key))
+            heap.push(key, at: deadline, order: order)
         }
         tidy()
     }
@@ -110,11 +97,11 @@ struct TimerQueue<Key: Hashable> {
     /// before `now`, else nil. `while let key = timers.popFirstExpired(now: now) { … }`
     /// lets the handler reschedule. Amortised O(log n).
     mutating func popFirstExpired(now: Instant) -> Key? {
-        guard let top = heap.first, top.deadline <= now else { return nil }
-        removeTop()
-        live[top.key] = nil
+        guard let top = heap.firstEntry, top.deadline <= now else { return nil }
+        heap.popFirst()
+        live[top.element] = nil
         tidy()
-        return top.key
+        return top.element
     }
 
     /// Heap entries, current and stale: for tests of the storage bound.
@@ -125,18 +112,16 @@ struct TimerQueue<Key: Hashable> {
     /// entries do not outnumber live timers. Amortised O(log n).
     private mutating func tidy() {
         if heap.count - live.count > live.count { compact() }
-        while let top = heap.first {
-            guard let index = live.index(forKey: top.key), live.values[index].entryOrder == top.order else {
-                removeTop()  // stale
+        while let top = heap.firstEntry {
+            guard let index = live.index(forKey: top.element), live.values[index].entryOrder == top.order else {
+                heap.popFirst()  // stale
                 continue
             }
             let slot = live.values[index]
             if slot.order == top.order { break }  // exact
-            heap[0].deadline = slot.deadline
-            heap[0].order = slot.order
             live.values[index].entryDeadline = slot.deadline
             live.values[index].entryOrder = slot.order
-            siftDown(from: 0)
+            heap.postponeFirst(to: slot.deadline, order: slot.order)
         }
     }
 
@@ -145,49 +130,9 @@ struct TimerQueue<Key: Hashable> {
     /// are live timers, so it is amortised O(1) per call.
     private mutating func compact() {
         let live = self.live  // a second reference, not a copy: the closure may not touch `self` during the removal
-        heap.removeAll { live[$0.key]?.entryOrder != $0.order }
-        var i = heap.count / 2
-        while i > 0 {
-            i -= 1
-            siftDown(from: i)
-        }
-    }
-
-    /// Adds `entry` to the heap. O(log n).
-    private mutating func push(_ entry: Entry) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    /// Removes the top entry of a non-empty heap. O(log n).
-    private mutating func removeTop() {
-        let last = heap.count - 1
-        if last > 0 { heap.swapAt(0, last) }
-        heap.removeLast()
-        if last > 1 { siftDown(from: 0) }
-    }
-
-    /// Moves the entry at `index` down until neither child precedes it. O(log n).
-    private mutating func siftDown(from index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { return }
-            let right = left + 1
-            let child = right < heap.count && heap[right].precedes(heap[left]) ? right : left
-            guard heap[child].precedes(heap[parent]) else { return }
-            heap.swapAt(child, parent)
-            parent = child
-        }
+        heap.removeAllEntries { live[$0]?.entryOrder != $1 }
     }
 }
 
 extension TimerQueue: Sendable where Key: Sendable {}
-extension TimerQueue.Entry: Sendable where Key: Sendable {}
 extension TimerQueue.Slot: Sendable {}
