@@ -100,6 +100,22 @@ public struct IPStatistics: Sendable, Equatable {
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
+    /// Challenge ACKs sent (RFC 5961 §7; Linux's TCPChallengeACK).
+    public var tcpChallengeAcksSent = 0
+    /// Challenge ACKs not sent: the connection's tcp_invalid_ratelimit or the host's budget said no.
+    public var tcpChallengeAcksSuppressed = 0
+    /// Duplicate ACKs to out-of-window or PAWS-failing segments not sent (TCPACKSkippedSeq/PAWS).
+    public var tcpOutOfWindowAcksSuppressed = 0
+    /// Closing connections destroyed without TIME_WAIT because `maxTimeWait` were held (TCPTimeWaitOverflow).
+    public var tcpTimeWaitOverflow = 0
+    /// Connections refused because the host held `maxConnections`.
+    public var tcpConnectionsRefusedByLimit = 0
+    /// SYNs that met the host's half-open limit (`maxHalfOpen`) and got a SYN cookie instead of state.
+    public var tcpHalfOpenLimitReached = 0
+    /// SYN cookies sent, and final ACKs whose cookie was valid or invalid (TCPSyncookies*).
+    public var tcpSynCookiesSent = 0
+    public var tcpSynCookiesValid = 0
+    public var tcpSynCookiesInvalid = 0
     public init() {}
 }
 
