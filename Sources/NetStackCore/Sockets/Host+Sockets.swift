@@ -47,7 +47,7 @@ extension Host {
     func tcpPortAvailable(_ port: UInt16, address: IPv4Address, reuse: Bool) -> Bool {
         if tcp.listeners[port] != nil || boundTCPPorts[port] != nil { return false }
         return !(tcp.portUsers[port] ?? []).contains { id in
-            guard let connection = tcp.connections[id] else { return false }
+            guard let connection = tcp.connections[id] else { return !reuse && tcp.timeWait[id] != nil }
             return !(reuse && connection.state == .timeWait)
         }
     }
@@ -63,7 +63,9 @@ extension Host {
             if let users = tcp.portUsers[port] {
                 // The connections on this port only (an index, not a scan of every connection).
                 guard let remote else { continue }
-                if users.contains(where: { tcp.connections[$0]?.remote == remote }) { continue }
+                if users.contains(where: { (tcp.connections[$0]?.remote ?? tcp.timeWait[$0]?.key.remote) == remote }) {
+                    continue
+                }
             }
             return port
         }

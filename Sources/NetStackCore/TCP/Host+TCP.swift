@@ -19,6 +19,8 @@ struct TCPTable {
     /// (`TCPConnection.reportedState`), kept as they change: the host-wide limits read them in O(1).
     var halfOpenCount = 0
     var timeWaitCount = 0
+    /// TIME_WAIT connections whose socket is gone, by connection id (counted in `timeWaitCount`).
+    var timeWait: [Int: TimeWaitRecord] = [:]
     /// Connection ids by local port: bind and the ephemeral-port search look here
     /// instead of scanning every connection.
     var portUsers: [UInt16: [Int]] = [:]
@@ -37,7 +39,7 @@ struct TCPTable {
     }
 
     /// Connections counted against `config.maxConnections`: all but TIME_WAIT. O(1).
-    var activeCount: Int { connections.count - timeWaitCount }
+    var activeCount: Int { connections.count + timeWait.count - timeWaitCount }
 
     /// Takes one challenge ACK from the host-wide budget (RFC 5961 §7). Each new
     /// second draws a budget of limit/2 + random(limit), as Linux's
@@ -89,6 +91,10 @@ extension Host {
                 statistics.tcpOutOfWindowAcksSuppressed += 1
             }
             afterActivity(connection)
+            return
+        }
+        if let id = tcp.byKey[key], tcp.timeWait[id] != nil {
+            timeWaitInput(id, header: header, payloadLength: payload.count)
             return
         }
         if let listener = tcp.listeners[header.destinationPort],
@@ -214,7 +220,7 @@ extension Host {
     }
 
     /// Sends a header-only segment that belongs to no connection.
-    private func sendStateless(_ header: TCPHeader, from local: Endpoint, to remote: Endpoint) {
+    func sendStateless(_ header: TCPHeader, from local: Endpoint, to remote: Endpoint) {
         try? output(protocol: .tcp, source: local.address, destination: remote.address,
                     payloadLength: header.headerLength) { buffer in
             header.emit(into: buffer, payloadLength: 0, source: local.address, destination: remote.address)
@@ -276,6 +282,9 @@ extension Host {
         let waitsForAccept = connection.listener?.acceptQueue.contains(connection.id) ?? false
         if connection.isFinished && connection.descriptor == nil && !waitsForAccept {
             forget(connection)
+        } else if connection.state == .timeWait && connection.descriptor == nil && connection.listener == nil
+                    && connection.receiveBuffer.readable == 0 {
+            convertToTimeWaitRecord(connection)
         } else {
             connection.noteIdleBuffers(now: now)
             guard let deadline = connection.nextDeadline() else { return }
@@ -350,7 +359,10 @@ extension Host {
         var budget = 4 * tcp.connections.count + 64
         while budget > 0, let id = tcp.timers.popFirstExpired(now: now) {
             budget -= 1
-            guard let connection = tcp.connections[id] else { continue }
+            guard let connection = tcp.connections[id] else {
+                timeWaitTimer(id)
+                continue
+            }
             connection.scheduledWake = nil
             connection.handleTimers(now: now)
             afterActivity(connection)

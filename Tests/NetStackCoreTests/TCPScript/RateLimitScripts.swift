@@ -95,3 +95,34 @@ struct RateLimitScripts {
         #expect(s.host.statistics.tcpChallengeAcksSuppressed == 6 - sent)
     }
 }
+
+@Suite("TCP scripts: TIME-WAIT records")
+struct TimeWaitRecordScripts {
+    @Test("a closed socket's TIME-WAIT is a record: it ACKs a retransmitted FIN (restarting 2·MSL), rate-limits bare out-of-window ACKs, ignores RST, and expires")
+    func record() {
+        let s = TCPScript()
+        let fd = s.establishActive(.full)
+        s.close(at: 1.0, fd)
+        s.expect(at: 1.0, .fin(seq: 1, ack: 1, win: 32768, options: TCPScript.tsBlock(.now, peerClock(0.2))))
+        s.inject(at: 1.1, .ack(seq: 1, ack: 2, win: 502, options: TCPScript.tsBlock(peerClock(1.1), .stack(at: 1.0))))
+        s.inject(at: 1.2, .fin(seq: 1, ack: 2, win: 502, options: TCPScript.tsBlock(peerClock(1.2), .stack(at: 1.0))))
+        s.expect(at: 1.2, .ack(seq: 2, ack: 2, win: 32768, options: TCPScript.tsBlock(.now, peerClock(1.2))))
+        #expect(s.host.tcp.timeWait.count == 1)
+        #expect(s.host.tcp.connections.isEmpty, "no TCPConnection is kept for TIME-WAIT")
+        s.expectConnections([.timeWait])
+        // The peer lost our ACK and resends its FIN at 31.2: ACKed, and 2·MSL starts again.
+        s.inject(at: 31.2, .fin(seq: 1, ack: 2, win: 502, options: TCPScript.tsBlock(peerClock(31.2), .stack(at: 1.2))))
+        s.expect(at: 31.2, .ack(seq: 2, ack: 2, win: 32768, options: TCPScript.tsBlock(.now, peerClock(1.2))))
+        s.inject(at: 32.0, .rst(seq: 2))
+        // Bare ACKs outside the window (256 KiB from RCV.NXT): one answer per 500 ms.
+        s.inject(at: 33.0, .ack(seq: 300_000, ack: 2, win: 502, options: TCPScript.tsBlock(peerClock(33.0), .stack(at: 1.2))))
+        s.expect(at: 33.0, .ack(seq: 2, ack: 2, win: 32768, options: TCPScript.tsBlock(.now, peerClock(1.2))))
+        s.inject(at: 33.1, .ack(seq: 300_000, ack: 2, win: 502, options: TCPScript.tsBlock(peerClock(33.1), .stack(at: 1.2))))
+        s.expectNothing(until: 91.1)
+        s.expectConnections([.timeWait])
+        s.expectNothing(until: 91.3)
+        s.expectConnections([])
+        #expect(s.host.tcp.timeWait.isEmpty && s.host.tcp.byKey.isEmpty)
+        #expect(s.host.statistics.tcpOutOfWindowAcksSuppressed == 1)
+    }
+}
