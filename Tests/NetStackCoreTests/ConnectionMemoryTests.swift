@@ -53,6 +53,9 @@ struct ConnectionMemoryTests {
             #expect(connection.receiveBuffer.allocatedBytes == 0)
             #expect(connection.receiveBuffer.capacity == 256 * 1024, "the window offered is still SO_RCVBUF's")
         }
+        // The host's ~300-byte TCPConfig is shared by reference, not copied into each connection.
+        #expect(pair.connections(pair.a).allSatisfy { $0.configBox === pair.a.tcp.configBox })
+        #expect(pair.connections(pair.b).allSatisfy { $0.configBox === pair.b.tcp.configBox })
     }
 
     @Test("buffers grow under a transfer, the bytes arrive intact, and the storage is released once idle")

@@ -141,7 +141,7 @@ extension Host {
             record.bound = nil
         }
         let connection = TCPConnection(id: tcp.makeID(), local: local, remote: remote, options: record.options,
-                                       config: tcp.config, passive: false, now: now)
+                                       config: tcp.config, passive: false, now: now, sharedConfig: tcp.configBox)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: remote, remote: local, now: .zero).rawValue)
         connection.openActive(iss: tcp.isn.isn(local: local, remote: remote, now: now), mss: mss(toward: remote.address),
                               now: now)

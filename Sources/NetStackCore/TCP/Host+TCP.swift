@@ -2,7 +2,11 @@ import NetStackWire
 
 /// The host's TCP: connections by 4-tuple, listeners by port, the timer queue.
 struct TCPTable {
-    var config: TCPConfig
+    var config: TCPConfig {
+        didSet { configBox = TCPConfigBox(config) }
+    }
+    /// `config` by reference, handed to every new connection.
+    private(set) var configBox: TCPConfigBox
     var connections: [Int: TCPConnection] = [:]
     var byKey: [ConnectionKey: Int] = [:]
     var listeners: [UInt16: TCPListener] = [:]
@@ -33,6 +37,7 @@ struct TCPTable {
 
     init(config: TCPConfig, secret: (UInt64, UInt64)) {
         self.config = config
+        configBox = TCPConfigBox(config)
         isn = ISNGenerator(secret: secret)
         cookies = SYNCookies(secret: (secret.1 ^ 0x5bd1_e995_5bd1_e995, secret.0 &+ 0x9e37_79b9_7f4a_7c15))
         random = secret.0 ^ (secret.1 << 17 | secret.1 >> 47) ^ 0xc2b2_ae3d_27d4_eb4f
@@ -157,7 +162,8 @@ extension Host {
             return  // dropped like a SYN to a full accept queue: the client retries
         }
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
-                                       options: listener.options, config: tcp.config, passive: true, now: now)
+                                       options: listener.options, config: tcp.config, passive: true, now: now,
+                                       sharedConfig: tcp.configBox)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: key.remote, remote: key.local, now: .zero).rawValue)
         connection.acceptSYN(header, iss: tcp.isn.isn(local: key.local, remote: key.remote, now: now), mss: ourMSS, now: now)
         connection.listener = listener
@@ -171,7 +177,8 @@ extension Host {
     private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
                                          key: ConnectionKey, mss: Int) {
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
-                                       options: listener.options, config: tcp.config, passive: true, now: now)
+                                       options: listener.options, config: tcp.config, passive: true, now: now,
+                                       sharedConfig: tcp.configBox)
         let iss = header.acknowledgmentNumber - 1
         var syn = header
         syn.sequenceNumber = header.sequenceNumber - 1

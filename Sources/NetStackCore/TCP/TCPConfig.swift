@@ -26,6 +26,13 @@ public struct TCPSocketOptions: Sendable, Equatable {
     public init() {}
 }
 
+/// One host's `TCPConfig`, shared by reference by all its connections: a
+/// connection holds 8 bytes for it instead of a ~300-byte copy.
+final class TCPConfigBox: Sendable {
+    let value: TCPConfig
+    init(_ value: TCPConfig) { self.value = value }
+}
+
 /// Stack-wide TCP settings, like Linux's `net.ipv4.tcp_*` sysctls.
 public struct TCPConfig: Sendable {
     /// Maximum segment lifetime; TIME_WAIT lasts 2 × MSL (RFC 9293 §3.4.2). 30 s gives Linux's 60 s.

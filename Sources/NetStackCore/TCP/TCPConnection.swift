@@ -31,7 +31,9 @@ final class TCPConnection {
     var options: TCPSocketOptions {
         didSet { keepAliveIdleNanoseconds = options.keepAliveIdle.nanoseconds }
     }
-    let config: TCPConfig
+    /// The host's settings, shared with its other connections (see ``TCPConfigBox``).
+    let configBox: TCPConfigBox
+    var config: TCPConfig { configBox.value }
     /// `config.delayedAckTimeout` in nanoseconds, converted once (Duration arithmetic costs on the per-segment path).
     let delayedAckNanoseconds: Int64
     /// `config.minimumRTO` and `options.keepAliveIdle` in nanoseconds, for the same reason.
@@ -177,12 +179,12 @@ final class TCPConnection {
     var lastActivity = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,
-         passive: Bool, now: Instant) {
+         passive: Bool, now: Instant, sharedConfig: TCPConfigBox? = nil) {
         self.id = id
         self.local = local
         self.remote = remote
         self.options = options
-        self.config = config
+        configBox = sharedConfig ?? TCPConfigBox(config)
         self.passive = passive
         delayedAckNanoseconds = config.delayedAckTimeout.nanoseconds
         minimumRTONanoseconds = config.minimumRTO.nanoseconds
