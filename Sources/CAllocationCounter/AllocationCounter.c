@@ -31,3 +31,10 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
 unsigned long long netstack_allocation_count(void) {
     return atomic_load_explicit(&allocations, memory_order_relaxed);
 }
+
+#include <malloc.h>
+
+unsigned long long netstack_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (unsigned long long)info.uordblks + (unsigned long long)info.hblkhd;
+}

@@ -6,4 +6,8 @@
 /// `bench tcp` reports allocations per segment with it.
 unsigned long long netstack_allocation_count(void);
 
+/// Bytes of heap in use now (glibc's mallinfo2: allocated arena bytes plus
+/// mmapped blocks). `bench connections` divides its growth by connections.
+unsigned long long netstack_heap_in_use(void);
+
 #endif

@@ -87,6 +87,8 @@ public final class Host {
     var sockets: [Int32: SocketRecord] = [:]
     /// TCP ports held by bound sockets that are not connected yet.
     var boundTCPPorts: [UInt16: Int] = [:]
+    /// No descriptor below this is free: socket() starts its search here (O(1) amortised, not O(open sockets)).
+    var lowestFreeDescriptor: Int32 = 3
     var icmpLimiter: ICMPRateLimiter
     /// Picks the IP identification of each datagram sent (RFC 6864/7739).
     var identification: IPIdentification

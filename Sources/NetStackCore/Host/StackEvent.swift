@@ -112,6 +112,22 @@ public struct IPStatistics: Sendable, Equatable {
     public var arpEvictions = 0
     /// ARP packets whose sender is not on a network of the interface they came by: not learned.
     public var arpOffLinkIgnored = 0
+    /// Challenge ACKs sent (RFC 5961 §7; Linux's TCPChallengeACK).
+    public var tcpChallengeAcksSent = 0
+    /// Challenge ACKs not sent: the connection's tcp_invalid_ratelimit or the host's budget said no.
+    public var tcpChallengeAcksSuppressed = 0
+    /// Duplicate ACKs to out-of-window or PAWS-failing segments not sent (TCPACKSkippedSeq/PAWS).
+    public var tcpOutOfWindowAcksSuppressed = 0
+    /// Closing connections destroyed without TIME_WAIT because `maxTimeWait` were held (TCPTimeWaitOverflow).
+    public var tcpTimeWaitOverflow = 0
+    /// Connections refused because the host held `maxConnections`.
+    public var tcpConnectionsRefusedByLimit = 0
+    /// SYNs that met the host's half-open limit (`maxHalfOpen`) and got a SYN cookie instead of state.
+    public var tcpHalfOpenLimitReached = 0
+    /// SYN cookies sent, and final ACKs whose cookie was valid or invalid (TCPSyncookies*).
+    public var tcpSynCookiesSent = 0
+    public var tcpSynCookiesValid = 0
+    public var tcpSynCookiesInvalid = 0
     public init() {}
 }
 

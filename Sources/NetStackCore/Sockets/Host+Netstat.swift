@@ -54,9 +54,7 @@ public struct TCPConnectionInfo: Sendable {
 extension Host {
     /// `ss -ti`-style detail for every TCP connection, sorted by local then remote address.
     public func tcpConnectionInfo() -> [TCPConnectionInfo] {
-        tcp.connections.values.sorted { ($0.local.address, $0.local.port, $0.remote.address, $0.remote.port)
-            < ($1.local.address, $1.local.port, $1.remote.address, $1.remote.port) }
-            .map { c in
+        let connections = tcp.connections.values.map { c in
                 TCPConnectionInfo(local: c.local, remote: c.remote, state: c.state, congestion: c.congestion.algorithm,
                                   cwnd: c.congestion.cwnd, ssthresh: c.congestion.ssthresh, srtt: c.rtt.srtt,
                                   rttvar: c.rtt.rttvar, rto: c.rtt.rto, retransmissions: c.totalRetransmissions,
@@ -67,6 +65,17 @@ extension Host {
                                   windowProbes: c.windowProbesSent,
                                   spuriousRetransmissions: c.spuriousRetransmissions)
             }
+        // TIME_WAIT records: the socket is gone, only the 4-tuple and the sequence numbers remain.
+        let timeWait = tcp.timeWait.values.map { r in
+            TCPConnectionInfo(local: r.key.local, remote: r.key.remote, state: .timeWait,
+                              congestion: tcp.config.socketDefaults.congestion, cwnd: 0, ssthresh: Int.max, srtt: nil,
+                              rttvar: .zero, rto: .zero, retransmissions: 0, sendMSS: 0, sendWindow: 0,
+                              receiveWindow: r.window, sendScale: 0, receiveScale: 0, sack: false,
+                              timestamps: r.timestamps, bytesInFlight: 0, sendQueue: 0, receiveQueue: 0,
+                              windowProbes: 0, spuriousRetransmissions: 0)
+        }
+        return (connections + timeWait).sorted { ($0.local.address, $0.local.port, $0.remote.address, $0.remote.port)
+            < ($1.local.address, $1.local.port, $1.remote.address, $1.remote.port) }
     }
 
     /// The socket table as `netstat -an`-style text with the chapter's columns:

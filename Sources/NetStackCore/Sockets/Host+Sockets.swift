@@ -7,8 +7,9 @@ import NetStackWire
 extension Host {
     /// socket(): a new descriptor, the lowest free one from 3 up (0–2 are the standard streams).
     public func socket(_ type: SocketType) -> Int32 {
-        var fd: Int32 = 3
+        var fd = lowestFreeDescriptor
         while sockets[fd] != nil { fd += 1 }
+        lowestFreeDescriptor = fd + 1
         let record = SocketRecord(type: type, options: tcp.config.socketDefaults)
         if type == .datagram { record.udp = udpOpen() }
         sockets[fd] = record
@@ -45,8 +46,9 @@ extension Host {
     /// and no connection using it (with SO_REUSEADDR, TIME_WAIT ones do not count).
     func tcpPortAvailable(_ port: UInt16, address: IPv4Address, reuse: Bool) -> Bool {
         if tcp.listeners[port] != nil || boundTCPPorts[port] != nil { return false }
-        return !tcp.connections.values.contains {
-            $0.local.port == port && !(reuse && $0.state == .timeWait)
+        return !(tcp.portUsers[port] ?? []).contains { id in
+            guard let connection = tcp.connections[id] else { return !reuse && tcp.timeWait[id] != nil }
+            return !(reuse && connection.state == .timeWait)
         }
     }
 
@@ -58,10 +60,13 @@ extension Host {
             let port = tcp.nextEphemeral
             tcp.nextEphemeral = port >= range.upperBound ? range.lowerBound : port + 1
             if tcp.listeners[port] != nil || boundTCPPorts[port] != nil { continue }
-            if let remote, tcp.connections.values.contains(where: { $0.local.port == port && $0.remote == remote }) {
-                continue
+            if let users = tcp.portUsers[port] {
+                // The connections on this port only (an index, not a scan of every connection).
+                guard let remote else { continue }
+                if users.contains(where: { (tcp.connections[$0]?.remote ?? tcp.timeWait[$0]?.key.remote) == remote }) {
+                    continue
+                }
             }
-            if remote == nil, tcp.connections.values.contains(where: { $0.local.port == port }) { continue }
             return port
         }
         return nil
@@ -127,12 +132,16 @@ extension Host {
         }
         let local = Endpoint(localAddress, port)
         if tcp.byKey[ConnectionKey(local: local, remote: remote)] != nil { throw .addressInUse }
+        guard tcp.activeCount < tcp.config.maxConnections else {
+            statistics.tcpConnectionsRefusedByLimit += 1
+            throw .noBufferSpace  // Linux answers connect() with ENOBUFS when it cannot allocate a socket
+        }
         if let bound = record.bound {
             boundTCPPorts[bound.port] = nil
             record.bound = nil
         }
         let connection = TCPConnection(id: tcp.makeID(), local: local, remote: remote, options: record.options,
-                                       config: tcp.config, passive: false, now: now)
+                                       config: tcp.config, passive: false, now: now, sharedConfig: tcp.configBox)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: remote, remote: local, now: .zero).rawValue)
         connection.openActive(iss: tcp.isn.isn(local: local, remote: remote, now: now), mss: mss(toward: remote.address),
                               now: now)
@@ -196,6 +205,7 @@ extension Host {
         self.now = now
         let record = try record(fd)
         sockets[fd] = nil
+        lowestFreeDescriptor = min(lowestFreeDescriptor, fd)
         if let udp = record.udp { udpClose(udp) }
         if let bound = record.bound { boundTCPPorts[bound.port] = nil }
         if let listener = record.listener {

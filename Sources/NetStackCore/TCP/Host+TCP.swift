@@ -2,7 +2,11 @@ import NetStackWire
 
 /// The host's TCP: connections by 4-tuple, listeners by port, the timer queue.
 struct TCPTable {
-    var config: TCPConfig
+    var config: TCPConfig {
+        didSet { configBox = TCPConfigBox(config) }
+    }
+    /// `config` by reference, handed to every new connection.
+    private(set) var configBox: TCPConfigBox
     var connections: [Int: TCPConnection] = [:]
     var byKey: [ConnectionKey: Int] = [:]
     var listeners: [UInt16: TCPListener] = [:]
@@ -10,7 +14,20 @@ struct TCPTable {
     var nextID = 1
     var isn: ISNGenerator
     var cookies: SYNCookies
-    var challengeAcks: ICMPRateLimiter
+    /// The second (of the host's clock) the challenge-ACK budget belongs to, and what is left of it.
+    var challengeAckSecond: Int64 = -1
+    var challengeAckBudget = 0
+    /// SplitMix64 state for the randomised challenge-ACK budget, seeded from the host's secret.
+    var random: UInt64
+    /// Connections in SYN-RECEIVED and in TIME_WAIT, by the state last reported
+    /// (`TCPConnection.reportedState`), kept as they change: the host-wide limits read them in O(1).
+    var halfOpenCount = 0
+    var timeWaitCount = 0
+    /// TIME_WAIT connections whose socket is gone, by connection id (counted in `timeWaitCount`).
+    var timeWait: [Int: TimeWaitRecord] = [:]
+    /// Connection ids by local port: bind and the ephemeral-port search look here
+    /// instead of scanning every connection.
+    var portUsers: [UInt16: [Int]] = [:]
     var nextEphemeral: UInt16 = 32768
     /// The connection the last segment was for: bulk traffic hits it again and
     /// again, saving the 4-tuple hash lookup (cleared when that connection goes).
@@ -20,10 +37,29 @@ struct TCPTable {
 
     init(config: TCPConfig, secret: (UInt64, UInt64)) {
         self.config = config
+        configBox = TCPConfigBox(config)
         isn = ISNGenerator(secret: secret)
         cookies = SYNCookies(secret: (secret.1 ^ 0x5bd1_e995_5bd1_e995, secret.0 &+ 0x9e37_79b9_7f4a_7c15))
-        let perSecond = max(1, config.challengeAckLimit)
-        challengeAcks = ICMPRateLimiter(burst: perSecond, interval: .nanoseconds(1_000_000_000 / Int64(perSecond)))
+        random = secret.0 ^ (secret.1 << 17 | secret.1 >> 47) ^ 0xc2b2_ae3d_27d4_eb4f
+    }
+
+    /// Connections counted against `config.maxConnections`: all but TIME_WAIT. O(1).
+    var activeCount: Int { connections.count + timeWait.count - timeWaitCount }
+
+    /// Takes one challenge ACK from the host-wide budget (RFC 5961 §7). Each new
+    /// second draws a budget of limit/2 + random(limit), as Linux's
+    /// tcp_send_challenge_ack does since CVE-2016-5696, so the number sent in a
+    /// second tells an off-path observer nothing exact. O(1), no allocation.
+    mutating func takeChallengeAck(now: Instant) -> Bool {
+        let second = now.nanoseconds / 1_000_000_000
+        if second != challengeAckSecond {
+            challengeAckSecond = second
+            let limit = max(1, config.challengeAckLimit)
+            challengeAckBudget = (limit + 1) / 2 + Int(splitMix64(&random) % UInt64(limit))
+        }
+        guard challengeAckBudget > 0 else { return false }
+        challengeAckBudget -= 1
+        return true
     }
 
     mutating func makeID() -> Int {
@@ -55,7 +91,15 @@ extension Host {
             if let reply = connection.input(header, payload: payload, now: now) {
                 sendReset(to: key.remote, from: key.local, sequence: reply.sequence, acknowledgment: reply.acknowledgment)
             }
+            if connection.invalidAckSuppressed {
+                connection.invalidAckSuppressed = false
+                statistics.tcpOutOfWindowAcksSuppressed += 1
+            }
             afterActivity(connection)
+            return
+        }
+        if let id = tcp.byKey[key], tcp.timeWait[id] != nil {
+            timeWaitInput(id, header: header, payloadLength: payload.count)
             return
         }
         if let listener = tcp.listeners[header.destinationPort],
@@ -79,9 +123,15 @@ extension Host {
                                                                    peerISN: header.sequenceNumber - 1,
                                                                    cookie: header.acknowledgmentNumber - 1, now: now),
                listener.acceptQueue.count < listener.backlog {
+                statistics.tcpSynCookiesValid += 1
+                guard tcp.activeCount < tcp.config.maxConnections else {
+                    statistics.tcpConnectionsRefusedByLimit += 1
+                    return  // dropped, as a full accept queue drops it: the peer retries
+                }
                 completeCookieHandshake(listener, header: header, payload: payload, key: key, mss: Int(mss))
                 return
             }
+            if !flags.contains(.syn) && listener.cookiesSent > 0 { statistics.tcpSynCookiesInvalid += 1 }
             respondToNoConnection(header, payloadLength: payloadLength, key: key)
             return
         }
@@ -91,12 +141,15 @@ extension Host {
             return
         }
         let ourMSS = mss(toward: key.remote.address)
-        if listener.halfOpen.count >= min(tcp.config.synBacklog, max(listener.backlog, 1) * 2) {
+        let hostFull = tcp.halfOpenCount >= tcp.config.maxHalfOpen
+        if hostFull { statistics.tcpHalfOpenLimitReached += 1 }
+        if hostFull || listener.halfOpen.count >= min(tcp.config.synBacklog, max(listener.backlog, 1) * 2) {
             // SYN cookie: answer without keeping state (the MSS is coded in our ISN).
             let peerMSS = UInt16(clamping: min(Int(header.options.mss ?? 536), ourMSS))
             let cookie = tcp.cookies.make(local: key.local, remote: key.remote, peerISN: header.sequenceNumber,
                                           mss: peerMSS, now: now)
             listener.cookiesSent += 1
+            statistics.tcpSynCookiesSent += 1
             let reply = TCPHeader(sourcePort: key.local.port, destinationPort: key.remote.port, sequenceNumber: cookie,
                                   acknowledgmentNumber: header.sequenceNumber + 1, flags: [.syn, .ack],
                                   window: UInt16(min(listener.options.receiveBufferSize, 65_535)),
@@ -104,8 +157,13 @@ extension Host {
             sendStateless(reply, from: key.local, to: key.remote)
             return
         }
+        guard tcp.activeCount < tcp.config.maxConnections else {
+            statistics.tcpConnectionsRefusedByLimit += 1
+            return  // dropped like a SYN to a full accept queue: the client retries
+        }
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
-                                       options: listener.options, config: tcp.config, passive: true, now: now)
+                                       options: listener.options, config: tcp.config, passive: true, now: now,
+                                       sharedConfig: tcp.configBox)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: key.remote, remote: key.local, now: .zero).rawValue)
         connection.acceptSYN(header, iss: tcp.isn.isn(local: key.local, remote: key.remote, now: now), mss: ourMSS, now: now)
         connection.listener = listener
@@ -119,7 +177,8 @@ extension Host {
     private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
                                          key: ConnectionKey, mss: Int) {
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
-                                       options: listener.options, config: tcp.config, passive: true, now: now)
+                                       options: listener.options, config: tcp.config, passive: true, now: now,
+                                       sharedConfig: tcp.configBox)
         let iss = header.acknowledgmentNumber - 1
         var syn = header
         syn.sequenceNumber = header.sequenceNumber - 1
@@ -168,7 +227,7 @@ extension Host {
     }
 
     /// Sends a header-only segment that belongs to no connection.
-    private func sendStateless(_ header: TCPHeader, from local: Endpoint, to remote: Endpoint) {
+    func sendStateless(_ header: TCPHeader, from local: Endpoint, to remote: Endpoint) {
         try? output(protocol: .tcp, source: local.address, destination: remote.address,
                     payloadLength: header.headerLength) { buffer in
             header.emit(into: buffer, payloadLength: 0, source: local.address, destination: remote.address)
@@ -188,6 +247,27 @@ extension Host {
     func register(_ connection: TCPConnection) {
         tcp.connections[connection.id] = connection
         tcp.byKey[ConnectionKey(local: connection.local, remote: connection.remote)] = connection.id
+        tcp.portUsers[connection.local.port, default: []].append(connection.id)
+    }
+
+    /// Keeps the host's per-state counts (half-open, TIME_WAIT) in step with the
+    /// state last reported for `connection`, and applies tcp_max_tw_buckets: a
+    /// connection about to enter TIME_WAIT with the table full is destroyed instead
+    /// (its last ACK already sent), as Linux's tcp_time_wait does. O(1).
+    private func noteStateChange(_ connection: TCPConnection) {
+        if connection.state == .timeWait && tcp.timeWaitCount >= tcp.config.maxTimeWait {
+            statistics.tcpTimeWaitOverflow += 1
+            connection.finish(error: nil)
+        }
+        count(connection.reportedState, by: -1)
+        connection.reportedState = connection.state
+        count(connection.state, by: 1)
+        emit(.tcpStateChanged(local: connection.local, remote: connection.remote, state: connection.state))
+    }
+
+    private func count(_ state: TCPState?, by delta: Int) {
+        if state == .synReceived { tcp.halfOpenCount += delta }
+        if state == .timeWait { tcp.timeWaitCount += delta }
     }
 
     /// After anything happened to a connection: send what it wants to send,
@@ -205,14 +285,16 @@ extension Host {
         }
         // Compared with what was last reported, not with the state on entry: input and
         // user calls change the state before this runs.
-        if connection.reportedState != connection.state {
-            connection.reportedState = connection.state
-            emit(.tcpStateChanged(local: connection.local, remote: connection.remote, state: connection.state))
-        }
+        if connection.reportedState != connection.state { noteStateChange(connection) }
         let waitsForAccept = connection.listener?.acceptQueue.contains(connection.id) ?? false
         if connection.isFinished && connection.descriptor == nil && !waitsForAccept {
             forget(connection)
-        } else if let deadline = connection.nextDeadline() {
+        } else if connection.state == .timeWait && connection.descriptor == nil && connection.listener == nil
+                    && connection.receiveBuffer.readable == 0 {
+            convertToTimeWaitRecord(connection)
+        } else {
+            connection.noteIdleBuffers(now: now)
+            guard let deadline = connection.nextDeadline() else { return }
             // Only an earlier deadline touches the queue. A later one (the RTO restarting
             // on every ACK) leaves the old wake-up, which finds nothing due and reschedules.
             if connection.scheduledWake.map({ deadline < $0 }) ?? true {
@@ -229,6 +311,13 @@ extension Host {
         tcp.connections[connection.id] = nil
         let key = ConnectionKey(local: connection.local, remote: connection.remote)
         if tcp.byKey[key] == connection.id { tcp.byKey[key] = nil }
+        count(connection.reportedState, by: -1)
+        connection.reportedState = nil
+        let port = connection.local.port
+        if var users = tcp.portUsers.removeValue(forKey: port) {
+            if let i = users.firstIndex(of: connection.id) { users.swapAt(i, users.count - 1); users.removeLast() }
+            if !users.isEmpty { tcp.portUsers[port] = users }
+        }
         connection.listener?.halfOpen.remove(connection.id)
         connection.listener = nil
     }
@@ -236,7 +325,7 @@ extension Host {
     /// Lets the connection emit its segments and builds each packet, copying the
     /// payload straight from the send buffer into the outgoing datagram.
     func transmit(_ connection: TCPConnection) {
-        connection.output(now: now, allowChallengeAck: { tcp.challengeAcks.allow(now: now) }) { segment in
+        connection.output(now: now, allowChallengeAck: { challengeAckAllowed(connection) }) { segment in
             let header = segment.header
             let local = connection.local, remote = connection.remote
             do {
@@ -259,6 +348,17 @@ extension Host {
         }
     }
 
+    /// RFC 5961 §7 with Linux's two limits: first the connection's own
+    /// (tcp_invalid_ratelimit), then the host's randomised budget. Counts both outcomes.
+    private func challengeAckAllowed(_ connection: TCPConnection) -> Bool {
+        if connection.invalidAnswerRateLimited(now: now) || !tcp.takeChallengeAck(now: now) {
+            statistics.tcpChallengeAcksSuppressed += 1
+            return false
+        }
+        statistics.tcpChallengeAcksSent += 1
+        return true
+    }
+
     /// Runs the TCP timers that are due (called from `poll`).
     func runTCPTimers() {
         // One at a time, so that handling a timer may re-arm it; no list is built (no allocation).
@@ -266,7 +366,10 @@ extension Host {
         var budget = 4 * tcp.connections.count + 64
         while budget > 0, let id = tcp.timers.popFirstExpired(now: now) {
             budget -= 1
-            guard let connection = tcp.connections[id] else { continue }
+            guard let connection = tcp.connections[id] else {
+                timeWaitTimer(id)
+                continue
+            }
             connection.scheduledWake = nil
             connection.handleTimers(now: now)
             afterActivity(connection)

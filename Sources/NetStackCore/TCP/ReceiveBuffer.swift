@@ -14,8 +14,13 @@
 /// fills, the bytes are already in place and RCV.NXT simply jumps
 /// (``write(at:_:)`` returns how far).
 ///
-/// Memory bound: everything is allocated at init — `capacity` bytes of ring
-/// plus room for `maxRanges` ranges. A segment that would start a new
+/// Memory, like Linux's tcp_rmem auto-tuning: the window offered is always
+/// what `capacity` (SO_RCVBUF) allows, but the ring is allocated only when data
+/// arrives, starting at ``SendBuffer/minimumAllocation`` and doubling up to
+/// `capacity` as the buffer holds more (in-order or out-of-order), so storing
+/// anything the window allowed never fails; ``releaseIfEmpty()`` frees it.
+/// Growing copies the held bytes once; in steady state nothing allocates.
+/// At most `capacity` bytes of ring plus `maxRanges` ranges. A segment that would start a new
 /// disjoint out-of-order range when `maxRanges` are already held is refused
 /// (dropped, as RFC 9293 §3.10.7.4 allows: out-of-order segments "may be
 /// held"), so no sequence of segments a peer sends can make this grow or
@@ -33,7 +38,7 @@ struct ReceiveBuffer: Sendable {
     /// Stream position of RCV.NXT: bytes that ever became readable.
     private var nextPosition = 0
     /// Out-of-order ranges as stream positions: sorted, disjoint, not touching
-    /// each other or RCV.NXT. Capacity reserved at init, never exceeded.
+    /// each other or RCV.NXT. Room for `maxRanges` reserved at the first one, never exceeded.
     private var ranges: [Range<Int>] = []
     /// Sum of the ranges' lengths.
     private(set) var outOfOrderBytes = 0
@@ -43,21 +48,28 @@ struct ReceiveBuffer: Sendable {
     /// The most disjoint out-of-order ranges held at once.
     let maxRanges: Int
 
-    /// An empty buffer of `capacity` bytes (SO_RCVBUF) holding at most
-    /// `maxRanges` out-of-order ranges. Allocates once; O(1).
+    /// The most the buffer may hold (SO_RCVBUF).
+    private(set) var capacity: Int
+
+    /// An empty buffer that may hold `capacity` bytes (SO_RCVBUF) and at most
+    /// `maxRanges` out-of-order ranges. Allocates nothing until data arrives; O(1).
     init(capacity: Int, maxRanges: Int = 32) {
         precondition(maxRanges >= 0, "ReceiveBuffer: maxRanges cannot be negative")
-        ring = ByteRing(capacity: capacity)
+        precondition(capacity >= 0, "ReceiveBuffer: capacity cannot be negative")
+        ring = ByteRing(capacity: 0)
+        self.capacity = capacity
         self.maxRanges = maxRanges
-        ranges.reserveCapacity(maxRanges)
     }
 
-    /// Bytes the buffer can hold. O(1).
-    var capacity: Int { ring.capacity }
+    /// Bytes of storage allocated now for the ring (0 … `capacity`). O(1).
+    var allocatedBytes: Int { ring.capacity }
+
+    /// True when nothing is held, in order or out of order. O(1).
+    var isEmpty: Bool { readable == 0 && ranges.isEmpty }
 
     /// `capacity - readable`: the most the receive window may offer
     /// (RFC 9293 §3.8.6). Out-of-order bytes live inside it. O(1).
-    var freeSpace: Int { ring.capacity - readable }
+    var freeSpace: Int { capacity - readable }
 
     /// Stores `bytes` at `offset` bytes past RCV.NXT (offset 0 = RCV.NXT)
     /// — RFC 9293 §3.10.7.4, "seventh, process the segment text".
@@ -72,7 +84,8 @@ struct ReceiveBuffer: Sendable {
     /// became readable, i.e. how far RCV.NXT moves: the segment's own bytes
     /// plus any out-of-order ranges it joins up with.
     ///
-    /// O(bytes) copying (memcpy) plus O(ranges) to merge. Never allocates.
+    /// O(bytes) copying (memcpy) plus O(ranges) to merge. Allocates only to
+    /// grow the ring (doubling) or for the first out-of-order range.
     mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> (accepted: Bool, advanced: Int) {
         var offset = offset
         var bytes = bytes
@@ -87,6 +100,7 @@ struct ReceiveBuffer: Sendable {
         let length = min(bytes.count, freeSpace - offset)
         guard length > 0, let source = bytes.baseAddress else { return (true, 0) }
         let start = nextPosition + offset, end = start + length
+        if readable + offset + length > ring.capacity { grow(toHold: readable + offset + length) }
         let physical = ring.index(head, offsetBy: readable + offset)
 
         if offset == 0 {
@@ -100,6 +114,7 @@ struct ReceiveBuffer: Sendable {
         while last < ranges.count && ranges[last].lowerBound <= end { last += 1 }
         if first == last {
             guard ranges.count < maxRanges else { return (false, 0) }
+            if ranges.capacity < maxRanges { ranges.reserveCapacity(maxRanges) }
             ranges.insert(start..<end, at: first)
             outOfOrderBytes += length
         } else {
@@ -113,6 +128,26 @@ struct ReceiveBuffer: Sendable {
         ring.write(at: physical, from: source, count: length)
         mostRecentPosition = start
         return (true, 0)
+    }
+
+    /// Makes the ring hold at least `needed ≤ capacity` bytes from its head:
+    /// doubles it (at least ``SendBuffer/minimumAllocation``, at most `capacity`)
+    /// and moves the readable and out-of-order bytes, holes included, to its
+    /// start. Allocates; O(bytes held).
+    private mutating func grow(toHold needed: Int) {
+        let size = min(capacity, max(needed, 2 * ring.capacity, SendBuffer.minimumAllocation))
+        let held = readable + (ranges.last.map { $0.upperBound - nextPosition } ?? 0)
+        ring = ring.relocated(capacity: size, start: head, count: held)
+        head = 0
+    }
+
+    /// Frees the storage (ring and range list) if nothing is held: an idle or
+    /// closed connection keeps none. The next write allocates again. O(1).
+    mutating func releaseIfEmpty() {
+        guard isEmpty else { return }
+        if ring.capacity > 0 { ring = ByteRing(capacity: 0) }
+        if ranges.capacity > 0 { ranges = [] }
+        head = 0
     }
 
     /// Moves RCV.NXT to `end`, then on through every out-of-order range that
@@ -196,12 +231,15 @@ struct ReceiveBuffer: Sendable {
     /// bytes. Refused (false, nothing changes) while out-of-order data is held
     /// or when `capacity < readable`. Allocates and copies: O(readable); not for
     /// the per-segment path. The caller must not shrink a window it already
-    /// offered (RFC 9293 §3.8.6). Same capacity: true, O(1).
+    /// offered (RFC 9293 §3.8.6). Shrinks the storage only when it is larger
+    /// than the new capacity. Otherwise O(1).
     mutating func resize(capacity: Int) -> Bool {
         guard ranges.isEmpty, capacity >= readable else { return false }
-        guard capacity != ring.capacity else { return true }
-        ring = ring.relocated(capacity: capacity, start: head, count: readable)
-        head = 0
+        self.capacity = capacity
+        if ring.capacity > capacity {
+            ring = ring.relocated(capacity: readable == 0 ? 0 : capacity, start: head, count: readable)
+            head = 0
+        }
         return true
     }
 }

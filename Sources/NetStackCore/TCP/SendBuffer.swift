@@ -1,7 +1,8 @@
 // The TCP send buffer (RFC 9293 §3.3.1, send sequence space): the bytes from
 // SND.UNA onwards — sent but unacknowledged, then not yet sent — kept in a
-// ring over one allocation made at init. Also holds `ByteRing`, the storage
-// both TCP buffers share.
+// ring that is allocated on first use, grows toward SO_SNDBUF as data is held
+// and is released when empty. Also holds `ByteRing`, the storage both TCP
+// buffers share.
 
 /// One fixed allocation of bytes, freed when the last ring using it goes away.
 ///
@@ -33,8 +34,11 @@ final class ByteStorage: @unchecked Sendable {
 struct ByteRing: Sendable {
     private var storage: ByteStorage
 
-    /// A ring of `capacity` bytes. Allocates once.
-    init(capacity: Int) { storage = ByteStorage(capacity: capacity) }
+    /// The storage every empty ring shares: a ring of capacity 0 allocates nothing of its own.
+    private static let emptyStorage = ByteStorage(capacity: 0)
+
+    /// A ring of `capacity` bytes. Allocates once (nothing for capacity 0).
+    init(capacity: Int) { storage = capacity == 0 ? Self.emptyStorage : ByteStorage(capacity: capacity) }
 
     /// Bytes the ring holds. O(1).
     var capacity: Int { storage.capacity }
@@ -89,7 +93,11 @@ struct ByteRing: Sendable {
 /// acknowledged yet, oldest (SND.UNA) first — those in flight, then those not
 /// yet sent (RFC 9293 §3.3.1, send sequence space; §3.9.1 SEND).
 ///
-/// A ring over one allocation made at init: appending, reading for
+/// Memory, like Linux's tcp_wmem auto-tuning: `capacity` (SO_SNDBUF) is the
+/// most it may hold, but the ring is allocated only when data arrives, starting
+/// at ``minimumAllocation`` and doubling (copying the held bytes once) as more
+/// is held, up to `capacity`; ``releaseIfEmpty()`` frees it. In steady state —
+/// the ring grown to what the connection uses — appending, reading for
 /// (re)transmission and dropping acknowledged bytes never allocate, and copies
 /// are `memcpy`s (at most two when the ring wraps). Offsets are counted from
 /// the oldest held byte, so offset `n` is sequence number SND.UNA + n; the
@@ -102,25 +110,37 @@ struct SendBuffer: Sendable {
     /// Bytes held: unacknowledged plus not yet sent.
     private(set) var count = 0
 
-    /// An empty buffer of `capacity` bytes (SO_SNDBUF). Allocates once; `capacity ≥ 0`.
-    init(capacity: Int) { ring = ByteRing(capacity: capacity) }
+    /// The most the buffer may hold (SO_SNDBUF).
+    private(set) var capacity: Int
 
-    /// Bytes the buffer can hold. O(1).
-    var capacity: Int { ring.capacity }
+    /// The first allocation, in bytes (or `capacity`, if smaller): a few segments.
+    static let minimumAllocation = 4096
+
+    /// An empty buffer that may hold `capacity` bytes (SO_SNDBUF). Allocates
+    /// nothing until data is appended; `capacity ≥ 0`. O(1).
+    init(capacity: Int) {
+        precondition(capacity >= 0, "SendBuffer: capacity cannot be negative")
+        self.capacity = capacity
+        ring = ByteRing(capacity: 0)
+    }
+
+    /// Bytes of storage allocated now (0 … `capacity`). O(1).
+    var allocatedBytes: Int { ring.capacity }
 
     /// Bytes the application may still append: `capacity - count`. O(1).
-    var freeSpace: Int { ring.capacity - count }
+    var freeSpace: Int { capacity - count }
 
     /// True when no byte is held. O(1).
     var isEmpty: Bool { count == 0 }
 
     /// Copies as much of `bytes` as fits after the newest held byte and
     /// returns how many were taken (0 when full or `bytes` is empty).
-    /// O(n) for n bytes taken, memcpy speed; never allocates (unless this
-    /// buffer's storage is shared with a copy, which is copied once).
+    /// O(n) for n bytes taken, memcpy speed; allocates only to grow the ring
+    /// (doubling, so O(1) amortised per byte) or when its storage is shared with a copy.
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Int {
         let taken = min(bytes.count, freeSpace)
         guard taken > 0, let source = bytes.baseAddress else { return 0 }
+        if count + taken > ring.capacity { grow(toHold: count + taken) }
         ring.write(at: ring.index(head, offsetBy: count), from: source, count: taken)
         count += taken
         return taken
@@ -167,15 +187,34 @@ struct SendBuffer: Sendable {
         head = self.count == 0 ? 0 : ring.index(head, offsetBy: count)
     }
 
+    /// Makes the ring hold at least `needed ≤ capacity` bytes: doubles it (at
+    /// least ``minimumAllocation``, at most `capacity`) and moves the held bytes
+    /// to its start. Allocates; O(count).
+    private mutating func grow(toHold needed: Int) {
+        let size = min(capacity, max(needed, 2 * ring.capacity, Self.minimumAllocation))
+        ring = ring.relocated(capacity: size, start: head, count: count)
+        head = 0
+    }
+
+    /// Frees the storage if no byte is held: an idle or closed connection keeps
+    /// none. The next append allocates again. O(1).
+    mutating func releaseIfEmpty() {
+        guard count == 0, ring.capacity > 0 else { return }
+        ring = ByteRing(capacity: 0)
+        head = 0
+    }
+
     /// Changes the capacity (setsockopt SO_SNDBUF), keeping the held bytes.
-    /// Refused (false, nothing changes) when `capacity < count`. Allocates a
-    /// new ring and copies the held bytes to its start: O(count); not for the
-    /// per-segment path. Same capacity: true, O(1).
+    /// Refused (false, nothing changes) when `capacity < count`. Shrinks the
+    /// storage if it is larger than the new capacity (O(count) copy); not for
+    /// the per-segment path. Otherwise O(1).
     mutating func resize(capacity: Int) -> Bool {
         guard capacity >= count else { return false }
-        guard capacity != ring.capacity else { return true }
-        ring = ring.relocated(capacity: capacity, start: head, count: count)
-        head = 0
+        self.capacity = capacity
+        if ring.capacity > capacity {
+            ring = ring.relocated(capacity: count == 0 ? 0 : capacity, start: head, count: count)
+            head = 0
+        }
         return true
     }
 }

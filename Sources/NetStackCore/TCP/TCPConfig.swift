@@ -26,6 +26,13 @@ public struct TCPSocketOptions: Sendable, Equatable {
     public init() {}
 }
 
+/// One host's `TCPConfig`, shared by reference by all its connections: a
+/// connection holds 8 bytes for it instead of a ~300-byte copy.
+final class TCPConfigBox: Sendable {
+    let value: TCPConfig
+    init(_ value: TCPConfig) { self.value = value }
+}
+
 /// Stack-wide TCP settings, like Linux's `net.ipv4.tcp_*` sysctls.
 public struct TCPConfig: Sendable {
     /// Maximum segment lifetime; TIME_WAIT lasts 2 × MSL (RFC 9293 §3.4.2). 30 s gives Linux's 60 s.
@@ -50,10 +57,27 @@ public struct TCPConfig: Sendable {
     public var windowScaling = true
     /// Half-open connections a listener holds before answering with SYN cookies.
     public var synBacklog = 128
-    /// Challenge ACKs per second for the whole host (RFC 5961 §7).
+    /// Challenge ACKs per second for the whole host (RFC 5961 §7, Linux's
+    /// tcp_challenge_ack_limit). The budget of each second is drawn at random
+    /// from limit/2 ..< limit/2 + limit, as Linux does since the CVE-2016-5696
+    /// fix, so an off-path attacker cannot count the ACKs another connection spent.
     public var challengeAckLimit = 1000
     /// Default options of new sockets.
     public var socketDefaults = TCPSocketOptions()
+    /// Least time between two answers one connection gives to invalid segments —
+    /// challenge ACKs (RFC 5961) and duplicate ACKs to data-less or SYN segments
+    /// outside the window or failing PAWS (Linux's tcp_invalid_ratelimit, 500 ms).
+    public var invalidRateLimit: Duration = .milliseconds(500)
+    /// Connections (every state but LISTEN and TIME_WAIT) the host holds at once;
+    /// a SYN or connect beyond it is refused and counted. Linux bounds this only by
+    /// memory and descriptors; 262,144 keeps the worst case near 1 GiB with full buffers.
+    public var maxConnections = 262_144
+    /// Half-open (SYN-RECEIVED) connections for the whole host; beyond it listeners
+    /// answer with SYN cookies (Linux's tcp_max_syn_backlog, 4096 on a machine with memory).
+    public var maxHalfOpen = 4096
+    /// TIME_WAIT connections the host keeps (Linux's tcp_max_tw_buckets); beyond it a
+    /// closing connection is destroyed at once instead ("time wait bucket table overflow").
+    public var maxTimeWait = 32_768
 
     public init() {}
 }

@@ -85,7 +85,7 @@ extension TCPConnection {
         // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
         if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps {
             if Int32(bitPattern: ts.value &- tsRecent) < 0, now.nanoseconds - tsRecentAge.nanoseconds < Self.pawsIdleLimit {
-                ackNow = true
+                answerInvalid(carriesData: !data.isEmpty || fin, syn: flags.contains(.syn), now: now)
                 return nil
             }
         }
@@ -94,7 +94,7 @@ extension TCPConnection {
         let window = receiveWindowForAcceptance()
         let length = data.count + (flags.contains(.syn) ? 1 : 0) + (fin ? 1 : 0)
         if !acceptable(seq: seq, length: length, window: window) {
-            if !flags.contains(.rst) { ackNow = true }
+            if !flags.contains(.rst) { answerInvalid(carriesData: length > 0, syn: flags.contains(.syn), now: now) }
             if state == .timeWait && flags.contains(.fin) { timeWaitDeadline = now + config.msl + config.msl }
             return nil
         }

@@ -11,6 +11,7 @@ extension TCPConnection {
         deadline = earliest(deadline, timeWaitDeadline)
         deadline = earliest(deadline, corkDeadline)
         deadline = earliest(deadline, orphaned ? finWait2Deadline : nil)
+        deadline = earliest(deadline, bufferReleaseDeadline)
         return earliest(deadline, userTimeoutDeadline)
     }
 
@@ -47,6 +48,11 @@ extension TCPConnection {
             } else {
                 swsOverride = true
             }
+        }
+        if let deadline = bufferReleaseDeadline, deadline <= now {
+            bufferReleaseDeadline = nil
+            sendBuffer.releaseIfEmpty()
+            receiveBuffer.releaseIfEmpty()
         }
         if let deadline = corkDeadline, deadline <= now {
             corkDeadline = nil

@@ -31,7 +31,9 @@ final class TCPConnection {
     var options: TCPSocketOptions {
         didSet { keepAliveIdleNanoseconds = options.keepAliveIdle.nanoseconds }
     }
-    let config: TCPConfig
+    /// The host's settings, shared with its other connections (see ``TCPConfigBox``).
+    let configBox: TCPConfigBox
+    var config: TCPConfig { configBox.value }
     /// `config.delayedAckTimeout` in nanoseconds, converted once (Duration arithmetic costs on the per-segment path).
     let delayedAckNanoseconds: Int64
     /// `config.minimumRTO` and `options.keepAliveIdle` in nanoseconds, for the same reason.
@@ -123,6 +125,8 @@ final class TCPConnection {
     var timeWaitDeadline: Instant?
     var corkDeadline: Instant?
     var finWait2Deadline: Instant?
+    /// When an empty buffer's storage is given back (set when one is found empty; see `noteIdleBuffers`).
+    var bufferReleaseDeadline: Instant?
     var keepAliveProbesSent = 0
     /// The wake-up the host's timer queue holds for this connection.
     var scheduledWake: Instant?
@@ -141,6 +145,11 @@ final class TCPConnection {
     var segmentsSinceAck = 0
     /// A challenge ACK (RFC 5961) waits to go out, subject to the host's rate limit.
     var challengeAckPending = false
+    /// When this connection last answered an invalid segment (challenge ACK, or a
+    /// duplicate ACK to an out-of-window or PAWS-failing one): Linux's last_oow_ack_time.
+    var lastInvalidAnswer: Instant?
+    /// The last input suppressed a duplicate ACK by the rate limit (the host counts it).
+    var invalidAckSuppressed = false
     /// Send one zero-window or keepalive probe now.
     var probePending = false
     /// The SYN (or SYN-ACK) must be (re)sent.
@@ -170,12 +179,12 @@ final class TCPConnection {
     var lastActivity = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,
-         passive: Bool, now: Instant) {
+         passive: Bool, now: Instant, sharedConfig: TCPConfigBox? = nil) {
         self.id = id
         self.local = local
         self.remote = remote
         self.options = options
-        self.config = config
+        configBox = sharedConfig ?? TCPConfigBox(config)
         self.passive = passive
         delayedAckNanoseconds = config.delayedAckTimeout.nanoseconds
         minimumRTONanoseconds = config.minimumRTO.nanoseconds
@@ -330,6 +339,50 @@ final class TCPConnection {
         timeWaitDeadline = nil
         corkDeadline = nil
         finWait2Deadline = nil
+        bufferReleaseDeadline = nil
+        // Nothing will be sent again; unread data stays readable for the application.
+        sendBuffer.releaseIfEmpty()
+        receiveBuffer.releaseIfEmpty()
+    }
+
+    /// How long a buffer stays empty before its storage is freed: long enough that
+    /// a busy connection does not free and reallocate on every drained burst.
+    static let bufferIdleNanoseconds: Int64 = 1_000_000_000
+
+    /// Arms the release of empty buffers' storage (called after every activity):
+    /// once a buffer holding storage is found empty, it is freed
+    /// `bufferIdleNanoseconds` later if still empty then. O(1).
+    func noteIdleBuffers(now: Instant) {
+        guard bufferReleaseDeadline == nil, !isFinished else { return }
+        if (sendBuffer.isEmpty && sendBuffer.allocatedBytes > 0)
+            || (receiveBuffer.isEmpty && receiveBuffer.allocatedBytes > 0) {
+            bufferReleaseDeadline = Instant(nanoseconds: now.nanoseconds &+ Self.bufferIdleNanoseconds)
+        }
+    }
+
+    /// Linux's __tcp_oow_rate_limited: true (answer nothing) when this connection
+    /// answered an invalid segment less than `config.invalidRateLimit` ago;
+    /// otherwise records `now` as the last answer and returns false. O(1).
+    func invalidAnswerRateLimited(now: Instant) -> Bool {
+        if let last = lastInvalidAnswer, now.nanoseconds - last.nanoseconds < config.invalidRateLimit.nanoseconds {
+            return true
+        }
+        lastInvalidAnswer = now
+        return false
+    }
+
+    /// Asks for a duplicate ACK answering an invalid segment (outside the window or
+    /// failing PAWS), rate-limited per connection as Linux's tcp_oow_rate_limited:
+    /// only segments without data or with SYN are limited — a data segment is a
+    /// retransmission whose sender needs the ACK, and cannot be part of an ACK loop.
+    func answerInvalid(carriesData: Bool, syn: Bool, now: Instant) {
+        if carriesData && !syn {
+            ackNow = true
+        } else if invalidAnswerRateLimited(now: now) {
+            invalidAckSuppressed = true
+        } else {
+            ackNow = true
+        }
     }
 
     /// Enters TIME_WAIT for 2 × MSL (RFC 9293 §3.10.7.4): the 4-tuple stays taken,
@@ -341,7 +394,12 @@ final class TCPConnection {
         keepAliveDeadline = nil
         finWait2Deadline = nil
         corkDeadline = nil
+        bufferReleaseDeadline = nil
         timeWaitDeadline = now + config.msl + config.msl
+        // Everything sent is acknowledged and the peer will send nothing new: only
+        // data the application has not read yet keeps storage.
+        sendBuffer.releaseIfEmpty()
+        receiveBuffer.releaseIfEmpty()
     }
 }
 
