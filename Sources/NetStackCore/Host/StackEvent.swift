@@ -100,6 +100,8 @@ public struct IPStatistics: Sendable, Equatable {
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
+    /// ICMP errors quoting a UDP datagram for which no connected socket with that peer exists: ignored.
+    public var udpICMPErrorsIgnored = 0
     public init() {}
 }
 

@@ -11,17 +11,20 @@ struct TCPTable {
     var isn: ISNGenerator
     var cookies: SYNCookies
     var challengeAcks: ICMPRateLimiter
-    var nextEphemeral: UInt16 = 32768
+    /// Picks the local port of an active open (RFC 6056 Algorithm 4) or of a bind to port 0.
+    var ephemeralPorts: EphemeralPorts
     /// The connection the last segment was for: bulk traffic hits it again and
     /// again, saving the 4-tuple hash lookup (cleared when that connection goes).
     var lastConnection: TCPConnection?
     /// Segments answered with RST because no connection or listener wanted them.
     var resetsSent = 0
 
-    init(config: TCPConfig, secret: (UInt64, UInt64)) {
+    /// A table keyed with three host secrets (``HostSecrets``): ISNs, SYN cookies, ephemeral ports.
+    init(config: TCPConfig, isnKey: (UInt64, UInt64), cookieKey: (UInt64, UInt64), portKey: (UInt64, UInt64)) {
         self.config = config
-        isn = ISNGenerator(secret: secret)
-        cookies = SYNCookies(secret: (secret.1 ^ 0x5bd1_e995_5bd1_e995, secret.0 &+ 0x9e37_79b9_7f4a_7c15))
+        isn = ISNGenerator(secret: isnKey)
+        cookies = SYNCookies(secret: cookieKey)
+        ephemeralPorts = EphemeralPorts(key: portKey)
         let perSecond = max(1, config.challengeAckLimit)
         challengeAcks = ICMPRateLimiter(burst: perSecond, interval: .nanoseconds(1_000_000_000 / Int64(perSecond)))
     }
