@@ -166,11 +166,13 @@ struct TwoLANTests {
         #expect(reply?.source == Endpoint(TwoLANNetwork.serverAddress, 7))
     }
 
-    @Test("a datagram to a closed port earns ICMP port unreachable, reported to the sender once")
+    @Test("a datagram to a closed port earns ICMP port unreachable, reported to the connected sender once")
     func portUnreachable() throws {
         let net = TwoLANNetwork(seed: 5)
         let host = net.client.host
         let socket = host.udpOpen()
+        // Only a connected socket hears of ICMP errors (as on Linux).
+        host.udpConnect(socket, to: Endpoint(TwoLANNetwork.serverAddress, 9999))
         try host.udpSend(socket, [1, 2, 3], to: Endpoint(TwoLANNetwork.serverAddress, 9999), now: net.simulator.now)
         net.simulator.kick(net.client)
         net.simulator.run(for: .seconds(1))
