@@ -51,7 +51,7 @@ public final class TwoLANNetwork {
             config.forwarding = forwarding
             // Each host's secrets from the simulator's seed, so the run is reproducible;
             // `configure` may set another seed.
-            var stream = simulator.randomStream(hostIndex)
+            var stream = simulator.randomStream(1 << 62 | hostIndex)  // apart from streams others ask for
             config.randomSeed = stream.next()
             hostIndex += 1
             configure(&config)

@@ -16,7 +16,22 @@ private func pingOnce(_ net: TwoLANNetwork, _ socket: PingSocket, to destination
 
 @Suite("Two LANs joined by a router")
 struct TwoLANTests {
-    @Test("a ping crosses the hub, the router and the switch and comes back")
+    @Test("each host's secrets derive from the simulator's seed: same seed, same seeds; another seed or host, others")
+    func hostSeedsFromSimulatorSeed() {
+        func seeds(_ seed: UInt64) -> [UInt64?] {
+            let net = TwoLANNetwork(seed: seed)
+            return [net.client, net.router, net.server, net.dns, net.laptop].map { $0.host.config.randomSeed }
+        }
+        let first = seeds(1)
+        #expect(first.allSatisfy { $0 != nil })
+        #expect(Set(first).count == first.count, "every host its own secrets")
+        #expect(seeds(1) == first)
+        #expect(Set(seeds(2)).isDisjoint(with: first))
+        let overridden = TwoLANNetwork(seed: 1) { $0.randomSeed = 99 }
+        #expect(overridden.client.host.config.randomSeed == 99, "configure has the last word")
+    }
+
+        @Test("a ping crosses the hub, the router and the switch and comes back")
     func pingAcross() throws {
         let net = TwoLANNetwork(seed: 1)
         let socket = try net.client.host.openPing(identifier: 0x1234)

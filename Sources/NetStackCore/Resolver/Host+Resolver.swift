@@ -198,11 +198,7 @@ extension Host {
             // remain, and otherwise keep listening until the deadline.
             resolverState.statistics.networkErrors += 1
             query.lastNetworkError = error
-            if hasTransmissionLeft(query) {
-                do throws(NetError) { try renewSocket(&query) } catch {
-                    finish(queryAt: index, query, with: .failed(.unreachable(error)))
-                    return false
-                }
+            if hasTransmissionLeft(query), renewSocket(&query) {
                 resolverState.statistics.retriesAfterICMPError += 1
                 guard transmitNext(&query) else {
                     finish(queryAt: index, query, with: .failed(query.failure))
@@ -272,15 +268,17 @@ extension Host {
 
     /// Moves the question to a new socket on a fresh random port with a fresh ID
     /// (RFC 5452 §9.2), closing the old one: what a forger learnt is worth nothing.
-    private func renewSocket(_ query: inout ResolverQuery) throws(NetError) {
+    /// False, changing nothing, when no port is free.
+    private func renewSocket(_ query: inout ResolverQuery) -> Bool {
         let socket = udpOpen()
         do throws(NetError) { try bindQuerySocket(socket) } catch {
             udpClose(socket)
-            throw error
+            return false
         }
         udpClose(query.socket)
         query.socket = socket
         query.id = UInt16(truncatingIfNeeded: resolverState.random())
+        return true
     }
 
     /// Ends a question: closes its socket, removes it, and finishes every lookup waiting for it.
