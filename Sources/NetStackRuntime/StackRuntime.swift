@@ -91,10 +91,9 @@ public final class StackRuntime: @unchecked Sendable {
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
         device = try TunTapDevice(name: configuration.deviceName, kind: configuration.deviceKind,
                                   namespacePath: configuration.namespacePath)
-        var config = configuration.host
         var random = SystemRandomNumberGenerator()
-        config.randomSeed = random.next()
-        host = Host(config)
+        // No seed unless the caller set one: the host draws its secrets from the OS.
+        host = Host(configuration.host)
         let mtu = configuration.mtu ?? device.mtu
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)

@@ -38,13 +38,22 @@ public final class TwoLANNetwork {
     /// and the router's LAN A side; `lanBMTU` the same for LAN B (smaller than
     /// LAN A's to make the router fragment). Both also set the MSS the hosts'
     /// TCP announces (MTU − 40). `cable` is the impairment every cable gets
-    /// (FCS is always carried).
+    /// (FCS is always carried). Each host's `randomSeed` derives from `seed`
+    /// (so its secrets, and the whole run, are reproducible) before `configure`
+    /// runs, which may set another.
     public init(seed: UInt64, lanAMTU: Int = 1500, lanBMTU: Int = 1500, cable: LinkConfig = .fastEthernet,
                 configure: (inout HostConfig) -> Void = { _ in }) {
-        simulator = Simulator(seed: seed)
+        let simulator = Simulator(seed: seed)
+        self.simulator = simulator
+        var hostIndex: UInt64 = 0
         func makeHost(_ name: String, forwarding: Bool = false) -> Host {
             var config = HostConfig(name: name)
             config.forwarding = forwarding
+            // Each host's secrets from the simulator's seed, so the run is reproducible;
+            // `configure` may set another seed.
+            var stream = simulator.randomStream(1 << 62 | hostIndex)  // apart from streams others ask for
+            config.randomSeed = stream.next()
+            hostIndex += 1
             configure(&config)
             return Host(config)
         }

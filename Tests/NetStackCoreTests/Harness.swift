@@ -57,12 +57,16 @@ struct Port {
     static let b = Port("eth0", Lab.macB, Lab.ipB)
 }
 
+/// The seed test hosts get, so that their ISNs, ports and IDs are the same on every run.
+let testSeed: UInt64 = 0x4e65_7453_7461_636b
+
 /// A host with `ports` (addresses assigned at `now`). The gratuitous ARP
 /// announcements that `assign` sends are taken off the transmit queues unless
 /// `keepAnnouncements`, so tests start with empty queues.
 func makeHost(_ name: String, _ ports: [Port], fcs: Bool = false, at now: Instant = .zero,
               keepAnnouncements: Bool = false, configure: (inout HostConfig) -> Void = { _ in }) -> Host {
     var config = HostConfig(name: name)
+    config.randomSeed = testSeed  // reproducible secrets; `configure` may set nil for the OS's
     configure(&config)
     let host = Host(config)
     for port in ports {

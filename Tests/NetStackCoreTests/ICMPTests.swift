@@ -250,13 +250,14 @@ struct ICMPSocketErrorTests {
         #expect(try error.icmp().data.count == 31, "the whole 31-byte datagram is quoted")
     }
 
-    @Test("a port unreachable quoting our datagram makes the next udpSend throw ECONNREFUSED, once")
+    @Test("a port unreachable quoting a connected socket's datagram makes its next udpSend throw ECONNREFUSED, once")
     func connectionRefusedOnce() throws {
         let a = makeHost("A", [.a]), r = makeHost("R", [.r0])
         let wires = Wires()
         wires.connect(a, eth0, r, eth0)
         let socket = a.udpOpen()
         try a.udpBind(socket, port: 5000)
+        a.udpConnect(socket, to: Endpoint(Lab.ipR0, 9))
         try a.udpSend(socket, [1], to: Endpoint(Lab.ipR0, 9), now: .zero)
         wires.settle(at: .zero)
         #expect(r.statistics.udpNoPorts == 1)
@@ -274,6 +275,7 @@ struct ICMPSocketErrorTests {
         let wires = Wires()
         wires.connect(a, eth0, r, eth0)
         let socket = a.udpOpen()
+        a.udpConnect(socket, to: Endpoint(Lab.ipR0, 9))
         try a.udpSend(socket, [1], to: Endpoint(Lab.ipR0, 9), now: .zero)
         wires.settle(at: .zero)
         #expect(a.udpTakeError(socket) == .connectionRefused)
@@ -291,6 +293,58 @@ struct ICMPSocketErrorTests {
         a.feed(Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(Lab.ipR0, Lab.ipA, .icmp),
                              Build.icmp(.destinationUnreachable(code: 3, nextHopMTU: 0), quoted)))
         #expect(a.udpTakeError(socket) == nil)
+    }
+
+    @Test("an unconnected socket hears of no ICMP error, even a real one (as Linux without IP_RECVERR); it is counted")
+    func unconnectedSocketGetsNoError() throws {
+        let a = makeHost("A", [.a]), r = makeHost("R", [.r0])
+        let wires = Wires()
+        wires.connect(a, eth0, r, eth0)
+        let socket = a.udpOpen()
+        try a.udpBind(socket, port: 5000)
+        try a.udpSend(socket, [1], to: Endpoint(Lab.ipR0, 9), now: .zero)
+        wires.settle(at: .zero)
+        #expect(r.statistics.udpNoPorts == 1, "R refused it")
+        #expect(a.udpTakeError(socket) == nil)
+        try a.udpSend(socket, [2], to: Endpoint(Lab.ipR0, 9), now: .s(1))
+        #expect(a.statistics.udpICMPErrorsIgnored == 1)
+        #expect(a.statisticsReport().contains("    1 ICMP errors ignored (no connected socket for the quoted peer)\n"))
+    }
+
+    @Test("a connected socket takes an error only when the quote names its local port and its peer's address and port",
+          arguments: [
+              (Endpoint(Lab.ipA, 5000), Endpoint(Lab.ipR0, 9), true),
+              (Endpoint(Lab.ipA, 5000), Endpoint(Lab.ipR0, 10), false),
+              (Endpoint(Lab.ipA, 5000), Endpoint(Lab.ipB, 9), false),
+              (Endpoint(Lab.ipA, 5001), Endpoint(Lab.ipR0, 9), false),
+          ])
+    func connectedSocketMatchesQuote(source: Endpoint, destination: Endpoint, delivered: Bool) throws {
+        let a = makeHost("A", [.a])
+        let socket = a.udpOpen()
+        try a.udpBind(socket, port: 5000)
+        a.udpConnect(socket, to: Endpoint(Lab.ipR0, 9))
+        let quoted = Build.datagram(Build.ipHeader(source.address, destination.address, .udp),
+                                    Build.udp(from: source, to: destination, [1]))
+        a.feed(Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(Lab.ipR0, Lab.ipA, .icmp),
+                             Build.icmp(.destinationUnreachable(code: 3, nextHopMTU: 0), quoted)))
+        #expect(a.udpTakeError(socket) == (delivered ? .connectionRefused : nil))
+        #expect(a.statistics.udpICMPErrorsIgnored == (delivered ? 0 : 1))
+    }
+
+    @Test("connect() on a datagram descriptor lets the peer's port unreachable through: recv throws ECONNREFUSED")
+    func bsdConnectedDatagramSocket() throws {
+        let a = makeHost("A", [.a]), r = makeHost("R", [.r0])
+        let wires = Wires()
+        wires.connect(a, eth0, r, eth0)
+        let fd = a.socket(.datagram)
+        try a.bind(fd, to: Endpoint(.any, 5000))
+        try a.connect(fd, to: Endpoint(Lab.ipR0, 9), now: .zero)
+        _ = try [UInt8(1)].withUnsafeBytes { try a.send(fd, $0, now: .zero) }
+        wires.settle(at: .zero)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        #expect(throws: NetError.connectionRefused) {
+            _ = try buffer.withUnsafeMutableBytes { try a.recv(fd, into: $0, now: .zero) }
+        }
     }
 
     @Test("time exceeded and fragmentation needed quoting our echo requests reach the ping socket")

@@ -12,8 +12,11 @@ import Testing
         var carried: [[UInt8]] = []
 
         init() {
-            a = Host(HostConfig(name: "a"))
-            b = Host(HostConfig(name: "b"))
+            var configA = HostConfig(name: "a"), configB = HostConfig(name: "b")
+            configA.randomSeed = testSeed
+            configB.randomSeed = testSeed + 1
+            a = Host(configA)
+            b = Host(configB)
             for (host, last) in [(a, UInt8(1)), (b, UInt8(2))] {
                 var config = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
                 config.medium = .ipOnly

@@ -566,7 +566,7 @@ struct ResolverTimerTests {
         #expect(events.contains { if case .resolverFailed(_, .timedOut) = $0 { true } else { false } })
     }
 
-    @Test("ICMP port unreachable for the query moves on to the next server at once; all refused → unreachable")
+    @Test("ICMP port unreachable for the query: the next server is asked at once from a fresh port with a fresh ID; all refused → unreachable at the deadline")
     func portUnreachable() throws {
         let host = client([ns1, ns2]) { $0.attempts = 1 }
         let id = try host.resolve("www.example.test", now: .zero)
@@ -579,11 +579,64 @@ struct ResolverTimerTests {
         refuse(try Frame(frame).datagram(), from: ns1, at: .s(0.01))
         let frames = host.sent()
         try #require(frames.count == 1, "asked the second server before the timeout")
-        #expect(try Frame(frames[0]).ip().destination == ns2)
-        #expect(query.message.id == (try sentQueries(hostFrames: frames)[0].message.id))
+        let second = try sentQueries(hostFrames: frames)[0]
+        #expect(second.server == Endpoint(ns2, 53))
+        #expect(second.message.id != query.message.id, "a fresh ID")
+        #expect(second.source.port != query.source.port, "a fresh port")
+        #expect(host.resolverStatistics.retriesAfterICMPError == 1)
         refuse(try Frame(frames[0]).datagram(), from: ns2, at: .s(0.02))
+        #expect(host.resolution(id) == .pending, "an ICMP error alone never ends the lookup")
+        host.poll(now: .s(1.02))
         #expect(host.resolution(id) == .failed(.unreachable(.connectionRefused)))
         #expect(host.resolverStatistics.networkErrors == 2)
+        #expect(host.resolverStatistics.retriesAfterICMPError == 1)
+        #expect(host.statisticsReport().contains("    1 queries sent again from a fresh port after an ICMP error\n"))
+    }
+
+    @Test("a forged port unreachable quoting the query does not end the lookup: the retry's answer resolves it")
+    func forgedUnreachableRetries() throws {
+        let host = client([ns1]) { $0.attempts = 1 }
+        let id = try host.resolve("www.example.test", now: .zero)
+        let frame = try #require(host.sent().first)
+        let query = try sentQueries(hostFrames: [frame])[0]
+        let icmp = Build.icmp(.destinationUnreachable(code: 3, nextHopMTU: 0), Array(try Frame(frame).datagram().prefix(28)))
+        host.feed(Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(ns1, Lab.ipA, .icmp), icmp), at: .s(0.001))
+        #expect(host.resolution(id) == .pending)
+        // The only transmission was spent: the lookup keeps listening on the port it used.
+        #expect(host.sent().isEmpty)
+        deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host, at: .s(0.01))
+        #expect(try resolved(host, id).addresses == [Lab.ipB])
+    }
+
+    @Test("a spray of forged port unreachables at every port of the range never fails a lookup whose server answers")
+    func forgedUnreachableSpray() throws {
+        let range: ClosedRange<UInt16> = 40000...40255
+        let host = makeHost("A", [.a]) {
+            $0.resolver.nameservers = [ns1]
+            $0.udp.ephemeralPorts = range
+        }
+        host.setDefaultGateway(Lab.ipR0, interface: eth0)
+        host.addStaticARP(Lab.ipR0, mac: Lab.macR0, interface: eth0)
+        let id = try host.resolve("www.example.test", now: .zero)
+        var last = try onlyQuery(host)
+        var time = Instant.zero
+        // The attacker knows the server and sprays one error per port, again after each retry.
+        for _ in 0..<(host.resolverConfig.attempts + 2) {
+            for port in range {
+                time = time + .microseconds(10)
+                let quoted = Build.datagram(Build.ipHeader(Lab.ipA, ns1, .udp),
+                                            Build.udp(from: Endpoint(Lab.ipA, port), to: Endpoint(ns1, 53), last.payload))
+                let icmp = Build.icmp(.destinationUnreachable(code: 3, nextHopMTU: 0), Array(quoted.prefix(28)))
+                host.feed(Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(ns1, Lab.ipA, .icmp), icmp), at: time)
+                #expect(host.resolution(id) == .pending)
+            }
+            let queries = try sentQueries(host)
+            if let retry = queries.last { last = retry }
+        }
+        #expect(host.resolverStatistics.retriesAfterICMPError == host.resolverConfig.attempts - 1)
+        #expect(host.statistics.udpICMPErrorsIgnored > 0)
+        deliver(answer(last, [try a("www.example.test", Lab.ipB)]), for: last, to: host, at: time + .milliseconds(5))
+        #expect(try resolved(host, id).addresses == [Lab.ipB])
     }
 
     @Test("with no route to any nameserver the lookup fails at once with unreachable(ENETUNREACH)")

@@ -137,20 +137,44 @@ struct UDPPortTests {
         #expect(throws: NetError.invalidArgument) { try host.udpBind(socket, port: 8) }
     }
 
-    @Test("an unbound socket gets the first free ephemeral port (32768 up) when it first sends")
+    @Test("an unbound socket gets a free port of 32768…60999 when it first sends, from a keyed random start, not a counter")
     func ephemeralPorts() throws {
-        let host = hostA()
-        let taken = host.udpOpen()
-        try host.udpBind(taken, port: 32769)
-        let first = host.udpOpen(), second = host.udpOpen(), third = host.udpOpen()
-        #expect(host.udpLocalEndpoint(first) == nil)
-        try host.udpSend(first, [1], to: Endpoint(Lab.ipR0, 7), now: .zero)
-        try host.udpSend(second, [1], to: Endpoint(Lab.ipR0, 7), now: .zero)
-        try host.udpBind(third, port: 0)
-        #expect(host.udpLocalEndpoint(first) == Endpoint(.any, 32768))
-        #expect(host.udpLocalEndpoint(second) == Endpoint(.any, 32770))
-        #expect(host.udpLocalEndpoint(third) == Endpoint(.any, 32771))
-        #expect(try host.sent().map { try Frame($0).udp().header.sourcePort } == [32768, 32770])
+        func firstPorts(seed: UInt64?) throws -> [UInt16] {
+            let host = hostA { $0.randomSeed = seed }
+            let sockets = (0..<3).map { _ in host.udpOpen() }
+            #expect(host.udpLocalEndpoint(sockets[0]) == nil)
+            try host.udpSend(sockets[0], [1], to: Endpoint(Lab.ipR0, 7), now: .zero)
+            try host.udpSend(sockets[1], [1], to: Endpoint(Lab.ipR0, 7), now: .zero)
+            try host.udpBind(sockets[2], port: 0)
+            let ports = sockets.compactMap { host.udpLocalEndpoint($0)?.port }
+            #expect(try host.sent().map { try Frame($0).udp().header.sourcePort } == Array(ports.prefix(2)))
+            return ports
+        }
+        let seeded = try firstPorts(seed: 7)
+        #expect(seeded.count == 3 && Set(seeded).count == 3)
+        #expect(seeded.allSatisfy { (32768...60999).contains($0) })
+        #expect(try firstPorts(seed: 7) == seeded, "an explicit seed reproduces the choice")
+        #expect(try firstPorts(seed: 8) != seeded)
+        // A counter from the range's start would give 32768, 32769, 32770 here.
+        #expect(seeded != [32768, 32769, 32770])
+        #expect(try firstPorts(seed: nil) != firstPorts(seed: nil), "OS secrets: another host, other ports")
+    }
+
+    @Test("an implicit bind skips ports in use: with one port of a three-port range taken, the others are handed out")
+    func ephemeralPortsSkipTaken() throws {
+        for seed in UInt64(0)..<8 {
+            let host = makeHost("A", [.a]) {
+                $0.udp.ephemeralPorts = 40000...40002
+                $0.randomSeed = seed
+            }
+            let taken = host.udpOpen()
+            try host.udpBind(taken, port: 40001)
+            let sockets = (0..<3).map { _ in host.udpOpen() }
+            try host.udpBind(sockets[0], port: 0)
+            try host.udpBind(sockets[1], port: 0)
+            #expect(Set(sockets.prefix(2).compactMap { host.udpLocalEndpoint($0)?.port }) == [40000, 40002])
+            #expect(throws: NetError.addressInUse) { try host.udpBind(sockets[2], port: 0) }
+        }
     }
 
     @Test("the ephemeral range is configurable; when every port in it is taken, binding fails with EADDRINUSE")
@@ -159,11 +183,12 @@ struct UDPPortTests {
         let sockets = (0..<3).map { _ in host.udpOpen() }
         try host.udpBind(sockets[0], port: 0)
         try host.udpBind(sockets[1], port: 0)
-        #expect([sockets[0], sockets[1]].map { host.udpLocalEndpoint($0)?.port } == [40000, 40001])
+        #expect(Set([sockets[0], sockets[1]].map { host.udpLocalEndpoint($0)?.port }) == [40000, 40001])
         #expect(throws: NetError.addressInUse) { try host.udpBind(sockets[2], port: 0) }
+        let freed = host.udpLocalEndpoint(sockets[0])?.port
         host.udpClose(sockets[0])
         try host.udpBind(sockets[2], port: 0)
-        #expect(host.udpLocalEndpoint(sockets[2])?.port == 40000)
+        #expect(host.udpLocalEndpoint(sockets[2])?.port == freed)
     }
 
     @Test("a closed port answers with ICMP port unreachable quoting the datagram; udpNoPorts counts")

@@ -10,7 +10,12 @@ struct FlowControlTests {
     @Test("a slow reader closes the window; the sender probes it and nothing is lost")
     func slowReader() throws {
         let simulator = Simulator(seed: 11)
-        let sender = HostNode(Host(HostConfig(name: "sender"))), reader = HostNode(Host(HostConfig(name: "reader")))
+        func seeded(_ name: String, _ seed: UInt64) -> HostNode {
+            var config = HostConfig(name: name)
+            config.randomSeed = seed  // reproducible ISNs and ports, like the simulator's links
+            return HostNode(Host(config))
+        }
+        let sender = seeded("sender", 1), reader = seeded("reader", 2)
         sender.host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 1)))
         reader.host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2)))
         simulator.connect(sender, 0, reader, 0, config: LinkConfig(bitsPerSecond: 100_000_000,

@@ -16,7 +16,22 @@ private func pingOnce(_ net: TwoLANNetwork, _ socket: PingSocket, to destination
 
 @Suite("Two LANs joined by a router")
 struct TwoLANTests {
-    @Test("a ping crosses the hub, the router and the switch and comes back")
+    @Test("each host's secrets derive from the simulator's seed: same seed, same seeds; another seed or host, others")
+    func hostSeedsFromSimulatorSeed() {
+        func seeds(_ seed: UInt64) -> [UInt64?] {
+            let net = TwoLANNetwork(seed: seed)
+            return [net.client, net.router, net.server, net.dns, net.laptop].map { $0.host.config.randomSeed }
+        }
+        let first = seeds(1)
+        #expect(first.allSatisfy { $0 != nil })
+        #expect(Set(first).count == first.count, "every host its own secrets")
+        #expect(seeds(1) == first)
+        #expect(Set(seeds(2)).isDisjoint(with: first))
+        let overridden = TwoLANNetwork(seed: 1) { $0.randomSeed = 99 }
+        #expect(overridden.client.host.config.randomSeed == 99, "configure has the last word")
+    }
+
+        @Test("a ping crosses the hub, the router and the switch and comes back")
     func pingAcross() throws {
         let net = TwoLANNetwork(seed: 1)
         let socket = try net.client.host.openPing(identifier: 0x1234)
@@ -166,11 +181,13 @@ struct TwoLANTests {
         #expect(reply?.source == Endpoint(TwoLANNetwork.serverAddress, 7))
     }
 
-    @Test("a datagram to a closed port earns ICMP port unreachable, reported to the sender once")
+    @Test("a datagram to a closed port earns ICMP port unreachable, reported to the connected sender once")
     func portUnreachable() throws {
         let net = TwoLANNetwork(seed: 5)
         let host = net.client.host
         let socket = host.udpOpen()
+        // Only a connected socket hears of ICMP errors (as on Linux).
+        host.udpConnect(socket, to: Endpoint(TwoLANNetwork.serverAddress, 9999))
         try host.udpSend(socket, [1, 2, 3], to: Endpoint(TwoLANNetwork.serverAddress, 9999), now: net.simulator.now)
         net.simulator.kick(net.client)
         net.simulator.run(for: .seconds(1))

@@ -114,7 +114,7 @@ extension Host {
                               about: bytes, arrivedOn: nil)
             } else {
                 deliverICMPError(.destinationUnreachable(code: UnreachableCode.host.rawValue, nextHopMTU: 0),
-                                 quote: bytes, from: header.source)
+                                 quote: bytes, from: header.source, local: true)
             }
         }
     }

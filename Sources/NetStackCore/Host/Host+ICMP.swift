@@ -38,9 +38,13 @@ extension Host {
         }
     }
 
-    /// Gives an ICMP error (or a local failure shaped like one) to the socket
-    /// whose datagram it quotes: a UDP socket by its port, a ping by its identifier.
-    func deliverICMPError(_ message: ICMPv4Message, quote: UnsafeRawBufferPointer, from sender: IPv4Address) {
+    /// Gives an ICMP error (or a local failure shaped like one, `local`) to the
+    /// socket whose datagram it quotes: a UDP socket that is connected to the
+    /// quoted destination (any socket bound to the quoted port for a local
+    /// failure, which no one off-path can forge), a TCP connection by its
+    /// 4-tuple, a ping by its identifier.
+    func deliverICMPError(_ message: ICMPv4Message, quote: UnsafeRawBufferPointer, from sender: IPv4Address,
+                          local: Bool = false) {
         guard let quoted = try? ICMPv4Quote.parse(quote), isLocal(quoted.header.source) else { return }
         let error: NetError = switch message {
         case let .destinationUnreachable(code, _): NetError.fromUnreachable(code: code)
@@ -48,10 +52,18 @@ extension Host {
         }
         switch quoted.header.protocol {
         case .udp:
-            guard let port = quoted.sourcePort, let socket = udp.socket(forPort: port, address: quoted.header.source)
-            else { return }
+            // Only a connected socket whose peer the quote names hears of it (Linux's
+            // __udp4_lib_err without IP_RECVERR): sprayed forgeries cannot fail other sockets.
+            guard let ports = quoted.ports,
+                  let socket = local ? udp.socket(forPort: ports.source, address: quoted.header.source)
+                      : udp.socket(forErrorFrom: Endpoint(quoted.header.source, ports.source),
+                                   to: Endpoint(quoted.header.destination, ports.destination))
+            else {
+                statistics.udpICMPErrorsIgnored += 1
+                return
+            }
             udp.update(socket) { $0.pendingError = error }
-            emit(.socketError(port: port, error: error, from: sender))
+            emit(.socketError(port: ports.source, error: error, from: sender))
         case .tcp:
             guard let ports = quoted.ports else { return }
             let key = ConnectionKey(local: Endpoint(quoted.header.source, ports.source),

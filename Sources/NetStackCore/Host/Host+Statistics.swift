@@ -56,6 +56,7 @@ extension Host {
         report.line(s.udpInErrors, "packet receive errors")
         report.line(s.udpReceiveBufferErrors, "receive buffer errors")
         report.line(s.udpOutDatagrams, "packets sent")
+        report.line(s.udpICMPErrorsIgnored, "ICMP errors ignored (no connected socket for the quoted peer)")
         report.section("Tcp")
         report.line(s.tcpInSegments, "segments received")
         report.line(s.tcpOutSegments, "segments sent out")
@@ -91,6 +92,7 @@ extension Host {
         report.line(r.rejected, "answers rejected")
         report.line(r.networkErrors, "network errors")
         report.line(r.failures, "lookups failed")
+        report.line(r.retriesAfterICMPError, "queries sent again from a fresh port after an ICMP error")
         return report.text
     }
 }

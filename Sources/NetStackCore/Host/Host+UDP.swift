@@ -45,6 +45,12 @@ extension Host {
     /// The address and port a socket is bound to.
     public func udpLocalEndpoint(_ socket: UDPSocket) -> Endpoint? { udp.state(socket)?.local }
 
+    /// Connects a socket to `remote` (connect() on a datagram socket; nil
+    /// disconnects): from then on ICMP errors about its datagrams to `remote`
+    /// reach it, as on Linux, where an unconnected socket never hears of them.
+    /// Sending to other destinations stays allowed through ``udpSend(_:_:to:now:)``.
+    public func udpConnect(_ socket: UDPSocket, to remote: Endpoint?) { udp.connect(socket, to: remote) }
+
     /// Allows sending to broadcast addresses (SO_BROADCAST).
     public func udpSetBroadcast(_ socket: UDPSocket, _ on: Bool) {
         udp.update(socket) { $0.allowBroadcast = on }

@@ -21,9 +21,11 @@ public struct HostConfig: Sendable {
     public var echoIgnoreBroadcasts = true
     /// TCP settings.
     public var tcp = TCPConfig()
-    /// Seeds the host's secrets (initial sequence numbers, SYN cookies, timestamp offsets).
-    /// The simulator derives it from its seed; a real host should pass random bits.
-    public var randomSeed: UInt64 = 0x4e65_7453_7461_636b
+    /// Seeds the host's secrets (initial sequence numbers, SYN cookies, timestamp
+    /// offsets, resolver IDs and ports, ephemeral ports) for a reproducible run:
+    /// the simulator and tests pass one. nil (the default): the host draws a
+    /// 128-bit master key from the OS's random source (getrandom) when it is built.
+    public var randomSeed: UInt64?
     /// The stub resolver: nameservers, hosts table, timeouts, cache size.
     public var resolver = ResolverConfig()
     /// Datagrams this host sent to itself that may wait for the next poll; more are
@@ -83,6 +85,8 @@ public final class Host {
     var udp: UDPSocketTable
     var pings = PingTable()
     var tcp: TCPTable
+    /// The host's secret keys: the one place secret material comes from (HostSecrets.swift).
+    let secrets: HostSecrets
     /// The socket table: descriptor → control record.
     var sockets: [Int32: SocketRecord] = [:]
     /// TCP ports held by bound sockets that are not connected yet.
@@ -111,15 +115,17 @@ public final class Host {
         self.config = config
         arpCache = ARPCache(config: config.arp)
         reassembler = Reassembler(config: config.reassembly)
-        udp = UDPSocketTable(config: config.udp)
         icmpLimiter = config.icmpErrors
-        var mixer = config.randomSeed
-        tcp = TCPTable(config: config.tcp, secret: (splitMix64(&mixer), splitMix64(&mixer)))
-        // Taken after TCP's secret, from the same source, so TCP's stays what it was.
-        identification = IPIdentification(key: (splitMix64(&mixer), splitMix64(&mixer)),
-                                          sequential: config.initialIdentification)
+        // Every secret is derived here, from the seed when one is given, else from the OS.
+        let secrets = HostSecrets(seed: config.randomSeed)
+        self.secrets = secrets
+        udp = UDPSocketTable(config: config.udp, portKey: secrets.key(.udpPorts))
+        tcp = TCPTable(config: config.tcp, isnKey: secrets.key(.initialSequenceNumbers),
+                       cookieKey: secrets.key(.synCookies), portKey: secrets.key(.ephemeralPorts),
+                       challengeAckKey: secrets.key(.challengeAcks))
+        identification = IPIdentification(key: secrets.key(.ipIdentification), sequential: config.initialIdentification)
         loopback = LoopbackQueue(maxDatagrams: config.loopbackQueueLimit, capacity: config.loopbackQueueBytes)
-        resolverState = StubResolver(config: config.resolver, randomSeed: config.randomSeed)
+        resolverState = StubResolver(config: config.resolver, secret: secrets.key(.resolver))
     }
 
     @inline(__always) func emit(_ event: @autoclosure () -> StackEvent) {

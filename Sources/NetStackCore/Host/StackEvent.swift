@@ -128,6 +128,8 @@ public struct IPStatistics: Sendable, Equatable {
     public var tcpSynCookiesSent = 0
     public var tcpSynCookiesValid = 0
     public var tcpSynCookiesInvalid = 0
+    /// ICMP errors quoting a UDP datagram for which no connected socket with that peer exists: ignored.
+    public var udpICMPErrorsIgnored = 0
     public init() {}
 }
 

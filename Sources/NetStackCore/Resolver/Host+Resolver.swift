@@ -192,16 +192,25 @@ extension Host {
             }
         }
         if let error = udpTakeError(query.socket) {
-            // ICMP port or host unreachable about the query: no answer will come from there.
+            // ICMP unreachable about the transmission out now. Anyone who can guess the
+            // server and spray every port can forge one, so it never ends the lookup:
+            // ask again at once from a fresh port with a fresh ID while transmissions
+            // remain, and otherwise keep listening until the deadline.
             resolverState.statistics.networkErrors += 1
             query.lastNetworkError = error
-            guard transmitNext(&query) else {
-                finish(queryAt: index, query, with: .failed(query.failure))
-                return false
+            if hasTransmissionLeft(query), renewSocket(&query) {
+                resolverState.statistics.retriesAfterICMPError += 1
+                guard transmitNext(&query) else {
+                    finish(queryAt: index, query, with: .failed(query.failure))
+                    return false
+                }
+            } else {
+                query.erroredSinceSend = true
             }
         }
         if now >= query.deadline {
-            query.sawTimeout = true
+            // The last transmission was reported unreachable: no timeout, whatever comes next.
+            if !query.erroredSinceSend { query.sawTimeout = true }
             guard transmitNext(&query) else {
                 finish(queryAt: index, query, with: .failed(query.failure))
                 return false
@@ -225,6 +234,8 @@ extension Host {
             query.transmissions += 1
             if query.failedServers.contains(server) { continue }
             do throws(NetError) {
+                // Connected to the server asked, so ICMP errors about this transmission reach the socket.
+                udpConnect(query.socket, to: Endpoint(server, 53))
                 try udpSend(query.socket, payload, to: Endpoint(server, 53), now: now)
             } catch {
                 resolverState.statistics.networkErrors += 1
@@ -237,12 +248,37 @@ extension Host {
                 resolverState.statistics.retransmissions += 1
             }
             query.serversAsked.insert(server)
+            query.erroredSinceSend = false
             query.deadline = now + resolverState.config.timeout
             emit(.resolverQuerySent(name: query.question.description, id: query.id, server: server,
                                     attempt: query.transmissions))
             return true
         }
         return false
+    }
+
+    /// Whether `transmitNext` has a server left to ask. O(servers × attempts).
+    private func hasTransmissionLeft(_ query: ResolverQuery) -> Bool {
+        let servers = resolverState.config.nameservers
+        let total = max(1, resolverState.config.attempts) * servers.count
+        return (query.transmissions..<max(query.transmissions, total)).contains {
+            !query.failedServers.contains(servers[$0 % servers.count])
+        }
+    }
+
+    /// Moves the question to a new socket on a fresh random port with a fresh ID
+    /// (RFC 5452 §9.2), closing the old one: what a forger learnt is worth nothing.
+    /// False, changing nothing, when no port is free.
+    private func renewSocket(_ query: inout ResolverQuery) -> Bool {
+        let socket = udpOpen()
+        do throws(NetError) { try bindQuerySocket(socket) } catch {
+            udpClose(socket)
+            return false
+        }
+        udpClose(query.socket)
+        query.socket = socket
+        query.id = UInt16(truncatingIfNeeded: resolverState.random())
+        return true
     }
 
     /// Ends a question: closes its socket, removes it, and finishes every lookup waiting for it.

@@ -184,6 +184,9 @@ public struct ResolverStatistics: Sendable, Equatable {
     public var networkErrors = 0
     /// Lookups that failed.
     public var failures = 0
+    /// Questions sent again at once, from a fresh port with a fresh ID, because an
+    /// ICMP error reported the previous transmission unreachable.
+    public var retriesAfterICMPError = 0
     /// Every datagram rejected, whatever the reason.
     public var rejected: Int {
         rejectedWrongServer + rejectedMalformed + rejectedNotResponse + rejectedWrongID + rejectedWrongQuestion

@@ -5,10 +5,10 @@ import NetStackWire
 /// a value: ``Host`` sends and receives for it (Host+Resolver.swift), and
 /// this type decides, given an answer, what it means.
 ///
-/// IDs and source ports come from SipHash over a counter, keyed from the host's
-/// `randomSeed` (RFC 5452 §9.2: both unpredictable to an off-path forger),
-/// so a run stays deterministic under the simulator without revealing the
-/// seed or the TCP secrets derived from it.
+/// IDs and source ports come from SipHash over a counter, keyed with the host's
+/// resolver secret (``HostSecrets``, 128 bits; RFC 5452 §9.2: both unpredictable
+/// to an off-path forger), so a run stays deterministic under the simulator's
+/// seed without revealing the seed or the host's other secrets.
 struct StubResolver {
     /// One lookup an application started.
     struct Lookup {
@@ -39,13 +39,10 @@ struct StubResolver {
     /// Lookups remembered at once, pending or finished and not yet taken.
     static let maximumLookups = 4096
 
-    init(config: ResolverConfig, randomSeed: UInt64) {
+    init(config: ResolverConfig, secret: (UInt64, UInt64)) {
         self.config = config
         cache = ResolverCache(capacity: config.cacheCapacity)
-        // Skip the two words the host's TCP secrets take from the same stream.
-        var mixer = randomSeed
-        for _ in 0..<2 { _ = splitMix64(&mixer) }
-        secret = (splitMix64(&mixer), splitMix64(&mixer))
+        self.secret = secret
         hostsTable = Self.index(config.hosts)
     }
 
@@ -95,7 +92,8 @@ struct ResolverQuery {
     var chain: [DNSName]
     /// The smallest TTL of the CNAMEs accepted in earlier answers.
     var chainTTL: UInt32 = .max
-    let socket: UDPSocket
+    /// The socket of the transmission out now; replaced after an ICMP error.
+    var socket: UDPSocket
     /// The ID of the question asked now.
     var id: UInt16
     /// Transmissions of this question; the next goes to server `transmissions % count`.
@@ -107,6 +105,9 @@ struct ResolverQuery {
     var sawTruncation = false
     var sawTimeout = false
     var lastNetworkError: NetError?
+    /// An ICMP error reported the last transmission unreachable and none was left to
+    /// send: its deadline then ends the question as unreachable, not timed out.
+    var erroredSinceSend = false
     var deadline: Instant
     /// The lookups waiting for this question, in the order they asked.
     var waiting: [ResolutionID]

@@ -54,22 +54,21 @@ extension Host {
 
     /// An ephemeral port with no listener or bound socket; with `remote`, also
     /// no connection to that peer on it (so a TIME_WAIT 4-tuple is never reused).
-    func ephemeralTCPPort(avoiding remote: Endpoint?) -> UInt16? {
+    /// Toward a peer the port comes from RFC 6056 Algorithm 4 keyed by `local`,
+    /// the peer's address and port; without one, from a keyed random start.
+    func ephemeralTCPPort(local: IPv4Address = .any, avoiding remote: Endpoint?) -> UInt16? {
         let range = udp.config.ephemeralPorts
-        for _ in 0..<range.count {
-            let port = tcp.nextEphemeral
-            tcp.nextEphemeral = port >= range.upperBound ? range.lowerBound : port + 1
-            if tcp.listeners[port] != nil || boundTCPPorts[port] != nil { continue }
-            if let users = tcp.portUsers[port] {
-                // The connections on this port only (an index, not a scan of every connection).
-                guard let remote else { continue }
-                if users.contains(where: { (tcp.connections[$0]?.remote ?? tcp.timeWait[$0]?.key.remote) == remote }) {
-                    continue
-                }
-            }
-            return port
+        let listeners = tcp.listeners, bound = boundTCPPorts, portUsers = tcp.portUsers
+        let connections = tcp.connections, timeWait = tcp.timeWait
+        func isFree(_ port: UInt16) -> Bool {
+            if listeners[port] != nil || bound[port] != nil { return false }
+            guard let users = portUsers[port], !users.isEmpty else { return true }
+            // The connections on this port only (an index, not a scan of every connection).
+            guard let remote else { return false }
+            return !users.contains { (connections[$0]?.remote ?? timeWait[$0]?.key.remote) == remote }
         }
-        return nil
+        if let remote { return tcp.ephemeralPorts.port(in: range, local: local, remote: remote, isFree: isFree) }
+        return tcp.ephemeralPorts.port(in: range, isFree: isFree)
     }
 
     /// listen(): the socket accepts connections; `backlog` bounds the queue of
@@ -113,6 +112,7 @@ extension Host {
         let record = try record(fd)
         if record.type == .datagram {
             record.udpPeer = remote
+            if let udp = record.udp { udpConnect(udp, to: remote) }
             return
         }
         if let connection = record.connection {
@@ -127,7 +127,7 @@ extension Host {
             ?? sourceAddress(toward: remote.address)
         var port = record.bound?.port ?? 0
         if port == 0 {
-            guard let free = ephemeralTCPPort(avoiding: remote) else { throw .addressNotAvailable }
+            guard let free = ephemeralTCPPort(local: localAddress, avoiding: remote) else { throw .addressNotAvailable }
             port = free
         }
         let local = Endpoint(localAddress, port)

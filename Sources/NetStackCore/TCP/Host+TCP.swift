@@ -28,19 +28,23 @@ struct TCPTable {
     /// Connection ids by local port: bind and the ephemeral-port search look here
     /// instead of scanning every connection.
     var portUsers: [UInt16: [Int]] = [:]
-    var nextEphemeral: UInt16 = 32768
+    /// Picks the local port of an active open (RFC 6056 Algorithm 4) or of a bind to port 0.
+    var ephemeralPorts: EphemeralPorts
     /// The connection the last segment was for: bulk traffic hits it again and
     /// again, saving the 4-tuple hash lookup (cleared when that connection goes).
     var lastConnection: TCPConnection?
     /// Segments answered with RST because no connection or listener wanted them.
     var resetsSent = 0
 
-    init(config: TCPConfig, secret: (UInt64, UInt64)) {
+    /// A table keyed with four host secrets (``HostSecrets``): ISNs, SYN cookies, ephemeral ports, the challenge-ACK budget.
+    init(config: TCPConfig, isnKey: (UInt64, UInt64), cookieKey: (UInt64, UInt64), portKey: (UInt64, UInt64),
+         challengeAckKey: (UInt64, UInt64)) {
         self.config = config
         configBox = TCPConfigBox(config)
-        isn = ISNGenerator(secret: secret)
-        cookies = SYNCookies(secret: (secret.1 ^ 0x5bd1_e995_5bd1_e995, secret.0 &+ 0x9e37_79b9_7f4a_7c15))
-        random = secret.0 ^ (secret.1 << 17 | secret.1 >> 47) ^ 0xc2b2_ae3d_27d4_eb4f
+        isn = ISNGenerator(secret: isnKey)
+        cookies = SYNCookies(secret: cookieKey)
+        ephemeralPorts = EphemeralPorts(key: portKey)
+        random = challengeAckKey.0 ^ (challengeAckKey.1 << 17 | challengeAckKey.1 >> 47)
     }
 
     /// Connections counted against `config.maxConnections`: all but TIME_WAIT. O(1).

@@ -29,6 +29,8 @@ public struct UDPConfig: Sendable {
 struct UDPSocketTable {
     struct State {
         var local: Endpoint?
+        /// The peer of a connected socket (connect()): only it may report ICMP errors.
+        var remote: Endpoint?
         var queue: [UDPDatagram] = []
         var queuedBytes = 0
         var pendingError: NetError?
@@ -39,11 +41,12 @@ struct UDPSocketTable {
     private(set) var sockets: [Int: State] = [:]
     private var byPort: [UInt16: Int] = [:]
     private var nextID = 1
-    private var nextEphemeral: UInt16
+    private var ephemeralPorts: EphemeralPorts
 
-    init(config: UDPConfig) {
+    /// A table whose implicit binds pick ports keyed with `portKey` (a host secret).
+    init(config: UDPConfig, portKey: (UInt64, UInt64)) {
         self.config = config
-        nextEphemeral = config.ephemeralPorts.lowerBound
+        ephemeralPorts = EphemeralPorts(key: portKey)
     }
 
     mutating func open() -> UDPSocket {
@@ -67,14 +70,15 @@ struct UDPSocketTable {
         byPort[chosen] = socket.id
     }
 
+    /// A free port of the ephemeral range, from a keyed pseudorandom start (RFC 6056 §3.3.1).
     private mutating func ephemeralPort() -> UInt16? {
-        let range = config.ephemeralPorts
-        for _ in 0..<range.count {
-            let candidate = nextEphemeral
-            nextEphemeral = nextEphemeral >= range.upperBound ? range.lowerBound : nextEphemeral + 1
-            if byPort[candidate] == nil { return candidate }
-        }
-        return nil
+        let byPort = byPort
+        return ephemeralPorts.port(in: config.ephemeralPorts) { byPort[$0] == nil }
+    }
+
+    /// Records `remote` as the socket's peer (connect()); nil disconnects.
+    mutating func connect(_ socket: UDPSocket, to remote: Endpoint?) {
+        update(socket) { $0.remote = remote }
     }
 
     mutating func close(_ socket: UDPSocket) {
@@ -94,6 +98,16 @@ struct UDPSocketTable {
     func socket(forPort port: UInt16, address: IPv4Address) -> UDPSocket? {
         guard let id = byPort[port], let local = sockets[id]?.local else { return nil }
         guard local.address == .any || local.address == address || address.isLimitedBroadcast else { return nil }
+        return UDPSocket(id: id)
+    }
+
+    /// The socket an ICMP error quoting a datagram from `source` to `destination`
+    /// is for: a connected socket bound to `source`'s port (and address, unless
+    /// bound to any) whose peer is `destination` — as Linux, which reports errors
+    /// to unconnected sockets only with IP_RECVERR. nil otherwise. One hash probe.
+    func socket(forErrorFrom source: Endpoint, to destination: Endpoint) -> UDPSocket? {
+        guard let id = byPort[source.port], let state = sockets[id], let local = state.local,
+              state.remote == destination, local.address == .any || local.address == source.address else { return nil }
         return UDPSocket(id: id)
     }
 

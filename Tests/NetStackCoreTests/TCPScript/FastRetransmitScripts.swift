@@ -10,10 +10,17 @@
 import NetStackWire
 import Testing
 
-/// A peer port whose connection gets an ISN below 2³¹ with the default host seed, so
-/// that the `recover` bug (threeDuplicateAcks with an ISN above 2³¹) does not hide
-/// what the other scripts check.
-let lowerHalfISNPort: UInt16 = 40001
+/// A peer port whose connection gets an ISN below 2³¹ with the scripts' host seed
+/// (`testSeed`), so that the `recover` bug (threeDuplicateAcks with an ISN above
+/// 2³¹) does not hide what the other scripts check. Found from the ISN the host
+/// computes, with a margin of four seconds of clock ticks.
+let lowerHalfISNPort: UInt16 = {
+    let isn = ISNGenerator(secret: HostSecrets(seed: testSeed).key(.initialSequenceNumbers))
+    let local = Endpoint(TCPScript.localIP, 8080)
+    return (40000...41000).first { port in
+        isn.isn(local: local, remote: Endpoint(TCPScript.peerIP, port), now: .zero).rawValue < 0x8000_0000 - 1_000_000
+    } ?? 40001
+}()
 
 /// A script whose peer uses `lowerHalfISNPort`.
 func lossRecoveryScript() -> TCPScript {

@@ -78,6 +78,7 @@ final class TCPScript {
     /// A host set up as the device under test; `configure` adjusts its settings first.
     init(configure: (inout HostConfig) -> Void = { _ in }) {
         var config = HostConfig(name: "dut")
+        config.randomSeed = testSeed
         configure(&config)
         host = Host(config)
         let id = host.addInterface(AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false))
