@@ -34,7 +34,9 @@ final class ControlServer {
     private var clients: [Int32: ControlClient] = [:]
     private var listenerPausedUntil: Instant?
     /// `accept4`, replaceable by tests (to make it fail with EMFILE).
-    var acceptCall: (Int32) -> Int32 = { ns_accept_nonblock($0) }
+    var acceptCall: (Int32) -> Int32 = ControlServer.systemAccept
+    /// accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC).
+    static func systemAccept(_ listener: Int32) -> Int32 { ns_accept_nonblock(listener) }
 
     init(path: String) throws(RuntimeError) {
         guard path.utf8.count < 108 else { throw RuntimeError("control socket path too long: \(path)") }
