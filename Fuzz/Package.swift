@@ -9,6 +9,9 @@ let fuzzers = [
     "FuzzEthernet", "FuzzARP", "FuzzIPv4", "FuzzICMPv4", "FuzzUDP", "FuzzTCP", "FuzzDNS", "FuzzPcap",
 ]
 
+/// Fuzzers of the runtime's own protocols (they link NetStackRuntime too).
+let runtimeFuzzers = ["FuzzControl"]
+
 let package = Package(
     name: "NetStackFuzz",
     dependencies: [
@@ -23,6 +26,11 @@ let package = Package(
         .executableTarget(
             name: name,
             dependencies: ["FuzzSupport", .product(name: "NetStackWire", package: "NetStack")]
+        )
+    } + runtimeFuzzers.map { name in
+        .executableTarget(
+            name: name,
+            dependencies: ["FuzzSupport", .product(name: "NetStackRuntime", package: "NetStack")]
         )
     },
     swiftLanguageModes: [.v6]

@@ -70,6 +70,11 @@ def main():
         seeds.append(("FuzzPcap", data))
         for frame in records(data):
             seeds.extend(layers(frame))
+    # The control socket's requests, each behind the piece-size byte FuzzControl reads first.
+    for request in [b"netstat", b"netstat -v", b"netstat --verbose", b"netstat -s", b"netstat --statistics",
+                    b"route", b"arp", b"link", b"  route\r", b"bogus"]:
+        for piece in [0, 3, 255]:
+            seeds.append(("FuzzControl", bytes([piece]) + request + b"\n"))
     counts = {}
     for fuzzer, seed in seeds:
         directory = os.path.join(corpus, fuzzer)

@@ -56,6 +56,8 @@ int ns_signalfd_int_term(void) {
 
 uint32_t ns_epollin(void) { return EPOLLIN; }
 uint32_t ns_epollout(void) { return EPOLLOUT; }
+uint32_t ns_epollerr(void) { return EPOLLERR; }
+uint32_t ns_epollhup(void) { return EPOLLHUP; }
 
 int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu) {
     if (!netns) {
@@ -83,4 +85,8 @@ int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, i
     close(self);
     close(target);
     return fd;
+}
+
+int ns_accept_nonblock(int listener) {
+    return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

@@ -21,8 +21,13 @@ public struct RuntimeConfiguration: Sendable {
     public var mtu: Int?
     /// Impairments applied to every frame in both directions (`--impair`).
     public var impairment: ImpairmentSpec?
-    /// Where to write a capture of every frame (`--pcap`).
+    /// Where to write a capture of every frame (`--pcap`). The file is created
+    /// mode 0600 and must not exist (nor be a symbolic link) unless ``pcapOverwrite``.
     public var pcapPath: String?
+    /// Replace an existing regular file at ``pcapPath`` (`--pcap-overwrite`); a symbolic link is still refused.
+    public var pcapOverwrite = false
+    /// Most bytes the capture file may grow to (`--pcap-limit`); frames beyond are not written.
+    public var pcapLimit: Int?
     /// Where to answer `netstat`/`route`/`arp` requests (`--control`).
     public var controlPath: String?
     /// Opens the device inside this network namespace (`/var/run/netns/NAME`) instead of the current one.
@@ -83,6 +88,8 @@ public final class StackRuntime: @unchecked Sendable {
     /// Whether `run` blocks SIGINT/SIGTERM and stops on them (not when run in the background).
     private var handlesSignals = true
     private var loopThread: LoopThread?
+    /// Why the device can no longer be used (it was deleted, or it failed); ends ``run(until:)``.
+    private var deviceFailure: RuntimeError?
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
@@ -102,7 +109,10 @@ public final class StackRuntime: @unchecked Sendable {
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
         if let impairment = configuration.impairment, !impairment.isIdeal { wire = ImpairedWire(impairment) }
-        if let path = configuration.pcapPath { pcap = try PcapFile(path: path, rawIP: configuration.deviceKind == .tun) }
+        if let path = configuration.pcapPath {
+            pcap = try PcapFile(path: path, rawIP: configuration.deviceKind == .tun,
+                                overwrite: configuration.pcapOverwrite, limit: configuration.pcapLimit)
+        }
         if let path = configuration.controlPath { control = try ControlServer(path: path) }
         let now = clock.now()
         host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
@@ -175,9 +185,12 @@ public final class StackRuntime: @unchecked Sendable {
         while true {
             let timeout = lock.withLock { _ in timeoutMilliseconds() }
             var ready = (device: false, wakeup: false, signal: false, control: false)
-            epoll.wait(timeoutMilliseconds: timeout) { token in
+            var deviceFailed = false
+            epoll.wait(timeoutMilliseconds: timeout) { token, failed in
                 switch Token(rawValue: token) {
-                case .device: ready.device = true
+                case .device:
+                    ready.device = true
+                    deviceFailed = failed
                 case .wakeup: ready.wakeup = true
                 case .signal: ready.signal = true
                 case .control: ready.control = true
@@ -189,12 +202,23 @@ public final class StackRuntime: @unchecked Sendable {
                 if ready.wakeup { wakeup.drain() }
                 if ready.signal { drainSignals() }
                 if stopRequested, stopDeadline == nil { beginStop(now: now) }
-                if ready.control { control?.serve { answerControl($0, now: now) } }
+                if let control, ready.control || control.nextDeadline.map({ $0 <= now }) ?? false {
+                    control.serve(now: now) { answerControl($0, now: now) }
+                }
                 turn(deviceReady: ready.device, now: now)
+                // EPOLLERR/EPOLLHUP with no errno from a read still means the device is unusable:
+                // level-triggered, it would wake the loop at once forever.
+                if deviceFailed, deviceFailure == nil {
+                    deviceFailure = RuntimeError("\(device.kind == .tap ? "TAP" : "TUN") device \(device.name) reported an error or hang-up")
+                }
+                if deviceFailure != nil { return true }
                 if let stopDeadline { return stopDeadline <= now || connectionsQuiet() }
                 return done(host, now)
             }
-            if finished { return }
+            if finished {
+                if let failure = lock.withLock({ _ in deviceFailure }) { throw failure }
+                return
+            }
         }
     }
 
@@ -206,7 +230,10 @@ public final class StackRuntime: @unchecked Sendable {
         repeat {
             var count = 0
             if deviceReady {
-                while count < 64, let length = device.receive(into: frameBuffer) {
+                while count < 64, deviceFailure == nil {
+                    let length = device.receive(into: frameBuffer)
+                    if length < 0 { deviceFailure = device.failure(Int32(-length)) }
+                    if length <= 0 { break }
                     arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), now: now)
                     count += 1
                 }
@@ -221,7 +248,7 @@ public final class StackRuntime: @unchecked Sendable {
             for program in programs { program.run(on: host, now: now) }
             flushOutput(now: now)
             rounds += 1
-        } while full && rounds < 16
+        } while full && rounds < 16 && deviceFailure == nil
         if !socketWaiters.isEmpty || !resolutionWaiters.isEmpty { resumeReadyWaiters() }
     }
 
@@ -297,12 +324,14 @@ public final class StackRuntime: @unchecked Sendable {
     }
 
     private func writeToDevice(_ frame: UnsafeRawBufferPointer) {
+        guard deviceFailure == nil else { return }
         framesOut += 1
-        device.send(frame)
+        let result = device.send(frame)
+        if result < 0 { deviceFailure = device.failure(Int32(-result)) }
     }
 
     private func nextDeadline() -> Instant? {
-        var next = earliest(host.nextDeadline(), wire?.nextArrival)
+        var next = earliest(earliest(host.nextDeadline(), wire?.nextArrival), control?.nextDeadline)
         for program in programs { next = earliest(next, program.nextWakeup) }
         return earliest(next, stopDeadline)
     }
@@ -342,17 +371,27 @@ public final class StackRuntime: @unchecked Sendable {
 
     // MARK: Control socket
 
-    private func answerControl(_ request: String, now: Instant) -> String {
-        switch request {
-        case "netstat": host.netstat(verbose: false)
-        case "netstat -v", "netstat --verbose": host.netstat(verbose: true)
-        case "route": host.routeTable()
-        case "arp": host.arpTable(now: now)
-        case "link": host.linkStatistics()
-        case "netstat -s", "netstat --statistics": host.statisticsReport()
-        default: "error: unknown request '\(request)' (netstat, netstat -v, netstat -s, route, arp, link)\n"
+    private func answerControl(_ framing: ControlProtocol.Framing, now: Instant) -> String {
+        ControlProtocol.answer(framing) { request in
+            switch request {
+            case .netstat: host.netstat(verbose: false)
+            case .netstatVerbose: host.netstat(verbose: true)
+            case .route: host.routeTable()
+            case .arp: host.arpTable(now: now)
+            case .link: host.linkStatistics()
+            case .statistics: host.statisticsReport() + servicesReport()
+            }
         }
     }
+
+    /// The services' own counters (what they refused, timed out …), after the stack's, in the same form.
+    private func servicesReport() -> String {
+        let lines = programs.compactMap { ($0 as? any ServiceStatisticsReporting)?.statisticsReport }
+        return lines.isEmpty ? "" : "Services:\n" + lines.joined()
+    }
+
+    /// The run loop ended because the device is gone or failed: why, else nil.
+    public var failure: RuntimeError? { lock.withLock { _ in deviceFailure } }
 }
 
 extension Duration {

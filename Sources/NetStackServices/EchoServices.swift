@@ -6,9 +6,20 @@ public import NetStackCore
 /// the buffer has gone out, so a client that sends without reading fills our
 /// send buffer, then its own window, and the echo simply waits — memory stays
 /// bounded. When the client closes, what is left is echoed, then we close.
-public final class TCPEchoService: StackApplication {
+/// At most ``maxConnections`` are served at once (a further one is reset at
+/// once and counted), and one where no byte moves for ``idleTimeout`` — idle,
+/// or a client that stopped reading — is aborted and counted.
+public final class TCPEchoService: StackApplication, ServiceStatisticsReporting {
     /// The port listened on.
     public let port: UInt16
+    /// Most connections served at once; a further one is reset at once (``connectionsRefused``).
+    public var maxConnections = 1024
+    /// Longest a connection may go with no byte read or echoed before it is aborted (``idleTimeouts``).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Connections reset at once because ``maxConnections`` were open.
+    public private(set) var connectionsRefused = 0
+    /// Connections aborted after ``idleTimeout`` without progress.
+    public private(set) var idleTimeouts = 0
     /// Connections accepted.
     public private(set) var connectionsAccepted = 0
     /// Connections finished (closed by the client and echoed out, or broken).
@@ -23,6 +34,8 @@ public final class TCPEchoService: StackApplication {
     private let pool = ServiceBufferPool(bufferSize: 16 * 1024)
     /// A connection used up its turn's budget with work left: it needs another turn at once.
     private var moreWork: Instant?
+    /// The earliest connection deadline.
+    private var nextDeadline: Instant?
 
     /// Listens on `port` on every address of `host`.
     public init(host: Host, port: UInt16 = 7, backlog: Int = 128) throws(NetError) {
@@ -34,20 +47,41 @@ public final class TCPEchoService: StackApplication {
         for connection in connections { pool.give(connection.buffer) }
     }
 
-    public var nextWakeup: Instant? { moreWork }
+    public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
+
+    public var statisticsReport: String {
+        "    echo \(port): \(connectionsAccepted) connections accepted, \(connectionsRefused) refused over the limit, "
+            + "\(idleTimeouts) idle timeouts\n"
+    }
 
     public func run(on host: Host, now: Instant) {
         moreWork = nil
+        nextDeadline = nil
         if let listener {
             for _ in 0..<1024 {
                 guard let (fd, _) = try? host.accept(listener) else { break }
+                guard connections.count < maxConnections else {
+                    connectionsRefused += 1
+                    abort(fd, host, now: now)
+                    continue
+                }
                 connectionsAccepted += 1
-                connections.append(EchoConnection(fd: fd, buffer: pool.take()))
+                connections.append(EchoConnection(fd: fd, buffer: pool.take(), deadline: now + idleTimeout))
             }
         }
         var i = 0
         while i < connections.count {
-            if echo(connections[i], host, now: now) {
+            let c = connections[i]
+            var alive: Bool
+            if c.deadline <= now {
+                idleTimeouts += 1
+                abort(c.fd, host, now: now)
+                alive = false
+            } else {
+                alive = echo(c, host, now: now)
+            }
+            if alive {
+                nextDeadline = earliestInstant(nextDeadline, c.deadline)
                 i += 1
             } else {
                 pool.give(connections[i].buffer)
@@ -85,6 +119,7 @@ public final class TCPEchoService: StackApplication {
                 }
                 c.start += sent
                 bytesEchoed += sent
+                if sent > 0 { c.deadline = now + idleTimeout }
                 if c.start < c.end { return true }
                 continue
             }
@@ -96,6 +131,7 @@ public final class TCPEchoService: StackApplication {
                 let count = try host.recv(c.fd, into: c.buffer, now: now)
                 c.start = 0
                 c.end = count
+                c.deadline = now + idleTimeout
                 if count == 0 { c.peerClosed = true }
             } catch .wouldBlock {
                 return true
@@ -110,9 +146,19 @@ public final class TCPEchoService: StackApplication {
 }
 
 /// The TCP Discard service (RFC 863): reads everything and throws it away.
-public final class TCPDiscardService: StackApplication {
+/// At most ``maxConnections`` are served at once (a further one is reset at
+/// once and counted); one that sends nothing for ``idleTimeout`` is aborted and counted.
+public final class TCPDiscardService: StackApplication, ServiceStatisticsReporting {
     /// The port listened on.
     public let port: UInt16
+    /// Most connections served at once; a further one is reset at once (``connectionsRefused``).
+    public var maxConnections = 1024
+    /// Longest a connection may go without sending a byte before it is aborted (``idleTimeouts``).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Connections reset at once because ``maxConnections`` were open.
+    public private(set) var connectionsRefused = 0
+    /// Connections aborted after ``idleTimeout`` without a byte.
+    public private(set) var idleTimeouts = 0
     /// Connections accepted.
     public private(set) var connectionsAccepted = 0
     /// Connections finished.
@@ -123,10 +169,12 @@ public final class TCPDiscardService: StackApplication {
     public var connectionCount: Int { connections.count }
 
     private var listener: Int32?
-    private var connections: [Int32] = []
+    private var connections: [(fd: Int32, deadline: Instant)] = []
     private let scratch: UnsafeMutableRawBufferPointer
     /// A connection used up its turn's budget with data left: it needs another turn at once.
     private var moreWork: Instant?
+    /// The earliest connection deadline.
+    private var nextDeadline: Instant?
 
     /// Listens on `port` on every address of `host`.
     public init(host: Host, port: UInt16 = 9, backlog: Int = 128) throws(NetError) {
@@ -137,23 +185,45 @@ public final class TCPDiscardService: StackApplication {
 
     deinit { scratch.deallocate() }
 
-    public var nextWakeup: Instant? { moreWork }
+    public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
+
+    public var statisticsReport: String {
+        "    discard \(port): \(connectionsAccepted) connections accepted, \(connectionsRefused) refused over the limit, "
+            + "\(idleTimeouts) idle timeouts\n"
+    }
 
     public func run(on host: Host, now: Instant) {
         moreWork = nil
+        nextDeadline = nil
         if let listener {
             for _ in 0..<1024 {
                 guard let (fd, _) = try? host.accept(listener) else { break }
+                guard connections.count < maxConnections else {
+                    connectionsRefused += 1
+                    abort(fd, host, now: now)
+                    continue
+                }
                 connectionsAccepted += 1
-                connections.append(fd)
+                connections.append((fd, now + idleTimeout))
             }
         }
         var i = 0
         while i < connections.count {
-            if drain(connections[i], host, now: now) {
+            if connections[i].deadline <= now {
+                idleTimeouts += 1
+                abort(connections[i].fd, host, now: now)
+                connectionsClosed += 1
+                connections.swapAt(i, connections.count - 1)
+                connections.removeLast()
+                continue
+            }
+            let before = bytesDiscarded
+            if drain(connections[i].fd, host, now: now) {
+                if bytesDiscarded > before { connections[i].deadline = now + idleTimeout }
+                nextDeadline = earliestInstant(nextDeadline, connections[i].deadline)
                 i += 1
             } else {
-                try? host.close(connections[i], now: now)
+                try? host.close(connections[i].fd, now: now)
                 connectionsClosed += 1
                 connections.swapAt(i, connections.count - 1)
                 connections.removeLast()
@@ -165,7 +235,7 @@ public final class TCPDiscardService: StackApplication {
     public func stop(on host: Host, now: Instant) {
         if let listener { try? host.close(listener, now: now) }
         listener = nil
-        for fd in connections { try? host.close(fd, now: now) }
+        for connection in connections { try? host.close(connection.fd, now: now) }
         connectionsClosed += connections.count
         connections.removeAll()
     }
@@ -249,11 +319,27 @@ private final class EchoConnection {
     var start = 0
     var end = 0
     var peerClosed = false
+    /// Aborted at this instant unless a byte moves first.
+    var deadline: Instant
 
-    init(fd: Int32, buffer: UnsafeMutableRawBufferPointer) {
+    init(fd: Int32, buffer: UnsafeMutableRawBufferPointer, deadline: Instant) {
         self.fd = fd
         self.buffer = buffer
+        self.deadline = deadline
     }
+}
+
+/// Closes `fd` with a reset (SO_LINGER 0): for connections refused or timed out.
+private func abort(_ fd: Int32, _ host: Host, now: Instant) {
+    try? host.setOption(fd, .linger(.zero))
+    try? host.close(fd, now: now)
+}
+
+/// The earlier of two optional instants.
+private func earliestInstant(_ a: Instant?, _ b: Instant?) -> Instant? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
 }
 
 /// A listening TCP socket on `port`, or the error (the descriptor is closed on failure).

@@ -23,3 +23,10 @@ extension StackApplication {
     public var nextWakeup: Instant? { nil }
     public func stop(on host: Host, now: Instant) {}
 }
+
+/// A service whose counters (connections refused by its limits, timeouts …)
+/// belong in `netstack netstat --statistics`, after the stack's own sections.
+public protocol ServiceStatisticsReporting: AnyObject {
+    /// Lines of the form `    <count> <what>`, each ending in a newline, naming the service.
+    var statisticsReport: String { get }
+}

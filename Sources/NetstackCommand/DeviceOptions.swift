@@ -31,6 +31,13 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Write every frame the stack sends and receives to FILE (pcap).", valueName: "FILE"))
     var pcap: String?
 
+    @Flag(name: .customLong("pcap-overwrite"), help: "Replace the --pcap FILE if it exists (a symbolic link is still refused).")
+    var pcapOverwrite = false
+
+    @Option(name: .customLong("pcap-limit"), help: ArgumentHelp(
+        "Stop writing the capture when it reaches SIZE bytes (e.g. 10M, 1G); the stack keeps running.", valueName: "SIZE"))
+    var pcapLimit: String?
+
     func validate() throws {
         guard (tap == nil) != (tun == nil) else { throw ValidationError("give exactly one of --tap NAME or --tun NAME") }
         _ = try parsedAddress()
@@ -40,6 +47,13 @@ struct DeviceOptions: ParsableArguments {
             guard !parsed.isMulticast, parsed != .zero else { throw ValidationError("MAC address \(mac) must be unicast and not zero") }
         }
         if let mtu, !(68...65_535).contains(mtu) { throw ValidationError("bad MTU \(mtu): must be 68 to 65535") }
+        if let pcapLimit {
+            guard let size = parseByteSize(pcapLimit) else {
+                throw ValidationError("bad --pcap-limit '\(pcapLimit)': a size like 4096, 10M or 1G")
+            }
+            if size < 24 { throw ValidationError("bad --pcap-limit '\(pcapLimit)': at least 24 bytes (a pcap header)") }
+        }
+        if pcap == nil, pcapOverwrite || pcapLimit != nil { throw ValidationError("--pcap-overwrite and --pcap-limit need --pcap FILE") }
         if let impair {
             do { _ = try ImpairmentSpec.parse(impair) } catch { throw ValidationError(error.description) }
         }
@@ -66,6 +80,8 @@ struct DeviceOptions: ParsableArguments {
         configuration.mtu = mtu
         configuration.impairment = try impair.map { try ImpairmentSpec.parse($0) }
         configuration.pcapPath = pcap
+        configuration.pcapOverwrite = pcapOverwrite
+        configuration.pcapLimit = pcapLimit.flatMap(parseByteSize)
         return configuration
     }
 }

@@ -25,6 +25,21 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The directory HTTP serves.", valueName: "DIR"))
     var root: String?
 
+    @Flag(name: .long, help: "Serve files and directories whose name starts with '.' (.git, .env); refused with 404 by default.")
+    var dotfiles = false
+
+    @Option(name: .customLong("max-per-client"), help: ArgumentHelp(
+        "Most HTTP connections open at once from one client address; more are reset at once (default 32).", valueName: "N"))
+    var maxPerClient: Int = 32
+
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp(
+        "Most connections each TCP service serves at once (default 1024).", valueName: "N"))
+    var maxConnections: Int = 1024
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "Seconds a connection of any TCP service may go without progress before it is closed (default 30).", valueName: "S"))
+    var idleTimeout: Int = 30
+
     @Option(name: .long, help: ArgumentHelp("TCP echo service (RFC 862) on PORT.", valueName: "PORT"))
     var echo: UInt16?
 
@@ -43,6 +58,10 @@ struct ServeCommand: ParsableCommand {
         let tcpPorts = [http, echo, discard].compactMap { $0 }
         if Set(tcpPorts).count != tcpPorts.count { throw ValidationError("two TCP services on the same port") }
         if tcpPorts.contains(0) || udpEcho == 0 { throw ValidationError("service ports must be 1 to 65535") }
+        if !(1...65_536).contains(maxPerClient) { throw ValidationError("bad --max-per-client \(maxPerClient): 1 to 65536") }
+        if !(1...1_000_000).contains(maxConnections) { throw ValidationError("bad --max-connections \(maxConnections): 1 to 1000000") }
+        if !(1...86_400).contains(idleTimeout) { throw ValidationError("bad --idle-timeout \(idleTimeout): 1 to 86400 seconds") }
+        if dotfiles, http == nil { throw ValidationError("--dotfiles needs --http PORT") }
     }
 
     func run() throws {
@@ -61,9 +80,33 @@ struct ServeCommand: ParsableCommand {
                 }
                 services.append("\(name) \(port)")
             }
-            if let http, let content { try start("http", http) { () throws(NetError) in try HTTPServer(host: host, port: http, content: content) } }
-            if let echo { try start("echo", echo) { () throws(NetError) in try TCPEchoService(host: host, port: echo) } }
-            if let discard { try start("discard", discard) { () throws(NetError) in try TCPDiscardService(host: host, port: discard) } }
+            let idle = Duration.seconds(idleTimeout)
+            if let http, let content {
+                try start("http", http) { () throws(NetError) in
+                    let server = try HTTPServer(host: host, port: http, content: content)
+                    server.servesDotfiles = dotfiles
+                    server.maxConnectionsPerAddress = maxPerClient
+                    server.maxConnections = maxConnections
+                    server.idleTimeout = idle
+                    return server
+                }
+            }
+            if let echo {
+                try start("echo", echo) { () throws(NetError) in
+                    let service = try TCPEchoService(host: host, port: echo)
+                    service.maxConnections = maxConnections
+                    service.idleTimeout = idle
+                    return service
+                }
+            }
+            if let discard {
+                try start("discard", discard) { () throws(NetError) in
+                    let service = try TCPDiscardService(host: host, port: discard)
+                    service.maxConnections = maxConnections
+                    service.idleTimeout = idle
+                    return service
+                }
+            }
             if let udpEcho { try start("udp-echo", udpEcho) { () throws(NetError) in try UDPEchoService(host: host, port: udpEcho) } }
             return programs
         }

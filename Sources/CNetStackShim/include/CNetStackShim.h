@@ -27,4 +27,8 @@ int ns_signalfd_int_term(void);
 /// EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP as plain integers.
 uint32_t ns_epollin(void);
 uint32_t ns_epollout(void);
+uint32_t ns_epollerr(void);
+uint32_t ns_epollhup(void);
+/// accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC): the new fd, or -1 with errno set.
+int ns_accept_nonblock(int listener);
 #endif

@@ -61,17 +61,34 @@ public final class TunTapDevice: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Reads one frame into `buffer`: its length, or nil when none is waiting (EAGAIN).
+    /// Reads one frame into `buffer`: its length (> 0), 0 when none is waiting
+    /// (EAGAIN, EINTR), or -errno when the device failed or is gone (EBADFD after
+    /// `ip link del`, EIO, ENODEV …) — see ``failure(_:)``.
     @inline(__always)
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let count = read(fd, buffer.baseAddress, buffer.count)
-        return count > 0 ? count : nil
+        if count > 0 { return count }
+        if count == 0 { return -Int(EIO) }  // a tun/tap read never ends: the device is gone
+        let code = errno
+        return code == EAGAIN || code == EINTR ? 0 : -Int(code)
     }
 
-    /// Writes one frame; false when the kernel refused it (the frame is lost, as on a wire).
+    /// Writes one frame: 0 when written or lost as on a wire (the kernel's queue
+    /// is full, the frame too big, the link is down — EIO on a write), -errno
+    /// when the device is gone (EBADFD after `ip link del`, ENODEV, ENXIO).
     @inline(__always)
-    @discardableResult
-    func send(_ frame: UnsafeRawBufferPointer) -> Bool {
-        write(fd, frame.baseAddress, frame.count) == frame.count
+    func send(_ frame: UnsafeRawBufferPointer) -> Int {
+        if write(fd, frame.baseAddress, frame.count) >= 0 { return 0 }
+        let code = errno
+        return code == EBADFD || code == ENODEV || code == ENXIO || code == EBADF ? -Int(code) : 0
+    }
+
+    /// The one-line reason a device error code ends the runtime.
+    func failure(_ code: Int32) -> RuntimeError {
+        let device = "\(kind == .tap ? "TAP" : "TUN") device \(name)"
+        switch code {
+        case EBADFD, ENODEV, ENXIO: return RuntimeError("\(device) is gone (\(errorText(code)))")
+        default: return RuntimeError.system("\(device) failed", errno: code)
+        }
     }
 }

@@ -28,13 +28,15 @@ struct Epoll: ~Copyable {
         _ = epoll_ctl(fd, EPOLL_CTL_DEL, descriptor, &event)
     }
 
-    /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `ready` with each ready token.
-    mutating func wait(timeoutMilliseconds: Int32, _ ready: (UInt64) -> Void) {
+    /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `ready` with each
+    /// ready token and whether the descriptor reported an error or hang-up (EPOLLERR, EPOLLHUP).
+    mutating func wait(timeoutMilliseconds: Int32, _ ready: (_ token: UInt64, _ failed: Bool) -> Void) {
         let count = events.withUnsafeMutableBufferPointer { buffer in
             epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
         }
         guard count > 0 else { return }
-        for index in 0..<Int(count) { ready(events[index].data.u64) }
+        let failure = ns_epollerr() | ns_epollhup()
+        for index in 0..<Int(count) { ready(events[index].data.u64, events[index].events & failure != 0) }
     }
 }
 

@@ -133,12 +133,12 @@ public final class DirectoryContent: HTTPContent {
 
     /// Walks `components` from the root with `openat`, refusing symbolic links at every step.
     private func openBeneath(_ components: [Substring]) -> OpenedFile? {
-        var current = Self.retrying { openat(rootDescriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        var current = Self.retrying { openat(rootDescriptor, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard current >= 0 else { return nil }
         for (index, component) in components.enumerated() {
             let last = index == components.count - 1
             // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused by fstat below).
-            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (last ? 0 : O_DIRECTORY)
+            let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | (last ? 0 : O_DIRECTORY)
             let next = Self.retrying { openat(current, String(component), flags) }
             Glibc.close(current)
             guard next >= 0 else { return nil }

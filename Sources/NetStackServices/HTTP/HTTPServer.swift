@@ -1,4 +1,5 @@
 public import NetStackCore
+import NetStackWire
 
 /// What an ``HTTPServer`` has done so far.
 public struct HTTPServerStatistics: Sendable, Equatable {
@@ -20,6 +21,15 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     public var idleTimeouts = 0
     /// Responses cut short because the resource could not supply its length.
     public var readFailures = 0
+    /// Connections closed at once because their client address already had
+    /// ``HTTPServer/maxConnectionsPerAddress`` open.
+    public var connectionsRefusedPerAddress = 0
+    /// Connections aborted because a response outlived its deadline (a client reading too slowly).
+    public var responseTimeouts = 0
+    /// Requests answered 404 because a path component starts with '.' (``HTTPServer/servesDotfiles`` off).
+    public var dotfilesRefused = 0
+    /// Turns in which the per-turn disk read budget ran out with bodies still to read.
+    public var diskBudgetExhausted = 0
 
     /// All zero.
     public init() {}
@@ -59,6 +69,20 @@ public final class HTTPServer: StackApplication {
     /// Most connections served at once; beyond it, new ones wait in the listen
     /// queue (and the stack refuses or SYN-cookies what does not fit there).
     public var maxConnections = 1024
+    /// Most connections open at once from one client address; a further one is
+    /// closed (reset) at once and counted, so one host cannot take every slot.
+    public var maxConnectionsPerAddress = 32
+    /// Every response must be all in TCP's hands within this much time plus
+    /// its length at ``minimumResponseRate``; past that the connection is
+    /// aborted and counted — a client reading too slowly cannot hold a slot forever.
+    public var responseTimeout: Duration = .seconds(60)
+    /// The slowest reading rate (bytes per second) a response's deadline allows for its length.
+    public var minimumResponseRate = 32 * 1024
+    /// Serve paths with a component starting with '.' (`.git`, `.env`): off by default (404).
+    public var servesDotfiles = false
+    /// Most body bytes read from resources (the disk) in one turn, over all
+    /// connections; the rest wait for the next turn, so reads cannot hold the stack's thread long.
+    public var diskReadBudgetPerTurn = 1 << 20
     /// Counters.
     public private(set) var statistics = HTTPServerStatistics()
     /// True after `stop`.
@@ -69,6 +93,10 @@ public final class HTTPServer: StackApplication {
 
     private var listener: Int32?
     private var connections: [ServerConnection] = []
+    /// Open connections per client address.
+    private var perAddress: [IPv4Address: Int] = [:]
+    /// Disk bytes still allowed this turn.
+    private var diskBudget = 0
     private let pool = ServiceBufferPool(bufferSize: 64 * 1024)
     /// Where `recv` puts request bytes before they join a connection's input.
     private let scratch: UnsafeMutableRawBufferPointer
@@ -108,6 +136,7 @@ public final class HTTPServer: StackApplication {
     public func run(on host: Host, now: Instant) {
         lastTurn = now
         moreWork = false
+        diskBudget = diskReadBudgetPerTurn
         acceptAll(host, now: now)
         if let sweep = nextSweep, sweep <= now { expire(host, now: now) }
         var i = 0
@@ -137,9 +166,17 @@ public final class HTTPServer: StackApplication {
     private func acceptAll(_ host: Host, now: Instant) {
         guard let listener else { return }
         for _ in 0..<1024 where connections.count < maxConnections {
-            guard let (fd, _) = try? host.accept(listener) else { return }
+            guard let (fd, peer) = try? host.accept(listener) else { return }
+            let open = perAddress[peer.address, default: 0]
+            guard open < maxConnectionsPerAddress else {
+                statistics.connectionsRefusedPerAddress += 1
+                try? host.setOption(fd, .linger(.zero))
+                try? host.close(fd, now: now)
+                continue
+            }
+            perAddress[peer.address] = open + 1
             statistics.connectionsAccepted += 1
-            let connection = ServerConnection(fd: fd, maxHeadSize: maxHeadSize)
+            let connection = ServerConnection(fd: fd, peer: peer.address, maxHeadSize: maxHeadSize)
             connections.append(connection)
             touch(connection, now: now)
         }
@@ -148,7 +185,8 @@ public final class HTTPServer: StackApplication {
     /// Moves a connection's deadline to `idleTimeout` from now (progress was made).
     private func touch(_ connection: ServerConnection, now: Instant) {
         guard !connection.lingering else { return }
-        setDeadline(connection, now + idleTimeout)
+        let idle = now + idleTimeout
+        setDeadline(connection, connection.responseDeadline.map { min($0, idle) } ?? idle)
     }
 
     private func setDeadline(_ connection: ServerConnection, _ deadline: Instant) {
@@ -163,7 +201,11 @@ public final class HTTPServer: StackApplication {
         while i < connections.count {
             let connection = connections[i]
             if connection.deadline <= now {
-                if !connection.lingering { statistics.idleTimeouts += 1 }
+                if let limit = connection.responseDeadline, limit <= now {
+                    statistics.responseTimeouts += 1
+                } else if !connection.lingering {
+                    statistics.idleTimeouts += 1
+                }
                 // Mid-response, the client stopped reading: abort rather than leave it stuck.
                 release(connection, host, now: now, abort: connection.response != nil)
                 connections.swapAt(i, connections.count - 1)
@@ -203,12 +245,19 @@ public final class HTTPServer: StackApplication {
             if let response = c.response, response.offset < response.length {
                 c.outputStart = 0
                 c.outputEnd = 0
+                guard diskBudget > 0 else {
+                    statistics.diskBudgetExhausted += 1
+                    moreWork = true
+                    return true
+                }
                 guard fill(c) else { return release(c, host, now: now, abort: true) }
                 continue
             }
             // 3. The response is all in TCP's hands.
             if let response = c.response {
                 c.response = nil
+                c.responseDeadline = nil
+                touch(c, now: now)
                 c.releaseOutput(to: pool)
                 if response.closeAfter || isStopped { startLingering(c, host, now: now) }
                 continue
@@ -310,6 +359,7 @@ public final class HTTPServer: StackApplication {
     private func release(_ c: ServerConnection, _ host: Host, now: Instant, abort: Bool = false) -> Bool {
         if abort { try? host.setOption(c.fd, .linger(.zero)) }
         try? host.close(c.fd, now: now)
+        if let open = perAddress[c.peer] { perAddress[c.peer] = open > 1 ? open - 1 : nil }
         c.releaseOutput(to: pool)
         c.response = nil
         statistics.connectionsClosed += 1
@@ -339,6 +389,10 @@ public final class HTTPServer: StackApplication {
             statistics.malformedRequests += 1
             return respondWithError(400, on: c, keepAlive: false, omitBody: isHead, version: head.version)
         } catch {
+            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+        }
+        if !servesDotfiles, path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+            statistics.dotfilesRefused += 1
             return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
         guard let resource = content.resource(at: path) else {
@@ -383,7 +437,10 @@ public final class HTTPServer: StackApplication {
         c.response = ServerResponse(resource: omitBody ? nil : resource, offset: 0,
                                     length: omitBody ? 0 : resource.length, closeAfter: closeAfter)
         statistics.responses[status, default: 0] += 1
-        _ = fill(c)
+        let body = omitBody ? 0 : max(0, resource.length)
+        c.responseDeadline = lastTurn + responseTimeout + .seconds(body / max(1, minimumResponseRate))
+        touch(c, now: lastTurn)
+        if diskBudget > 0 { _ = fill(c) }
     }
 
     /// Reads the next part of the body into the free end of the connection's buffer.
@@ -393,6 +450,7 @@ public final class HTTPServer: StackApplication {
         let room = min(output.count - c.outputEnd, response.length - response.offset)
         guard room > 0 else { return true }
         let count = resource.read(response.offset, UnsafeMutableRawBufferPointer(rebasing: output[c.outputEnd..<(c.outputEnd + room)]))
+        diskBudget -= max(0, count)
         guard count > 0 && count <= room else {
             statistics.readFailures += 1
             return false
@@ -449,9 +507,14 @@ private final class ServerConnection {
     var lingering = false
     /// When the connection is closed unless something moves first.
     var deadline = Instant.zero
+    /// When the response in flight must be all in TCP's hands (nil between responses).
+    var responseDeadline: Instant?
+    /// The client's address (for the per-address limit).
+    let peer: IPv4Address
 
-    init(fd: Int32, maxHeadSize: Int) {
+    init(fd: Int32, peer: IPv4Address, maxHeadSize: Int) {
         self.fd = fd
+        self.peer = peer
         parser = HTTPRequestParser(maxHeadSize: maxHeadSize)
     }
 
@@ -460,5 +523,14 @@ private final class ServerConnection {
         output = nil
         outputStart = 0
         outputEnd = 0
+    }
+}
+
+extension HTTPServer: ServiceStatisticsReporting {
+    public var statisticsReport: String {
+        "    http \(port): \(statistics.connectionsAccepted) connections accepted, "
+            + "\(statistics.connectionsRefusedPerAddress) refused over the per-address limit, "
+            + "\(statistics.idleTimeouts) idle timeouts, \(statistics.responseTimeouts) response deadlines missed, "
+            + "\(statistics.dotfilesRefused) dotfile requests refused\n"
     }
 }
