@@ -14,6 +14,8 @@
 //   question) never resolves a lookup: forged answers carry an address no
 //   genuine answer uses, and no resolution may contain it;
 // - a resolution has at least one address;
+// - the cache holds at most its capacity (asking again for every name asked
+//   hits it at most `cacheCapacity` times);
 // - the resolver remembers a bounded number of lookups (4,096, `resolve` throws beyond).
 
 import FuzzSupport
@@ -51,6 +53,8 @@ final class Scenario {
     var queries: [Query] = []
     /// Lookups not yet known to be finished, with their start.
     var pending: [(id: ResolutionID, start: Instant)] = []
+    /// Every name looked up: what the cache can hold.
+    var asked: Set<String> = []
     let eth0 = InterfaceID(0)
 
     init(_ r: inout FuzzReader) {
@@ -144,6 +148,7 @@ final class Scenario {
         switch r.byte() % 10 {
         case 0, 1:
             let text = r.below(8) == 0 ? "n\(r.byte()).example" : r.pick(Lab.names)
+            asked.insert(text)
             do {
                 let id = try a.resolve(text, now: now)
                 pending.append((id, now))
@@ -281,5 +286,10 @@ runFuzzer { data, size in
     // With no more answers, every lookup still ends in time.
     if let last = scenario.pending.map(\.start).max() { scenario.advance(to: last + scenario.bound) }
     check(scenario.pending.isEmpty, "lookups \(scenario.pending) still pending at \(scenario.now)")
+    // The cache holds at most its capacity: asking again for every name asked hits it at most that often.
+    let before = scenario.a.resolverStatistics.cacheHits
+    for name in scenario.asked { _ = try? scenario.a.resolve(name, now: scenario.now) }
+    let hits = scenario.a.resolverStatistics.cacheHits - before
+    check(hits <= scenario.config.cacheCapacity, "\(hits) cache hits with a capacity of \(scenario.config.cacheCapacity)")
     return 0
 }
