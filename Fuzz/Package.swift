@@ -11,6 +11,8 @@ let fuzzers = [
 
 /// Fuzzers of the runtime's own protocols (they link NetStackRuntime too).
 let runtimeFuzzers = ["FuzzControl"]
+/// Fuzzers of the stack and its services, which drive a `Host` or a parser of NetStackServices.
+let stackFuzzers = ["FuzzStack", "FuzzResolver", "FuzzHTTPRequest", "FuzzHTTPResponse"]
 
 let package = Package(
     name: "NetStackFuzz",
@@ -21,11 +23,24 @@ let package = Package(
         // Header-only: declares LLVMFuzzerRunDriver, which the libFuzzer runtime defines.
         .target(name: "CLibFuzzer"),
         // The driver call and the result sink every fuzzer shares.
-        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"]),
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CLibFuzzer", .product(name: "NetStackWire", package: "NetStack")]
+        ),
     ] + fuzzers.map { name in
         .executableTarget(
             name: name,
             dependencies: ["FuzzSupport", .product(name: "NetStackWire", package: "NetStack")]
+        )
+    } + stackFuzzers.map { name in
+        .executableTarget(
+            name: name,
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "NetStackWire", package: "NetStack"),
+                .product(name: "NetStackCore", package: "NetStack"),
+                .product(name: "NetStackServices", package: "NetStack"),
+            ]
         )
     } + runtimeFuzzers.map { name in
         .executableTarget(

@@ -6,7 +6,8 @@
 #   SECONDS_PER_TARGET  how long each fuzzer runs (default 20)
 #   FuzzX ...           which fuzzers (default: all of them)
 #
-# Corpora grow under Fuzz/corpus/<target>, crashing inputs and logs land in
+# Corpora grow under Fuzz/corpus/<target>; inputs that once found a bug are kept
+# in Fuzz/regressions/<target> (committed) and run first. Crashing inputs and logs land in
 # Fuzz/artifacts/<target> (both git-ignored). Exits non-zero when any fuzzer
 # fails to build, crashes, leaks, times out or breaks an invariant.
 set -uo pipefail
@@ -17,7 +18,8 @@ seconds=${1:-20}
 shift $(( $# > 0 ? 1 : 0 ))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(FuzzEthernet FuzzARP FuzzIPv4 FuzzICMPv4 FuzzUDP FuzzTCP FuzzDNS FuzzPcap FuzzControl)
+    targets=(FuzzEthernet FuzzARP FuzzIPv4 FuzzICMPv4 FuzzUDP FuzzTCP FuzzDNS FuzzPcap
+             FuzzStack FuzzResolver FuzzHTTPRequest FuzzHTTPResponse FuzzControl)
 fi
 
 scratch=.build-fuzz
@@ -48,7 +50,9 @@ for target in "${targets[@]}"; do
     mkdir -p "$artifacts" "Fuzz/corpus/$target"
     log="$artifacts/fuzz.log"
     echo "=== $target: fuzzing for ${seconds}s (log: $log)"
-    SWIFT_BACKTRACE=enable=no "$bin_path/$target" "Fuzz/corpus/$target" \
+    corpora=("Fuzz/corpus/$target")
+    [ -d "Fuzz/regressions/$target" ] && corpora+=("Fuzz/regressions/$target")
+    SWIFT_BACKTRACE=enable=no "$bin_path/$target" "${corpora[@]}" \
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" > "$log" 2>&1
     status=$?

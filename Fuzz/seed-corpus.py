@@ -9,6 +9,15 @@ datagram, the ICMP message, UDP and TCP with their 8 bytes of pseudo-header
 addresses in front (the fuzzers read them from there), the DNS message, and
 whole capture files for FuzzPcap. Files are named by content hash, so seeding
 twice adds nothing.
+
+The fuzzers that drive a Host read their input as a program of operations
+(see their main.swift): FuzzStack gets every captured frame as a "feed this
+frame" operation followed by "poll until quiet", plus hand-made hostile frames
+(a land SYN, a UDP datagram from our port 7 to our port 7, a fragment at
+offset 65,528); FuzzHTTPRequest and FuzzHTTPResponse get the HTTP bytes of
+the captured session (and a few hand-written messages: pipelined, chunked,
+bodies) behind their parameter bytes; FuzzResolver gets short programs that
+start lookups and answer them.
 """
 import hashlib
 import os
@@ -59,6 +68,116 @@ def layers(frame):
         yield "FuzzTCP", addresses + body
 
 
+# Host A of the captures, which FuzzStack's host under test also is.
+MAC_A = bytes.fromhex("02000000" "0a01")
+MAC_B = bytes.fromhex("02000000" "0a02")
+IP_A = bytes([192, 0, 2, 1])
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def ipv4(src, dst, proto, payload, ident=0, frag=0):
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, 64, proto, 0, src, dst)
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return header + payload
+
+
+def transport(src, dst, proto, segment, checksum_offset):
+    pseudo = src + dst + struct.pack("!BBH", 0, proto, len(segment))
+    value = checksum(pseudo + segment)
+    if proto == 17 and value == 0:
+        value = 0xFFFF
+    return segment[:checksum_offset] + struct.pack("!H", value) + segment[checksum_offset + 2:]
+
+
+def stack_feed(frame):
+    """FuzzStack: op 0 (feed), kind 7 (raw bytes), MAC pick, source MAC of B, long, length, bytes, no header."""
+    return bytes([0, 7, 0, 1, 1]) + struct.pack("!H", len(frame)) + frame + bytes([0])
+
+
+STACK_SETTLE = bytes([10])
+
+
+def stack_seeds():
+    eth = MAC_A + MAC_B + b"\x08\x00"
+    # Land: a SYN from our own address and port 80 to our port 80 (a listener).
+    syn = struct.pack("!HHIIBBHHH", 80, 80, 1000, 0, 5 << 4, 0x02, 65535, 0, 0)
+    land_syn = eth + ipv4(IP_A, IP_A, 6, transport(IP_A, IP_A, 6, syn, 16))
+    # A UDP datagram from our port 7 to our port 7 (the UDP echo service).
+    udp = struct.pack("!HHHH", 7, 7, 12, 0) + b"land"
+    land_udp = eth + ipv4(IP_A, IP_A, 17, transport(IP_A, IP_A, 17, udp, 6))
+    # A 21-byte fragment at offset 65,528 (what reassembly once held 64 KiB for).
+    far = eth + ipv4(bytes([192, 0, 2, 2]), IP_A, 1, b"x", ident=7, frag=65528 // 8)
+    for frame in (land_syn, land_udp, far):
+        yield "FuzzStack", stack_feed(frame) + STACK_SETTLE
+
+
+HTTP_REQUESTS = [
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.0\r\n\r\n",
+    b"\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+]
+HTTP_RESPONSES = [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\n\r\nuntil close",
+    b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+]
+
+
+def http_seeds(frames):
+    """The client's and the server's TCP payloads of the captured HTTP session, plus hand-written ones."""
+    client, server = b"", b""
+    for frame in frames:
+        if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        total = struct.unpack(">H", ip[2:4])[0]
+        tcp = ip[ihl:total]
+        if len(tcp) < 20:
+            continue
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if struct.unpack(">H", tcp[2:4])[0] == 80:
+            client += payload
+        elif struct.unpack(">H", tcp[0:2])[0] == 80:
+            server += payload
+    for request in ([client] if client else []) + HTTP_REQUESTS:
+        yield "FuzzHTTPRequest", bytes([0, 0, 0]) + request
+        yield "FuzzHTTPRequest", bytes([0x90, 3, 7]) + request
+    for response in ([server] if server else []) + HTTP_RESPONSES:
+        yield "FuzzHTTPResponse", bytes([0, 0]) + response
+        yield "FuzzHTTPResponse", bytes([0x80, 9]) + response
+
+
+def resolver_seeds():
+    """Programs for FuzzResolver: settings, then operations (see its main.swift)."""
+    settings = bytes([1, 2, 3, 4, 3])  # one server, 3 attempts, 1 s timeout, cache 5, CNAME chain 4
+    resolve = bytes([0, 1, 0])  # resolve "example.com"
+    # answer the latest query, genuinely: response, rcode 0, one question, one A record
+    genuine = bytes([2, 1, 0x40, 1, 0x24, 1, 1, 1, 60, 0, 5, 0, 1, 0, 3])
+    cname = bytes([2, 1, 0x40, 1, 0x24, 1, 2, 1, 1, 60, 2, 4, 0, 1, 0, 3])
+    truncated = bytes([2, 1, 0x40, 1, 0x20, 0, 1, 0, 3])
+    icmp = bytes([5, 0, 0, 1, 0, 0])
+    wait = bytes([7, 7, 7, 7])
+    yield "FuzzResolver", settings + resolve + genuine
+    yield "FuzzResolver", settings + resolve + cname + genuine
+    yield "FuzzResolver", settings + resolve + truncated + wait
+    yield "FuzzResolver", settings + resolve + icmp + icmp + icmp + wait
+    yield "FuzzResolver", settings + resolve + resolve + wait + wait
+
+
 def main():
     captures, corpus = sys.argv[1], sys.argv[2]
     seeds = []
@@ -68,8 +187,13 @@ def main():
         with open(os.path.join(captures, name), "rb") as f:
             data = f.read()
         seeds.append(("FuzzPcap", data))
-        for frame in records(data):
+        frames = list(records(data))
+        for frame in frames:
             seeds.extend(layers(frame))
+            seeds.append(("FuzzStack", stack_feed(frame) + STACK_SETTLE))
+        seeds.extend(http_seeds(frames))
+    seeds.extend(stack_seeds())
+    seeds.extend(resolver_seeds())
     # The control socket's requests, each behind the piece-size byte FuzzControl reads first.
     for request in [b"netstat", b"netstat -v", b"netstat --verbose", b"netstat -s", b"netstat --statistics",
                     b"route", b"arp", b"link", b"  route\r", b"bogus"]:

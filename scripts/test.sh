@@ -30,6 +30,9 @@ swift test 2>&1 | quiet
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
+# A brief fuzz run of the stack and service fuzzers under ASan (root, i.e. CI, only).
+[ "$(id -u)" != 0 ] || Fuzz/run.sh 20 FuzzStack FuzzHTTPRequest FuzzHTTPResponse FuzzResolver || exit 1
+
 # The long TCP soak (100 MiB each way through a hostile link, 20 seeds) takes
 # hours in a debug build and about two minutes in a release one.
 echo "== swift test -c release --filter SoakTests"

@@ -39,3 +39,45 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> UnsafeRawBu
 public func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
     if !condition() { fatalError("invariant broken: \(message())") }
 }
+
+/// Reads a fuzz input front to back as decisions: small integers, flags and
+/// byte runs. Past the end every read returns zeros (and empty runs), so any
+/// input is a complete program.
+public struct FuzzReader {
+    public let input: UnsafeRawBufferPointer
+    public private(set) var offset = 0
+
+    public init(_ input: UnsafeRawBufferPointer) { self.input = input }
+
+    /// Bytes not read yet.
+    public var remaining: Int { input.count - offset }
+    public var isAtEnd: Bool { offset >= input.count }
+
+    public mutating func byte() -> UInt8 {
+        guard offset < input.count else { return 0 }
+        defer { offset += 1 }
+        return input[offset]
+    }
+
+    public mutating func u16() -> UInt16 { UInt16(byte()) << 8 | UInt16(byte()) }
+
+    public mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
+
+    /// A value in `0..<bound` (bound ≥ 1) from one or two bytes.
+    public mutating func below(_ bound: Int) -> Int {
+        precondition(bound >= 1)
+        return bound <= 256 ? Int(byte()) % bound : Int(u16()) % bound
+    }
+
+    public mutating func bool() -> Bool { byte() & 1 == 1 }
+
+    /// Up to `count` next bytes (fewer at the end of the input).
+    public mutating func bytes(_ count: Int) -> UnsafeRawBufferPointer {
+        let take = max(0, min(count, remaining))
+        defer { offset += take }
+        return UnsafeRawBufferPointer(rebasing: input[offset..<(offset + take)])
+    }
+
+    /// The rest of the input.
+    public mutating func rest() -> UnsafeRawBufferPointer { bytes(remaining) }
+}
