@@ -64,13 +64,12 @@ class Budget:
         if self.used >= self.count:
             self.stopped = self.stopped or "count"
             return False
-        if self.used % 256 == 0:
-            if time.monotonic() >= self.deadline:
-                self.stopped = "time"
-                return False
-            if self.rss_cap and self.rss_mib() > self.rss_cap:
-                self.stopped = "rss-cap"
-                return False
+        if time.monotonic() >= self.deadline:
+            self.stopped = "time"
+            return False
+        if self.used % 256 == 0 and self.rss_cap and self.rss_mib() > self.rss_cap:
+            self.stopped = "rss-cap"
+            return False
         self.used += 1
         return True
 
@@ -250,14 +249,24 @@ def inject(args):
     wire = Wire(args.iface)
     budget = Budget(args)
     e = ether(args)
-    base = IP(src=KERNEL, dst=NETSTACK)
-    kinds = ["R", "RA", "S", "PA", "A"]
-    while budget.more():
-        flags = kinds[budget.used % len(kinds)]
+    templates = []
+    for flags in ["R", "RA", "S", "PA", "A"]:
         payload = b"INJECTED" * 8 if flags == "PA" else b""
-        frame = e / base / TCP(sport=args.sport, dport=args.dport, flags=flags, seq=random.randrange(1 << 32),
-                               ack=random.randrange(1 << 32), window=65535) / Raw(payload)
-        wire.send(frame)
+        frame = e / IP(src=KERNEL, dst=NETSTACK) / TCP(sport=args.sport, dport=args.dport, flags=flags,
+                                                       window=65535) / Raw(payload)
+        templates.append(bytearray(bytes(frame)))
+    tcp_at = 14 + 20
+    src = socket.inet_aton(KERNEL)
+    dst = socket.inet_aton(NETSTACK)
+    while budget.more():
+        frame = templates[budget.used % len(templates)]
+        # Random sequence and acknowledgment numbers, the TCP checksum recomputed (fast: no scapy per frame).
+        struct.pack_into("!II", frame, tcp_at + 4, random.getrandbits(32), random.getrandbits(32))
+        struct.pack_into("!H", frame, tcp_at + 16, 0)
+        segment = bytes(frame[tcp_at:])
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(segment))
+        struct.pack_into("!H", frame, tcp_at + 16, checksum(pseudo + segment))
+        wire.send(bytes(frame))
     budget.report()
 
 
@@ -335,7 +344,9 @@ def martian(args):
         if IP in packet and packet[IP].src == NETSTACK and packet[IP].dst in MARTIANS:
             replies.append(packet.summary())
 
-    sniffer = AsyncSniffer(iface=args.iface, prn=answered, store=False, filter=f"ip src {NETSTACK}")
+    # Only frames NetStack sent (its MAC): the sniffer also sees the forged ones going out.
+    sniffer = AsyncSniffer(iface=args.iface, prn=answered, store=False,
+                           filter=f"ether src {args.mac} and ip src {NETSTACK}")
     sniffer.start()
     time.sleep(0.5)
     while budget.more():
@@ -396,16 +407,20 @@ def open_many(args, targets, budget, request=None, rcvbuf=None):
 
 
 def settle(pending, connected, timeout, request):
+    """Waits (poll, not select: there are more than 1024 descriptors) for pending connects."""
     failed = 0
-    _, writable, _ = select.select([], list(pending.values()), [], timeout)
-    if not writable:
+    poller = select.poll()
+    for fd in pending:
+        poller.register(fd, select.POLLOUT)
+    events = poller.poll(timeout * 1000)
+    if not events:
         for s in pending.values():
             s.close()
         failed = len(pending)
         pending.clear()
         return failed
-    for s in writable:
-        del pending[s.fileno()]
+    for fd, _ in events:
+        s = pending.pop(fd)
         if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
             if request:
                 try:
@@ -516,17 +531,18 @@ def ooo(args):
     wire = Wire(args.iface)
     budget = Budget(args)
     e = ether(args)
-    base = bytes(e / IP(src=KERNEL, dst=NETSTACK) / TCP(sport=sport, dport=9, flags="PA", seq=0, ack=seg.ack,
-                                                         window=seg.window) / Raw(b"z"))
-    template = IP(base[14:])
+    frame = bytearray(bytes(e / IP(src=KERNEL, dst=NETSTACK) / TCP(sport=sport, dport=9, flags="PA", seq=0,
+                                                                     ack=seg.ack, window=seg.window) / Raw(b"z")))
+    tcp_at = 14 + 20
+    pseudo = socket.inet_aton(KERNEL) + socket.inet_aton(NETSTACK) + struct.pack("!BBH", 0, 6, len(frame) - tcp_at)
     while budget.more():
         n = budget.used
         # One byte every 8 bytes from 2 KiB ahead of the next expected byte: thousands of holes.
         offset = 2048 + (n * 8) % (window - 4096)
-        template[TCP].seq = (nxt + offset) & 0xFFFFFFFF
-        del template[IP].chksum
-        del template[TCP].chksum
-        wire.send(Ether(base[:14]) / template)
+        struct.pack_into("!I", frame, tcp_at + 4, (nxt + offset) & 0xFFFFFFFF)
+        struct.pack_into("!H", frame, tcp_at + 16, 0)
+        struct.pack_into("!H", frame, tcp_at + 16, checksum(pseudo + bytes(frame[tcp_at:])))
+        wire.send(bytes(frame))
     # The connection still works: real data, then a clean close.
     try:
         s.sendall(b"y" * 65536)
@@ -538,30 +554,79 @@ def ooo(args):
 
 
 def icmpspray(args):
-    """ICMP port unreachable quoting NetStack -> DNS server :53 from every source port in the range."""
+    """Forged ICMP port unreachable about NetStack's DNS queries, blind: every source port of the range.
+
+    Two sprays interleaved, each sweeping the range in random order: errors
+    quoting the real query (NetStack -> --server:53), which a resolver may
+    only take as a reason to retry from a fresh port, and errors quoting a
+    datagram to another server (203.0.113.53:53), which must not reach the
+    resolver's socket at all (Linux matches the quoted destination of a
+    connected socket). Frames are built before the clock starts.
+    """
     wire = Wire(args.iface)
-    budget = Budget(args)
     lo, hi = (int(x) for x in args.ports.split("-"))
-    template = bytearray(bytes(
-        Ether(dst=args.mac, src=args.kernel_mac)
-        / IP(src=args.server, dst=args.client)
-        / ICMP(type=3, code=3)
-        / IP(src=args.client, dst=args.server, id=1, ttl=64) / UDP(sport=lo, dport=53, len=40, chksum=0)))
-    ports = list(range(lo, hi + 1))
-    random.shuffle(ports)
-    icmp_at = 14 + 20
-    quoted_udp = icmp_at + 8 + 20
+
+    def frames(quoted_server):
+        template = bytearray(bytes(
+            Ether(dst=args.mac, src=args.kernel_mac)
+            / IP(src=args.server, dst=args.client)
+            / ICMP(type=3, code=3)
+            / IP(src=args.client, dst=quoted_server, id=1, ttl=64) / UDP(sport=lo, dport=53, len=40, chksum=0)))
+        icmp_at = 14 + 20
+        quoted_udp = icmp_at + 8 + 20
+        ports = list(range(lo, hi + 1))
+        random.shuffle(ports)
+        built = []
+        for port in ports:
+            struct.pack_into("!H", template, quoted_udp, port)
+            struct.pack_into("!H", template, icmp_at + 2, 0)
+            struct.pack_into("!H", template, icmp_at + 2, checksum(bytes(template[icmp_at:])))
+            built.append(bytes(template))
+        return built
+
+    matching = frames(args.server)
+    other = frames("203.0.113.53")
+    print("ready", flush=True)
+    budget = Budget(args)
     while budget.more():
-        port = ports[budget.used % len(ports)]
-        struct.pack_into("!H", template, quoted_udp, port)
-        struct.pack_into("!H", template, icmp_at + 2, 0)
-        struct.pack_into("!H", template, icmp_at + 2, checksum(bytes(template[icmp_at:])))
-        wire.send(bytes(template))
+        n = budget.used
+        wire.send(matching[(n // 2) % len(matching)] if n % 2 else other[(n // 2) % len(other)])
     budget.report()
 
 
+def slowdns(args):
+    """A DNS server on (--server, 53) that answers every A query with --answer after --delay seconds.
+
+    The delay keeps each lookup outstanding long enough for a blind ICMP spray to meet it.
+    """
+    import threading
+    from scapy.layers.dns import DNS, DNSRR
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((args.server, 53))
+    sock.settimeout(0.5)
+    print("listening", flush=True)
+    end = time.monotonic() + 120
+    answered = 0
+    while time.monotonic() < end:
+        try:
+            data, peer = sock.recvfrom(2048)
+        except socket.timeout:
+            continue
+        try:
+            query = DNS(data)
+            name = query.qd.qname
+            qtype = query.qd.qtype
+        except Exception:  # noqa: BLE001 - a malformed query is ignored
+            continue
+        answers = DNSRR(rrname=name, type="A", ttl=60, rdata=args.answer) if qtype == 1 else None
+        reply = bytes(DNS(id=query.id, qr=1, aa=1, rd=query.rd, ra=1, qd=query.qd, an=answers))
+        threading.Timer(args.delay, sock.sendto, (reply, peer)).start()
+        answered += 1
+        print(f"query {peer[1]}", flush=True)
+
+
 CLASSES = {f.__name__: f for f in (malformed, garbage, tcpopts, synflood, inject, fragments, martian, arpflood,
-                                     handshakes, timewait, slowread, ooo, icmpspray)}
+                                     handshakes, timewait, slowread, ooo, icmpspray, slowdns)}
 
 
 def main():
@@ -585,6 +650,8 @@ def main():
     parser.add_argument("--ports", default="32768-60999")
     parser.add_argument("--client", default=NETSTACK)
     parser.add_argument("--server", default=KERNEL)
+    parser.add_argument("--answer", default=KERNEL)
+    parser.add_argument("--delay", type=float, default=0.5)
     args = parser.parse_args()
     if args.kernel_mac is None:
         with open(f"/sys/class/net/{args.iface}/address") as f:
