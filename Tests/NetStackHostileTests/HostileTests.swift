@@ -166,7 +166,7 @@ struct HostileTests {
                                     timeout: .seconds(20))
         #expect(ping.succeeded, "NetStack does not answer pings after the attack: \(ping)")
 
-        try await target.download(timeout: .seconds(60))
+        try await target.download(timeout: .seconds(30))
 
         // CPU: back to idle once the attack (and the download) is over.
         try await Task.sleep(for: .seconds(1))

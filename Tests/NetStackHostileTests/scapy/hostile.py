@@ -324,11 +324,12 @@ def martian(args):
     wire = Wire(args.iface)
     budget = Budget(args)
     e = ether(args)
-    frames = [
+    land = [bytes(f) for f in (
         e / IP(src=NETSTACK, dst=NETSTACK) / TCP(sport=8080, dport=8080, flags="S", seq=1000),
         e / IP(src=NETSTACK, dst=NETSTACK) / UDP(sport=7, dport=7) / Raw(b"land"),
         e / IP(src=NETSTACK, dst=NETSTACK) / ICMP() / Raw(b"land"),
-    ]
+    )]
+    frames = []
     for src in MARTIANS:
         frames += [
             e / IP(src=src, dst=NETSTACK) / ICMP() / Raw(b"martian"),
@@ -349,8 +350,11 @@ def martian(args):
                            filter=f"ether src {args.mac} and ip src {NETSTACK}")
     sniffer.start()
     time.sleep(0.5)
+    # Martian sources first, land last: a stack that land wedges must still be seen to answer martians.
+    martian_count = budget.count - 10 * len(land)
     while budget.more():
-        wire.send(frames[budget.used % len(frames)])
+        n = budget.used - 1
+        wire.send(frames[n % len(frames)] if n < martian_count else land[n % len(land)])
     time.sleep(1.0)
     sniffer.stop()
     budget.report()
