@@ -47,6 +47,8 @@ class Budget:
         self.rss_cap = args.rss_cap
         self.used = 0
         self.stopped = ""
+        self.started = time.monotonic()
+        self.rate = args.rate
 
     def rss_mib(self):
         if not self.pid:
@@ -67,9 +69,15 @@ class Budget:
         if time.monotonic() >= self.deadline:
             self.stopped = "time"
             return False
-        if self.used % 256 == 0 and self.rss_cap and self.rss_mib() > self.rss_cap:
-            self.stopped = "rss-cap"
-            return False
+        if self.used % 256 == 0:
+            if self.rss_cap and self.rss_mib() > self.rss_cap:
+                self.stopped = "rss-cap"
+                return False
+            if self.rate:
+                # Paced: no faster than --rate packets a second.
+                ahead = self.started + self.used / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
         self.used += 1
         return True
 
@@ -79,6 +87,7 @@ class Budget:
     def report(self, what="sent"):
         print(f"{what} {self.used}")
         print(f"stopped {self.stopped or 'done'}")
+        print(f"seconds {time.monotonic() - self.started:.1f}")
 
 
 class Wire:
@@ -351,10 +360,13 @@ def martian(args):
     sniffer.start()
     time.sleep(0.5)
     # Martian sources first, land last: a stack that land wedges must still be seen to answer martians.
-    martian_count = budget.count - 10 * len(land)
     while budget.more():
-        n = budget.used - 1
-        wire.send(frames[n % len(frames)] if n < martian_count else land[n % len(land)])
+        wire.send(frames[budget.used % len(frames)])
+    time.sleep(0.5)
+    for _ in range(3):
+        for frame in land:
+            wire.send(frame)
+            time.sleep(0.01)
     time.sleep(1.0)
     sniffer.stop()
     budget.report()
@@ -560,7 +572,7 @@ def ooo(args):
 def icmpspray(args):
     """Forged ICMP port unreachable about NetStack's DNS queries, blind: every source port of the range.
 
-    Two sprays interleaved, each sweeping the range in random order: errors
+    Two sprays interleaved (1 to 15), each sweeping the range in random order: errors
     quoting the real query (NetStack -> --server:53), which a resolver may
     only take as a reason to retry from a fresh port, and errors quoting a
     datagram to another server (203.0.113.53:53), which must not reach the
@@ -592,9 +604,11 @@ def icmpspray(args):
     other = frames("203.0.113.53")
     print("ready", flush=True)
     budget = Budget(args)
+    # One error in sixteen quotes the real query: a sweep of those may make a resolver retry
+    # from a fresh port, but seldom three times in a row; the others sweep the range fast.
     while budget.more():
         n = budget.used
-        wire.send(matching[(n // 2) % len(matching)] if n % 2 else other[(n // 2) % len(other)])
+        wire.send(matching[(n // 16) % len(matching)] if n % 16 == 0 else other[n % len(other)])
     budget.report()
 
 
@@ -644,6 +658,7 @@ def main():
     parser.add_argument("--count", type=int, default=MAX_PACKETS)
     parser.add_argument("--count-cap", type=int, default=MAX_PACKETS)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=0, help="packets a second at most (0: as fast as possible)")
     parser.add_argument("--sport", type=int, default=40000)
     parser.add_argument("--dport", type=int, default=8080)
     parser.add_argument("--sources", default=KERNEL)
