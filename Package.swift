@@ -104,6 +104,15 @@ let package = Package(
         // Against the Linux kernel in network namespaces the tests create (root only; they run
         // the `netstack` executable, so they depend on no library target).
         .testTarget(name: "NetStackInteropTests", dependencies: ["NetStackTestSupport"], swiftSettings: strict),
+        // The hostile-network suite: floods and forged packets (scapy scripts in scapy/) against
+        // `netstack serve` in namespaces the tests create (root only). It shares the interop
+        // tests' harness through the symbolic link Harness → ../NetStackInteropTests/Harness.
+        .testTarget(
+            name: "NetStackHostileTests",
+            dependencies: ["NetStackTestSupport"],
+            exclude: ["scapy"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
