@@ -81,7 +81,7 @@ struct RateLimitScripts {
     @Test("challenge ACKs: the host budget is shared by all connections (per-connection limit on)")
     func challengeAckHostBudgetShared() {
         let s = TCPScript { config in config.tcp.challengeAckLimit = 2 }  // 1 or 2 per second
-        s.listen(at: 0)
+        _ = s.listen(at: 0)
         for port in UInt16(40000)..<40006 {
             let t = 0.1 + 0.01 * Double(port - 40000)
             s.inject(at: t, .syn(seq: 0, win: 65535, options: [.mss(1460)], port: port))
