@@ -50,8 +50,9 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
     public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
 
     public var statisticsReport: String {
-        "    echo \(port): \(connectionsAccepted) connections accepted, \(connectionsRefused) refused over the limit, "
-            + "\(idleTimeouts) idle timeouts\n"
+        "    \(connectionsAccepted) echo \(port): connections accepted\n"
+            + "    \(connectionsRefused) echo \(port): connections refused over the limit\n"
+            + "    \(idleTimeouts) echo \(port): idle timeouts\n"
     }
 
     public func run(on host: Host, now: Instant) {
@@ -188,8 +189,9 @@ public final class TCPDiscardService: StackApplication, ServiceStatisticsReporti
     public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
 
     public var statisticsReport: String {
-        "    discard \(port): \(connectionsAccepted) connections accepted, \(connectionsRefused) refused over the limit, "
-            + "\(idleTimeouts) idle timeouts\n"
+        "    \(connectionsAccepted) discard \(port): connections accepted\n"
+            + "    \(connectionsRefused) discard \(port): connections refused over the limit\n"
+            + "    \(idleTimeouts) discard \(port): idle timeouts\n"
     }
 
     public func run(on host: Host, now: Instant) {

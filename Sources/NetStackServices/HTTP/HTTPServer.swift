@@ -528,9 +528,10 @@ private final class ServerConnection {
 
 extension HTTPServer: ServiceStatisticsReporting {
     public var statisticsReport: String {
-        "    http \(port): \(statistics.connectionsAccepted) connections accepted, "
-            + "\(statistics.connectionsRefusedPerAddress) refused over the per-address limit, "
-            + "\(statistics.idleTimeouts) idle timeouts, \(statistics.responseTimeouts) response deadlines missed, "
-            + "\(statistics.dotfilesRefused) dotfile requests refused\n"
+        "    \(statistics.connectionsAccepted) http \(port): connections accepted\n"
+            + "    \(statistics.connectionsRefusedPerAddress) http \(port): connections refused over the per-address limit\n"
+            + "    \(statistics.idleTimeouts) http \(port): idle timeouts\n"
+            + "    \(statistics.responseTimeouts) http \(port): response deadlines missed (slow readers)\n"
+            + "    \(statistics.dotfilesRefused) http \(port): dotfile requests refused\n"
     }
 }
