@@ -19,7 +19,10 @@ final class Namespace {
     private var children: [ChildProcess] = []
     private var logCount = 0
 
-    private static let counter = Mutex(0)
+    /// Numbers the namespaces of one test process. This harness is compiled into more than one
+    /// test target (interop and hostile), and their suites run at once in the same process, so
+    /// each target counts in its own range: the names never collide.
+    private static let counter = Mutex(#fileID.hasPrefix("NetStackHostileTests/") ? 1_000_000 : 0)
     private static let prefix = "nsi-"
 
     /// Creates the namespace with loopback up and IPv6 off (no MLD or ND noise on the wire).
