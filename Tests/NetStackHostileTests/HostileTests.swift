@@ -234,7 +234,13 @@ struct HostileTests {
                 "curl", "--silent", "--show-error", "--fail", "--max-time", "40", "--limit-rate", "1M",
                 "--local-port", "\(port)", "-o", out, "http://\(Interop.netstackAddress):8080/big.bin",
             ])
-            try await Task.sleep(for: .milliseconds(500))
+            // Inject only into a transfer that is under way (curl starts slowly on a loaded machine;
+            // before its SYN the forged segments would find no connection and test nothing).
+            let started = ContinuousClock.now
+            while ((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0) < 65_536,
+                  ContinuousClock.now - started < .seconds(20) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let flood = try target.attack("inject", ["--sport", "\(port)", "--dport", "8080", "--count", "20000",
                                                      "--seconds", "5"])
             try await flood.wait(timeout: .seconds(30))
