@@ -45,7 +45,8 @@ enum Hostile {
         .garbage: CounterRule(section: nil, pattern: #"invalid headers|unknown protocol|malformed|bad segments|receive errors"#),
         .tcpOptions: CounterRule(section: "Tcp", pattern: #"option|bad segments"#),
         .synFlood: CounterRule(section: "TcpExt", pattern: #"SYN cookies sent"#),
-        .blindInjection: CounterRule(section: nil, pattern: #"challenge"#),
+        // Forged RSTs in the window earn challenge ACKs; forged SYNs and data outside it earn rate-limited duplicate ACKs.
+        .blindInjection: CounterRule(section: "TcpExt", pattern: #"challenge ACKs|out-of-window ACKs"#),
         .fragments: CounterRule(section: "Ip", pattern: #"reassembl.*(evict|fail)"#),
         .landAndMartians: CounterRule(section: nil, pattern: #"martian"#),
         .arpFlood: CounterRule(section: "Arp", pattern: #"evict|off-?link|not on-?link"#),
