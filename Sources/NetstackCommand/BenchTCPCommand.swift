@@ -1,5 +1,6 @@
 import ArgumentParser
 import NetStackCore
+import NetStackRuntime
 import NetStackSimulator
 import CAllocationCounter
 #if canImport(Glibc)
@@ -32,14 +33,14 @@ struct BenchTCP: ParsableCommand {
     var runs: Int = 3
 
     func validate() throws {
-        guard parseSize(bytes) != nil else { throw ValidationError("--bytes: expected a size like 100M or 1G, got '\(bytes)'") }
+        guard parseByteSize(bytes) != nil else { throw ValidationError("--bytes: expected a size like 100M or 1G, got '\(bytes)'") }
         guard (576...65_535).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 65535") }
         guard CongestionAlgorithm(rawValue: congestion) != nil else { throw ValidationError("--congestion must be reno or cubic") }
         guard (1...50).contains(runs) else { throw ValidationError("--runs must be between 1 and 50") }
     }
 
     func run() throws {
-        guard let total = parseSize(bytes), let algorithm = CongestionAlgorithm(rawValue: congestion) else { return }
+        guard let total = parseByteSize(bytes), let algorithm = CongestionAlgorithm(rawValue: congestion) else { return }
         var results: [(seconds: Double, cpu: Double, segments: Int, acks: Int, allocations: UInt64)] = []
         for _ in 0..<runs {
             let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm)
@@ -82,17 +83,6 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
 /// A duration in seconds, as a `Double`.
 func inSeconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-/// `100M` → 104857600; nil for anything else.
-func parseSize(_ text: String) -> Int? {
-    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-    if let last = text.last, let unit = units[Character(last.uppercased())] {
-        guard let value = Int(text.dropLast()), value > 0, value <= (1 << 40) / unit else { return nil }
-        return value * unit
-    }
-    guard let value = Int(text), value > 0 else { return nil }
-    return value
 }
 
 /// CPU time of this process (user + system), seconds.

@@ -40,6 +40,16 @@ struct ServeCommand: ParsableCommand {
         "Seconds a connection of any TCP service may go without progress before it is closed (default 30).", valueName: "S"))
     var idleTimeout: Int = 30
 
+    @Option(name: .customLong("max-time-wait"), help: ArgumentHelp(
+        "Most TCP connections kept in TIME_WAIT; beyond it a closing connection is dropped at once and counted (default 32768).",
+        valueName: "N"))
+    var maxTimeWait: Int = 32_768
+
+    @Option(name: .customLong("tcp-memory"), help: ArgumentHelp(
+        "TCP buffer memory of all connections before buffers stop growing (memory pressure), like 32M (default).",
+        valueName: "SIZE"))
+    var tcpMemory: String = "32M"
+
     @Option(name: .long, help: ArgumentHelp("TCP echo service (RFC 862) on PORT.", valueName: "PORT"))
     var echo: UInt16?
 
@@ -61,12 +71,18 @@ struct ServeCommand: ParsableCommand {
         if !(1...65_536).contains(maxPerClient) { throw ValidationError("bad --max-per-client \(maxPerClient): 1 to 65536") }
         if !(1...1_000_000).contains(maxConnections) { throw ValidationError("bad --max-connections \(maxConnections): 1 to 1000000") }
         if !(1...86_400).contains(idleTimeout) { throw ValidationError("bad --idle-timeout \(idleTimeout): 1 to 86400 seconds") }
+        if !(0...1_000_000).contains(maxTimeWait) { throw ValidationError("bad --max-time-wait \(maxTimeWait): 0 to 1000000") }
+        guard let memory = parseByteSize(tcpMemory), memory >= 64 << 10 else {
+            throw ValidationError("bad --tcp-memory '\(tcpMemory)': a size like 32M, at least 64K")
+        }
         if dotfiles, http == nil { throw ValidationError("--dotfiles needs --http PORT") }
     }
 
     func run() throws {
         var configuration = try device.configuration()
         configuration.controlPath = control
+        configuration.host.tcp.maxTimeWait = maxTimeWait
+        configuration.host.tcp.bufferMemoryPressure = parseByteSize(tcpMemory) ?? configuration.host.tcp.bufferMemoryPressure
         let content = try root.map { root in
             do { return try DirectoryContent(root: root) } catch { throw ValidationError("--root \(root): \(error)") }
         }

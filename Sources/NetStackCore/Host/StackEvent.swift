@@ -120,6 +120,11 @@ public struct IPStatistics: Sendable, Equatable {
     public var tcpOutOfWindowAcksSuppressed = 0
     /// Closing connections destroyed without TIME_WAIT because `maxTimeWait` were held (TCPTimeWaitOverflow).
     public var tcpTimeWaitOverflow = 0
+    /// Out-of-order segments inside the window dropped because the receive buffer held its
+    /// most disjoint ranges already (Linux's TCPOFODrop).
+    public var tcpOutOfOrderDropped = 0
+    /// TIME_WAIT records ended early by a new SYN for the same 4-tuple (RFC 6191).
+    public var tcpTimeWaitReopened = 0
     /// Connections refused because the host held `maxConnections`.
     public var tcpConnectionsRefusedByLimit = 0
     /// SYNs that met the host's half-open limit (`maxHalfOpen`) and got a SYN cookie instead of state.

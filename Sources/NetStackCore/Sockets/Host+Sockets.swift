@@ -141,7 +141,7 @@ extension Host {
             record.bound = nil
         }
         let connection = TCPConnection(id: tcp.makeID(), local: local, remote: remote, options: record.options,
-                                       config: tcp.config, passive: false, now: now, sharedConfig: tcp.configBox)
+                                       config: tcp.config, passive: false, now: now, sharedConfig: tcp.configBox, memory: tcp.memory)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: remote, remote: local, now: .zero).rawValue)
         connection.openActive(iss: tcp.isn.isn(local: local, remote: remote, now: now), mss: mss(toward: remote.address),
                               now: now)
@@ -239,11 +239,17 @@ extension Host {
         case let .cork(on): options.cork = on
         case let .sendBuffer(size):
             guard size > 0 else { throw .invalidArgument }
-            if let connection = record.connection, !connection.sendBuffer.resize(capacity: size) { throw .invalidArgument }
+            if let connection = record.connection {
+                guard connection.sendBuffer.resize(capacity: size) else { throw .invalidArgument }
+                connection.accountBuffers()
+            }
             options.sendBufferSize = size
         case let .receiveBuffer(size):
             guard size > 0 else { throw .invalidArgument }
-            if let connection = record.connection, !connection.receiveBuffer.resize(capacity: size) { throw .invalidArgument }
+            if let connection = record.connection {
+                guard connection.receiveBuffer.resize(capacity: size) else { throw .invalidArgument }
+                connection.accountBuffers()
+            }
             options.receiveBufferSize = size
         case let .keepAlive(on): options.keepAlive = on
         case let .keepAliveIdle(value): options.keepAliveIdle = value
@@ -303,11 +309,20 @@ extension Host {
         guard let connection = record.connection else { return [.writable] }
         if connection.receiveBuffer.readable > 0 || connection.peerFinReceived || record.readShut { events.insert(.readable) }
         if connection.error != nil { events.formUnion([.error, .readable]) }
-        if connection.state.sendsData && connection.finSeq == nil && connection.sendBuffer.freeSpace > 0 {
+        if connection.state.sendsData && connection.finSeq == nil && connection.sendSpace > 0 {
             events.insert(.writable)
         }
         if connection.isFinished || (connection.peerFinReceived && connection.finSeq != nil) { events.insert(.hangUp) }
         return events
+    }
+
+    /// Bytes a `send` on this TCP descriptor would take now (SO_SNDBUF minus what is
+    /// queued, or less under memory pressure); 0 for anything else. Lets an
+    /// application read from its source only what TCP will take. O(1).
+    public func sendSpace(_ fd: Int32) -> Int {
+        guard let connection = try? record(fd).connection, connection.state.sendsData,
+              connection.finSeq == nil else { return 0 }
+        return connection.sendSpace
     }
 
     /// The TCP state of a descriptor's connection (LISTEN for a listener).

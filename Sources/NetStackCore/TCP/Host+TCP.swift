@@ -7,6 +7,8 @@ struct TCPTable {
     }
     /// `config` by reference, handed to every new connection.
     private(set) var configBox: TCPConfigBox
+    /// Buffer storage of all connections, shared with each of them (the memory-pressure threshold reads it).
+    let memory = TCPBufferMemory()
     var connections: [Int: TCPConnection] = [:]
     var byKey: [ConnectionKey: Int] = [:]
     var listeners: [UInt16: TCPListener] = [:]
@@ -99,11 +101,17 @@ extension Host {
                 connection.invalidAckSuppressed = false
                 statistics.tcpOutOfWindowAcksSuppressed += 1
             }
+            if connection.outOfOrderRefused > 0 {
+                statistics.tcpOutOfOrderDropped += connection.outOfOrderRefused
+                connection.outOfOrderRefused = 0
+            }
             afterActivity(connection)
             return
         }
         if let id = tcp.byKey[key], tcp.timeWait[id] != nil {
-            timeWaitInput(id, header: header, payloadLength: payload.count)
+            if let (listener, iss) = timeWaitInput(id, header: header, payloadLength: payload.count) {
+                listenInput(listener, header: header, payload: payload, key: key, iss: iss)
+            }
             return
         }
         if let listener = tcp.listeners[header.destinationPort],
@@ -117,8 +125,9 @@ extension Host {
     /// A segment for a listener (RFC 9293 §3.10.7.2): a SYN opens a half-open
     /// connection (or, with the half-open queue full, earns a SYN cookie); an ACK
     /// may complete a cookie handshake; anything else earns an RST.
+    /// `iss` overrides the initial sequence number (a SYN that replaced a TIME_WAIT record).
     private func listenInput(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
-                             key: ConnectionKey) {
+                             key: ConnectionKey, iss: SequenceNumber? = nil) {
         let payloadLength = payload.count
         let flags = header.flags
         if flags.contains(.rst) { return }
@@ -167,9 +176,10 @@ extension Host {
         }
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
                                        options: listener.options, config: tcp.config, passive: true, now: now,
-                                       sharedConfig: tcp.configBox)
+                                       sharedConfig: tcp.configBox, memory: tcp.memory)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: key.remote, remote: key.local, now: .zero).rawValue)
-        connection.acceptSYN(header, iss: tcp.isn.isn(local: key.local, remote: key.remote, now: now), mss: ourMSS, now: now)
+        connection.acceptSYN(header, iss: iss ?? tcp.isn.isn(local: key.local, remote: key.remote, now: now), mss: ourMSS,
+                             now: now)
         connection.listener = listener
         register(connection)
         listener.halfOpen.insert(connection.id)
@@ -182,7 +192,7 @@ extension Host {
                                          key: ConnectionKey, mss: Int) {
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
                                        options: listener.options, config: tcp.config, passive: true, now: now,
-                                       sharedConfig: tcp.configBox)
+                                       sharedConfig: tcp.configBox, memory: tcp.memory)
         let iss = header.acknowledgmentNumber - 1
         var syn = header
         syn.sequenceNumber = header.sequenceNumber - 1
@@ -278,6 +288,7 @@ extension Host {
     /// move it between the listener's queues, reschedule its timer, and forget it once finished.
     func afterActivity(_ connection: TCPConnection) {
         transmit(connection)
+        connection.accountBuffers()
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {
             if connection.state.isSynchronized && listener.acceptQueue.count < listener.backlog {

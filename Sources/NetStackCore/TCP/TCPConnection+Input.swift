@@ -282,9 +282,16 @@ extension TCPConnection {
     /// (RFC 9293 §3.8.6.3: at least every second full segment, immediately when out of order).
     private func receive(_ data: UnsafeRawBufferPointer, at seq: SequenceNumber) {
         let offset = seq - rcvNxt
+        // Bytes past the window last advertised are cut off (RFC 9293 §3.10.7.4): under memory
+        // pressure that window is smaller than the buffer's free space, and storage must not grow past it.
+        let inWindow = max(0, rcvAdvertisedEdge - seq)
+        let data = data.count > inWindow ? UnsafeRawBufferPointer(rebasing: data[..<inWindow]) : data
         let hadGap = receiveBuffer.outOfOrderBytes > 0
+        let allocated = receiveBuffer.allocatedBytes
         let (accepted, advanced) = receiveBuffer.write(at: offset, data)
         if advanced > 0 { rcvNxt += advanced }
+        if receiveBuffer.allocatedBytes != allocated { accountBuffers() }
+        if !accepted && offset > 0 && offset < receiveBuffer.freeSpace { outOfOrderRefused += 1 }
         if !accepted || offset > 0 || hadGap {
             ackNow = true  // out of order, or a hole filled: tell the sender at once (and SACK)
             return

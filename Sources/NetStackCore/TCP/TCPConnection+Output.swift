@@ -76,7 +76,7 @@ extension TCPConnection {
             options.windowScale = offering ? Self.windowShift(for: receiveBuffer.capacity) : rcvScale
         }
         let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
-        let window = min(receiveBuffer.freeSpace, 65_535)
+        let window = min(advertisableWindow(), 65_535)
         rcvAdvertisedEdge = rcvNxt + window
         let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: iss,
                                acknowledgmentNumber: state == .synSent ? 0 : rcvNxt, flags: flags,
@@ -242,7 +242,12 @@ extension TCPConnection {
     /// small increases are not offered — and never less than already promised.
     func advertisableWindow() -> Int {
         let promised = max(0, rcvAdvertisedEdge - rcvNxt)
-        let free = receiveBuffer.freeSpace
+        var free = receiveBuffer.freeSpace
+        if underMemoryPressure {
+            // Memory pressure: the window opens only as far as the storage already held (Linux's tcp_clamp_window).
+            let room = min(receiveBuffer.capacity, max(receiveBuffer.allocatedBytes, SendBuffer.minimumAllocation))
+            free = min(free, max(0, room - receiveBuffer.readable))
+        }
         let step = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
         if free >= promised + step || free == receiveBuffer.capacity { return free }
         return max(promised, 0)

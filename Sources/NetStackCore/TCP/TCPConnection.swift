@@ -34,6 +34,10 @@ final class TCPConnection {
     /// The host's settings, shared with its other connections (see ``TCPConfigBox``).
     let configBox: TCPConfigBox
     var config: TCPConfig { configBox.value }
+    /// The host's count of TCP buffer storage, shared with its other connections.
+    let memory: TCPBufferMemory
+    /// This connection's buffer storage as last reported to `memory`.
+    private(set) var accountedBufferBytes = 0
     /// `config.delayedAckTimeout` in nanoseconds, converted once (Duration arithmetic costs on the per-segment path).
     let delayedAckNanoseconds: Int64
     /// `config.minimumRTO` and `options.keepAliveIdle` in nanoseconds, for the same reason.
@@ -150,6 +154,9 @@ final class TCPConnection {
     var lastInvalidAnswer: Instant?
     /// The last input suppressed a duplicate ACK by the rate limit (the host counts it).
     var invalidAckSuppressed = false
+    /// Out-of-order segments inside the window refused because the receive buffer
+    /// already holds its most disjoint ranges; the host adds them to its counters.
+    var outOfOrderRefused = 0
     /// Send one zero-window or keepalive probe now.
     var probePending = false
     /// The SYN (or SYN-ACK) must be (re)sent.
@@ -179,12 +186,13 @@ final class TCPConnection {
     var lastActivity = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,
-         passive: Bool, now: Instant, sharedConfig: TCPConfigBox? = nil) {
+         passive: Bool, now: Instant, sharedConfig: TCPConfigBox? = nil, memory: TCPBufferMemory? = nil) {
         self.id = id
         self.local = local
         self.remote = remote
         self.options = options
         configBox = sharedConfig ?? TCPConfigBox(config)
+        self.memory = memory ?? TCPBufferMemory()
         self.passive = passive
         delayedAckNanoseconds = config.delayedAckTimeout.nanoseconds
         minimumRTONanoseconds = config.minimumRTO.nanoseconds
@@ -236,6 +244,29 @@ final class TCPConnection {
         lastActivity = now
     }
 
+    deinit { memory.change(by: -accountedBufferBytes, threshold: .max) }
+
+    /// Reports a change of this connection's buffer storage to the host's count
+    /// (call after anything that may grow or free a buffer). O(1).
+    func accountBuffers() {
+        let held = sendBuffer.allocatedBytes + receiveBuffer.allocatedBytes
+        guard held != accountedBufferBytes else { return }
+        memory.change(by: held - accountedBufferBytes, threshold: config.bufferMemoryPressure)
+        accountedBufferBytes = held
+    }
+
+    /// True while the host's buffer storage is at or past `bufferMemoryPressure`:
+    /// buffers hold at most what they have allocated (at least ``SendBuffer/minimumAllocation``). O(1).
+    var underMemoryPressure: Bool { memory.allocated >= config.bufferMemoryPressure }
+
+    /// Bytes `send` takes now: the send buffer's free space, or under memory
+    /// pressure only what fits in the storage it already has (or its first 4 KiB). O(1).
+    var sendSpace: Int {
+        guard underMemoryPressure else { return sendBuffer.freeSpace }
+        let room = min(sendBuffer.capacity, max(sendBuffer.allocatedBytes, SendBuffer.minimumAllocation))
+        return max(0, room - sendBuffer.count)
+    }
+
     /// SEND: copies what fits into the send buffer; returns the byte count (0 when full).
     func send(_ bytes: UnsafeRawBufferPointer, now: Instant) throws(NetError) -> Int {
         if let error { throw error }
@@ -245,7 +276,9 @@ final class TCPConnection {
         default:
             throw state == .closed ? .notConnected : .brokenPipe
         }
-        let written = sendBuffer.append(bytes)
+        let space = sendSpace
+        let written = sendBuffer.append(bytes.count > space ? UnsafeRawBufferPointer(rebasing: bytes[..<space]) : bytes)
+        if written > 0 { accountBuffers() }
         if written > 0, options.cork, corkDeadline == nil { corkDeadline = now + config.corkTimeout }
         return written
     }

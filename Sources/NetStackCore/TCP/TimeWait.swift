@@ -64,6 +64,21 @@ struct TimeWaitRecord {
         return false
     }
 
+    /// RFC 6191 §2: a SYN for this 4-tuple belongs to a new incarnation when its
+    /// timestamp is later than TS.Recent (if the old connection used timestamps),
+    /// or else when its sequence number is past RCV.NXT. O(1).
+    func isOlder(thanSYN syn: TCPHeader) -> Bool {
+        if timestamps {
+            guard let ts = syn.options.timestamps else { return false }
+            return Int32(bitPattern: ts.value &- tsRecent) > 0
+        }
+        return syn.sequenceNumber > rcvNxt
+    }
+
+    /// The initial sequence number of a connection that replaces this record:
+    /// past everything the old one could have sent or been allowed to send (as Linux does). O(1).
+    var successorISS: SequenceNumber { sequence + (65_535 + 2) }
+
     /// RFC 9293 §3.10.7.4's acceptability test against the window last advertised.
     func acceptable(seq: SequenceNumber, length: Int) -> Bool {
         switch (length, window) {
@@ -97,11 +112,24 @@ extension Host {
     /// segment or one failing PAWS gets a duplicate ACK (rate-limited unless it
     /// carries data or a FIN); a SYN or an ACK of data never sent a challenge ACK
     /// (RFC 5961 §4, §5.2, both rate-limited). O(1).
-    func timeWaitInput(_ id: Int, header: TCPHeader, payloadLength: Int) {
-        guard var record = tcp.timeWait[id] else { return }
+    ///
+    /// A SYN that is clearly newer than the old connection (RFC 6191: a later
+    /// timestamp, or without timestamps a sequence number past RCV.NXT, as RFC 1122
+    /// §4.2.2.13 allows) ends the record and opens a new connection through the
+    /// listener, so a client that reuses its port soon is not held off for 2 × MSL.
+    /// Returns the listener and the new connection's ISS when the SYN is to go there.
+    func timeWaitInput(_ id: Int, header: TCPHeader, payloadLength: Int) -> (TCPListener, iss: SequenceNumber)? {
+        guard var record = tcp.timeWait[id] else { return nil }
         let flags = header.flags
-        if flags.contains(.rst) { return }
+        if flags.contains(.rst) { return nil }
         let syn = flags.contains(.syn), fin = flags.contains(.fin)
+        if syn && !flags.contains(.ack), record.isOlder(thanSYN: header),
+           let listener = tcp.listeners[record.key.local.port],
+           listener.local.address == .any || listener.local.address == record.key.local.address {
+            removeTimeWaitRecord(id, record)
+            statistics.tcpTimeWaitReopened += 1
+            return (listener, record.successorISS)
+        }
         let length = payloadLength + (syn ? 1 : 0) + (fin ? 1 : 0)
         let limit = tcp.config.invalidRateLimit
         var answer = false
@@ -122,6 +150,7 @@ extension Host {
         tcp.timeWait[id] = record
         if record.deadline != tcp.timers.deadline(of: id) { tcp.timers.schedule(id, at: record.deadline) }
         if answer { sendStateless(record.ack(now: now), from: record.key.local, to: record.key.remote) }
+        return nil
     }
 
     /// A TIME_WAIT record's timer fired: it expires at its deadline, or waits on
@@ -132,6 +161,12 @@ extension Host {
             tcp.timers.schedule(id, at: record.deadline)
             return
         }
+        removeTimeWaitRecord(id, record)
+    }
+
+    /// Forgets a TIME_WAIT record: its 4-tuple and port are free again. O(users of its port).
+    private func removeTimeWaitRecord(_ id: Int, _ record: TimeWaitRecord) {
+        tcp.timers.cancel(id)
         tcp.timeWait[id] = nil
         tcp.timeWaitCount -= 1
         if tcp.byKey[record.key] == id { tcp.byKey[record.key] = nil }
