@@ -24,6 +24,21 @@ struct SACKScripts {
         s.expect(at: 1.0, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(1001, 2001)])]))
     }
 
+    @Test("out-of-order segments past the most holes the receive buffer tracks (32) are dropped and counted")
+    func outOfOrderPastTheRangeLimitIsCounted() {
+        let s = TCPScript()
+        _ = s.establishPassive(.sack)
+        // Forty one-byte segments with a gap before each: forty disjoint ranges wanted, thirty-two kept.
+        s.flood(at: 1.0, (0..<40).map { .data(seq: 1001 + 2 * $0, ack: 1, len: 1, win: 65535) })
+        _ = s.takeSent(until: 1.0)
+        #expect(s.host.statistics.tcpOutOfOrderDropped == 8)
+        #expect(s.host.statisticsReport().contains("    8 out-of-order segments dropped (too many holes)\n"))
+        // Filling the first hole still works: RCV.NXT moves past the first kept range.
+        s.inject(at: 1.1, .data(seq: 1, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.1, .ack(seq: 1, ack: 1002, win: 65535,
+                               options: [.nop, .nop, .sack([(1063, 1064), (1061, 1062), (1059, 1060), (1057, 1058)])]))
+    }
+
     @Test("several blocks: the newest first, then the others in the order last reported (RFC 2018 §4)")
     func sackBlockOrder() {
         let s = TCPScript()
