@@ -103,7 +103,9 @@ extension Host {
     /// unless RFC 1122 §3.2.2 / RFC 1812 §4.3.2.7 forbid it: never about an ICMP
     /// error, a broadcast or multicast, a non-initial fragment, or a source that
     /// is not a single host. Rate-limited.
-    func sendICMPError(_ message: ICMPv4Message, about original: UnsafeRawBufferPointer, arrivedOn interface: InterfaceID?) {
+    /// `from` overrides the source address (by default the arrival interface's).
+    func sendICMPError(_ message: ICMPv4Message, about original: UnsafeRawBufferPointer, arrivedOn interface: InterfaceID?,
+                       from override: IPv4Address? = nil) {
         guard let header = try? IPv4Header.parseQuoted(original) else { return }
         let source = header.source
         guard header.fragmentOffset == 0, !isBroadcast(header.destination), !header.destination.isMulticast,
@@ -120,7 +122,7 @@ extension Host {
             return
         }
         let quote = UnsafeRawBufferPointer(rebasing: original[0..<min(original.count, Self.icmpQuoteLimit)])
-        let from = interface.flatMap { address(of: $0) }
+        let from = override ?? interface.flatMap { address(of: $0) }
         // Precedence 6 ("internetwork control", TOS 0xc0) as RFC 1812 §4.3.2.5 asks and Linux sends.
         sendICMP(ICMPv4Header(message), data: quote, source: from, to: source, typeOfService: 0xc0)
     }

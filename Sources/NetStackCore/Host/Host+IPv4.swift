@@ -164,7 +164,7 @@ extension Host {
             }
         }
         let broadcast = isBroadcast(header.destination)
-        guard isLocal(header.destination) || broadcast else {
+        guard isLocal(header.destination) || broadcast || acceptsAnyDestination(header.destination, on: interface) else {
             if config.forwarding, let interface, !linkBroadcast, !header.destination.isMulticast {
                 forward(packet, header: header, from: interface)
             } else {

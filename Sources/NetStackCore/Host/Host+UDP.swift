@@ -12,7 +12,18 @@ extension Host {
         }
         let from = Endpoint(header.source, udpHeader.sourcePort)
         let to = Endpoint(header.destination, udpHeader.destinationPort)
-        guard let socket = udp.socket(forPort: udpHeader.destinationPort, address: header.destination) else {
+        let foreign = !broadcast && !isLocal(header.destination)
+        if foreign, udpFlows != nil {
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[UDPHeader.headerLength..<udpHeader.length])
+            if udpFlows?.input(client: from, destination: to, payload: payload, now: now) == true {
+                statistics.udpInDatagrams += 1
+                emit(.udpDelivered(from: from, to: to, length: payload.count))
+            } else {
+                statistics.udpReceiveBufferErrors += 1
+            }
+            return
+        }
+        guard !foreign, let socket = udp.socket(forPort: udpHeader.destinationPort, address: header.destination) else {
             statistics.udpNoPorts += 1
             if !broadcast {
                 sendICMPError(.destinationUnreachable(code: UnreachableCode.port.rawValue, nextHopMTU: 0),

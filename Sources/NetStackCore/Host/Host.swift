@@ -83,6 +83,8 @@ public final class Host {
     /// The stub resolver's lookups, queries and cache (Resolver/).
     var resolverState: StubResolver
     var udp: UDPSocketTable
+    /// UDP flows of any-destination interfaces, when interception is on.
+    var udpFlows: UDPFlowTable?
     var pings = PingTable()
     var tcp: TCPTable
     /// The host's secret keys: the one place secret material comes from (HostSecrets.swift).
@@ -104,6 +106,8 @@ public final class Host {
     /// datagrams are put together. Allocated on first use.
     var loopbackBuffer: [UInt8] = []
     var reassemblyBuffer: [UInt8] = []
+    /// Interfaces in any-destination mode, by index (see ``setAcceptsAnyDestination(_:interface:)``).
+    var anyDestinationInterfaces: Set<Int> = []
     /// Reused buffers: one for building datagrams that cannot go straight into a
     /// frame, one for forwarding, one for fragmenting. Allocated once.
     var buildBuffer = [UInt8](repeating: 0, count: 65_536)
@@ -233,6 +237,7 @@ public final class Host {
         runTimers()
         runResolver()
         runTCPTimers()
+        if udpFlows != nil { udpFlows?.expire(now: now) }
     }
 
     /// Takes the oldest frame waiting to leave by `interface`, as it goes on the
@@ -244,8 +249,8 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        return earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()), tcp.timers.nextDeadline),
-                        resolverDeadline())
+        return earliest(earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()),
+                                          tcp.timers.nextDeadline), resolverDeadline()), udpFlows?.nextDeadline)
     }
 
     /// The driver's part: hand one received frame to the protocol named by its EtherType.

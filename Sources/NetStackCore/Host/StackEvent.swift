@@ -120,6 +120,14 @@ public struct IPStatistics: Sendable, Equatable {
     public var tcpOutOfWindowAcksSuppressed = 0
     /// Closing connections destroyed without TIME_WAIT because `maxTimeWait` were held (TCPTimeWaitOverflow).
     public var tcpTimeWaitOverflow = 0
+    /// Datagrams for addresses not the host's, taken on an interface in any-destination mode.
+    public var inAnyDestination = 0
+    /// TCP connection attempts offered to an intercepting listener (``Host/nextFlowRequest(_:)``).
+    public var tcpFlowsOffered = 0
+    /// Offered TCP flows the application refused (RST or ICMP unreachable).
+    public var tcpFlowsRefused = 0
+    /// Offered TCP flows dropped: the listener's queue of undecided flows was full, or no decision came in time.
+    public var tcpFlowsDropped = 0
     /// Out-of-order segments inside the window dropped because the receive buffer held its
     /// most disjoint ranges already (Linux's TCPOFODrop).
     public var tcpOutOfOrderDropped = 0

@@ -25,6 +25,13 @@ extension Host {
     /// taken — by a listener, or by a connection unless SO_REUSEADDR and it is only in TIME_WAIT.
     public func bind(_ fd: Int32, to endpoint: Endpoint) throws(NetError) {
         let record = try record(fd)
+        if record.transparent && record.type == .stream {
+            // IP_TRANSPARENT: any address; port 0 stays 0, "every port", for a listener.
+            guard record.bound == nil, record.connection == nil else { throw .invalidArgument }
+            guard tcp.transparentListeners[endpoint] == nil else { throw .addressInUse }
+            record.bound = endpoint
+            return
+        }
         guard endpoint.address == .any || isLocal(endpoint.address) else { throw .addressNotAvailable }
         if let udp = record.udp {
             try udpBind(udp, address: endpoint.address, port: endpoint.port)
@@ -82,8 +89,15 @@ extension Host {
         }
         if record.bound == nil { try bind(fd, to: Endpoint(.any, 0)) }
         guard let bound = record.bound else { throw .invalidArgument }
-        let listener = TCPListener(id: tcp.makeID(), local: bound, backlog: backlog, options: record.options)
-        tcp.listeners[bound.port] = listener
+        let listener = TCPListener(id: tcp.makeID(), local: bound, backlog: backlog, options: record.options,
+                                   transparent: record.transparent)
+        listener.intercepts = record.intercepts
+        if record.transparent {
+            guard tcp.transparentListeners[bound] == nil else { throw .addressInUse }
+            tcp.transparentListeners[bound] = listener
+        } else {
+            tcp.listeners[bound.port] = listener
+        }
         record.listener = listener
     }
 
@@ -207,9 +221,14 @@ extension Host {
         sockets[fd] = nil
         lowestFreeDescriptor = min(lowestFreeDescriptor, fd)
         if let udp = record.udp { udpClose(udp) }
-        if let bound = record.bound { boundTCPPorts[bound.port] = nil }
+        if let bound = record.bound, !record.transparent { boundTCPPorts[bound.port] = nil }
         if let listener = record.listener {
-            tcp.listeners[listener.local.port] = nil
+            if listener.transparent {
+                tcp.transparentListeners[listener.local] = nil
+                dropPendingFlows(of: listener)
+            } else {
+                tcp.listeners[listener.local.port] = nil
+            }
             for id in listener.acceptQueue + Array(listener.halfOpen) {
                 guard let connection = tcp.connections[id] else { continue }
                 connection.listener = nil
@@ -263,6 +282,15 @@ extension Host {
             if let connection = record.connection, connection.congestion.algorithm != algorithm {
                 connection.congestion = CongestionControl(algorithm, mss: connection.sendMSS, now: now)
             }
+        case let .transparent(on):
+            guard record.type == .stream, record.bound == nil else { throw .invalidArgument }
+            record.transparent = on
+            return
+        case let .interceptHandshakes(on):
+            guard record.type == .stream else { throw .invalidArgument }
+            record.intercepts = on
+            record.listener?.intercepts = on
+            return
         case let .broadcast(on):
             if let udp = record.udp { udpSetBroadcast(udp, on) }
         }
@@ -298,7 +326,7 @@ extension Host {
         let record = try record(fd)
         var events: PollEvents = []
         if let listener = record.listener {
-            if !listener.acceptQueue.isEmpty { events.insert(.readable) }
+            if !listener.acceptQueue.isEmpty || !listener.flowQueue.isEmpty { events.insert(.readable) }
             return events
         }
         if let udp = record.udp {

@@ -26,6 +26,14 @@ public enum SocketOption: Sendable, Equatable {
     case userTimeout(Duration?)          // TCP_USER_TIMEOUT
     case congestion(CongestionAlgorithm) // TCP_CONGESTION
     case broadcast(Bool)                 // SO_BROADCAST (UDP)
+    /// IP_TRANSPARENT: the socket may bind an address that is not the host's (port 0:
+    /// every port); as a listener it takes connections arriving on interfaces in
+    /// any-destination mode (``Host/setAcceptsAnyDestination(_:interface:)``). Set before `bind`.
+    case transparent(Bool)
+    /// For a transparent listener: offer each connection attempt, with its original
+    /// destination, before answering it (``Host/nextFlowRequest(_:)``), so the
+    /// application can reach the destination first and then accept or refuse.
+    case interceptHandshakes(Bool)
 }
 
 /// Readiness of a descriptor, as `poll()` reports it.
@@ -59,6 +67,9 @@ final class SocketRecord {
     /// The peer `connect` set for a UDP socket.
     var udpPeer: Endpoint?
     var readShut = false
+    /// IP_TRANSPARENT and handshake interception (TCP listeners).
+    var transparent = false
+    var intercepts = false
 
     init(type: SocketType, options: TCPSocketOptions) {
         self.type = type

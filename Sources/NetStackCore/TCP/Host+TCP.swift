@@ -12,6 +12,12 @@ struct TCPTable {
     var connections: [Int: TCPConnection] = [:]
     var byKey: [ConnectionKey: Int] = [:]
     var listeners: [UInt16: TCPListener] = [:]
+    /// Transparent listeners by the endpoint they bound (address or `.any`, port or 0 for every port).
+    var transparentListeners: [Endpoint: TCPListener] = [:]
+    /// Connection attempts held for intercepting listeners, by 4-tuple.
+    var pendingFlows: [ConnectionKey: PendingFlow] = [:]
+    /// The same attempts by their id (the key of their expiry timer).
+    var pendingFlowKeys: [Int: ConnectionKey] = [:]
     var timers = TimerQueue<Int>()
     var nextID = 1
     var isn: ISNGenerator
@@ -114,9 +120,23 @@ extension Host {
             }
             return
         }
-        if let listener = tcp.listeners[header.destinationPort],
+        if !tcp.pendingFlows.isEmpty, tcp.pendingFlows[key] != nil {
+            pendingFlowInput(key, header: header)
+            return
+        }
+        let local = isLocal(ip.destination)
+        if local, let listener = tcp.listeners[header.destinationPort],
            listener.local.address == .any || listener.local.address == ip.destination {
             listenInput(listener, header: header, payload: payload, key: key)
+            return
+        }
+        if let interface, anyDestinationInterfaces.contains(interface.index),
+           let listener = transparentListener(for: key.local) {
+            if listener.intercepts {
+                interceptInput(listener, header: header, segment: segment, ip: ip, key: key)
+            } else {
+                listenInput(listener, header: header, payload: payload, key: key)
+            }
             return
         }
         respondToNoConnection(header, payloadLength: payload.count, key: key)
@@ -126,7 +146,7 @@ extension Host {
     /// connection (or, with the half-open queue full, earns a SYN cookie); an ACK
     /// may complete a cookie handshake; anything else earns an RST.
     /// `iss` overrides the initial sequence number (a SYN that replaced a TIME_WAIT record).
-    private func listenInput(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
+    func listenInput(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
                              key: ConnectionKey, iss: SequenceNumber? = nil) {
         let payloadLength = payload.count
         let flags = header.flags
@@ -221,7 +241,7 @@ extension Host {
     }
 
     /// RFC 9293 §3.10.7.1: a segment for no connection earns an RST (never for an RST).
-    private func respondToNoConnection(_ header: TCPHeader, payloadLength: Int, key: ConnectionKey) {
+    func respondToNoConnection(_ header: TCPHeader, payloadLength: Int, key: ConnectionKey) {
         guard !header.flags.contains(.rst) else { return }
         statistics.tcpNoConnection += 1
         if header.flags.contains(.ack) {
@@ -382,7 +402,7 @@ extension Host {
         while budget > 0, let id = tcp.timers.popFirstExpired(now: now) {
             budget -= 1
             guard let connection = tcp.connections[id] else {
-                timeWaitTimer(id)
+                if tcp.pendingFlowKeys[id] != nil { expirePendingFlow(id) } else { timeWaitTimer(id) }
                 continue
             }
             connection.scheduledWake = nil

@@ -85,6 +85,9 @@ public struct TCPConfig: Sendable {
     /// comes back as connections drain and close. 32 MiB allows 64 connections at full
     /// 256 KiB send and receive buffers before pressure starts.
     public var bufferMemoryPressure = 32 << 20
+    /// How long a connection attempt held for an intercepting listener waits for the
+    /// application to accept or refuse it before it is dropped.
+    public var flowDecisionTimeout: Duration = .seconds(60)
 
     public init() {}
 }

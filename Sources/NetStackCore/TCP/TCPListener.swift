@@ -16,12 +16,24 @@ final class TCPListener {
     var cookiesSent = 0
     /// SYNs dropped because the accept queue was full.
     var overflows = 0
+    /// A transparent listener (``SocketOption/transparent(_:)``): it takes connections for
+    /// addresses that are not the host's, arriving on interfaces in any-destination mode;
+    /// port 0 in `local` means every port.
+    let transparent: Bool
+    /// Offers each new connection attempt to the application before answering it
+    /// (``Host/nextFlowRequest(_:)``) instead of completing the handshake itself.
+    var intercepts = false
+    /// Connection attempts waiting to be offered, oldest first (their state is in `TCPTable.pendingFlows`).
+    var flowQueue: [ConnectionKey] = []
+    /// Attempts held for this listener, offered or not: at most `backlog`.
+    var pendingFlowCount = 0
 
-    init(id: Int, local: Endpoint, backlog: Int, options: TCPSocketOptions) {
+    init(id: Int, local: Endpoint, backlog: Int, options: TCPSocketOptions, transparent: Bool = false) {
         self.id = id
         self.local = local
         self.backlog = max(1, backlog)
         self.options = options
+        self.transparent = transparent
     }
 }
 

@@ -1,0 +1,57 @@
+// The application's side of UDP flow interception (see UDP/UDPFlows.swift).
+
+import NetStackWire
+
+extension Host {
+    /// Turns UDP flow interception on (with these bounds) or off (nil): datagrams
+    /// for addresses that are not the host's, arriving on interfaces in
+    /// any-destination mode, are then kept per 5-tuple flow instead of being
+    /// answered with ICMP port unreachable. Turning it off closes every flow.
+    public func setUDPFlowInterception(_ config: UDPFlowConfig?) {
+        udpFlows = config.map { UDPFlowTable(config: $0) }
+    }
+
+    /// The oldest flow not yet given to the application, or nil. O(1) amortised.
+    public func nextUDPFlow() -> UDPFlow? { udpFlows?.nextNew() }
+
+    /// The flows that received datagrams since the last call, each once: drain
+    /// each with ``udpFlowReceive(_:)``. O(flows listed).
+    public func takeReadyUDPFlows() -> [UDPFlow] { udpFlows?.takeReady() ?? [] }
+
+    /// The oldest datagram queued for `flow` (its payload), or nil. O(queue length).
+    public func udpFlowReceive(_ flow: UDPFlow) -> [UInt8]? { udpFlows?.receive(flow) }
+
+    /// Sends a datagram to `flow`'s client from its original destination — or,
+    /// with `UDPFlowConfig.fullCone`, from `source` when given. Keeps the flow
+    /// alive. Throws `.notConnected` for a closed or expired flow,
+    /// `.permissionDenied` for another source without full cone.
+    public func udpFlowSend(_ flow: UDPFlow, _ payload: UnsafeRawBufferPointer, from source: Endpoint? = nil,
+                            now: Instant) throws(NetError) {
+        self.now = now
+        // Mutated in place (optional chaining), not copied: the table may hold thousands of flows.
+        guard udpFlows?.touch(flow, now: now) == true, let fullCone = udpFlows?.config.fullCone else { throw .notConnected }
+        let from = source ?? flow.destination
+        guard from == flow.destination || fullCone else { throw .permissionDenied }
+        guard payload.count <= 65_507 else { throw .messageTooLong }
+        let header = UDPHeader(sourcePort: from.port, destinationPort: flow.client.port, payloadLength: payload.count)
+        emit(.udpSent(from: from, to: flow.client, length: payload.count))
+        try output(protocol: .udp, source: from.address, destination: flow.client.address,
+                   payloadLength: header.length) { buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[UDPHeader.headerLength...]).copyMemory(from: payload)
+            header.emit(into: buffer, source: from.address, destination: flow.client.address)
+        }
+        statistics.udpOutDatagrams += 1
+    }
+
+    /// Closes a flow: its queue is dropped; a later datagram of the same 5-tuple opens a new one.
+    public func closeUDPFlow(_ flow: UDPFlow) { udpFlows?.close(flow) }
+
+    /// The flows closed by their idle timeout since the last call. O(expired).
+    public func takeExpiredUDPFlows() -> [UDPFlow] { udpFlows?.takeExpired() ?? [] }
+
+    /// Every open flow with its queued datagrams and last activity, oldest first (netstat). O(n log n).
+    public func udpFlowTable() -> [(flow: UDPFlow, queued: Int, lastActivity: Instant)] { udpFlows?.all ?? [] }
+
+    /// Counters of UDP flow interception (zero when it is off).
+    public var udpFlowStatistics: UDPFlowStatistics { udpFlows?.statistics ?? UDPFlowStatistics() }
+}
