@@ -38,7 +38,7 @@ extension DemoRun {
         narrator.flushRepeats()
 
         result.pageReceived = reader.body
-        result.pageReceivedSHA256 = SHA256Digest.hex(reader.body)
+        result.pageReceivedSHA256 = SHA256.hex(reader.body)
         result.httpStatus = reader.status
         let local = (try? browser.endpoints(fd))?.local
         result.serverRetransmissionCount = server.tcpConnectionInfo().first { $0.remote == local }?.retransmissions ?? 0

@@ -165,7 +165,7 @@ final class DemoRun {
     private func startServers() -> [UInt8] {
         let page = DemoPage.make()
         result.pageServed = page
-        result.pageServedSHA256 = SHA256Digest.hex(page)
+        result.pageServedSHA256 = SHA256.hex(page)
         browser.resolverConfig.nameservers = [TwoLANNetwork.dnsAddress]
         do {
             net.dns.run(try DNSServer(host: net.dns.host, zone: [
