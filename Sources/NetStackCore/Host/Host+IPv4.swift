@@ -5,8 +5,11 @@ extension Host {
     /// route (interface and gateway), picks the source address, fragments when
     /// the datagram exceeds the interface MTU, and hands it to ARP and the link.
     /// `writePayload` fills the `payloadLength` bytes after the IP header.
+    /// `identificationSlot`: the sender's cached ``IPIdentification/Slot`` for this source,
+    /// destination and protocol (a TCP connection's), sparing a hash per datagram.
     func output(protocol proto: IPProtocol, source: IPv4Address? = nil, destination: IPv4Address,
-                ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false, payloadLength: Int,
+                ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false,
+                identificationSlot: IPIdentification.Slot? = nil, payloadLength: Int,
                 writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         guard payloadLength + IPv4Header.minimumLength <= 65_535 else { throw .messageTooLong }
         let local = isLocal(destination)
@@ -23,7 +26,8 @@ extension Host {
         let total = IPv4Header.minimumLength + payloadLength
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
         // DF set and (having passed the check above) not fragmented: atomic (RFC 6864).
-        let id = identification.next(source: from, destination: destination, protocol: proto, atomic: dontFragment)
+        let id = identification.next(source: from, destination: destination, protocol: proto, atomic: dontFragment,
+                                     slot: source == nil ? nil : identificationSlot)
         var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: id, dontFragment: dontFragment)
         header.typeOfService = typeOfService

@@ -31,19 +31,32 @@ struct IPIdentification {
         self.sequential = sequential
     }
 
-    /// The ID for the next datagram from `source` to `destination` carrying `proto`.
+    /// Where the IDs of one (source, destination, protocol) come from: its counter and
+    /// offset. A connection keeps its slot, so its segments skip the hash.
+    struct Slot {
+        let bucket: Int
+        let offset: UInt16
+    }
+
+    /// The slot of (`source`, `destination`, `proto`): one SipHash. O(1).
+    func slot(source: IPv4Address, destination: IPv4Address, protocol proto: IPProtocol) -> Slot {
+        let hash = SipHash.hash(key: key, words: UInt64(source.rawValue) << 32 | UInt64(destination.rawValue),
+                                UInt64(proto.rawValue))
+        return Slot(bucket: Int(hash % UInt64(Self.buckets)), offset: UInt16(truncatingIfNeeded: hash >> 32))
+    }
+
+    /// The ID for the next datagram from `source` to `destination` carrying `proto`
+    /// (`slot`, when given, is that triple's, computed earlier).
     mutating func next(source: IPv4Address, destination: IPv4Address, protocol proto: IPProtocol,
-                       atomic: Bool) -> UInt16 {
+                       atomic: Bool, slot known: Slot? = nil) -> UInt16 {
         if let value = sequential {
             sequential = value &+ 1
             return value
         }
         if atomic { return 0 }
-        let hash = SipHash.hash(key: key, words: UInt64(source.rawValue) << 32 | UInt64(destination.rawValue),
-                                UInt64(proto.rawValue))
-        let bucket = Int(hash % UInt64(Self.buckets))
+        let slot = known ?? slot(source: source, destination: destination, protocol: proto)
         let step = UInt16(truncatingIfNeeded: splitMix64(&random) & 7) &+ 1
-        counters[bucket] &+= step
-        return UInt16(truncatingIfNeeded: hash >> 32) &+ counters[bucket]
+        counters[slot.bucket] &+= step
+        return slot.offset &+ counters[slot.bucket]
     }
 }

@@ -363,8 +363,12 @@ extension Host {
         connection.output(now: now, allowChallengeAck: { challengeAckAllowed(connection) }) { segment in
             let header = segment.header
             let local = connection.local, remote = connection.remote
+            if connection.ipIDSlot == nil {
+                connection.ipIDSlot = identification.slot(source: local.address, destination: remote.address, protocol: .tcp)
+            }
             do {
                 try output(protocol: .tcp, source: local.address, destination: remote.address,
+                           identificationSlot: connection.ipIDSlot,
                            payloadLength: header.headerLength + segment.payloadLength) { buffer in
                     if segment.payloadLength > 0 {
                         connection.sendBuffer.copy(

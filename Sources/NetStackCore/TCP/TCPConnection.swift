@@ -157,6 +157,8 @@ final class TCPConnection {
     /// Out-of-order segments inside the window refused because the receive buffer
     /// already holds its most disjoint ranges; the host adds them to its counters.
     var outOfOrderRefused = 0
+    /// Where this connection's IP identifications come from (computed at its first segment).
+    var ipIDSlot: IPIdentification.Slot?
     /// Send one zero-window or keepalive probe now.
     var probePending = false
     /// The SYN (or SYN-ACK) must be (re)sent.
