@@ -308,7 +308,6 @@ extension Host {
     /// move it between the listener's queues, reschedule its timer, and forget it once finished.
     func afterActivity(_ connection: TCPConnection) {
         transmit(connection)
-        connection.accountBuffers()
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {
             if connection.state.isSynchronized && listener.acceptQueue.count < listener.backlog {

@@ -122,10 +122,11 @@ struct SendBuffer: Sendable {
         precondition(capacity >= 0, "SendBuffer: capacity cannot be negative")
         self.capacity = capacity
         ring = ByteRing(capacity: 0)
+        allocatedBytes = ring.capacity
     }
 
     /// Bytes of storage allocated now (0 … `capacity`). O(1).
-    var allocatedBytes: Int { ring.capacity }
+    private(set) var allocatedBytes = 0  // ring.capacity, kept here to spare a pointer chase per check
 
     /// Bytes the application may still append: `capacity - count`. O(1).
     var freeSpace: Int { capacity - count }
@@ -193,6 +194,7 @@ struct SendBuffer: Sendable {
     private mutating func grow(toHold needed: Int) {
         let size = min(capacity, max(needed, 2 * ring.capacity, Self.minimumAllocation))
         ring = ring.relocated(capacity: size, start: head, count: count)
+        allocatedBytes = ring.capacity
         head = 0
     }
 
@@ -201,6 +203,7 @@ struct SendBuffer: Sendable {
     mutating func releaseIfEmpty() {
         guard count == 0, ring.capacity > 0 else { return }
         ring = ByteRing(capacity: 0)
+        allocatedBytes = ring.capacity
         head = 0
     }
 
@@ -213,6 +216,7 @@ struct SendBuffer: Sendable {
         self.capacity = capacity
         if ring.capacity > capacity {
             ring = ring.relocated(capacity: count == 0 ? 0 : capacity, start: head, count: count)
+            allocatedBytes = ring.capacity
             head = 0
         }
         return true

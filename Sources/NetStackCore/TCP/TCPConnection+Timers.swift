@@ -53,6 +53,7 @@ extension TCPConnection {
             bufferReleaseDeadline = nil
             sendBuffer.releaseIfEmpty()
             receiveBuffer.releaseIfEmpty()
+            accountBuffers()
         }
         if let deadline = corkDeadline, deadline <= now {
             corkDeadline = nil
