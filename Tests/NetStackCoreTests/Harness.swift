@@ -60,6 +60,19 @@ struct Port {
 /// The seed test hosts get, so that their ISNs, ports and IDs are the same on every run.
 let testSeed: UInt64 = 0x4e65_7453_7461_636b
 
+/// A host with one IP-only interface `tun0` (what a TUN device carries: bare IPv4
+/// packets) holding 192.0.2.`last`/24, seeded with `seed`.
+func makeIPOnlyHost(_ name: String, last: UInt8, seed: UInt64) -> Host {
+    var config = HostConfig(name: name)
+    config.randomSeed = seed
+    let host = Host(config)
+    var adapter = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
+    adapter.medium = .ipOnly
+    let interface = host.addInterface(adapter)
+    host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: interface, now: .zero)
+    return host
+}
+
 /// A host with `ports` (addresses assigned at `now`). The gratuitous ARP
 /// announcements that `assign` sends are taken off the transmit queues unless
 /// `keepAnnouncements`, so tests start with empty queues.

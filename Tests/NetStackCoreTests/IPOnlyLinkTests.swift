@@ -12,17 +12,8 @@ import Testing
         var carried: [[UInt8]] = []
 
         init() {
-            var configA = HostConfig(name: "a"), configB = HostConfig(name: "b")
-            configA.randomSeed = testSeed
-            configB.randomSeed = testSeed + 1
-            a = Host(configA)
-            b = Host(configB)
-            for (host, last) in [(a, UInt8(1)), (b, UInt8(2))] {
-                var config = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
-                config.medium = .ipOnly
-                let interface = host.addInterface(config)
-                host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: interface, now: now)
-            }
+            a = makeIPOnlyHost("a", last: 1, seed: testSeed)
+            b = makeIPOnlyHost("b", last: 2, seed: testSeed + 1)
         }
 
         /// Moves frames both ways until both hosts are quiet, advancing the clock 1 ms a round.

@@ -17,17 +17,8 @@ private final class TunnelPair {
     static let remote = Endpoint(IPv4Address(203, 0, 113, 7), 443)
 
     init(anyDestination: Bool = true) {
-        var clientConfig = HostConfig(name: "client"), proxyConfig = HostConfig(name: "proxy")
-        clientConfig.randomSeed = testSeed
-        proxyConfig.randomSeed = testSeed + 1
-        client = Host(clientConfig)
-        proxy = Host(proxyConfig)
-        for (host, last) in [(client, UInt8(1)), (proxy, UInt8(2))] {
-            var adapter = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
-            adapter.medium = .ipOnly
-            let interface = host.addInterface(adapter)
-            host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: interface, now: now)
-        }
+        client = makeIPOnlyHost("client", last: 1, seed: testSeed)
+        proxy = makeIPOnlyHost("proxy", last: 2, seed: testSeed + 1)
         client.setDefaultGateway(IPv4Address(192, 0, 2, 2), interface: Self.tun)
         proxy.setAcceptsAnyDestination(anyDestination, interface: Self.tun)
     }
