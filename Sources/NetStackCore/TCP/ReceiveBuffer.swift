@@ -219,6 +219,14 @@ struct ReceiveBuffer: Sendable {
     /// get; no allocation.
     var outOfOrderRanges: OutOfOrderRanges { OutOfOrderRanges(positions: ranges, base: nextPosition) }
 
+    /// True when the `count` bytes at `offset` past RCV.NXT are all held already in one
+    /// out-of-order range (a duplicate of data received). O(ranges).
+    func holds(offset: Int, count: Int) -> Bool {
+        guard offset > 0, count > 0 else { return false }
+        let start = nextPosition + offset, end = start + count
+        return ranges.contains { $0.lowerBound <= start && end <= $0.upperBound }
+    }
+
     /// The out-of-order range (offsets from RCV.NXT) holding the most recently
     /// received out-of-order segment, or nil once that segment became readable
     /// or when none arrived: RFC 2018 §4, "the first SACK block ... MUST

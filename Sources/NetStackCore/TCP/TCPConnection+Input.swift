@@ -85,6 +85,7 @@ extension TCPConnection {
         // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
         if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps {
             if Int32(bitPattern: ts.value &- tsRecent) < 0, now.nanoseconds - tsRecentAge.nanoseconds < Self.pawsIdleLimit {
+                noteDuplicate(seq: seq, length: data.count)
                 answerInvalid(carriesData: !data.isEmpty || fin, syn: flags.contains(.syn), now: now)
                 return nil
             }
@@ -94,6 +95,7 @@ extension TCPConnection {
         let window = receiveWindowForAcceptance()
         let length = data.count + (flags.contains(.syn) ? 1 : 0) + (fin ? 1 : 0)
         if !acceptable(seq: seq, length: length, window: window) {
+            if !flags.contains(.rst) && !flags.contains(.syn) { noteDuplicate(seq: seq, length: data.count) }
             if !flags.contains(.rst) { answerInvalid(carriesData: length > 0, syn: flags.contains(.syn), now: now) }
             if state == .timeWait && flags.contains(.fin) { timeWaitDeadline = now + config.msl + config.msl }
             return nil
@@ -182,6 +184,7 @@ extension TCPConnection {
             let before = rcvNxt - seq
             if before > 0 {
                 let cut = min(before, data.count)
+                noteDuplicate(seq: seq, length: cut)
                 data = UnsafeRawBufferPointer(rebasing: data[cut...])
                 seq += cut
             }
@@ -256,6 +259,15 @@ extension TCPConnection {
     /// The window used by the acceptability test: what we advertised, at least zero.
     private func receiveWindowForAcceptance() -> Int { max(0, rcvAdvertisedEdge - rcvNxt) }
 
+    /// RFC 2883 §4: the next ACK's first SACK block reports the part of a segment
+    /// that lies before RCV.NXT — data received twice — so the sender can tell a
+    /// needless retransmission. Only with SACK in use; the latest duplicate wins. O(1).
+    private func noteDuplicate(seq: SequenceNumber, length: Int) {
+        guard sackEnabled, length > 0, seq < rcvNxt else { return }
+        let end = seq + length
+        pendingDSACK = TCPSACKBlock(left: seq, right: end < rcvNxt ? end : rcvNxt)
+    }
+
     /// RFC 9293 §3.10.7.4's acceptability test (Table 6).
     private func acceptable(seq: SequenceNumber, length: Int, window: Int) -> Bool {
         switch (length, window) {
@@ -287,6 +299,9 @@ extension TCPConnection {
         let inWindow = max(0, rcvAdvertisedEdge - seq)
         let data = data.count > inWindow ? UnsafeRawBufferPointer(rebasing: data[..<inWindow]) : data
         let hadGap = receiveBuffer.outOfOrderBytes > 0
+        if sackEnabled && offset > 0 && receiveBuffer.holds(offset: offset, count: data.count) {
+            pendingDSACK = TCPSACKBlock(left: seq, right: seq + data.count)  // RFC 2883 §4: a duplicate above a hole
+        }
         let allocated = receiveBuffer.allocatedBytes
         let (accepted, advanced) = receiveBuffer.write(at: offset, data)
         if advanced > 0 { rcvNxt += advanced }

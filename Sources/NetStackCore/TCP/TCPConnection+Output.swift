@@ -196,7 +196,7 @@ extension TCPConnection {
     func makeSegment(seq: SequenceNumber, length: Int, flags: TCPFlags, now: Instant) -> OutgoingSegment {
         var options = TCPOptions()
         if timestampsEnabled { options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }
-        if sackEnabled && receiveBuffer.outOfOrderBytes > 0 {
+        if sackEnabled && (receiveBuffer.outOfOrderBytes > 0 || pendingDSACK != nil) {
             options.sackBlocks = sackBlocks(room: timestampsEnabled ? 3 : 4)
         } else {
             lastSACKBlocks.removeAll()
@@ -213,11 +213,20 @@ extension TCPConnection {
     /// recently received segment (MUST), then the blocks reported most recently
     /// before (SHOULD — so a block survives the loss of a few ACKs), then the rest
     /// in sequence order. O(ranges); runs only while out-of-order data is held.
+    ///
+    /// A pending D-SACK block (RFC 2883 §4) goes first, once, and is not remembered as reported.
     private func sackBlocks(room: Int) -> TCPSACKBlocks {
         var blocks = TCPSACKBlocks()
+        var duplicate: TCPSACKBlock?
+        if let block = pendingDSACK {
+            blocks.append(block)
+            duplicate = block
+            pendingDSACK = nil
+        }
         func add(_ range: Range<Int>) {
             let block = TCPSACKBlock(left: rcvNxt + range.lowerBound, right: rcvNxt + range.upperBound)
-            if blocks.count < room && !blocks.contains(block) { blocks.append(block) }
+            // The D-SACK block may repeat a block (the one holding the duplicate); the others may not.
+            if blocks.count < room && !blocks.dropFirst(duplicate == nil ? 0 : 1).contains(block) { blocks.append(block) }
         }
         if let recent = receiveBuffer.mostRecentRange { add(recent) }
         let ranges = receiveBuffer.outOfOrderRanges
@@ -227,6 +236,10 @@ extension TCPConnection {
         }
         for range in ranges { add(range) }
         lastSACKBlocks = blocks
+        if duplicate != nil {
+            lastSACKBlocks = TCPSACKBlocks()
+            for block in blocks.dropFirst() { lastSACKBlocks.append(block) }
+        }
         return blocks
     }
 

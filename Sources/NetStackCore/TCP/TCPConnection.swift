@@ -157,6 +157,8 @@ final class TCPConnection {
     /// Out-of-order segments inside the window refused because the receive buffer
     /// already holds its most disjoint ranges; the host adds them to its counters.
     var outOfOrderRefused = 0
+    /// A duplicate segment to report in the next ACK's first SACK block (D-SACK, RFC 2883).
+    var pendingDSACK: TCPSACKBlock?
     /// Where this connection's IP identifications come from (computed at its first segment).
     var ipIDSlot: IPIdentification.Slot?
     /// Send one zero-window or keepalive probe now.

@@ -39,6 +39,46 @@ struct SACKScripts {
                                options: [.nop, .nop, .sack([(1063, 1064), (1061, 1062), (1059, 1060), (1057, 1058)])]))
     }
 
+    @Test("D-SACK: a retransmission of data already received is reported in the ACK's first SACK block (RFC 2883 §4.1)")
+    func dsackForOldDuplicate() {
+        let s = TCPScript()
+        _ = s.establishPassive(.sack)
+        s.inject(at: 1.0, .data(seq: 1, ack: 1, len: 1000, win: 65535))
+        s.inject(at: 1.0, .data(seq: 1001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.0, .ack(seq: 1, ack: 2001, win: 65535))
+        // The first segment again (its ACK was lost, the peer retransmitted): a duplicate ACK with a D-SACK.
+        s.inject(at: 1.5, .data(seq: 1, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.5, .ack(seq: 1, ack: 2001, win: 65535, options: [.nop, .nop, .sack([(1, 1001)])]))
+        // Reported once: the next ACK has no SACK option.
+        s.inject(at: 1.6, .data(seq: 2001, ack: 1, len: 1000, win: 65535))
+        s.inject(at: 1.6, .data(seq: 3001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.6, .ack(seq: 1, ack: 4001, win: 65535))
+    }
+
+    @Test("D-SACK: a segment partly before RCV.NXT reports only its duplicate part")
+    func dsackForPartialDuplicate() {
+        let s = TCPScript()
+        _ = s.establishPassive(.sack)
+        s.inject(at: 1.0, .data(seq: 1, ack: 1, len: 1000, win: 65535))
+        s.inject(at: 1.0, .data(seq: 1001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.0, .ack(seq: 1, ack: 2001, win: 65535))
+        // 1501..2501: 500 bytes received twice, 500 new, in order: the (delayed) ACK carries the D-SACK.
+        s.inject(at: 1.5, .data(seq: 1501, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.54, .ack(seq: 1, ack: 2501, win: 65535, options: [.nop, .nop, .sack([(1501, 2001)])]))
+    }
+
+    @Test("D-SACK: a duplicate above a hole comes first, then the block that holds it (RFC 2883 §4.2)")
+    func dsackAboveAHole() {
+        let s = TCPScript()
+        _ = s.establishPassive(.sack)
+        s.inject(at: 1.0, .data(seq: 2001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.0, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(2001, 3001)])]))
+        s.inject(at: 1.1, .data(seq: 2001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.1, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(2001, 3001), (2001, 3001)])]))
+        s.inject(at: 1.2, .data(seq: 4001, ack: 1, len: 1000, win: 65535))
+        s.expect(at: 1.2, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(4001, 5001), (2001, 3001)])]))
+    }
+
     @Test("several blocks: the newest first, then the others in the order last reported (RFC 2018 §4)")
     func sackBlockOrder() {
         let s = TCPScript()
