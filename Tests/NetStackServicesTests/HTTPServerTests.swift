@@ -471,6 +471,26 @@ struct HTTPServerTests {
         #expect(server.statistics.idleTimeouts == 1 && server.connectionCount == 0)
     }
 
+    @Test("connections whose send buffer is full hold no pooled buffer; a download holds at most one")
+    func pooledBufferReturnedWhileSendBufferFull() throws {
+        let net = ServiceTestNetwork()
+        let file = testBytes(2 << 20, seed: 9)
+        let (server, _) = try serve(net, ["/big": file])
+        let readers = try (0..<8).map { _ in try RawClient(net, request: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n") }
+        for reader in readers { reader.reading = false }
+        net.run(limit: .seconds(1))
+        #expect(server.connectionCount == 8 && server.statistics.bodyBytesSent > 8 * 256 * 1024)
+        #expect(server.outputBuffersHeld == 0)
+        let download = try Download(net, path: "/big")
+        var most = 0
+        #expect(net.run(limit: .seconds(5), step: .microseconds(200)) {
+            most = max(most, server.outputBuffersHeld)
+            return download.client.isDone
+        })
+        #expect(download.digest == sha256(file) && most <= 1)
+        #expect(server.outputBuffersHeld == 0)
+    }
+
     @Test("a reset in the middle of a response frees the connection")
     func peerReset() throws {
         let net = ServiceTestNetwork()

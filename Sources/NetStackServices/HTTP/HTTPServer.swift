@@ -39,12 +39,13 @@ public struct HTTPServerStatistics: Sendable, Equatable {
 /// own thread as a ``StackApplication``.
 ///
 /// Each connection answers its requests in order (pipelining included), one at
-/// a time: the response head and then the body, read from the resource a
-/// buffer at a time into a pooled 64 KiB buffer and handed to TCP for as long
-/// as the send buffer takes it. A connection reads its next request only after
-/// the current response is all in the send buffer, so a client that stops
-/// reading costs at most its send buffer plus one buffer, and its unread
-/// requests wait in TCP's receive window. Connections persist per RFC 9112 §9.3;
+/// a time: the response head and then the body, read from the resource only as
+/// far as TCP's send buffer takes it now (``Host/sendSpace(_:)``), through a
+/// pooled 64 KiB buffer that goes back to the pool as soon as all of it is in
+/// TCP's hands. A connection reads its next request only after the current
+/// response is all in the send buffer, so a client that stops reading costs
+/// its send buffer and no more (no pooled buffer), and its unread requests
+/// wait in TCP's receive window. Connections persist per RFC 9112 §9.3;
 /// when one must end after a response, the server sends its FIN first and
 /// drains what the client still sends until the client's FIN (so the server
 /// side ends in TIME_WAIT and no RST destroys the response), or `lingerTimeout`.
@@ -90,6 +91,9 @@ public final class HTTPServer: StackApplication {
 
     /// Connections open (including ones finishing their last response).
     public var connectionCount: Int { connections.count }
+    /// Pooled output buffers connections hold now: only those with bytes read
+    /// from a resource (or a head) that TCP has not taken yet. O(1).
+    public var outputBuffersHeld: Int { pool.outstanding }
 
     private var listener: Int32?
     private var connections: [ServerConnection] = []
@@ -109,6 +113,9 @@ public final class HTTPServer: StackApplication {
     private let maxDiscardedBody = 1 << 20
     /// Steps (a send, a read from the resource, a request parsed, a recv) one connection takes per turn.
     private let stepsPerTurn = 128
+    /// The body goes on only once TCP takes this much (or the rest of the body),
+    /// so a client reading a byte at a time does not cost a disk read per byte.
+    private let sendLowWater = 2048
 
     /// Listens on `port` on every address of `host`, with an accept queue of `backlog`.
     public init(host: Host, port: UInt16, content: any HTTPContent, backlog: Int = 128) throws(NetError) {
@@ -239,18 +246,22 @@ public final class HTTPServer: StackApplication {
                 c.outputStart += sent
                 touch(c, now: now)
                 if c.outputStart < c.outputEnd { return true }  // send buffer full
+                // All in TCP's hands: the buffer goes back until TCP takes more.
+                c.releaseOutput(to: pool)
                 continue
             }
-            // 2. The body goes on: the next buffer from the resource.
+            // 2. The body goes on: as much as TCP takes now, read from the resource.
             if let response = c.response, response.offset < response.length {
-                c.outputStart = 0
-                c.outputEnd = 0
+                guard let events = try? host.poll(c.fd) else { return release(c, host, now: now) }
+                if events.contains(.error) { return fail(c, host, now: now) }
+                let space = host.sendSpace(c.fd)
+                guard space >= min(sendLowWater, response.length - response.offset) else { return true }
                 guard diskBudget > 0 else {
                     statistics.diskBudgetExhausted += 1
                     moreWork = true
                     return true
                 }
-                guard fill(c) else { return release(c, host, now: now, abort: true) }
+                guard fill(c, upTo: space) else { return release(c, host, now: now, abort: true) }
                 continue
             }
             // 3. The response is all in TCP's hands.
@@ -276,13 +287,13 @@ public final class HTTPServer: StackApplication {
                 case let .request(head, length):
                     c.input.removeFirst(length)
                     touch(c, now: now)
-                    respond(to: head, on: c)
+                    respond(to: head, on: c, host)
                     continue
                 case let .failed(error):
                     statistics.requests += 1
                     statistics.malformedRequests += 1
                     c.input.removeAll()
-                    respondWithError(error.status, on: c, keepAlive: false, omitBody: false, version: .http11)
+                    respondWithError(error.status, on: c, host, keepAlive: false, omitBody: false, version: .http11)
                     continue
                 case .needMore:
                     break
@@ -369,7 +380,7 @@ public final class HTTPServer: StackApplication {
     // MARK: Responses
 
     /// Starts the response to one parsed request.
-    private func respond(to head: HTTPRequestHead, on c: ServerConnection) {
+    private func respond(to head: HTTPRequestHead, on c: ServerConnection, _ host: Host) {
         statistics.requests += 1
         var keepAlive = head.keepAlive
         if head.contentLength > 0 {
@@ -379,7 +390,7 @@ public final class HTTPServer: StackApplication {
         let isHead = head.method == "HEAD"
         guard head.method == "GET" || isHead else {
             let known = ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"].contains(head.method)
-            return respondWithError(known ? 405 : 501, on: c, keepAlive: keepAlive && known, omitBody: false,
+            return respondWithError(known ? 405 : 501, on: c, host, keepAlive: keepAlive && known, omitBody: false,
                                     version: head.version)
         }
         let path: String
@@ -387,30 +398,30 @@ public final class HTTPServer: StackApplication {
             path = try HTTPPath.normalize(head.target)
         } catch .malformed {
             statistics.malformedRequests += 1
-            return respondWithError(400, on: c, keepAlive: false, omitBody: isHead, version: head.version)
+            return respondWithError(400, on: c, host, keepAlive: false, omitBody: isHead, version: head.version)
         } catch {
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
         if !servesDotfiles, path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
             statistics.dotfilesRefused += 1
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
         guard let resource = content.resource(at: path) else {
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
-        start(status: 200, resource: resource, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+        start(status: 200, resource: resource, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
     }
 
-    private func respondWithError(_ status: Int, on c: ServerConnection, keepAlive: Bool, omitBody: Bool,
-                                  version: HTTPVersion) {
+    private func respondWithError(_ status: Int, on c: ServerConnection, _ host: Host, keepAlive: Bool,
+                                  omitBody: Bool, version: HTTPVersion) {
         let text = "\(status) \(Self.reason(status))\n"
         let page = HTTPResource(bytes: Array(text.utf8), contentType: "text/plain; charset=utf-8")
-        start(status: status, resource: page, on: c, keepAlive: keepAlive, omitBody: omitBody, version: version)
+        start(status: status, resource: page, on: c, host, keepAlive: keepAlive, omitBody: omitBody, version: version)
     }
 
-    /// Writes the response head into the connection's buffer, followed by as much body as fits.
-    private func start(status: Int, resource: HTTPResource, on c: ServerConnection, keepAlive: Bool, omitBody: Bool,
-                       version: HTTPVersion) {
+    /// Writes the response head into a pooled buffer, followed by as much body as TCP takes now.
+    private func start(status: Int, resource: HTTPResource, on c: ServerConnection, _ host: Host, keepAlive: Bool,
+                       omitBody: Bool, version: HTTPVersion) {
         let closeAfter = !keepAlive || isStopped
         // A content type that could break the head (a CR, LF, or absurd length) is not sent as is.
         let type = resource.contentType
@@ -440,14 +451,26 @@ public final class HTTPServer: StackApplication {
         let body = omitBody ? 0 : max(0, resource.length)
         c.responseDeadline = lastTurn + responseTimeout + .seconds(body / max(1, minimumResponseRate))
         touch(c, now: lastTurn)
-        if diskBudget > 0 { _ = fill(c) }
+        // The body joins the head only as far as TCP takes both now; a failed read shows at the next step.
+        if diskBudget > 0 { _ = fill(c, upTo: host.sendSpace(c.fd) - written) }
     }
 
-    /// Reads the next part of the body into the free end of the connection's buffer.
-    /// False when the resource ended before its stated length (the response cannot be completed).
-    private func fill(_ c: ServerConnection) -> Bool {
-        guard var response = c.response, let resource = response.resource, let output = c.output else { return true }
-        let room = min(output.count - c.outputEnd, response.length - response.offset)
+    /// Reads the next part of the body, at most `limit` bytes, into the free end of the
+    /// connection's buffer (taken from the pool if it has none). False when the resource
+    /// ended before its stated length (the response cannot be completed).
+    private func fill(_ c: ServerConnection, upTo limit: Int) -> Bool {
+        guard var response = c.response, let resource = response.resource,
+              min(limit, response.length - response.offset) > 0 else { return true }
+        let output: UnsafeMutableRawBufferPointer
+        if let held = c.output {
+            output = held
+        } else {
+            output = pool.take()
+            c.output = output
+            c.outputStart = 0
+            c.outputEnd = 0
+        }
+        let room = min(output.count - c.outputEnd, response.length - response.offset, limit)
         guard room > 0 else { return true }
         let count = resource.read(response.offset, UnsafeMutableRawBufferPointer(rebasing: output[c.outputEnd..<(c.outputEnd + room)]))
         diskBudget -= max(0, count)
@@ -497,7 +520,7 @@ private final class ServerConnection {
     /// Request body bytes still to skip.
     var discard = 0
     var response: ServerResponse?
-    /// The pooled buffer holding bytes on their way to TCP, while a response is in flight.
+    /// The pooled buffer holding bytes on their way to TCP, only while some are left to hand over.
     var output: UnsafeMutableRawBufferPointer?
     var outputStart = 0
     var outputEnd = 0
