@@ -6,36 +6,49 @@ public import NetStackCore
 /// the buffer has gone out, so a client that sends without reading fills our
 /// send buffer, then its own window, and the echo simply waits — memory stays
 /// bounded. When the client closes, what is left is echoed, then we close.
-/// At most ``maxConnections`` are served at once (a further one is reset at
-/// once and counted), and one where no byte moves for ``idleTimeout`` — idle,
-/// or a client that stopped reading — is aborted and counted.
+/// At most ``maxConnections`` are served at once: at the limit, a connection
+/// with no byte moved for ``idleBeforeEviction`` is aborted to make room for a
+/// waiting client (the longest idle first, ``idleDroppedAtLimit``); when none
+/// is, the new one is reset at once and counted. One where no byte moves for
+/// ``idleTimeout`` — idle, or a client that stopped reading — is aborted and counted.
 public final class TCPEchoService: StackApplication, ServiceStatisticsReporting {
     /// The port listened on.
     public let port: UInt16
-    /// Most connections served at once; a further one is reset at once (``connectionsRefused``).
-    public var maxConnections = 1024
+    /// Most connections served at once; see ``idleBeforeEviction`` and ``connectionsRefused``.
+    public var maxConnections: Int {
+        get { slots.maxConnections }
+        set { slots.maxConnections = newValue }
+    }
     /// Longest a connection may go with no byte read or echoed before it is aborted (``idleTimeouts``).
-    public var idleTimeout: Duration = .seconds(30)
-    /// Connections reset at once because ``maxConnections`` were open.
-    public private(set) var connectionsRefused = 0
+    public var idleTimeout: Duration {
+        get { slots.idleTimeout }
+        set { slots.idleTimeout = newValue }
+    }
+    /// At ``maxConnections``, a connection with no byte moved for this long may be aborted for a waiting client.
+    public var idleBeforeEviction: Duration {
+        get { slots.idleBeforeEviction }
+        set { slots.idleBeforeEviction = newValue }
+    }
+    /// Connections reset at once because ``maxConnections`` were open and none was idle enough to evict.
+    public var connectionsRefused: Int { slots.connectionsRefused }
+    /// Idle connections aborted to make room for a waiting client at ``maxConnections``.
+    public var idleDroppedAtLimit: Int { slots.idleDroppedAtLimit }
     /// Connections aborted after ``idleTimeout`` without progress.
-    public private(set) var idleTimeouts = 0
+    public var idleTimeouts: Int { slots.idleTimeouts }
     /// Connections accepted.
-    public private(set) var connectionsAccepted = 0
-    /// Connections finished (closed by the client and echoed out, or broken).
-    public private(set) var connectionsClosed = 0
+    public var connectionsAccepted: Int { slots.connectionsAccepted }
+    /// Connections finished (closed by the client and echoed out, broken, evicted or timed out).
+    public var connectionsClosed: Int { slots.connectionsClosed }
     /// Bytes echoed back (handed to TCP).
     public private(set) var bytesEchoed = 0
     /// Connections open now.
-    public var connectionCount: Int { connections.count }
+    public var connectionCount: Int { slots.connections.count }
 
     private var listener: Int32?
-    private var connections: [EchoConnection] = []
+    private let slots = ConnectionSlots<EchoConnection>()
     private let pool = ServiceBufferPool(bufferSize: 16 * 1024)
     /// A connection used up its turn's budget with work left: it needs another turn at once.
     private var moreWork: Instant?
-    /// The earliest connection deadline.
-    private var nextDeadline: Instant?
 
     /// Listens on `port` on every address of `host`.
     public init(host: Host, port: UInt16 = 7, backlog: Int = 128) throws(NetError) {
@@ -44,65 +57,34 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
     }
 
     deinit {
-        for connection in connections { pool.give(connection.buffer) }
+        for connection in slots.connections { pool.give(connection.buffer) }
     }
 
-    public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
+    public var nextWakeup: Instant? { earliestInstant(moreWork, slots.nextDeadline) }
 
     public var statisticsReport: String {
         "    \(connectionsAccepted) echo \(port): connections accepted\n"
             + "    \(connectionsRefused) echo \(port): connections refused over the limit\n"
+            + "    \(idleDroppedAtLimit) echo \(port): idle connections dropped at the connection limit\n"
             + "    \(idleTimeouts) echo \(port): idle timeouts\n"
     }
 
     public func run(on host: Host, now: Instant) {
         moreWork = nil
-        nextDeadline = nil
+        let pool = pool
         if let listener {
-            for _ in 0..<1024 {
-                guard let (fd, _) = try? host.accept(listener) else { break }
-                guard connections.count < maxConnections else {
-                    connectionsRefused += 1
-                    abort(fd, host, now: now)
-                    continue
-                }
-                connectionsAccepted += 1
-                connections.append(EchoConnection(fd: fd, buffer: pool.take(), deadline: now + idleTimeout))
-            }
+            slots.acceptAll(listener, host, now: now, make: { EchoConnection(fd: $0, buffer: pool.take()) },
+                            release: { pool.give($0.buffer) })
         }
-        var i = 0
-        while i < connections.count {
-            let c = connections[i]
-            var alive: Bool
-            if c.deadline <= now {
-                idleTimeouts += 1
-                abort(c.fd, host, now: now)
-                alive = false
-            } else {
-                alive = echo(c, host, now: now)
-            }
-            if alive {
-                nextDeadline = earliestInstant(nextDeadline, c.deadline)
-                i += 1
-            } else {
-                pool.give(connections[i].buffer)
-                connectionsClosed += 1
-                connections.swapAt(i, connections.count - 1)
-                connections.removeLast()
-            }
-        }
+        slots.serviceAll(host, now: now, release: { pool.give($0.buffer) }) { echo($0, host, now: now) }
     }
 
     /// Closes the listener and every connection (FIN; RST where unread data remains).
     public func stop(on host: Host, now: Instant) {
         if let listener { try? host.close(listener, now: now) }
         listener = nil
-        for connection in connections {
-            try? host.close(connection.fd, now: now)
-            pool.give(connection.buffer)
-            connectionsClosed += 1
-        }
-        connections.removeAll()
+        let pool = pool
+        slots.closeAll(host, now: now) { pool.give($0.buffer) }
     }
 
     /// One connection's turn: send what is buffered, then read more. False when it is done.
@@ -115,29 +97,24 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
                 } catch .wouldBlock {
                     return true
                 } catch {
-                    try? host.close(c.fd, now: now)
                     return false
                 }
                 c.start += sent
                 bytesEchoed += sent
-                if sent > 0 { c.deadline = now + idleTimeout }
+                if sent > 0 { c.lastProgress = now }
                 if c.start < c.end { return true }
                 continue
             }
-            if c.peerClosed {
-                try? host.close(c.fd, now: now)
-                return false
-            }
+            if c.peerClosed { return false }
             do {
                 let count = try host.recv(c.fd, into: c.buffer, now: now)
                 c.start = 0
                 c.end = count
-                c.deadline = now + idleTimeout
+                c.lastProgress = now
                 if count == 0 { c.peerClosed = true }
             } catch .wouldBlock {
                 return true
             } catch {
-                try? host.close(c.fd, now: now)
                 return false
             }
         }
@@ -147,35 +124,47 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
 }
 
 /// The TCP Discard service (RFC 863): reads everything and throws it away.
-/// At most ``maxConnections`` are served at once (a further one is reset at
-/// once and counted); one that sends nothing for ``idleTimeout`` is aborted and counted.
+/// Limits like ``TCPEchoService``'s: at most ``maxConnections`` (evicting the
+/// longest idle for a waiting client, else resetting the new one), and one that
+/// sends nothing for ``idleTimeout`` is aborted and counted.
 public final class TCPDiscardService: StackApplication, ServiceStatisticsReporting {
     /// The port listened on.
     public let port: UInt16
-    /// Most connections served at once; a further one is reset at once (``connectionsRefused``).
-    public var maxConnections = 1024
+    /// Most connections served at once; see ``idleBeforeEviction`` and ``connectionsRefused``.
+    public var maxConnections: Int {
+        get { slots.maxConnections }
+        set { slots.maxConnections = newValue }
+    }
     /// Longest a connection may go without sending a byte before it is aborted (``idleTimeouts``).
-    public var idleTimeout: Duration = .seconds(30)
-    /// Connections reset at once because ``maxConnections`` were open.
-    public private(set) var connectionsRefused = 0
+    public var idleTimeout: Duration {
+        get { slots.idleTimeout }
+        set { slots.idleTimeout = newValue }
+    }
+    /// At ``maxConnections``, a connection silent for this long may be aborted for a waiting client.
+    public var idleBeforeEviction: Duration {
+        get { slots.idleBeforeEviction }
+        set { slots.idleBeforeEviction = newValue }
+    }
+    /// Connections reset at once because ``maxConnections`` were open and none was idle enough to evict.
+    public var connectionsRefused: Int { slots.connectionsRefused }
+    /// Idle connections aborted to make room for a waiting client at ``maxConnections``.
+    public var idleDroppedAtLimit: Int { slots.idleDroppedAtLimit }
     /// Connections aborted after ``idleTimeout`` without a byte.
-    public private(set) var idleTimeouts = 0
+    public var idleTimeouts: Int { slots.idleTimeouts }
     /// Connections accepted.
-    public private(set) var connectionsAccepted = 0
+    public var connectionsAccepted: Int { slots.connectionsAccepted }
     /// Connections finished.
-    public private(set) var connectionsClosed = 0
+    public var connectionsClosed: Int { slots.connectionsClosed }
     /// Bytes read and dropped.
     public private(set) var bytesDiscarded = 0
     /// Connections open now.
-    public var connectionCount: Int { connections.count }
+    public var connectionCount: Int { slots.connections.count }
 
     private var listener: Int32?
-    private var connections: [(fd: Int32, deadline: Instant)] = []
+    private let slots = ConnectionSlots<DiscardConnection>()
     private let scratch: UnsafeMutableRawBufferPointer
     /// A connection used up its turn's budget with data left: it needs another turn at once.
     private var moreWork: Instant?
-    /// The earliest connection deadline.
-    private var nextDeadline: Instant?
 
     /// Listens on `port` on every address of `host`.
     public init(host: Host, port: UInt16 = 9, backlog: Int = 128) throws(NetError) {
@@ -186,69 +175,38 @@ public final class TCPDiscardService: StackApplication, ServiceStatisticsReporti
 
     deinit { scratch.deallocate() }
 
-    public var nextWakeup: Instant? { earliestInstant(moreWork, nextDeadline) }
+    public var nextWakeup: Instant? { earliestInstant(moreWork, slots.nextDeadline) }
 
     public var statisticsReport: String {
         "    \(connectionsAccepted) discard \(port): connections accepted\n"
             + "    \(connectionsRefused) discard \(port): connections refused over the limit\n"
+            + "    \(idleDroppedAtLimit) discard \(port): idle connections dropped at the connection limit\n"
             + "    \(idleTimeouts) discard \(port): idle timeouts\n"
     }
 
     public func run(on host: Host, now: Instant) {
         moreWork = nil
-        nextDeadline = nil
         if let listener {
-            for _ in 0..<1024 {
-                guard let (fd, _) = try? host.accept(listener) else { break }
-                guard connections.count < maxConnections else {
-                    connectionsRefused += 1
-                    abort(fd, host, now: now)
-                    continue
-                }
-                connectionsAccepted += 1
-                connections.append((fd, now + idleTimeout))
-            }
+            slots.acceptAll(listener, host, now: now, make: { DiscardConnection(fd: $0) }, release: { _ in })
         }
-        var i = 0
-        while i < connections.count {
-            if connections[i].deadline <= now {
-                idleTimeouts += 1
-                abort(connections[i].fd, host, now: now)
-                connectionsClosed += 1
-                connections.swapAt(i, connections.count - 1)
-                connections.removeLast()
-                continue
-            }
-            let before = bytesDiscarded
-            if drain(connections[i].fd, host, now: now) {
-                if bytesDiscarded > before { connections[i].deadline = now + idleTimeout }
-                nextDeadline = earliestInstant(nextDeadline, connections[i].deadline)
-                i += 1
-            } else {
-                try? host.close(connections[i].fd, now: now)
-                connectionsClosed += 1
-                connections.swapAt(i, connections.count - 1)
-                connections.removeLast()
-            }
-        }
+        slots.serviceAll(host, now: now, release: { _ in }) { drain($0, host, now: now) }
     }
 
     /// Closes the listener and every connection.
     public func stop(on host: Host, now: Instant) {
         if let listener { try? host.close(listener, now: now) }
         listener = nil
-        for connection in connections { try? host.close(connection.fd, now: now) }
-        connectionsClosed += connections.count
-        connections.removeAll()
+        slots.closeAll(host, now: now) { _ in }
     }
 
     /// Reads until nothing is left (bounded). False at end of stream or on an error.
-    private func drain(_ fd: Int32, _ host: Host, now: Instant) -> Bool {
+    private func drain(_ c: DiscardConnection, _ host: Host, now: Instant) -> Bool {
         for _ in 0..<64 {
             do {
-                let count = try host.recv(fd, into: scratch, now: now)
+                let count = try host.recv(c.fd, into: scratch, now: now)
                 if count == 0 { return false }
                 bytesDiscarded += count
+                c.lastProgress = now
             } catch .wouldBlock {
                 return true
             } catch {
@@ -315,26 +273,28 @@ public final class UDPEchoService: StackApplication {
 }
 
 /// A TCP echo connection: its descriptor and the bytes read but not yet sent back.
-private final class EchoConnection {
+private final class EchoConnection: SlotConnection {
     let fd: Int32
     let buffer: UnsafeMutableRawBufferPointer
     var start = 0
     var end = 0
     var peerClosed = false
-    /// Aborted at this instant unless a byte moves first.
-    var deadline: Instant
+    var lastProgress = Instant.zero
+    var evicted = false
 
-    init(fd: Int32, buffer: UnsafeMutableRawBufferPointer, deadline: Instant) {
+    init(fd: Int32, buffer: UnsafeMutableRawBufferPointer) {
         self.fd = fd
         self.buffer = buffer
-        self.deadline = deadline
     }
 }
 
-/// Closes `fd` with a reset (SO_LINGER 0): for connections refused or timed out.
-private func abort(_ fd: Int32, _ host: Host, now: Instant) {
-    try? host.setOption(fd, .linger(.zero))
-    try? host.close(fd, now: now)
+/// A TCP discard connection.
+private final class DiscardConnection: SlotConnection {
+    let fd: Int32
+    var lastProgress = Instant.zero
+    var evicted = false
+
+    init(fd: Int32) { self.fd = fd }
 }
 
 /// The earlier of two optional instants.

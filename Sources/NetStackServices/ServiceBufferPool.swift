@@ -7,6 +7,8 @@ final class ServiceBufferPool {
     let bufferSize: Int
     private let retain: Int
     private var free: [UnsafeMutableRawBufferPointer] = []
+    /// Buffers taken and not yet given back.
+    private(set) var outstanding = 0
 
     init(bufferSize: Int, retain: Int = 64) {
         self.bufferSize = bufferSize
@@ -19,12 +21,14 @@ final class ServiceBufferPool {
 
     /// A buffer of `bufferSize` bytes (contents undefined). O(1); allocates only when none is free.
     func take() -> UnsafeMutableRawBufferPointer {
+        outstanding += 1
         if let buffer = free.popLast() { return buffer }
         return .allocate(byteCount: bufferSize, alignment: 16)
     }
 
     /// Returns a buffer from `take`; it must not be used afterwards.
     func give(_ buffer: UnsafeMutableRawBufferPointer) {
+        outstanding -= 1
         if free.count < retain { free.append(buffer) } else { buffer.deallocate() }
     }
 }

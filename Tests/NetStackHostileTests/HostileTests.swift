@@ -294,21 +294,18 @@ struct HostileTests {
 
     @Test("Floods of completed handshakes that never send, to HTTP, echo and discard", .timeLimit(.minutes(4)))
     func silentHandshakes() async throws {
-        // Known to fail today; kept running so the suite shows when it is fixed.
-        await withKnownIssue("open issue 9: HTTP keeps 1024 silent connections until their 30 s idle timeout, so a legitimate client waits in the accept queue; no counter names them yet", isIntermittent: true) {
-            try await underAttack(.silentHandshakes) { target in
-                try await target.addFloodSources()
-                let flood = try target.attack("handshakes", [
-                    "--sources", Hostile.floodSources.joined(separator: ","), "--http", "1100", "--others", "300",
-                    "--hold", "60", "--seconds", "15",
-                ])
-                defer { flood.terminate(grace: .seconds(2)) }
-                try await flood.waitForLine(startingWith: "holding", timeout: .seconds(60))
-                print("hostile handshakes: " + flood.output.split(separator: "\n").joined(separator: ", "))
-                // While the silent connections are held: the legitimate client gets its file.
-                try await target.download(timeout: .seconds(30))
-                flood.terminate(grace: .seconds(2))
-            }
+        try await underAttack(.silentHandshakes) { target in
+            try await target.addFloodSources()
+            let flood = try target.attack("handshakes", [
+                "--sources", Hostile.floodSources.joined(separator: ","), "--http", "1100", "--others", "300",
+                "--hold", "60", "--seconds", "15",
+            ])
+            defer { flood.terminate(grace: .seconds(2)) }
+            try await flood.waitForLine(startingWith: "holding", timeout: .seconds(60))
+            print("hostile handshakes: " + flood.output.split(separator: "\n").joined(separator: ", "))
+            // While the silent connections are held: the legitimate client gets its file.
+            try await target.download(timeout: .seconds(30))
+            flood.terminate(grace: .seconds(2))
         }
     }
 
@@ -325,20 +322,17 @@ struct HostileTests {
     @Test("Slow readers hold the 8 MiB file at a byte a second; a legitimate client still downloads",
           .timeLimit(.minutes(4)))
     func slowReaders() async throws {
-        // Known to fail today; kept running so the suite shows when it is fixed.
-        await withKnownIssue("open issue 9: each slow reader's send buffer grows to 256 KiB (no host-wide TCP memory pressure like Linux's tcp_mem), and slow readers hold the HTTP slots until the response deadline", isIntermittent: true) {
-            try await underAttack(.slowReaders) { target in
-                try await target.addFloodSources()
-                let readers = try target.attack("slowread", [
-                    "--sources", Hostile.floodSources.joined(separator: ","), "--http", "1100",
-                    "--hold", "60", "--seconds", "15",
-                ])
-                defer { readers.terminate(grace: .seconds(2)) }
-                try await readers.waitForLine(startingWith: "holding", timeout: .seconds(60))
-                print("hostile slowread: " + readers.output.split(separator: "\n").joined(separator: ", "))
-                try await target.download(timeout: .seconds(30))
-                readers.terminate(grace: .seconds(2))
-            }
+        try await underAttack(.slowReaders) { target in
+            try await target.addFloodSources()
+            let readers = try target.attack("slowread", [
+                "--sources", Hostile.floodSources.joined(separator: ","), "--http", "1100",
+                "--hold", "60", "--seconds", "15",
+            ])
+            defer { readers.terminate(grace: .seconds(2)) }
+            try await readers.waitForLine(startingWith: "holding", timeout: .seconds(60))
+            print("hostile slowread: " + readers.output.split(separator: "\n").joined(separator: ", "))
+            try await target.download(timeout: .seconds(30))
+            readers.terminate(grace: .seconds(2))
         }
     }
 

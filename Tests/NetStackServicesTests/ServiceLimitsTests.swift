@@ -211,4 +211,49 @@ struct EchoLimitsTests {
         #expect(first.error == .connectionReset && discard.idleTimeouts == 1 && discard.connectionCount == 0)
         #expect(discard.statisticsReport.contains("    1 discard 9: idle timeouts\n"))
     }
+
+    @Test("echo at the limit: the longest-idle connection is aborted for a waiting client; busy ones are not")
+    func echoEvictsIdle() throws {
+        let net = ServiceTestNetwork()
+        let echo = try TCPEchoService(host: net.server.host, port: 7)
+        echo.maxConnections = 2
+        net.start(echo, on: net.server)
+        let idle = try RawClient(net, port: 7, send: [])
+        let busy = try RawClient(net, port: 7, send: [1])
+        for second in 0..<4 {
+            net.run(limit: .milliseconds(500))
+            busy.send([UInt8(second)])
+            net.simulator.kick(net.client)
+        }
+        let late = try RawClient(net, port: 7, send: testBytes(100, seed: 1))
+        net.run(limit: .milliseconds(300))
+        #expect(late.received == testBytes(100, seed: 1))
+        #expect(idle.error == .connectionReset && busy.error == nil)
+        #expect(echo.idleDroppedAtLimit == 1 && echo.connectionsRefused == 0 && echo.connectionCount == 2)
+        #expect(echo.statisticsReport.contains("    1 echo 7: idle connections dropped at the connection limit\n"))
+    }
+
+    @Test("discard at the limit: a busy connection is kept (the new one is refused); an idle one is evicted")
+    func discardEvictsOnlyIdle() throws {
+        let net = ServiceTestNetwork()
+        let discard = try TCPDiscardService(host: net.server.host, port: 9)
+        discard.maxConnections = 1
+        net.start(discard, on: net.server)
+        let first = try RawClient(net, port: 9, send: [1])
+        for _ in 0..<3 {
+            net.run(limit: .milliseconds(300))
+            first.send([2])
+            net.simulator.kick(net.client)
+        }
+        let refused = try RawClient(net, port: 9, send: [3])
+        net.run(limit: .milliseconds(300))
+        #expect(refused.error == .connectionReset && first.error == nil)
+        #expect(discard.connectionsRefused == 1 && discard.idleDroppedAtLimit == 0)
+        net.run(limit: .milliseconds(1500))
+        let late = try RawClient(net, port: 9, send: [4, 5])
+        net.run(limit: .milliseconds(300))
+        #expect(first.error == .connectionReset && late.error == nil)
+        #expect(discard.idleDroppedAtLimit == 1 && discard.connectionCount == 1 && discard.bytesDiscarded == 6)
+        #expect(discard.statisticsReport.contains("    1 discard 9: idle connections dropped at the connection limit\n"))
+    }
 }

@@ -30,6 +30,12 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     public var dotfilesRefused = 0
     /// Turns in which the per-turn disk read budget ran out with bodies still to read.
     public var diskBudgetExhausted = 0
+    /// Connections waiting for a request (never sent one, idle between requests, or
+    /// trickling a head) closed to make room at ``HTTPServer/maxConnections`` for a client waiting to be accepted.
+    public var idleDroppedAtLimit = 0
+    /// Connections reading a response slower than ``HTTPServer/minimumResponseRate``
+    /// aborted to make room at ``HTTPServer/maxConnections`` for a client waiting to be accepted.
+    public var slowReadersDroppedAtLimit = 0
 
     /// All zero.
     public init() {}
@@ -39,16 +45,25 @@ public struct HTTPServerStatistics: Sendable, Equatable {
 /// own thread as a ``StackApplication``.
 ///
 /// Each connection answers its requests in order (pipelining included), one at
-/// a time: the response head and then the body, read from the resource a
-/// buffer at a time into a pooled 64 KiB buffer and handed to TCP for as long
-/// as the send buffer takes it. A connection reads its next request only after
-/// the current response is all in the send buffer, so a client that stops
-/// reading costs at most its send buffer plus one buffer, and its unread
-/// requests wait in TCP's receive window. Connections persist per RFC 9112 §9.3;
+/// a time: the response head and then the body, read from the resource only as
+/// far as TCP's send buffer takes it now (``Host/sendSpace(_:)``), through a
+/// pooled 64 KiB buffer that goes back to the pool as soon as all of it is in
+/// TCP's hands. A connection reads its next request only after the current
+/// response is all in the send buffer, so a client that stops reading costs
+/// its send buffer and no more (no pooled buffer), and its unread requests
+/// wait in TCP's receive window. Connections persist per RFC 9112 §9.3;
 /// when one must end after a response, the server sends its FIN first and
 /// drains what the client still sends until the client's FIN (so the server
 /// side ends in TIME_WAIT and no RST destroys the response), or `lingerTimeout`.
 /// A connection where nothing moves for `idleTimeout` is closed.
+///
+/// At `maxConnections`, while clients wait to be accepted, the server makes
+/// room for them (one scan of the connections per turn, one eviction per
+/// client accepted): first it closes connections waiting for a request, the
+/// longest without progress first; then it aborts slow readers — a response in
+/// flight for `slowReaderGracePeriod` whose average rate so far is below
+/// `minimumResponseRate` — the slowest first. A connection in the middle of a
+/// response at a normal rate is never evicted.
 ///
 /// Cost per turn: one `poll` per connection that has nothing to do; no heap
 /// allocation per segment on the body path.
@@ -67,7 +82,8 @@ public final class HTTPServer: StackApplication {
     /// Longest request head accepted (431 beyond).
     public var maxHeadSize = 16_384
     /// Most connections served at once; beyond it, new ones wait in the listen
-    /// queue (and the stack refuses or SYN-cookies what does not fit there).
+    /// queue (and the stack refuses or SYN-cookies what does not fit there) unless
+    /// connections waiting for a request or slow readers can be evicted for them.
     public var maxConnections = 1024
     /// Most connections open at once from one client address; a further one is
     /// closed (reset) at once and counted, so one host cannot take every slot.
@@ -76,8 +92,12 @@ public final class HTTPServer: StackApplication {
     /// its length at ``minimumResponseRate``; past that the connection is
     /// aborted and counted — a client reading too slowly cannot hold a slot forever.
     public var responseTimeout: Duration = .seconds(60)
-    /// The slowest reading rate (bytes per second) a response's deadline allows for its length.
+    /// The slowest reading rate (bytes per second) a response's deadline allows for its length;
+    /// at the connection limit, a response slower than this on average is a slow reader.
     public var minimumResponseRate = 32 * 1024
+    /// How long a response must have been in flight before its rate can make it a
+    /// slow reader (its first bytes fill the send buffer at once, later ones go at the client's pace).
+    public var slowReaderGracePeriod: Duration = .seconds(5)
     /// Serve paths with a component starting with '.' (`.git`, `.env`): off by default (404).
     public var servesDotfiles = false
     /// Most body bytes read from resources (the disk) in one turn, over all
@@ -90,6 +110,9 @@ public final class HTTPServer: StackApplication {
 
     /// Connections open (including ones finishing their last response).
     public var connectionCount: Int { connections.count }
+    /// Pooled output buffers connections hold now: only those with bytes read
+    /// from a resource (or a head) that TCP has not taken yet. O(1).
+    public var outputBuffersHeld: Int { pool.outstanding }
 
     private var listener: Int32?
     private var connections: [ServerConnection] = []
@@ -107,8 +130,18 @@ public final class HTTPServer: StackApplication {
     private var lastTurn = Instant.zero
     /// Request body bytes the server skips to keep a connection; a longer body closes it.
     private let maxDiscardedBody = 1 << 20
+    /// Connections the eviction scan of this turn found, best victim first (kept to reuse its storage).
+    private var evictionCandidates: [EvictionCandidate] = []
+    /// Connections evicted this turn, still in `connections` until the end of `acceptAll`.
+    private var evictedCount = 0
+    /// Clients wait at the limit and nothing could be evicted: look again then (a
+    /// response may have become a slow reader by then, with no traffic to wake us).
+    private var evictionRetry: Instant?
     /// Steps (a send, a read from the resource, a request parsed, a recv) one connection takes per turn.
     private let stepsPerTurn = 128
+    /// The body goes on only once TCP takes this much (or the rest of the body),
+    /// so a client reading a byte at a time does not cost a disk read per byte.
+    private let sendLowWater = 2048
 
     /// Listens on `port` on every address of `host`, with an accept queue of `backlog`.
     public init(host: Host, port: UInt16, content: any HTTPContent, backlog: Int = 128) throws(NetError) {
@@ -131,7 +164,11 @@ public final class HTTPServer: StackApplication {
         scratch.deallocate()
     }
 
-    public var nextWakeup: Instant? { moreWork ? lastTurn : nextSweep }
+    public var nextWakeup: Instant? {
+        if moreWork { return lastTurn }
+        guard let retry = evictionRetry else { return nextSweep }
+        return nextSweep.map { min($0, retry) } ?? retry
+    }
 
     public func run(on host: Host, now: Instant) {
         lastTurn = now
@@ -164,8 +201,28 @@ public final class HTTPServer: StackApplication {
     // MARK: Accepting and expiring
 
     private func acceptAll(_ host: Host, now: Instant) {
+        evictionRetry = nil
         guard let listener else { return }
-        for _ in 0..<1024 where connections.count < maxConnections {
+        defer { finishEvictions() }
+        var scanned = false
+        var nextVictim = 0
+        for _ in 0..<1024 {
+            if connections.count - evictedCount >= maxConnections {
+                // Full: evict for a waiting client only (one scan per turn, one victim per client).
+                guard let events = try? host.poll(listener), events.contains(.readable) else { return }
+                if !scanned {
+                    collectEvictionCandidates(now: now)
+                    scanned = true
+                }
+                while nextVictim < evictionCandidates.count && !evict(evictionCandidates[nextVictim], host, now: now) {
+                    nextVictim += 1
+                }
+                guard nextVictim < evictionCandidates.count else {
+                    evictionRetry = now + .seconds(1)
+                    return
+                }
+                nextVictim += 1
+            }
             guard let (fd, peer) = try? host.accept(listener) else { return }
             let open = perAddress[peer.address, default: 0]
             guard open < maxConnectionsPerAddress else {
@@ -182,9 +239,58 @@ public final class HTTPServer: StackApplication {
         }
     }
 
+    /// Finds the connections that may be evicted, in the order they should go:
+    /// waiting for a request (oldest progress first), then slow readers (slowest first).
+    /// O(n) plus sorting the candidates.
+    private func collectEvictionCandidates(now: Instant) {
+        evictionCandidates.removeAll(keepingCapacity: true)
+        for c in connections where !c.lingering && !c.evicted {
+            if c.response == nil {
+                evictionCandidates.append(EvictionCandidate(connection: c, slowReader: false,
+                                                            score: Double(c.lastProgress.nanoseconds)))
+                continue
+            }
+            let elapsed = now - c.responseStart
+            guard elapsed >= slowReaderGracePeriod else { continue }
+            let rate = Double(c.responseBytesSent) / (Double(elapsed.nanoseconds) / 1e9)
+            if rate < Double(minimumResponseRate) {
+                evictionCandidates.append(EvictionCandidate(connection: c, slowReader: true, score: rate))
+            }
+        }
+        evictionCandidates.sort { a, b in a.slowReader != b.slowReader ? !a.slowReader : a.score < b.score }
+    }
+
+    /// Closes a connection to make room: an idle one with a FIN, a slow reader with a reset
+    /// (its response cannot be finished). It leaves `connections` in `finishEvictions`.
+    /// False, and nothing done, for a waiting connection whose request bytes just arrived.
+    private func evict(_ candidate: EvictionCandidate, _ host: Host, now: Instant) -> Bool {
+        let c = candidate.connection
+        if !candidate.slowReader, let events = try? host.poll(c.fd), events.contains(.readable) {
+            return false
+        }
+        if candidate.slowReader {
+            statistics.slowReadersDroppedAtLimit += 1
+        } else {
+            statistics.idleDroppedAtLimit += 1
+        }
+        release(c, host, now: now, abort: candidate.slowReader)
+        c.evicted = true
+        evictedCount += 1
+        return true
+    }
+
+    /// Removes the connections evicted this turn and forgets the candidates. O(n) when any were evicted.
+    private func finishEvictions() {
+        evictionCandidates.removeAll(keepingCapacity: true)
+        guard evictedCount > 0 else { return }
+        connections.removeAll { $0.evicted }
+        evictedCount = 0
+    }
+
     /// Moves a connection's deadline to `idleTimeout` from now (progress was made).
     private func touch(_ connection: ServerConnection, now: Instant) {
         guard !connection.lingering else { return }
+        connection.lastProgress = now
         let idle = now + idleTimeout
         setDeadline(connection, connection.responseDeadline.map { min($0, idle) } ?? idle)
     }
@@ -237,20 +343,25 @@ public final class HTTPServer: StackApplication {
                     return fail(c, host, now: now)
                 }
                 c.outputStart += sent
+                c.responseBytesSent += sent
                 touch(c, now: now)
                 if c.outputStart < c.outputEnd { return true }  // send buffer full
+                // All in TCP's hands: the buffer goes back until TCP takes more.
+                c.releaseOutput(to: pool)
                 continue
             }
-            // 2. The body goes on: the next buffer from the resource.
+            // 2. The body goes on: as much as TCP takes now, read from the resource.
             if let response = c.response, response.offset < response.length {
-                c.outputStart = 0
-                c.outputEnd = 0
+                guard let events = try? host.poll(c.fd) else { return release(c, host, now: now) }
+                if events.contains(.error) { return fail(c, host, now: now) }
+                let space = host.sendSpace(c.fd)
+                guard space >= min(sendLowWater, response.length - response.offset) else { return true }
                 guard diskBudget > 0 else {
                     statistics.diskBudgetExhausted += 1
                     moreWork = true
                     return true
                 }
-                guard fill(c) else { return release(c, host, now: now, abort: true) }
+                guard fill(c, upTo: space) else { return release(c, host, now: now, abort: true) }
                 continue
             }
             // 3. The response is all in TCP's hands.
@@ -276,13 +387,13 @@ public final class HTTPServer: StackApplication {
                 case let .request(head, length):
                     c.input.removeFirst(length)
                     touch(c, now: now)
-                    respond(to: head, on: c)
+                    respond(to: head, on: c, host)
                     continue
                 case let .failed(error):
                     statistics.requests += 1
                     statistics.malformedRequests += 1
                     c.input.removeAll()
-                    respondWithError(error.status, on: c, keepAlive: false, omitBody: false, version: .http11)
+                    respondWithError(error.status, on: c, host, keepAlive: false, omitBody: false, version: .http11)
                     continue
                 case .needMore:
                     break
@@ -369,7 +480,7 @@ public final class HTTPServer: StackApplication {
     // MARK: Responses
 
     /// Starts the response to one parsed request.
-    private func respond(to head: HTTPRequestHead, on c: ServerConnection) {
+    private func respond(to head: HTTPRequestHead, on c: ServerConnection, _ host: Host) {
         statistics.requests += 1
         var keepAlive = head.keepAlive
         if head.contentLength > 0 {
@@ -379,7 +490,7 @@ public final class HTTPServer: StackApplication {
         let isHead = head.method == "HEAD"
         guard head.method == "GET" || isHead else {
             let known = ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"].contains(head.method)
-            return respondWithError(known ? 405 : 501, on: c, keepAlive: keepAlive && known, omitBody: false,
+            return respondWithError(known ? 405 : 501, on: c, host, keepAlive: keepAlive && known, omitBody: false,
                                     version: head.version)
         }
         let path: String
@@ -387,30 +498,30 @@ public final class HTTPServer: StackApplication {
             path = try HTTPPath.normalize(head.target)
         } catch .malformed {
             statistics.malformedRequests += 1
-            return respondWithError(400, on: c, keepAlive: false, omitBody: isHead, version: head.version)
+            return respondWithError(400, on: c, host, keepAlive: false, omitBody: isHead, version: head.version)
         } catch {
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
         if !servesDotfiles, path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
             statistics.dotfilesRefused += 1
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
         guard let resource = content.resource(at: path) else {
-            return respondWithError(404, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+            return respondWithError(404, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
         }
-        start(status: 200, resource: resource, on: c, keepAlive: keepAlive, omitBody: isHead, version: head.version)
+        start(status: 200, resource: resource, on: c, host, keepAlive: keepAlive, omitBody: isHead, version: head.version)
     }
 
-    private func respondWithError(_ status: Int, on c: ServerConnection, keepAlive: Bool, omitBody: Bool,
-                                  version: HTTPVersion) {
+    private func respondWithError(_ status: Int, on c: ServerConnection, _ host: Host, keepAlive: Bool,
+                                  omitBody: Bool, version: HTTPVersion) {
         let text = "\(status) \(Self.reason(status))\n"
         let page = HTTPResource(bytes: Array(text.utf8), contentType: "text/plain; charset=utf-8")
-        start(status: status, resource: page, on: c, keepAlive: keepAlive, omitBody: omitBody, version: version)
+        start(status: status, resource: page, on: c, host, keepAlive: keepAlive, omitBody: omitBody, version: version)
     }
 
-    /// Writes the response head into the connection's buffer, followed by as much body as fits.
-    private func start(status: Int, resource: HTTPResource, on c: ServerConnection, keepAlive: Bool, omitBody: Bool,
-                       version: HTTPVersion) {
+    /// Writes the response head into a pooled buffer, followed by as much body as TCP takes now.
+    private func start(status: Int, resource: HTTPResource, on c: ServerConnection, _ host: Host, keepAlive: Bool,
+                       omitBody: Bool, version: HTTPVersion) {
         let closeAfter = !keepAlive || isStopped
         // A content type that could break the head (a CR, LF, or absurd length) is not sent as is.
         let type = resource.contentType
@@ -439,15 +550,29 @@ public final class HTTPServer: StackApplication {
         statistics.responses[status, default: 0] += 1
         let body = omitBody ? 0 : max(0, resource.length)
         c.responseDeadline = lastTurn + responseTimeout + .seconds(body / max(1, minimumResponseRate))
+        c.responseStart = lastTurn
+        c.responseBytesSent = 0
         touch(c, now: lastTurn)
-        if diskBudget > 0 { _ = fill(c) }
+        // The body joins the head only as far as TCP takes both now; a failed read shows at the next step.
+        if diskBudget > 0 { _ = fill(c, upTo: host.sendSpace(c.fd) - written) }
     }
 
-    /// Reads the next part of the body into the free end of the connection's buffer.
-    /// False when the resource ended before its stated length (the response cannot be completed).
-    private func fill(_ c: ServerConnection) -> Bool {
-        guard var response = c.response, let resource = response.resource, let output = c.output else { return true }
-        let room = min(output.count - c.outputEnd, response.length - response.offset)
+    /// Reads the next part of the body, at most `limit` bytes, into the free end of the
+    /// connection's buffer (taken from the pool if it has none). False when the resource
+    /// ended before its stated length (the response cannot be completed).
+    private func fill(_ c: ServerConnection, upTo limit: Int) -> Bool {
+        guard var response = c.response, let resource = response.resource,
+              min(limit, response.length - response.offset) > 0 else { return true }
+        let output: UnsafeMutableRawBufferPointer
+        if let held = c.output {
+            output = held
+        } else {
+            output = pool.take()
+            c.output = output
+            c.outputStart = 0
+            c.outputEnd = 0
+        }
+        let room = min(output.count - c.outputEnd, response.length - response.offset, limit)
         guard room > 0 else { return true }
         let count = resource.read(response.offset, UnsafeMutableRawBufferPointer(rebasing: output[c.outputEnd..<(c.outputEnd + room)]))
         diskBudget -= max(0, count)
@@ -477,6 +602,15 @@ public final class HTTPServer: StackApplication {
     }
 }
 
+/// A connection the server may evict at its connection limit, and how good a victim it is.
+private struct EvictionCandidate {
+    let connection: ServerConnection
+    /// A slow reader (aborted), rather than a connection waiting for a request (closed).
+    let slowReader: Bool
+    /// Lower goes first: the instant of last progress (waiting), or bytes per second (slow readers).
+    let score: Double
+}
+
 /// The response a connection is sending.
 private struct ServerResponse {
     /// Where the body comes from; nil for HEAD.
@@ -497,7 +631,7 @@ private final class ServerConnection {
     /// Request body bytes still to skip.
     var discard = 0
     var response: ServerResponse?
-    /// The pooled buffer holding bytes on their way to TCP, while a response is in flight.
+    /// The pooled buffer holding bytes on their way to TCP, only while some are left to hand over.
     var output: UnsafeMutableRawBufferPointer?
     var outputStart = 0
     var outputEnd = 0
@@ -507,8 +641,15 @@ private final class ServerConnection {
     var lingering = false
     /// When the connection is closed unless something moves first.
     var deadline = Instant.zero
+    /// When the server last made progress on it (accepted it, took a request, sent bytes).
+    var lastProgress = Instant.zero
+    /// Evicted at the connection limit this turn: released, waiting to leave the list.
+    var evicted = false
     /// When the response in flight must be all in TCP's hands (nil between responses).
     var responseDeadline: Instant?
+    /// When the response in flight started, and the bytes (head and body) TCP took of it so far.
+    var responseStart = Instant.zero
+    var responseBytesSent = 0
     /// The client's address (for the per-address limit).
     let peer: IPv4Address
 
@@ -533,5 +674,7 @@ extension HTTPServer: ServiceStatisticsReporting {
             + "    \(statistics.idleTimeouts) http \(port): idle timeouts\n"
             + "    \(statistics.responseTimeouts) http \(port): response deadlines missed (slow readers)\n"
             + "    \(statistics.dotfilesRefused) http \(port): dotfile requests refused\n"
+            + "    \(statistics.idleDroppedAtLimit) http \(port): idle connections dropped at the connection limit\n"
+            + "    \(statistics.slowReadersDroppedAtLimit) http \(port): slow readers dropped at the connection limit\n"
     }
 }
