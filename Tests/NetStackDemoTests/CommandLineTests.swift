@@ -113,4 +113,15 @@ struct CommandLineTests {
         #expect(result.stdout.contains("— identical ✓"))
         #expect(!result.stdout.contains("Did not complete"))
     }
+
+    @Test("bench connections opens, holds, closes and cycles connections, and reports each on its line")
+    func benchConnections() throws {
+        let result = try netstack(["bench", "connections", "--count", "1500", "--cycles", "1500"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "netstack bench connections: 1500 concurrent established idle connections (two hosts, one process)")
+        for label in ["heap growth", "RSS growth", "opened in", "TIME_WAIT        1500 client connections", "setup+teardown   1500 connections"] {
+            #expect(lines.contains { $0.hasPrefix("  " + label) }, "no line for \(label): \(result.stdout)")
+        }
+    }
 }
