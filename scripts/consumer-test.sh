@@ -127,8 +127,10 @@ EOF
 
 cd "$work/consumer"
 echo "consumer-test: swift build (the consumer and NetStack $version, debug)"
-swift build 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)'
-[ "${PIPESTATUS[0]}" = 0 ] || { echo "consumer-test: FAILED to build" >&2; exit 1; }
+if ! swift build 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)' || true; }; then
+    echo "consumer-test: FAILED to build" >&2
+    exit 1
+fi
 grep -q '"version" : "'"$version"'"' Package.resolved || { echo "consumer-test: FAILED: NetStack not resolved at $version" >&2; cat Package.resolved >&2; exit 1; }
 "$(swift build --show-bin-path)/Consumer"
 echo "consumer-test: passed"
