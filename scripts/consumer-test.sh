@@ -126,6 +126,9 @@ struct Consumer {
 EOF
 
 cd "$work/consumer"
+# SwiftPM puts lock files in TMPDIR: keep them in the directory the trap removes.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
 echo "consumer-test: swift build (the consumer and NetStack $version, debug)"
 if ! swift build 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)' || true; }; then
     echo "consumer-test: FAILED to build" >&2
