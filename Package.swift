@@ -31,8 +31,11 @@ let package = Package(
         .executable(name: "netstack", targets: ["NetstackCommand"]),
     ],
     dependencies: [
-        // The only third-party dependency: command-line parsing for `netstack`.
+        // The only third-party library: command-line parsing for `netstack`.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Documentation only: the `swift package generate-documentation` command (DocC). A
+        // command plugin, so no target depends on it and nothing of it is linked into NetStack.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "NetStackWire", swiftSettings: strict),

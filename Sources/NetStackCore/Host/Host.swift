@@ -13,7 +13,7 @@ public struct HostConfig: Sendable {
     public var udp = UDPConfig()
     /// Limits the ICMP errors this host sends.
     public var icmpErrors = ICMPRateLimiter()
-    /// Nil (the default): IP identifications per RFC 6864/7739 (see ``IPIdentification``),
+    /// Nil (the default): IP identifications per RFC 6864/7739 (see `IPIdentification`),
     /// keyed from the host's secret. A value: every datagram takes the next value of one
     /// counter starting there — for tests that compare with captured frames.
     public var initialIdentification: UInt16?
