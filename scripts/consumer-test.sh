@@ -125,6 +125,87 @@ struct Consumer {
 }
 EOF
 
+# The getting-started article's snippets (Sources/NetStackCore/NetStackCore.docc),
+# compiled as a consumer sees the API; not run (the TAP device needs root).
+cat > "$work/consumer/Sources/Consumer/GettingStarted.swift" <<'EOF'
+import NetStackCore
+import NetStackDevices
+import NetStackRuntime
+import NetStackServices
+import NetStackSimulator
+import NetStackWire
+
+enum GettingStarted {
+    static func makeAHost() -> Host {
+        var config = HostConfig(name: "server")
+        config.randomSeed = 1
+        let host = Host(config)
+        let eth0 = host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2)))
+        host.assign(IPv4Address(192, 0, 2, 2), prefixLength: 24, to: eth0, now: .zero)
+        host.setDefaultGateway(IPv4Address(192, 0, 2, 1), interface: eth0)
+        return host
+    }
+
+    static func socketCalls(_ host: Host, now: Instant) throws {
+        let listener = host.socket(.stream)
+        try host.bind(listener, to: Endpoint(.any, 7))
+        try host.listen(listener, backlog: 16)
+        let (fd, peer) = try host.accept(listener)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = try buffer.withUnsafeMutableBytes { try host.recv(fd, into: $0, now: now) }
+        _ = try buffer.withUnsafeBytes { try host.send(fd, UnsafeRawBufferPointer(rebasing: $0[..<n]), now: now) }
+        _ = peer
+    }
+
+    static func overTAP() async throws {
+        var configuration = RuntimeConfiguration(deviceName: "tap0", deviceKind: .tap,
+                                                 address: IPv4Address(192, 0, 2, 2), prefixLength: 24)
+        configuration.gateway = IPv4Address(192, 0, 2, 1)
+        let runtime = try StackRuntime(configuration)
+        runtime.runInBackground()
+
+        let listener = try runtime.listen(port: 7)
+        while true {
+            let (stream, _) = try await listener.accept()
+            Task {
+                while let bytes = try? await stream.read(), !bytes.isEmpty {
+                    try? await stream.write(bytes)
+                }
+                stream.close()
+            }
+        }
+    }
+
+    static func simulated() throws {
+        func node(_ name: String, _ last: UInt8) -> HostNode {
+            let host = Host(HostConfig(name: name))
+            host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, last)))
+            host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: InterfaceID(0), now: .zero)
+            return HostNode(host)
+        }
+        let client = node("client", 10), server = node("server", 20)
+        let simulator = Simulator(seed: 1)
+        let hub = Hub(name: "hub", portCount: 2)
+        simulator.connect(client, 0, hub, 0)
+        simulator.connect(server, 0, hub, 1, config: .ideal)
+        server.run(try TCPEchoService(host: server.host, port: 7))
+
+        let fd = client.host.socket(.stream)
+        try client.host.connect(fd, to: Endpoint(IPv4Address(192, 0, 2, 20), 7), now: simulator.now)
+        client.applications.append { host, now in }
+        _ = simulator.run(for: .seconds(1))
+    }
+
+    static func driveByHand(_ host: Host, frame: [UInt8], eth0: InterfaceID, now: Instant,
+                            send: (UnsafeRawBufferPointer) -> Void) -> Instant? {
+        _ = host.receive(frame, on: eth0, now: now)
+        host.poll(now: now)
+        while host.takeFrame(from: eth0, { send($0) }) != nil {}
+        return host.nextDeadline()
+    }
+}
+EOF
+
 cd "$work/consumer"
 # SwiftPM puts lock files in TMPDIR: keep them in the directory the trap removes.
 mkdir -p "$work/tmp"
