@@ -15,13 +15,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-// The per-packet modules skip the runtime exclusivity checks in release builds:
-// each access to a class's stored property otherwise costs a call into the
-// runtime, about 20% of the per-segment time (measured with perf on
-// `netstack bench tcp`). The compile-time checks still apply, and debug builds
-// — every test run — keep the runtime checks, so a violation still fails a test.
-let hotPath: [SwiftSetting] = strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-
+// No `unsafeFlags` anywhere: SwiftPM refuses a dependency by version whose targets use
+// them. The per-packet path skips the runtime exclusivity checks through
+// `@exclusivity(unchecked)` on the few class properties it mutates in place (Host,
+// TCPConnection) instead of a release-only `-enforce-exclusivity=unchecked`.
 let package = Package(
     name: "NetStack",
     products: [
@@ -34,12 +31,15 @@ let package = Package(
         .executable(name: "netstack", targets: ["NetstackCommand"]),
     ],
     dependencies: [
-        // The only third-party dependency: command-line parsing for `netstack`.
+        // The only third-party library: command-line parsing for `netstack`.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Documentation only: the `swift package generate-documentation` command (DocC). A
+        // command plugin, so no target depends on it and nothing of it is linked into NetStack.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "NetStackWire", swiftSettings: hotPath),
-        .target(name: "NetStackCore", dependencies: ["NetStackWire"], swiftSettings: hotPath),
+        .target(name: "NetStackWire", swiftSettings: strict),
+        .target(name: "NetStackCore", dependencies: ["NetStackWire"], swiftSettings: strict),
         .target(name: "NetStackDevices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
         .target(name: "NetStackServices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
         .target(

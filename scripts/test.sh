@@ -33,6 +33,15 @@ status=${PIPESTATUS[0]}
 # A brief fuzz run of the stack and service fuzzers under ASan (root, i.e. CI, only).
 [ "$(id -u)" != 0 ] || Fuzz/run.sh 20 FuzzStack FuzzHTTPRequest FuzzHTTPResponse FuzzResolver || exit 1
 
+# The DocC documentation of every library target, with no warning (unresolved links …).
+echo "== documentation (DocC)"
+scripts/docs.sh || exit 1
+
+# NetStack as another package's dependency by version: a throw-away tag on a
+# clone of HEAD, a consumer using every library product, built and run.
+echo "== consumer package"
+scripts/consumer-test.sh || exit 1
+
 # The long TCP soak (100 MiB each way through a hostile link, 20 seeds) takes
 # hours in a debug build and about two minutes in a release one.
 echo "== swift test -c release --filter SoakTests"

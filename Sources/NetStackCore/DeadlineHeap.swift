@@ -1,5 +1,5 @@
 /// A binary min-heap of elements ordered by (deadline, order): the one priority
-/// queue behind every table with deadlines — TCP's ``TimerQueue``, the ARP
+/// queue behind every table with deadlines — TCP's `TimerQueue`, the ARP
 /// cache, reassembly, the simulator's event queue and the impaired wire.
 ///
 /// `order` breaks ties between equal deadlines; ``push(_:at:)`` hands out an

@@ -44,13 +44,13 @@ public struct RuntimeConfiguration: Sendable {
     }
 }
 
-/// Drives one NetStack ``Host`` over a Linux TAP or TUN device in real time.
+/// Drives one NetStack `Host` over a Linux TAP or TUN device in real time.
 ///
 /// One thread — the one that calls ``run(until:)`` — owns the loop: it waits in
 /// epoll for the device, the wake-up eventfd, SIGINT/SIGTERM (a signalfd) and
 /// the control socket, with a timeout at the stack's next deadline; then it
 /// reads a batch of frames (up to 64, until EAGAIN), polls the stack, gives
-/// every ``StackApplication`` a turn and writes out what the stack sent — all
+/// every `StackApplication` a turn and writes out what the stack sent — all
 /// on the same thread, so no packet ever crosses a thread. The per-frame path
 /// does not allocate: frames are read into one buffer and written straight
 /// from the adapter's transmit ring (`--impair` and `--pcap` add one copy).

@@ -29,7 +29,7 @@ public struct AsyncStack: Sendable {
 
     /// Looks `name` up with the host's stub resolver (hosts table, cache, then
     /// its nameservers), suspending while the query is out.
-    /// Throws a ``ResolverError`` (NXDOMAIN, time-out …).
+    /// Throws a `ResolverError` (NXDOMAIN, time-out …).
     public func resolve(_ name: String) async throws -> Resolution {
         try await network.resolve(name, on: node)
     }

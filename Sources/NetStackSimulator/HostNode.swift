@@ -2,7 +2,7 @@ public import NetStackCore
 public import NetStackDevices
 public import NetStackServices
 
-/// Makes a ``Host`` (one stack) a ``FrameNode``: port *i* is the host's interface *i*.
+/// Makes a `Host` (one stack) a `FrameNode`: port *i* is the host's interface *i*.
 ///
 /// Applications run on the host's own schedule: after every poll of the stack,
 /// each application gets a turn (read its sockets, answer), and whatever it

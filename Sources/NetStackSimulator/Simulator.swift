@@ -1,7 +1,7 @@
 public import NetStackCore
 public import NetStackDevices
 
-/// Drives many ``FrameNode``s joined by ``Link``s on a virtual clock, one
+/// Drives many `FrameNode`s joined by `Link`s on a virtual clock, one
 /// event at a time, deterministically: the same seed and the same calls give
 /// the same frames, byte for byte, at the same virtual times.
 ///

@@ -49,7 +49,7 @@ enum PcapFormat {
 ///
 /// Bytes accumulate in an internal buffer until ``takeBytes()`` hands them
 /// over, so a caller can stream a long capture to a file in pieces. Each
-/// ``append(_:nanoseconds:)`` costs one copy of
+/// ``append(_:nanoseconds:)-(UnsafeRawBufferPointer,_)`` costs one copy of
 /// the (possibly truncated) frame plus a 16-byte record header, with
 /// amortised growth of the buffer.
 public struct PcapWriter: Sendable {

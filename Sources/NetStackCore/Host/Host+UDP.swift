@@ -59,7 +59,7 @@ extension Host {
     /// Connects a socket to `remote` (connect() on a datagram socket; nil
     /// disconnects): from then on ICMP errors about its datagrams to `remote`
     /// reach it, as on Linux, where an unconnected socket never hears of them.
-    /// Sending to other destinations stays allowed through ``udpSend(_:_:to:now:)``.
+    /// Sending to other destinations stays allowed through ``udpSend(_:_:to:now:)-(_,UnsafeRawBufferPointer,_,_)``.
     public func udpConnect(_ socket: UDPSocket, to remote: Endpoint?) { udp.connect(socket, to: remote) }
 
     /// Allows sending to broadcast addresses (SO_BROADCAST).

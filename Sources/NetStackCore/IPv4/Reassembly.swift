@@ -27,7 +27,7 @@ public enum ReassemblyDrop: Sendable, Equatable {
 /// Fragments are keyed by (source, destination, protocol, identification).
 /// Each datagram keeps its fragments as pieces sorted by offset — no buffer
 /// sized to the end offset, no copy of what came before — and the host puts
-/// them together once, when the last hole fills (``assembleCompleted(header:into:)``).
+/// them together once, when the last hole fills (`assembleCompleted(header:into:)`).
 /// Any overlap drops the datagram.
 ///
 /// Memory is charged as held: each piece's bytes plus ``pieceOverhead``, each

@@ -58,7 +58,9 @@ final class TCPConnection {
     var sndWl2: SequenceNumber = 0
     /// Largest window the peer ever offered: sender SWS avoidance (RFC 9293 §3.8.6.2.1) and RFC 5961's MAX.SND.WND.
     var maxSndWnd = 0
-    var sendBuffer: SendBuffer
+    // `@exclusivity(unchecked)` on the buffers, RTT, congestion and SACK state: mutated in
+    // place per segment, where a dynamic exclusivity check is a runtime call (see `Host`).
+    @exclusivity(unchecked) var sendBuffer: SendBuffer
     /// True once the peer has acknowledged our SYN (the SYN's sequence number holds no data).
     var synAcknowledged = false
     /// Sequence number of our FIN once the application has closed its side.
@@ -69,7 +71,7 @@ final class TCPConnection {
     var rcvNxt: SequenceNumber = 0
     /// Right edge of the window last advertised: it must not move left (RFC 9293 §3.8.6.2.2).
     var rcvAdvertisedEdge: SequenceNumber = 0
-    var receiveBuffer: ReceiveBuffer
+    @exclusivity(unchecked) var receiveBuffer: ReceiveBuffer
     /// Sequence number of the peer's FIN when it arrived before all the data ahead of it.
     var peerFinSeq: SequenceNumber?
     /// True once the peer's FIN has been received in order.
@@ -93,9 +95,9 @@ final class TCPConnection {
     var tsOffset: UInt32 = 0
 
     // MARK: Reliability and congestion control
-    var rtt: RTTEstimator
-    var congestion: CongestionControl
-    var scoreboard = SACKScoreboard()
+    @exclusivity(unchecked) var rtt: RTTEstimator
+    @exclusivity(unchecked) var congestion: CongestionControl
+    @exclusivity(unchecked) var scoreboard = SACKScoreboard()
     /// The segment being timed when timestamps are off (Karn's rule: never a retransmitted one).
     var rttTimedSeq: SequenceNumber?
     var rttTimedAt = Instant.zero

@@ -1,7 +1,7 @@
 public import NetStackCore
 import Glibc
 
-/// The monotonic clock as the core's ``Instant``: nanoseconds since the clock was made.
+/// The monotonic clock as the core's `Instant`: nanoseconds since the clock was made.
 /// One `clock_gettime` (vDSO, ~20 ns) per reading; never jumps with wall-clock changes.
 public struct MonotonicClock: Sendable {
     private let origin: Int64
