@@ -46,7 +46,7 @@ public struct HTTPServerStatistics: Sendable, Equatable {
 ///
 /// Each connection answers its requests in order (pipelining included), one at
 /// a time: the response head and then the body, read from the resource only as
-/// far as TCP's send buffer takes it now (``Host/sendSpace(_:)``), through a
+/// far as TCP's send buffer takes it now (`Host.sendSpace(_:)`), through a
 /// pooled 64 KiB buffer that goes back to the pool as soon as all of it is in
 /// TCP's hands. A connection reads its next request only after the current
 /// response is all in the send buffer, so a client that stops reading costs
