@@ -89,16 +89,31 @@ extension InteropTests {
             let query = try await client.python(Self.dnsQuery, [Self.server, "tunnel.test"], timeout: .seconds(20))
             #expect(query.succeeded && query.output.contains("answer \(Self.server)"), "\(query)\(tunnel.tails)")
 
+            // 16 MiB echoed through the relay both ways at once, then half-closed: every byte back, then the end.
+            let bulk = try await client.python(Self.echoBulk, [Self.server, "\(16 << 20)"], timeout: .seconds(120))
+            #expect(bulk.output.contains("echoed \(16 << 20) intact"), "\(bulk)\(tunnel.tails)")
+
+            // The server resets its connection: the client sees a reset, not an orderly end.
+            let reset = try await client.python(Self.resetByServer, [Self.server], timeout: .seconds(20))
+            #expect(reset.output.contains("reset"), "\(reset)")
+
             // A closed port: curl sees the refusal (exit 7), not a timeout.
             let refused = try await client.run(["curl", "-sS", "--max-time", "10", "http://\(Self.server):9/"], timeout: .seconds(20))
             #expect(refused.termination == .exited(7), "\(refused)")
             #expect(refused.errorOutput.contains("Couldn't connect") || refused.errorOutput.contains("refused"), "\(refused)")
+
+            // An address nobody answers: bound to veth-p, the relay's socket tries it on that link, ARP
+            // fails (about 3 s), and the client gets ICMP host unreachable: curl fails at once (7), not at its timeout (28).
+            let unreachable = try await client.run(["curl", "-sS", "--max-time", "10", "http://192.0.2.99:80/"],
+                                                    timeout: .seconds(20))
+            #expect(unreachable.termination == .exited(7), "\(unreachable)")
 
             let netstat = try await proxy.table("netstat")
             #expect(netstat.output.contains("\(Self.server):53") && netstat.output.contains("FLOW"), "\(netstat)")
             let statistics = try await proxy.table("netstat", ["--statistics"])
             #expect(statistics.output.contains("tunnel: TCP connections relayed"), "\(statistics)")
             #expect(statistics.output.contains("1 tunnel: UDP flows relayed"), "\(statistics)")
+            #expect(statistics.output.contains("2 tunnel: TCP connections refused as the destination refused"), "\(statistics)")
 
             // 2,000 idle connections to the echo server held at once, then SIGTERM: each client sees a FIN.
             let idle = try client.spawnPython(Self.idleClient, [Self.server, "\(Self.idleFlows)"])
@@ -130,31 +145,75 @@ extension InteropTests {
             return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
         }
 
-        /// A TCP echo server on argv[1]:7 holding thousands of connections in one process.
+        /// A TCP echo server on argv[1]:7 holding thousands of connections in one process. It
+        /// echoes with backpressure (stops reading while 1 MiB waits to go out), closes after
+        /// echoing everything once the client has closed, and resets a connection that sends `reset`.
         static let echoServer = """
-            import resource, selectors, socket, sys
+            import resource, selectors, socket, struct, sys
             try: resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
             except (ValueError, OSError): pass
             listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind((sys.argv[1], 7)); listener.listen(4096); listener.setblocking(False)
             selector = selectors.DefaultSelector(); selector.register(listener, selectors.EVENT_READ)
+            pending, closing = {}, set()
+            def finish(s):
+                selector.unregister(s); del pending[s]; closing.discard(s); s.close()
             print("listening", flush=True)
             while True:
-                for key, _ in selector.select():
-                    if key.fileobj is listener:
+                for key, mask in selector.select():
+                    s = key.fileobj
+                    if s is listener:
                         while True:
                             try: connection, _ = listener.accept()
                             except BlockingIOError: break
-                            connection.setblocking(False); selector.register(connection, selectors.EVENT_READ)
+                            connection.setblocking(False); pending[connection] = bytearray()
+                            selector.register(connection, selectors.EVENT_READ)
                         continue
-                    try: data = key.fileobj.recv(65536)
-                    except BlockingIOError: continue
-                    except OSError: data = b""
-                    if data:
-                        try: key.fileobj.send(data)
-                        except OSError: pass
-                    else:
-                        selector.unregister(key.fileobj); key.fileobj.close()
+                    if mask & selectors.EVENT_READ:
+                        try: data = s.recv(65536)
+                        except BlockingIOError: data = None
+                        except OSError: finish(s); continue
+                        if data == b"": closing.add(s)
+                        elif data and data.startswith(b"reset"):
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); finish(s); continue
+                        elif data: pending[s] += data
+                    if mask & selectors.EVENT_WRITE and pending[s]:
+                        try: del pending[s][:s.send(pending[s])]
+                        except BlockingIOError: pass
+                        except OSError: finish(s); continue
+                    events = (0 if s in closing or len(pending[s]) > 1 << 20 else selectors.EVENT_READ) \\
+                        | (selectors.EVENT_WRITE if pending[s] else 0)
+                    if events: selector.modify(s, events)
+                    else: finish(s)
+            """
+
+        /// Sends argv[2] random bytes to argv[1]:7 while reading the echo, half-closes,
+        /// reads to the end; prints `echoed N intact` when every byte came back in order.
+        static let echoBulk = """
+            import hashlib, os, socket, sys, threading
+            server, size = sys.argv[1], int(sys.argv[2])
+            data = os.urandom(size)
+            s = socket.create_connection((server, 7), timeout=60)
+            def writer():
+                s.sendall(data); s.shutdown(socket.SHUT_WR)
+            thread = threading.Thread(target=writer); thread.start()
+            digest, count = hashlib.sha256(), 0
+            while True:
+                chunk = s.recv(1 << 16)
+                if not chunk: break
+                digest.update(chunk); count += len(chunk)
+            thread.join()
+            intact = count == size and digest.digest() == hashlib.sha256(data).digest()
+            print("echoed", count, "intact" if intact else "DIFFERENT", flush=True)
+            """
+
+        /// Asks the echo server at argv[1]:7 to reset the connection; prints `reset` when the client sees one.
+        static let resetByServer = """
+            import socket, sys
+            s = socket.create_connection((sys.argv[1], 7), timeout=10)
+            s.sendall(b"reset")
+            try: print("data" if s.recv(16) else "fin")
+            except ConnectionResetError: print("reset")
             """
 
         /// Opens argv[2] connections to argv[1]:7, checks a few echo, prints `held N`,
