@@ -168,6 +168,39 @@ struct TransparentTCPTests {
         #expect(try pair.client.poll(fd).contains(.error))
     }
 
+    @Test("the activity list names each connection something happened to, once, and only while tracking is on")
+    func activityListsConnectionsWithNews() throws {
+        let pair = TunnelPair()
+        pair.proxy.setTracksTCPActivity(true)
+        let listener = try pair.wildcardListener(intercept: true)
+        let quiet = try pair.connect(to: Endpoint(IPv4Address(203, 0, 113, 8), 80))
+        let busy = try pair.connect()
+        pair.run(rounds: 3)
+        var flows: [Int32] = []
+        while let request = try pair.proxy.nextFlowRequest(listener) {
+            flows.append(try pair.proxy.acceptFlow(listener, request, now: pair.now))
+        }
+        pair.run()
+        var listed: [Int32] = []
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(Set(listed) == Set(flows) && listed.count == 2, "both handshakes completed: each listed once")
+        listed.removeAll()
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(listed.isEmpty, "taken: nothing new")
+        _ = quiet
+        try send(pair.client, busy, "news", now: pair.now)
+        pair.run()
+        pair.proxy.takeTCPActivity(into: &listed)
+        let busyFlow = try #require(try flows.first { try pair.proxy.endpoints($0).local == TunnelPair.remote })
+        #expect(listed == [busyFlow], "only the connection that received data")
+        pair.proxy.setTracksTCPActivity(false)
+        try send(pair.client, busy, "more", now: pair.now)
+        pair.run()
+        listed.removeAll()
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(listed.isEmpty, "not tracking")
+    }
+
     @Test("a transparent listener that does not intercept completes handshakes itself; accept gives the original destination")
     func transparentListenerAccepts() throws {
         let pair = TunnelPair()
