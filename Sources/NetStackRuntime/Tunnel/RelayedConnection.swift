@@ -18,6 +18,8 @@ final class RelayedConnection {
     var clientDone = false, upstreamShut = false
     /// The destination sent its FIN (recv returned 0); the client got a FIN (shutdown of the stack's write side).
     var upstreamDone = false, clientShut = false
+    /// Its index in the relay's list of connections.
+    var slot = 0
 
     init(stackFD: Int32, upstreamSocket: KernelSocket) {
         self.stackFD = stackFD
