@@ -254,6 +254,25 @@ struct TransparentTCPTests {
 
 @Suite("Transparent termination: UDP flows and ICMP echo to any address")
 struct TransparentUDPTests {
+    @Test("a refused flow answers its client with ICMP port unreachable from the destination, and the socket fails")
+    func refusedUDPFlow() throws {
+        let pair = TunnelPair()
+        pair.proxy.setUDPFlowInterception(UDPFlowConfig())
+        let socket = pair.client.udpOpen()
+        let closed = Endpoint(IPv4Address(203, 0, 113, 9), 9)
+        pair.client.udpConnect(socket, to: closed)
+        try pair.client.udpSend(socket, Array("hello".utf8), to: closed, now: pair.now)
+        pair.run()
+        let flow = try #require(pair.proxy.nextUDPFlow())
+        pair.proxy.refuseUDPFlow(flow, now: pair.now)
+        pair.run()
+        let icmp = try #require(pair.fromProxy.last)
+        let ip = try icmp.withUnsafeBytes { try IPv4Header.parse($0) }
+        #expect(ip.protocol == .icmp && ip.source == closed.address)
+        #expect(icmp[ip.headerLength] == 3 && icmp[ip.headerLength + 1] == 3, "type 3 code 3")
+        #expect(pair.client.udpTakeError(socket) == .connectionRefused)
+    }
+
     @Test("datagrams become per-5-tuple flows; replies go out from the original destination; idle flows expire")
     func udpFlowsRoundTrip() throws {
         let pair = TunnelPair()
