@@ -89,6 +89,10 @@ extension InteropTests {
             let query = try await client.python(Self.dnsQuery, [Self.server, "tunnel.test"], timeout: .seconds(20))
             #expect(query.succeeded && query.output.contains("answer \(Self.server)"), "\(query)\(tunnel.tails)")
 
+            // A closed UDP port: the server's port unreachable is passed on, so a connected socket fails at once.
+            let closedUDP = try await client.python(Self.udpToClosedPort, [Self.server, "5300"], timeout: .seconds(20))
+            #expect(closedUDP.output.contains("refused"), "\(closedUDP)")
+
             // 16 MiB echoed through the relay both ways at once, then half-closed: every byte back, then the end.
             let bulk = try await client.python(Self.echoBulk, [Self.server, "\(16 << 20)"], timeout: .seconds(120))
             #expect(bulk.output.contains("echoed \(16 << 20) intact"), "\(bulk)\(tunnel.tails)")
@@ -112,7 +116,8 @@ extension InteropTests {
             #expect(netstat.output.contains("\(Self.server):53") && netstat.output.contains("FLOW"), "\(netstat)")
             let statistics = try await proxy.table("netstat", ["--statistics"])
             #expect(statistics.output.contains("tunnel: TCP connections relayed"), "\(statistics)")
-            #expect(statistics.output.contains("1 tunnel: UDP flows relayed"), "\(statistics)")
+            #expect(statistics.output.contains("2 tunnel: UDP flows relayed"), "\(statistics)")
+            #expect(statistics.output.contains("1 tunnel: UDP datagrams refused by their destination"), "\(statistics)")
             #expect(statistics.output.contains("2 tunnel: TCP connections refused as the destination refused"), "\(statistics)")
 
             // 2,000 idle connections to the echo server held at once, then SIGTERM: each client sees a FIN.
@@ -240,6 +245,18 @@ extension InteropTests {
                     if data == b"": fin += 1
                     poller.unregister(fd); del byfd[fd]
             print("fin", fin, "reset", reset, flush=True)
+            """
+
+        /// Sends a datagram to argv[1]:argv[2] from a connected UDP socket; prints `refused` when
+        /// the next receive fails with ECONNREFUSED (ICMP port unreachable), `timeout` otherwise.
+        static let udpToClosedPort = """
+            import socket, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+            s.connect((sys.argv[1], int(sys.argv[2])))
+            s.send(b"anyone?")
+            try: s.recv(512); print("answered")
+            except ConnectionRefusedError: print("refused")
+            except socket.timeout: print("timeout")
             """
 
         /// Asks argv[1]:53 over UDP for the A record of argv[2] (three tries); prints `answer A.B.C.D`.

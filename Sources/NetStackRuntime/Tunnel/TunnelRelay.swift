@@ -3,6 +3,7 @@
 // It lives in the runtime, not among the services, because its upstream side
 // is kernel sockets (Glibc), which the services never touch.
 
+import Glibc
 public import NetStackCore
 public import NetStackServices
 import NetStackWire
@@ -60,6 +61,8 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
     public private(set) var tcpRefusedOverLimit = 0
     /// UDP flows relayed (an upstream socket was opened).
     public private(set) var udpRelayed = 0
+    /// UDP datagrams whose destination answered port unreachable, passed on to the client as such.
+    public private(set) var udpRefused = 0
     /// UDP flows dropped because ``TunnelRelayConfig/maxFlows`` flows were open.
     public private(set) var udpRefusedOverLimit = 0
     /// Upstream failures: sockets that could not be opened, connections reset or failed mid-flow, datagrams refused.
@@ -135,6 +138,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
             + "    \(tcpRefused) tunnel: TCP connections refused as the destination refused or was unreachable\n"
             + "    \(tcpRefusedOverLimit) tunnel: TCP connections refused over the flow limit\n"
             + "    \(udpRelayed) tunnel: UDP flows relayed\n"
+            + "    \(udpRefused) tunnel: UDP datagrams refused by their destination (port unreachable passed on)\n"
             + "    \(udpRefusedOverLimit) tunnel: UDP flows dropped over the flow limit\n"
             + "    \(upstreamErrors) tunnel: upstream errors\n"
             + "    \(clientAborts) tunnel: connections reset or lost by the client\n"
@@ -494,7 +498,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 let result = payload.withUnsafeBytes { relayed.upstream.write($0) }
                 switch result {
                 case .success(let sent): bytesUpstream += sent
-                case .failure: upstreamErrors += 1  // a full socket buffer or an earlier ICMP error: dropped, as UDP may
+                case .failure(let error): refuseIfRefused(flow, error, host, now: now)  // otherwise dropped, as UDP may
                 }
             }
         }
@@ -517,10 +521,21 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 }
             case .failure(let error):
                 if error.wouldBlock { return }
-                upstreamErrors += 1  // ECONNREFUSED: the destination's port unreachable
+                refuseIfRefused(relayed.flow, error, host, now: now)
             }
         }
         moreWork = now
+    }
+
+    /// An upstream UDP error: ECONNREFUSED (the destination's ICMP port unreachable) is passed
+    /// on to the client as the same ICMP error; anything else is counted.
+    private func refuseIfRefused(_ flow: UDPFlow, _ error: KernelSocketError, _ host: Host, now: Instant) {
+        guard error.code == ECONNREFUSED else {
+            upstreamErrors += 1
+            return
+        }
+        udpRefused += 1
+        host.refuseUDPFlow(flow, now: now)
     }
 
     private func closeDatagramFlow(_ id: Int) {
