@@ -95,6 +95,9 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
     private var moreWork: Instant?
     private var earliestConnectDeadline: Instant?
     private var stopped = false
+    /// Where an intercepted destination is reached instead of itself: a seam for tests,
+    /// which reach kernel peers on the loopback address. Nil: the destination itself.
+    var upstreamEndpoint: ((Endpoint) -> Endpoint)?
 
     /// Puts `interface` in any-destination mode and intercepts every TCP
     /// attempt (a transparent listener on every address and port) and every
@@ -234,7 +237,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 try? host.refuseFlow(listener, request, .hostUnreachable, now: now)
                 continue
             }
-            if let error = upstream.connect(to: request.destination) {
+            if let error = upstream.connect(to: upstreamEndpoint?(request.destination) ?? request.destination) {
                 refuse(request, upstream, error.refusal, host, now: now)
                 continue
             }
@@ -478,7 +481,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 host.closeUDPFlow(flow)
                 continue
             }
-            if upstream.connect(to: flow.destination) != nil || (try? watcher?.watch(upstream.fd, for: .readable)) == nil {
+            if upstream.connect(to: upstreamEndpoint?(flow.destination) ?? flow.destination) != nil || (try? watcher?.watch(upstream.fd, for: .readable)) == nil {
                 upstreamErrors += 1
                 close(upstream)
                 host.closeUDPFlow(flow)
