@@ -67,7 +67,7 @@ private struct KernelListener: ~Copyable {
     let port: UInt16
 
     /// With `receiveBuffer`, accepted connections get that SO_RCVBUF from the start (their window stays small).
-    init(receiveBuffer: Int32? = nil) {
+    init(receiveBuffer: Int32? = nil, backlog: Int32 = 16) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         if var size = receiveBuffer { setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
@@ -80,7 +80,7 @@ private struct KernelListener: ~Copyable {
                 _ = getsockname(listener, $0, &length)
             }
         }
-        _ = listen(listener, 16)
+        _ = listen(listener, backlog)
         fd = listener
         port = UInt16(bigEndian: address.sin_port)
     }
@@ -94,6 +94,19 @@ private struct KernelListener: ~Copyable {
         _ = fcntl(child, F_SETFL, fcntl(child, F_GETFL) | O_NONBLOCK)
         return child
     }
+}
+
+/// A kernel connect to 127.0.0.1:`port`, started without waiting for it (non-blocking).
+private func kernelConnect(port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    _ = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return fd
 }
 
 /// A port on 127.0.0.1 nothing listens on (a listener's, closed at once): connecting is refused.
@@ -158,6 +171,24 @@ struct TunnelRelayTests {
         let fd = try bench.connect(port: closedPort())
         bench.run { (try? bench.client.poll(fd))?.contains(.error) ?? false }
         #expect(try bench.client.takeError(fd) == .connectionRefused)
+        #expect(bench.relay.tcpRefused == 1 && bench.relay.flowCount == 0)
+    }
+
+    @Test("an upstream that never answers the SYN: after the connect timeout the client gets ICMP host unreachable")
+    func connectTimeout() throws {
+        var config = TunnelRelayConfig()
+        config.connectTimeout = .milliseconds(50)
+        let bench = try RelayBench(config)
+        // A listener with a backlog of one that never accepts: once two connections fill its
+        // queue the kernel drops further SYNs, and the relay's connect stays in progress.
+        let full = KernelListener(backlog: 0)
+        var fillers: [Int32] = []
+        defer { for fd in fillers { close(fd) } }
+        for _ in 0..<2 { fillers.append(kernelConnect(port: full.port)) }
+        usleep(50_000)
+        let fd = try bench.connect(port: full.port)
+        bench.run(rounds: 200) { (try? bench.client.poll(fd))?.contains(.error) ?? false }
+        #expect(try bench.client.takeError(fd) == .hostUnreachable)
         #expect(bench.relay.tcpRefused == 1 && bench.relay.flowCount == 0)
     }
 
