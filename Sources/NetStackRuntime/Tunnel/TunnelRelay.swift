@@ -130,12 +130,16 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         for connection in connections { connection.release(to: pool) }
     }
 
+    /// Keeps the runtime's watcher: upstream sockets are registered with it as they open.
     public func attach(_ watcher: DescriptorWatcher) { self.watcher = watcher }
 
+    /// Now while a connection has bytes left over from its budget; else the earliest
+    /// connect deadline or the next once-a-second scan.
     public var nextWakeup: Instant? {
         earliest(earliest(moreWork, earliestConnectDeadline), connections.isEmpty ? nil : nextFullScan)
     }
 
+    /// The relay's counters, for `netstack netstat --statistics` (under `Services:`).
     public var statisticsReport: String {
         "    \(tcpRelayed) tunnel: TCP connections relayed\n"
             + "    \(tcpRefused) tunnel: TCP connections refused as the destination refused or was unreachable\n"
@@ -152,6 +156,9 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
 
     // MARK: Turns
 
+    /// A turn: starts upstream connects for new attempts, refuses those past their
+    /// connect timeout, serves the connections with news (all of them once a
+    /// second) and relays UDP. O(news + new flows), O(connections) once a second.
     public func run(on host: Host, now: Instant) {
         guard !stopped else { return }
         moreWork = nil
@@ -180,6 +187,8 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         relayDatagrams(host, now: now)
     }
 
+    /// An upstream socket is ready: a connect finished (the client's handshake is
+    /// completed or refused), a connection can move bytes, or a UDP reply waits. O(1) plus the bytes moved.
     public func descriptorReady(_ fd: Int32, _ events: DescriptorEvents, on host: Host, now: Instant) {
         guard !stopped else { return }
         if let pending = connecting[fd] {
