@@ -58,9 +58,14 @@ public struct RuntimeConfiguration: Sendable {
 /// Other threads use the stack through ``withHost(_:)``, which takes the same
 /// lock, runs their socket calls, writes out what they sent and wakes the loop
 /// only when its next deadline moved earlier. A class: the loop and its users share it.
+///
+/// A program that also waits on kernel descriptors (a relay's upstream sockets)
+/// adopts ``DescriptorWatchingApplication``: its descriptors join the same epoll
+/// set, and the loop gives it a turn when one of them is ready.
 public final class StackRuntime: @unchecked Sendable {
     // @unchecked: every mutable stored property below is only touched with `lock` held
-    // (or by the loop thread before it starts / after it ends).
+    // (or by the loop thread before it starts / after it ends); `epoll` and `watchedReady`
+    // only by the loop thread.
 
     /// The clock all instants given to the stack come from.
     public let clock = MonotonicClock()
@@ -72,6 +77,12 @@ public final class StackRuntime: @unchecked Sendable {
     private let lock = Mutex(())
     private let host: Host
     private var programs: [any StackApplication] = []
+    /// The programs that watch descriptors; a watched token's upper half is the index here plus one.
+    private var watchingPrograms: [any DescriptorWatchingApplication] = []
+    /// One epoll set for the device, the wake-up, signals, control and the programs' descriptors.
+    private var epoll: Epoll
+    /// Watched descriptors found ready by the last epoll_wait (capacity for a whole batch: no allocation).
+    private var watchedReady: [(token: UInt64, events: UInt32)] = []
     private let wakeup: WakeupSignal
     private var control: ControlServer?
     private var pcap: PcapFile?
@@ -108,12 +119,17 @@ public final class StackRuntime: @unchecked Sendable {
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
+        epoll = try Epoll()
+        watchedReady.reserveCapacity(Epoll.batch)
         if let impairment = configuration.impairment, !impairment.isIdeal { wire = ImpairedWire(impairment) }
         if let path = configuration.pcapPath {
             pcap = try PcapFile(path: path, rawIP: configuration.deviceKind == .tun,
                                 overwrite: configuration.pcapOverwrite, limit: configuration.pcapLimit)
         }
         if let path = configuration.controlPath { control = try ControlServer(path: path) }
+        try epoll.add(device.fd, token: Token.device.rawValue)
+        try epoll.add(wakeup.fd, token: Token.wakeup.rawValue)
+        if let control { try epoll.add(control.fd, token: Token.control.rawValue) }
         let now = clock.now()
         host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
         if let gateway = configuration.gateway {
@@ -147,9 +163,16 @@ public final class StackRuntime: @unchecked Sendable {
         }
     }
 
-    /// Starts running `program` on the stack's thread (after every poll).
+    /// Starts running `program` on the stack's thread (after every poll). A
+    /// ``DescriptorWatchingApplication`` is first given its ``DescriptorWatcher``.
     public func start(_ program: any StackApplication) {
-        lock.withLock { _ in programs.append(program) }
+        lock.withLock { _ in
+            programs.append(program)
+            if let watching = program as? any DescriptorWatchingApplication {
+                watchingPrograms.append(watching)
+                watching.attach(DescriptorWatcher(epoll: epoll.fd, tag: UInt32(watchingPrograms.count)))
+            }
+        }
         wakeup.signal()
     }
 
@@ -168,17 +191,11 @@ public final class StackRuntime: @unchecked Sendable {
     /// has stopped the programs and their connections have closed (at most 2 s).
     /// Blocks SIGINT and SIGTERM in the calling thread. Flushes the capture before returning.
     public func run(until done: (Host, Instant) -> Bool = { _, _ in false }) throws(RuntimeError) {
-        var epoll = try Epoll()
-        try epoll.add(device.fd, token: Token.device.rawValue)
-        try epoll.add(wakeup.fd, token: Token.wakeup.rawValue)
-        if handlesSignals {
-            if signals < 0 {
-                signals = ns_signalfd_int_term()
-                guard signals >= 0 else { throw .system("signalfd", errno: -signals) }
-            }
+        if handlesSignals, signals < 0 {
+            signals = ns_signalfd_int_term()
+            guard signals >= 0 else { throw .system("signalfd", errno: -signals) }
             try epoll.add(signals, token: Token.signal.rawValue)
         }
-        if let control { try epoll.add(control.fd, token: Token.control.rawValue) }
         defer { pcap?.flush() }
 
         lock.withLock { _ in turn(deviceReady: false, now: clock.now()) }
@@ -186,15 +203,16 @@ public final class StackRuntime: @unchecked Sendable {
             let timeout = lock.withLock { _ in timeoutMilliseconds() }
             var ready = (device: false, wakeup: false, signal: false, control: false)
             var deviceFailed = false
-            epoll.wait(timeoutMilliseconds: timeout) { token, failed in
+            watchedReady.removeAll(keepingCapacity: true)
+            epoll.wait(timeoutMilliseconds: timeout) { token, events in
                 switch Token(rawValue: token) {
                 case .device:
                     ready.device = true
-                    deviceFailed = failed
+                    deviceFailed = events & (ns_epollerr() | ns_epollhup()) != 0
                 case .wakeup: ready.wakeup = true
                 case .signal: ready.signal = true
                 case .control: ready.control = true
-                case nil: break
+                case nil: if token >> 32 != 0 { watchedReady.append((token, events)) }
                 }
             }
             let finished = lock.withLock { _ -> Bool in
@@ -205,6 +223,7 @@ public final class StackRuntime: @unchecked Sendable {
                 if let control, ready.control || control.nextDeadline.map({ $0 <= now }) ?? false {
                     control.serve(now: now) { answerControl($0, now: now) }
                 }
+                if !watchedReady.isEmpty { dispatchWatched(now: now) }
                 turn(deviceReady: ready.device, now: now)
                 // EPOLLERR/EPOLLHUP with no errno from a read still means the device is unusable:
                 // level-triggered, it would wake the loop at once forever.
@@ -250,6 +269,18 @@ public final class StackRuntime: @unchecked Sendable {
             rounds += 1
         } while full && rounds < 16 && deviceFailure == nil
         if !socketWaiters.isEmpty || !resolutionWaiters.isEmpty { resumeReadyWaiters() }
+    }
+
+    /// Tells each watching program which of its descriptors are ready, then
+    /// sends what they made the stack send. O(ready descriptors), no allocation.
+    private func dispatchWatched(now: Instant) {
+        for (token, events) in watchedReady {
+            let index = Int(token >> 32) - 1
+            guard index < watchingPrograms.count else { continue }
+            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+            watchingPrograms[index].descriptorReady(fd, DescriptorEvents(epoll: events), on: host, now: now)
+        }
+        flushOutput(now: now)
     }
 
     // MARK: Parked tasks

@@ -59,16 +59,7 @@ struct DeviceOptions: ParsableArguments {
         }
     }
 
-    func parsedAddress() throws -> (IPv4Address, Int) {
-        let parts = address.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let ip = IPv4Address(parts[0]), let prefix = Int(parts[1]), (1...32).contains(prefix) else {
-            throw ValidationError("malformed address '\(address)': expected A.B.C.D/P, e.g. 192.0.2.2/24")
-        }
-        guard ip != .any, !ip.isLimitedBroadcast, !ip.isMulticast else {
-            throw ValidationError("address \(ip) cannot be assigned to an interface")
-        }
-        return (ip, prefix)
-    }
+    func parsedAddress() throws -> (IPv4Address, Int) { try parseInterfaceAddress(address) }
 
     /// The runtime's configuration for these options.
     func configuration() throws -> RuntimeConfiguration {
@@ -86,6 +77,18 @@ struct DeviceOptions: ParsableArguments {
     }
 }
 
+
+/// Parses `--address A.B.C.D/P`: a unicast address and a prefix length of 1 to 32.
+func parseInterfaceAddress(_ address: String) throws -> (IPv4Address, Int) {
+    let parts = address.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let ip = IPv4Address(parts[0]), let prefix = Int(parts[1]), (1...32).contains(prefix) else {
+        throw ValidationError("malformed address '\(address)': expected A.B.C.D/P, e.g. 192.0.2.2/24")
+    }
+    guard ip != .any, !ip.isLimitedBroadcast, !ip.isMulticast else {
+        throw ValidationError("address \(ip) cannot be assigned to an interface")
+    }
+    return (ip, prefix)
+}
 
 /// A failure while running (not bad input): one line on standard error, exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {

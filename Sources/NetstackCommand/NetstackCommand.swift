@@ -9,7 +9,7 @@ struct Netstack: ParsableCommand {
         commandName: "netstack",
         abstract: "A user-space TCP/IP stack you can watch at work.",
         discussion: "Start with `netstack demo`: it runs the whole journey of a packet on a simulated network.",
-        subcommands: [DemoCommand.self, ServeCommand.self, FetchCommand.self, PingCommand.self,
+        subcommands: [DemoCommand.self, ServeCommand.self, TunnelCommand.self, FetchCommand.self, PingCommand.self,
                       NetstatCommand.self, RouteCommand.self, ARPCommand.self, Bench.self]
     )
 

@@ -159,6 +159,39 @@ struct TransparentTCPTests {
         #expect(try pair.client.poll(fd).contains(.error))
     }
 
+    @Test("the activity list names each connection something happened to, once, and only while tracking is on")
+    func activityListsConnectionsWithNews() throws {
+        let pair = TunnelPair()
+        pair.proxy.setTracksTCPActivity(true)
+        let listener = try pair.wildcardListener(intercept: true)
+        let quiet = try pair.connect(to: Endpoint(IPv4Address(203, 0, 113, 8), 80))
+        let busy = try pair.connect()
+        pair.run(rounds: 3)
+        var flows: [Int32] = []
+        while let request = try pair.proxy.nextFlowRequest(listener) {
+            flows.append(try pair.proxy.acceptFlow(listener, request, now: pair.now))
+        }
+        pair.run()
+        var listed: [Int32] = []
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(Set(listed) == Set(flows) && listed.count == 2, "both handshakes completed: each listed once")
+        listed.removeAll()
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(listed.isEmpty, "taken: nothing new")
+        _ = quiet
+        try send(pair.client, busy, "news", now: pair.now)
+        pair.run()
+        pair.proxy.takeTCPActivity(into: &listed)
+        let busyFlow = try #require(try flows.first { try pair.proxy.endpoints($0).local == TunnelPair.remote })
+        #expect(listed == [busyFlow], "only the connection that received data")
+        pair.proxy.setTracksTCPActivity(false)
+        try send(pair.client, busy, "more", now: pair.now)
+        pair.run()
+        listed.removeAll()
+        pair.proxy.takeTCPActivity(into: &listed)
+        #expect(listed.isEmpty, "not tracking")
+    }
+
     @Test("a transparent listener that does not intercept completes handshakes itself; accept gives the original destination")
     func transparentListenerAccepts() throws {
         let pair = TunnelPair()
@@ -212,6 +245,25 @@ struct TransparentTCPTests {
 
 @Suite("Transparent termination: UDP flows and ICMP echo to any address")
 struct TransparentUDPTests {
+    @Test("a refused flow answers its client with ICMP port unreachable from the destination, and the socket fails")
+    func refusedUDPFlow() throws {
+        let pair = TunnelPair()
+        pair.proxy.setUDPFlowInterception(UDPFlowConfig())
+        let socket = pair.client.udpOpen()
+        let closed = Endpoint(IPv4Address(203, 0, 113, 9), 9)
+        pair.client.udpConnect(socket, to: closed)
+        try pair.client.udpSend(socket, Array("hello".utf8), to: closed, now: pair.now)
+        pair.run()
+        let flow = try #require(pair.proxy.nextUDPFlow())
+        pair.proxy.refuseUDPFlow(flow, now: pair.now)
+        pair.run()
+        let icmp = try #require(pair.fromProxy.last)
+        let ip = try icmp.withUnsafeBytes { try IPv4Header.parse($0) }
+        #expect(ip.protocol == .icmp && ip.source == closed.address)
+        #expect(icmp[ip.headerLength] == 3 && icmp[ip.headerLength + 1] == 3, "type 3 code 3")
+        #expect(pair.client.udpTakeError(socket) == .connectionRefused)
+    }
+
     @Test("datagrams become per-5-tuple flows; replies go out from the original destination; idle flows expire")
     func udpFlowsRoundTrip() throws {
         let pair = TunnelPair()

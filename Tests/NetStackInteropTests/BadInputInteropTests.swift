@@ -33,6 +33,16 @@ extension InteropTests {
             Case(label: "ping with no route to the host", arguments: ["ping"] + onTap + address + ["-c", "1", "203.0.113.9"]),
             Case(label: "fetch with no route to the host", arguments: ["fetch"] + onTap + address + ["http://203.0.113.9/"]),
             Case(label: "fetch of a URL that is not http", arguments: ["fetch"] + onTap + address + ["ftp://192.0.2.1/file"]),
+            Case(label: "tunnel with no --tun", arguments: ["tunnel", "--address", "198.51.100.1/24"]),
+            Case(label: "tunnel with an octet over 255", arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.300/24"]),
+            Case(label: "tunnel on a TAP device", arguments: ["tunnel", "--tun", "tap0", "--address", "198.51.100.1/24"]),
+            Case(label: "tunnel on a device that does not exist", arguments: ["tunnel", "--tun", "nosuch0", "--address", "198.51.100.1/24"]),
+            Case(label: "tunnel with --max-flows 0", arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--max-flows", "0"]),
+            Case(label: "tunnel with --udp-timeout 0", arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--udp-timeout", "0"]),
+            Case(label: "tunnel with an outbound interface that does not exist",
+                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--outbound-interface", "nosuch0"]),
+            Case(label: "tunnel with --socks5, not implemented yet",
+                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--socks5", "192.0.2.1:1080"]),
             Case(label: "netstat with no serve behind the control socket", arguments: ["netstat", "--control", "/nonexistent/ctl"]),
         ]
 

@@ -43,6 +43,29 @@ extension Host {
         statistics.udpOutDatagrams += 1
     }
 
+    /// Tells `flow`'s client that its destination refused: ICMP port unreachable
+    /// (RFC 792) from the destination's address, quoting a datagram of the flow
+    /// (its IP header and UDP ports, rebuilt: the flow keeps no packets) — what a
+    /// relay sends when its upstream socket reported ECONNREFUSED, so a client's
+    /// connected socket fails at once instead of waiting out its timeout.
+    /// Rate-limited as every ICMP error. The flow stays open. O(1).
+    public func refuseUDPFlow(_ flow: UDPFlow, now: Instant) {
+        self.now = now
+        var quote = [UInt8](repeating: 0, count: IPv4Header.minimumLength + UDPHeader.headerLength)
+        quote.withUnsafeMutableBytes { buffer in
+            IPv4Header(source: flow.client.address, destination: flow.destination.address, protocol: .udp,
+                       payloadLength: UDPHeader.headerLength)
+                .emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<IPv4Header.minimumLength]))
+            UDPHeader(sourcePort: flow.client.port, destinationPort: flow.destination.port, payloadLength: 0)
+                .emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[IPv4Header.minimumLength...]),
+                      source: flow.client.address, destination: flow.destination.address)
+        }
+        quote.withUnsafeBytes { quote in
+            sendICMPError(.destinationUnreachable(code: 3, nextHopMTU: 0), about: quote, arrivedOn: nil,
+                          from: flow.destination.address)
+        }
+    }
+
     /// Closes a flow: its queue is dropped; a later datagram of the same 5-tuple opens a new one.
     public func closeUDPFlow(_ flow: UDPFlow) { udpFlows?.close(flow) }
 

@@ -80,7 +80,8 @@ extension Host {
 
     /// The socket table as `netstat -an`-style text with the chapter's columns:
     /// Proto, Recv-Q, Send-Q, Local Address, Foreign Address, State — listening,
-    /// established and TIME_WAIT sockets alike; with `verbose`, an `ss -ti` line under each connection.
+    /// established and TIME_WAIT sockets alike, transparent listeners and intercepted
+    /// UDP flows (state FLOW) too; with `verbose`, an `ss -ti` line under each connection.
     public func netstat(verbose: Bool = false) -> String {
         var lines = ["Active Internet connections (servers and established)",
                      "Proto Recv-Q Send-Q Local Address           Foreign Address         State"]
@@ -91,6 +92,11 @@ extension Host {
         for listener in tcp.listeners.values.sorted(by: { $0.local.port < $1.local.port }) {
             lines.append(row("tcp", listener.acceptQueue.count, 0, "\(listener.local)", "0.0.0.0:*", "LISTEN"))
         }
+        for listener in tcp.transparentListeners.values.sorted(by: { ($0.local.address, $0.local.port) < ($1.local.address, $1.local.port) }) {
+            let local = listener.local.port == 0 ? "\(listener.local.address):*" : "\(listener.local)"
+            lines.append(row("tcp", listener.pendingFlowCount + listener.acceptQueue.count, 0, local, "0.0.0.0:*",
+                             listener.intercepts ? "LISTEN (intercepting)" : "LISTEN (transparent)"))
+        }
         for info in tcpConnectionInfo() {
             lines.append(row("tcp", info.receiveQueue, info.sendQueue, "\(info.local)", "\(info.remote)",
                              info.state.description))
@@ -100,6 +106,10 @@ extension Host {
             guard let local = state.local else { continue }
             _ = id
             lines.append(row("udp", state.queuedBytes, 0, "\(local)", "0.0.0.0:*", ""))
+        }
+        // Intercepted UDP flows: local is the original destination the client addressed.
+        for entry in udpFlowTable() {
+            lines.append(row("udp", entry.queued, 0, "\(entry.flow.destination)", "\(entry.flow.client)", "FLOW"))
         }
         return lines.joined(separator: "\n")
     }

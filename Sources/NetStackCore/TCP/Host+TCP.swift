@@ -19,6 +19,9 @@ struct TCPTable {
     /// The same attempts by their id (the key of their expiry timer).
     var pendingFlowKeys: [Int: ConnectionKey] = [:]
     var timers = TimerQueue<Int>()
+    /// Descriptors of connections with activity since the application last took them
+    /// (``Host/takeTCPActivity(into:)``), each listed once; nil while nobody asked for the list.
+    var activity: [Int32]?
     var nextID = 1
     var isn: ISNGenerator
     var cookies: SYNCookies
@@ -307,6 +310,10 @@ extension Host {
     /// After anything happened to a connection: send what it wants to send,
     /// move it between the listener's queues, reschedule its timer, and forget it once finished.
     func afterActivity(_ connection: TCPConnection) {
+        if tcp.activity != nil, !connection.listedActive, let fd = connection.descriptor {
+            connection.listedActive = true
+            tcp.activity?.append(fd)
+        }
         transmit(connection)
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {

@@ -189,6 +189,8 @@ final class TCPConnection {
     var listener: TCPListener?
     /// The descriptor the application holds, nil once it closed it (or before accept).
     var descriptor: Int32?
+    /// In the host's activity list (``Host/takeTCPActivity(into:)``) since it was last taken.
+    var listedActive = false
     var lastActivity = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,

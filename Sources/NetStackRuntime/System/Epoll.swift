@@ -5,7 +5,9 @@ import Glibc
 /// the stack's thread owns it.
 struct Epoll: ~Copyable {
     let fd: Int32
-    private var events = [epoll_event](repeating: epoll_event(), count: 16)
+    /// Most events one `wait` reports; level-triggered, so more ready descriptors come back next time.
+    static let batch = 64
+    private var events = [epoll_event](repeating: epoll_event(), count: Epoll.batch)
 
     init() throws(RuntimeError) {
         fd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -29,14 +31,13 @@ struct Epoll: ~Copyable {
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `ready` with each
-    /// ready token and whether the descriptor reported an error or hang-up (EPOLLERR, EPOLLHUP).
-    mutating func wait(timeoutMilliseconds: Int32, _ ready: (_ token: UInt64, _ failed: Bool) -> Void) {
+    /// ready token and the events reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP …).
+    mutating func wait(timeoutMilliseconds: Int32, _ ready: (_ token: UInt64, _ events: UInt32) -> Void) {
         let count = events.withUnsafeMutableBufferPointer { buffer in
             epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
         }
         guard count > 0 else { return }
-        let failure = ns_epollerr() | ns_epollhup()
-        for index in 0..<Int(count) { ready(events[index].data.u64, events[index].events & failure != 0) }
+        for index in 0..<Int(count) { ready(events[index].data.u64, events[index].events) }
     }
 }
 
