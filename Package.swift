@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, dependencies pointing downwards only (see README.md):
 //   NetStackWire       wire formats, checksums, CRC-32, pcap          (no state)
-//   NetStackCore       the sans-I/O stack: adapter, ARP, IPv4, ICMP, UDP
+//   NetStackCore       the sans-I/O stack: adapter, ARP, IPv4, ICMP, UDP, TCP; StackApplication
 //   NetStackDevices    what carries frames: links, hub, switch, pcap tap
 //   NetStackSimulator  virtual clock and seeded randomness driving many hosts
 //   NetStackServices   applications run on a stack's thread: HTTP, echo, discard, DNS
@@ -44,14 +44,14 @@ let package = Package(
         .target(name: "NetStackServices", dependencies: ["NetStackWire", "NetStackCore"], swiftSettings: strict),
         .target(
             name: "NetStackSimulator",
-            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices"],
+            dependencies: ["NetStackWire", "NetStackCore", "NetStackDevices"],
             swiftSettings: strict
         ),
         // TUNSETIFF, epoll, eventfd and signalfd, which Swift's Glibc module does not export.
         .target(name: "CNetStackShim"),
         .target(
             name: "NetStackRuntime",
-            dependencies: ["CNetStackShim", "NetStackWire", "NetStackCore", "NetStackDevices", "NetStackServices"],
+            dependencies: ["CNetStackShim", "NetStackWire", "NetStackCore", "NetStackDevices"],
             swiftSettings: strict
         ),
         // The chapter's story on a simulated network, narrated (`netstack demo`).

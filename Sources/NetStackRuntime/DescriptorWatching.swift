@@ -6,7 +6,6 @@
 import CNetStackShim
 import Glibc
 public import NetStackCore
-public import NetStackServices
 
 /// What a watched kernel descriptor is ready for (a subset of epoll's events).
 public struct DescriptorEvents: OptionSet, Sendable, CustomStringConvertible {

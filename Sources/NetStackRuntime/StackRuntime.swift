@@ -1,7 +1,6 @@
 import CNetStackShim
 import Glibc
 public import NetStackCore
-public import NetStackServices
 public import NetStackWire
 import Synchronization
 

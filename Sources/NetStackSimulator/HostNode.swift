@@ -1,6 +1,5 @@
 public import NetStackCore
 public import NetStackDevices
-public import NetStackServices
 
 /// Makes a `Host` (one stack) a `FrameNode`: port *i* is the host's interface *i*.
 ///

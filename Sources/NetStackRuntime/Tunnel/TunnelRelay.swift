@@ -5,7 +5,6 @@
 
 import Glibc
 public import NetStackCore
-public import NetStackServices
 import NetStackWire
 
 /// How a ``TunnelRelay`` reaches destinations and how much it holds.

@@ -1,5 +1,3 @@
-public import NetStackCore
-
 /// A program that runs on the stack's own thread, the way the simulator's hosts
 /// and the TAP runtime drive applications: after every poll of the stack the
 /// driver gives each application a turn, and whatever it sends leaves with that
