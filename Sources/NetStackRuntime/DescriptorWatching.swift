@@ -41,7 +41,7 @@ public struct DescriptorEvents: OptionSet, Sendable, CustomStringConvertible {
     }
 }
 
-/// A ``StackApplication`` that also waits on kernel descriptors of its own.
+/// A `StackApplication` that also waits on kernel descriptors of its own.
 ///
 /// ``StackRuntime/start(_:)`` hands it a ``DescriptorWatcher`` (``attach(_:)``);
 /// the program tells the watcher what each descriptor is to be watched for. When

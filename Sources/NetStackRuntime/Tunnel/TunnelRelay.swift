@@ -43,7 +43,7 @@ public struct TunnelRelayConfig: Sendable {
 /// held only while a direction is backed up.
 ///
 /// Costs: a turn serves only the connections with news — those the stack
-/// lists as active (``Host/takeTCPActivity(into:)``: a segment arrived, a timer
+/// lists as active (`Host.takeTCPActivity(into:)`: a segment arrived, a timer
 /// fired) and those whose upstream socket epoll reports ready — plus, once a
 /// second, a scan of all of them (about 0.3 µs per idle connection) for what
 /// no event announces (buffer memory freed elsewhere). Upstream sockets are in

@@ -1,7 +1,7 @@
 public import NetStackCore
 
 /// One HTTP/1.1 GET on one connection, run on the stack's own thread as a
-/// ``StackApplication`` (what `netstack fetch` drives).
+/// `StackApplication` (what `netstack fetch` drives).
 ///
 /// It connects, sends `GET <path>` with `Host`, `User-Agent: netstack` and
 /// `Connection: close`, parses the response as it arrives and hands each run

@@ -42,7 +42,7 @@ public struct HTTPServerStatistics: Sendable, Equatable {
 }
 
 /// An HTTP/1.1 server for GET and HEAD (RFC 9110, RFC 9112), run on the stack's
-/// own thread as a ``StackApplication``.
+/// own thread as a `StackApplication`.
 ///
 /// Each connection answers its requests in order (pipelining included), one at
 /// a time: the response head and then the body, read from the resource only as
