@@ -46,7 +46,7 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
 
     private var listener: Int32?
     private let slots = ConnectionSlots<EchoConnection>()
-    private let pool = ServiceBufferPool(bufferSize: 16 * 1024)
+    private let pool = BufferPool(bufferSize: 16 * 1024)
     /// A connection used up its turn's budget with work left: it needs another turn at once.
     private var moreWork: Instant?
 

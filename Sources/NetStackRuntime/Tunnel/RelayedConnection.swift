@@ -27,7 +27,7 @@ final class RelayedConnection {
     }
 
     /// Returns both backlogs' buffers to the pool.
-    func release(to pool: RelayBufferPool) {
+    func release(to pool: BufferPool) {
         pendingUp.release(to: pool)
         pendingDown.release(to: pool)
     }
@@ -43,7 +43,7 @@ struct RelayBacklog {
     var isEmpty: Bool { start == end }
 
     /// Keeps `bytes` (at most a pool buffer's size; the backlog must be empty).
-    mutating func keep(_ bytes: UnsafeRawBufferPointer, from pool: RelayBufferPool) {
+    mutating func keep(_ bytes: UnsafeRawBufferPointer, from pool: BufferPool) {
         let target = buffer ?? pool.take()
         buffer = target
         UnsafeMutableRawBufferPointer(rebasing: target[0..<bytes.count]).copyMemory(from: bytes)
@@ -68,37 +68,10 @@ struct RelayBacklog {
     }
 
     /// Gives the buffer back (the backlog is then empty).
-    mutating func release(to pool: RelayBufferPool) {
+    mutating func release(to pool: BufferPool) {
         if let buffer { pool.give(buffer) }
         buffer = nil
         start = 0
         end = 0
-    }
-}
-
-/// Fixed-size buffers for backed-up directions, reused rather than allocated
-/// each time; keeps at most `retain` idle ones. One stack thread owns it.
-final class RelayBufferPool {
-    let bufferSize: Int
-    private let retain: Int
-    private var free: [UnsafeMutableRawBufferPointer] = []
-
-    init(bufferSize: Int, retain: Int = 64) {
-        self.bufferSize = bufferSize
-        self.retain = retain
-    }
-
-    deinit {
-        for buffer in free { buffer.deallocate() }
-    }
-
-    /// A buffer of `bufferSize` bytes. O(1); allocates only when none is free.
-    func take() -> UnsafeMutableRawBufferPointer {
-        free.popLast() ?? .allocate(byteCount: bufferSize, alignment: 16)
-    }
-
-    /// Takes back a buffer from ``take()``.
-    func give(_ buffer: UnsafeMutableRawBufferPointer) {
-        if free.count < retain { free.append(buffer) } else { buffer.deallocate() }
     }
 }

@@ -77,7 +77,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
     private let listener: Int32
     private var watcher: DescriptorWatcher?
     private let scratch: UnsafeMutableRawBufferPointer
-    private let pool: RelayBufferPool
+    private let pool: BufferPool
     /// Upstream connects in progress, by upstream descriptor.
     private var connecting: [Int32: PendingConnect] = [:]
     /// Connected pairs, for the per-turn scan, and by upstream descriptor for wake-ups.
@@ -121,7 +121,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         host.setUDPFlowInterception(udp)
         host.setTracksTCPActivity(true)
         scratch = .allocate(byteCount: config.bufferSize, alignment: 16)
-        pool = RelayBufferPool(bufferSize: config.bufferSize)
+        pool = BufferPool(bufferSize: config.bufferSize)
     }
 
     deinit {

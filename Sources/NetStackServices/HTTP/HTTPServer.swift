@@ -120,7 +120,7 @@ public final class HTTPServer: StackApplication {
     private var perAddress: [IPv4Address: Int] = [:]
     /// Disk bytes still allowed this turn.
     private var diskBudget = 0
-    private let pool = ServiceBufferPool(bufferSize: 64 * 1024)
+    private let pool = BufferPool(bufferSize: 64 * 1024)
     /// Where `recv` puts request bytes before they join a connection's input.
     private let scratch: UnsafeMutableRawBufferPointer
     /// No connection's deadline is earlier than this (it may be earlier than all of them).
@@ -659,7 +659,7 @@ private final class ServerConnection {
         parser = HTTPRequestParser(maxHeadSize: maxHeadSize)
     }
 
-    func releaseOutput(to pool: ServiceBufferPool) {
+    func releaseOutput(to pool: BufferPool) {
         if let output { pool.give(output) }
         output = nil
         outputStart = 0
