@@ -346,3 +346,22 @@ struct TimeWaitReopenTests {
         }
     }
 }
+
+@Suite("TCP memory pressure with a large MSS")
+struct MemoryPressureJumboTests {
+    @Test("under pressure a jumbo-MSS connection still offers its 4 KiB: the SWS step follows the clamped window")
+    func jumboMSSWindowStaysOpenUnderPressure() {
+        var config = TCPConfig()
+        config.bufferMemoryPressure = 64 << 10
+        let memory = TCPBufferMemory()
+        memory.change(by: 1 << 20, threshold: config.bufferMemoryPressure)  // other connections hold 1 MiB
+        let connection = TCPConnection(id: 1, local: Endpoint(IPv4Address(192, 0, 2, 2), 80),
+                                       remote: Endpoint(IPv4Address(192, 0, 2, 1), 40000), options: TCPSocketOptions(),
+                                       config: config, passive: true, now: .zero, memory: memory)
+        connection.announcedMSS = 8960  // MTU 9000
+        #expect(connection.underMemoryPressure)
+        #expect(connection.receiveWindowLimit == SendBuffer.minimumAllocation)
+        #expect(connection.advertisableWindow() == SendBuffer.minimumAllocation, "not a zero window")
+        memory.change(by: -(1 << 20), threshold: config.bufferMemoryPressure)
+    }
+}

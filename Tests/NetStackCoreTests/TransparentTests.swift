@@ -320,6 +320,16 @@ struct TransparentUDPTests {
         #expect(pair.proxy.udpFlowStatistics.refusedByLimit == 1)
         #expect(pair.proxy.udpFlowStatistics.queueDrops == 1)
         #expect(pair.proxy.statisticsReport().contains("    1 datagrams dropped at the flow limit\n"))
+        // All flows' queues together are bounded too.
+        var total = UDPFlowConfig()
+        total.totalQueueBytes = 1000
+        pair.proxy.setUDPFlowInterception(total)
+        for last in UInt8(1)...3 {
+            try pair.client.udpSend(socket, [UInt8](repeating: last, count: 400),
+                                    to: Endpoint(IPv4Address(203, 0, 113, last), 9), now: pair.now)
+        }
+        pair.run()
+        #expect(pair.proxy.udpFlowStatistics.queueDrops == 1, "the third 400-byte datagram passes 1000 bytes in all")
     }
 
     @Test("an echo request to any address on the interface is answered from that address")

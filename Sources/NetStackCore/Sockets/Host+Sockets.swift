@@ -151,7 +151,7 @@ extension Host {
             throw .noBufferSpace  // Linux answers connect() with ENOBUFS when it cannot allocate a socket
         }
         if let bound = record.bound {
-            boundTCPPorts[bound.port] = nil
+            if !record.transparent { boundTCPPorts[bound.port] = nil }  // a transparent bind holds no reservation
             record.bound = nil
         }
         let connection = TCPConnection(id: tcp.makeID(), local: local, remote: remote, options: record.options,
@@ -348,8 +348,11 @@ extension Host {
     /// queued, or less under memory pressure); 0 for anything else. Lets an
     /// application read from its source only what TCP will take. O(1).
     public func sendSpace(_ fd: Int32) -> Int {
-        guard let connection = try? record(fd).connection, connection.state.sendsData,
-              connection.finSeq == nil else { return 0 }
+        guard let connection = try? record(fd).connection, connection.finSeq == nil else { return 0 }
+        switch connection.state {
+        case .synSent, .synReceived, .established, .closeWait: break
+        default: return 0
+        }
         return connection.sendSpace
     }
 

@@ -119,7 +119,11 @@ extension Host {
         }
         if let id = tcp.byKey[key], tcp.timeWait[id] != nil {
             if let (listener, iss) = timeWaitInput(id, header: header, payloadLength: payload.count) {
-                listenInput(listener, header: header, payload: payload, key: key, iss: iss)
+                if listener.intercepts {
+                    interceptInput(listener, header: header, segment: segment, ip: ip, key: key, iss: iss)
+                } else {
+                    listenInput(listener, header: header, payload: payload, key: key, iss: iss)
+                }
             }
             return
         }

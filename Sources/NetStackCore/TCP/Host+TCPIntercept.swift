@@ -45,6 +45,8 @@ struct PendingFlow {
     unowned let listener: TCPListener
     /// The IP header and first 8 bytes of the SYN: the quote of an ICMP refusal.
     let quote: [UInt8]
+    /// The initial sequence number to answer with, when the SYN replaced a TIME_WAIT record.
+    let iss: SequenceNumber?
     /// Handed to the application by `nextFlowRequest`.
     var offered = false
 }
@@ -65,7 +67,7 @@ extension Host {
     /// attempts, or the host `maxHalfOpen`); an RST is ignored; anything else is
     /// answered as for no connection.
     func interceptInput(_ listener: TCPListener, header: TCPHeader, segment: UnsafeRawBufferPointer, ip: IPv4Header,
-                        key: ConnectionKey) {
+                        key: ConnectionKey, iss: SequenceNumber? = nil) {
         let flags = header.flags
         if flags.contains(.rst) { return }
         guard flags.contains(.syn), !flags.contains(.ack) else {
@@ -87,7 +89,7 @@ extension Host {
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: segment[0..<8]))
         }
         let id = tcp.makeID()
-        tcp.pendingFlows[key] = PendingFlow(id: id, syn: header, listener: listener, quote: quote)
+        tcp.pendingFlows[key] = PendingFlow(id: id, syn: header, listener: listener, quote: quote, iss: iss)
         tcp.pendingFlowKeys[id] = key
         tcp.timers.schedule(id, at: now + tcp.config.flowDecisionTimeout)
         listener.flowQueue.append(key)
@@ -95,11 +97,12 @@ extension Host {
         statistics.tcpFlowsOffered += 1
     }
 
-    /// A segment for a held attempt: the client's RST withdraws it; a retransmitted
-    /// SYN (or anything else) waits with it for the application's decision.
+    /// A segment for a held attempt: the client's RST withdraws it — only one whose
+    /// sequence number is exactly the SYN's + 1 (RFC 5961's exact match: a blind RST
+    /// cannot), a retransmitted SYN (or anything else) waits with it for the application's decision.
     func pendingFlowInput(_ key: ConnectionKey, header: TCPHeader) {
         guard header.flags.contains(.rst), let pending = tcp.pendingFlows[key],
-              header.sequenceNumber == pending.syn.sequenceNumber + 1 || !header.flags.contains(.ack) else { return }
+              header.sequenceNumber == pending.syn.sequenceNumber + 1 else { return }
         removePendingFlow(key)
     }
 
@@ -173,7 +176,7 @@ extension Host {
                                        config: tcp.config, passive: true, now: now, sharedConfig: tcp.configBox,
                                        memory: tcp.memory)
         connection.tsOffset = UInt32(truncatingIfNeeded: tcp.isn.isn(local: key.remote, remote: key.local, now: .zero).rawValue)
-        connection.acceptSYN(held.syn, iss: tcp.isn.isn(local: key.local, remote: key.remote, now: now),
+        connection.acceptSYN(held.syn, iss: held.iss ?? tcp.isn.isn(local: key.local, remote: key.remote, now: now),
                              mss: mss(toward: key.remote.address), now: now)
         let child = socket(.stream)
         sockets[child]?.options = listener.options

@@ -255,15 +255,19 @@ extension TCPConnection {
     /// small increases are not offered — and never less than already promised.
     func advertisableWindow() -> Int {
         let promised = max(0, rcvAdvertisedEdge - rcvNxt)
-        var free = receiveBuffer.freeSpace
-        if underMemoryPressure {
-            // Memory pressure: the window opens only as far as the storage already held (Linux's tcp_clamp_window).
-            let room = min(receiveBuffer.capacity, max(receiveBuffer.allocatedBytes, SendBuffer.minimumAllocation))
-            free = min(free, max(0, room - receiveBuffer.readable))
-        }
-        let step = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
-        if free >= promised + step || free == receiveBuffer.capacity { return free }
+        let limit = receiveWindowLimit
+        let free = min(receiveBuffer.freeSpace, max(0, limit - receiveBuffer.readable))
+        let step = max(1, min(limit / 2, announcedMSS))
+        if free >= promised + step || free == limit { return free }
         return max(promised, 0)
+    }
+
+    /// The most the receive window may reach now: SO_RCVBUF, or under memory pressure
+    /// only the storage already held (at least 4 KiB; Linux's tcp_clamp_window). The
+    /// SWS step is taken from it too, so a jumbo MSS cannot keep a small window shut. O(1).
+    var receiveWindowLimit: Int {
+        guard underMemoryPressure else { return receiveBuffer.capacity }
+        return min(receiveBuffer.capacity, max(receiveBuffer.allocatedBytes, SendBuffer.minimumAllocation))
     }
 
     /// The window field for the next segment (scaled), moving the advertised right edge.

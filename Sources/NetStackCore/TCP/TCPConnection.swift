@@ -316,7 +316,7 @@ final class TCPConnection {
         let ceiling = 65_535 << Int(rcvScale)
         let promised = min(max(0, rcvAdvertisedEdge - rcvNxt), ceiling)
         let offer = min(advertisableWindow(), ceiling)
-        let threshold = max(1, min(receiveBuffer.capacity / 2, announcedMSS))
+        let threshold = max(1, min(receiveWindowLimit / 2, announcedMSS))
         // Linux's rule (tcp_cleanup_rbuf): a pure update only once the window on offer is
         // at least twice what the peer may still send; ACKs of data carry the window anyway.
         if offer - promised >= threshold && (promised < threshold || offer >= 2 * promised) {

@@ -124,8 +124,7 @@ extension Host {
         if flags.contains(.rst) { return nil }
         let syn = flags.contains(.syn), fin = flags.contains(.fin)
         if syn && !flags.contains(.ack), record.isOlder(thanSYN: header),
-           let listener = tcp.listeners[record.key.local.port],
-           listener.local.address == .any || listener.local.address == record.key.local.address {
+           let listener = successorListener(for: record.key.local), canTakeNewSYN(listener) {
             removeTimeWaitRecord(id, record)
             statistics.tcpTimeWaitReopened += 1
             return (listener, record.successorISS)
@@ -151,6 +150,28 @@ extension Host {
         if record.deadline != tcp.timers.deadline(of: id) { tcp.timers.schedule(id, at: record.deadline) }
         if answer { sendStateless(record.ack(now: now), from: record.key.local, to: record.key.remote) }
         return nil
+    }
+
+    /// The listener a new SYN to `local` goes to: an ordinary one for the host's own
+    /// addresses, a transparent one for any other (the record came from an
+    /// any-destination interface). O(1).
+    private func successorListener(for local: Endpoint) -> TCPListener? {
+        guard isLocal(local.address) else { return transparentListener(for: local) }
+        guard let listener = tcp.listeners[local.port],
+              listener.local.address == .any || listener.local.address == local.address else { return nil }
+        return listener
+    }
+
+    /// Whether `listener` would hold a new connection for a SYN now (no queue full, no
+    /// limit reached, no SYN cookie): only then may a TIME_WAIT record give way to it,
+    /// so that its protection is never lost for a SYN that is then dropped. O(1).
+    private func canTakeNewSYN(_ listener: TCPListener) -> Bool {
+        if listener.intercepts {
+            return listener.pendingFlowCount < listener.backlog && tcp.pendingFlows.count < tcp.config.maxHalfOpen
+        }
+        return listener.acceptQueue.count < listener.backlog && tcp.activeCount < tcp.config.maxConnections
+            && tcp.halfOpenCount < tcp.config.maxHalfOpen
+            && listener.halfOpen.count < min(tcp.config.synBacklog, max(listener.backlog, 1) * 2)
     }
 
     /// A TIME_WAIT record's timer fired: it expires at its deadline, or waits on

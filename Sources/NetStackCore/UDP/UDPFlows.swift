@@ -27,6 +27,8 @@ public struct UDPFlowConfig: Sendable {
     /// Datagrams, and payload bytes, a flow's queue holds before further ones are dropped and counted.
     public var queueDatagrams = 64
     public var queueBytes = 64 * 1024
+    /// Payload bytes all flows' queues hold together; past it datagrams are dropped and counted.
+    public var totalQueueBytes = 4 << 20
     /// Full-cone behaviour: replies of a flow may come from any source endpoint
     /// (``Host/udpFlowSend(_:_:from:now:)``), not only its original destination.
     public var fullCone = false
@@ -68,6 +70,8 @@ struct UDPFlowTable {
     private var ready: [Int] = []
     private var expired: [UDPFlow] = []
     private var deadlines = DeadlineHeap<Int>()
+    /// Payload bytes queued in all flows.
+    private var totalQueued = 0
     private(set) var statistics = UDPFlowStatistics()
     private var nextID = 1
 
@@ -90,21 +94,27 @@ struct UDPFlowTable {
             nextID += 1
             flows[id] = State(flow: UDPFlow(id: id, client: client, destination: destination), lastActivity: now)
             byKey[key] = id
+            // Ids of flows closed before the application took them linger here; an application
+            // that never asks must not let them pile up.
+            if fresh.count >= 2 * config.maxFlows { fresh.removeAll { flows[$0] == nil } }
             fresh.append(id)
             deadlines.push(id, at: now + config.idleTimeout)
             statistics.opened += 1
         }
         guard var state = flows[id] else { return false }
         state.lastActivity = now
-        guard state.queue.count < config.queueDatagrams, state.queuedBytes + payload.count <= config.queueBytes else {
+        guard state.queue.count < config.queueDatagrams, state.queuedBytes + payload.count <= config.queueBytes,
+              totalQueued + payload.count <= config.totalQueueBytes else {
             statistics.queueDrops += 1
             flows[id] = state
             return false
         }
         state.queue.append(Array(payload))
         state.queuedBytes += payload.count
+        totalQueued += payload.count
         if !state.listedReady {
             state.listedReady = true
+            if ready.count >= 2 * config.maxFlows { ready.removeAll { flows[$0] == nil } }
             ready.append(id)
         }
         flows[id] = state
@@ -136,6 +146,7 @@ struct UDPFlowTable {
         guard var state = flows[flow.id], !state.queue.isEmpty else { return nil }
         let payload = state.queue.removeFirst()
         state.queuedBytes -= payload.count
+        totalQueued -= payload.count
         flows[flow.id] = state
         return payload
     }
@@ -150,6 +161,7 @@ struct UDPFlowTable {
     mutating func close(_ flow: UDPFlow) {
         guard let state = flows.removeValue(forKey: flow.id) else { return }
         byKey[Key(client: state.flow.client, destination: state.flow.destination)] = nil
+        totalQueued -= state.queuedBytes
     }
 
     /// Closes the flows idle for `idleTimeout`; they wait in `expired` for the application.
@@ -162,8 +174,9 @@ struct UDPFlowTable {
                 continue
             }
             close(state.flow)
-            expired.append(state.flow)
             statistics.expired += 1
+            // Kept for the application to close its side; bounded if it never asks.
+            if expired.count < config.maxFlows { expired.append(state.flow) }
         }
     }
 
