@@ -33,10 +33,7 @@ struct KernelSocket {
 
     /// Starts connecting to `remote`: nil when connected or in progress (EINPROGRESS), else the error.
     func connect(to remote: Endpoint) -> KernelSocketError? {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = remote.port.bigEndian
-        address.sin_addr.s_addr = remote.address.rawValue.bigEndian
+        var address = sockaddr_in(remote)
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -65,6 +62,31 @@ struct KernelSocket {
     func write(_ bytes: UnsafeRawBufferPointer) -> Result<Int, KernelSocketError> {
         let count = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
         return count >= 0 ? .success(count) : .failure(KernelSocketError(errno))
+    }
+
+    /// sendto() without SIGPIPE, for an unconnected UDP socket: bytes taken, or the error.
+    func write(_ bytes: UnsafeRawBufferPointer, to remote: Endpoint) -> Result<Int, KernelSocketError> {
+        var address = sockaddr_in(remote)
+        let count = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return count >= 0 ? .success(count) : .failure(KernelSocketError(errno))
+    }
+
+    /// recvfrom(): a datagram's length and its IPv4 source, or the error (EAGAIN when nothing waits).
+    func readFrom(into buffer: UnsafeMutableRawBufferPointer) -> Result<(count: Int, source: Endpoint), KernelSocketError> {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &length)
+            }
+        }
+        guard count >= 0 else { return .failure(KernelSocketError(errno)) }
+        let source = Endpoint(IPv4Address(rawValue: UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port))
+        return .success((count, source))
     }
 
     /// shutdown(SHUT_WR): a FIN once what was written has gone.
@@ -99,4 +121,14 @@ struct KernelSocketError: Error, Equatable, CustomStringConvertible {
     }
 
     var description: String { String(cString: strerror(code)) }
+}
+
+extension sockaddr_in {
+    /// The IPv4 socket address of `endpoint`.
+    init(_ endpoint: Endpoint) {
+        self.init()
+        sin_family = sa_family_t(AF_INET)
+        sin_port = endpoint.port.bigEndian
+        sin_addr.s_addr = endpoint.address.rawValue.bigEndian
+    }
 }

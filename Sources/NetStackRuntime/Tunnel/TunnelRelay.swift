@@ -1,5 +1,6 @@
-// `netstack tunnel --direct`: every TCP connection and UDP flow arriving on the
-// TUN is relayed to its original destination through the host's own sockets.
+// `netstack tunnel`: every TCP connection and UDP flow arriving on the TUN is
+// relayed to its original destination through the host's own sockets, directly
+// or through a SOCKS5 proxy (TunnelRelay+Socks5.swift).
 // It lives in the runtime, not among the services, because its upstream side
 // is kernel sockets (Glibc), which the services never touch.
 
@@ -11,13 +12,18 @@ import NetStackWire
 public struct TunnelRelayConfig: Sendable {
     /// Bind every upstream socket to this interface (SO_BINDTODEVICE), so the
     /// relay's own traffic cannot be routed back into the TUN; nil: the kernel's routes decide.
+    /// With ``socks5``, the sockets to the proxy.
     public var outboundInterface: String?
+    /// Reach destinations through this SOCKS5 proxy (CONNECT for TCP, one UDP ASSOCIATE
+    /// per UDP flow) instead of directly; nil: directly.
+    public var socks5: Socks5Proxy?
     /// Most flows relayed at once, TCP (connecting or connected) and UDP together;
     /// a further TCP attempt is refused with an RST, a further UDP flow dropped.
     public var maxFlows = 10_000
     /// A UDP flow with no datagram either way for this long is closed with its upstream socket.
     public var udpIdleTimeout: Duration = .seconds(60)
-    /// How long an upstream TCP connect may take before the client is refused (ICMP host unreachable).
+    /// How long an upstream TCP connect may take before the client is refused (ICMP host unreachable);
+    /// with ``socks5``, the connect to the proxy and the whole negotiation (a UDP flow is then dropped).
     public var connectTimeout: Duration = .seconds(10)
     /// Bytes each direction of a connection reads at once (one shared buffer, plus one
     /// per direction only while the receiving side pushes back).
@@ -59,24 +65,34 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
     /// TCP attempts refused because ``TunnelRelayConfig/maxFlows`` flows were open.
     public private(set) var tcpRefusedOverLimit = 0
     /// UDP flows relayed (an upstream socket was opened).
-    public private(set) var udpRelayed = 0
+    public internal(set) var udpRelayed = 0
     /// UDP datagrams whose destination answered port unreachable, passed on to the client as such.
     public private(set) var udpRefused = 0
     /// UDP flows dropped because ``TunnelRelayConfig/maxFlows`` flows were open.
     public private(set) var udpRefusedOverLimit = 0
     /// Upstream failures: sockets that could not be opened, connections reset or failed mid-flow, datagrams refused.
-    public private(set) var upstreamErrors = 0
+    public internal(set) var upstreamErrors = 0
     /// Connections the client reset or lost.
     public private(set) var clientAborts = 0
     /// Bytes copied from clients to upstreams, and back.
-    public private(set) var bytesUpstream = 0, bytesDownstream = 0
+    public internal(set) var bytesUpstream = 0, bytesDownstream = 0
+    /// Flows refused or dropped because the SOCKS5 proxy could not be reached, broke the
+    /// protocol, or refused a UDP association.
+    public internal(set) var socksProxyFailures = 0
+    /// Flows refused or dropped because the SOCKS5 proxy accepted none of the methods offered or rejected the credentials.
+    public internal(set) var socksAuthenticationFailures = 0
+    /// Datagrams from a SOCKS5 UDP relay dropped: fragmented (FRAG not 0).
+    public internal(set) var socksFragmentsDropped = 0
+    /// Datagrams from a SOCKS5 UDP relay dropped: from another address than the relay's
+    /// BND.ADDR/BND.PORT, for another destination than the flow's, or with a malformed header.
+    public internal(set) var socksForeignDatagramsDropped = 0
 
     /// Flows open now: connecting, connected, and UDP.
-    public var flowCount: Int { connecting.count + connections.count + datagramFlows.count }
+    public var flowCount: Int { connecting.count + connections.count + datagramFlows.count + associating.count }
 
     private let listener: Int32
-    private var watcher: DescriptorWatcher?
-    private let scratch: UnsafeMutableRawBufferPointer
+    var watcher: DescriptorWatcher?
+    let scratch: UnsafeMutableRawBufferPointer
     private let pool: BufferPool
     /// Upstream connects in progress, by upstream descriptor.
     private var connecting: [Int32: PendingConnect] = [:]
@@ -89,10 +105,16 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
     private var unfinished: [Int32] = []
     private var nextFullScan: Instant?
     /// UDP flows by upstream descriptor and by flow id.
-    private var datagramFlows: [Int32: RelayedDatagramFlow] = [:]
-    private var datagramByFlow: [Int: RelayedDatagramFlow] = [:]
-    private var moreWork: Instant?
-    private var earliestConnectDeadline: Instant?
+    var datagramFlows: [Int32: RelayedDatagramFlow] = [:]
+    var datagramByFlow: [Int: RelayedDatagramFlow] = [:]
+    /// SOCKS5 UDP associations: negotiating, by control descriptor and by flow id; established, by control descriptor.
+    var associating: [Int32: PendingAssociation] = [:]
+    var associatingByFlow: [Int: Int32] = [:]
+    var datagramControl: [Int32: RelayedDatagramFlow] = [:]
+    /// The kinds of proxy failure already reported on stderr (each once).
+    var proxyFailuresReported: Set<String> = []
+    var moreWork: Instant?
+    var earliestConnectDeadline: Instant?
     private var stopped = false
     /// Where an intercepted destination is reached instead of itself: a seam for tests,
     /// which reach kernel peers on the loopback address. Nil: the destination itself.
@@ -151,6 +173,11 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
             + "    \(bytesUpstream) tunnel: bytes relayed to destinations\n"
             + "    \(bytesDownstream) tunnel: bytes relayed to clients\n"
             + "    \(flowCount) tunnel: flows open\n"
+            + (config.socks5 == nil ? "" :
+                "    \(socksProxyFailures) tunnel: flows refused as the SOCKS5 proxy failed (unreachable, protocol, UDP association)\n"
+                + "    \(socksAuthenticationFailures) tunnel: flows refused as the SOCKS5 proxy rejected the authentication\n"
+                + "    \(socksFragmentsDropped) tunnel: SOCKS5 UDP datagrams dropped as fragments\n"
+                + "    \(socksForeignDatagramsDropped) tunnel: SOCKS5 UDP datagrams dropped as foreign or malformed\n")
     }
 
     // MARK: Turns
@@ -195,7 +222,11 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         } else if let connection = byUpstream[fd] {
             if !pump(connection, host, now: now) { retire(connection) }
         } else if let flow = datagramFlows[fd] {
-            receiveUpstream(flow, host, now: now)
+            if flow.relay == nil { receiveUpstream(flow, host, now: now) } else { receiveFromSocksRelay(flow, host, now: now) }
+        } else if let pending = associating[fd] {
+            associationProgress(pending, events, host, now: now)
+        } else if let flow = datagramControl[fd] {
+            controlReady(flow, host)
         }
     }
 
@@ -219,9 +250,16 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         connections.removeAll()
         byUpstream.removeAll()
         byStack.removeAll()
-        for flow in datagramFlows.values { close(flow.upstream) }
+        for flow in datagramFlows.values {
+            close(flow.upstream)
+            if let control = flow.control { close(control) }
+        }
         datagramFlows.removeAll()
         datagramByFlow.removeAll()
+        datagramControl.removeAll()
+        for pending in associating.values { close(pending.negotiation.socket) }
+        associating.removeAll()
+        associatingByFlow.removeAll()
         host.setUDPFlowInterception(nil)
     }
 
@@ -245,8 +283,14 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 try? host.refuseFlow(listener, request, .hostUnreachable, now: now)
                 continue
             }
-            if let error = upstream.connect(to: upstreamEndpoint?(request.destination) ?? request.destination) {
-                refuse(request, upstream, error.refusal, host, now: now)
+            let negotiation = config.socks5.map {
+                Socks5Negotiation(socket: upstream, command: .connect, destination: .ipv4(request.destination.address),
+                                  port: request.destination.port, credentials: $0.credentials)
+            }
+            let target = config.socks5?.endpoint ?? upstreamEndpoint?(request.destination) ?? request.destination
+            if let error = upstream.connect(to: target) {
+                if negotiation != nil { proxyFailed(.proxyUnreachable(error)) }
+                refuse(request, upstream, negotiation == nil ? error.refusal : .reset, host, now: now)
                 continue
             }
             do {
@@ -258,7 +302,8 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 continue
             }
             let deadline = now + config.connectTimeout
-            connecting[upstream.fd] = PendingConnect(request: request, upstream: upstream, deadline: deadline)
+            connecting[upstream.fd] = PendingConnect(request: request, upstream: upstream, deadline: deadline,
+                                                     negotiation: negotiation)
             earliestConnectDeadline = earliest(earliestConnectDeadline, deadline)
         }
     }
@@ -270,20 +315,41 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         for (fd, pending) in connecting {
             if pending.deadline <= now {
                 connecting[fd] = nil
+                if pending.negotiation != nil { proxyFailed(.proxyUnreachable(KernelSocketError(ETIMEDOUT))) }
                 refuse(pending.request, pending.upstream, .hostUnreachable, host, now: now)
             } else {
                 earliestConnectDeadline = earliest(earliestConnectDeadline, pending.deadline)
             }
         }
+        expireAssociations(host, now: now)
     }
 
-    /// The upstream socket of a connecting attempt is writable (connected) or failed.
+    /// The upstream socket of a connecting attempt is writable (connected) or failed;
+    /// through a proxy, the negotiation moved on.
     private func connectFinished(_ pending: PendingConnect, _ events: DescriptorEvents, _ host: Host, now: Instant) {
-        guard !events.isDisjoint(with: [.writable, .error, .hangUp]) else { return }
-        connecting[pending.upstream.fd] = nil
-        if let error = pending.upstream.takeError() {
-            refuse(pending.request, pending.upstream, error.refusal, host, now: now)
-            return
+        if let negotiation = pending.negotiation {
+            switch negotiation.advance(events) {
+            case let .waiting(interest):
+                guard (try? watcher?.watch(pending.upstream.fd, for: interest)) == nil else { return }
+                connecting[pending.upstream.fd] = nil
+                upstreamErrors += 1
+                refuse(pending.request, pending.upstream, .reset, host, now: now)
+                return
+            case let .failed(failure):
+                connecting[pending.upstream.fd] = nil
+                proxyFailed(failure)
+                refuse(pending.request, pending.upstream, failure.refusal, host, now: now)
+                return
+            case .succeeded:
+                connecting[pending.upstream.fd] = nil
+            }
+        } else {
+            guard !events.isDisjoint(with: [.writable, .error, .hangUp]) else { return }
+            connecting[pending.upstream.fd] = nil
+            if let error = pending.upstream.takeError() {
+                refuse(pending.request, pending.upstream, error.refusal, host, now: now)
+                return
+            }
         }
         let stackFD: Int32
         do {
@@ -303,7 +369,7 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         if !pump(connection, host, now: now) { retire(connection) }
     }
 
-    private func refuse(_ request: TCPFlowRequest, _ upstream: KernelSocket, _ refusal: FlowRefusal, _ host: Host,
+    func refuse(_ request: TCPFlowRequest, _ upstream: KernelSocket, _ refusal: FlowRefusal, _ host: Host,
                         now: Instant) {
         tcpRefused += 1
         try? host.refuseFlow(listener, request, refusal, now: now)
@@ -481,6 +547,10 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 host.closeUDPFlow(flow)
                 continue
             }
+            if let proxy = config.socks5 {
+                startAssociation(flow, through: proxy, host, now: now)
+                continue
+            }
             let upstream: KernelSocket
             switch KernelSocket.open(stream: false, interface: config.outboundInterface) {
             case let .success(socket): upstream = socket
@@ -502,18 +572,29 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         }
         for flow in host.takeReadyUDPFlows() {
             guard let relayed = datagramByFlow[flow.id] else {
-                while host.udpFlowReceive(flow) != nil {}
+                // A flow whose association is under way keeps its datagrams queued on the host until it is up.
+                if associatingByFlow[flow.id] == nil { while host.udpFlowReceive(flow) != nil {} }
                 continue
             }
-            while let payload = host.udpFlowReceive(flow) {
-                let result = payload.withUnsafeBytes { relayed.upstream.write($0) }
-                switch result {
-                case .success(let sent): bytesUpstream += sent
-                case .failure(let error): refuseIfRefused(flow, error, host, now: now)  // otherwise dropped, as UDP may
-                }
-            }
+            forwardQueued(relayed, host, now: now)
         }
         for flow in host.takeExpiredUDPFlows() { closeDatagramFlow(flow.id) }
+    }
+
+    /// Sends the datagrams queued on the host for `relayed` upstream, directly or through its SOCKS5 relay.
+    func forwardQueued(_ relayed: RelayedDatagramFlow, _ host: Host, now: Instant) {
+        let flow = relayed.flow
+        while let payload = host.udpFlowReceive(flow) {
+            if let relay = relayed.relay {
+                sendThroughSocksRelay(payload, relayed.flow.destination, relayed.upstream, relay)
+                continue
+            }
+            let result = payload.withUnsafeBytes { relayed.upstream.write($0) }
+            switch result {
+            case .success(let sent): bytesUpstream += sent
+            case .failure(let error): refuseIfRefused(flow, error, host, now: now)  // otherwise dropped, as UDP may
+            }
+        }
     }
 
     /// Datagrams from a flow's destination go back to its client (at most 64 a wake-up).
@@ -549,26 +630,43 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         host.refuseUDPFlow(flow, now: now)
     }
 
-    private func closeDatagramFlow(_ id: Int) {
+    /// Closes the relay's side of a UDP flow: its upstream socket, and its SOCKS5 association if any.
+    func closeDatagramFlow(_ id: Int) {
+        if let control = associatingByFlow.removeValue(forKey: id), let pending = associating.removeValue(forKey: control) {
+            close(pending.negotiation.socket)
+        }
         guard let relayed = datagramByFlow.removeValue(forKey: id) else { return }
         datagramFlows[relayed.upstream.fd] = nil
         close(relayed.upstream)
+        if let control = relayed.control {
+            datagramControl[control.fd] = nil
+            close(control)
+        }
     }
 }
 
-/// An intercepted attempt whose upstream connect is in progress.
+/// An intercepted attempt whose upstream connect (and, through a proxy, negotiation) is in progress.
 struct PendingConnect {
     let request: TCPFlowRequest
     let upstream: KernelSocket
     let deadline: Instant
+    /// The SOCKS5 negotiation on `upstream`; nil when direct.
+    var negotiation: Socks5Negotiation?
 }
 
-/// A UDP flow and its connected upstream socket.
+/// A UDP flow and its upstream socket: connected to the destination, or (through a
+/// SOCKS5 proxy) unconnected, sending to the association's relay, with its control connection.
 final class RelayedDatagramFlow {
     let flow: UDPFlow
     let upstream: KernelSocket
-    init(flow: UDPFlow, upstream: KernelSocket) {
+    /// The UDP ASSOCIATE's TCP connection: the association lasts as long as it does.
+    let control: KernelSocket?
+    /// The proxy's UDP relay (BND.ADDR/BND.PORT), the only source accepted.
+    let relay: Endpoint?
+    init(flow: UDPFlow, upstream: KernelSocket, control: KernelSocket? = nil, relay: Endpoint? = nil) {
         self.flow = flow
         self.upstream = upstream
+        self.control = control
+        self.relay = relay
     }
 }
