@@ -10,7 +10,7 @@ import NetStackWire
 import Testing
 
 /// Client 192.0.2.1 → proxy 192.0.2.2 (the relay) over an IP-only link; the relay's upstreams on loopback.
-private final class RelayBench {
+final class RelayBench {
     let client: Host, proxy: Host
     let relay: TunnelRelay
     var epoll: Epoll
@@ -62,7 +62,7 @@ private final class RelayBench {
 }
 
 /// A kernel TCP listener on 127.0.0.1 (an ephemeral port), non-blocking.
-private struct KernelListener: ~Copyable {
+struct KernelListener: ~Copyable {
     let fd: Int32
     let port: UInt16
 
@@ -110,15 +110,15 @@ private func kernelConnect(port: UInt16) -> Int32 {
 }
 
 /// A port on 127.0.0.1 nothing listens on (a listener's, closed at once): connecting is refused.
-private func closedPort() -> UInt16 { KernelListener().port }
+func closedPort() -> UInt16 { KernelListener().port }
 
-private func kernelRead(_ fd: Int32, max: Int = 256 << 10) -> [UInt8]? {
+func kernelRead(_ fd: Int32, max: Int = 256 << 10) -> [UInt8]? {
     var buffer = [UInt8](repeating: 0, count: max)
     let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
     return count >= 0 ? Array(buffer[0..<count]) : nil
 }
 
-private func stackRead(_ host: Host, _ fd: Int32, now: Instant) -> [UInt8]? {
+func stackRead(_ host: Host, _ fd: Int32, now: Instant) -> [UInt8]? {
     var buffer = [UInt8](repeating: 0, count: 1 << 20)
     guard let count = buffer.withUnsafeMutableBytes({ try? host.recv(fd, into: $0, now: now) }) else { return nil }
     return Array(buffer[0..<count])
