@@ -38,7 +38,9 @@ public struct TunnelRelayConfig: Sendable {
 /// connection, and refused the way the destination refused (RST, or ICMP
 /// unreachable on a network error or a connect timeout); then bytes are copied
 /// both ways. Each UDP flow gets one connected upstream UDP socket, closed when
-/// the flow expires.
+/// the flow expires. With ``TunnelRelayConfig/socks5`` the upstream connections go
+/// through a SOCKS5 proxy instead (CONNECT; one UDP ASSOCIATE per UDP flow), each
+/// negotiation step non-blocking and the whole under the connect timeout.
 ///
 /// Flow control end to end: a direction reads from its source only what its
 /// sink can take — from an upstream socket only the stack's send space for the
