@@ -332,8 +332,8 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         if let negotiation = pending.negotiation {
             switch negotiation.advance(events) {
             case let .waiting(interest):
-                guard (try? watcher?.watch(pending.upstream.fd, for: interest)) == nil else { return }
-                connecting[pending.upstream.fd] = nil
+                if (try? watcher?.watch(pending.upstream.fd, for: interest)) != nil { return }
+                connecting[pending.upstream.fd] = nil  // could not be watched
                 upstreamErrors += 1
                 refuse(pending.request, pending.upstream, .reset, host, now: now)
                 return
