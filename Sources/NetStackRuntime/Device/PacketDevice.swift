@@ -71,8 +71,8 @@ public enum IPVersion: UInt8, Sendable, Equatable {
     /// The version a packet's first byte announces; nil for an empty packet or another nibble.
     @inline(__always)
     public init?(packet: UnsafeRawBufferPointer) {
-        guard let first = packet.first else { return nil }
-        self.init(rawValue: first >> 4)
+        guard !packet.isEmpty else { return nil }
+        self.init(rawValue: packet[0] >> 4)
     }
 }
 
