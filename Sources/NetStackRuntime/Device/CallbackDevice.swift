@@ -8,12 +8,15 @@ import Synchronization
 /// (or the batch form) from any thread: the packet is copied into a bounded
 /// queue of preallocated slots and the loop is woken through an eventfd — only
 /// when the queue was empty, so a batch costs one system call. Outbound, the
-/// runtime calls `output` on its loop thread with each packet the stack sends and
-/// its IP version (from the first nibble of the header); the bytes are valid only
-/// during the call — copy them (e.g. into `Data`) to keep them. No allocation per
-/// packet on either side. A full queue drops the packet and counts it.
+/// runtime calls `output` with each packet the stack sends and its IP version
+/// (from the first nibble of the header), with the runtime's lock held: on its
+/// loop thread, or on a thread inside `StackRuntime.withHost` whose socket calls
+/// sent it — never two calls at once. `output` must not call back into the same
+/// runtime (its lock is held), and the bytes are valid only during the call: copy
+/// them (e.g. into `Data`) to keep them. No allocation per packet on either side.
+/// A full queue drops the packet and counts it.
 public final class CallbackDevice: PacketDevice {
-    /// What to do with each packet the stack sends, on the loop thread.
+    /// What to do with each packet the stack sends (one call at a time, with the runtime's lock held).
     public typealias Output = @Sendable (_ packet: UnsafeRawBufferPointer, _ version: IPVersion) -> Void
 
     /// A name for messages and the stack's interface (`utun` by default).

@@ -1,7 +1,7 @@
 /// One end of an in-memory link: frames sent on one end are received on the
 /// other. For tests and for two stacks in one process; needs no root and no kernel device.
 ///
-/// Each end receives from its own bounded ``PacketRing`` (preallocated slots,
+/// Each end receives from its own bounded queue (preallocated slots,
 /// one copy in and one out, no allocation per frame); a frame sent while the
 /// peer's queue is full is dropped and counted in the peer's ``dropped``, as a
 /// full NIC queue would. Either end can be given to a ``StackRuntime``, or driven

@@ -43,8 +43,9 @@ public protocol PacketDevice: AnyObject, Sendable {
     func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int
 
     /// Writes one frame: 0 when sent or lost as on a wire (a full queue, a frame
-    /// too big), -errno when the device is gone. Called on the loop thread only;
-    /// must not block or allocate.
+    /// too big), -errno when the device is gone. Called with the runtime's lock held —
+    /// on the loop thread, or on a thread inside `withHost` flushing what it made the
+    /// stack send — so never concurrently with itself; must not block or allocate.
     func send(_ frame: UnsafeRawBufferPointer) -> Int
 
     /// The one-line reason an error code from ``receive(into:)`` or ``send(_:)`` ends the run.
