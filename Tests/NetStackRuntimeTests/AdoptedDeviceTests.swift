@@ -75,6 +75,21 @@ struct AdoptedDeviceTests {
         let failure = try #require(runtime.failure)
         #expect(failure.description.hasPrefix("TUN device fd \(stackEnd) "))
     }
+
+    @Test func twoRuntimesOnTheEndsOfADatagramSocketPairAdoptedAsTAPPingAcrossARP() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &ends) == 0)
+        var left = RuntimeConfiguration(device: .adopted(fd: ends[0], kind: .tap), address: Support.first, prefixLength: 24)
+        left.mtu = 1400
+        let a = Support.start(try StackRuntime(left))
+        let b = Support.start(try StackRuntime(RuntimeConfiguration(device: .adopted(fd: ends[1], kind: .tap),
+                                                                     address: Support.second, prefixLength: 24)))
+        defer { Support.stop(a, b) }
+        #expect(a.device.kind == .tap && a.device.mtu == 1400 && b.device.mtu == 1500)
+        #expect(try Support.ping(Support.second, from: a) == [1, 2, 3])
+        let arp = b.withHost { host, now in host.arpTable(now: now) }
+        #expect(arp.contains("192.0.2.1"), "b learned a's MAC with ARP: \(arp)")
+    }
 }
 
 /// A TUN descriptor opened in a namespace this test creates (and always deletes),
