@@ -89,6 +89,6 @@ public final class AdoptedDevice: PacketDevice {
         guard isSocket else { return sendPacket(fd, frame) }
         if Glibc.send(fd, frame.baseAddress, frame.count, Int32(MSG_NOSIGNAL)) >= 0 { return 0 }
         let code = errno
-        return code == EPIPE || code == ECONNRESET || code == ENOTCONN || code == EBADF ? -Int(code) : 0
+        return code == EPIPE || code == ECONNRESET || code == ECONNREFUSED || code == ENOTCONN || code == EBADF ? -Int(code) : 0
     }
 }

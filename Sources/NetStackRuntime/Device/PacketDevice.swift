@@ -57,7 +57,7 @@ extension PacketDevice {
     public func failure(_ code: Int32) -> RuntimeError {
         let device = "\(kind.label) device \(name)"
         switch code {
-        case EBADFD, ENODEV, ENXIO, EPIPE, ECONNRESET, ENOTCONN:
+        case EBADFD, ENODEV, ENXIO, EPIPE, ECONNRESET, ECONNREFUSED, ENOTCONN:
             return RuntimeError("\(device) is gone (\(errorText(code)))")
         default: return RuntimeError.system("\(device) failed", errno: code)
         }
