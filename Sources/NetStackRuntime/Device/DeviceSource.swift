@@ -4,7 +4,7 @@ public enum DeviceSource: Sendable {
     /// (inside ``RuntimeConfiguration/namespacePath`` when set): a ``TunTapDevice``.
     case named(String, kind: DeviceKind)
     /// A descriptor handed over by another process or the platform: an ``AdoptedDevice``,
-    /// which owns it from then on (MTU: ``RuntimeConfiguration/mtu``, else queried;
+    /// which owns it once its checks pass — closing it even if the runtime's setup then fails (MTU: ``RuntimeConfiguration/mtu``, else queried;
     /// ``RuntimeConfiguration/namespacePath`` is not used: the descriptor is already open).
     case adopted(fd: Int32, kind: DeviceKind)
     /// A device the caller made: a ``MemoryDevice`` end, a ``CallbackDevice``, or its own.
