@@ -90,3 +90,43 @@ int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, i
 int ns_accept_nonblock(int listener) {
     return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
+
+int ns_tun_info(int fd, char *name, int *tap, int *packet_info) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    if (ioctl(fd, TUNGETIFF, &request) < 0) return -errno;
+    if (name) memcpy(name, request.ifr_name, IFNAMSIZ);
+    *tap = (request.ifr_flags & IFF_TAP) != 0;
+    *packet_info = (request.ifr_flags & IFF_NO_PI) == 0;
+    return 0;
+}
+
+int ns_tun_mtu(int fd, const char *name, int *mtu) {
+#ifdef TUNGETDEVNETNS
+    // A descriptor handed over from another namespace names an interface there, not here.
+    int netns = ioctl(fd, TUNGETDEVNETNS);
+    if (netns >= 0) {
+        int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        int sock = -1;
+        if (self >= 0 && setns(netns, CLONE_NEWNET) == 0) {
+            // A socket stays in the namespace it was made in.
+            sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            setns(self, CLONE_NEWNET);
+        }
+        if (self >= 0) close(self);
+        close(netns);
+        if (sock >= 0) {
+            struct ifreq request;
+            memset(&request, 0, sizeof request);
+            strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+            int result = ioctl(sock, SIOCGIFMTU, &request);
+            int error = errno;
+            close(sock);
+            if (result < 0) return -error;
+            *mtu = request.ifr_mtu;
+            return 0;
+        }
+    }
+#endif
+    return ns_interface_mtu(name, mtu);
+}

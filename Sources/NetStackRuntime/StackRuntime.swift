@@ -4,11 +4,10 @@ public import NetStackCore
 public import NetStackWire
 import Synchronization
 
-/// How to set up one stack on one TAP or TUN device.
+/// How to set up one stack on one packet device (TAP or TUN by name, an adopted descriptor, or a ``PacketDevice``).
 public struct RuntimeConfiguration: Sendable {
-    /// The device's name (`tap0`) and kind.
-    public var deviceName: String
-    public var deviceKind: DeviceKind
+    /// The device to attach to; ``deviceName`` and ``deviceKind`` read and set it for a named one.
+    public var device: DeviceSource
     /// The stack's address and prefix on the device's link.
     public var address: IPv4Address
     public var prefixLength: Int
@@ -34,16 +33,22 @@ public struct RuntimeConfiguration: Sendable {
     /// The stack's settings (TCP, ARP, resolver …); its random seed is replaced by random bits.
     public var host: HostConfig
 
+    /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
-        self.deviceName = deviceName
-        self.deviceKind = deviceKind
+        self.init(device: .named(deviceName, kind: deviceKind), address: address, prefixLength: prefixLength)
+    }
+
+    /// A stack on `device`: by name, an adopted descriptor, or a device the caller made.
+    public init(device: DeviceSource, address: IPv4Address, prefixLength: Int) {
+        self.device = device
         self.address = address
         self.prefixLength = prefixLength
         host = HostConfig(name: "netstack")
     }
 }
 
-/// Drives one NetStack `Host` over a Linux TAP or TUN device in real time.
+/// Drives one NetStack `Host` over a packet device in real time: a Linux TAP or
+/// TUN device, an adopted descriptor, an in-memory link or a callback packet flow.
 ///
 /// One thread — the one that calls ``run(until:)`` — owns the loop: it waits in
 /// epoll for the device, the wake-up eventfd, SIGINT/SIGTERM (a signalfd) and
@@ -68,8 +73,8 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// The clock all instants given to the stack come from.
     public let clock = MonotonicClock()
-    /// The device the stack is attached to.
-    public let device: TunTapDevice
+    /// The device the stack is attached to (``TunTapDevice``, ``AdoptedDevice``, ``MemoryDevice`` …).
+    public let device: any PacketDevice
     /// The stack's interface on the device.
     public let interface: InterfaceID
 
@@ -106,15 +111,14 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Opens the device and builds the stack; throws one line naming what failed.
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
-        device = try TunTapDevice(name: configuration.deviceName, kind: configuration.deviceKind,
-                                  namespacePath: configuration.namespacePath)
+        device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu)
         var random = SystemRandomNumberGenerator()
         // No seed unless the caller set one: the host draws its secrets from the OS.
         host = Host(configuration.host)
         let mtu = configuration.mtu ?? device.mtu
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)
-        adapter.medium = configuration.deviceKind == .tap ? .ethernet : .ipOnly
+        adapter.medium = device.kind == .tap ? .ethernet : .ipOnly
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -122,7 +126,7 @@ public final class StackRuntime: @unchecked Sendable {
         watchedReady.reserveCapacity(Epoll.batch)
         if let impairment = configuration.impairment, !impairment.isIdeal { wire = ImpairedWire(impairment) }
         if let path = configuration.pcapPath {
-            pcap = try PcapFile(path: path, rawIP: configuration.deviceKind == .tun,
+            pcap = try PcapFile(path: path, rawIP: device.kind == .tun,
                                 overwrite: configuration.pcapOverwrite, limit: configuration.pcapLimit)
         }
         if let path = configuration.controlPath { control = try ControlServer(path: path) }
@@ -227,7 +231,7 @@ public final class StackRuntime: @unchecked Sendable {
                 // EPOLLERR/EPOLLHUP with no errno from a read still means the device is unusable:
                 // level-triggered, it would wake the loop at once forever.
                 if deviceFailed, deviceFailure == nil {
-                    deviceFailure = RuntimeError("\(device.kind == .tap ? "TAP" : "TUN") device \(device.name) reported an error or hang-up")
+                    deviceFailure = RuntimeError("\(device.kind.label) device \(device.name) reported an error or hang-up")
                 }
                 if deviceFailure != nil { return true }
                 if let stopDeadline { return stopDeadline <= now || connectionsQuiet() }

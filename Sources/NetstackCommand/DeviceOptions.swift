@@ -11,6 +11,14 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Attach to the TUN device NAME (bare IP packets, no ARP).", valueName: "NAME"))
     var tun: String?
 
+    @Option(name: .customLong("tap-fd"), help: ArgumentHelp(
+        "Adopt the inherited descriptor N: an open TAP device (or a datagram socket carrying Ethernet frames).", valueName: "N"))
+    var tapFD: Int32?
+
+    @Option(name: .customLong("tun-fd"), help: ArgumentHelp(
+        "Adopt the inherited descriptor N: an open TUN device (or a datagram socket carrying IP packets).", valueName: "N"))
+    var tunFD: Int32?
+
     @Option(name: .long, help: ArgumentHelp("The stack's address and prefix length, e.g. 192.0.2.2/24.", valueName: "A.B.C.D/P"))
     var address: String
 
@@ -39,7 +47,12 @@ struct DeviceOptions: ParsableArguments {
     var pcapLimit: String?
 
     func validate() throws {
-        guard (tap == nil) != (tun == nil) else { throw ValidationError("give exactly one of --tap NAME or --tun NAME") }
+        guard [tap != nil, tun != nil, tapFD != nil, tunFD != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --tap NAME, --tun NAME, --tap-fd N or --tun-fd N")
+        }
+        if let fd = tapFD ?? tunFD, fd < 0 {
+            throw ValidationError("bad --\(tapFD != nil ? "tap" : "tun")-fd \(fd): a descriptor number, 0 or more")
+        }
         _ = try parsedAddress()
         if let gateway, IPv4Address(gateway) == nil { throw ValidationError("malformed gateway address '\(gateway)'") }
         if let mac {
@@ -64,8 +77,12 @@ struct DeviceOptions: ParsableArguments {
     /// The runtime's configuration for these options.
     func configuration() throws -> RuntimeConfiguration {
         let (ip, prefix) = try parsedAddress()
-        var configuration = RuntimeConfiguration(deviceName: tap ?? tun ?? "", deviceKind: tap != nil ? .tap : .tun,
-                                                 address: ip, prefixLength: prefix)
+        let device: DeviceSource = if let fd = tapFD ?? tunFD {
+            .adopted(fd: fd, kind: tapFD != nil ? .tap : .tun)
+        } else {
+            .named(tap ?? tun ?? "", kind: tap != nil ? .tap : .tun)
+        }
+        var configuration = RuntimeConfiguration(device: device, address: ip, prefixLength: prefix)
         configuration.gateway = gateway.flatMap { IPv4Address($0) }
         configuration.mac = mac.flatMap { MACAddress($0) }
         configuration.mtu = mtu

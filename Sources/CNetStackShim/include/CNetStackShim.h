@@ -20,6 +20,17 @@ int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, i
 /// Reads the MTU of interface `name` (SIOCSIFMTU on a helper socket). 0 or -errno.
 int ns_interface_mtu(const char *name, int *mtu);
 
+/// TUNGETIFF on an open tun/tap descriptor (one handed over by another process):
+/// the interface's name (IFNAMSIZ bytes into `name`), whether it is a TAP, and
+/// whether frames carry a packet-information header (IFF_NO_PI unset). 0 or -errno
+/// (-EBADFD: not attached to an interface; -EINVAL/-ENOTTY: not a tun/tap descriptor).
+int ns_tun_info(int fd, char *name, int *tap, int *packet_info);
+
+/// The MTU of the interface the tun/tap descriptor `fd` is attached to (named `name`),
+/// read in the device's own network namespace (TUNGETDEVNETNS, needs CAP_NET_ADMIN);
+/// in the current namespace when that is not possible. 0 or -errno.
+int ns_tun_mtu(int fd, const char *name, int *mtu);
+
 /// Blocks SIGINT and SIGTERM in the calling thread (and threads it creates) and
 /// returns a non-blocking signalfd that reads them, or -errno.
 int ns_signalfd_int_term(void);

@@ -1,29 +1,21 @@
 import CNetStackShim
 import Glibc
 
-/// What a Linux tun/tap device carries.
-public enum DeviceKind: Sendable, Equatable {
-    /// Ethernet frames (TAP): the stack runs ARP and builds MAC headers.
-    case tap
-    /// Bare IP packets (TUN): the kind of device VPN and proxy apps use.
-    case tun
-}
-
-/// A Linux TAP or TUN device, opened non-blocking through `/dev/net/tun`.
+/// A Linux TAP or TUN device by name, opened non-blocking through `/dev/net/tun`.
 ///
 /// Frames carry no FCS and no packet-information header (IFF_NO_PI). Each
-/// `receive` or `send` is one system call (about 1 µs here). A device created
-/// by opening disappears when it is closed unless it was made persistent
-/// beforehand (`ip tuntap add`).
-public final class TunTapDevice: @unchecked Sendable {
-    // @unchecked: the descriptor is immutable; reads and writes of one fd from
+/// `receive` or `send` is one system call (about 1 µs here), with no allocation.
+/// A device created by opening disappears when it is closed unless it was made
+/// persistent beforehand (`ip tuntap add`).
+public final class TunTapDevice: PacketDevice {
+    // Sendable: every stored property is immutable; reads and writes of one fd from
     // several threads are safe in the kernel, and the runtime serialises them anyway.
 
     /// The interface name the kernel gave the device.
     public let name: String
     /// TAP or TUN.
     public let kind: DeviceKind
-    /// The open descriptor.
+    /// The open descriptor (closed when the device is released).
     public let fd: Int32
     /// The device's MTU as the kernel reports it (bytes of IP packet).
     public let mtu: Int
@@ -41,7 +33,7 @@ public final class TunTapDevice: @unchecked Sendable {
             ?? ns_tun_open_in(nil, name, kind == .tap ? 1 : 0, &actual, &mtu)
         guard result >= 0 else {
             let code = -result
-            let device = "\(kind == .tap ? "TAP" : "TUN") device '\(name)'"
+            let device = "\(kind.label) device '\(name)'"
             switch code {
             case ENXIO:
                 throw RuntimeError("no such device '\(name)' (create it first: ip tuntap add dev \(name) mode \(kind == .tap ? "tap" : "tun"))")
@@ -49,7 +41,7 @@ public final class TunTapDevice: @unchecked Sendable {
             case ENOENT, ENODEV: throw RuntimeError("cannot open /dev/net/tun: \(errorText(code)) (is the tun module available?)")
             case EPERM, EACCES: throw RuntimeError("\(device): permission denied (run as root or with CAP_NET_ADMIN)")
             case EBUSY: throw RuntimeError("\(device) is busy: another program has it open")
-            case EINVAL: throw RuntimeError("\(device) exists but is not a \(kind == .tap ? "TAP" : "TUN") device")
+            case EINVAL: throw RuntimeError("\(device) exists but is not a \(kind.label) device")
             default: throw RuntimeError.system(device, errno: code)
             }
         }
@@ -61,34 +53,14 @@ public final class TunTapDevice: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Reads one frame into `buffer`: its length (> 0), 0 when none is waiting
-    /// (EAGAIN, EINTR), or -errno when the device failed or is gone (EBADFD after
-    /// `ip link del`, EIO, ENODEV …) — see ``failure(_:)``.
+    /// Reads one frame (one read(2)): its length, 0 when none is waiting (EAGAIN,
+    /// EINTR), or -errno when the device failed or is gone (EBADFD after `ip link del`, EIO …).
     @inline(__always)
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let count = read(fd, buffer.baseAddress, buffer.count)
-        if count > 0 { return count }
-        if count == 0 { return -Int(EIO) }  // a tun/tap read never ends: the device is gone
-        let code = errno
-        return code == EAGAIN || code == EINTR ? 0 : -Int(code)
-    }
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int { receivePacket(fd, into: buffer) }
 
-    /// Writes one frame: 0 when written or lost as on a wire (the kernel's queue
-    /// is full, the frame too big, the link is down — EIO on a write), -errno
-    /// when the device is gone (EBADFD after `ip link del`, ENODEV, ENXIO).
+    /// Writes one frame (one write(2)): 0 when written or lost as on a wire (the kernel's
+    /// queue is full, the frame too big, the link is down — EIO), -errno when the device
+    /// is gone (EBADFD after `ip link del`, ENODEV, ENXIO).
     @inline(__always)
-    func send(_ frame: UnsafeRawBufferPointer) -> Int {
-        if write(fd, frame.baseAddress, frame.count) >= 0 { return 0 }
-        let code = errno
-        return code == EBADFD || code == ENODEV || code == ENXIO || code == EBADF ? -Int(code) : 0
-    }
-
-    /// The one-line reason a device error code ends the runtime.
-    func failure(_ code: Int32) -> RuntimeError {
-        let device = "\(kind == .tap ? "TAP" : "TUN") device \(name)"
-        switch code {
-        case EBADFD, ENODEV, ENXIO: return RuntimeError("\(device) is gone (\(errorText(code)))")
-        default: return RuntimeError.system("\(device) failed", errno: code)
-        }
-    }
+    public func send(_ frame: UnsafeRawBufferPointer) -> Int { sendPacket(fd, frame) }
 }
