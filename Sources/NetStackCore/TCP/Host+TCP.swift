@@ -236,6 +236,7 @@ extension Host {
         _ = connection.input(header, payload: payload, now: now)
         if connection.state.isSynchronized && !connection.isFinished {
             listener.acceptQueue.append(connection.id)
+            if let fd = listener.descriptor { noteReadinessChange(fd) }
         } else {
             // Not a usable connection after all: nothing may linger outside the accept queue's bound.
             connection.listener = nil

@@ -93,6 +93,7 @@ extension Host {
         tcp.pendingFlowKeys[id] = key
         tcp.timers.schedule(id, at: now + tcp.config.flowDecisionTimeout)
         listener.flowQueue.append(key)
+        if let fd = listener.descriptor { noteReadinessChange(fd) }
         listener.pendingFlowCount += 1
         statistics.tcpFlowsOffered += 1
     }
