@@ -56,6 +56,23 @@ struct ReadinessTrackingTests {
         }
     }
 
+    @Test("an ICMP error for a connected UDP socket lists it and makes poll report .error, as Linux's POLLERR")
+    func udpErrorListedAndPolled() throws {
+        let host = makeHost("A", [.a])
+        host.setTracksReadiness(true)
+        let socket = host.socket(.datagram)
+        try host.connect(socket, to: Endpoint(Lab.ipA, 9), now: .zero)  // nobody on port 9: port unreachable
+        try [UInt8]("x".utf8).withUnsafeBytes { _ = try host.send(socket, $0, now: .zero) }
+        settle(host)
+        #expect(taken(host) == [socket])
+        #expect(try host.poll(socket) == [.error, .writable])
+        var buffer = [UInt8](repeating: 0, count: 4)
+        #expect(throws: NetError.connectionRefused) {
+            _ = try buffer.withUnsafeMutableBytes { try host.recvfrom(socket, into: $0, now: .zero) }
+        }
+        #expect(try host.poll(socket) == [.writable], "reported once")
+    }
+
     @Test("closing a descriptor lists it (its waiters must learn); nothing is listed while tracking is off")
     func closeListedAndOffMeansNothing() throws {
         let host = makeHost("A", [.a])

@@ -127,6 +127,18 @@ struct SocketLayerTests {
         await server.close()
     }
 
+    @Test("a receive blocked on a connected UDP socket wakes with ECONNREFUSED when the port is closed", .timeLimit(.minutes(1)))
+    func udpReceiveWakesOnICMPError() async throws {
+        let network = network()
+        let client = try await network.stack(0).udpSocket()
+        try await client.connect(to: Endpoint(TwoLANNetwork.serverAddress, 9999))
+        let reply = Task { try await client.receive() }
+        try await Task.sleep(for: .milliseconds(50))  // real time: let the receive park first
+        try await client.send(Array("anyone?".utf8))
+        await #expect(throws: NetError.connectionRefused) { _ = try await reply.value }
+        await client.close()
+    }
+
     @Test("after a half-close the peer's inbound sequence ends, and it can still answer")
     func halfCloseEndsInbound() async throws {
         let network = network()

@@ -71,6 +71,7 @@ public final class UDPSocket: Sendable {
         while true {
             let datagram = try await driver.perform { [self] host, now throws(NetError) -> ([UInt8], Endpoint)? in
                 try checkOpen()
+                guard !(try host.poll(descriptor)).isDisjoint(with: [.readable, .error]) else { return nil }
                 var buffer = [UInt8](repeating: 0, count: max(1, maximum))
                 var result: Result<(count: Int, source: Endpoint)?, NetError> = .success(nil)
                 buffer.withUnsafeMutableBytes { raw in

@@ -37,6 +37,8 @@ public final class TCPStream: Sendable {
         while true {
             let chunk = try await driver.perform { [self] host, now throws(NetError) -> [UInt8]? in
                 try checkOpen()
+                // Nothing to read: no buffer to allocate (recv would say EAGAIN).
+                guard !(try host.poll(descriptor)).isDisjoint(with: [.readable, .error, .hangUp]) else { return nil }
                 var buffer = [UInt8](repeating: 0, count: max(1, maximum))
                 var result: Result<Int?, NetError> = .success(nil)
                 buffer.withUnsafeMutableBytes { raw in

@@ -338,6 +338,8 @@ extension Host {
         }
         if let udp = record.udp {
             if udpQueuedDatagrams(udp) > 0 { events.insert(.readable) }
+            // As Linux's udp_poll: a pending ICMP error is POLLERR (the next recv or send reports it).
+            if self.udp.state(udp)?.pendingError != nil { events.insert(.error) }
             events.insert(.writable)
             return events
         }
