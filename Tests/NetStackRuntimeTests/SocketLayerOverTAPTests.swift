@@ -109,9 +109,14 @@ struct SocketLayerOverTAPTests {
                 finished.store(1, ordering: .releasing)
                 try await client.shutdownWrite()
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Wait (bounded) until the send buffer is full: the writer is then parked.
+            var space = -1
+            for _ in 0..<1000 where space != 0 {
+                try await Task.sleep(for: .milliseconds(10))
+                space = runtime.withHost { host, _ in host.sendSpace(client.descriptor) }
+            }
+            #expect(space == 0)
             #expect(finished.load(ordering: .acquiring) == 0, "1 MiB cannot fit while nobody reads")
-            #expect(runtime.withHost { host, _ in host.sendSpace(client.descriptor) } == 0)
             var received: [UInt8] = []
             for try await chunk in server.inbound { received += chunk }
             try await writer.value
@@ -139,6 +144,38 @@ struct SocketLayerOverTAPTests {
             #expect(from == Endpoint(Self.own, 7007))
             await client.close()
             await server.close()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLookupWaitsForItsAnswerAndCancellingItThrows() async throws {
+        try await Self.withRuntime { runtime in
+            runtime.withHost { host, _ in
+                var config = ResolverConfig()
+                config.nameservers = [IPv4Address(192, 0, 2, 99)]  // nobody there: the query goes unanswered
+                config.timeout = .milliseconds(300)
+                config.attempts = 1
+                config.hosts = ["self.test": [Self.own]]
+                host.resolverConfig = config
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            await #expect(throws: ResolverError.self) { _ = try await runtime.resolve("silent.test") }
+            #expect(clock.now - start >= .milliseconds(250), "the task waited for the resolver's deadline")
+            runtime.withHost { host, _ in host.resolverConfig.timeout = .seconds(30) }
+            let lookup = Task { try await runtime.resolve("slow.test") }
+            try await Task.sleep(for: .milliseconds(100))
+            lookup.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await lookup.value }
+            // A name from the hosts table, then a connection to it.
+            let listener = try await runtime.listen(port: 9004)
+            async let accepted = listener.accept()
+            let client = try await runtime.connect(to: "self.test", port: 9004)
+            let server = try await accepted
+            #expect(client.remote == Endpoint(Self.own, 9004))
+            await client.close()
+            await server.close()
+            await listener.close()
         }
     }
 }

@@ -91,9 +91,14 @@ struct SocketLayerTests {
             finished.set()
             try await connection.shutdownWrite()
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Wait (bounded, in real time) until the send buffer is full: the writer is then parked.
+        var space = -1
+        for _ in 0..<1000 where space != 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            space = await client.perform { host, _ in host.sendSpace(connection.descriptor) }
+        }
+        #expect(space == 0)
         #expect(!finished.isSet, "1 MiB cannot fit while nobody reads")
-        #expect(await client.perform { host, _ in host.sendSpace(connection.descriptor) } == 0)
         var received = 0
         var hash = SHA256()
         for try await chunk in peer.inbound {
