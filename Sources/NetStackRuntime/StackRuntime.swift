@@ -97,9 +97,10 @@ public final class StackRuntime: @unchecked Sendable {
     private var stopRequested = false
     private var stopDeadline: Instant?
     private let frameBuffer: UnsafeMutableRawBufferPointer
-    /// Tasks parked until a socket is ready or a resolution finishes (``RuntimeStream`` and friends).
-    private var socketWaiters: [(fd: Int32, events: PollEvents, continuation: CheckedContinuation<Void, Never>)] = []
-    private var resolutionWaiters: [(id: ResolutionID, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Tasks parked until a descriptor is ready or a resolution finishes (the async sockets).
+    private var waiters = SocketWaiters()
+    /// Cancellations and releases asked for without the lock (RuntimeSockets.swift).
+    private let socketRequests = Mutex(SocketRequests())
     /// Whether `run` blocks SIGINT/SIGTERM and stops on them (not when run in the background).
     private var handlesSignals = true
     private var loopThread: LoopThread?
@@ -160,7 +161,9 @@ public final class StackRuntime: @unchecked Sendable {
         try lock.withLock { _ throws(E) -> R in
             let now = clock.now()
             let result = try body(host, now)
+            serveSocketRequests(now: now)
             flushOutput(now: now)
+            waiters.wake(host)
             if let next = nextDeadline(), next < plannedWake { wakeup.signal() }
             return result
         }
@@ -268,10 +271,11 @@ public final class StackRuntime: @unchecked Sendable {
             }
             host.poll(now: now)
             for program in programs { program.run(on: host, now: now) }
+            serveSocketRequests(now: now)
             flushOutput(now: now)
             rounds += 1
         } while full && rounds < 16 && deviceFailure == nil
-        if !socketWaiters.isEmpty || !resolutionWaiters.isEmpty { resumeReadyWaiters() }
+        waiters.wake(host)
     }
 
     /// Tells each watching program which of its descriptors are ready, then
@@ -288,37 +292,28 @@ public final class StackRuntime: @unchecked Sendable {
 
     // MARK: Parked tasks
 
-    /// Parks a task until `fd` is ready for `events`; resumes it at once if it already is.
-    func parkSocket(_ fd: Int32, _ events: PollEvents, _ continuation: CheckedContinuation<Void, Never>) {
+    /// Parks a task until `key` is ready; resumes it at once if it already is (or its task is cancelled).
+    func park(_ key: SocketWaiters.Key, for events: PollEvents, id: Int, _ continuation: CheckedContinuation<Void, any Error>) {
         lock.withLock { _ in
-            if isReady(fd, events) { continuation.resume() } else { socketWaiters.append((fd, events, continuation)) }
+            serveSocketRequests(now: clock.now())
+            waiters.park(key, for: events, id: id, on: host, continuation)
         }
     }
 
-    /// Parks a task until resolution `id` is no longer pending.
-    func parkResolution(_ id: ResolutionID, _ continuation: CheckedContinuation<Void, Never>) {
-        lock.withLock { _ in
-            if host.resolution(id) != .pending { continuation.resume() } else { resolutionWaiters.append((id, continuation)) }
-        }
+    /// Queues a cancellation or a release without taking the runtime's lock (a
+    /// cancellation handler or a `deinit` may run where it is held) and wakes the loop to carry it out.
+    func enqueue(_ request: (inout SocketRequests) -> Void) {
+        socketRequests.withLock { request(&$0) }
+        wakeup.signal()
     }
 
-    private func isReady(_ fd: Int32, _ events: PollEvents) -> Bool {
-        // A closed or unknown descriptor is "ready": the call the task retries will report the error.
-        guard let ready = try? host.poll(fd) else { return true }
-        return !ready.isDisjoint(with: events.union([.error, .hangUp]))
-    }
-
-    private func resumeReadyWaiters() {
-        socketWaiters.removeAll { waiter in
-            guard isReady(waiter.fd, waiter.events) else { return false }
-            waiter.continuation.resume()
-            return true
-        }
-        resolutionWaiters.removeAll { waiter in
-            guard host.resolution(waiter.id) != .pending else { return false }
-            waiter.continuation.resume()
-            return true
-        }
+    /// Carries out the cancellations and releases queued in `socketRequests`. O(requests), none usually.
+    private func serveSocketRequests(now: Instant) {
+        guard socketRequests.withLock({ !$0.isEmpty }) else { return }
+        var requests = SocketRequests()
+        socketRequests.withLock { swap(&$0, &requests) }
+        for (id, key) in requests.cancellations { waiters.cancel(id, key: key) }
+        for fd in requests.releases { try? host.close(fd, now: now) }
     }
 
     /// Runs the loop on a new thread, for programs that use the stack through

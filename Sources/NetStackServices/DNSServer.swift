@@ -59,7 +59,7 @@ public final class DNSServer: StackApplication {
         case cname(DNSName, ttl: UInt32)
     }
 
-    private var socket: UDPSocket?
+    private var socket: UDPSocketID?
     private let zone: [DNSName: Entry]
     private let soa: DNSResourceRecord?
 

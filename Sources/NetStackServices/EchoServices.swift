@@ -229,7 +229,7 @@ public final class UDPEchoService: StackApplication {
     /// Datagrams that could not be sent back (no route, ICMP error pending …).
     public private(set) var sendErrors = 0
 
-    private var socket: UDPSocket?
+    private var socket: UDPSocketID?
     /// Datagrams were left in the queue at the end of a turn: another turn is needed at once.
     private var moreWork: Instant?
 

@@ -1,36 +1,27 @@
 public import NetStackCore
 import NetStackDevices
 
-/// The socket library over Swift concurrency, for stacks on a simulated network.
+/// Drives a simulated network in virtual time for the async sockets
+/// (`TCPStream`, `TCPListener`, `UDPSocket`), one ``SimulatedStack`` per host.
 ///
 /// The actor owns the simulator and every host on it, so no stack is ever
-/// touched from two threads: Swift 6 checks this at compile time. Socket calls
-/// are `async`: one that would block (connect, accept, a write into a full
-/// send buffer, a read from an empty receive buffer) registers a waiter and
-/// suspends. A driver task runs the simulation one event at a time, yielding
-/// between events so that woken tasks run at the virtual time their event
-/// happened; after each event it resumes every waiter whose socket became ready.
-/// When nothing waits, or nothing is scheduled (the network is idle until a task
-/// gives a host work), the driver stops; virtual time is bounded by `limit`.
-///
-/// The real-time runtime (the TAP/TUN issue) drives the same calls from its
-/// event loop instead of the simulator's.
+/// touched from two threads: Swift 6 checks this at compile time. A socket call
+/// that would block (connect, accept, a write into a full send buffer, a read
+/// from an empty receive buffer, a lookup) parks its task in the host's
+/// `SocketWaiters` and suspends. A driver task runs the simulation one event at
+/// a time, yielding between events so that woken tasks run at the virtual time
+/// their event happened; after each event it wakes the tasks whose descriptors
+/// the hosts listed as changed. When nothing waits, or nothing is scheduled
+/// (the network is idle until a task gives a host work), the driver stops;
+/// virtual time is bounded by `limit`.
 public actor AsyncNetwork {
     let simulator: Simulator
     let nodes: [HostNode]
-    private var waiters: [Waiter] = []
+    /// The parked tasks of each host, by descriptor.
+    private var waiters: [SocketWaiters]
     private var driving = false
     /// The driver gives up (failing every waiter with ETIMEDOUT) past this much virtual time.
     private let limit: Duration
-
-    struct Waiter {
-        let node: Int
-        let descriptor: Int32
-        let events: PollEvents
-        let continuation: CheckedContinuation<Void, any Error>
-        let id: Int
-    }
-    private var nextWaiterID = 0
 
     /// Takes ownership of a network built by `build` (run inside the actor, so the
     /// hosts never escape it). `limit` bounds how far the driver runs virtual time.
@@ -39,42 +30,53 @@ public actor AsyncNetwork {
         self.simulator = simulator
         self.nodes = nodes
         self.limit = limit
+        waiters = nodes.map { _ in SocketWaiters() }
     }
 
     /// The socket API of host number `index` (in the order `build` returned them).
-    public nonisolated func stack(_ index: Int) -> AsyncStack { AsyncStack(network: self, node: index) }
+    public nonisolated func stack(_ index: Int) -> SimulatedStack { SimulatedStack(network: self, node: index) }
 
     /// The current virtual time.
     public var now: Instant { simulator.now }
 
-    /// Runs `body` on host `node` at the current time, then lets it send what it wants to.
-    func withHost<R>(_ node: Int, _ body: (Host, Instant) throws(NetError) -> R) throws(NetError) -> R {
+    /// Replaces the resolver settings of host `node`.
+    public func setResolverConfig(_ config: ResolverConfig, on node: Int) {
+        nodes[node].host.resolverConfig = config
+    }
+
+    /// Runs `body` on host `node` at the current time, then lets it send what it
+    /// wants to and wakes the tasks whose descriptors became ready.
+    func withHost<R, E: Error>(_ node: Int, _ body: (Host, Instant) throws(E) -> R) throws(E) -> R {
         let result = try body(nodes[node].host, simulator.now)
         simulator.kick(nodes[node])
-        if !waiters.isEmpty { startDriver() }
+        wakeReady()
+        if isWaiting { startDriver() }
         return result
     }
 
-    /// Suspends until `descriptor` of host `node` is ready for `events` (or has an error).
-    func wait(node: Int, descriptor: Int32, for events: PollEvents) async throws {
-        if let ready = try? nodes[node].host.poll(descriptor), !ready.isDisjoint(with: events.union(.error)) { return }
-        let id = nextWaiterID
-        nextWaiterID += 1
+    /// Suspends until `key` of host `node` is ready; see `StackDriver.waitUntilReady(_:for:)`.
+    func wait(node: Int, for key: SocketWaiters.Key, events: PollEvents = []) async throws {
+        let id = SocketWaiters.makeID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                waiters.append(Waiter(node: node, descriptor: descriptor, events: events, continuation: continuation, id: id))
-                startDriver()
+                waiters[node].park(key, for: events, id: id, on: nodes[node].host, continuation)
+                if isWaiting { startDriver() }
             }
         } onCancel: {
-            Task { await self.cancelWaiter(id) }
+            Task { await self.cancelWaiter(id, key: key, node: node) }
         }
     }
 
-    private func cancelWaiter(_ id: Int) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        waiter.continuation.resume(throwing: CancellationError())
+    /// Closes `descriptor` of host `node` (a socket released without `close`).
+    func release(_ descriptor: Int32, node: Int) {
+        withHost(node) { host, now in try? host.close(descriptor, now: now) }
     }
+
+    private func cancelWaiter(_ id: Int, key: SocketWaiters.Key, node: Int) {
+        waiters[node].cancel(id, key: key)
+    }
+
+    private var isWaiting: Bool { waiters.contains { !$0.isEmpty } }
 
     private func startDriver() {
         guard !driving else { return }
@@ -85,24 +87,19 @@ public actor AsyncNetwork {
     /// The driver: one simulator event at a time, waking ready waiters in between.
     private func drive() async {
         let deadline = simulator.now + limit
-        while !waiters.isEmpty {
+        while isWaiting {
             wakeReady()
             // Let the woken tasks run (they may write, read, or wait again) before time moves.
             for _ in 0..<4 { await Task.yield() }
-            if waiters.isEmpty { break }
             wakeReady()
-            if waiters.isEmpty { break }
+            if !isWaiting { break }
             guard simulator.now < deadline else {
-                for waiter in waiters { waiter.continuation.resume(throwing: NetError.timedOut) }
-                waiters.removeAll()
+                failAll(NetError.timedOut)
                 break
             }
             if !simulator.step(until: deadline) {
-                if simulator.pendingEventCount > 0 {
-                    // Only events past the limit remain: nothing the waiters wait for can come in time.
-                    for waiter in waiters { waiter.continuation.resume(throwing: NetError.timedOut) }
-                    waiters.removeAll()
-                }
+                // Only events past the limit remain: nothing the waiters wait for can come in time.
+                if simulator.pendingEventCount > 0 { failAll(NetError.timedOut) }
                 // Otherwise nothing is scheduled at all: the network is idle until some task gives a
                 // host work (`withHost` restarts the driver) or a waiter is cancelled.
                 break
@@ -111,18 +108,12 @@ public actor AsyncNetwork {
         driving = false
     }
 
-    /// Resumes every waiter whose socket is ready now (a closed descriptor counts as ready: the call will say why).
+    /// Wakes, on every host, the waiters whose descriptor the host listed as changed and is ready.
     private func wakeReady() {
-        var index = 0
-        while index < waiters.count {
-            let waiter = waiters[index]
-            let ready = (try? nodes[waiter.node].host.poll(waiter.descriptor)) ?? [.error]
-            if !ready.isDisjoint(with: waiter.events.union([.error, .hangUp])) {
-                waiters.remove(at: index)
-                waiter.continuation.resume()
-            } else {
-                index += 1
-            }
-        }
+        for index in waiters.indices { waiters[index].wake(nodes[index].host) }
+    }
+
+    private func failAll(_ error: NetError) {
+        for index in waiters.indices { waiters[index].failAll(error) }
     }
 }

@@ -48,7 +48,7 @@ extension HostNode {
     /// Runs a UDP echo service (RFC 862) on `port`: every datagram goes back to its sender.
     /// Returns the socket.
     @discardableResult
-    public func startUDPEcho(port: UInt16 = 7) throws(NetError) -> UDPSocket {
+    public func startUDPEcho(port: UInt16 = 7) throws(NetError) -> UDPSocketID {
         let socket = host.udpOpen()
         try host.udpBind(socket, port: port)
         applications.append { host, now in

@@ -10,7 +10,7 @@ import Testing
 private let nowhere = IPv4Address(192, 0, 2, 99)
 
 /// A UDP socket of `host` bound to `port`.
-private func socket(_ host: Host, port: UInt16 = 5000) throws -> UDPSocket {
+private func socket(_ host: Host, port: UInt16 = 5000) throws -> UDPSocketID {
     let socket = host.udpOpen()
     try host.udpBind(socket, port: port)
     return socket

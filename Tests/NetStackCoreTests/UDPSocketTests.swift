@@ -14,7 +14,7 @@ private func hostA(_ configure: (inout HostConfig) -> Void = { _ in }) -> Host {
 }
 
 /// R with A's MAC address known and a socket bound to `port` (if given).
-private func receiver(port: UInt16? = 7, _ configure: (inout HostConfig) -> Void = { _ in }) throws -> (Host, UDPSocket) {
+private func receiver(port: UInt16? = 7, _ configure: (inout HostConfig) -> Void = { _ in }) throws -> (Host, UDPSocketID) {
     let host = makeHost("R", [.r0], configure: configure)
     host.addStaticARP(Lab.ipA, mac: Lab.macA, interface: eth0)
     let socket = host.udpOpen()

@@ -62,10 +62,9 @@ struct AsyncSocketsOverTAPTests {
     /// Connects, writes `data`, half-closes and reads everything back.
     static func echo(_ runtime: StackRuntime, _ data: [UInt8]) async throws -> [UInt8] {
         let stream = try await runtime.connect(to: Endpoint(IPv4Address(192, 0, 2, 1), 7000))
-        defer { stream.close() }
         async let written: Void = {
             try await stream.write(data)
-            try stream.shutdownWrite()
+            try await stream.shutdownWrite()
         }()
         var received: [UInt8] = []
         while true {
@@ -74,6 +73,7 @@ struct AsyncSocketsOverTAPTests {
             received += chunk
         }
         try await written
+        await stream.close()
         return received
     }
 
@@ -109,18 +109,18 @@ struct AsyncSocketsOverTAPTests {
             runtime.requestStop()
             runtime.waitForStop()
         }
-        let listener = try runtime.listen(port: 8000)
+        let listener = try await runtime.listen(port: 8000)
         try lab.spawn("head -c 300000 /dev/urandom > /tmp/\(lab.name).bin && python3 -c \"\(Self.sender(lab.name))\"")
-        let (stream, peer) = try await listener.accept()
-        #expect(peer.address == IPv4Address(192, 0, 2, 1))
+        let stream = try await listener.accept()
+        #expect(stream.remote.address == IPv4Address(192, 0, 2, 1))
         var received: [UInt8] = []
         while true {
             let chunk = try await stream.read()
             if chunk.isEmpty { break }
             received += chunk
         }
-        stream.close()
-        listener.close()
+        await stream.close()
+        await listener.close()
         let sent = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "/tmp/\(lab.name).bin")))
         try? FileManager.default.removeItem(atPath: "/tmp/\(lab.name).bin")
         #expect(received.count == 300_000)

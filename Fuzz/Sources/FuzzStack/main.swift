@@ -89,7 +89,7 @@ final class Scenario {
     let listener: Int32
     var connection: Int32?
     var peerSocket: Int32?
-    let udp: UDPSocket
+    let udp: UDPSocketID
     var apps: [StackApplication] = []
     /// The last TCP segment A sent to B, and the last frames A sent (for ICMP quotes and reflections).
     var lastSegment: SeenSegment?

@@ -63,6 +63,7 @@ extension Host {
                 return
             }
             udp.update(socket) { $0.pendingError = error }
+            if readinessChanges != nil, let fd = udp.state(socket)?.descriptor { noteReadinessChange(fd) }
             emit(.socketError(port: ports.source, error: error, from: sender))
         case .tcp:
             guard let ports = quoted.ports else { return }

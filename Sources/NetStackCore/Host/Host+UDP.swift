@@ -37,6 +37,7 @@ extension Host {
             emit(.udpReceiveQueueFull(port: udpHeader.destinationPort))
             return
         }
+        if readinessChanges != nil, let fd = udp.state(socket)?.descriptor { noteReadinessChange(fd) }
         statistics.udpInDatagrams += 1
         emit(.udpDelivered(from: from, to: to, length: payload.count))
     }
@@ -44,32 +45,32 @@ extension Host {
     // MARK: The UDP socket API
 
     /// Creates a UDP socket (unbound).
-    public func udpOpen() -> UDPSocket { udp.open() }
+    public func udpOpen() -> UDPSocketID { udp.open() }
 
     /// Binds a socket to `port` (0: an ephemeral port) on `address` (`.any`: all of this host's addresses).
     /// Throws `.addressInUse` when the port is taken, `.addressNotAvailable` for an address not ours.
-    public func udpBind(_ socket: UDPSocket, address: IPv4Address = .any, port: UInt16) throws(NetError) {
+    public func udpBind(_ socket: UDPSocketID, address: IPv4Address = .any, port: UInt16) throws(NetError) {
         guard address == .any || isLocal(address) else { throw .addressNotAvailable }
         try udp.bind(socket, address: address, port: port)
     }
 
     /// The address and port a socket is bound to.
-    public func udpLocalEndpoint(_ socket: UDPSocket) -> Endpoint? { udp.state(socket)?.local }
+    public func udpLocalEndpoint(_ socket: UDPSocketID) -> Endpoint? { udp.state(socket)?.local }
 
     /// Connects a socket to `remote` (connect() on a datagram socket; nil
     /// disconnects): from then on ICMP errors about its datagrams to `remote`
     /// reach it, as on Linux, where an unconnected socket never hears of them.
     /// Sending to other destinations stays allowed through ``udpSend(_:_:to:now:)-(_,UnsafeRawBufferPointer,_,_)``.
-    public func udpConnect(_ socket: UDPSocket, to remote: Endpoint?) { udp.connect(socket, to: remote) }
+    public func udpConnect(_ socket: UDPSocketID, to remote: Endpoint?) { udp.connect(socket, to: remote) }
 
     /// Allows sending to broadcast addresses (SO_BROADCAST).
-    public func udpSetBroadcast(_ socket: UDPSocket, _ on: Bool) {
+    public func udpSetBroadcast(_ socket: UDPSocketID, _ on: Bool) {
         udp.update(socket) { $0.allowBroadcast = on }
     }
 
     /// Sends one datagram (binds an ephemeral port first if needed). Throws the
     /// error ICMP reported earlier for this socket, once, like Linux does.
-    public func udpSend(_ socket: UDPSocket, _ payload: UnsafeRawBufferPointer, to destination: Endpoint,
+    public func udpSend(_ socket: UDPSocketID, _ payload: UnsafeRawBufferPointer, to destination: Endpoint,
                         now: Instant) throws(NetError) {
         self.now = now
         guard var state = udp.state(socket) else { throw .badDescriptor }
@@ -97,7 +98,7 @@ extension Host {
     }
 
     /// Convenience for `udpSend` with an array.
-    public func udpSend(_ socket: UDPSocket, _ payload: [UInt8], to destination: Endpoint, now: Instant) throws(NetError) {
+    public func udpSend(_ socket: UDPSocketID, _ payload: [UInt8], to destination: Endpoint, now: Instant) throws(NetError) {
         var failure: NetError?
         payload.withUnsafeBytes { bytes in
             do throws(NetError) { try udpSend(socket, bytes, to: destination, now: now) } catch { failure = error }
@@ -106,20 +107,20 @@ extension Host {
     }
 
     /// Takes the oldest datagram from the socket's receive queue; nil when empty.
-    public func udpReceive(_ socket: UDPSocket) -> UDPDatagram? { udp.receive(socket) }
+    public func udpReceive(_ socket: UDPSocketID) -> UDPDatagram? { udp.receive(socket) }
 
     /// Takes the error ICMP reported for this socket, if any.
-    public func udpTakeError(_ socket: UDPSocket) -> NetError? {
+    public func udpTakeError(_ socket: UDPSocketID) -> NetError? {
         let error = udp.state(socket)?.pendingError
         udp.update(socket) { $0.pendingError = nil }
         return error
     }
 
     /// Datagrams waiting in the socket's receive queue.
-    public func udpQueuedDatagrams(_ socket: UDPSocket) -> Int { udp.state(socket)?.queue.count ?? 0 }
+    public func udpQueuedDatagrams(_ socket: UDPSocketID) -> Int { udp.state(socket)?.queue.count ?? 0 }
 
     /// Closes a socket and frees its port.
-    public func udpClose(_ socket: UDPSocket) { udp.close(socket) }
+    public func udpClose(_ socket: UDPSocketID) { udp.close(socket) }
 
     /// The source address `output` will choose toward `destination`: the address
     /// of the interface its route leaves by (or the destination itself when local).

@@ -95,6 +95,9 @@ public final class Host {
     let secrets: HostSecrets
     /// The socket table: descriptor → control record.
     @exclusivity(unchecked) var sockets: [Int32: SocketRecord] = [:]
+    /// Descriptors whose readiness may have changed since the driver last took them
+    /// (``Host/takeReadinessChanges(into:)``), each listed once; nil while not tracked.
+    @exclusivity(unchecked) var readinessChanges: [Int32]?
     /// TCP ports held by bound sockets that are not connected yet.
     @exclusivity(unchecked) var boundTCPPorts: [UInt16: Int] = [:]
     /// No descriptor below this is free: socket() starts its search here (O(1) amortised, not O(open sockets)).

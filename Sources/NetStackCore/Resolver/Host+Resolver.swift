@@ -317,7 +317,7 @@ extension Host {
     /// Binds a query's socket to a random port of the ephemeral range (RFC 5452
     /// §9.2: an unpredictable port as well as ID), trying a few before taking
     /// whatever port the UDP layer hands out next.
-    private func bindQuerySocket(_ socket: UDPSocket) throws(NetError) {
+    private func bindQuerySocket(_ socket: UDPSocketID) throws(NetError) {
         let range = udp.config.ephemeralPorts
         let span = UInt64(range.count)
         for _ in 0..<8 {

@@ -93,7 +93,7 @@ struct ResolverQuery {
     /// The smallest TTL of the CNAMEs accepted in earlier answers.
     var chainTTL: UInt32 = .max
     /// The socket of the transmission out now; replaced after an ICMP error.
-    var socket: UDPSocket
+    var socket: UDPSocketID
     /// The ID of the question asked now.
     var id: UInt16
     /// Transmissions of this question; the next goes to server `transmissions % count`.

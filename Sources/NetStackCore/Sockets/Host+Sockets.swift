@@ -11,7 +11,11 @@ extension Host {
         while sockets[fd] != nil { fd += 1 }
         lowestFreeDescriptor = fd + 1
         let record = SocketRecord(type: type, options: tcp.config.socketDefaults)
-        if type == .datagram { record.udp = udpOpen() }
+        if type == .datagram {
+            let udpSocket = udpOpen()
+            udp.update(udpSocket) { $0.descriptor = fd }
+            record.udp = udpSocket
+        }
         sockets[fd] = record
         return fd
     }
@@ -89,9 +93,10 @@ extension Host {
         }
         if record.bound == nil { try bind(fd, to: Endpoint(.any, 0)) }
         guard let bound = record.bound else { throw .invalidArgument }
-        let listener = TCPListener(id: tcp.makeID(), local: bound, backlog: backlog, options: record.options,
+        let listener = TCPListenQueue(id: tcp.makeID(), local: bound, backlog: backlog, options: record.options,
                                    transparent: record.transparent)
         listener.intercepts = record.intercepts
+        listener.descriptor = fd
         if record.transparent {
             guard tcp.transparentListeners[bound] == nil else { throw .addressInUse }
             tcp.transparentListeners[bound] = listener
@@ -218,6 +223,8 @@ extension Host {
     public func close(_ fd: Int32, now: Instant) throws(NetError) {
         self.now = now
         let record = try record(fd)
+        // Waiters on the descriptor learn of the close (their next call fails with EBADF).
+        if readinessChanges != nil, !record.listedReady { readinessChanges?.append(fd) }
         sockets[fd] = nil
         lowestFreeDescriptor = min(lowestFreeDescriptor, fd)
         if let udp = record.udp { udpClose(udp) }
@@ -331,6 +338,8 @@ extension Host {
         }
         if let udp = record.udp {
             if udpQueuedDatagrams(udp) > 0 { events.insert(.readable) }
+            // As Linux's udp_poll: a pending ICMP error is POLLERR (the next recv or send reports it).
+            if self.udp.state(udp)?.pendingError != nil { events.insert(.error) }
             events.insert(.writable)
             return events
         }

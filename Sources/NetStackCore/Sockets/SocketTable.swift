@@ -61,12 +61,14 @@ final class SocketRecord {
     var options: TCPSocketOptions
     /// The address `bind` gave (TCP); UDP keeps its own in the UDP table.
     var bound: Endpoint?
-    var listener: TCPListener?
+    var listener: TCPListenQueue?
     var connection: TCPConnection?
-    var udp: UDPSocket?
+    var udp: UDPSocketID?
     /// The peer `connect` set for a UDP socket.
     var udpPeer: Endpoint?
     var readShut = false
+    /// In the host's readiness list (``Host/takeReadinessChanges(into:)``) since it was last taken.
+    var listedReady = false
     /// IP_TRANSPARENT and handshake interception (TCP listeners).
     var transparent = false
     var intercepts = false

@@ -11,9 +11,9 @@ struct TCPTable {
     let memory = TCPBufferMemory()
     var connections: [Int: TCPConnection] = [:]
     var byKey: [ConnectionKey: Int] = [:]
-    var listeners: [UInt16: TCPListener] = [:]
+    var listeners: [UInt16: TCPListenQueue] = [:]
     /// Transparent listeners by the endpoint they bound (address or `.any`, port or 0 for every port).
-    var transparentListeners: [Endpoint: TCPListener] = [:]
+    var transparentListeners: [Endpoint: TCPListenQueue] = [:]
     /// Connection attempts held for intercepting listeners, by 4-tuple.
     var pendingFlows: [ConnectionKey: PendingFlow] = [:]
     /// The same attempts by their id (the key of their expiry timer).
@@ -153,7 +153,7 @@ extension Host {
     /// connection (or, with the half-open queue full, earns a SYN cookie); an ACK
     /// may complete a cookie handshake; anything else earns an RST.
     /// `iss` overrides the initial sequence number (a SYN that replaced a TIME_WAIT record).
-    func listenInput(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
+    func listenInput(_ listener: TCPListenQueue, header: TCPHeader, payload: UnsafeRawBufferPointer,
                              key: ConnectionKey, iss: SequenceNumber? = nil) {
         let payloadLength = payload.count
         let flags = header.flags
@@ -215,7 +215,7 @@ extension Host {
 
     /// The final ACK of a SYN-cookie handshake: the connection starts ESTABLISHED,
     /// with the MSS the cookie carried and without the options a cookie cannot hold.
-    private func completeCookieHandshake(_ listener: TCPListener, header: TCPHeader, payload: UnsafeRawBufferPointer,
+    private func completeCookieHandshake(_ listener: TCPListenQueue, header: TCPHeader, payload: UnsafeRawBufferPointer,
                                          key: ConnectionKey, mss: Int) {
         let connection = TCPConnection(id: tcp.makeID(), local: key.local, remote: key.remote,
                                        options: listener.options, config: tcp.config, passive: true, now: now,
@@ -236,6 +236,7 @@ extension Host {
         _ = connection.input(header, payload: payload, now: now)
         if connection.state.isSynchronized && !connection.isFinished {
             listener.acceptQueue.append(connection.id)
+            if let fd = listener.descriptor { noteReadinessChange(fd) }
         } else {
             // Not a usable connection after all: nothing may linger outside the accept queue's bound.
             connection.listener = nil
@@ -318,11 +319,16 @@ extension Host {
             connection.listedActive = true
             tcp.activity?.append(fd)
         }
+        if readinessChanges != nil, !connection.listedReady, let fd = connection.descriptor {
+            connection.listedReady = true
+            readinessChanges?.append(fd)
+        }
         transmit(connection)
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {
             if connection.state.isSynchronized && listener.acceptQueue.count < listener.backlog {
                 listener.acceptQueue.append(connection.id)
+                if let fd = listener.descriptor { noteReadinessChange(fd) }
             } else if !connection.isFinished {
                 connection.abort()
                 transmit(connection)

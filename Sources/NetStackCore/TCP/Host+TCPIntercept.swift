@@ -42,7 +42,7 @@ public enum FlowRefusal: Sendable, Equatable {
 struct PendingFlow {
     let id: Int
     let syn: TCPHeader
-    unowned let listener: TCPListener
+    unowned let listener: TCPListenQueue
     /// The IP header and first 8 bytes of the SYN: the quote of an ICMP refusal.
     let quote: [UInt8]
     /// The initial sequence number to answer with, when the SYN replaced a TIME_WAIT record.
@@ -55,7 +55,7 @@ extension Host {
     /// The transparent listener for `local`: exact address and port, then any
     /// address on that port, then that address on every port, then every address
     /// and port. O(1) (four lookups).
-    func transparentListener(for local: Endpoint) -> TCPListener? {
+    func transparentListener(for local: Endpoint) -> TCPListenQueue? {
         let table = tcp.transparentListeners
         guard !table.isEmpty else { return nil }
         return table[local] ?? table[Endpoint(.any, local.port)] ?? table[Endpoint(local.address, 0)]
@@ -66,7 +66,7 @@ extension Host {
     /// offered (dropped and counted when the listener already holds `backlog`
     /// attempts, or the host `maxHalfOpen`); an RST is ignored; anything else is
     /// answered as for no connection.
-    func interceptInput(_ listener: TCPListener, header: TCPHeader, segment: UnsafeRawBufferPointer, ip: IPv4Header,
+    func interceptInput(_ listener: TCPListenQueue, header: TCPHeader, segment: UnsafeRawBufferPointer, ip: IPv4Header,
                         key: ConnectionKey, iss: SequenceNumber? = nil) {
         let flags = header.flags
         if flags.contains(.rst) { return }
@@ -93,6 +93,7 @@ extension Host {
         tcp.pendingFlowKeys[id] = key
         tcp.timers.schedule(id, at: now + tcp.config.flowDecisionTimeout)
         listener.flowQueue.append(key)
+        if let fd = listener.descriptor { noteReadinessChange(fd) }
         listener.pendingFlowCount += 1
         statistics.tcpFlowsOffered += 1
     }
@@ -128,7 +129,7 @@ extension Host {
     }
 
     /// Drops every attempt held for `listener` (it is closing), answering each with an RST.
-    func dropPendingFlows(of listener: TCPListener) {
+    func dropPendingFlows(of listener: TCPListenQueue) {
         guard listener.pendingFlowCount > 0 else { return }
         for (key, pending) in tcp.pendingFlows where pending.listener === listener {
             removePendingFlow(key)

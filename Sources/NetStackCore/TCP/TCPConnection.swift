@@ -186,11 +186,13 @@ final class TCPConnection {
     /// True when the connection can be deleted from the host's tables.
     var isFinished = false
     /// The listener whose queues hold this connection until `accept` takes it.
-    var listener: TCPListener?
+    var listener: TCPListenQueue?
     /// The descriptor the application holds, nil once it closed it (or before accept).
     var descriptor: Int32?
     /// In the host's activity list (``Host/takeTCPActivity(into:)``) since it was last taken.
     var listedActive = false
+    /// In the host's readiness list (``Host/takeReadinessChanges(into:)``) since it was last taken.
+    var listedReady = false
     var lastActivity = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,

@@ -118,7 +118,7 @@ extension Host {
     /// §4.2.2.13 allows) ends the record and opens a new connection through the
     /// listener, so a client that reuses its port soon is not held off for 2 × MSL.
     /// Returns the listener and the new connection's ISS when the SYN is to go there.
-    func timeWaitInput(_ id: Int, header: TCPHeader, payloadLength: Int) -> (TCPListener, iss: SequenceNumber)? {
+    func timeWaitInput(_ id: Int, header: TCPHeader, payloadLength: Int) -> (TCPListenQueue, iss: SequenceNumber)? {
         guard var record = tcp.timeWait[id] else { return nil }
         let flags = header.flags
         if flags.contains(.rst) { return nil }
@@ -155,7 +155,7 @@ extension Host {
     /// The listener a new SYN to `local` goes to: an ordinary one for the host's own
     /// addresses, a transparent one for any other (the record came from an
     /// any-destination interface). O(1).
-    private func successorListener(for local: Endpoint) -> TCPListener? {
+    private func successorListener(for local: Endpoint) -> TCPListenQueue? {
         guard isLocal(local.address) else { return transparentListener(for: local) }
         guard let listener = tcp.listeners[local.port],
               listener.local.address == .any || listener.local.address == local.address else { return nil }
@@ -165,7 +165,7 @@ extension Host {
     /// Whether `listener` would hold a new connection for a SYN now (no queue full, no
     /// limit reached, no SYN cookie): only then may a TIME_WAIT record give way to it,
     /// so that its protection is never lost for a SYN that is then dropped. O(1).
-    private func canTakeNewSYN(_ listener: TCPListener) -> Bool {
+    private func canTakeNewSYN(_ listener: TCPListenQueue) -> Bool {
         if listener.intercepts {
             return listener.pendingFlowCount < listener.backlog && tcp.pendingFlows.count < tcp.config.maxHalfOpen
         }

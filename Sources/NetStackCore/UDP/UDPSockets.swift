@@ -1,7 +1,7 @@
 import NetStackWire
 
 /// A handle on a UDP socket of one ``Host``.
-public struct UDPSocket: Hashable, Sendable, CustomStringConvertible {
+public struct UDPSocketID: Hashable, Sendable, CustomStringConvertible {
     public let id: Int
     public var description: String { "udp#\(id)" }
 }
@@ -35,6 +35,8 @@ struct UDPSocketTable {
         var queuedBytes = 0
         var pendingError: NetError?
         var allowBroadcast = false
+        /// The descriptor holding the socket (`socket(.datagram)`), whose readiness a datagram changes.
+        var descriptor: Int32?
     }
 
     var config: UDPConfig
@@ -49,13 +51,13 @@ struct UDPSocketTable {
         ephemeralPorts = EphemeralPorts(key: portKey)
     }
 
-    mutating func open() -> UDPSocket {
+    mutating func open() -> UDPSocketID {
         defer { nextID += 1 }
         sockets[nextID] = State()
-        return UDPSocket(id: nextID)
+        return UDPSocketID(id: nextID)
     }
 
-    mutating func bind(_ socket: UDPSocket, address: IPv4Address, port: UInt16) throws(NetError) {
+    mutating func bind(_ socket: UDPSocketID, address: IPv4Address, port: UInt16) throws(NetError) {
         guard var state = sockets[socket.id] else { throw .badDescriptor }
         guard state.local == nil else { throw .invalidArgument }
         var chosen = port
@@ -77,42 +79,42 @@ struct UDPSocketTable {
     }
 
     /// Records `remote` as the socket's peer (connect()); nil disconnects.
-    mutating func connect(_ socket: UDPSocket, to remote: Endpoint?) {
+    mutating func connect(_ socket: UDPSocketID, to remote: Endpoint?) {
         update(socket) { $0.remote = remote }
     }
 
-    mutating func close(_ socket: UDPSocket) {
+    mutating func close(_ socket: UDPSocketID) {
         guard let state = sockets.removeValue(forKey: socket.id) else { return }
         if let port = state.local?.port, byPort[port] == socket.id { byPort[port] = nil }
     }
 
-    func state(_ socket: UDPSocket) -> State? { sockets[socket.id] }
+    func state(_ socket: UDPSocketID) -> State? { sockets[socket.id] }
 
-    mutating func update(_ socket: UDPSocket, _ change: (inout State) -> Void) {
+    mutating func update(_ socket: UDPSocketID, _ change: (inout State) -> Void) {
         guard var state = sockets[socket.id] else { return }
         change(&state)
         sockets[socket.id] = state
     }
 
     /// The socket that takes datagrams for `port` sent to `address`.
-    func socket(forPort port: UInt16, address: IPv4Address) -> UDPSocket? {
+    func socket(forPort port: UInt16, address: IPv4Address) -> UDPSocketID? {
         guard let id = byPort[port], let local = sockets[id]?.local else { return nil }
         guard local.address == .any || local.address == address || address.isLimitedBroadcast else { return nil }
-        return UDPSocket(id: id)
+        return UDPSocketID(id: id)
     }
 
     /// The socket an ICMP error quoting a datagram from `source` to `destination`
     /// is for: a connected socket bound to `source`'s port (and address, unless
     /// bound to any) whose peer is `destination` — as Linux, which reports errors
     /// to unconnected sockets only with IP_RECVERR. nil otherwise. One hash probe.
-    func socket(forErrorFrom source: Endpoint, to destination: Endpoint) -> UDPSocket? {
+    func socket(forErrorFrom source: Endpoint, to destination: Endpoint) -> UDPSocketID? {
         guard let id = byPort[source.port], let state = sockets[id], let local = state.local,
               state.remote == destination, local.address == .any || local.address == source.address else { return nil }
-        return UDPSocket(id: id)
+        return UDPSocketID(id: id)
     }
 
     /// Queues a datagram; false when the queue is full (the datagram is dropped, as Linux does).
-    mutating func deliver(_ datagram: UDPDatagram, to socket: UDPSocket) -> Bool {
+    mutating func deliver(_ datagram: UDPDatagram, to socket: UDPSocketID) -> Bool {
         guard var state = sockets[socket.id] else { return false }
         guard state.queue.count < config.receiveQueueDatagrams,
               state.queuedBytes + datagram.payload.count <= config.receiveBufferBytes else { return false }
@@ -122,7 +124,7 @@ struct UDPSocketTable {
         return true
     }
 
-    mutating func receive(_ socket: UDPSocket) -> UDPDatagram? {
+    mutating func receive(_ socket: UDPSocketID) -> UDPDatagram? {
         guard var state = sockets[socket.id], !state.queue.isEmpty else { return nil }
         let datagram = state.queue.removeFirst()
         state.queuedBytes -= datagram.payload.count

@@ -4,8 +4,10 @@
 /// bounded by the stack's SYN backlog — past it, SYN cookies answer instead, so
 /// a SYN flood cannot fill the queue. Connections whose handshake completed
 /// wait in `acceptQueue` for `accept()`, bounded by the backlog.
-final class TCPListener {
+final class TCPListenQueue {
     let id: Int
+    /// The listening descriptor: its readiness changes when a connection joins `acceptQueue`.
+    var descriptor: Int32?
     var local: Endpoint
     var backlog: Int
     var options: TCPSocketOptions
