@@ -14,7 +14,8 @@
 #           straight to the server: curl http://203.0.113.1:8000/ goes through NetStack,
 #           curl http://192.0.2.2:8000/ goes kernel to kernel; the same file, same server
 # Then:
-#   1. ROUNDS rounds, each one curl through the tunnel and one direct, interleaved (a drift of the
+#   1. ROUNDS rounds, each one curl through the tunnel and one direct (written to /dev/shm and
+#      checked with sha256), interleaved (a drift of the
 #      machine hits both alike): median download rates and their ratio.
 #   2. A fresh `netstack tunnel` process: VmRSS with no flow, then with 2,000 and 10,000 idle TCP
 #      flows held through it (a python client in the client namespace, the server's listener at
@@ -175,11 +176,11 @@ start_tunnel || exit 1
 # --- 1. curl through the tunnel and straight, interleaved ---------------------------------------
 fetch() {  # URL -> "bytes/s" on stdout when the whole file arrived intact, nothing otherwise
     local out
-    out=$(ip netns exec "$NS_C" timeout 300 curl -sS --max-time 290 -o "$WORK/got.bin" \
+    out=$(ip netns exec "$NS_C" timeout 300 curl -sS --max-time 290 -o "$WWW/got.bin" \
         -w '%{size_download} %{speed_download}\n' "$1") || return 1
     [ "${out%% *}" = "$BYTES" ] || return 1
-    [ "$(sha256sum "$WORK/got.bin" | cut -d' ' -f1)" = "$SHA" ] || { echo "  download from $1 differs" >&2; return 1; }
-    rm -f "$WORK/got.bin"
+    [ "$(sha256sum "$WWW/got.bin" | cut -d' ' -f1)" = "$SHA" ] || { echo "  download from $1 differs" >&2; return 1; }
+    rm -f "$WWW/got.bin"
     echo "${out##* }"
 }
 echo "== curl $BYTES bytes, $ROUNDS rounds: through tunnel --direct (http://$SERVER_T:8000/) and straight (http://$SERVER_D:8000/)"
