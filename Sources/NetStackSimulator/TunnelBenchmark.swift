@@ -153,7 +153,7 @@ public final class TunnelBenchmark {
     }
 
     /// Opens `n` flows in batches of 1000: the client connects to
-    /// ``destination(_:)``, the SYNs cross, the tunnel's application accepts
+    /// `destination(_:)`, the SYNs cross, the tunnel's application accepts
     /// every attempt offered, the handshakes complete. Returns both ends'
     /// descriptors, `clients[i]` joined to `flows[i]`. Throws what `connect`
     /// throws, or ``TunnelBenchmarkError/flowsIncomplete(established:wanted:)``.
