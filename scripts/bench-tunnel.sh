@@ -16,7 +16,8 @@
 # Then:
 #   1. ROUNDS rounds, each one curl through the tunnel and one direct (written to /dev/shm and
 #      checked with sha256), interleaved (a drift of the
-#      machine hits both alike): median download rates and their ratio.
+#      machine hits both alike): median download rates, their ratio, and the median of the
+#      rounds' own ratios (less sensitive to a drift of the machine).
 #   2. A fresh `netstack tunnel` process: VmRSS with no flow, then with 2,000 and 10,000 idle TCP
 #      flows held through it (a python client in the client namespace, the server's listener at
 #      the far end), read from /proc/PID/status.
@@ -184,16 +185,18 @@ fetch() {  # URL -> "bytes/s" on stdout when the whole file arrived intact, noth
     echo "${out##* }"
 }
 echo "== curl $BYTES bytes, $ROUNDS rounds: through tunnel --direct (http://$SERVER_T:8000/) and straight (http://$SERVER_D:8000/)"
-T_RATES=() D_RATES=()
+T_RATES=() D_RATES=() RATIOS=()
 for round in $(seq "$ROUNDS"); do
     t=$(fetch "http://$SERVER_T:8000/big.bin") || { echo "  round $round: the download through the tunnel failed" >&2; t=""; }
     d=$(fetch "http://$SERVER_D:8000/big.bin") || { echo "  round $round: the direct download failed" >&2; d=""; }
     [ -n "$t" ] && T_RATES+=("$t")
     [ -n "$d" ] && D_RATES+=("$d")
+    [ -n "$t" ] && [ -n "$d" ] && RATIOS+=("$(awk -v t="$t" -v d="$d" 'BEGIN {printf "%.3f", t / d}')")
     printf '  round %d: tunnel %s MB/s, direct %s MB/s\n' "$round" \
         "$(awk -v r="${t:-0}" 'BEGIN {printf "%.0f", r / 1e6}')" "$(awk -v r="${d:-0}" 'BEGIN {printf "%.0f", r / 1e6}')"
 done
 T_MED=$(median "${T_RATES[@]}") D_MED=$(median "${D_RATES[@]}")
+R_MED=$(printf '%s\n' "${RATIOS[@]}" | sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "NA"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}')
 
 # --- 2. idle flows: VmRSS of a fresh tunnel process ------------------------------------------------
 stop_tunnel
@@ -238,7 +241,8 @@ echo "| measurement | value |"
 echo "|---|---|"
 echo "| curl through tunnel --direct, median of ${#T_RATES[@]} | $(mb "$T_MED") MB/s |"
 echo "| curl straight (kernel veth), median of ${#D_RATES[@]} | $(mb "$D_MED") MB/s |"
-echo "| ratio tunnel / straight | $(awk -v t="$T_MED" -v d="$D_MED" 'BEGIN {if (t == "NA" || d == "NA" || d == 0) print "NA"; else printf "%.2f", t / d}') |"
+echo "| ratio tunnel / straight, median of the rounds' ratios | $R_MED |"
+echo "| ratio of the medians | $(awk -v t="$T_MED" -v d="$D_MED" 'BEGIN {if (t == "NA" || d == "NA" || d == 0) print "NA"; else printf "%.2f", t / d}') |"
 echo "| netstack VmRSS, fresh, no flow | ${RSS0:-NA} KiB |"
 for n in $IDLE; do
     r="${RSS[$n]:-}"
