@@ -164,14 +164,12 @@ enum GettingStarted {
         let runtime = try StackRuntime(configuration)
         runtime.runInBackground()
 
-        let listener = try runtime.listen(port: 7)
+        let listener = try await runtime.listen(port: 7)
         while true {
-            let (stream, _) = try await listener.accept()
+            let stream = try await listener.accept()
             Task {
-                while let bytes = try? await stream.read(), !bytes.isEmpty {
-                    try? await stream.write(bytes)
-                }
-                stream.close()
+                for try await bytes in stream.inbound { try await stream.write(bytes) }
+                await stream.close()
             }
         }
     }

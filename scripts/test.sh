@@ -42,6 +42,13 @@ scripts/docs.sh || exit 1
 echo "== consumer package"
 scripts/consumer-test.sh || exit 1
 
+# Examples/: three small programs using NetStack as a library, built; the
+# simulated one (no device, no root) is also run.
+echo "== examples"
+swift build --package-path Examples 2>&1 | quiet
+[ "${PIPESTATUS[0]}" = 0 ] || exit 1
+swift run --skip-build --package-path Examples TwoLANTest || exit 1
+
 # The long TCP soak (100 MiB each way through a hostile link, 20 seeds) takes
 # hours in a debug build and about two minutes in a release one.
 echo "== swift test -c release --filter SoakTests"
