@@ -24,12 +24,6 @@ struct Epoll: ~Copyable {
         guard epoll_ctl(fd, EPOLL_CTL_ADD, descriptor, &event) == 0 else { throw .system("epoll_ctl", errno: errno) }
     }
 
-    /// Stops watching `descriptor`.
-    func remove(_ descriptor: Int32) {
-        var event = epoll_event()
-        _ = epoll_ctl(fd, EPOLL_CTL_DEL, descriptor, &event)
-    }
-
     /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `ready` with each
     /// ready token and the events reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP …).
     mutating func wait(timeoutMilliseconds: Int32, _ ready: (_ token: UInt64, _ events: UInt32) -> Void) {
