@@ -40,6 +40,10 @@ ROUNDS="${1:-5}"
 BYTES="${BYTES:-268435456}"
 [[ "$BYTES" =~ ^[0-9]+$ ]] && [ "$BYTES" -ge 1048576 ] && [ "$BYTES" -le 4294967296 ] ||
     { echo "bench-tunnel.sh: BYTES must be 1 MiB to 4 GiB" >&2; exit 2; }
+# The file and each download's copy live in /dev/shm (memory): room for both, or stop now.
+shm_free=$(( $(df --output=avail -k /dev/shm | tail -1) * 1024 ))
+[ "$shm_free" -ge $(( 2 * BYTES + 67108864 )) ] ||
+    { echo "bench-tunnel.sh: /dev/shm has $shm_free bytes free; BYTES=$BYTES needs twice that and 64 MiB" >&2; exit 2; }
 IDLE="${IDLE:-2000 10000}"
 for n in $IDLE; do
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 15000 ] || { echo "bench-tunnel.sh: IDLE counts must be 1-15000" >&2; exit 2; }
@@ -204,8 +208,8 @@ start_tunnel || exit 1
 sleep 1
 RSS0=$(rss_kib "$NETSTACK_PID")
 cat >"$WORK/idle_client.py" <<'EOF'
-# Opens connections to argv[1]:7 up to each count of argv[2:] in turn; after each, prints
-# `held N` and waits (at most 120 s) for the file argv[3]+".N" to appear. Exits after the last.
+# Opens connections to argv[1]:7 up to each count of argv[3:] in turn; after each, prints
+# `held N` and waits (at most 120 s) for the file argv[2]+".N" to appear. Exits after the last.
 import os, resource, socket, sys, time
 try: resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
 except (ValueError, OSError): pass

@@ -47,7 +47,7 @@ scripts/consumer-test.sh || exit 1
 echo "== examples"
 swift build --package-path Examples 2>&1 | quiet
 [ "${PIPESTATUS[0]}" = 0 ] || exit 1
-swift run --skip-build --package-path Examples TwoLANTest || exit 1
+timeout 300 swift run --skip-build --package-path Examples TwoLANTest || exit 1
 
 # The long TCP soak (100 MiB each way through a hostile link, 20 seeds) takes
 # hours in a debug build and about two minutes in a release one.

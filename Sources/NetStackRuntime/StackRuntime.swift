@@ -106,6 +106,8 @@ public final class StackRuntime: @unchecked Sendable {
     private var loopThread: LoopThread?
     /// Why the device can no longer be used (it was deleted, or it failed); ends ``run(until:)``.
     private var deviceFailure: RuntimeError?
+    /// Set when the loop ended for good (device gone, or stopped): parked tasks were failed with it, later ones fail at once.
+    private var loopEnded: RuntimeError?
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
@@ -144,7 +146,11 @@ public final class StackRuntime: @unchecked Sendable {
         }
     }
 
-    deinit { frameBuffer.deallocate() }
+    deinit {
+        frameBuffer.deallocate()
+        close(wakeup.fd)
+        if signals >= 0 { close(signals) }
+    }
 
     /// A random unicast, locally administered MAC address (02:…).
     static func randomMAC(_ random: inout SystemRandomNumberGenerator) -> MACAddress {
@@ -204,7 +210,10 @@ public final class StackRuntime: @unchecked Sendable {
         }
         defer { pcap?.flush() }
 
-        lock.withLock { _ in turn(deviceReady: false, now: clock.now()) }
+        lock.withLock { _ in
+            loopEnded = nil
+            turn(deviceReady: false, now: clock.now())
+        }
         while true {
             let timeout = lock.withLock { _ in timeoutMilliseconds() }
             var ready = (device: false, wakeup: false, signal: false, control: false)
@@ -241,7 +250,17 @@ public final class StackRuntime: @unchecked Sendable {
                 return done(host, now)
             }
             if finished {
-                if let failure = lock.withLock({ _ in deviceFailure }) { throw failure }
+                let failure = lock.withLock { _ -> RuntimeError? in
+                    // A device gone or a stop ends the loop for good: no task may stay parked
+                    // (a caller's `done` does not: it may run the loop again).
+                    if deviceFailure != nil || stopDeadline != nil {
+                        let reason = deviceFailure ?? RuntimeError("the stack's loop has stopped")
+                        loopEnded = reason
+                        waiters.failAll(reason)
+                    }
+                    return deviceFailure
+                }
+                if let failure { throw failure }
                 return
             }
         }
@@ -295,6 +314,7 @@ public final class StackRuntime: @unchecked Sendable {
     /// Parks a task until `key` is ready; resumes it at once if it already is (or its task is cancelled).
     func park(_ key: SocketWaiters.Key, for events: PollEvents, id: Int, _ continuation: CheckedContinuation<Void, any Error>) {
         lock.withLock { _ in
+            if let loopEnded { return continuation.resume(throwing: loopEnded) }
             serveSocketRequests(now: clock.now())
             waiters.park(key, for: events, id: id, on: host, continuation)
         }

@@ -277,6 +277,7 @@ public enum TunnelBenchmarkError: Error, CustomStringConvertible {
     /// Fewer flows reached ESTABLISHED on the tunnel host than were asked for.
     case flowsIncomplete(established: Int, wanted: Int)
 
+    /// One line saying what fell short.
     public var description: String {
         switch self {
         case let .flowsIncomplete(established, wanted): "only \(established) of \(wanted) flows were established"

@@ -41,8 +41,13 @@ extension InteropTests {
             Case(label: "tunnel with --udp-timeout 0", arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--udp-timeout", "0"]),
             Case(label: "tunnel with an outbound interface that does not exist",
                  arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--outbound-interface", "nosuch0"]),
-            Case(label: "tunnel with --socks5, not implemented yet",
-                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--socks5", "192.0.2.1:1080"]),
+            Case(label: "tunnel with --socks5 and no port",
+                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--socks5", "192.0.2.1"]),
+            Case(label: "tunnel with both --direct and --socks5",
+                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--direct", "--socks5", "192.0.2.1:1080"]),
+            Case(label: "tunnel with --socks5-user and no NETSTACK_SOCKS5_PASSWORD",
+                 arguments: ["tunnel", "--tun", "tun0", "--address", "198.51.100.1/24", "--socks5", "192.0.2.1:1080",
+                             "--socks5-user", "bob"]),
             Case(label: "netstat with no serve behind the control socket", arguments: ["netstat", "--control", "/nonexistent/ctl"]),
         ]
 

@@ -33,11 +33,13 @@ struct AdoptedDeviceTests {
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &stream) == 0)
         let readOnly = open("/dev/null", O_RDONLY)
         let notTun = open("/dev/null", O_RDWR)
-        defer { (pipeEnds + stream + [readOnly, notTun]).forEach { close($0) } }
+        let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { (pipeEnds + stream + [readOnly, notTun, udp]).forEach { close($0) } }
         let cases: [(Int32, String)] = [
             (pipeEnds[0], "is not open for reading and writing"),
             (readOnly, "is not open for reading and writing"),
             (stream[0], "is a stream socket: frames need a datagram or seqpacket socket"),
+            (udp, "is a network socket: frames need a local (AF_UNIX) socket"),
             (notTun, "is a character device but not a TUN/TAP descriptor"),
         ]
         for (fd, reason) in cases {
@@ -74,6 +76,26 @@ struct AdoptedDeviceTests {
         runtime.waitForStop()
         let failure = try #require(runtime.failure)
         #expect(failure.description.hasPrefix("TUN device fd \(stackEnd) "))
+    }
+
+    @Test func anEmptyDatagramOnAnAdoptedDatagramSocketIsDroppedNotTheEndOfTheDevice() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &ends) == 0)
+        let (stackEnd, testEnd) = (ends[0], ends[1])
+        defer { close(testEnd) }
+        let runtime = Support.start(try StackRuntime(RuntimeConfiguration(device: .adopted(fd: stackEnd, kind: .tun),
+                                                                           address: Support.second, prefixLength: 24)))
+        defer { Support.stop(runtime) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(testEnd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        for _ in 0..<3 { #expect(write(testEnd, "", 0) == 0) }
+        let request = Support.echoRequest(from: Support.first, to: Support.second, identifier: 4, sequence: 1)
+        #expect(request.withUnsafeBytes { write(testEnd, $0.baseAddress, $0.count) } == request.count)
+        var reply = [UInt8](repeating: 0, count: 2048)
+        let count = reply.withUnsafeMutableBytes { read(testEnd, $0.baseAddress, $0.count) }
+        #expect(count > 0)
+        #expect(Support.icmp(in: Array(reply[0..<max(0, count)]))?.message == .echoReply(identifier: 4, sequence: 1))
+        #expect(runtime.failure == nil)
     }
 
     @Test func twoRuntimesOnTheEndsOfADatagramSocketPairAdoptedAsTAPPingAcrossARP() throws {

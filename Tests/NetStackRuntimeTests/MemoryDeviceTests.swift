@@ -20,6 +20,19 @@ struct MemoryDeviceTests {
         #expect(a.read() == [0x45, 9])
     }
 
+    @Test func tasksParkedOnARuntimeFailWhenItStopsAndLaterCallsFailAtOnce() async throws {
+        let (a, _) = try MemoryDevice.pair(kind: .tun)
+        let runtime = Support.start(try StackRuntime(RuntimeConfiguration(device: .device(a), address: Support.second,
+                                                                           prefixLength: 24)))
+        let listener = try await runtime.listen(port: 7)
+        let blocked = Task { try await listener.accept() }
+        try await Task.sleep(for: .milliseconds(100))  // real time: let the task park
+        runtime.requestStop()
+        runtime.waitForStop()
+        await #expect(throws: RuntimeError.self) { _ = try await blocked.value }
+        await #expect(throws: RuntimeError.self) { _ = try await listener.accept() }
+    }
+
     @Test func aFullQueueDropsAndCountsInsteadOfGrowing() throws {
         let (a, b) = try MemoryDevice.pair(kind: .tun, mtu: 100, capacity: 4)
         let accepted = (0..<7).filter { a.write([UInt8(0x40 | $0)]) }.count

@@ -19,7 +19,7 @@ private func isOpen(_ fd: Int32, on stack: SimulatedStack) async -> Bool {
     await stack.perform { host, _ in (try? host.poll(fd)) != nil }
 }
 
-@Suite("The shared async socket layer on a simulated network")
+@Suite("The shared async socket layer on a simulated network", .timeLimit(.minutes(2)))
 struct SocketLayerTests {
     @Test("cancelling a task blocked in accept throws CancellationError and leaves the listener accepting")
     func cancelledAcceptKeepsListener() async throws {

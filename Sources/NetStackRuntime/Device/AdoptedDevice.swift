@@ -21,6 +21,8 @@ public final class AdoptedDevice: PacketDevice {
     public let mtu: Int
     /// A socket is written with MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE.
     private let isSocket: Bool
+    /// A SOCK_DGRAM socket, where a zero-length read is an empty datagram, not the end.
+    private let isDatagramSocket: Bool
 
     /// Adopts `fd` as a device of `kind`. Checks that it is open for reading and
     /// writing, and is a tun/tap descriptor attached to an interface of that kind
@@ -57,6 +59,7 @@ public final class AdoptedDevice: PacketDevice {
             name = actual
             self.mtu = mtu ?? Int(queried)
             isSocket = false
+            isDatagramSocket = false
         case S_IFSOCK:
             var type: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
@@ -64,9 +67,15 @@ public final class AdoptedDevice: PacketDevice {
             guard type == Int32(SOCK_DGRAM.rawValue) || type == Int32(SOCK_SEQPACKET.rawValue) else {
                 throw RuntimeError("\(what) is a stream socket: frames need a datagram or seqpacket socket")
             }
+            // Only a local (AF_UNIX) socket: on a UDP socket any host on the network could feed frames in.
+            var domain: Int32 = 0
+            length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 else { throw RuntimeError.system(what, errno: errno) }
+            guard domain == AF_UNIX else { throw RuntimeError("\(what) is a network socket: frames need a local (AF_UNIX) socket") }
             name = "fd \(fd)"
             self.mtu = mtu ?? 1500
             isSocket = true
+            isDatagramSocket = type == Int32(SOCK_DGRAM.rawValue)
         default:
             throw RuntimeError("\(what) is neither a TUN/TAP descriptor nor a datagram socket")
         }
@@ -81,7 +90,11 @@ public final class AdoptedDevice: PacketDevice {
     /// Reads one frame (one read(2)); see ``PacketDevice/receive(into:)``. End of file
     /// (a socket whose peer closed) is -EIO.
     @inline(__always)
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int { receivePacket(fd, into: buffer) }
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let result = receivePacket(fd, into: buffer)
+        // An empty datagram is not an end of file: dropped (a seqpacket socket's 0 is the peer's close).
+        return isDatagramSocket && result == -Int(EIO) ? 0 : result
+    }
 
     /// Writes one frame (one write(2)); see ``PacketDevice/send(_:)``.
     @inline(__always)

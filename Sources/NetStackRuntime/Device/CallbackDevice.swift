@@ -34,7 +34,7 @@ public final class CallbackDevice: PacketDevice {
     public init(name: String = "utun", mtu: Int = 1500, capacity: Int? = nil, output: @escaping Output) throws(RuntimeError) {
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         let slots = capacity ?? PacketRing.defaultCapacity(slotSize: mtu)
-        guard slots > 0 else { throw RuntimeError("bad queue capacity \(slots): must be at least 1") }
+        guard (1...65_536).contains(slots) else { throw RuntimeError("bad queue capacity \(slots): must be 1 to 65536") }
         self.name = name
         self.mtu = mtu
         self.output = output

@@ -31,7 +31,7 @@ public final class MemoryDevice: PacketDevice {
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         let slotSize = mtu + (kind == .tap ? 14 : 0)
         let slots = capacity ?? PacketRing.defaultCapacity(slotSize: slotSize)
-        guard slots > 0 else { throw RuntimeError("bad queue capacity \(slots): must be at least 1") }
+        guard (1...65_536).contains(slots) else { throw RuntimeError("bad queue capacity \(slots): must be 1 to 65536") }
         let first = try PacketRing(capacity: slots, slotSize: slotSize)
         let second = try PacketRing(capacity: slots, slotSize: slotSize)
         return (MemoryDevice(name: names.0, kind: kind, mtu: mtu, inbound: first, outbound: second),

@@ -66,7 +66,9 @@ extension PacketDevice {
 
 /// The IP version of a packet on a TUN-like link, from the first nibble of its header.
 public enum IPVersion: UInt8, Sendable, Equatable {
+    /// IPv4 (first nibble 4).
     case v4 = 4
+    /// IPv6 (first nibble 6).
     case v6 = 6
 
     /// The version a packet's first byte announces; nil for an empty packet or another nibble.

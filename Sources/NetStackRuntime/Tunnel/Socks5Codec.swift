@@ -169,7 +169,7 @@ enum Socks5 {
 
     /// A whole reply (as long as ``replyLength(_:)`` says), parsed; nil when malformed.
     static func reply(_ bytes: [UInt8]) -> Socks5Reply? {
-        guard let length = replyLength(bytes), bytes.count == length, length >= 10 else { return nil }
+        guard let length = replyLength(bytes), bytes.count == length else { return nil }
         var bound: Endpoint?
         if bytes[3] == 1 {
             let address = IPv4Address(bytes[4], bytes[5], bytes[6], bytes[7])
