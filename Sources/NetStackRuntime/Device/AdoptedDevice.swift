@@ -4,10 +4,12 @@ import Glibc
 /// A packet descriptor the runtime did not open: a TUN or TAP descriptor handed
 /// over by another process (inherited across exec, passed with SCM_RIGHTS) or by
 /// the platform (Android's `VpnService`), or one end of a datagram or seqpacket
-/// socket pair that carries one frame per message.
+/// local (AF_UNIX) socket pair that carries one frame per message; an empty
+/// datagram is dropped, a network socket refused.
 ///
 /// The device takes ownership: it sets the descriptor non-blocking and
-/// close-on-exec and closes it when released — pass `dup(fd)` to keep a copy.
+/// close-on-exec and closes it when released — pass `dup(fd)` to keep a copy
+/// (non-blocking mode belongs to the open file, so a `dup` is non-blocking too).
 /// Each `receive` or `send` is one system call, with no allocation; errors that mean
 /// the device or the socket's peer is gone (EBADFD, ENODEV, EPIPE …) end the run.
 public final class AdoptedDevice: PacketDevice {
