@@ -32,7 +32,12 @@ struct TunnelCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("The TUN device NAME (it must exist: ip tuntap add dev NAME mode tun).", valueName: "NAME"))
-    var tun: String
+    var tun: String?
+
+    @Option(name: .customLong("tun-fd"), help: ArgumentHelp(
+        "Adopt the inherited descriptor N instead: an open TUN device, as a VPN app or a parent process hands it over.",
+        valueName: "N"))
+    var tunFD: Int32?
 
     @Option(name: .long, help: ArgumentHelp("The stack's own address and prefix on the TUN, e.g. 198.51.100.1/24.", valueName: "A.B.C.D/P"))
     var address: String
@@ -71,7 +76,9 @@ struct TunnelCommand: ParsableCommand {
     var pcap: String?
 
     func validate() throws {
-        if tun.isEmpty || tun.utf8.count > 15 { throw ValidationError("bad --tun '\(tun)': an interface name of 1 to 15 bytes") }
+        guard (tun == nil) != (tunFD == nil) else { throw ValidationError("give exactly one of --tun NAME or --tun-fd N") }
+        if let tun, tun.isEmpty || tun.utf8.count > 15 { throw ValidationError("bad --tun '\(tun)': an interface name of 1 to 15 bytes") }
+        if let tunFD, tunFD < 0 { throw ValidationError("bad --tun-fd \(tunFD): a descriptor number, 0 or more") }
         _ = try parseInterfaceAddress(address)
         if let outboundInterface, outboundInterface.isEmpty || outboundInterface.utf8.count > 15 {
             throw ValidationError("bad --outbound-interface '\(outboundInterface)': an interface name of 1 to 15 bytes")
@@ -90,7 +97,8 @@ struct TunnelCommand: ParsableCommand {
             throw CommandFailure("no such interface '\(outboundInterface)' for --outbound-interface")
         }
         raiseDescriptorLimit(toward: maxFlows + 256)
-        var configuration = RuntimeConfiguration(deviceName: tun, deviceKind: .tun, address: ip, prefixLength: prefix)
+        let device: DeviceSource = tunFD.map { .adopted(fd: $0, kind: .tun) } ?? .named(tun ?? "", kind: .tun)
+        var configuration = RuntimeConfiguration(device: device, address: ip, prefixLength: prefix)
         configuration.controlPath = control
         configuration.pcapPath = pcap
         var relay = TunnelRelayConfig()
@@ -105,7 +113,7 @@ struct TunnelCommand: ParsableCommand {
         let runtime = try StackRuntime(configuration)
         let program = try runtime.withHost { host, _ throws -> TunnelRelay in
             do { return try TunnelRelay(host: host, interface: runtime.interface, config: relay) } catch {
-                throw CommandFailure("cannot intercept on \(tun): \(error)")
+                throw CommandFailure("cannot intercept on \(runtime.device.name): \(error)")
             }
         }
         runtime.start(program)
