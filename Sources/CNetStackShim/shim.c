@@ -30,9 +30,9 @@ int ns_tun_open(const char *name, int tap, char *actual) {
     return fd;
 }
 
-int ns_interface_mtu(const char *name, int *mtu) {
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) return -errno;
+// SIOCGIFMTU for `name` through `sock`, which it closes: the interface is looked
+// up in the namespace the socket was made in.
+static int mtu_through(int sock, const char *name, int *mtu) {
     struct ifreq request;
     memset(&request, 0, sizeof request);
     strncpy(request.ifr_name, name, IFNAMSIZ - 1);
@@ -42,6 +42,12 @@ int ns_interface_mtu(const char *name, int *mtu) {
     if (result < 0) return -error;
     *mtu = request.ifr_mtu;
     return 0;
+}
+
+int ns_interface_mtu(const char *name, int *mtu) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -errno;
+    return mtu_through(sock, name, mtu);
 }
 
 int ns_signalfd_int_term(void) {
@@ -115,17 +121,7 @@ int ns_tun_mtu(int fd, const char *name, int *mtu) {
         }
         if (self >= 0) close(self);
         close(netns);
-        if (sock >= 0) {
-            struct ifreq request;
-            memset(&request, 0, sizeof request);
-            strncpy(request.ifr_name, name, IFNAMSIZ - 1);
-            int result = ioctl(sock, SIOCGIFMTU, &request);
-            int error = errno;
-            close(sock);
-            if (result < 0) return -error;
-            *mtu = request.ifr_mtu;
-            return 0;
-        }
+        if (sock >= 0) return mtu_through(sock, name, mtu);
     }
 #endif
     return ns_interface_mtu(name, mtu);
