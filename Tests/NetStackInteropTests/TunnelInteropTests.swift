@@ -30,14 +30,15 @@ extension InteropTests {
             }
         }
 
-        private func relayThroughTunnel(proxy: Namespace, server: Namespace, client: Namespace) async throws {
-            // Proxy ↔ server: a veth pair; the TUN starts in the proxy's namespace.
-            try await must(proxy, ["ip", "link", "add", "veth-p", "type", "veth", "peer", "name", "veth-s", "netns", server.name])
-            try await must(proxy, ["ip", "addr", "add", "\(Self.proxyOnServerLink)/24", "dev", "veth-p"])
-            try await must(proxy, ["ip", "link", "set", "veth-p", "up"])
-            try await must(server, ["ip", "addr", "add", "\(Self.server)/24", "dev", "veth-s"])
-            try await must(server, ["ip", "link", "set", "veth-s", "up"])
-            try await must(proxy, ["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"])
+        /// The proxy ↔ server veth link, and the server's kernel HTTP server (serving a
+        /// 64 MiB file), TCP echo and dnsmasq — what the `--direct` and `--socks5` suites
+        /// share. Returns the web root and the file's SHA-256.
+        static func linkAndStartServices(proxy: Namespace, server: Namespace) async throws -> (root: String, expected: String) {
+            try await Self.must(proxy, ["ip", "link", "add", "veth-p", "type", "veth", "peer", "name", "veth-s", "netns", server.name])
+            try await Self.must(proxy, ["ip", "addr", "add", "\(Self.proxyOnServerLink)/24", "dev", "veth-p"])
+            try await Self.must(proxy, ["ip", "link", "set", "veth-p", "up"])
+            try await Self.must(server, ["ip", "addr", "add", "\(Self.server)/24", "dev", "veth-s"])
+            try await Self.must(server, ["ip", "link", "set", "veth-s", "up"])
 
             let (root, expected) = try await makeWebRoot(server, size: Interop.bulkSize)
             let http = try server.spawn(["python3", "-m", "http.server", "8000", "--bind", Self.server, "--directory", root])
@@ -45,11 +46,18 @@ extension InteropTests {
             let echo = try server.spawnPython(Self.echoServer, [Self.server])
             try await echo.waitForLine(startingWith: "listening", timeout: .seconds(20))
             let dns = try server.spawn([
-                "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                "--listen-address=\(Self.server)", "--bind-interfaces", "--address=/tunnel.test/\(Self.server)",
-                "--pid-file=\(server.directory)/dnsmasq.pid",
+            "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+            "--listen-address=\(Self.server)", "--bind-interfaces", "--address=/tunnel.test/\(Self.server)",
+            "--pid-file=\(server.directory)/dnsmasq.pid",
             ])
             try await dns.waitUntil("dnsmasq's 'started' message", timeout: .seconds(20)) { $0.errorOutput.contains("started") }
+            return (root, expected)
+        }
+
+        private func relayThroughTunnel(proxy: Namespace, server: Namespace, client: Namespace) async throws {
+            let (root, expected) = try await Self.linkAndStartServices(proxy: proxy, server: server)
+            // The TUN starts in the proxy's namespace.
+            try await Self.must(proxy, ["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"])
 
             let tunnel = try proxy.spawn([try Interop.netstackPath(), "tunnel", "--tun", "tun0",
                                           "--address", "\(Self.tunnelAddress)/24", "--direct",
@@ -57,10 +65,10 @@ extension InteropTests {
             try await tunnel.waitForLine(startingWith: "ready", timeout: .seconds(20))
 
             // The TUN moves to the client, which gets its own address on it and no other route.
-            try await must(proxy, ["ip", "link", "set", "tun0", "netns", client.name])
-            try await must(client, ["ip", "addr", "add", "\(Self.clientAddress)/24", "dev", "tun0"])
-            try await must(client, ["ip", "link", "set", "tun0", "up"])
-            try await must(client, ["ip", "route", "add", "default", "dev", "tun0"])
+            try await Self.must(proxy, ["ip", "link", "set", "tun0", "netns", client.name])
+            try await Self.must(client, ["ip", "addr", "add", "\(Self.clientAddress)/24", "dev", "tun0"])
+            try await Self.must(client, ["ip", "link", "set", "tun0", "up"])
+            try await Self.must(client, ["ip", "route", "add", "default", "dev", "tun0"])
 
             // 64 MiB through the relay, intact.
             let out = client.directory + "/big.out"
@@ -138,7 +146,7 @@ extension InteropTests {
         }
 
         /// Runs a setup command inside `ns`; fails the test unless it succeeds.
-        private func must(_ ns: Namespace, _ arguments: [String]) async throws {
+        static func must(_ ns: Namespace, _ arguments: [String]) async throws {
             let result = try await ns.run(arguments)
             guard result.succeeded else { throw InteropError("\(arguments.joined(separator: " ")) failed: \(result)") }
         }

@@ -31,23 +31,7 @@ extension InteropTests {
         }
 
         private func relayThroughProxies(proxy: Namespace, server: Namespace, client: Namespace) async throws {
-            try await must(proxy, ["ip", "link", "add", "veth-p", "type", "veth", "peer", "name", "veth-s", "netns", server.name])
-            try await must(proxy, ["ip", "addr", "add", "\(Direct.proxyOnServerLink)/24", "dev", "veth-p"])
-            try await must(proxy, ["ip", "link", "set", "veth-p", "up"])
-            try await must(server, ["ip", "addr", "add", "\(Direct.server)/24", "dev", "veth-s"])
-            try await must(server, ["ip", "link", "set", "veth-s", "up"])
-
-            let (root, expected) = try await makeWebRoot(server, size: Interop.bulkSize)
-            let http = try server.spawn(["python3", "-m", "http.server", "8000", "--bind", Direct.server, "--directory", root])
-            try await http.waitForLine(startingWith: "Serving HTTP", timeout: .seconds(20))
-            let echo = try server.spawnPython(Direct.echoServer, [Direct.server])
-            try await echo.waitForLine(startingWith: "listening", timeout: .seconds(20))
-            let dns = try server.spawn([
-                "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                "--listen-address=\(Direct.server)", "--bind-interfaces", "--address=/tunnel.test/\(Direct.server)",
-                "--pid-file=\(server.directory)/dnsmasq.pid",
-            ])
-            try await dns.waitUntil("dnsmasq's 'started' message", timeout: .seconds(20)) { $0.errorOutput.contains("started") }
+            let (root, expected) = try await Direct.linkAndStartServices(proxy: proxy, server: server)
             // microsocks: a thread and two descriptors per connection, 2,000 idle ones included.
             let microsocks = try server.spawn([
                 "sh", "-c", "ulimit -n 16384 && exec microsocks -i \(Direct.server) -p \(Self.microsocksPort) -u bob -P secret",
@@ -156,24 +140,24 @@ extension InteropTests {
         /// for `ready`, then moves the TUN into the client's namespace as its only route.
         private func startTunnel(_ device: String, proxy: Namespace, client: Namespace, socks5: String,
                                  user: String? = nil, password: String? = nil) async throws -> ChildProcess {
-            try await must(proxy, ["ip", "tuntap", "add", "dev", device, "mode", "tun"])
+            try await Direct.must(proxy, ["ip", "tuntap", "add", "dev", device, "mode", "tun"])
             var arguments = ["env", "NETSTACK_SOCKS5_PASSWORD=\(password ?? "")", try Interop.netstackPath(), "tunnel",
                              "--tun", device, "--address", "\(Direct.tunnelAddress)/24", "--socks5", socks5,
                              "--outbound-interface", "veth-p", "--control", proxy.controlPath]
             if let user { arguments += ["--socks5-user", user] }
             let tunnel = try proxy.spawn(arguments)
             try await tunnel.waitForLine(startingWith: "ready", timeout: .seconds(20))
-            try await must(proxy, ["ip", "link", "set", device, "netns", client.name])
-            try await must(client, ["ip", "addr", "add", "\(Direct.clientAddress)/24", "dev", device])
-            try await must(client, ["ip", "link", "set", device, "up"])
-            try await must(client, ["ip", "route", "add", "default", "dev", device])
+            try await Direct.must(proxy, ["ip", "link", "set", device, "netns", client.name])
+            try await Direct.must(client, ["ip", "addr", "add", "\(Direct.clientAddress)/24", "dev", device])
+            try await Direct.must(client, ["ip", "link", "set", device, "up"])
+            try await Direct.must(client, ["ip", "route", "add", "default", "dev", device])
             return tunnel
         }
 
         /// SIGTERM to the tunnel (it must exit 0), then the TUN and its route go from the client.
         private func stopTunnel(_ tunnel: ChildProcess, _ device: String, proxy: Namespace, client: Namespace) async throws {
             #expect(try await proxy.stop(tunnel) == .exited(0), "\(tunnel.tails)")
-            try await must(client, ["ip", "link", "del", device])
+            try await Direct.must(client, ["ip", "link", "del", device])
         }
 
         /// Waits (up to 20 s) until something listens on TCP `port` in `ns`.
@@ -185,12 +169,6 @@ extension InteropTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             throw InteropError("nothing listens on port \(port) after 20 s\(process.tails)")
-        }
-
-        /// Runs a setup command inside `ns`; fails the test unless it succeeds.
-        private func must(_ ns: Namespace, _ arguments: [String]) async throws {
-            let result = try await ns.run(arguments)
-            guard result.succeeded else { throw InteropError("\(arguments.joined(separator: " ")) failed: \(result)") }
         }
     }
 }
