@@ -37,7 +37,7 @@ public struct LossyResult: Hashable, Sendable {
     public var completed: Bool { delivered == bytes }
     /// Every byte read equalled the byte sent at that offset.
     public var intact: Bool
-    /// TCP segments the sender sent (data, retransmissions, the handshake's and the FIN-less end's few others).
+    /// TCP segments the sender sent: data, retransmissions, and the handshake's.
     public var senderSegments: Int
     /// Full-size segments the data needs at the least: `bytes` / `payloadPerSegment`, rounded up.
     public var minimumSegments: Int

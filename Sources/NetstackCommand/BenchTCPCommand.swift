@@ -27,7 +27,7 @@ struct BenchTCP: ParsableCommand {
     var mtu: Int = 1500
 
     @Option(help: ArgumentHelp("Congestion control: \(CongestionAlgorithm.commandLineNames).", valueName: "NAME"))
-    var congestion: String = "cubic"
+    var congestion: String = TCPSocketOptions().congestion.commandLineName
 
     @Option(help: "Runs; the median is reported.")
     var runs: Int = 3
