@@ -16,14 +16,16 @@ public struct LinkEndpoint {
 
 /// What crossed one direction of a ``Link``.
 public struct LinkCounters: Hashable, Sendable {
-    /// Frames put on the link (lost ones included).
+    /// Frames offered to the link (lost and queue-dropped ones included).
     public var frames = 0
     /// Bytes in those frames.
     public var bytes = 0
     /// Frame copies handed to the receiving end (duplicates count twice).
     public var delivered = 0
-    /// Frames lost.
+    /// Frames lost on the wire (random loss and `dropFrames`).
     public var lost = 0
+    /// Frames dropped before the wire because the queue was full (`LinkConfig.queueLimit`).
+    public var queueDropped = 0
     /// Frames delivered twice.
     public var duplicated = 0
     /// Frames held back by the reorder delay.
@@ -42,8 +44,9 @@ public struct LinkCounters: Hashable, Sendable {
 /// Each direction is independent: its own ``LinkConfig``, its own random
 /// stream, its own counters. Within a direction frames are serialized one
 /// after another at the line rate (a frame cannot start before the previous
-/// one has finished), then travel for the propagation delay ± jitter, then
-/// the impairments apply. The link does not deliver anything itself: it tells
+/// one has finished), waiting in a drop-tail queue as deep as
+/// ``LinkConfig/queueLimit`` allows, then travel for the propagation delay ±
+/// jitter, then the impairments apply. The link does not deliver anything itself: it tells
 /// its driver when each copy arrives and the driver schedules it. A class
 /// because both the driver and the nodes' ports refer to the same cable.
 public final class Link {
@@ -104,7 +107,7 @@ public final class Link {
 
     /// Puts `frame` on the wire in `direction` at `now` and reports each copy
     /// that will arrive, with its arrival time, through `deliver` (none when
-    /// lost, two when duplicated). Costs one copy of the frame per corrupted
+    /// lost or dropped by a full queue, two when duplicated). Costs one copy of the frame per corrupted
     /// copy, a few random draws per impairment switched on, and for bit errors
     /// a draw per flipped bit (geometric skipping, not a draw per bit).
     public func transmit(
@@ -119,6 +122,13 @@ public final class Link {
         d.counters.frames += 1
         d.counters.bytes += frame.count
 
+        // Drop-tail: the frame finds the queue full and never reaches the wire,
+        // so it takes no line time and draws no randomness.
+        if let limit = config.queueLimit, config.byteCount(in: d.busyUntil - now) + frame.count > limit {
+            d.counters.queueDropped += 1
+            observer?(.linkLost(link: name, direction: direction, length: frame.count))
+            return
+        }
         let start = max(now, d.busyUntil)
         let end = start + config.serializationTime(byteCount: frame.count)
         d.busyUntil = end

@@ -34,12 +34,19 @@ public struct LinkConfig: Hashable, Sendable {
     public var corruptFrames: Set<Int>
     /// Frame numbers (1 is the first frame sent in a direction) to lose, deterministically.
     public var dropFrames: Set<Int>
+    /// The bottleneck queue in front of the wire, in bytes: a frame is dropped
+    /// (drop-tail) when the bytes still waiting to be serialized — the rest of
+    /// the frame on the wire and those queued behind it — plus its own length
+    /// exceed this. nil: unlimited, every frame waits its turn however long the
+    /// queue. Needs ``bitsPerSecond``; without a line rate nothing ever waits.
+    public var queueLimit: Int?
 
     /// A link with the given properties; every parameter defaults to "perfect".
     public init(
         bitsPerSecond: Int? = nil, propagationDelay: Duration = .zero, jitter: Duration = .zero,
         loss: Double = 0, duplicate: Double = 0, reorder: Double = 0, reorderDelay: Duration = .zero,
-        bitErrorRate: Double = 0, fcs: Bool = false, corruptFrames: Set<Int> = [], dropFrames: Set<Int> = []
+        bitErrorRate: Double = 0, fcs: Bool = false, corruptFrames: Set<Int> = [], dropFrames: Set<Int> = [],
+        queueLimit: Int? = nil
     ) {
         self.bitsPerSecond = bitsPerSecond
         self.propagationDelay = propagationDelay
@@ -52,6 +59,7 @@ public struct LinkConfig: Hashable, Sendable {
         self.fcs = fcs
         self.corruptFrames = corruptFrames
         self.dropFrames = dropFrames
+        self.queueLimit = queueLimit
     }
 
     /// Instant, lossless, in order, no FCS.
@@ -67,5 +75,15 @@ public struct LinkConfig: Hashable, Sendable {
         let bits = Int64(byteCount) * 8
         let (whole, rest) = (bits * 1_000_000_000).quotientAndRemainder(dividingBy: Int64(rate))
         return .nanoseconds(whole + (rest > 0 ? 1 : 0))
+    }
+
+    /// The bytes the line carries in `duration` at ``bitsPerSecond``, rounded
+    /// up (zero when the rate is nil or not positive, or `duration` not positive).
+    public func byteCount(in duration: Duration) -> Int {
+        guard let rate = bitsPerSecond, rate > 0, duration > .zero else { return 0 }
+        let (bits, overflow) = duration.nanoseconds.multipliedReportingOverflow(by: Int64(rate))
+        guard !overflow else { return Int.max }
+        let (bytes, rest) = bits.quotientAndRemainder(dividingBy: 8_000_000_000)
+        return Int(bytes) + (rest > 0 ? 1 : 0)
     }
 }

@@ -45,6 +45,8 @@ public final class TunnelBenchmark {
     public private(set) var client: Host
     /// The host whose interface takes every destination.
     public let tunnel: Host
+    /// The congestion control of both hosts' connections.
+    public let congestion: CongestionAlgorithm
     /// The virtual clock; advanced by ``pump()``, ``idle(for:)`` and transfers.
     public private(set) var now = Instant.zero
 
@@ -63,9 +65,11 @@ public final class TunnelBenchmark {
     /// Two hosts on a simulated TUN, the tunnel host intercepting every TCP
     /// attempt that arrives on it. Connection and TIME_WAIT limits are raised far
     /// above the defaults; socket buffers keep their defaults, as `netstack tunnel` does.
-    public init() {
-        client = Self.makeClient()
-        tunnel = Self.makeHost("tunnel", Self.tunnelAddress)
+    /// Both hosts' connections use `congestion`.
+    public init(congestion: CongestionAlgorithm = TCPSocketOptions().congestion) {
+        self.congestion = congestion
+        client = Self.makeClient(congestion)
+        tunnel = Self.makeHost("tunnel", Self.tunnelAddress, congestion)
         tunnel.setAcceptsAnyDestination(true, interface: Self.link)
         timeWait = TCPConfig().msl * 2
         chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
@@ -78,8 +82,9 @@ public final class TunnelBenchmark {
         pump()
     }
 
-    private static func makeHost(_ name: String, _ address: IPv4Address) -> Host {
+    private static func makeHost(_ name: String, _ address: IPv4Address, _ congestion: CongestionAlgorithm) -> Host {
         var config = HostConfig(name: name)
+        config.tcp.socketDefaults.congestion = congestion
         config.randomSeed = UInt64(address.rawValue & 0xFF)
         config.tcp.maxConnections = 1 << 20
         config.tcp.maxTimeWait = 1 << 20
@@ -93,8 +98,8 @@ public final class TunnelBenchmark {
         return host
     }
 
-    private static func makeClient() -> Host {
-        let host = makeHost("client", clientAddress)
+    private static func makeClient(_ congestion: CongestionAlgorithm) -> Host {
+        let host = makeHost("client", clientAddress, congestion)
         host.setDefaultGateway(tunnelAddress, interface: link)
         return host
     }
@@ -104,7 +109,7 @@ public final class TunnelBenchmark {
     /// the tunnel host's connections stay as they were. What the heap gives
     /// back is the client's share of the memory; what stays is the tunnel's.
     public func replaceClient() {
-        client = Self.makeClient()
+        client = Self.makeClient(congestion)
     }
 
     /// The destination of the `index`th flow: 203.0.113.1–250, ports 1000 up,

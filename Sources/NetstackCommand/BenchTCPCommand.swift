@@ -26,8 +26,8 @@ struct BenchTCP: ParsableCommand {
     @Option(help: "Interface MTU.")
     var mtu: Int = 1500
 
-    @Option(help: "Congestion control: reno or cubic.")
-    var congestion: String = "cubic"
+    @Option(help: ArgumentHelp("Congestion control: \(CongestionAlgorithm.commandLineNames).", valueName: "NAME"))
+    var congestion: String = TCPSocketOptions().congestion.commandLineName
 
     @Option(help: "Runs; the median is reported.")
     var runs: Int = 3
@@ -35,12 +35,13 @@ struct BenchTCP: ParsableCommand {
     func validate() throws {
         guard parseByteSize(bytes) != nil else { throw ValidationError("--bytes: expected a size like 100M or 1G, got '\(bytes)'") }
         guard (576...65_535).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 65535") }
-        guard CongestionAlgorithm(rawValue: congestion) != nil else { throw ValidationError("--congestion must be reno or cubic") }
+        _ = try CongestionAlgorithm.parse(commandLine: congestion)
         guard (1...50).contains(runs) else { throw ValidationError("--runs must be between 1 and 50") }
     }
 
     func run() throws {
-        guard let total = parseByteSize(bytes), let algorithm = CongestionAlgorithm(rawValue: congestion) else { return }
+        guard let total = parseByteSize(bytes) else { return }
+        let algorithm = try CongestionAlgorithm.parse(commandLine: congestion)
         var results: [(seconds: Double, cpu: Double, segments: Int, acks: Int, allocations: UInt64)] = []
         for _ in 0..<runs {
             let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm)
@@ -59,7 +60,7 @@ struct BenchTCP: ParsableCommand {
         let median = results[results.count / 2]
         let rate = Double(total) / median.seconds
         let packets = median.segments + median.acks
-        print("netstack bench tcp: \(total) bytes, MTU \(mtu), \(congestion), median of \(runs)")
+        print("netstack bench tcp: \(total) bytes, MTU \(mtu), \(algorithm.commandLineName), median of \(runs)")
         print("  throughput   \(fixed(rate * 8 / 1e9, 2)) Gbit/s (\(fixed(rate / 1e6, 0)) MB/s)")
         print("  segments     \(median.segments) data, \(median.acks) ACK; \(fixed(Double(packets) / median.seconds, 0)) segments/s")
         print("  CPU          \(fixed(median.cpu, 3)) s (\(fixed(median.cpu * Double(1 << 30) / Double(total), 3)) s per GiB), "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetStackCore
 import NetStackRuntime
 import NetStackSimulator
 import CAllocationCounter
@@ -42,6 +43,12 @@ struct BenchTunnel: ParsableCommand {
     @Option(help: "Flows opened and closed for the open+close rate.")
     var cycles: Int = 20_000
 
+    @Option(help: ArgumentHelp("Congestion control of both hosts: \(CongestionAlgorithm.commandLineNames).", valueName: "NAME"))
+    var congestion: String = TCPSocketOptions().congestion.commandLineName
+
+    /// The controller `--congestion` names (valid once `validate()` passed).
+    private var algorithm: CongestionAlgorithm { (try? CongestionAlgorithm.parse(commandLine: congestion)) ?? .cubic }
+
     func validate() throws {
         guard let total = parseByteSize(bytes), (1 << 16...1 << 34).contains(total) else {
             throw ValidationError("--bytes: expected a size from 64K to 16G, like 256M, got '\(bytes)'")
@@ -54,6 +61,7 @@ struct BenchTunnel: ParsableCommand {
         guard (1...20).contains(runs) else { throw ValidationError("--runs must be in 1...20") }
         guard (1...200_000).contains(idle) else { throw ValidationError("--idle must be in 1...200000") }
         guard (1...200_000).contains(cycles) else { throw ValidationError("--cycles must be in 1...200000") }
+        _ = try CongestionAlgorithm.parse(commandLine: congestion)
     }
 
     func run() throws {
@@ -63,7 +71,7 @@ struct BenchTunnel: ParsableCommand {
         print("note: debug build; for meaningful numbers use `swift run -c release netstack bench tunnel`")
         #endif
         print("netstack bench tunnel: client -> simulated TUN (MTU 1500) -> tunnel host intercepting every destination, "
-            + "in-memory destinations, one process")
+            + "in-memory destinations, one process, \(algorithm.commandLineName)")
         try idleMemory()  // first, while the process's heap and RSS hold nothing else
         try rates()
         for count in Set([1, flows]).sorted() {
@@ -75,7 +83,7 @@ struct BenchTunnel: ParsableCommand {
     private func throughput(_ way: TunnelDirection, flows count: Int, bytes: Int) throws {
         var results: [(result: TunnelTransferResult, cpu: Double, allocations: UInt64)] = []
         for _ in 0..<runs {
-            let bench = TunnelBenchmark()
+            let bench = TunnelBenchmark(congestion: algorithm)
             let pairs = try bench.open(count)
             _ = bench.transfer(way, over: pairs, bytesPerFlow: max(1024, min(1 << 20, bytes / count / 4)))  // warm-up
             let cpuBefore = cpuSeconds(), allocationsBefore = netstack_allocation_count()
@@ -95,7 +103,7 @@ struct BenchTunnel: ParsableCommand {
 
     /// Heap and RSS per idle flow: both hosts, then the tunnel host alone.
     private func idleMemory() throws {
-        let bench = TunnelBenchmark()
+        let bench = TunnelBenchmark(congestion: algorithm)
         let heapBefore = Double(netstack_heap_in_use()), rssBefore = Double(residentBytes())
         let clock = ContinuousClock(), start = clock.now
         _ = try bench.open(idle)
@@ -116,7 +124,7 @@ struct BenchTunnel: ParsableCommand {
 
     /// Full open+close cycles per second.
     private func rates() throws {
-        let bench = TunnelBenchmark()
+        let bench = TunnelBenchmark(congestion: algorithm)
         let clock = ContinuousClock(), start = clock.now
         let cpuBefore = cpuSeconds()
         try bench.cycle(cycles)

@@ -19,6 +19,8 @@ struct FetchCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceOptions
 
+    @OptionGroup var congestion: CongestionOptions
+
     @Option(name: .long, help: ArgumentHelp("The DNS server the resolver asks.", valueName: "IP"))
     var dns: String?
 
@@ -37,6 +39,7 @@ struct FetchCommand: ParsableCommand {
         let target = try HTTPURL.parse(url)
         var configuration = try device.configuration()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
+        if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         let sink = try OutputFile(path: output)
         let runtime = try StackRuntime(configuration)
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressBar() : nil

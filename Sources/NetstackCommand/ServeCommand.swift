@@ -19,6 +19,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceOptions
 
+    @OptionGroup var congestion: CongestionOptions
+
     @Option(name: .long, help: ArgumentHelp("Serve static files over HTTP/1.1 on PORT (needs --root).", valueName: "PORT"))
     var http: UInt16?
 
@@ -82,6 +84,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = try device.configuration()
         configuration.controlPath = control
         configuration.host.tcp.maxTimeWait = maxTimeWait
+        if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         configuration.host.tcp.bufferMemoryPressure = parseByteSize(tcpMemory) ?? configuration.host.tcp.bufferMemoryPressure
         let content = try root.map { root in
             do { return try DirectoryContent(root: root) } catch { throw ValidationError("--root \(root): \(error)") }

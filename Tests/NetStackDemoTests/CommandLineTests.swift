@@ -49,6 +49,8 @@ struct CommandLineTests {
     @Test("bad input gets one line on standard error and a non-zero exit", arguments: [
         ["demo", "--bogus"], ["demo", "--seed", "abc"], ["demo", "--quiet", "--verbose"], ["frobnicate"],
         ["bench", "tcp", "--bytes", "12X"], ["demo", "--quiet", "--pcap", "/nonexistent-dir/x.pcap"],
+        ["bench", "lossy", "--bytes", "12X"], ["bench", "lossy", "--bytes", "0"], ["bench", "lossy", "--loss", "150%"],
+        ["bench", "lossy", "--rtt", "0"], ["bench", "lossy", "--reorder", "x"], ["bench", "lossy", "--time-limit", "0"],
     ])
     func badInput(arguments: [String]) throws {
         let result = try netstack(arguments)
@@ -56,6 +58,33 @@ struct CommandLineTests {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(result.stderr)")
         #expect(lines.first?.hasPrefix("netstack: ") == true)
+    }
+
+    @Test("a bad --congestion gets one line naming the valid controllers and a non-zero exit", arguments: [
+        ["bench", "lossy", "--congestion", "vegas"], ["bench", "lossy", "--congestion", "cubic,vegas"],
+        ["bench", "tcp", "--congestion", "vegas"], ["bench", "tunnel", "--congestion", "vegas"],
+        ["serve", "--tap", "nstest0", "--address", "192.0.2.2/24", "--congestion", "vegas"],
+        ["fetch", "--tun", "nstest0", "--address", "192.0.2.2/24", "--congestion", "vegas", "http://192.0.2.1/"],
+    ])
+    func badCongestion(arguments: [String]) throws {
+        let result = try netstack(arguments)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasPrefix("netstack: bad --congestion 'vegas'") == true, "stderr: \(result.stderr)")
+        #expect(lines.first?.contains("newreno, cubic") == true)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("bench lossy takes newreno, its alias reno, and comma lists, one row per controller and path")
+    func benchLossyRows() throws {
+        let result = try netstack(["bench", "lossy", "--bytes", "64K", "--rtt", "2", "--loss", "0,1%", "--reorder", "0",
+                                   "--congestion", "reno", "--congestion", "newreno,cubic"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("newreno ") || $0.hasPrefix("cubic ") }
+        #expect(rows.count == 4, "stdout: \(result.stdout)")
+        #expect(rows.first?.hasPrefix("newreno ") == true && rows.last?.hasPrefix("cubic ") == true)
+        #expect(!result.stdout.contains("CORRUPTED"))
     }
 
     @Test("a bad demo option is a usage error: one line on standard error, exit 64, nothing run", arguments: [

@@ -69,6 +69,31 @@ struct LinkTimingTests {
         #expect(zip(arrivals, arrivals.dropFirst()).allSatisfy { $0.0 <= $1.0 })
         #expect(zip(sends, arrivals).allSatisfy { $1.0 - $0.0 <= .milliseconds(12) })
     }
+
+    @Test("a full drop-tail queue drops the frames that do not fit, and takes them again once it drains")
+    func queueLimitDropsTail() {
+        // 1000-byte frames at 10 Mbit/s take 800 µs each. With 2500 bytes of queue, the third
+        // frame offered at once finds 2000 bytes waiting and does not fit; 800 µs later the
+        // first has left, 1000 bytes wait, and a frame fits again.
+        let config = LinkConfig(bitsPerSecond: 10_000_000, propagationDelay: .milliseconds(1), queueLimit: 2500)
+        let link = testLink(config)
+        let frame = [UInt8](repeating: 0, count: 1000)
+        let sends: [(Instant, [UInt8])] = [(.zero, frame), (.zero, frame), (.zero, frame), (.zero, frame),
+                                           (Instant(nanoseconds: 800_000), frame)]
+        let arrivals = transmitAll(link, sends)
+        #expect(arrivals.map(\.0.nanoseconds) == [1_800_000, 2_600_000, 3_400_000])
+        #expect(link.counters(.aToB).queueDropped == 2)
+        #expect(link.counters(.aToB).frames == 5 && link.counters(.aToB).lost == 0)
+    }
+
+    @Test("without a queue limit every frame waits its turn however deep the queue")
+    func noQueueLimitKeepsEverything() {
+        let link = testLink(LinkConfig(bitsPerSecond: 10_000_000))
+        let frame = [UInt8](repeating: 0, count: 1000)
+        let arrivals = transmitAll(link, Array(repeating: (Instant.zero, frame), count: 100))
+        #expect(arrivals.count == 100 && link.counters(.aToB).queueDropped == 0)
+        #expect(arrivals.last?.0.nanoseconds == 80_000_000)
+    }
 }
 
 @Suite("Link impairments")
