@@ -324,6 +324,24 @@ struct BBRTests {
         #expect(abs(bbr.maxBandwidth - path.bandwidth) <= path.bandwidth / 50)
     }
 
+    @Test("the queue stays under 1.5 × BDP throughout, and under 0.25 × BDP in ProbeBW (§3.2, §5.3.3.5)")
+    func queueBound() {
+        // A deep buffer (4 × BDP), so only the controller limits the queue.
+        var path = tenMegabitPath(buffer: 500_000)
+        var bbr = newBBR(seed: 23)
+        path.run(&bbr, seconds: 30)
+        var maxQueue = 0
+        var maxProbeBWQueue = 0
+        for o in path.observations {
+            let queue = max(o.flight - path.bdp, 0)
+            maxQueue = max(maxQueue, queue)
+            if o.before.isProbeBW && o.after.isProbeBW { maxProbeBWQueue = max(maxProbeBWQueue, queue) }
+        }
+        #expect(Double(maxQueue) <= 1.5 * Double(path.bdp), "\(maxQueue)")
+        // UP sends at 1.25 × bw, with two more segments of quantization budget.
+        #expect(Double(maxProbeBWQueue) <= 0.25 * Double(path.bdp) + 2000, "\(maxProbeBWQueue)")
+    }
+
     @Test("on a small BDP the Reno-coexistence bound probes after BDP-in-segments rounds (§5.3.3.8)")
     func renoRounds() {
         // 10 ms × 1.25 MB/s = 12 500 bytes: 12 segments, so at most 12 rounds of DOWN/CRUISE.
