@@ -612,7 +612,7 @@ struct BBRTests {
         #expect(bbr.roundCount == 1)
     }
 
-    @Test("forged samples (negative, huge) cannot overflow: cwnd stays within 4·SMSS…2³¹−1")
+    @Test("forged samples (negative, huge) cannot overflow or stall: cwnd within SMSS…2³¹−1, pacing ≥ 1 SMSS/s")
     func forgedSamples() {
         var bbr = newBBR()
         var random = SplitMix64(state: 9)
@@ -636,7 +636,7 @@ struct BBRTests {
             if i % 7 == 0 { bbr.onRetransmissionTimeout(inFlight: extremes[i % 6], now: .seconds(1 + Double(i))) }
             if i % 11 == 0 { bbr.onExitRecovery(now: .seconds(1 + Double(i))) }
             #expect(bbr.cwnd >= 1000 && bbr.cwnd <= Int(Int32.max))
-            #expect(bbr.pacingRate >= 0)
+            #expect(bbr.pacingRate >= 1000)
             #expect(bbr.sendQuantum >= 2000 && bbr.sendQuantum <= 65536)
         }
     }

@@ -21,10 +21,13 @@ extension BBR {
     // MARK: Pacing and send quantum (§5.6.2, §5.6.3)
 
     /// SetPacingRateWithGain (§5.6.2): gain × bw × (100 − 1)%, applied once
-    /// the pipe has been full, or before that only when it raises the rate. O(1).
+    /// the pipe has been full, or before that only when it raises the rate.
+    /// Never below one SMSS per second: a model cut to nothing (bw_shortterm
+    /// decays by 0.7 a lossy round with no rate samples) must not stop the
+    /// sender outright. O(1).
     mutating func setPacingRate(gain: Double) {
         let rate = gain * Double(bandwidth) * (100 - Self.pacingMarginPercent) / 100
-        let bytesPerSecond = Int(min(max(rate, 0), Double(Self.maximumRate)))
+        let bytesPerSecond = Int(min(max(rate, Double(mss)), Double(Self.maximumRate)))
         if fullBandwidthReached || bytesPerSecond > pacingRate { pacingRate = bytesPerSecond }
     }
 
