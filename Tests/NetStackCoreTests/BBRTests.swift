@@ -42,7 +42,7 @@ private struct Observation {
 /// A bottleneck of `bandwidth` bytes/s, propagation RTT `rtt` and a
 /// `buffer`-byte queue, with segments of `mss` bytes.
 private struct FluidPath {
-    let bandwidth: Int
+    var bandwidth: Int
     let rtt: Duration
     var buffer: Int
     var randomLoss = 0.0
@@ -79,7 +79,8 @@ private struct FluidPath {
         let rttSeconds = Double(rtt.nanoseconds) / 1e9
         let paced = Int(Double(bbr.pacingRate) * rttSeconds)
         var flight = min(bbr.cwnd, paced)
-        var appLimited = false
+        // ProbeRTT asks the transport to mark what it sends application-limited (§5.3.4.3).
+        var appLimited = bbr.wantsAppLimitedMark
         if let appLimit, appLimit < flight {
             flight = appLimit
             appLimited = true
@@ -272,6 +273,79 @@ struct BBRTests {
         }
         // Entering ProbeBW_DOWN with inflight already ≤ BDP goes on to CRUISE on the same ACK.
         #expect(bbr.state == .probeBWDown || bbr.state == .probeBWCruise)
+    }
+
+    @Test("Drain ends after 3 rounds even with inflight above the BDP (§5.3.2, draft A.4)")
+    func drainByTime() {
+        var path = tenMegabitPath()
+        path.stopAfterACK = { $0.state == .drain }
+        var bbr = newBBR()
+        path.run(&bbr, rounds: 40) { $0.state == .drain }
+        #expect(bbr.state == .drain)
+        let start = bbr.roundCount
+        // Each ACK below ends a round, with three BDPs still in flight.
+        var delivered = path.delivered
+        var rounds: [(Int64, BBR.State)] = []
+        for i in 1...5 {
+            var rs = RateSample()
+            rs.deliveryRate = path.bandwidth
+            rs.intervalNanoseconds = 100_000_000
+            rs.delivered = 1000
+            rs.priorDelivered = delivered
+            rs.rttNanoseconds = 100_000_000
+            rs.txInFlight = 3 * path.bdp
+            rs.newlyAcked = 1000
+            rs.priorInFlight = 3 * path.bdp
+            rs.inFlight = 3 * path.bdp
+            delivered += 1000
+            rs.totalDelivered = delivered
+            bbr.onRateSample(rs, now: path.now + .milliseconds(Int64(100 * i)))
+            rounds.append((bbr.roundCount - start, bbr.state))
+        }
+        // round_count > drain_start_round + 3 first holds on the fourth round.
+        for (round, state) in rounds {
+            #expect((state == .drain) == (round <= 3), "\(round) \(state)")
+        }
+    }
+
+    @Test("application-limited Startup without loss never exits, and ProbeRTT returns to it (draft A.7, A.20)")
+    func appLimitedStartup() {
+        var path = tenMegabitPath()
+        path.appLimit = 30_000
+        var bbr = newBBR()
+        path.run(&bbr, seconds: 7)
+        let states = path.observations.map(\.after)
+        #expect(!states.contains(.drain))
+        #expect(states.contains(.probeRTT))
+        #expect(states.last == .startup)
+        let exit = path.observations.first { $0.before == .probeRTT && $0.after != .probeRTT }!
+        #expect(exit.after == .startup)
+    }
+
+    @Test("an idle restart with min_rtt's 5 s expired skips ProbeRTT (§5.3.4.2, draft A.11)")
+    func idleSkipsProbeRTT() {
+        var path = tenMegabitPath()
+        var bbr = newBBR()
+        path.run(&bbr, seconds: 3)
+        #expect(bbr.state.isProbeBW)
+        path.now = path.now + .seconds(6)
+        bbr.onIdleRestart(now: path.now)
+        let seen = path.observations.count
+        path.run(&bbr, rounds: 10)
+        #expect(!path.observations[seen...].contains { $0.after == .probeRTT })
+    }
+
+    @Test("after the bandwidth drops 10×, max_bw follows within two ProbeBW cycles (draft A.16)")
+    func bandwidthDrop() {
+        var path = FluidPath(bandwidth: 12_500_000, rtt: .milliseconds(40), buffer: 500_000)
+        var bbr = newBBR()
+        path.run(&bbr, seconds: 3)
+        #expect(abs(bbr.maxBandwidth - path.bandwidth) <= path.bandwidth / 50)
+        path.bandwidth /= 10
+        path.buffer = path.bdp
+        // Two cycles of at most 3 s each (plus a ProbeRTT).
+        path.run(&bbr, seconds: 7)
+        #expect(abs(bbr.maxBandwidth - path.bandwidth) <= path.bandwidth / 20, "\(bbr.maxBandwidth)")
     }
 
     // MARK: ProbeBW
