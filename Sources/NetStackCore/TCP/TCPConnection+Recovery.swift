@@ -339,22 +339,12 @@ extension TCPConnection {
     /// new loss), at least one segment when recovery starts; cwnd = pipe + sndcnt. O(1).
     func prrStep(delivered: Int, safeAck: Bool) {
         guard congestion.usesProportionalRateReduction, inRecovery else { return }
-        prrDelivered += delivered
-        let pipe = inFlight, ssthresh = congestion.ssthresh, mss = sendMSS
-        var sendCount: Int
         if delivered == 0 && prrOut > 0 { return }
-        if pipe > ssthresh {
-            let target = (prrDelivered * ssthresh + recoverFS - 1) / max(recoverFS, 1)
-            sendCount = target - prrOut
-        } else {
-            sendCount = max(prrDelivered - prrOut, delivered)
-            if safeAck { sendCount += mss }
-            sendCount = min(ssthresh - pipe, sendCount)
-        }
-        sendCount = max(sendCount, 0)
-        if prrOut == 0 && sendCount == 0 { sendCount = mss }  // the fast retransmit itself
-        // Whole segments (as Linux counts PRR in packets): prr_out absorbs the overshoot.
-        sendCount = (sendCount + mss - 1) / mss * mss
+        prrDelivered += delivered
+        let pipe = inFlight
+        let sendCount = ProportionalRateReduction.sendCount(
+            prrDelivered: prrDelivered, prrOut: prrOut, recoverFS: recoverFS, pipe: pipe,
+            ssthresh: congestion.ssthresh, delivered: delivered, safeAck: safeAck, mss: sendMSS)
         congestion.setRecoveryWindow(pipe + sendCount)
     }
 
@@ -432,6 +422,36 @@ extension TCPConnection {
         } else if isPureDuplicate {
             tlpEndSeq = nil
         }
+    }
+}
+
+/// The arithmetic of Proportional Rate Reduction (RFC 9937 §5), apart from
+/// the connection so it can be checked against the RFC on its own.
+enum ProportionalRateReduction {
+    /// sndcnt for one ACK in recovery, in bytes, rounded up to whole segments
+    /// (as Linux counts PRR in packets; prr_out absorbs the overshoot):
+    ///
+    ///     if pipe > ssthresh:  sndcnt = ⌈prr_delivered × ssthresh / RecoverFS⌉ − prr_out
+    ///     else:                sndcnt = min(ssthresh − pipe,
+    ///                                       max(prr_delivered − prr_out, DeliveredData) + (safeACK ? SMSS : 0))
+    ///     if prr_out = 0 and sndcnt = 0:  sndcnt = SMSS   (the fast retransmit)
+    ///
+    /// `delivered` is this ACK's DeliveredData. O(1), no overflow for byte counts below 2³¹.
+    static func sendCount(prrDelivered: Int, prrOut: Int, recoverFS: Int, pipe: Int, ssthresh: Int,
+                          delivered: Int, safeAck: Bool, mss: Int) -> Int {
+        let mss = max(mss, 1)
+        var sendCount: Int
+        if pipe > ssthresh {
+            let recoverFS = max(recoverFS, 1)
+            sendCount = (prrDelivered * ssthresh + recoverFS - 1) / recoverFS - prrOut
+        } else {
+            sendCount = max(prrDelivered - prrOut, delivered)
+            if safeAck { sendCount += mss }  // PRR-SSRB once recovery is making progress
+            sendCount = min(ssthresh - pipe, sendCount)
+        }
+        sendCount = max(sendCount, 0)
+        if prrOut == 0 && sendCount == 0 { sendCount = mss }
+        return (sendCount + mss - 1) / mss * mss
     }
 }
 
