@@ -215,6 +215,20 @@ struct RetransmissionQueue: Sendable {
         for index in 0..<count { _ = markLost(index) }
     }
 
+    /// Takes back every loss mark (a timeout found spurious, RFC 5682 §2 step 3b): those
+    /// segments are in flight after all. O(count).
+    mutating func clearLost() {
+        for index in 0..<count {
+            let slot = (head + index) & (storage.count - 1)
+            var record = storage[slot]
+            guard record.flags.contains(.lost) else { continue }
+            uncount(record)
+            record.flags.remove(.lost)
+            recount(record)
+            storage[slot] = record
+        }
+    }
+
     /// Frees the storage if no record is held (the connection went idle). O(1).
     mutating func releaseIfEmpty() {
         guard count == 0, !storage.isEmpty else { return }

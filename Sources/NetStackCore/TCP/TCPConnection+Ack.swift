@@ -52,6 +52,7 @@ extension TCPConnection {
                 }
             }
         }
+        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0) }
         if dsack { rackNoteDSACK() }
         tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)
 
@@ -67,7 +68,8 @@ extension TCPConnection {
             prrStep(delivered: delivered, safeAck: sndUna > unaBefore && ackSample.newlyLost == lostBefore)
         }
         finishRateSample(now: now)
-        if transmissions.lostUnsentBytes > 0 { retransmitHolePending = true }
+        // Lost records wait for `retransmitLost` (not while F-RTO probes with new data, RFC 5682 §2.b).
+        if transmissions.lostUnsentBytes > 0 && frtoStep != 2 { retransmitHolePending = true }
         if sndUna > unaBefore && !inRecovery { armProbeTimer(now: now) }
         if transmissions.isEmpty { rackDeadline = nil }
     }

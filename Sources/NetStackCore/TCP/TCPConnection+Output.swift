@@ -184,7 +184,9 @@ extension TCPConnection {
             index += 1
             guard record.flags.contains(.lost), !record.flags.contains(.retransmitted),
                   !record.flags.contains(.sacked) else { continue }
-            guard congestion.cwnd - inFlight >= record.length || (sent == 0 && inFlight == 0) else { break }
+            let forced = sent == 0 && (inFlight == 0 || frtoForceRetransmit)
+            guard congestion.cwnd - inFlight >= record.length || forced else { break }
+            frtoForceRetransmit = false
             emit(retransmission(from: record.start, to: record.end, now: now))
             noteTransmission(start: record.start, end: record.end, now: now)
             highRxt = .latest(highRxt, record.end)

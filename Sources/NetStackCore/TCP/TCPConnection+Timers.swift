@@ -107,8 +107,11 @@ extension TCPConnection {
             return
         }
         guard sndMax > sndUna else { return }
-        // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522).
+        // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522),
+        // or, without timestamps, starts F-RTO (RFC 5682 §2 step 1) to find out.
         if timestampsEnabled, consecutiveTimeouts == 1 { undo = (congestion, timestamp(now), sndUna) }
+        frtoStep = !timestampsEnabled && consecutiveTimeouts == 1 && !inRecovery ? 1 : 0
+        frtoUndo = frtoStep == 1 ? congestion : nil
         congestion.onRetransmissionTimeout(flightSize: flightSize, now: now)
         // RFC 8985 §6.3: after a timeout everything outstanding and not SACKed is lost;
         // the go-back-N below resends it record by record.

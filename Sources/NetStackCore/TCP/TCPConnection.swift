@@ -190,6 +190,13 @@ final class TCPConnection {
     var episodeRetransmitHigh: SequenceNumber = 0
     /// The last D-SACK block counted toward undo (a repeat is not counted twice).
     var lastDSACKCounted: TCPSACKBlock?
+    /// F-RTO (RFC 5682 §2): 1 after a timeout's retransmission, 2 once the first
+    /// ACK advanced SND.UNA and new data went out instead of more retransmissions; 0: not running.
+    var frtoStep = 0
+    /// The congestion state before the timeout, restored if F-RTO finds it spurious.
+    var frtoUndo: CongestionControl?
+    /// F-RTO found the timeout genuine: the first lost segment goes now whatever cwnd says.
+    var frtoForceRetransmit = false
     /// Counters for `netstat --verbose`: D-SACK blocks received, undos by cause,
     /// loss probes sent, segments RACK marked lost, recoveries entered.
     var dsacksReceived = 0

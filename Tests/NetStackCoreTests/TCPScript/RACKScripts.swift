@@ -112,3 +112,93 @@ struct RACKScripts {
         s.expectNothing(until: 2)
     }
 }
+
+@Suite("TCP scripts: F-RTO (RFC 5682)")
+struct FRTOScripts {
+    private func connection(_ s: TCPScript) -> TCPConnection? { s.host.tcp.connections.values.first }
+
+    /// Ten segments at 1.0 (14 written; plain peer: no SACK, no timestamps) and no ACK:
+    /// the RTO (300 ms) resends the first at 1.3.
+    private func timeout(_ s: TCPScript) -> Int32 {
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 14 * 1460)
+        for k in 0..<10 { s.expect(at: 1.0, .data(seq: 1 + 1460 * k, ack: 1, len: 1460, win: 65535, flags: ".")) }
+        s.expect(at: 1.3, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."))
+        return fd
+    }
+
+    @Test("a spurious timeout: the first ACK brings new data, not retransmissions; the second ACK undoes the reduction")
+    func spuriousTimeoutUndone() throws {
+        let s = lossRecoveryScript()
+        _ = timeout(s)
+        // The originals were only delayed. Step 2.b: ACK 2921 advances SND.UNA: two new segments go.
+        s.inject(at: 1.35, .ack(seq: 1, ack: 2921, win: 65535))
+        s.expect(at: 1.35, .data(seq: 14_601, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 16_061, ack: 1, len: 1460, win: 65535, flags: "."))
+        // Step 3.b: ACK 5841 acknowledges data sent once, before the timeout: spurious (RFC 4015 response).
+        s.inject(at: 1.36, .ack(seq: 1, ack: 5841, win: 65535))
+        let c = try #require(connection(s))
+        #expect(c.undoneByFRTO == 1)
+        #expect(c.congestion.ssthresh > Int.max / 2)
+        #expect(c.transmissions.lostBytes == 0)
+    }
+
+    @Test("a genuine timeout: a duplicate ACK after the new data resends the next lost segment at once")
+    func genuineTimeoutContinues() throws {
+        let s = lossRecoveryScript()
+        _ = timeout(s)
+        s.inject(at: 1.4, .ack(seq: 1, ack: 1461, win: 65535))
+        s.expect(at: 1.4, .data(seq: 14_601, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 16_061, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.inject(at: 1.5, .ack(seq: 1, ack: 1461, win: 65535))
+        s.expect(at: 1.5, .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
+        let c = try #require(connection(s))
+        #expect(c.undoneByFRTO == 0)
+        #expect(c.congestion.ssthresh < Int.max / 2)
+    }
+}
+
+@Suite("TCP scripts: delivery-rate samples and bad SACK input")
+struct RateSampleScripts {
+    private func connection(_ s: TCPScript) -> TCPConnection? { s.host.tcp.connections.values.first }
+
+    @Test("an ACK of a flight sent at once samples delivered / max(send elapsed, ACK elapsed) (draft-ietf-ccwg-bbr §4.5)")
+    func rateOfOneFlight() throws {
+        let s = lossRecoveryScript()
+        let fd = s.establishPassive(.sack)
+        s.send(at: 1.0, fd, 14_600)
+        for k in 0..<10 { s.expect(at: 1.0, .data(seq: 1 + 1460 * k, ack: 1, len: 1460, win: 65535, flags: k == 9 ? "P." : ".")) }
+        s.inject(at: 1.1, .ack(seq: 1, ack: 7301, win: 65535))
+        let c = try #require(connection(s))
+        let sample = c.ackSample
+        // Nothing in flight at 1.0: P.delivered_time = P.first_sent_time = 1.0, P.delivered = 0.
+        // Five segments delivered; send elapsed 0, ACK elapsed 100 ms.
+        #expect(sample.delivered == 7300)
+        #expect(sample.intervalNanoseconds == 100_000_000)
+        #expect(sample.deliveryRate == 73_000)
+        #expect(sample.rttNanoseconds == 100_000_000)
+        #expect(sample.priorDelivered == 0)
+        #expect(sample.newlyAcked == 7300)
+        #expect(sample.inFlight == 7300)
+        #expect(sample.totalDelivered == 7300)
+    }
+
+    @Test("SACK blocks past SND.MAX, reversed, or for data never sent change nothing and do not wedge the connection")
+    func forgedSACKBlocksIgnored() throws {
+        let s = lossRecoveryScript()
+        let fd = s.establishPassive(.sack)
+        s.send(at: 1.0, fd, 4380)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 2921, ack: 1, len: 1460, win: 65535))
+        s.inject(at: 1.05, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(4381, 90_000), (2921, 1461)])]))
+        s.inject(at: 1.06, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(0x7000_0000, 0x7000_1000)])]))
+        let c = try #require(connection(s))
+        #expect(c.transmissions.sackedBytes == 0)
+        #expect(c.transmissions.lostBytes == 0)
+        s.inject(at: 1.1, .ack(seq: 1, ack: 4381, win: 65535))
+        #expect(c.transmissions.isEmpty)
+        s.send(at: 1.2, fd, 100)
+        s.expect(at: 1.2, .data(seq: 4381, ack: 1, len: 100, win: 65535))
+    }
+}
