@@ -42,6 +42,8 @@ struct RACKScripts {
         let c = try #require(connection(s))
         #expect(c.tailLossProbes == 1)
         #expect(c.rackLossesMarked == 1)
+        #expect(s.host.tcpLossStatistics.lossProbes == 1)
+        #expect(s.host.tcpLossStatistics.sackRecoveries == 1)
     }
 
     @Test("RACK: a lost fast retransmission is found when later-sent data is SACKed, without an RTO")
@@ -88,6 +90,7 @@ struct RACKScripts {
         s.expectNothing(until: 1.3)
         #expect(c.dsacksReceived == 1)
         #expect(c.undoneByDSACK == 1)
+        #expect(s.host.tcpLossStatistics.dsackUndos == 1)
         #expect(c.congestion.ssthresh > Int.max / 2)  // as before the false alarm
         #expect(c.congestion.cwnd >= 10 * 1460)
         #expect(c.rackReorderWindow > .zero)  // RFC 8985 §6.2 step 4: reo_wnd_mult grew
