@@ -174,7 +174,8 @@ extension TCPConnection {
 
     /// Fast retransmit and the start of fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5).
     func enterRecovery(now: Instant) {
-        if timestampsEnabled { undo = (congestion, timestamp(now), sndUna) }
+        // Eifel watches the first segment resent: with RACK that need not be the one at SND.UNA.
+        if timestampsEnabled { undo = (congestion, timestamp(now), firstLostSequence ?? sndUna) }
         dsackUndo = congestion
         recoveryRetransmissionsUndetected = 0
         episodeRetransmitLow = sndUna

@@ -304,6 +304,16 @@ extension TCPConnection {
         noteLost(transmissions[0].length)
     }
 
+    /// The start of the lowest record marked lost and not resent, if any. O(records below it).
+    var firstLostSequence: SequenceNumber? {
+        guard transmissions.lostUnsentBytes > 0 else { return nil }
+        for index in 0..<transmissions.count {
+            let record = transmissions[index]
+            if record.flags.contains(.lost) && !record.flags.contains(.retransmitted) { return record.start }
+        }
+        return nil
+    }
+
     /// Counts newly lost bytes (C.lost, the sample's newly_lost) and asks for their retransmission. O(1).
     private func noteLost(_ bytes: Int) {
         lostTotal += bytes
