@@ -122,6 +122,13 @@ struct CongestionWindow: Sendable {
         timeoutPending = false
     }
 
+    /// PRR (RFC 9937 §5): during recovery the sender sets cwnd = pipe + sndcnt
+    /// on every ACK. Floored at 1·SMSS. No-op outside recovery. O(1).
+    mutating func setRecoveryWindow(_ bytes: Int) {
+        guard inRecovery else { return }
+        cwnd = min(max(bytes, mss), Self.maximum)
+    }
+
     /// RFC 5681 §3.1 eqn 4 and the loss window: ssthresh = max(`reduced`,
     /// 2·SMSS) unless this RTO repeats one for the same data (then ssthresh is
     /// held), cwnd = 1·SMSS, recovery abandoned. `reduced` nil also holds it. O(1).
@@ -263,6 +270,42 @@ struct CongestionControl: Sendable {
         switch state {
         case .newReno(var reno): reno.recoveryEnded(flightSize: flightSize); state = .newReno(reno)
         case .cubic(var cubic): cubic.recoveryEnded(flightSize: flightSize); state = .cubic(cubic)
+        }
+    }
+
+    /// True when the sender drives cwnd through fast recovery with PRR
+    /// (RFC 9937) — ``setRecoveryWindow(_:)`` on every ACK and ``endRecovery()``
+    /// at the full ACK — instead of RFC 6582's inflation and deflation. True
+    /// for NewReno and CUBIC; a model-based controller (BBR) opts out. O(1).
+    var usesProportionalRateReduction: Bool {
+        switch state {
+        case .newReno, .cubic: true
+        }
+    }
+
+    /// PRR's cwnd for this ACK in recovery (RFC 9937 §5: cwnd = pipe + sndcnt),
+    /// floored at 1·SMSS. No-op outside recovery. O(1).
+    mutating func setRecoveryWindow(_ bytes: Int) {
+        switch state {
+        case .newReno(var reno): reno.window.setRecoveryWindow(bytes); state = .newReno(reno)
+        case .cubic(var cubic): cubic.window.setRecoveryWindow(bytes); state = .cubic(cubic)
+        }
+    }
+
+    /// The end of a PRR recovery (RFC 9937 §5: "cwnd = ssthresh"): the shared
+    /// exit with FlightSize taken as ssthresh, so min(ssthresh, FlightSize + SMSS)
+    /// is ssthresh. No-op outside recovery. O(1).
+    mutating func endRecovery() {
+        guard inRecovery else { return }
+        exitRecovery(flightSize: ssthresh)
+    }
+
+    /// A delivery-rate sample, once per ACK that delivered or marked lost
+    /// anything, after loss marking (draft-ietf-ccwg-bbr §4.5). NewReno and
+    /// CUBIC ignore it; a model-based controller (BBR) is driven by it. O(1).
+    mutating func onRateSample(_ sample: RateSample, now: Instant) {
+        switch state {
+        case .newReno, .cubic: break
         }
     }
 

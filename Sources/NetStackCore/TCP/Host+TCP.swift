@@ -19,6 +19,8 @@ struct TCPTable {
     /// The same attempts by their id (the key of their expiry timer).
     var pendingFlowKeys: [Int: ConnectionKey] = [:]
     var timers = TimerQueue<Int>()
+    /// Loss-recovery counters of connections no longer in `connections`.
+    var retiredLoss = TCPLossStatistics()
     /// Descriptors of connections with activity since the application last took them
     /// (``Host/takeTCPActivity(into:)``), each listed once; nil while nobody asked for the list.
     var activity: [Int32]?
@@ -359,7 +361,7 @@ extension Host {
     func forget(_ connection: TCPConnection) {
         tcp.timers.cancel(connection.id)
         if tcp.lastConnection === connection { tcp.lastConnection = nil }
-        tcp.connections[connection.id] = nil
+        if tcp.connections.removeValue(forKey: connection.id) != nil { tcp.retiredLoss.add(connection) }
         let key = ConnectionKey(local: connection.local, remote: connection.remote)
         if tcp.byKey[key] == connection.id { tcp.byKey[key] = nil }
         count(connection.reportedState, by: -1)

@@ -7,9 +7,14 @@ extension TCPConnection {
     /// NewReno fast recovery (RFC 5681 §3.2, RFC 6582), with SACK (RFC 6675).
     func processAck(_ header: TCPHeader, ack: SequenceNumber, dataLength: Int, now: Instant) {
         let previousWindow = sndWnd
+        let unaBefore = sndUna
+        let echo = timestampsEnabled ? header.options.timestamps.map(\.echo) : nil
+        beginAck()
         var newlySacked = 0
+        var dsack = false
         if sackEnabled, !header.options.sackBlocks.isEmpty {
-            newlySacked = scoreboard.update(blocks: header.options.sackBlocks, snaUna: sndUna, sndNxt: sndMax)
+            dsack = processDSACK(header.options.sackBlocks, ack: ack)
+            newlySacked = applySACK(header.options.sackBlocks, now: now, echo: echo)
         }
 
         // Window update (RFC 9293 §3.10.7.4: only from a newer segment).
@@ -22,32 +27,63 @@ extension TCPConnection {
             if sndWnd > 0 { persistDeadline = nil; persistBackoff = 0 }
         }
 
+        var delivered = newlySacked
+        var isPureDuplicate = false
         if ack > sndUna {
-            acknowledge(upTo: ack, header: header, now: now)
-            return
+            delivered += acknowledge(upTo: ack, header: header, echo: echo, now: now)
+        } else {
+            // An answer to a probe of a zero window: the peer is alive, so the connection must
+            // stay open however long the window stays shut (RFC 1122 §4.2.2.17).
+            if sndWnd == 0 && ack == sndUna { consecutiveTimeouts = 0 }
+            // A duplicate ACK (RFC 5681 §2): no data, same window, data outstanding.
+            let isDuplicate = ack == sndUna && dataLength == 0 && !header.flags.contains(.syn)
+                && !header.flags.contains(.fin) && sndWnd == previousWindow && sndMax > sndUna
+            isPureDuplicate = isDuplicate && newlySacked == 0
+            if isDuplicate || newlySacked > 0 {
+                duplicateAcks += 1
+                if isDuplicate && header.options.sackBlocks.isEmpty {
+                    // RFC 9937 §5: without SACK each duplicate ACK delivered one segment.
+                    delivered += sendMSS
+                    duplicateAckCredit += sendMSS
+                    if !inRecovery && !inTimeoutRecovery && duplicateAcks >= dupThresh && sndUna > recover {
+                        // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: DupThresh marks the first segment lost.
+                        markFirstLost()
+                    }
+                }
+            }
         }
-        // An answer to a probe of a zero window: the peer is alive, so the connection must
-        // stay open however long the window stays shut (RFC 1122 §4.2.2.17).
-        if sndWnd == 0 && ack == sndUna { consecutiveTimeouts = 0 }
-        // A duplicate ACK (RFC 5681 §2): no data, same window, data outstanding.
-        let isDuplicate = ack == sndUna && dataLength == 0 && !header.flags.contains(.syn)
-            && !header.flags.contains(.fin) && sndWnd == previousWindow && sndMax > sndUna
-        guard isDuplicate || newlySacked > 0 else { return }
-        duplicateAcks += 1
-        if inRecovery {
-            congestion.onDuplicateAckInRecovery()
-        } else if (duplicateAcks >= dupThresh || (sackEnabled && scoreboard.isLost(sndUna, mss: sendMSS, dupThresh: dupThresh)))
-                    && sndUna > recover {
-            // RFC 6582 §3.2 step 2: not again for losses from before the last recovery.
+        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0) }
+        if dsack { rackNoteDSACK() }
+        tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)
+
+        // RFC 8985 §6.2 step 5, then fast recovery if anything is lost.
+        let lostBefore = ackSample.newlyLost
+        rackDetectLoss(now: now)
+        let enteringRecovery = !inRecovery && !inTimeoutRecovery && transmissions.lostBytes > 0
+        if enteringRecovery {
             enterRecovery(now: now)
+            prrStart(unaBeforeAck: unaBefore, newlySacked: newlySacked)
         }
+        if inRecovery {
+            prrStep(delivered: delivered, safeAck: sndUna > unaBefore && ackSample.newlyLost == lostBefore)
+        }
+        finishRateSample(now: now)
+        // Lost records wait for `retransmitLost` (not while F-RTO probes with new data, RFC 5682 §2.b).
+        if transmissions.lostUnsentBytes > 0 && frtoStep != 2 { retransmitHolePending = true }
+        if sndUna > unaBefore && !inRecovery { armProbeTimer(now: now) }
+        if transmissions.isEmpty { rackDeadline = nil }
     }
 
-    /// A cumulative ACK that advances SND.UNA.
-    private func acknowledge(upTo ack: SequenceNumber, header: TCPHeader, now: Instant) {
-        var acked = ack - sndUna
-        // SYN and FIN occupy sequence numbers but no buffer space.
+    /// A cumulative ACK that advances SND.UNA. Returns the data bytes it
+    /// delivered that no SACK or duplicate ACK had already reported (RFC 9937's share of DeliveredData).
+    private func acknowledge(upTo ack: SequenceNumber, header: TCPHeader, echo: UInt32?, now: Instant) -> Int {
+        let acked = ack - sndUna
+        let sackedBefore = transmissions.sackedBytes
+        removeAcknowledgedRecords(upTo: ack, now: now, echo: echo)
+        // SACKed bytes that the cumulative ACK now covers were already counted when SACKed.
+        let alreadyDelivered = sackedBefore - transmissions.sackedBytes
         var dataAcked = acked
+        // SYN and FIN occupy sequence numbers but no buffer space.
         if !synAcknowledged {
             dataAcked -= 1
             synAcknowledged = true
@@ -61,6 +97,12 @@ extension TCPConnection {
         scoreboard.cumulativeAck(ack)
         duplicateAcks = 0
         consecutiveTimeouts = 0
+        var delivered = max(acked - alreadyDelivered, 0)
+        do {
+            let credited = min(duplicateAckCredit, delivered)
+            duplicateAckCredit -= credited
+            delivered -= credited
+        }
 
         // RTT: from the echoed timestamp, or from the timed segment (never a retransmitted one: Karn).
         var sample: Duration?
@@ -77,24 +119,31 @@ extension TCPConnection {
             self.undo = nil
             if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0,
                Int32(bitPattern: ts.echo &- undo.retransmitTS) < 0 {
+                undoneByTimestamps += 1
                 undoSpuriousReduction(undo.congestion)
             }
         }
 
+        if inTimeoutRecovery && ack >= recover {
+            inTimeoutRecovery = false
+            rackRecoveryEnded()
+        }
         if inRecovery {
             if ack >= recover {
                 inRecovery = false
-                congestion.exitRecovery(flightSize: flightSize)
-            } else {
+                rackRecoveryEnded()
+                if congestion.usesProportionalRateReduction {
+                    congestion.endRecovery()  // RFC 9937 §5: cwnd = ssthresh
+                } else {
+                    congestion.exitRecovery(flightSize: flightSize)
+                }
+            } else if !sackEnabled {
                 // A partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it.
-                congestion.onPartialAck(newlyAcked: acked)
-                highRxt = .latest(highRxt, sndUna)
-                retransmitHolePending = true
+                markFirstLost()
             }
         } else {
             congestion.onAck(newlyAcked: acked, flightSize: flightBefore, rtt: rtt.srtt, now: now)
         }
-        acked = 0
 
         // RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged, else restart it.
         if sndUna >= sndMax {
@@ -104,15 +153,19 @@ extension TCPConnection {
             retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)
             unackedSince = now
         }
+        return delivered
     }
 
     /// The ACK covering a retransmitted hole echoes the original's timestamp: the
     /// original arrived, late, so the path reordered rather than dropped it. Restore
     /// the window from before the reduction (RFC 4015 §3.2's "undo") and leave recovery.
-    private func undoSpuriousReduction(_ saved: CongestionControl) {
+    func undoSpuriousReduction(_ saved: CongestionControl) {
         spuriousRetransmissions += 1
         congestion = saved
+        if inRecovery { rackRecoveryEnded() }
         inRecovery = false
+        inTimeoutRecovery = false
+        dsackUndo = nil
         retransmitHolePending = false
         // DupThresh stays 3: raising it with the reordering seen (as Linux does) needs
         // time-based loss detection (RACK, RFC 8985) beside it, or every real loss in a
@@ -120,13 +173,26 @@ extension TCPConnection {
     }
 
     /// Fast retransmit and the start of fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5).
-    private func enterRecovery(now: Instant) {
-        if timestampsEnabled { undo = (congestion, timestamp(now), sndUna) }
+    func enterRecovery(now: Instant) {
+        // Eifel watches the first segment resent: with RACK that need not be the one at SND.UNA.
+        if timestampsEnabled { undo = (congestion, timestamp(now), firstLostSequence ?? sndUna) }
+        dsackUndo = congestion
+        recoveryRetransmissionsUndetected = 0
+        episodeRetransmitLow = sndUna
+        episodeRetransmitHigh = sndUna
+        lastDSACKCounted = nil
+        if sackEnabled { sackRecoveries += 1 } else { renoRecoveries += 1 }
         inRecovery = true
         recover = sndMax
         highRxt = sndUna
         congestion.enterFastRecovery(flightSize: flightSize, now: now)
+        // PRR (RFC 9937) sets cwnd from the first ACK on; until then, room for the fast retransmit.
+        if congestion.usesProportionalRateReduction { congestion.setRecoveryWindow(inFlight + sendMSS) }
+        prrDelivered = 0
+        prrOut = 0
+        recoverFS = max(flightSize - transmissions.sackedBytes, 1)
         retransmitHolePending = true
         rttTimedSeq = nil
+        tlpDeadline = nil
     }
 }

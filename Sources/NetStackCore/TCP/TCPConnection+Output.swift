@@ -37,10 +37,18 @@ extension TCPConnection {
                 retransmitLost(now: now, emit: emit)
                 ackCarried = true
             }
+            var sentNew = false
             while let segment = nextDataSegment(now: now) {
                 emit(segment)
                 ackCarried = true
+                sentNew = true
             }
+            if tlpPending {
+                tlpPending = false
+                if !sentNew, sendProbe(now: now, emit: emit) { ackCarried = true }
+            }
+            if sentNew && !inRecovery { armProbeTimer(now: now) }
+            if unsentBytes == 0 { noteApplicationLimited() }
             armPersistTimerIfNeeded(now: now)
         }
         if probePending {
@@ -98,14 +106,21 @@ extension TCPConnection {
         guard available > 0 || finNext else { return nil }
         // RFC 3042 limited transmit: one more segment on each of the first two duplicate ACKs.
         let limited = !inRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
-        var window = min(sndWnd, congestion.cwnd + limited)
+        var window = sndWnd
         if window == 0 && consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna {
             // The peer shrank its window to zero under data in flight: the timeout resends
             // the head anyway, as a probe (RFC 1122 §4.2.2.17; Linux does the same).
             window = min(sendMSS, sndMax - sndUna)
         }
-        let usable = window - offset
+        // The peer's window counts from SND.UNA; cwnd limits what is in flight (RFC 6675's pipe).
+        let probe = tlpSending ? sendMSS : 0
+        let usable = min(window - offset, congestion.cwnd + limited + probe - inFlight)
         var length = min(available, sendMSS)
+        if sndNxt < sndMax {
+            length = min(length, alignedLength(at: sndNxt))  // resend record by record
+        } else if transmissions.isFull {
+            return nil  // the record bound: wait for ACKs to free records
+        }
         if available > 0 {
             guard usable > 0 else { return nil }
             length = min(length, usable)
@@ -132,7 +147,9 @@ extension TCPConnection {
         }
         lastDataSent = now
         let segment = makeSegment(seq: sndNxt, length: max(length, 0), flags: flags, now: now)
-        sndNxt += max(length, 0) + (flags.contains(.fin) ? 1 : 0)
+        let segmentEnd = sndNxt + max(length, 0) + (flags.contains(.fin) ? 1 : 0)
+        if synAcknowledged { noteTransmission(start: sndNxt, end: segmentEnd, now: now) }
+        sndNxt = segmentEnd
         if wasRetransmission {
             totalRetransmissions += 1
         } else if !timestampsEnabled && rttTimedSeq == nil && consecutiveTimeouts == 0 {
@@ -155,27 +172,51 @@ extension TCPConnection {
         }
     }
 
-    /// Resends what loss recovery considers lost: with SACK the holes RFC 6675's
-    /// NextSeg picks while the pipe leaves room; without, the first unacknowledged segment.
+    /// Resends the records marked lost (by RACK, DupThresh or a partial ACK),
+    /// lowest first, while cwnd leaves room for them (PRR sets cwnd in
+    /// recovery); below SND.NXT only, since after a timeout the go-back-N in
+    /// `nextDataSegment` resends the rest. O(records up to the last one sent).
     private func retransmitLost(now: Instant, emit: (OutgoingSegment) -> Void) {
-        if sackEnabled {
-            var sent = 0
-            while sent < 64,
-                  congestion.cwnd - scoreboard.pipe(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) >= sendMSS
-                    || sent == 0,
-                  let next = scoreboard.nextSegment(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) {
-                let end = SequenceNumber.earliest(next.start + sendMSS, sndMax)
-                emit(retransmission(from: next.start, to: end, now: now))
-                highRxt = .latest(highRxt, end)
-                sent += 1
-            }
-            if sent > 0 { return }
+        var index = 0, sent = 0
+        while index < transmissions.count, sent < 64 {
+            let record = transmissions[index]
+            if record.start >= sndNxt { break }
+            index += 1
+            guard record.flags.contains(.lost), !record.flags.contains(.retransmitted),
+                  !record.flags.contains(.sacked) else { continue }
+            let forced = sent == 0 && (inFlight == 0 || frtoForceRetransmit)
+            guard congestion.cwnd - inFlight >= record.length || forced else { break }
+            frtoForceRetransmit = false
+            emit(retransmission(from: record.start, to: record.end, now: now))
+            noteTransmission(start: record.start, end: record.end, now: now)
+            highRxt = .latest(highRxt, record.end)
+            lastDataSent = now
+            sent += 1
         }
-        let end = SequenceNumber.earliest(sndUna + sendMSS, sndMax)
-        if end > sndUna {
-            emit(retransmission(from: sndUna, to: end, now: now))
-            highRxt = .latest(highRxt, end)
+    }
+
+    /// The tail loss probe (RFC 8985 §7.3): one new segment if the windows
+    /// allow one, else the last segment sent again; TLP.end_seq remembers the
+    /// probe and the RTO is restarted. Returns whether a probe went out. O(1).
+    private func sendProbe(now: Instant, emit: (OutgoingSegment) -> Void) -> Bool {
+        guard let last = transmissions.last, !inRecovery else { return false }
+        // New data may go past cwnd by one segment: the probe is allowed to (RFC 8985 §7.3).
+        tlpSending = true
+        let segment = nextDataSegment(now: now)
+        tlpSending = false
+        if let segment {
+            emit(segment)
+            tlpIsRetransmission = false
+        } else {
+            emit(retransmission(from: last.start, to: last.end, now: now))
+            noteTransmission(start: last.start, end: last.end, now: now)
+            tlpIsRetransmission = true
         }
+        tlpEndSeq = sndMax
+        tailLossProbes += 1
+        lastDataSent = now
+        retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds)
+        return true
     }
 
     /// A segment resending [from, to), with FIN if the FIN lies at its end.

@@ -12,6 +12,8 @@ extension TCPConnection {
         deadline = earliest(deadline, corkDeadline)
         deadline = earliest(deadline, orphaned ? finWait2Deadline : nil)
         deadline = earliest(deadline, bufferReleaseDeadline)
+        deadline = earliest(deadline, rackDeadline)
+        deadline = earliest(deadline, tlpDeadline)
         return earliest(deadline, userTimeoutDeadline)
     }
 
@@ -30,6 +32,8 @@ extension TCPConnection {
         }
         if let deadline = retransmitDeadline, deadline <= now { retransmissionTimeout(now: now) }
         if isFinished { return }
+        if let deadline = rackDeadline, deadline <= now { rackTimerExpired(now: now) }
+        if let deadline = tlpDeadline, deadline <= now { probeTimerExpired(now: now) }
         if let deadline = delayedAckDeadline, deadline <= now {
             delayedAckDeadline = nil
             if segmentsSinceAck > 0 { ackNow = true }
@@ -53,6 +57,7 @@ extension TCPConnection {
             bufferReleaseDeadline = nil
             sendBuffer.releaseIfEmpty()
             receiveBuffer.releaseIfEmpty()
+            transmissions.releaseIfEmpty()
             accountBuffers()
         }
         if let deadline = corkDeadline, deadline <= now {
@@ -102,9 +107,24 @@ extension TCPConnection {
             return
         }
         guard sndMax > sndUna else { return }
-        // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522).
+        // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522),
+        // or, without timestamps, starts F-RTO (RFC 5682 §2 step 1) to find out.
         if timestampsEnabled, consecutiveTimeouts == 1 { undo = (congestion, timestamp(now), sndUna) }
+        frtoStep = !timestampsEnabled && consecutiveTimeouts == 1 && !inRecovery ? 1 : 0
+        frtoUndo = frtoStep == 1 ? congestion : nil
         congestion.onRetransmissionTimeout(flightSize: flightSize, now: now)
+        // RFC 8985 §6.3: after a timeout everything outstanding and not SACKed is lost;
+        // the go-back-N below resends it record by record.
+        beginAck()
+        let lostBefore = transmissions.lostBytes
+        transmissions.markAllLost()
+        lostTotal += transmissions.lostBytes - lostBefore
+        inTimeoutRecovery = true
+        tlpDeadline = nil
+        tlpEndSeq = nil
+        tlpPending = false
+        rackDeadline = nil
+        dsackUndo = nil
         inRecovery = false
         duplicateAcks = 0
         recover = sndMax  // RFC 6582 §4: no fast retransmit for what was sent before the timeout

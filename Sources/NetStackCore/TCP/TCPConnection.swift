@@ -123,6 +123,92 @@ final class TCPConnection {
     /// When data last went out: the idle time before a restart (RFC 5681 §4.1).
     var lastDataSent: Instant?
 
+    // MARK: Loss detection (RFC 8985)
+    /// One record per data segment in flight (see ``RetransmissionQueue``).
+    @exclusivity(unchecked) var transmissions = RetransmissionQueue()
+    /// C.delivered: bytes delivered (cumulatively or by SACK) over the connection's life.
+    var deliveredTotal = 0
+    /// C.delivered_time: when `deliveredTotal` last grew, ns.
+    var deliveredNanoseconds: Int64 = 0
+    /// C.first_sent_time: send time of the most recent segment a rate sample used, ns.
+    var firstSentNanoseconds: Int64 = 0
+    /// C.app_limited: `deliveredTotal` past which the flow is no longer application-limited (0: not limited).
+    var appLimitedUntil = 0
+    /// C.lost: bytes marked lost over the connection's life.
+    var lostTotal = 0
+    /// The sample being filled by the ACK in progress, and what it has seen.
+    var ackSample = RateSample()
+    /// The ACK in progress found a record with a rate snapshot.
+    var ackHasPrior = false
+    /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
+    var ackPriorDeliveredNanoseconds: Int64 = 0
+    var ackSendIntervalNanoseconds: Int64 = 0
+    /// P.lost of the sampled record.
+    var ackPriorLost = 0
+    /// The lowest RTT seen (RACK.min_RTT), ns; nil before the first sample.
+    var minRTTNanoseconds: Int64?
+    /// RACK.xmit_ts and RACK.end_seq: the most recently sent segment delivered (nil: none yet).
+    var rackXmitNanoseconds: Int64?
+    var rackEndSeq: SequenceNumber = 0
+    /// RACK.rtt: the RTT of that segment, ns.
+    var rackRTTNanoseconds: Int64 = 0
+    /// RACK.fack: the highest sequence number delivered so far.
+    var rackFack: SequenceNumber = 0
+    /// RACK.fack when the ACK in progress arrived (blocks of one ACK do not reorder each other).
+    var rackFackBeforeAck: SequenceNumber = 0
+    /// RACK.reordering_seen.
+    var rackReorderingSeen = false
+    /// RACK.reo_wnd_mult, RACK.reo_wnd_persist and RACK.dsack_round (RFC 8985 §6.2 step 4).
+    var rackReorderMultiplier = 1
+    var rackReorderPersist = 0
+    var rackDSACKRound: SequenceNumber?
+    /// The reorder timer (RFC 8985 §6.2 step 5's timeout).
+    var rackDeadline: Instant?
+    /// In RTO recovery: from a timeout until SND.UNA passes `recover`.
+    var inTimeoutRecovery = false
+    /// PRR (RFC 9937): prr_delivered, prr_out, RecoverFS.
+    var prrDelivered = 0
+    var prrOut = 0
+    var recoverFS = 0
+    /// Without SACK: duplicate ACKs already counted as one SMSS delivered each (RFC 9937 §5).
+    var duplicateAckCredit = 0
+    /// The probe timeout (RFC 8985 §7.2).
+    var tlpDeadline: Instant?
+    /// TLP.end_seq: SND.NXT after the outstanding probe (nil: none), and TLP.is_retrans.
+    var tlpEndSeq: SequenceNumber?
+    var tlpIsRetransmission = false
+    /// The probe timer fired: one probe goes out with the next `output`.
+    var tlpPending = false
+    /// A probe is being built: new data may exceed cwnd by one segment.
+    var tlpSending = false
+    /// D-SACK state for RFC 3708: the congestion state before this recovery and
+    /// how many of its retransmissions are still not reported duplicate.
+    var dsackUndo: CongestionControl?
+    var recoveryRetransmissionsUndetected = 0
+    /// The span of sequence space this recovery retransmitted: a D-SACK outside it proves nothing.
+    var episodeRetransmitLow: SequenceNumber = 0
+    var episodeRetransmitHigh: SequenceNumber = 0
+    /// The last D-SACK block counted toward undo (a repeat is not counted twice).
+    var lastDSACKCounted: TCPSACKBlock?
+    /// F-RTO (RFC 5682 §2): 1 after a timeout's retransmission, 2 once the first
+    /// ACK advanced SND.UNA and new data went out instead of more retransmissions; 0: not running.
+    var frtoStep = 0
+    /// The congestion state before the timeout, restored if F-RTO finds it spurious.
+    var frtoUndo: CongestionControl?
+    /// F-RTO found the timeout genuine: the first lost segment goes now whatever cwnd says.
+    var frtoForceRetransmit = false
+    /// Counters for `netstat --verbose`: D-SACK blocks received, undos by cause,
+    /// loss probes sent, segments RACK marked lost, recoveries entered.
+    var dsacksReceived = 0
+    var undoneByTimestamps = 0
+    var undoneByDSACK = 0
+    var undoneByFRTO = 0
+    var tailLossProbes = 0
+    var tailLossProbeRecoveries = 0
+    var rackLossesMarked = 0
+    var sackRecoveries = 0
+    var renoRecoveries = 0
+
     // MARK: Timers (nil: not running)
     var retransmitDeadline: Instant?
     var delayedAckDeadline: Instant?
@@ -384,6 +470,9 @@ final class TCPConnection {
         corkDeadline = nil
         finWait2Deadline = nil
         bufferReleaseDeadline = nil
+        rackDeadline = nil
+        tlpDeadline = nil
+        transmissions = RetransmissionQueue()
         // Nothing will be sent again; unread data stays readable for the application.
         sendBuffer.releaseIfEmpty()
         receiveBuffer.releaseIfEmpty()
@@ -400,7 +489,8 @@ final class TCPConnection {
     func noteIdleBuffers(now: Instant) {
         guard bufferReleaseDeadline == nil, !isFinished else { return }
         if (sendBuffer.isEmpty && sendBuffer.allocatedBytes > 0)
-            || (receiveBuffer.isEmpty && receiveBuffer.allocatedBytes > 0) {
+            || (receiveBuffer.isEmpty && receiveBuffer.allocatedBytes > 0)
+            || (transmissions.isEmpty && transmissions.capacity > 0) {
             bufferReleaseDeadline = Instant(nanoseconds: now.nanoseconds &+ Self.bufferIdleNanoseconds)
         }
     }
@@ -440,6 +530,9 @@ final class TCPConnection {
         finWait2Deadline = nil
         corkDeadline = nil
         bufferReleaseDeadline = nil
+        rackDeadline = nil
+        tlpDeadline = nil
+        transmissions = RetransmissionQueue()
         timeWaitDeadline = now + config.msl + config.msl
         // Everything sent is acknowledged and the peer will send nothing new: only
         // data the application has not read yet keeps storage.

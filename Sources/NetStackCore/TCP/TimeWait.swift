@@ -99,7 +99,7 @@ extension Host {
         let id = connection.id
         tcp.timers.cancel(id)
         if tcp.lastConnection === connection { tcp.lastConnection = nil }
-        tcp.connections[id] = nil
+        if tcp.connections.removeValue(forKey: id) != nil { tcp.retiredLoss.add(connection) }
         // Still counted in `timeWaitCount`, now as a record.
         connection.reportedState = nil
         tcp.timeWait[id] = TimeWaitRecord(connection, deadline: deadline)

@@ -119,7 +119,7 @@ struct FastRetransmitScripts {
         s.expect(at: 1.3, .data(seq: 1, ack: 31, len: 1460, win: 65535, flags: "."))
     }
 
-    @Test("NewReno: a partial ACK resends the next hole at once; the full ACK ends recovery with cwnd = 2 segments")
+    @Test("NewReno: a partial ACK resends the next hole at once; the full ACK ends recovery with cwnd = ssthresh (RFC 9937)")
     func newRenoPartialAck() {
         let s = lossRecoveryScript()
         let fd = s.establishPassive(listenOptions: [.congestion(.newReno)])
@@ -133,10 +133,13 @@ struct FastRetransmitScripts {
         s.expect(at: 1.2, .data(seq: 5841, ack: 1, len: 1460, win: 65535, flags: "."))
         s.inject(at: 1.3, .ack(seq: 1, ack: 14_601, win: 65535))
         s.expectNothing(until: 2.0)
-        // ssthresh = FlightSize / 2 = 7300; cwnd = min(7300, max(0, 1460) + 1460) = 2920.
+        // ssthresh = FlightSize / 2 = 7300; PRR ends recovery with cwnd = ssthresh (RFC 9937 §5): 5 segments.
         s.send(at: 2.0, fd, 14_600)
         s.expect(at: 2.0, .data(seq: 14_601, ack: 1, len: 1460, win: 65535, flags: "."),
-                 .data(seq: 16_061, ack: 1, len: 1460, win: 65535, flags: "."))
+                 .data(seq: 16_061, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 17_521, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 18_981, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 20_441, ack: 1, len: 1460, win: 65535, flags: "."))
         s.expectNothing(until: 2.05)
     }
 

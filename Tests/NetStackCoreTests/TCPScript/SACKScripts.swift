@@ -202,8 +202,8 @@ struct SACKScripts {
         s.expect(at: 1.12, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."))
     }
 
-    @Test("after a timeout, data the peer SACKed is not sent again")
-    func rtoSkipsSackedData() {
+    @Test("RACK: one later segment SACKed marks the holes lost min RTT / 4 after its RTT, long before the RTO; SACKed data is not resent")
+    func rackRepairsWithoutThreeDuplicates() {
         let s = lossRecoveryScript()
         let fd = s.establishPassive(.sack)
         s.send(at: 1.0, fd, 4380)
@@ -211,13 +211,15 @@ struct SACKScripts {
                  .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."),
                  .data(seq: 2921, ack: 1, len: 1460, win: 65535))
         s.inject(at: 1.1, .ack(seq: 1, ack: 1, win: 65535, options: [.nop, .nop, .sack([(2921, 4381)])]))
-        s.expectNothing(until: 1.299)
-        // RFC 2018 §8: the left edge is resent after a timeout whatever the scoreboard says.
-        s.expect(at: 1.3, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."))
-        s.inject(at: 1.4, .ack(seq: 1, ack: 1461, win: 65535, options: [.nop, .nop, .sack([(2921, 4381)])]))
-        s.expect(at: 1.4, .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
-        s.expectNothing(until: 1.45)
-        s.inject(at: 1.5, .ack(seq: 1, ack: 4381, win: 65535))
+        // RFC 8985 §6.2: RACK.rtt = 100 ms (the SACKed segment), reo_wnd = min_RTT / 4 = 25 ms
+        // (one segment SACKed, no reordering seen): both holes are lost at 1.0 + 0.1 + 0.025.
+        s.expectNothing(until: 1.124)
+        // PRR (RFC 9937 §5): no data delivered since, so only the fast retransmit goes.
+        s.expect(at: 1.125, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.inject(at: 1.2, .ack(seq: 1, ack: 1461, win: 65535, options: [.nop, .nop, .sack([(2921, 4381)])]))
+        s.expect(at: 1.2, .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.expectNothing(until: 1.25)
+        s.inject(at: 1.3, .ack(seq: 1, ack: 4381, win: 65535))
         s.expectNothing(until: 5)
     }
 }
