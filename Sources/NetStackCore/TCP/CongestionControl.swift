@@ -18,6 +18,10 @@ public enum CongestionAlgorithm: String, Sendable, CaseIterable {
     case newReno = "reno"
     /// CUBIC, RFC 9438 (Linux's default), with the same NewReno fast recovery.
     case cubic = "cubic"
+    /// BBRv3 (draft-ietf-ccwg-bbr): a model of the path's bandwidth and round-trip
+    /// time sets the pacing rate and cwnd; random loss below its threshold is not
+    /// read as congestion.
+    case bbr = "bbr"
 }
 
 /// The window state both algorithms share, and the Reno mechanics they both
@@ -165,6 +169,8 @@ struct CongestionControl: Sendable {
         case newReno(NewReno)
         /// RFC 9438.
         case cubic(Cubic)
+        /// draft-ietf-ccwg-bbr (BBRv3).
+        case bbr(BBR)
     }
 
     /// The one stored property: which algorithm, and its state.
@@ -176,15 +182,30 @@ struct CongestionControl: Sendable {
         switch algorithm {
         case .newReno: state = .newReno(NewReno(mss: mss))
         case .cubic: state = .cubic(Cubic(mss: mss, now: now))
+        case .bbr: state = .bbr(BBR(mss: mss, now: now, seed: UInt64(bitPattern: now.nanoseconds)))
         }
     }
 
-    /// The shared window state, read-only. O(1).
-    private var window: CongestionWindow {
+    /// A controller for `algorithm` whose random choices (BBR's probe timing)
+    /// come from `seed`, so a simulation replays exactly. O(1).
+    init(_ algorithm: CongestionAlgorithm, mss: Int, now: Instant, seed: UInt64) {
+        self.init(algorithm, mss: mss, now: now)
+        if case .bbr = state { state = .bbr(BBR(mss: mss, now: now, seed: seed)) }
+    }
+
+    /// The shared window state of the loss-based algorithms, read-only; nil for BBR. O(1).
+    private var window: CongestionWindow? {
         switch state {
         case .newReno(let reno): reno.window
         case .cubic(let cubic): cubic.window
+        case .bbr: nil
         }
+    }
+
+    /// The BBR state, when BBR is the algorithm (for netstat and pacing). O(1).
+    var bbr: BBR? {
+        if case .bbr(let bbr) = state { return bbr }
+        return nil
     }
 
     /// The algorithm in use. O(1).
@@ -192,19 +213,20 @@ struct CongestionControl: Sendable {
         switch state {
         case .newReno: .newReno
         case .cubic: .cubic
+        case .bbr: .bbr
         }
     }
 
     /// Congestion window in bytes (RFC 5681 cwnd). O(1).
-    var cwnd: Int { window.cwnd }
-    /// Slow-start threshold in bytes; `Int.max` until the first loss. O(1).
-    var ssthresh: Int { window.ssthresh }
-    /// In fast recovery (RFC 6582 §3.2). O(1).
-    var inRecovery: Bool { window.inRecovery }
-    /// In slow start, cwnd < ssthresh (RFC 5681 §3.1). O(1).
-    var inSlowStart: Bool { window.inSlowStart }
+    var cwnd: Int { window?.cwnd ?? bbr?.cwnd ?? 0 }
+    /// Slow-start threshold in bytes; `Int.max` until the first loss (always for BBR, which has none). O(1).
+    var ssthresh: Int { window?.ssthresh ?? Int.max }
+    /// In fast recovery (RFC 6582 §3.2; BBR: between entering and leaving loss recovery). O(1).
+    var inRecovery: Bool { window?.inRecovery ?? bbr?.inRecovery ?? false }
+    /// In slow start, cwnd < ssthresh (RFC 5681 §3.1); for BBR, in Startup. O(1).
+    var inSlowStart: Bool { window?.inSlowStart ?? (bbr?.state == .startup) }
     /// The sender MSS the window is counted in. O(1).
-    var mss: Int { window.mss }
+    var mss: Int { window?.mss ?? bbr?.mss ?? 536 }
 
     /// Sets the MSS once the handshake has fixed it and restarts at the RFC
     /// 6928 initial window, min(10·MSS, max(2·MSS, 14600)) — or at 1·MSS if
@@ -214,6 +236,7 @@ struct CongestionControl: Sendable {
         switch state {
         case .newReno(var reno): reno.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .newReno(reno)
         case .cubic(var cubic): cubic.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .cubic(cubic)
+        case .bbr(var bbr): bbr.setMSS(mss, synRetransmitted: synRetransmitted); state = .bbr(bbr)
         }
     }
 
@@ -231,18 +254,22 @@ struct CongestionControl: Sendable {
         case .cubic(var cubic):
             cubic.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
             state = .cubic(cubic)
+        case .bbr:
+            break  // BBR grows from its model, in onRateSample
         }
     }
 
-    /// Three duplicate ACKs (RFC 5681 §3.2 steps 2–3, RFC 6582 §3.2): Reno sets
-    /// ssthresh = max(FlightSize/2, 2·SMSS); CUBIC updates W_max (fast
-    /// convergence) and sets ssthresh = max(cwnd·β_cubic, 2·SMSS), β = 0.7
-    /// (RFC 9438 §4.6–4.7). Then cwnd = ssthresh + 3·SMSS. No-op if already in
-    /// recovery. O(1).
-    mutating func enterFastRecovery(flightSize: Int, now: Instant) {
+    /// Fast retransmit: the multiplicative decrease and the start of fast
+    /// recovery. Reno sets ssthresh = max(FlightSize/2, 2·SMSS) (RFC 5681 §3.2);
+    /// CUBIC updates W_max (fast convergence) and sets ssthresh = max(cwnd·β,
+    /// 2·SMSS), β = 0.7 (RFC 9438 §4.6–4.7); PRR then drives cwnd. BBR saves
+    /// its cwnd and conserves packets for a round (`inFlight`: the pipe after
+    /// loss marking; nil takes `flightSize`). No-op if already in recovery. O(1).
+    mutating func enterFastRecovery(flightSize: Int, inFlight: Int? = nil, now: Instant) {
         switch state {
         case .newReno(var reno): reno.fastRecovery(flightSize: flightSize, now: now); state = .newReno(reno)
         case .cubic(var cubic): cubic.fastRecovery(flightSize: flightSize, now: now); state = .cubic(cubic)
+        case .bbr(var bbr): bbr.onEnterRecovery(inFlight: inFlight ?? flightSize, now: now); state = .bbr(bbr)
         }
     }
 
@@ -251,6 +278,7 @@ struct CongestionControl: Sendable {
         switch state {
         case .newReno(var reno): reno.window.inflate(); state = .newReno(reno)
         case .cubic(var cubic): cubic.window.inflate(); state = .cubic(cubic)
+        case .bbr: break
         }
     }
 
@@ -261,34 +289,39 @@ struct CongestionControl: Sendable {
         switch state {
         case .newReno(var reno): reno.window.deflate(acked: acked); state = .newReno(reno)
         case .cubic(var cubic): cubic.window.deflate(acked: acked); state = .cubic(cubic)
+        case .bbr: break
         }
     }
 
     /// The full ACK ending recovery: cwnd = min(ssthresh, max(FlightSize, SMSS)
-    /// + SMSS) (RFC 6582 §3.2 step 3, option 1). No-op outside recovery. O(1).
-    mutating func exitRecovery(flightSize: Int) {
+    /// + SMSS) (RFC 6582 §3.2 step 3, option 1); BBR restores the cwnd saved at
+    /// entry, bounded by its model. No-op outside recovery. O(1).
+    mutating func exitRecovery(flightSize: Int, now: Instant = .zero) {
         switch state {
         case .newReno(var reno): reno.recoveryEnded(flightSize: flightSize); state = .newReno(reno)
         case .cubic(var cubic): cubic.recoveryEnded(flightSize: flightSize); state = .cubic(cubic)
+        case .bbr(var bbr): bbr.onExitRecovery(now: now); state = .bbr(bbr)
         }
     }
 
     /// True when the sender drives cwnd through fast recovery with PRR
     /// (RFC 9937) — ``setRecoveryWindow(_:)`` on every ACK and ``endRecovery()``
-    /// at the full ACK — instead of RFC 6582's inflation and deflation. True
-    /// for NewReno and CUBIC; a model-based controller (BBR) opts out. O(1).
+    /// at the full ACK. True for NewReno and CUBIC; BBR handles recovery
+    /// itself (draft-ietf-ccwg-bbr §5.6.4.4). O(1).
     var usesProportionalRateReduction: Bool {
         switch state {
         case .newReno, .cubic: true
+        case .bbr: false
         }
     }
 
     /// PRR's cwnd for this ACK in recovery (RFC 9937 §5: cwnd = pipe + sndcnt),
-    /// floored at 1·SMSS. No-op outside recovery. O(1).
+    /// floored at 1·SMSS. No-op outside recovery and for BBR. O(1).
     mutating func setRecoveryWindow(_ bytes: Int) {
         switch state {
         case .newReno(var reno): reno.window.setRecoveryWindow(bytes); state = .newReno(reno)
         case .cubic(var cubic): cubic.window.setRecoveryWindow(bytes); state = .cubic(cubic)
+        case .bbr: break
         }
     }
 
@@ -302,32 +335,50 @@ struct CongestionControl: Sendable {
 
     /// A delivery-rate sample, once per ACK that delivered or marked lost
     /// anything, after loss marking (draft-ietf-ccwg-bbr §4.5). NewReno and
-    /// CUBIC ignore it; a model-based controller (BBR) is driven by it. O(1).
+    /// CUBIC ignore it; BBR updates its model, state, pacing rate and cwnd. O(1).
     mutating func onRateSample(_ sample: RateSample, now: Instant) {
         switch state {
         case .newReno, .cubic: break
+        case .bbr(var bbr): bbr.onRateSample(sample, now: now); state = .bbr(bbr)
+        }
+    }
+
+    /// A reduction proved spurious (Eifel, D-SACK, F-RTO): NewReno and CUBIC go
+    /// back to `saved`, the state before it (RFC 4015 §3.2); BBR keeps what it
+    /// learnt since and restores its cwnd and bounds (draft-ietf-ccwg-bbr
+    /// §5.5.11.2). O(1).
+    mutating func undo(restoring saved: CongestionControl, now: Instant) {
+        switch state {
+        case .newReno, .cubic: self = saved
+        case .bbr(var bbr): bbr.onSpuriousRecovery(now: now); state = .bbr(bbr)
         }
     }
 
     /// The retransmission timer fired: cwnd = 1·SMSS (the loss window);
     /// ssthresh = max(FlightSize/2, 2·SMSS) for Reno (RFC 5681 §3.1 eqn 4),
     /// max(cwnd·0.7, 2·SMSS) for CUBIC (RFC 9438 §4.8); held on a repeated RTO
-    /// for the same data. Ends fast recovery. O(1).
-    mutating func onRetransmissionTimeout(flightSize: Int, now: Instant) {
+    /// for the same data. BBR: cwnd = inflight + SMSS (`inFlight` after the
+    /// timeout's loss marking; nil takes `flightSize`). Ends fast recovery. O(1).
+    mutating func onRetransmissionTimeout(flightSize: Int, inFlight: Int? = nil, now: Instant) {
         switch state {
         case .newReno(var reno): reno.retransmissionTimeout(flightSize: flightSize, now: now); state = .newReno(reno)
         case .cubic(var cubic): cubic.retransmissionTimeout(flightSize: flightSize, now: now); state = .cubic(cubic)
+        case .bbr(var bbr):
+            bbr.onRetransmissionTimeout(inFlight: inFlight ?? flightSize, now: now)
+            state = .bbr(bbr)
         }
     }
 
     /// Sending resumes after `idle` with nothing sent: if idle > `rto`, cwnd =
     /// min(cwnd, IW) (RFC 5681 §4.1). CUBIC also leaves the idle time out of
-    /// its curve's clock (RFC 9438 §5.8). Call it whenever sending restarts
-    /// from an empty flight, with idle = now − last send. O(1).
-    mutating func onIdleRestart(idle: Duration, rto: Duration) {
+    /// its curve's clock (RFC 9438 §5.8); BBR paces at its estimated bandwidth
+    /// (draft-ietf-ccwg-bbr §5.4.1). Call it whenever sending restarts from an
+    /// empty flight, with idle = now − last send. O(1).
+    mutating func onIdleRestart(idle: Duration, rto: Duration, now: Instant = .zero) {
         switch state {
         case .newReno(var reno): reno.idleRestart(idle: idle, rto: rto); state = .newReno(reno)
         case .cubic(var cubic): cubic.idleRestart(idle: idle, rto: rto); state = .cubic(cubic)
+        case .bbr(var bbr): bbr.onIdleRestart(now: now); state = .bbr(bbr)
         }
     }
 }

@@ -13,7 +13,7 @@ extension TCPConnection {
         var newlySacked = 0
         var dsack = false
         if sackEnabled, !header.options.sackBlocks.isEmpty {
-            dsack = processDSACK(header.options.sackBlocks, ack: ack)
+            dsack = processDSACK(header.options.sackBlocks, ack: ack, now: now)
             newlySacked = applySACK(header.options.sackBlocks, now: now, echo: echo)
         }
 
@@ -52,7 +52,7 @@ extension TCPConnection {
                 }
             }
         }
-        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0) }
+        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0, now: now) }
         if dsack { rackNoteDSACK() }
         tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)
 
@@ -120,13 +120,14 @@ extension TCPConnection {
             if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0,
                Int32(bitPattern: ts.echo &- undo.retransmitTS) < 0 {
                 undoneByTimestamps += 1
-                undoSpuriousReduction(undo.congestion)
+                undoSpuriousReduction(undo.congestion, now: now)
             }
         }
 
         if inTimeoutRecovery && ack >= recover {
             inTimeoutRecovery = false
             rackRecoveryEnded()
+            if !congestion.usesProportionalRateReduction { congestion.exitRecovery(flightSize: flightSize, now: now) }
         }
         if inRecovery {
             if ack >= recover {
@@ -135,7 +136,7 @@ extension TCPConnection {
                 if congestion.usesProportionalRateReduction {
                     congestion.endRecovery()  // RFC 9937 §5: cwnd = ssthresh
                 } else {
-                    congestion.exitRecovery(flightSize: flightSize)
+                    congestion.exitRecovery(flightSize: flightSize, now: now)
                 }
             } else if !sackEnabled {
                 // A partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it.
@@ -159,9 +160,9 @@ extension TCPConnection {
     /// The ACK covering a retransmitted hole echoes the original's timestamp: the
     /// original arrived, late, so the path reordered rather than dropped it. Restore
     /// the window from before the reduction (RFC 4015 §3.2's "undo") and leave recovery.
-    func undoSpuriousReduction(_ saved: CongestionControl) {
+    func undoSpuriousReduction(_ saved: CongestionControl, now: Instant) {
         spuriousRetransmissions += 1
-        congestion = saved
+        congestion.undo(restoring: saved, now: now)
         if inRecovery { rackRecoveryEnded() }
         inRecovery = false
         inTimeoutRecovery = false
@@ -185,7 +186,7 @@ extension TCPConnection {
         inRecovery = true
         recover = sndMax
         highRxt = sndUna
-        congestion.enterFastRecovery(flightSize: flightSize, now: now)
+        congestion.enterFastRecovery(flightSize: flightSize, inFlight: inFlight, now: now)
         // PRR (RFC 9937) sets cwnd from the first ACK on; until then, room for the fast retransmit.
         if congestion.usesProportionalRateReduction { congestion.setRecoveryWindow(inFlight + sendMSS) }
         prrDelivered = 0

@@ -11,7 +11,7 @@ import NetStackWire
 extension TCPConnection {
     /// RFC 5682 §2 steps 2 and 3 for one ACK after the timeout's retransmission. O(1),
     /// except the undo, which takes back the loss marks, O(records).
-    func frtoProcessAck(advanced: Bool, isDuplicate: Bool) {
+    func frtoProcessAck(advanced: Bool, isDuplicate: Bool, now: Instant) {
         switch frtoStep {
         case 1:
             // Step 2: a duplicate ACK, or one acknowledging everything sent, ends F-RTO (2.a).
@@ -30,7 +30,7 @@ extension TCPConnection {
                 if let saved = frtoUndo {
                     undoneByFRTO += 1
                     transmissions.clearLost()
-                    undoSpuriousReduction(saved)
+                    undoSpuriousReduction(saved, now: now)
                 }
                 endFRTO()
             } else if isDuplicate {

@@ -143,7 +143,7 @@ extension TCPConnection {
         if length <= 0 && !flags.contains(.fin) { return nil }
         let wasRetransmission = sndNxt < sndMax
         if !wasRetransmission, flightSize == 0, let last = lastDataSent {
-            congestion.onIdleRestart(idle: now - last, rto: rtt.rto)
+            congestion.onIdleRestart(idle: now - last, rto: rtt.rto, now: now)
         }
         lastDataSent = now
         let segment = makeSegment(seq: sndNxt, length: max(length, 0), flags: flags, now: now)

@@ -75,7 +75,13 @@ extension TCPConnection {
     /// send, the window is not full and nothing lost waits to be resent, so
     /// the samples until what is in flight now is delivered measure the
     /// application, not the path. O(1).
+    /// BBR's ProbeRTT asks for the same mark while it holds the flight down
+    /// (draft-ietf-ccwg-bbr §5.3.4.4): its low rate is its own doing.
     func noteApplicationLimited() {
+        if congestion.bbr?.wantsAppLimitedMark == true {
+            appLimitedUntil = max(deliveredTotal + inFlight, 1)
+            return
+        }
         guard unsentBytes < sendMSS, inFlight < congestion.cwnd, transmissions.lostBytes == 0 else { return }
         appLimitedUntil = max(deliveredTotal + inFlight, 1)
     }
@@ -196,7 +202,7 @@ extension TCPConnection {
     /// recovery retransmitted, no wider than the flight the peer could hold,
     /// and is not the block last counted; so a blind or lying peer cannot
     /// reach undo without reporting each retransmission. O(1).
-    func processDSACK(_ blocks: TCPSACKBlocks, ack: SequenceNumber) -> Bool {
+    func processDSACK(_ blocks: TCPSACKBlocks, ack: SequenceNumber, now: Instant) -> Bool {
         guard let first = blocks.first, first.right > first.left else { return false }
         var duplicate = first.left < ack
         if !duplicate, blocks.count > 1 {
@@ -217,7 +223,7 @@ extension TCPConnection {
             // RFC 3708 §3 / RFC 4015: every retransmission was needless; restore the window.
             undoneByDSACK += 1
             undo = nil
-            undoSpuriousReduction(saved.cwnd > congestion.cwnd || inRecovery ? saved : congestion)
+            undoSpuriousReduction(saved.cwnd > congestion.cwnd || inRecovery ? saved : congestion, now: now)
         }
         return true
     }

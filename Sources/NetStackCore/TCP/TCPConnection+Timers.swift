@@ -112,7 +112,8 @@ extension TCPConnection {
         if timestampsEnabled, consecutiveTimeouts == 1 { undo = (congestion, timestamp(now), sndUna) }
         frtoStep = !timestampsEnabled && consecutiveTimeouts == 1 && !inRecovery ? 1 : 0
         frtoUndo = frtoStep == 1 ? congestion : nil
-        congestion.onRetransmissionTimeout(flightSize: flightSize, now: now)
+        // Everything unSACKed is about to be marked lost: BBR's inflight after the marking is 0.
+        congestion.onRetransmissionTimeout(flightSize: flightSize, inFlight: 0, now: now)
         // RFC 8985 §6.3: after a timeout everything outstanding and not SACKed is lost;
         // the go-back-N below resends it record by record.
         beginAck()
