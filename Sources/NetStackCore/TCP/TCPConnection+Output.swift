@@ -18,6 +18,8 @@ extension TCPConnection {
             return
         }
         if isFinished { return }
+        updatePacingRate(now: now)
+        tuneSendBuffer()
         var ackCarried = false
         if synPending {
             synPending = false
@@ -39,8 +41,10 @@ extension TCPConnection {
             }
             while let segment = nextDataSegment(now: now) {
                 emit(segment)
+                notePacedSend(bytes: segment.payloadLength, now: now)
                 ackCarried = true
             }
+            endPacedOutput()
             armPersistTimerIfNeeded(now: now)
         }
         if probePending {
@@ -73,7 +77,7 @@ extension TCPConnection {
             options.timestamps = TCPTimestamps(value: timestamp(now), echo: offering ? 0 : tsRecent)
         }
         if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
-            options.windowScale = offering ? Self.windowShift(for: receiveBuffer.capacity) : rcvScale
+            options.windowScale = offering ? Self.windowShift(for: receiveBufferCeiling) : rcvScale
         }
         let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
         let window = min(advertisableWindow(), 65_535)
@@ -126,6 +130,7 @@ extension TCPConnection {
         if isLast && length > 0 { flags.insert(.psh) }
         if isLast && finNext && length == available { flags.insert(.fin) }
         if length <= 0 && !flags.contains(.fin) { return nil }
+        if length > 0 && !pacingAllowsSegment(now: now) { return nil }  // pure FINs are not paced
         let wasRetransmission = sndNxt < sndMax
         if !wasRetransmission, flightSize == 0, let last = lastDataSent {
             congestion.onIdleRestart(idle: now - last, rto: rtt.rto)
@@ -163,17 +168,27 @@ extension TCPConnection {
             while sent < 64,
                   congestion.cwnd - scoreboard.pipe(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) >= sendMSS
                     || sent == 0,
-                  let next = scoreboard.nextSegment(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS) {
+                  let next = scoreboard.nextSegment(snaUna: sndUna, sndNxt: sndMax, highRxt: highRxt, mss: sendMSS),
+                  pacingAllowsSegment(now: now) {
                 let end = SequenceNumber.earliest(next.start + sendMSS, sndMax)
-                emit(retransmission(from: next.start, to: end, now: now))
+                let segment = retransmission(from: next.start, to: end, now: now)
+                emit(segment)
+                notePacedSend(bytes: segment.payloadLength, now: now)
                 highRxt = .latest(highRxt, end)
                 sent += 1
             }
-            if sent > 0 { return }
+            if pacingHeld { retransmitHolePending = true }  // the pacing wake resends the rest
+            if sent > 0 || pacingHeld { return }
         }
         let end = SequenceNumber.earliest(sndUna + sendMSS, sndMax)
         if end > sndUna {
-            emit(retransmission(from: sndUna, to: end, now: now))
+            guard pacingAllowsSegment(now: now) else {
+                retransmitHolePending = true
+                return
+            }
+            let segment = retransmission(from: sndUna, to: end, now: now)
+            emit(segment)
+            notePacedSend(bytes: segment.payloadLength, now: now)
             highRxt = .latest(highRxt, end)
         }
     }

@@ -12,6 +12,7 @@ extension TCPConnection {
         deadline = earliest(deadline, corkDeadline)
         deadline = earliest(deadline, orphaned ? finWait2Deadline : nil)
         deadline = earliest(deadline, bufferReleaseDeadline)
+        deadline = earliest(deadline, pacingDeadline)
         return earliest(deadline, userTimeoutDeadline)
     }
 
@@ -49,6 +50,7 @@ extension TCPConnection {
                 swsOverride = true
             }
         }
+        handlePacingTimer(now: now)
         if let deadline = bufferReleaseDeadline, deadline <= now {
             bufferReleaseDeadline = nil
             sendBuffer.releaseIfEmpty()
