@@ -159,14 +159,48 @@ struct PacingTests {
     func lateWakeCatchesUp() {
         let connection = establishedConnection(segments: 10)
         _ = drive(connection, until: .zero)
-        // Woken 3 ms late (a millisecond timer): the quantum due at 10 ms goes, and so does
-        // the 2 ms of credit's worth that fell due meanwhile (one 5 ms segment does not fit,
-        // so still 2 segments), then the schedule continues from the catch-up point.
+        // Woken 3 ms late (a millisecond timer): the 3 ms are credited (up to a quantum, here
+        // 10 ms, or 2 ms if more), so the schedule runs on from 10 ms, not from 13 ms: the
+        // quantum due at 10 ms goes (3 ms is less than a 5 ms segment: no extra one).
         let late = Instant(nanoseconds: 13_000_000)
         let departures = drive(connection, from: late, until: late)
         #expect(bursts(departures).map(\.bytes) == [2000])
         // Without credit it would restart at 13 ms: the next burst due at 23 ms; with it, at 20 ms.
         #expect(connection.pacingDeadline == Instant(nanoseconds: 20_000_000))
+    }
+
+    // The runtime sleeps in epoll_wait with a timeout in whole milliseconds, rounded up,
+    // and wakes a little after it. Modelled here with 100 µs of wake-up latency: a sender
+    // pacing 1 ms quanta (cwnd 200 000 B, SRTT 100 ms: 2 × 200 000 / 0.1 = 4 MB/s, quantum
+    // 4 000 B) must keep its rate — 150 000 B in 37.5 ms — and never wake for nothing.
+    @Test("with a millisecond timer that wakes late, a paced sender keeps its rate and never spins")
+    func millisecondTimerKeepsRate() {
+        let connection = establishedConnection(segments: 150)
+        while connection.congestion.cwnd < 200_000 {
+            connection.congestion.onAck(newlyAcked: 2000, flightSize: connection.congestion.cwnd, rtt: nil, now: .zero)
+        }
+        connection.congestion.onAck(newlyAcked: 200_000 - connection.congestion.cwnd, flightSize: 200_000, rtt: nil, now: .zero)
+        #expect(connection.congestion.cwnd == 200_000)
+        var now = Instant.zero, sent = 0, idleWakes = 0, wakes = 0, finished: Instant?
+        while wakes < 1000, finished == nil {
+            wakes += 1
+            connection.handleTimers(now: now)
+            var sentNow = 0
+            connection.output(now: now, allowChallengeAck: { true }) { sentNow += $0.payloadLength }
+            if sentNow == 0 { idleWakes += 1 }
+            sent += sentNow
+            if sent == 150_000 { finished = now; break }
+            guard let deadline = connection.nextDeadline() else { break }
+            let wait = max(0, deadline.nanoseconds - now.nanoseconds)
+            let timeoutMilliseconds = (wait + 999_999) / 1_000_000
+            now = Instant(nanoseconds: now.nanoseconds + timeoutMilliseconds * 1_000_000 + 100_000)
+        }
+        #expect(connection.pacingRate == 4_000_000)
+        #expect(idleWakes == 0)
+        let elapsed = finished.map { Double($0.nanoseconds) / 1e6 } ?? .infinity
+        // The last byte is due 37.5 ms − one quantum (1 ms) after the first; allow one late wake.
+        #expect(elapsed <= 36.5 + 1.2, "\(elapsed) ms")
+        #expect(elapsed >= 36.5 - 2.0, "\(elapsed) ms: bursts beyond the late credit")
     }
 
     @Test("retransmissions are paced too")
