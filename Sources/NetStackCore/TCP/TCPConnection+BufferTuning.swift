@@ -24,14 +24,18 @@ extension TCPConnection {
     }
 
     /// Grows the send buffer's capacity to about 2 × cwnd (Linux's tcp_sndbuf_expand),
-    /// at most `TCPConfig.sendBufferMaximum`, unless SO_SNDBUF was set or the host is
-    /// under memory pressure: the application may then keep a whole window in flight
-    /// and the next one queued. Called at the start of every `output`. O(1); allocates nothing.
+    /// at least doubling it each time, at most `TCPConfig.sendBufferMaximum`, unless
+    /// SO_SNDBUF was set or the host is under memory pressure: the application may then
+    /// keep a whole window in flight and the next one queued. Doubling keeps the ring's
+    /// reallocations (and their copies) to a handful over a connection's life, as cwnd
+    /// grows by small steps. Called at the start of every `output`. O(1); allocates nothing.
     func tuneSendBuffer() {
         guard !options.sendBufferLocked, state.sendsData else { return }
-        let target = min(2 * congestion.cwnd, config.sendBufferMaximum)  // cwnd ≤ 2³¹: no overflow
-        guard target > sendBuffer.capacity, !underMemoryPressure else { return }
-        _ = sendBuffer.resize(capacity: target)  // growing never fails and moves no byte
+        let maximum = config.sendBufferMaximum
+        let target = 2 * congestion.cwnd  // cwnd ≤ 2³¹: no overflow
+        guard target > sendBuffer.capacity, sendBuffer.capacity < maximum, !underMemoryPressure else { return }
+        // Growing never fails and moves no byte.
+        _ = sendBuffer.resize(capacity: min(max(target, 2 * sendBuffer.capacity), maximum))
     }
 
     /// The application read `count` bytes: counts them and, once per receiver RTT,

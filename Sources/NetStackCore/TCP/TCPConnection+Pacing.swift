@@ -28,6 +28,13 @@ extension TCPConnection {
     /// sender pacing in 1 ms quanta would lose up to half its rate to the timer.
     static let pacingLateCreditNanoseconds: Int64 = 2_000_000
 
+    /// No pacing below this SRTT (nanoseconds): RTT samples come from a 1 ms timestamp
+    /// clock, so a shorter SRTT is mostly noise (a few samples that crossed a tick
+    /// inflate it many times), and the runtime's millisecond timer could not serve the
+    /// sub-millisecond gaps anyway — pacing there would only add sleeps. Paths this
+    /// short have small windows; pacing matters on the long ones.
+    static let pacingMinimumSRTTNanoseconds: Int64 = 2_000_000
+
     /// The largest send quantum (64 KiB, Linux's GSO limit) and the share of a second of
     /// data at the pacing rate it normally is (1/1000: 1 ms; Linux's sk_pacing_shift 10).
     static let pacingMaximumQuantum = 65_536
@@ -35,10 +42,11 @@ extension TCPConnection {
     /// Recomputes `pacingRate` and `pacingQuantum` from cwnd and SRTT as Linux's
     /// tcp_update_pacing_rate does: rate = max(cwnd, FlightSize) / SRTT × 2 in slow
     /// start (cwnd < ssthresh / 2), × 1.2 otherwise. No pacing (rate 0) with
-    /// `TCPConfig.pacing` off, outside a synchronized state, or before the first RTT
-    /// sample. Called at the start of every `output`. O(1), integer arithmetic only.
+    /// `TCPConfig.pacing` off, outside a synchronized state, before the first RTT
+    /// sample, or while SRTT is below `pacingMinimumSRTTNanoseconds`. Called at the start of every `output`. O(1), integer arithmetic only.
     func updatePacingRate(now: Instant) {
-        guard config.pacing, state.isSynchronized, let srtt = rtt.srttNanoseconds, srtt > 0 else {
+        guard config.pacing, state.isSynchronized, let srtt = rtt.srttNanoseconds,
+              srtt >= Self.pacingMinimumSRTTNanoseconds else {
             pacingRate = 0
             return
         }
