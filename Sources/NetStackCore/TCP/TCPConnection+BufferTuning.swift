@@ -84,30 +84,30 @@ extension TCPConnection {
         receiveSpaceStartNanoseconds = now
     }
 
-    /// In-order data arrived (RCV.NXT advanced): takes a receiver RTT sample, as
-    /// Linux's tcp_rcv_rtt_measure_ts and tcp_rcv_rtt_measure do. With timestamps,
-    /// the time since the TSval the segment echoes (at least the 1 ms tick), smoothed
-    /// with gain 1/8; without, the time a window's worth of data took to arrive — an
-    /// upper bound, so it only ever lowers the estimate. O(1).
+    /// In-order data arrived (RCV.NXT advanced): takes receiver RTT samples, as
+    /// Linux's tcp_rcv_rtt_measure and tcp_rcv_rtt_measure_ts do, both feeding one
+    /// estimate: always the time a window's worth of data took to arrive (nanosecond
+    /// precision, but an upper bound, so it only ever lowers the estimate), and with
+    /// timestamps the time since the TSval the segment echoes (at least the 1 ms
+    /// tick), smoothed with gain 1/8. O(1).
     func measureReceiverRTT(_ header: TCPHeader, payloadLength: Int, now: Instant) {
-        var sample: Int64 = 0
-        var upperBound = false
-        if timestampsEnabled {
-            guard payloadLength > 0, let ts = header.options.timestamps, ts.echo != 0 else { return }
-            let elapsed = timestamp(now) &- ts.echo
-            guard elapsed < 1 << 31 else { return }
-            sample = Int64(max(elapsed, 1)) * 1_000_000
-        } else {
-            if let seq = receiverRTTSeq, rcvNxt >= seq {
-                sample = max(now.nanoseconds - receiverRTTStartNanoseconds, 1)
-                upperBound = true
-            }
-            if receiverRTTSeq == nil || sample > 0 {
-                receiverRTTSeq = rcvNxt + max(rcvAdvertisedEdge - rcvNxt, 1)
-                receiverRTTStartNanoseconds = now.nanoseconds
-            }
-            guard sample > 0 else { return }
+        if let seq = receiverRTTSeq, rcvNxt >= seq {
+            addReceiverRTTSample(max(now.nanoseconds - receiverRTTStartNanoseconds, 1), upperBound: true)
+            receiverRTTSeq = nil
         }
+        if receiverRTTSeq == nil {
+            receiverRTTSeq = rcvNxt + max(rcvAdvertisedEdge - rcvNxt, 1)
+            receiverRTTStartNanoseconds = now.nanoseconds
+        }
+        guard timestampsEnabled, payloadLength > 0, let ts = header.options.timestamps, ts.echo != 0 else { return }
+        let elapsed = timestamp(now) &- ts.echo
+        guard elapsed < 1 << 31 else { return }
+        addReceiverRTTSample(Int64(max(elapsed, 1)) * 1_000_000, upperBound: false)
+    }
+
+    /// Folds one receiver RTT sample (nanoseconds) into the estimate: an upper bound
+    /// only lowers it; a timestamp sample is smoothed with gain 1/8. O(1).
+    private func addReceiverRTTSample(_ sample: Int64, upperBound: Bool) {
         if receiverRTTNanoseconds == 0 {
             receiverRTTNanoseconds = sample
         } else if upperBound {
