@@ -270,6 +270,7 @@ extension Host {
                 connection.accountBuffers()
             }
             options.sendBufferSize = size
+            options.sendBufferLocked = true  // as Linux's SOCK_SNDBUF_LOCK: no auto-tuning
         case let .receiveBuffer(size):
             guard size > 0 else { throw .invalidArgument }
             if let connection = record.connection {
@@ -277,6 +278,7 @@ extension Host {
                 connection.accountBuffers()
             }
             options.receiveBufferSize = size
+            options.receiveBufferLocked = true  // as Linux's SOCK_RCVBUF_LOCK: no auto-tuning
         case let .keepAlive(on): options.keepAlive = on
         case let .keepAliveIdle(value): options.keepAliveIdle = value
         case let .keepAliveInterval(value): options.keepAliveInterval = value

@@ -202,7 +202,14 @@ struct CongestionControl: Sendable {
         }
     }
 
-    /// The BBR state, when BBR is the algorithm (for netstat and pacing). O(1).
+    /// BBR's pacing rate (bytes/s) and send quantum (bytes); nil for the
+    /// loss-based algorithms, which the connection paces from cwnd/SRTT. O(1).
+    var modelPacing: (rate: Int, quantum: Int)? {
+        if case .bbr(let bbr) = state { return (bbr.pacingRate, bbr.sendQuantum) }
+        return nil
+    }
+
+    /// The BBR state, when BBR is the algorithm (for netstat). O(1).
     var bbr: BBR? {
         if case .bbr(let bbr) = state { return bbr }
         return nil

@@ -240,6 +240,13 @@ struct ReceiveBuffer: Sendable {
         return nil
     }
 
+    /// Raises the capacity to `capacity` (auto-tuning): the window may offer more;
+    /// storage still grows only as data is held. Nothing moves, so it works with
+    /// out-of-order data held too. A smaller value does nothing. O(1).
+    mutating func raiseCapacity(to capacity: Int) {
+        if capacity > self.capacity { self.capacity = capacity }
+    }
+
     /// Changes the capacity (setsockopt SO_RCVBUF), keeping the readable
     /// bytes. Refused (false, nothing changes) while out-of-order data is held
     /// or when `capacity < readable`. Allocates and copies: O(readable); not for

@@ -5,10 +5,18 @@ public struct TCPSocketOptions: Sendable, Equatable {
     /// TCP_CORK: send only full segments; what is left goes out when the cork is
     /// removed or after `corkTimeout` (the chapter's "wait for MSS, or until the timer fires").
     public var cork = false
-    /// SO_SNDBUF, bytes.
+    /// SO_SNDBUF, bytes: the send buffer's initial capacity (auto-tuning may grow it
+    /// unless ``sendBufferLocked``).
     public var sendBufferSize = 256 * 1024
-    /// SO_RCVBUF, bytes; also sets the window scale offered in the SYN.
+    /// SO_RCVBUF, bytes: the receive buffer's initial capacity (auto-tuning may grow it
+    /// unless ``receiveBufferLocked``).
     public var receiveBufferSize = 256 * 1024
+    /// The application set SO_SNDBUF: the send buffer keeps that size and is not
+    /// auto-tuned (Linux's SOCK_SNDBUF_LOCK). Set by `setOption(_:_:)`.
+    public var sendBufferLocked = false
+    /// The application set SO_RCVBUF: the receive buffer keeps that size, is not
+    /// auto-tuned, and the window scale offered follows it (Linux's SOCK_RCVBUF_LOCK).
+    public var receiveBufferLocked = false
     /// SO_KEEPALIVE (off by default, as on Linux), with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT.
     public var keepAlive = false
     public var keepAliveIdle: Duration = .seconds(7200)
@@ -85,6 +93,15 @@ public struct TCPConfig: Sendable {
     /// comes back as connections drain and close. 32 MiB allows 64 connections at full
     /// 256 KiB send and receive buffers before pressure starts.
     public var bufferMemoryPressure = 32 << 20
+    /// Pace data segments (new and retransmitted) at a rate derived from cwnd and SRTT,
+    /// as Linux's fq does for CUBIC and Reno: 2 × cwnd/SRTT in slow start, 1.2 × after.
+    /// Off: segments leave as fast as the windows allow, as before.
+    public var pacing = true
+    /// The most an auto-tuned send buffer grows to (about 2 × cwnd; Linux's tcp_wmem[2]).
+    public var sendBufferMaximum = 4 << 20
+    /// The most an auto-tuned receive buffer grows to (Linux's tcp_rmem[2]); also what the
+    /// window scale offered in the SYN is computed from, unless SO_RCVBUF was set.
+    public var receiveBufferMaximum = 6 << 20
     /// How long a connection attempt held for an intercepting listener waits for the
     /// application to accept or refuse it before it is dropped.
     public var flowDecisionTimeout: Duration = .seconds(60)

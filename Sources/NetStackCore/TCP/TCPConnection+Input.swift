@@ -38,7 +38,7 @@ extension TCPConnection {
         peerMSS = Int(peer.mss ?? 536)
         if config.windowScaling, let shift = peer.windowScale {
             sndScale = min(shift, TCPOptions.maximumWindowScale)
-            rcvScale = Self.windowShift(for: receiveBuffer.capacity)
+            rcvScale = Self.windowShift(for: receiveBufferCeiling)
         } else {
             sndScale = 0
             rcvScale = 0
@@ -175,6 +175,7 @@ extension TCPConnection {
             return nil
         }
 
+        let rcvNxtBefore = rcvNxt
         // Seventh: the data. Trim what lies before RCV.NXT or past the window.
         if !data.isEmpty || fin {
             if !state.receivesData {
@@ -194,6 +195,8 @@ extension TCPConnection {
                 if seq + data.count != rcvNxt { ackNow = true }  // a FIN past a hole: tell the sender now (RFC 5681 §4.2)
             }
         }
+
+        if rcvNxt != rcvNxtBefore { measureReceiverRTT(header, payloadLength: data.count, now: now) }
 
         // Eighth: the FIN, once everything before it has arrived.
         if let finAt = peerFinSeq, !peerFinReceived, finAt == rcvNxt {

@@ -18,6 +18,8 @@ extension TCPConnection {
             return
         }
         if isFinished { return }
+        updatePacingRate(now: now)
+        tuneSendBuffer()
         var ackCarried = false
         if synPending {
             synPending = false
@@ -40,6 +42,7 @@ extension TCPConnection {
             var sentNew = false
             while let segment = nextDataSegment(now: now) {
                 emit(segment)
+                notePacedSend(bytes: segment.payloadLength, now: now)
                 ackCarried = true
                 sentNew = true
             }
@@ -49,6 +52,7 @@ extension TCPConnection {
             }
             if sentNew && !inRecovery { armProbeTimer(now: now) }
             if unsentBytes == 0 { noteApplicationLimited() }
+            endPacedOutput()
             armPersistTimerIfNeeded(now: now)
         }
         if probePending {
@@ -81,7 +85,7 @@ extension TCPConnection {
             options.timestamps = TCPTimestamps(value: timestamp(now), echo: offering ? 0 : tsRecent)
         }
         if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
-            options.windowScale = offering ? Self.windowShift(for: receiveBuffer.capacity) : rcvScale
+            options.windowScale = offering ? Self.windowShift(for: receiveBufferCeiling) : rcvScale
         }
         let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
         let window = min(advertisableWindow(), 65_535)
@@ -141,6 +145,7 @@ extension TCPConnection {
         if isLast && length > 0 { flags.insert(.psh) }
         if isLast && finNext && length == available { flags.insert(.fin) }
         if length <= 0 && !flags.contains(.fin) { return nil }
+        if length > 0 && !pacingAllowsSegment(now: now) { return nil }  // pure FINs are not paced
         let wasRetransmission = sndNxt < sndMax
         if !wasRetransmission, flightSize == 0, let last = lastDataSent {
             congestion.onIdleRestart(idle: now - last, rto: rtt.rto, now: now)
@@ -186,8 +191,14 @@ extension TCPConnection {
                   !record.flags.contains(.sacked) else { continue }
             let forced = sent == 0 && (inFlight == 0 || frtoForceRetransmit)
             guard congestion.cwnd - inFlight >= record.length || forced else { break }
+            guard pacingAllowsSegment(now: now) else {
+                retransmitHolePending = true  // the pacing wake resends the rest
+                break
+            }
             frtoForceRetransmit = false
-            emit(retransmission(from: record.start, to: record.end, now: now))
+            let segment = retransmission(from: record.start, to: record.end, now: now)
+            emit(segment)
+            notePacedSend(bytes: segment.payloadLength, now: now)
             noteTransmission(start: record.start, end: record.end, now: now)
             highRxt = .latest(highRxt, record.end)
             lastDataSent = now

@@ -14,6 +14,7 @@ extension TCPConnection {
         deadline = earliest(deadline, bufferReleaseDeadline)
         deadline = earliest(deadline, rackDeadline)
         deadline = earliest(deadline, tlpDeadline)
+        deadline = earliest(deadline, pacingDeadline)
         return earliest(deadline, userTimeoutDeadline)
     }
 
@@ -53,6 +54,7 @@ extension TCPConnection {
                 swsOverride = true
             }
         }
+        handlePacingTimer(now: now)
         if let deadline = bufferReleaseDeadline, deadline <= now {
             bufferReleaseDeadline = nil
             sendBuffer.releaseIfEmpty()

@@ -209,6 +209,41 @@ final class TCPConnection {
     var sackRecoveries = 0
     var renoRecoveries = 0
 
+    // MARK: Pacing and buffer tuning
+    /// Bytes per second data segments are paced at; 0: unpaced (pacing off, or no RTT
+    /// sample yet). Set by `updatePacingRate(now:)` before each `output`.
+    var pacingRate = 0
+    /// Bytes that may leave back to back at one pacing wake (the send quantum).
+    var pacingQuantum = 0
+    /// `pacingQuantum` and one `sendMSS` as time at `pacingRate`, in nanoseconds
+    /// (computed with the rate, so the per-segment gate does no division).
+    var pacingQuantumNanoseconds: Int64 = 0
+    var pacingSegmentNanoseconds: Int64 = 0
+    /// When the next paced byte is due, in nanoseconds of `Instant` (Linux's tcp_wstamp_ns).
+    /// Integer arithmetic: `Duration` costs a metadata look-up per segment.
+    var pacingNextSendNanoseconds: Int64 = 0
+    /// The last `output` stopped because the pacing schedule was ahead of the clock
+    /// with data waiting: a late wake may then catch up (see `notePacedSend`).
+    var pacingBacklogged = false
+    /// The current `output` stopped a data segment because of pacing.
+    var pacingHeld = false
+    /// Wake-up for the next paced burst (nil: none armed).
+    var pacingDeadline: Instant?
+    /// Bytes the application has read over the connection's life (receive-buffer tuning).
+    var bytesRead = 0
+    /// Receive-buffer tuning (Linux's rcvq_space): `bytesRead` and the time, in
+    /// nanoseconds, when the current measurement started (`Int64.min`: not started),
+    /// and the bytes read in the last measured receiver RTT.
+    var receiveSpaceStartRead = 0
+    var receiveSpaceStartNanoseconds = Int64.min
+    var receiveSpace = 0
+    /// The receiver's RTT estimate in nanoseconds (0: none yet; Linux's rcv_rtt_est),
+    /// and, without timestamps, the sequence number whose arrival ends the current
+    /// window-based measurement and when it started.
+    var receiverRTTNanoseconds: Int64 = 0
+    var receiverRTTSeq: SequenceNumber?
+    var receiverRTTStartNanoseconds: Int64 = 0
+
     // MARK: Timers (nil: not running)
     var retransmitDeadline: Instant?
     var delayedAckDeadline: Instant?
@@ -334,7 +369,7 @@ final class TCPConnection {
         sndMax = iss
         recover = iss  // RFC 6582 §3.2 step 1
         announcedMSS = mss
-        rcvScale = config.windowScaling ? Self.windowShift(for: receiveBuffer.capacity) : 0
+        rcvScale = config.windowScaling ? Self.windowShift(for: receiveBufferCeiling) : 0
         state = .synSent
         synPending = true
         lastActivity = now
@@ -385,6 +420,7 @@ final class TCPConnection {
     func receive(into destination: UnsafeMutableRawBufferPointer, now: Instant) throws(NetError) -> Int {
         let count = receiveBuffer.read(into: destination)
         if count > 0 {
+            noteApplicationRead(count, now: now)
             windowUpdateIfWorthIt()
             return count
         }

@@ -79,6 +79,12 @@ final class TCPScript {
     init(configure: (inout HostConfig) -> Void = { _ in }) {
         var config = HostConfig(name: "dut")
         config.randomSeed = testSeed
+        // The scripts pin the unpaced, fixed-buffer behaviour of Linux with its default
+        // qdisc (no fq: CUBIC and Reno are not paced) and a 256 KiB buffer: window scale 3.
+        // Pacing and auto-tuning have their own tests; a script may turn them back on.
+        config.tcp.pacing = false
+        config.tcp.receiveBufferMaximum = config.tcp.socketDefaults.receiveBufferSize
+        config.tcp.sendBufferMaximum = config.tcp.socketDefaults.sendBufferSize
         configure(&config)
         host = Host(config)
         let id = host.addInterface(AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false))

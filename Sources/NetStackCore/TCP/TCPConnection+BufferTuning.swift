@@ -1,0 +1,119 @@
+// Send- and receive-buffer auto-tuning: unless the application fixed SO_SNDBUF
+// or SO_RCVBUF, a connection's buffers grow toward `TCPConfig.sendBufferMaximum`
+// and `TCPConfig.receiveBufferMaximum` as the path's bandwidth-delay product
+// requires, so a long fat path is limited by neither (issue 10 item 6).
+//
+// Read: Linux's tcp_sndbuf_expand (net/ipv4/tcp_input.c: about 2 × cwnd) and
+// its Dynamic Right-Sizing, tcp_rcv_space_adjust with tcp_rcv_rtt_measure and
+// tcp_rcv_rtt_measure_ts (once per receiver RTT, the buffer becomes about
+// twice what the application read in that RTT). Buffers only grow here, never
+// under memory pressure (`underMemoryPressure`, Linux's tcp_under_memory_pressure),
+// and a window once advertised never shrinks (RFC 9293 §3.8.6.2.2): growth only
+// adds space. Capacity is a limit, not storage: the rings still grow only as
+// data is held (see `SendBuffer` and `ReceiveBuffer`).
+
+import NetStackWire
+
+extension TCPConnection {
+    /// The most the receive buffer may become: its capacity if SO_RCVBUF was set, else
+    /// at least `TCPConfig.receiveBufferMaximum`. The window scale offered in the SYN
+    /// or SYN-ACK is computed from this (RFC 7323 §2.3), so that growth can be
+    /// advertised later: the shift cannot change after the handshake. O(1).
+    var receiveBufferCeiling: Int {
+        options.receiveBufferLocked ? receiveBuffer.capacity : max(receiveBuffer.capacity, config.receiveBufferMaximum)
+    }
+
+    /// Grows the send buffer's capacity to about 2 × cwnd (Linux's tcp_sndbuf_expand),
+    /// at least doubling it each time, at most `TCPConfig.sendBufferMaximum`, unless
+    /// SO_SNDBUF was set or the host is under memory pressure: the application may then
+    /// keep a whole window in flight and the next one queued. Doubling keeps the ring's
+    /// reallocations (and their copies) to a handful over a connection's life, as cwnd
+    /// grows by small steps. Called at the start of every `output`. O(1); allocates nothing.
+    func tuneSendBuffer() {
+        guard !options.sendBufferLocked, state.sendsData else { return }
+        let maximum = config.sendBufferMaximum
+        let target = 2 * congestion.cwnd  // cwnd ≤ 2³¹: no overflow
+        guard target > sendBuffer.capacity, sendBuffer.capacity < maximum, !underMemoryPressure else { return }
+        // Growing never fails and moves no byte.
+        _ = sendBuffer.resize(capacity: min(max(target, 2 * sendBuffer.capacity), maximum))
+    }
+
+    /// The application read `count` bytes: counts them and, once per receiver RTT,
+    /// lets `tuneReceiveBuffer` size the buffer from what was read. O(1).
+    func noteApplicationRead(_ count: Int, now: Instant) {
+        bytesRead &+= count
+        tuneReceiveBuffer(now: now)
+    }
+
+    /// Linux's tcp_rcv_space_adjust (Dynamic Right-Sizing): when at least one receiver
+    /// RTT has passed since the measurement started and the application read more than
+    /// in the previous one, the receive buffer grows to 2 × the bytes read plus 16
+    /// segments for reordering, and further by the growth seen (the sender may be in
+    /// slow start, doubling per RTT), at most `TCPConfig.receiveBufferMaximum`; then a
+    /// new measurement starts. Not with SO_RCVBUF set, nor under memory pressure. O(1).
+    func tuneReceiveBuffer(now: Instant) {
+        let nowNanoseconds = now.nanoseconds
+        guard receiveSpaceStartNanoseconds != Int64.min else {
+            // The first read: start measuring from the initial window (Linux's
+            // tcp_init_buffer_space: min(window, 10 segments)).
+            receiveSpace = min(receiveBuffer.capacity, 10 * announcedMSS)
+            startReceiveSpaceMeasurement(now: nowNanoseconds)
+            return
+        }
+        guard receiverRTTNanoseconds > 0,
+              nowNanoseconds - receiveSpaceStartNanoseconds >= receiverRTTNanoseconds else { return }
+        let copied = bytesRead - receiveSpaceStartRead
+        if copied > receiveSpace {
+            if !options.receiveBufferLocked && !underMemoryPressure {
+                let maximum = config.receiveBufferMaximum
+                var window = min(2 * copied + 16 * announcedMSS, maximum)
+                if receiveSpace > 0 {
+                    window += 2 * min(window * (copied - receiveSpace) / receiveSpace, maximum)
+                }
+                let target = min(window, maximum)
+                if target > receiveBuffer.capacity { receiveBuffer.raiseCapacity(to: target) }
+            }
+            receiveSpace = copied
+        }
+        startReceiveSpaceMeasurement(now: nowNanoseconds)
+    }
+
+    /// Starts counting the bytes read from `now` (nanoseconds). O(1).
+    private func startReceiveSpaceMeasurement(now: Int64) {
+        receiveSpaceStartRead = bytesRead
+        receiveSpaceStartNanoseconds = now
+    }
+
+    /// In-order data arrived (RCV.NXT advanced): takes receiver RTT samples, as
+    /// Linux's tcp_rcv_rtt_measure and tcp_rcv_rtt_measure_ts do, both feeding one
+    /// estimate: always the time a window's worth of data took to arrive (nanosecond
+    /// precision, but an upper bound, so it only ever lowers the estimate), and with
+    /// timestamps the time since the TSval the segment echoes (at least the 1 ms
+    /// tick), smoothed with gain 1/8. O(1).
+    func measureReceiverRTT(_ header: TCPHeader, payloadLength: Int, now: Instant) {
+        if let seq = receiverRTTSeq, rcvNxt >= seq {
+            addReceiverRTTSample(max(now.nanoseconds - receiverRTTStartNanoseconds, 1), upperBound: true)
+            receiverRTTSeq = nil
+        }
+        if receiverRTTSeq == nil {
+            receiverRTTSeq = rcvNxt + max(rcvAdvertisedEdge - rcvNxt, 1)
+            receiverRTTStartNanoseconds = now.nanoseconds
+        }
+        guard timestampsEnabled, payloadLength > 0, let ts = header.options.timestamps, ts.echo != 0 else { return }
+        let elapsed = timestamp(now) &- ts.echo
+        guard elapsed < 1 << 31 else { return }
+        addReceiverRTTSample(Int64(max(elapsed, 1)) * 1_000_000, upperBound: false)
+    }
+
+    /// Folds one receiver RTT sample (nanoseconds) into the estimate: an upper bound
+    /// only lowers it; a timestamp sample is smoothed with gain 1/8. O(1).
+    private func addReceiverRTTSample(_ sample: Int64, upperBound: Bool) {
+        if receiverRTTNanoseconds == 0 {
+            receiverRTTNanoseconds = sample
+        } else if upperBound {
+            receiverRTTNanoseconds = min(receiverRTTNanoseconds, sample)
+        } else {
+            receiverRTTNanoseconds = (7 * receiverRTTNanoseconds + sample) / 8
+        }
+    }
+}
