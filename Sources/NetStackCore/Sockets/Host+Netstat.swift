@@ -24,10 +24,32 @@ public struct TCPConnectionInfo: Sendable {
     public var receiveQueue: Int
     /// Zero-window probes sent so far.
     public var windowProbes: Int
-    /// Retransmissions the timestamps showed to be needless (the original had arrived).
+    /// Retransmissions found needless (timestamps, D-SACK or F-RTO showed the original had arrived).
     public var spuriousRetransmissions: Int = 0
+    /// The pacing rate in bytes per second; 0 when unpaced.
+    public var pacingRate: Int = 0
+    /// RACK's current reordering window (RFC 8985 §6.2 step 4).
+    public var reorderWindow: Duration = .zero
+    /// D-SACK blocks received (RFC 2883): the peer got something twice.
+    public var dsacksReceived: Int = 0
+    /// Reductions undone because the retransmission proved needless: by timestamps
+    /// (Eifel, RFC 3522), by D-SACK (RFC 3708) and by F-RTO (RFC 5682).
+    public var undoneByTimestamps: Int = 0
+    public var undoneByDSACK: Int = 0
+    public var undoneByFRTO: Int = 0
+    /// Tail loss probes sent (RFC 8985 §7).
+    public var tailLossProbes: Int = 0
+    /// Segments RACK marked lost (RFC 8985 §6.2).
+    public var rackLosses: Int = 0
+    /// BBR's state (`startup`, `drain`, `probe_bw_up`, …), its bandwidth estimate
+    /// in bytes per second and its minimum RTT; nil/0 for the loss-based controllers.
+    public var bbrState: String?
+    public var bbrBandwidth: Int = 0
+    public var bbrMinRTT: Duration?
 
-    /// One line like `ss -ti`: `cubic wscale:7,7 rto:204 rtt:1.2/0.6 mss:1448 cwnd:10 ssthresh:… retrans:0 …`.
+    /// One line like `ss -ti`: `cubic wscale:7,7 rto:204 rtt:1.2/0.6 mss:1448 cwnd:10 ssthresh:… retrans:0 …`,
+    /// then loss recovery: BBR's model (`bbr:(state:…,bw:…,mrtt:…)`), `pacing_rate`, RACK's
+    /// `reo_wnd`, segments RACK marked lost, tail loss probes, D-SACKs received and undo counts.
     public var summary: String {
         func ms(_ d: Duration) -> String {
             let micros = d.nanoseconds / 1000
@@ -44,10 +66,32 @@ public struct TCPConnectionInfo: Sendable {
         if ssthresh < Int.max / 2 { parts.append("ssthresh:\(ssthresh / max(sendMSS, 1))") }
         parts.append("retrans:\(retransmissions)")
         if spuriousRetransmissions > 0 { parts.append("spurious:\(spuriousRetransmissions)") }
+        if let bbrState {
+            var model = "bbr:(state:\(bbrState),bw:\(Self.rate(bbrBandwidth))"
+            if let bbrMinRTT { model += ",mrtt:\(ms(bbrMinRTT))" }
+            parts.append(model + ")")
+        }
+        if pacingRate > 0 { parts.append("pacing_rate:\(Self.rate(pacingRate))") }
+        if sack { parts.append("reo_wnd:\(ms(reorderWindow))") }
+        parts.append("rack_lost:\(rackLosses)")
+        parts.append("tlp:\(tailLossProbes)")
+        parts.append("dsack_recv:\(dsacksReceived)")
+        parts.append("undo:ts=\(undoneByTimestamps),dsack=\(undoneByDSACK),frto=\(undoneByFRTO)")
         parts.append("snd_wnd:\(sendWindow)")
         parts.append("rcv_wnd:\(receiveWindow)")
         parts.append("unacked:\(bytesInFlight)")
         return parts.joined(separator: " ")
+    }
+}
+
+extension TCPConnectionInfo {
+    /// Bytes per second as `ss` prints rates: bits per second with a unit (`12.5Mbps`).
+    static func rate(_ bytesPerSecond: Int) -> String {
+        let bits = Double(bytesPerSecond) * 8
+        if bits >= 1e9 { return "\((bits / 1e8).rounded() / 10)Gbps" }
+        if bits >= 1e6 { return "\((bits / 1e5).rounded() / 10)Mbps" }
+        if bits >= 1e3 { return "\((bits / 1e2).rounded() / 10)Kbps" }
+        return "\(Int(bits))bps"
     }
 }
 
@@ -63,7 +107,12 @@ extension Host {
                                   timestamps: c.timestampsEnabled, bytesInFlight: c.flightSize,
                                   sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable,
                                   windowProbes: c.windowProbesSent,
-                                  spuriousRetransmissions: c.spuriousRetransmissions)
+                                  spuriousRetransmissions: c.spuriousRetransmissions, pacingRate: c.pacingRate,
+                                  reorderWindow: c.rackReorderWindow, dsacksReceived: c.dsacksReceived,
+                                  undoneByTimestamps: c.undoneByTimestamps, undoneByDSACK: c.undoneByDSACK,
+                                  undoneByFRTO: c.undoneByFRTO, tailLossProbes: c.tailLossProbes,
+                                  rackLosses: c.rackLossesMarked, bbrState: c.congestion.bbr?.state.name,
+                                  bbrBandwidth: c.congestion.bbr?.maxBandwidth ?? 0, bbrMinRTT: c.congestion.bbr?.minRTT)
             }
         // TIME_WAIT records: the socket is gone, only the 4-tuple and the sequence numbers remain.
         let timeWait = tcp.timeWait.values.map { r in
