@@ -439,6 +439,7 @@ struct BBRTests {
     func probeUpLoss() {
         var path = tenMegabitPath()
         var bbr = newBBR(seed: 3)
+        bbr.toleratesRandomLoss = false  // the draft's rule: this shallow probe queue is no evidence
         path.run(&bbr, rounds: 400) { $0.state == .probeBWUp }
         #expect(bbr.state == .probeBWUp)
         #expect(bbr.inflightHi == nil)
@@ -491,6 +492,58 @@ struct BBRTests {
         #expect(abs(bbr.maxBandwidth - path.bandwidth) <= path.bandwidth / 20)
     }
 
+    @Test("NetStack's random-loss tolerance: at 5% random loss with no queue BBR keeps most of the path; the draft's rule spirals down")
+    func randomLossTolerance() {
+        func goodput(tolerant: Bool) -> Double {
+            var path = FluidPath(bandwidth: 12_500_000, rtt: .milliseconds(20), buffer: 250_000)
+            path.randomLoss = 0.05
+            var bbr = newBBR(seed: 11)
+            bbr.toleratesRandomLoss = tolerant
+            path.run(&bbr, seconds: 5)
+            let delivered = path.delivered, start = path.now
+            path.run(&bbr, seconds: 20)
+            return Double(path.delivered - delivered) / (path.now - start).nanoseconds.seconds / Double(path.bandwidth)
+        }
+        let tolerant = goodput(tolerant: true), draft = goodput(tolerant: false)
+        // 5% of what is sent is lost whatever the controller does: 95% is the most there is.
+        #expect(tolerant > 0.75, "\(tolerant)")
+        #expect(draft < tolerant / 2, "draft \(draft), tolerant \(tolerant)")
+    }
+
+    @Test("a loss round counts as congestion only with a standing queue: lowest RTT above min_rtt + max(min_rtt/4, 1 ms)")
+    func congestiveLossEvidenceRule() {
+        var bbr = newBBR()
+        #expect(bbr.congestiveLossEvidence, "no RTT seen yet: every loss counts, as in the draft")
+        bbr.minRTTNanoseconds = 20_000_000
+        bbr.lossRoundMinRTTNanoseconds = 25_000_000
+        #expect(!bbr.congestiveLossEvidence, "5 ms is min_rtt/4 exactly: no standing queue")
+        bbr.lossRoundMinRTTNanoseconds = 25_000_001
+        #expect(bbr.congestiveLossEvidence)
+        bbr.minRTTNanoseconds = 2_000_000
+        bbr.lossRoundMinRTTNanoseconds = 2_900_000
+        #expect(!bbr.congestiveLossEvidence, "below the 1 ms floor on a short path")
+        bbr.lossRoundMinRTTNanoseconds = 3_100_000
+        #expect(bbr.congestiveLossEvidence)
+        bbr.toleratesRandomLoss = false
+        bbr.lossRoundMinRTTNanoseconds = 2_000_000
+        #expect(bbr.congestiveLossEvidence, "the draft's rule: every loss is congestion")
+    }
+
+    @Test("a round with a standing queue and loss still cuts the short-term model (the tolerance is not deafness)")
+    func queuedLossCutsShortTerm() {
+        // Deep buffer (2 × BDP) filled by the probes of a bulk flow that a second flow
+        // joins: modelled by halving the bandwidth, so BBR's flight queues and overflows.
+        var path = tenMegabitPath(buffer: 250_000)
+        var bbr = newBBR(seed: 7)
+        path.run(&bbr, seconds: 10)
+        path.bandwidth /= 4
+        path.buffer = 50_000
+        path.run(&bbr, seconds: 10)
+        #expect(path.lost > 0)
+        #expect(bbr.bwLo != nil || bbr.inflightHi != nil, "the queue-evidenced losses bounded the model")
+        #expect(bbr.bandwidth <= path.bandwidth * 11 / 10, "\(bbr.bandwidth) vs \(path.bandwidth)")
+    }
+
     // MARK: ProbeRTT
 
     @Test("ProbeRTT after 5 s without a lower RTT: cwnd ≤ BDP/2 for max(200 ms, a round) (§5.3.4)")
@@ -531,6 +584,7 @@ struct BBRTests {
         // round into recovery, ends Startup before the rate-plateau rule would.
         var path = tenMegabitPath(buffer: 25_000)
         var bbr = newBBR()
+        bbr.toleratesRandomLoss = false  // the draft's rule: a 20%-of-BDP queue is no evidence to NetStack
         path.run(&bbr, rounds: 40) { $0.state != .startup }
         #expect(bbr.state == .drain)
         // Hold the undo state as it was at the exit: later losses of the same flight
@@ -551,6 +605,7 @@ struct BBRTests {
         var path = tenMegabitPath(buffer: 25_000)
         path.stopAfterACK = { $0.state != .startup }
         var bbr = newBBR()
+        bbr.toleratesRandomLoss = false
         path.run(&bbr, rounds: 40) { $0.state != .startup }
         #expect(bbr.state == .drain)
         #expect(bbr.undoState == .startup)

@@ -80,6 +80,7 @@ extension BBR {
         bandwidthLatest = max(bandwidthLatest, rs.deliveryRate)
         inflightLatest = max(inflightLatest, rs.delivered)
         lostInRound = min(lostInRound + rs.newlyLost, CongestionWindow.maximum)
+        if rs.rttNanoseconds >= 0 { lossRoundMinRTTNanoseconds = min(lossRoundMinRTTNanoseconds, rs.rttNanoseconds) }
         deliveredInRound = min(deliveredInRound + rs.newlyAcked, CongestionWindow.maximum)
         if Self.hasDeliverySample(rs) && rs.priorDelivered >= lossRoundDelivered {
             lossRoundDelivered = delivered
@@ -96,6 +97,21 @@ extension BBR {
         lossEventsInRound = 0
         lostInRound = 0
         deliveredInRound = 0
+        lossRoundMinRTTNanoseconds = .max
+    }
+
+    /// Whether this loss round's losses may be read as congestion. The draft reads
+    /// every loss so (§5.5.10); NetStack, with ``toleratesRandomLoss`` on, only when
+    /// the round also showed a standing queue: its lowest RTT sample more than
+    /// max(min_rtt / 4, 1 ms) above min_rtt. A drop-tail bottleneck drops only with
+    /// its queue full, and then every packet of the round waits in it; random loss
+    /// on a radio or tunnel link comes with no queue, and cutting the model for it
+    /// spirals the rate down (each cut lowers what the next round can deliver). A
+    /// round without an RTT sample counts as congested, as in the draft. O(1).
+    var congestiveLossEvidence: Bool {
+        guard toleratesRandomLoss, lossRoundMinRTTNanoseconds != .max, minRTTNanoseconds != .max else { return true }
+        let margin = max(minRTTNanoseconds / 4, Self.queueEvidenceFloorNanoseconds)
+        return lossRoundMinRTTNanoseconds > minRTTNanoseconds &+ margin
     }
 
     /// UpdateCongestionSignals (§5.5.10.3): max_bw every ACK; once per loss
@@ -103,7 +119,7 @@ extension BBR {
     mutating func updateCongestionSignals(_ rs: RateSample) {
         updateMaxBandwidth(rs)
         guard lossRoundStart else { return }
-        if !state.isProbingBandwidth && isLossInRound {
+        if !state.isProbingBandwidth && isLossInRound && congestiveLossEvidence {
             // InitLowerBounds, then LossLowerBounds: bw_shortterm and
             // inflight_shortterm fall to max(latest, 0.7 × themselves).
             if bandwidthShortTerm == .max { bandwidthShortTerm = maxBandwidth }

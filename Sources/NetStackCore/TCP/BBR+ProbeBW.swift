@@ -178,9 +178,11 @@ extension BBR {
     }
 
     /// IsInflightTooHigh (§5.5.10.2): more than 2% of the sample's flight was
-    /// lost — or any loss at all without SACK. O(1).
+    /// lost — or any loss at all without SACK — and, with ``toleratesRandomLoss``,
+    /// the loss round so far shows a standing queue (``congestiveLossEvidence``). O(1).
     func isInflightTooHigh(_ rs: RateSample) -> Bool {
-        Double(rs.lost) > Double(rs.txInFlight) * Self.lossThresh || (rs.lost > 0 && !hasSelectiveAcks)
+        (Double(rs.lost) > Double(rs.txInFlight) * Self.lossThresh || (rs.lost > 0 && !hasSelectiveAcks))
+            && congestiveLossEvidence
     }
 
     /// HandleInflightTooHigh (§5.5.10.2): inflight_longterm =

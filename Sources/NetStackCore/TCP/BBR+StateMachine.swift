@@ -54,7 +54,7 @@ extension BBR {
         if hasSelectiveAcks {
             let fullRound = rs.priorDelivered >= recoveryStartDelivered
             let rate = Double(lostInRound) > Self.lossThresh * Double(lostInRound + deliveredInRound)
-            tooHigh = fullRound && rate && lossEventsInRound >= Self.startupFullLossCount
+            tooHigh = fullRound && rate && lossEventsInRound >= Self.startupFullLossCount && congestiveLossEvidence
         } else {
             tooHigh = lostInRound > 0
         }

@@ -105,6 +105,9 @@ struct BBR: Sendable {
     static let pacingMarginPercent = 1.0
     /// BBR.LossThresh = 2% per round trip (§2.8).
     static let lossThresh = 0.02
+    /// The least queueing delay that counts as a standing queue (NetStack's random-loss
+    /// tolerance, see `congestiveLossEvidence`): 1 ms, above timer and ACK-clock noise.
+    static let queueEvidenceFloorNanoseconds: Int64 = 1_000_000
     /// BBR.Beta = 0.7 (§2.8).
     static let beta = 0.7
     /// BBR.Headroom = 0.15 (§2.8).
@@ -224,6 +227,12 @@ struct BBR: Sendable {
     var lostInRound = 0
     /// Bytes newly delivered this loss round.
     var deliveredInRound = 0
+    /// The lowest RTT sample of this loss round, ns (`Int64.max`: none yet): the
+    /// evidence of a standing queue that ``congestiveLossEvidence`` looks for.
+    var lossRoundMinRTTNanoseconds = Int64.max
+    /// NetStack's departure from the draft (on by default): a round's losses count as
+    /// congestion only if the round also showed a standing queue. See ``congestiveLossEvidence``.
+    var toleratesRandomLoss = true
     /// C.delivered when recovery began, to tell a full round of recovery (§5.3.1.3).
     var recoveryStartDelivered = 0
     /// In the first round of fast recovery, where cwnd only replaces what is delivered.
