@@ -1,5 +1,5 @@
-// Reno/NewReno congestion control (RFC 5681, RFC 3465, RFC 6582, RFC 6928)
-// through `CongestionControl`. Expected windows are worked by hand from the
+// Reno congestion control (RFC 5681, RFC 3465, RFC 6928), with the window
+// hooks PRR (RFC 9937) drives in fast recovery, through `CongestionControl`. Expected windows are worked by hand from the
 // RFC formulas in the comments, or come from a plain model of those formulas.
 
 @testable import NetStackCore
@@ -29,7 +29,7 @@ extension CongestionControl {
     }
 }
 
-@Suite("NewReno (RFC 5681, RFC 3465, RFC 6582)")
+@Suite("NewReno (RFC 5681, RFC 3465, RFC 9937's window hooks)")
 struct NewRenoTests {
     @Test("the initial window is min(10·MSS, max(2·MSS, 14600)) (RFC 6928 §2)")
     func initialWindow() {
@@ -108,35 +108,45 @@ struct NewRenoTests {
         #expect(cc.cwnd == 13000)
     }
 
-    @Test("fast recovery inflates and deflates as RFC 6582 §3.2 steps 2–5 say")
+    @Test("fast recovery halves ssthresh, PRR sets cwnd, and the end of recovery leaves cwnd = ssthresh")
     func fastRecoverySequence() {
         var cc = reno()
         cc.ack(10, of: 1000)  // cwnd 20000
-        // Step 2: ssthresh = max(FlightSize/2, 2·SMSS) = max(10000, 2000) = 10000;
-        // cwnd = ssthresh + 3·SMSS = 13000.
+        // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize/2, 2·SMSS) = max(10000, 2000) = 10000.
+        // cwnd is not touched: PRR sets it on every ACK from here (RFC 9937 §5).
         cc.enterFastRecovery(flightSize: 20000, now: t0)
         #expect(cc.inRecovery)
         #expect(cc.ssthresh == 10000)
-        #expect(cc.cwnd == 13000)
-        // Step 3: two more duplicates, +SMSS each: 14000, 15000.
-        cc.onDuplicateAckInRecovery()
-        #expect(cc.cwnd == 14000)
-        cc.onDuplicateAckInRecovery()
-        #expect(cc.cwnd == 15000)
-        // Step 5: partial ACK of 4000 ≥ SMSS: 15000 − 4000 + 1000 = 12000.
-        cc.onPartialAck(newlyAcked: 4000)
+        #expect(cc.cwnd == 20000)
+        // PRR: cwnd = pipe + sndcnt, whatever that is, floored at 1·SMSS.
+        cc.setRecoveryWindow(7000)
+        #expect(cc.cwnd == 7000)
+        cc.setRecoveryWindow(300)
+        #expect(cc.cwnd == 1000)
+        cc.setRecoveryWindow(12000)
         #expect(cc.cwnd == 12000)
-        // Partial ACK of 500 < SMSS: no SMSS added back: 11500.
-        cc.onPartialAck(newlyAcked: 500)
-        #expect(cc.cwnd == 11500)
-        cc.onDuplicateAckInRecovery()
-        #expect(cc.cwnd == 12500)
-        // Entering again while in recovery changes nothing (RFC 6582's `recover`).
+        // ACKs in recovery do not grow cwnd; entering again changes nothing (RFC 6582's `recover`).
+        cc.ack(3, of: 1000)
         cc.enterFastRecovery(flightSize: 40000, now: t0)
         #expect(cc.ssthresh == 10000)
-        #expect(cc.cwnd == 12500)
-        // Full ACK, option 1: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS)
-        // = min(10000, 6000 + 1000) = 7000; then slow start back to ssthresh.
+        #expect(cc.cwnd == 12000)
+        // RFC 9937 §5, at the end of recovery: cwnd = ssthresh; then congestion avoidance.
+        cc.endRecovery()
+        #expect(!cc.inRecovery)
+        #expect(cc.cwnd == 10000)
+        #expect(!cc.inSlowStart)
+        // Outside recovery both hooks are no-ops.
+        cc.setRecoveryWindow(3000)
+        cc.endRecovery()
+        #expect(cc.cwnd == 10000)
+    }
+
+    @Test("a full ACK with a small flight leaves cwnd below ssthresh, then slow start (RFC 6582 §3.2 step 3 option 1)")
+    func fullAckSmallFlight() {
+        var cc = reno()
+        cc.ack(10, of: 1000)
+        cc.enterFastRecovery(flightSize: 20000, now: t0)
+        // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) = min(10000, 6000 + 1000) = 7000.
         cc.exitRecovery(flightSize: 6000)
         #expect(!cc.inRecovery)
         #expect(cc.cwnd == 7000)
@@ -155,16 +165,15 @@ struct NewRenoTests {
         #expect(cc.cwnd == 10000)
     }
 
-    @Test("a tiny flight still leaves ssthresh at 2·SMSS and cwnd at no less than 2·SMSS")
+    @Test("a tiny flight still leaves ssthresh at 2·SMSS, and recovery ends with cwnd at 2·SMSS")
     func smallFlightFloor() {
         var cc = reno()
-        // ssthresh = max(3000/2, 2000) = 2000; cwnd = 2000 + 3000 = 5000.
+        // ssthresh = max(3000/2, 2000) = 2000.
         cc.enterFastRecovery(flightSize: 3000, now: t0)
         #expect(cc.ssthresh == 2000)
-        #expect(cc.cwnd == 5000)
-        // A partial ACK bigger than cwnd cannot take it below 2·SMSS.
-        cc.onPartialAck(newlyAcked: 50000)
-        #expect(cc.cwnd == 2000)
+        // PRR with nothing in the pipe: the 1·SMSS floor.
+        cc.setRecoveryWindow(0)
+        #expect(cc.cwnd == 1000)
         // min(2000, max(0, 1000) + 1000) = 2000.
         cc.exitRecovery(flightSize: 0)
         #expect(cc.cwnd == 2000)
@@ -217,20 +226,24 @@ struct NewRenoTests {
         cc.setMSS(Int.max)
         #expect(cc.mss == 65535)
         cc.onAck(newlyAcked: -5, flightSize: -1, rtt: .seconds(-1), now: t0)
-        cc.onPartialAck(newlyAcked: Int.min)
+        cc.setRecoveryWindow(Int.min)
         cc.exitRecovery(flightSize: Int.min)
         for _ in 0..<100_000 { cc.onAck(newlyAcked: Int.max, flightSize: Int.max, rtt: nil, now: t0) }
         #expect(cc.cwnd == CongestionWindow.maximum)
         cc.enterFastRecovery(flightSize: Int.max, now: t0)
         #expect(cc.cwnd <= CongestionWindow.maximum)
-        for _ in 0..<10 { cc.onDuplicateAckInRecovery() }
-        #expect(cc.cwnd <= CongestionWindow.maximum)
+        cc.setRecoveryWindow(Int.max)
+        #expect(cc.cwnd == CongestionWindow.maximum)
+        cc.setRecoveryWindow(Int.min)
+        #expect(cc.cwnd == 65535)
+        cc.endRecovery()
+        #expect(cc.cwnd == cc.ssthresh && cc.cwnd <= CongestionWindow.maximum)
         cc.onRetransmissionTimeout(flightSize: Int.min, now: t0)
         #expect(cc.cwnd == 65535)
         #expect(cc.ssthresh >= 2 * 65535)
     }
 
-    @Test("random events match a plain model of RFC 5681 / 3465 / 6582")
+    @Test("random events match a plain model of RFC 5681 / 3465 with PRR's window hooks")
     func randomizedAgainstModel() {
         var rng = SplitMix64(state: 5681)
         var cc = reno()
@@ -240,8 +253,8 @@ struct NewRenoTests {
             let flight = Int.random(in: 0...80000, using: &rng)
             switch Int.random(in: 0..<20, using: &rng) {
             case 0: cc.enterFastRecovery(flightSize: flight, now: t0); model.loss(flight)
-            case 1...2: cc.onDuplicateAckInRecovery(); model.duplicate()
-            case 3...4: cc.onPartialAck(newlyAcked: bytes); model.partial(bytes)
+            case 1...2: cc.setRecoveryWindow(flight); model.prr(flight)
+            case 3...4: cc.endRecovery(); model.full(model.ssthresh)
             case 5: cc.exitRecovery(flightSize: flight); model.full(flight)
             case 6: cc.onRetransmissionTimeout(flightSize: flight, now: t0); model.timeout(flight)
             case 7: cc.onIdleRestart(idle: .seconds(2), rto: .seconds(1)); model.idle()
@@ -288,19 +301,13 @@ private struct RenoModel {
     mutating func loss(_ flight: Int) {
         guard !recovering else { return }
         ssthresh = max(flight / 2, 2 * mss)
-        cwnd = ssthresh + 3 * mss
         recovering = true
         afterRTO = false
         counted = 0
     }
 
-    mutating func duplicate() { if recovering { cwnd += mss } }
-
-    mutating func partial(_ n: Int) {
-        guard recovering else { return }
-        rtoAgain = false
-        cwnd = max(cwnd - min(n, cwnd) + (n >= mss ? mss : 0), 2 * mss)
-    }
+    /// RFC 9937 §5: cwnd = pipe + sndcnt, at least one segment.
+    mutating func prr(_ window: Int) { if recovering { cwnd = max(window, mss) } }
 
     mutating func full(_ flight: Int) {
         guard recovering else { return }

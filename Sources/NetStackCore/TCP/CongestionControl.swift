@@ -1,11 +1,15 @@
-// Congestion control behind one interface (RFC 5681, RFC 6582, RFC 9438).
+// Congestion control behind one interface (RFC 5681, RFC 9438, RFC 9937,
+// draft-ietf-ccwg-bbr).
 //
-// Read: RFC 5681 §3 (slow start, congestion avoidance, fast retransmit and
-// recovery) and §4.1 (restart after idle); RFC 3465 (appropriate byte
-// counting); RFC 6582 (NewReno's partial ACKs); RFC 6928 (the initial window);
-// RFC 9438 (CUBIC). ``CongestionControl`` is an enum switch over two value
-// types, ``NewReno`` and ``Cubic``, so the per-ACK path has no existential and
-// no allocation. ``CongestionWindow`` holds what both share.
+// Read: RFC 5681 §3.1 (slow start, congestion avoidance, the loss window) and
+// §4.1 (restart after idle); RFC 3465 (appropriate byte counting); RFC 6928
+// (the initial window); RFC 9438 (CUBIC); RFC 9937 (PRR, which sets cwnd
+// during fast recovery). ``CongestionControl`` is an enum switch over three
+// value types, ``NewReno``, ``Cubic`` and ``BBR``, so the per-ACK path has no
+// existential and no allocation. ``CongestionWindow`` holds what the two
+// loss-based ones share: they choose ssthresh on a loss, and the connection's
+// PRR drives cwnd from there to ssthresh (``CongestionControl/setRecoveryWindow(_:)``,
+// ``CongestionControl/endRecovery()``).
 //
 // Units: windows are bytes, like SND.UNA arithmetic. `flightSize` is RFC 5681
 // §2's FlightSize (SND.MAX − SND.UNA): for `onAck`, as it was when the ACK
@@ -14,9 +18,9 @@
 
 /// Which congestion control a socket uses (`TCP_CONGESTION` names, as Linux spells them).
 public enum CongestionAlgorithm: String, Sendable, CaseIterable {
-    /// Reno with NewReno fast recovery: RFC 5681 with RFC 3465 byte counting and RFC 6582.
+    /// Reno: RFC 5681 with RFC 3465 byte counting; PRR (RFC 9937) in fast recovery.
     case newReno = "reno"
-    /// CUBIC, RFC 9438 (Linux's default), with the same NewReno fast recovery.
+    /// CUBIC, RFC 9438 (Linux's default), with the same PRR fast recovery.
     case cubic = "cubic"
     /// BBRv3 (draft-ietf-ccwg-bbr): a model of the path's bandwidth and round-trip
     /// time sets the pacing rate and cwnd; random loss below its threshold is not
@@ -24,9 +28,10 @@ public enum CongestionAlgorithm: String, Sendable, CaseIterable {
     case bbr = "bbr"
 }
 
-/// The window state both algorithms share, and the Reno mechanics they both
-/// use: the initial window, slow start, fast recovery's inflation and
-/// deflation, the loss window, restart after idle. Every method is O(1).
+/// The window state both loss-based algorithms share, and the Reno mechanics
+/// they both use: the initial window, slow start, entering and leaving fast
+/// recovery (with PRR's cwnd in between), the loss window, restart after
+/// idle. Every method is O(1).
 struct CongestionWindow: Sendable {
     /// The largest congestion window held, in bytes: 2³¹ − 1, twice the largest
     /// window a peer can advertise (2³⁰, RFC 7323 §2.2), so growth saturates
@@ -39,7 +44,8 @@ struct CongestionWindow: Sendable {
     var cwnd: Int
     /// Slow-start threshold in bytes; starts "arbitrarily high" (RFC 5681 §3.1).
     var ssthresh = Int.max
-    /// In NewReno fast recovery (RFC 6582 §3.2), between three duplicate ACKs and the full ACK.
+    /// In fast recovery, from the first loss detected until the ACK of RFC 6582's
+    /// `recover` (RFC 9937 §5); PRR sets cwnd meanwhile.
     var inRecovery = false
     /// An RTO fired and no ACK of new data has arrived since. A further RTO for
     /// the same data holds ssthresh (RFC 5681 §3.1, after eqn 4).
@@ -90,31 +96,13 @@ struct CongestionWindow: Sendable {
         if cwnd >= ssthresh { slowStartAfterTimeout = false }
     }
 
-    /// RFC 5681 §3.2 steps 2–3 / RFC 6582 §3.2 step 2: ssthresh = max(`reduced`,
-    /// 2·SMSS), cwnd = ssthresh + 3·SMSS (the three duplicates have left the
-    /// network). O(1).
+    /// The start of fast recovery: ssthresh = max(`reduced`, 2·SMSS) (RFC 5681
+    /// §3.2 step 2). cwnd is left as it is: PRR sets it from here on (RFC 9937
+    /// §5, ``setRecoveryWindow(_:)``). O(1).
     mutating func enterRecovery(reducedTo reduced: Int) {
         ssthresh = max(min(reduced, Self.maximum), 2 * mss)
-        cwnd = min(ssthresh + 3 * mss, Self.maximum)
         inRecovery = true
         slowStartAfterTimeout = false
-    }
-
-    /// RFC 6582 §3.2 step 3: each further duplicate ACK inflates cwnd by SMSS. O(1).
-    mutating func inflate() {
-        guard inRecovery else { return }
-        cwnd = min(cwnd + mss, Self.maximum)
-    }
-
-    /// RFC 6582 §3.2 step 5: deflate by the bytes acknowledged, adding SMSS
-    /// back if at least SMSS was acknowledged. Floored at 2·SMSS: a huge partial
-    /// ACK must not drive cwnd to zero or below. O(1).
-    mutating func deflate(acked: Int) {
-        guard inRecovery else { return }
-        timeoutPending = false
-        var window = cwnd - min(acked, cwnd)
-        if acked >= mss { window += mss }
-        cwnd = max(window, 2 * mss)
     }
 
     /// RFC 6582 §3.2 step 3 (full ACK), option 1: cwnd = min(ssthresh,
@@ -156,16 +144,16 @@ struct CongestionWindow: Sendable {
 }
 
 /// The congestion controller of one connection, selectable per socket
-/// (RFC 5681 / RFC 6582 NewReno, or RFC 9438 CUBIC).
+/// (RFC 5681 Reno, RFC 9438 CUBIC, or draft-ietf-ccwg-bbr BBRv3).
 ///
-/// Dispatches by `switch` to a ``NewReno`` or a ``Cubic`` held inline: no
-/// existential, no allocation; every member is O(1). The caller owns loss
-/// detection (duplicate-ACK counting, RFC 6582's `recover`) and tells this
-/// type what happened.
+/// Dispatches by `switch` to a ``NewReno``, a ``Cubic`` or a ``BBR`` held
+/// inline: no existential, no allocation; every member is O(1). The caller
+/// owns loss detection (RACK-TLP, RFC 8985; DupThresh; RFC 6582's `recover`)
+/// and PRR's arithmetic (RFC 9937), and tells this type what happened.
 struct CongestionControl: Sendable {
     /// The algorithm and its state, inline (a few dozen bytes; no box).
     private enum Algorithm: Sendable {
-        /// RFC 5681 / RFC 6582.
+        /// RFC 5681 with RFC 3465.
         case newReno(NewReno)
         /// RFC 9438.
         case cubic(Cubic)
@@ -228,7 +216,7 @@ struct CongestionControl: Sendable {
     var cwnd: Int { window?.cwnd ?? bbr?.cwnd ?? 0 }
     /// Slow-start threshold in bytes; `Int.max` until the first loss (always for BBR, which has none). O(1).
     var ssthresh: Int { window?.ssthresh ?? Int.max }
-    /// In fast recovery (RFC 6582 §3.2; BBR: between entering and leaving loss recovery). O(1).
+    /// In fast recovery (RFC 9937 §5; BBR: between entering and leaving loss recovery). O(1).
     var inRecovery: Bool { window?.inRecovery ?? bbr?.inRecovery ?? false }
     /// In slow start, cwnd < ssthresh (RFC 5681 §3.1); for BBR, in Startup. O(1).
     var inSlowStart: Bool { window?.inSlowStart ?? (bbr?.state == .startup) }
@@ -277,26 +265,6 @@ struct CongestionControl: Sendable {
         case .newReno(var reno): reno.fastRecovery(flightSize: flightSize, now: now); state = .newReno(reno)
         case .cubic(var cubic): cubic.fastRecovery(flightSize: flightSize, now: now); state = .cubic(cubic)
         case .bbr(var bbr): bbr.onEnterRecovery(inFlight: inFlight ?? flightSize, now: now); state = .bbr(bbr)
-        }
-    }
-
-    /// A further duplicate ACK in recovery: cwnd += SMSS (RFC 6582 §3.2 step 3). O(1).
-    mutating func onDuplicateAckInRecovery() {
-        switch state {
-        case .newReno(var reno): reno.window.inflate(); state = .newReno(reno)
-        case .cubic(var cubic): cubic.window.inflate(); state = .cubic(cubic)
-        case .bbr: break
-        }
-    }
-
-    /// A partial ACK in recovery: cwnd −= newlyAcked, += SMSS if newlyAcked ≥
-    /// SMSS (RFC 6582 §3.2 step 5); floored at 2·SMSS. O(1).
-    mutating func onPartialAck(newlyAcked: Int) {
-        let acked = CongestionWindow.clampBytes(newlyAcked)
-        switch state {
-        case .newReno(var reno): reno.window.deflate(acked: acked); state = .newReno(reno)
-        case .cubic(var cubic): cubic.window.deflate(acked: acked); state = .cubic(cubic)
-        case .bbr: break
         }
     }
 

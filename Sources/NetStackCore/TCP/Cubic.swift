@@ -1,9 +1,9 @@
 // CUBIC congestion control, RFC 9438. Read §4.1 (definitions), §4.2 (the
 // window increase function), §4.3–4.5 (Reno-friendly, concave and convex
 // regions), §4.6–4.8 (multiplicative decrease, fast convergence, timeout) and
-// §5.8 (application-limited flows). Loss recovery itself is NewReno's
-// (RFC 9438 §4.2: CUBIC "does not make any changes to" fast recovery), from
-// `CongestionWindow`.
+// §5.8 (application-limited flows). Fast recovery itself is Reno's, in
+// `CongestionWindow`, with cwnd set by the connection's PRR (RFC 9937)
+// (RFC 9438 §4.2: CUBIC "does not make any changes to" fast recovery).
 //
 // The RFC counts windows in segments; here they are bytes, which only scales
 // C by the MSS: W_cubic(t) = C·MSS·(t − K)³ + W_max, K = ∛((W_max − cwnd_epoch)/(C·MSS)).
@@ -132,10 +132,10 @@ struct Cubic: Sendable {
         }
     }
 
-    /// Three duplicate ACKs (RFC 9438 §4.6–4.7): cwnd_prior = cwnd; W_max =
+    /// A loss detected (RFC 9438 §4.6–4.7): cwnd_prior = cwnd; W_max =
     /// cwnd·(1 + β)/2 if below the previous W_max and fast convergence is on,
-    /// else cwnd; ssthresh = max(cwnd·β, 2·SMSS); then NewReno's cwnd =
-    /// ssthresh + 3·SMSS. No-op if already in recovery. O(1).
+    /// else cwnd; ssthresh = max(cwnd·β, 2·SMSS); cwnd is PRR's from here on
+    /// (RFC 9937 §5). No-op if already in recovery. O(1).
     mutating func enterFastRecovery() {
         guard !window.inRecovery else { return }
         let cwnd = Double(window.cwnd)
@@ -145,7 +145,7 @@ struct Cubic: Sendable {
         endEpoch()
     }
 
-    /// The full ACK (RFC 6582 §3.2 step 3 option 1); the next ACK starts a new stage. O(1).
+    /// The end of recovery (as ``NewReno/exitRecovery(flightSize:)``); the next ACK starts a new stage. O(1).
     mutating func exitRecovery(flightSize: Int) {
         guard window.inRecovery else { return }
         window.exitRecovery(flightSize: flightSize)
@@ -154,8 +154,8 @@ struct Cubic: Sendable {
 
     /// RTO (RFC 9438 §4.8): ssthresh = max(cwnd·β, 2·SMSS), cwnd = 1·SMSS, and
     /// the first stage afterwards uses K = 0. ssthresh is held when the RTO
-    /// repeats, or when it strikes during fast recovery (cwnd is inflated
-    /// there and this loss episode already reduced ssthresh — as Linux does). O(1).
+    /// repeats, or when it strikes during fast recovery (this loss episode
+    /// already reduced ssthresh — as Linux does). O(1).
     mutating func onRetransmissionTimeout() {
         let hold = window.inRecovery || window.timeoutPending
         if !hold { cwndPrior = Double(window.cwnd) }

@@ -1,10 +1,10 @@
-// Reno congestion control with NewReno fast recovery: RFC 5681 §3, with
-// RFC 3465 appropriate byte counting and RFC 6582's partial-ACK handling.
-// The shared mechanics (initial window, slow start, recovery's inflation and
-// deflation, loss window, idle restart) live in `CongestionWindow`; this type
-// adds Reno's congestion avoidance and its ssthresh rule.
+// Reno congestion control: RFC 5681 §3, with RFC 3465 appropriate byte
+// counting. The shared mechanics (initial window, slow start, entering and
+// leaving recovery, loss window, idle restart) live in `CongestionWindow`;
+// this type adds Reno's congestion avoidance and its ssthresh rule. In fast
+// recovery the connection's PRR (RFC 9937) sets cwnd.
 
-/// Reno/NewReno congestion control (RFC 5681, RFC 3465, RFC 6582). A value
+/// Reno congestion control (RFC 5681, RFC 3465). A value
 /// type of a few words; every method is O(1) integer arithmetic.
 struct NewReno: Sendable {
     /// cwnd, ssthresh, recovery state and the shared mechanics.
@@ -37,17 +37,19 @@ struct NewReno: Sendable {
         }
     }
 
-    /// Three duplicate ACKs: ssthresh = max(FlightSize/2, 2·SMSS) (RFC 5681
-    /// §3.1 eqn 4, used by §3.2 step 2), cwnd = ssthresh + 3·SMSS. No-op if
-    /// already in recovery (RFC 6582's `recover` keeps it to once per window). O(1).
+    /// A loss detected: ssthresh = max(FlightSize/2, 2·SMSS) (RFC 5681 §3.1
+    /// eqn 4, used by §3.2 step 2); cwnd is PRR's from here on (RFC 9937 §5).
+    /// No-op if already in recovery (RFC 6582's `recover` keeps it to once per
+    /// window). O(1).
     mutating func enterFastRecovery(flightSize: Int) {
         guard !window.inRecovery else { return }
         window.enterRecovery(reducedTo: CongestionWindow.clampBytes(flightSize) / 2)
         bytesAcked = 0
     }
 
-    /// The full ACK: RFC 6582 §3.2 step 3 option 1; congestion avoidance
-    /// counts from zero again. O(1).
+    /// The end of recovery: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS)
+    /// (RFC 6582 §3.2 step 3 option 1; PRR's end, cwnd = ssthresh, passes
+    /// FlightSize = ssthresh); congestion avoidance counts from zero again. O(1).
     mutating func exitRecovery(flightSize: Int) {
         guard window.inRecovery else { return }
         window.exitRecovery(flightSize: flightSize)

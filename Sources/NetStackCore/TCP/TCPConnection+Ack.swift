@@ -3,8 +3,8 @@ import NetStackWire
 extension TCPConnection {
     /// Processes SEG.ACK in a synchronized state (RFC 9293 §3.10.7.4 "fifth"):
     /// frees acknowledged data, takes an RTT sample (RFC 6298, RFC 7323 §4),
-    /// updates the send window, and runs loss recovery — duplicate ACKs and
-    /// NewReno fast recovery (RFC 5681 §3.2, RFC 6582), with SACK (RFC 6675).
+    /// updates the send window, and runs loss recovery — SACK and D-SACK
+    /// processing, DupThresh, RACK-TLP (RFC 8985) and fast recovery with PRR (RFC 9937).
     func processAck(_ header: TCPHeader, ack: SequenceNumber, dataLength: Int, now: Instant) {
         let previousWindow = sndWnd
         let unaBefore = sndUna
@@ -173,7 +173,9 @@ extension TCPConnection {
         // small window becomes a timeout — the lossy soak showed exactly that.
     }
 
-    /// Fast retransmit and the start of fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5).
+    /// The start of fast recovery once a segment is marked lost (RFC 5681 §3.2,
+    /// RFC 8985 §6.2, RFC 9937 §5): ssthresh from the controller, `recover` =
+    /// SND.MAX (RFC 6582 §3.2 step 2), PRR's state reset.
     func enterRecovery(now: Instant) {
         // Eifel watches the first segment resent: with RACK that need not be the one at SND.UNA.
         if timestampsEnabled { undo = (congestion, timestamp(now), firstLostSequence ?? sndUna) }
@@ -185,7 +187,6 @@ extension TCPConnection {
         if sackEnabled { sackRecoveries += 1 } else { renoRecoveries += 1 }
         inRecovery = true
         recover = sndMax
-        highRxt = sndUna
         congestion.enterFastRecovery(flightSize: flightSize, inFlight: inFlight, now: now)
         // PRR (RFC 9937) sets cwnd from the first ACK on; until then, room for the fast retransmit.
         if congestion.usesProportionalRateReduction { congestion.setRecoveryWindow(inFlight + sendMSS) }

@@ -200,7 +200,6 @@ extension TCPConnection {
             emit(segment)
             notePacedSend(bytes: segment.payloadLength, now: now)
             noteTransmission(start: record.start, end: record.end, now: now)
-            highRxt = .latest(highRxt, record.end)
             lastDataSent = now
             sent += 1
         }

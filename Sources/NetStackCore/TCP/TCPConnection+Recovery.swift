@@ -470,20 +470,3 @@ enum ProportionalRateReduction {
         return (sendCount + mss - 1) / mss * mss
     }
 }
-
-extension SACKScoreboard {
-    /// Calls `body` with each part of [start, end) that no range covers,
-    /// lowest first. O(ranges), no allocation.
-    func forEachUncovered(from start: SequenceNumber, to end: SequenceNumber,
-                          _ body: (SequenceNumber, SequenceNumber) -> Void) {
-        var cursor = start
-        for range in ranges {
-            if range.end <= cursor { continue }
-            if range.start >= end { break }
-            if range.start > cursor { body(cursor, range.start) }
-            cursor = .latest(cursor, range.end)
-            if cursor >= end { return }
-        }
-        if cursor < end { body(cursor, end) }
-    }
-}

@@ -97,20 +97,26 @@ final class TCPConnection {
     // MARK: Reliability and congestion control
     @exclusivity(unchecked) var rtt: RTTEstimator
     @exclusivity(unchecked) var congestion: CongestionControl
+    /// The SACKed ranges above SND.UNA: where a SACK block is new, and what
+    /// to skip when SND.NXT goes back after a timeout.
     @exclusivity(unchecked) var scoreboard = SACKScoreboard()
     /// The segment being timed when timestamps are off (Karn's rule: never a retransmitted one).
     var rttTimedSeq: SequenceNumber?
     var rttTimedAt = Instant.zero
+    /// Duplicate ACKs (RFC 5681 §2) since SND.UNA last advanced: limited
+    /// transmit (RFC 3042) at 1–2 and, without SACK, DupThresh's loss mark.
     var duplicateAcks = 0
+    /// In fast recovery (RFC 9937 §5), from the first segment marked lost until SND.UNA reaches `recover`.
     var inRecovery = false
-    /// RFC 6582's `recover`: SND.MAX when recovery started.
+    /// RFC 6582's `recover`: SND.MAX when fast recovery or RTO recovery started;
+    /// recovery ends when SND.UNA reaches it, and DupThresh starts no new one
+    /// until SND.UNA passes it (RFC 6582 §3.2 step 2, §4).
     var recover: SequenceNumber = 0
-    /// RFC 6675's HighRxt: the highest sequence number retransmitted in this recovery.
-    var highRxt: SequenceNumber = 0
     /// Consecutive retransmission timeouts of the same data.
     var consecutiveTimeouts = 0
     var totalRetransmissions = 0
-    /// Duplicate ACKs (or SACKed segments above a hole) that mean a loss (RFC 5681, RFC 6675).
+    /// Duplicate ACKs (without SACK), or segments' worth of SACKed bytes, that
+    /// mean a loss (RFC 5681 §3.2); RACK's reordering window is 0 from there (RFC 8985 §6.2 step 4).
     let dupThresh = 3
     /// The congestion state before the last fast retransmit or timeout, and the
     /// TSval the retransmission carried: if the first ACK to cover it echoes an
