@@ -510,23 +510,39 @@ struct BBRTests {
         #expect(draft < tolerant / 2, "draft \(draft), tolerant \(tolerant)")
     }
 
-    @Test("a loss round counts as congestion only with a standing queue: lowest RTT above min_rtt + max(min_rtt/4, 1 ms)")
+    @Test("a loss round counts as congestion only with a standing queue: mean RTT above baseline + max(baseline/4, 1 ms)")
     func congestiveLossEvidenceRule() {
         var bbr = newBBR()
         #expect(bbr.congestiveLossEvidence, "no RTT seen yet: every loss counts, as in the draft")
-        bbr.minRTTNanoseconds = 20_000_000
-        bbr.lossRoundMinRTTNanoseconds = 25_000_000
-        #expect(!bbr.congestiveLossEvidence, "5 ms is min_rtt/4 exactly: no standing queue")
-        bbr.lossRoundMinRTTNanoseconds = 25_000_001
-        #expect(bbr.congestiveLossEvidence)
-        bbr.minRTTNanoseconds = 2_000_000
-        bbr.lossRoundMinRTTNanoseconds = 2_900_000
-        #expect(!bbr.congestiveLossEvidence, "below the 1 ms floor on a short path")
-        bbr.lossRoundMinRTTNanoseconds = 3_100_000
-        #expect(bbr.congestiveLossEvidence)
+        func round(mean: Int64, baseline: Int64) -> Bool {
+            bbr.baselineRoundRTT = baseline
+            bbr.lossRoundRTTSum = 3 * mean
+            bbr.lossRoundRTTCount = 3
+            return bbr.congestiveLossEvidence
+        }
+        #expect(!round(mean: 25_000_000, baseline: 20_000_000), "5 ms is baseline/4 exactly: no standing queue")
+        #expect(round(mean: 25_000_001, baseline: 20_000_000))
+        #expect(!round(mean: 2_900_000, baseline: 2_000_000), "below the 1 ms floor on a short path")
+        #expect(round(mean: 3_100_000, baseline: 2_000_000))
         bbr.toleratesRandomLoss = false
-        bbr.lossRoundMinRTTNanoseconds = 2_000_000
-        #expect(bbr.congestiveLossEvidence, "the draft's rule: every loss is congestion")
+        #expect(round(mean: 2_000_000, baseline: 2_000_000), "the draft's rule: every loss is congestion")
+    }
+
+    @Test("the baseline is the lowest round mean RTT, not min_rtt: samples that skip the path's delay do not make every round look queued")
+    func baselineIgnoresEarlySamples() {
+        var path = FluidPath(bandwidth: 1_250_000, rtt: .milliseconds(20), buffer: 100_000)
+        var bbr = newBBR(seed: 3)
+        path.run(&bbr, seconds: 2)
+        let baseline = bbr.baselineRoundRTT
+        #expect(baseline >= 20_000_000 && baseline < 25_000_000, "\(baseline)")
+        // One sample of 1 µs (a packet that skipped the delay) lowers min_rtt, not the baseline.
+        var rs = RateSample()
+        rs.rttNanoseconds = 1_000
+        rs.newlyAcked = 1000
+        rs.delivered = 1000
+        bbr.onRateSample(rs, now: path.now)
+        #expect(bbr.minRTTNanoseconds == 1_000)
+        #expect(bbr.baselineRoundRTT >= 20_000_000)
     }
 
     @Test("a round with a standing queue and loss still cuts the short-term model (the tolerance is not deafness)")

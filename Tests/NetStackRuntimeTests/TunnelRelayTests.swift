@@ -21,6 +21,12 @@ final class RelayBench {
         var clientConfig = HostConfig(name: "client"), proxyConfig = HostConfig(name: "proxy")
         clientConfig.randomSeed = 11
         proxyConfig.randomSeed = 12
+        // Fixed 256 KiB buffers, as before auto-tuning: the back-pressure checks bound the
+        // relay against the buffers TCP keeps, not TCP's growth (its own suites test that).
+        clientConfig.tcp.sendBufferMaximum = clientConfig.tcp.socketDefaults.sendBufferSize
+        clientConfig.tcp.receiveBufferMaximum = clientConfig.tcp.socketDefaults.receiveBufferSize
+        proxyConfig.tcp.sendBufferMaximum = proxyConfig.tcp.socketDefaults.sendBufferSize
+        proxyConfig.tcp.receiveBufferMaximum = proxyConfig.tcp.socketDefaults.receiveBufferSize
         client = Host(clientConfig)
         proxy = Host(proxyConfig)
         for (host, last) in [(client, UInt8(1)), (proxy, UInt8(2))] {

@@ -30,6 +30,10 @@ final class ServiceTestNetwork {
         func node(_ name: String, _ last: UInt8) -> HostNode {
             var config = HostConfig(name: name)
             config.randomSeed = seed &+ UInt64(last)
+            // Fixed 256 KiB buffers, as before auto-tuning: these tests bound what the
+            // services hold against the buffers TCP keeps, not TCP's growth (own suites).
+            config.tcp.sendBufferMaximum = config.tcp.socketDefaults.sendBufferSize
+            config.tcp.receiveBufferMaximum = config.tcp.socketDefaults.receiveBufferSize
             let host = Host(config)
             host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, last)))
             host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: InterfaceID(0), now: .zero)

@@ -18,7 +18,7 @@ extension BBR {
         updateProbeBWCyclePhase(rs, now: now)
         updateMinRTT(rs, now: now)
         checkProbeRTT(rs, now: now)
-        advanceLatestDeliverySignals(rs)
+        advanceLatestDeliverySignals(rs, now: now)
         boundBandwidthForModel()
     }
 
@@ -80,7 +80,10 @@ extension BBR {
         bandwidthLatest = max(bandwidthLatest, rs.deliveryRate)
         inflightLatest = max(inflightLatest, rs.delivered)
         lostInRound = min(lostInRound + rs.newlyLost, CongestionWindow.maximum)
-        if rs.rttNanoseconds >= 0 { lossRoundMinRTTNanoseconds = min(lossRoundMinRTTNanoseconds, rs.rttNanoseconds) }
+        if rs.rttNanoseconds >= 0 && lossRoundRTTCount < 1 << 20 {
+            lossRoundRTTSum &+= min(rs.rttNanoseconds, Self.maximumRTTSampleNanoseconds)
+            lossRoundRTTCount += 1
+        }
         deliveredInRound = min(deliveredInRound + rs.newlyAcked, CongestionWindow.maximum)
         if Self.hasDeliverySample(rs) && rs.priorDelivered >= lossRoundDelivered {
             lossRoundDelivered = delivered
@@ -90,28 +93,40 @@ extension BBR {
 
     /// AdvanceLatestDeliverySignals (§5.5.10.3), near the end: a new loss
     /// round starts from this ACK's sample. O(1).
-    mutating func advanceLatestDeliverySignals(_ rs: RateSample) {
+    mutating func advanceLatestDeliverySignals(_ rs: RateSample, now: Int64) {
         guard lossRoundStart else { return }
+        if lossRoundRTTCount > 0 {
+            let mean = lossRoundRTTSum / lossRoundRTTCount
+            if mean < baselineRoundRTT || now > baselineRoundRTTStamp &+ Self.minRTTFilterNanoseconds {
+                baselineRoundRTT = mean
+                baselineRoundRTTStamp = now
+            }
+        }
         bandwidthLatest = rs.deliveryRate
         inflightLatest = rs.delivered
         lossEventsInRound = 0
         lostInRound = 0
         deliveredInRound = 0
-        lossRoundMinRTTNanoseconds = .max
+        lossRoundRTTSum = 0
+        lossRoundRTTCount = 0
     }
 
     /// Whether this loss round's losses may be read as congestion. The draft reads
     /// every loss so (§5.5.10); NetStack, with ``toleratesRandomLoss`` on, only when
-    /// the round also showed a standing queue: its lowest RTT sample more than
-    /// max(min_rtt / 4, 1 ms) above min_rtt. A drop-tail bottleneck drops only with
-    /// its queue full, and then every packet of the round waits in it; random loss
-    /// on a radio or tunnel link comes with no queue, and cutting the model for it
-    /// spirals the rate down (each cut lowers what the next round can deliver). A
-    /// round without an RTT sample counts as congested, as in the draft. O(1).
+    /// the round also showed a standing queue: its mean RTT more than
+    /// max(baseline / 4, 1 ms) above the baseline, the lowest round mean of the last
+    /// 10 s. A drop-tail bottleneck drops only with its queue full, and then every
+    /// packet of the round waits in it; random loss on a radio or tunnel link comes
+    /// with no queue, and cutting the model for it spirals the rate down (each cut
+    /// lowers what the next round can deliver). Means, not minima: a path that
+    /// reorders by letting some packets skip its delay has a min_rtt near zero, far
+    /// below what its rounds see. A round without an RTT sample counts as
+    /// congested, as in the draft. O(1).
     var congestiveLossEvidence: Bool {
-        guard toleratesRandomLoss, lossRoundMinRTTNanoseconds != .max, minRTTNanoseconds != .max else { return true }
-        let margin = max(minRTTNanoseconds / 4, Self.queueEvidenceFloorNanoseconds)
-        return lossRoundMinRTTNanoseconds > minRTTNanoseconds &+ margin
+        guard toleratesRandomLoss, lossRoundRTTCount > 0, baselineRoundRTT != .max else { return true }
+        let mean = lossRoundRTTSum / lossRoundRTTCount
+        let margin = max(baselineRoundRTT / 4, Self.queueEvidenceFloorNanoseconds)
+        return mean > baselineRoundRTT &+ margin
     }
 
     /// UpdateCongestionSignals (§5.5.10.3): max_bw every ACK; once per loss

@@ -108,6 +108,8 @@ struct BBR: Sendable {
     /// The least queueing delay that counts as a standing queue (NetStack's random-loss
     /// tolerance, see `congestiveLossEvidence`): 1 ms, above timer and ACK-clock noise.
     static let queueEvidenceFloorNanoseconds: Int64 = 1_000_000
+    /// RTT samples are clamped to 60 s before they are summed, so a forged one cannot overflow the sum.
+    static let maximumRTTSampleNanoseconds: Int64 = 60_000_000_000
     /// BBR.Beta = 0.7 (§2.8).
     static let beta = 0.7
     /// BBR.Headroom = 0.15 (§2.8).
@@ -227,9 +229,16 @@ struct BBR: Sendable {
     var lostInRound = 0
     /// Bytes newly delivered this loss round.
     var deliveredInRound = 0
-    /// The lowest RTT sample of this loss round, ns (`Int64.max`: none yet): the
+    /// The sum and count of this loss round's RTT samples (ns): its mean is the
     /// evidence of a standing queue that ``congestiveLossEvidence`` looks for.
-    var lossRoundMinRTTNanoseconds = Int64.max
+    var lossRoundRTTSum: Int64 = 0
+    var lossRoundRTTCount: Int64 = 0
+    /// The lowest mean RTT of a loss round in the last 10 s (ns; `Int64.max`:
+    /// none yet) and when it was taken: the path's delay without a queue, as
+    /// its rounds see it on average (min_rtt can be far below it on a path
+    /// whose delay varies or that reorders by sending some packets early).
+    var baselineRoundRTT = Int64.max
+    var baselineRoundRTTStamp: Int64 = 0
     /// NetStack's departure from the draft (on by default): a round's losses count as
     /// congestion only if the round also showed a standing queue. See ``congestiveLossEvidence``.
     var toleratesRandomLoss = true

@@ -232,13 +232,18 @@ extension TCPConnection {
 
     /// RACK.reo_wnd (RFC 8985 §6.2 step 4): 0 when no reordering was seen and
     /// the sender is in recovery or DupThresh segments are SACKed; else
-    /// min(reo_wnd_mult × min_RTT / 4, SRTT). O(1).
+    /// min(reo_wnd_mult × min_RTT / 4, SRTT) — with min_RTT taken as at least
+    /// SRTT / 4. The RFC scales the window with the path's delay through
+    /// min_RTT; on a path that reorders by letting some packets skip its delay
+    /// (netem's reordering, a multipath tunnel) min_RTT is near zero, and a
+    /// window of a quarter of it would call every late packet lost. O(1).
     var rackReorderWindowNanoseconds: Int64 {
         if !rackReorderingSeen {
             if inRecovery || inTimeoutRecovery { return 0 }
             if sackEnabled ? transmissions.sackedBytes >= dupThresh * sendMSS : duplicateAcks >= dupThresh { return 0 }
         }
-        guard let minimum = minRTTNanoseconds else { return 0 }
+        guard var minimum = minRTTNanoseconds else { return 0 }
+        if let srtt = rtt.srttNanoseconds { minimum = max(minimum, srtt / 4) }
         let window = minimum / 4 * Int64(rackReorderMultiplier)
         return min(window, rtt.srttNanoseconds ?? window)
     }
