@@ -510,10 +510,22 @@ struct BBRTests {
         #expect(draft < tolerant / 2, "draft \(draft), tolerant \(tolerant)")
     }
 
-    @Test("a loss round counts as congestion only with a standing queue: mean RTT above baseline + max(baseline/4, 1 ms)")
+    @Test("a loss round counts as congestion only with loss above the path's usual rate and a standing queue")
     func congestiveLossEvidenceRule() {
         var bbr = newBBR()
-        #expect(bbr.congestiveLossEvidence, "no RTT seen yet: every loss counts, as in the draft")
+        bbr.lostInRound = 5
+        bbr.deliveredInRound = 95
+        #expect(bbr.congestiveLossEvidence, "5% loss, no background loss and no RTT seen yet: congestion, as in the draft")
+        bbr.backgroundLossRate = 0.05
+        #expect(!bbr.congestiveLossEvidence, "5% where the path loses 5% anyway: random loss")
+        bbr.backgroundLossRate = 0.02
+        #expect(bbr.congestiveLossEvidence, "5% where the path loses 2%: a burst")
+        bbr.backgroundLossRate = 0
+        bbr.lostInRound = 2
+        bbr.deliveredInRound = 98
+        #expect(!bbr.congestiveLossEvidence, "2% is not above BBRLossThresh")
+        bbr.lostInRound = 5
+        bbr.deliveredInRound = 95
         func round(mean: Int64, baseline: Int64) -> Bool {
             bbr.baselineRoundRTT = baseline
             bbr.lossRoundRTTSum = 3 * mean
@@ -525,6 +537,7 @@ struct BBRTests {
         #expect(!round(mean: 2_900_000, baseline: 2_000_000), "below the 1 ms floor on a short path")
         #expect(round(mean: 3_100_000, baseline: 2_000_000))
         bbr.toleratesRandomLoss = false
+        bbr.lostInRound = 0
         #expect(round(mean: 2_000_000, baseline: 2_000_000), "the draft's rule: every loss is congestion")
     }
 

@@ -95,6 +95,9 @@ extension BBR {
     /// round starts from this ACK's sample. O(1).
     mutating func advanceLatestDeliverySignals(_ rs: RateSample, now: Int64) {
         guard lossRoundStart else { return }
+        if lostInRound + deliveredInRound > 0 {
+            backgroundLossRate += (roundLossRate - backgroundLossRate) / 8
+        }
         if lossRoundRTTCount > 0 {
             let mean = lossRoundRTTSum / lossRoundRTTCount
             if mean < baselineRoundRTT || now > baselineRoundRTTStamp &+ Self.minRTTFilterNanoseconds {
@@ -113,20 +116,29 @@ extension BBR {
 
     /// Whether this loss round's losses may be read as congestion. The draft reads
     /// every loss so (§5.5.10); NetStack, with ``toleratesRandomLoss`` on, only when
-    /// the round also showed a standing queue: its mean RTT more than
-    /// max(baseline / 4, 1 ms) above the baseline, the lowest round mean of the last
-    /// 10 s. A drop-tail bottleneck drops only with its queue full, and then every
-    /// packet of the round waits in it; random loss on a radio or tunnel link comes
-    /// with no queue, and cutting the model for it spirals the rate down (each cut
-    /// lowers what the next round can deliver). Means, not minima: a path that
-    /// reorders by letting some packets skip its delay has a min_rtt near zero, far
-    /// below what its rounds see. A round without an RTT sample counts as
-    /// congested, as in the draft. O(1).
+    /// the round shows both marks of an overflowing queue: a loss rate above
+    /// max(BBRLossThresh, twice ``backgroundLossRate``) — a burst beyond what the
+    /// path loses round after round — and a standing queue, its mean RTT more than
+    /// max(baseline / 4, 1 ms) above the baseline, the lowest round mean of the
+    /// last 10 s. Random loss on a radio or tunnel link is steady and comes with no
+    /// queue; cutting the model for it spirals the rate down, each cut lowering
+    /// what the next round can deliver. Means, not min_rtt: a path that reorders
+    /// by letting some packets skip its delay has a min_rtt near zero, far below
+    /// what its rounds see. Without RTT samples the loss test alone decides. O(1).
     var congestiveLossEvidence: Bool {
-        guard toleratesRandomLoss, lossRoundRTTCount > 0, baselineRoundRTT != .max else { return true }
+        guard toleratesRandomLoss else { return true }
+        // Loss above what the path loses anyway: a burst, as an overflowing queue drops.
+        guard roundLossRate > max(Self.lossThresh, 2 * backgroundLossRate) else { return false }
+        guard lossRoundRTTCount > 0, baselineRoundRTT != .max else { return true }
         let mean = lossRoundRTTSum / lossRoundRTTCount
         let margin = max(baselineRoundRTT / 4, Self.queueEvidenceFloorNanoseconds)
         return mean > baselineRoundRTT &+ margin
+    }
+
+    /// This loss round's lost / (lost + delivered) so far; 0 before anything. O(1).
+    var roundLossRate: Double {
+        let total = lostInRound + deliveredInRound
+        return total > 0 ? Double(lostInRound) / Double(total) : 0
     }
 
     /// UpdateCongestionSignals (§5.5.10.3): max_bw every ACK; once per loss

@@ -239,8 +239,12 @@ struct BBR: Sendable {
     /// whose delay varies or that reorders by sending some packets early).
     var baselineRoundRTT = Int64.max
     var baselineRoundRTTStamp: Int64 = 0
+    /// The loss rate the path shows round after round (a 1/8 moving average of each
+    /// loss round's lost / (lost + delivered)): random loss a queue did not cause.
+    var backgroundLossRate = 0.0
     /// NetStack's departure from the draft (on by default): a round's losses count as
-    /// congestion only if the round also showed a standing queue. See ``congestiveLossEvidence``.
+    /// congestion only if they exceed the path's usual loss and the round showed a
+    /// standing queue. See ``congestiveLossEvidence``.
     var toleratesRandomLoss = true
     /// C.delivered when recovery began, to tell a full round of recovery (§5.3.1.3).
     var recoveryStartDelivered = 0
