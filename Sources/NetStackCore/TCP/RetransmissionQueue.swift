@@ -215,7 +215,7 @@ struct RetransmissionQueue: Sendable {
         for index in 0..<count { _ = markLost(index) }
     }
 
-    /// Takes back every loss mark (a timeout found spurious, RFC 5682 §2 step 3b): those
+    /// Takes back every loss mark (a reduction found spurious: F-RTO, Eifel, D-SACK): those
     /// segments are in flight after all. O(count).
     mutating func clearLost() {
         for index in 0..<count {

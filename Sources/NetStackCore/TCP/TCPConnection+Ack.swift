@@ -163,6 +163,10 @@ extension TCPConnection {
     func undoSpuriousReduction(_ saved: CongestionControl, now: Instant) {
         spuriousRetransmissions += 1
         congestion.undo(restoring: saved, now: now)
+        // The segments marked lost were not (Linux's full undo clears them too): otherwise this
+        // same ACK's loss detection would start the recovery just undone over again.
+        transmissions.clearLost()
+        if inTimeoutRecovery { sndNxt = sndMax }  // the go-back-N resend is needless too
         if inRecovery { rackRecoveryEnded() }
         inRecovery = false
         inTimeoutRecovery = false

@@ -19,6 +19,7 @@ extension TCPConnection {
         sndNxt = iss
         sndMax = iss
         recover = iss  // RFC 6582 §3.2 step 1
+        rackFack = iss  // sequence order is modular: RACK.fack must start inside this space
         irs = header.sequenceNumber
         rcvNxt = header.sequenceNumber + 1
         rcvAdvertisedEdge = rcvNxt

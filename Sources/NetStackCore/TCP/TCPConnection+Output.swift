@@ -118,7 +118,10 @@ extension TCPConnection {
         }
         // The peer's window counts from SND.UNA; cwnd limits what is in flight (RFC 6675's pipe).
         let probe = tlpSending ? sendMSS : 0
-        let usable = min(window - offset, congestion.cwnd + limited + probe - inFlight)
+        var usable = min(window - offset, congestion.cwnd + limited + probe - inFlight)
+        // RFC 6298 §5.4: the timeout resends the earliest unacknowledged segment, whatever
+        // the flight accounting says.
+        if consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna { usable = max(usable, min(window, sendMSS)) }
         var length = min(available, sendMSS)
         if sndNxt < sndMax {
             length = min(length, alignedLength(at: sndNxt))  // resend record by record
@@ -170,10 +173,15 @@ extension TCPConnection {
     }
 
     /// After a timeout SND.NXT moves back; data the peer already SACKed need not go again.
+    /// The records say what is SACKed (the scoreboard keeps at most 32 ranges). O(log records
+    /// + SACKed records skipped).
     private func skipSackedData() {
         guard sackEnabled, sndNxt < sndMax else { return }
-        for range in scoreboard.ranges where range.start <= sndNxt && sndNxt < range.end {
-            sndNxt = range.end
+        var index = transmissions.firstIndex(endingAfter: sndNxt)
+        while index < transmissions.count, transmissions[index].start <= sndNxt,
+              transmissions[index].flags.contains(.sacked) {
+            sndNxt = .latest(sndNxt, transmissions[index].end)
+            index += 1
         }
     }
 

@@ -48,6 +48,11 @@ extension TCPConnection {
             // A retransmission: mark every record that starts inside [start, end).
             var index = transmissions.firstIndex(endingAfter: start)
             while index < transmissions.count, transmissions[index].start < end {
+                // The peer holds a SACKed record: resending it puts nothing in flight.
+                if transmissions[index].flags.contains(.sacked) {
+                    index += 1
+                    continue
+                }
                 snapshot.txInFlight = inFlight + transmissions[index].length
                 transmissions.markRetransmitted(index, now: nowNs, snapshot: snapshot)
                 if inRecovery {

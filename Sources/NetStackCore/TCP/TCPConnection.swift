@@ -374,6 +374,7 @@ final class TCPConnection {
         sndNxt = iss
         sndMax = iss
         recover = iss  // RFC 6582 §3.2 step 1
+        rackFack = iss  // sequence order is modular: RACK.fack must start inside this space
         announcedMSS = mss
         rcvScale = config.windowScaling ? Self.windowShift(for: receiveBufferCeiling) : 0
         state = .synSent

@@ -205,3 +205,33 @@ struct RateSampleScripts {
         s.expect(at: 1.2, .data(seq: 4381, ack: 1, len: 100, win: 65535))
     }
 }
+
+/// A peer port whose connection gets an ISN at or above 2³¹ with the scripts' host seed.
+let upperHalfISNPort: UInt16 = {
+    let isn = ISNGenerator(secret: HostSecrets(seed: testSeed).key(.initialSequenceNumbers))
+    let local = Endpoint(TCPScript.localIP, 8080)
+    return (40000...41000).first { port in
+        isn.isn(local: local, remote: Endpoint(TCPScript.peerIP, port), now: .zero).rawValue > 0x8000_0000 + 1_000_000
+    } ?? 40002
+}()
+
+@Suite("TCP scripts: RACK state and the ISS")
+struct RACKISSScripts {
+    @Test("in-order ACKs never count as reordering, whichever half of the sequence space the ISS lies in", arguments: [true, false])
+    func noReorderingFromISS(upperHalf: Bool) throws {
+        let s = TCPScript()
+        s.peerPort = upperHalf ? upperHalfISNPort : lowerHalfISNPort
+        let fd = s.establishPassive(.sack)
+        s.send(at: 1.0, fd, 4 * 1460)
+        for k in 0..<4 {
+            s.expect(at: 1.0, .data(seq: 1 + 1460 * k, ack: 1, len: 1460, win: 65535, flags: k == 3 ? "P." : "."))
+        }
+        s.inject(at: 1.1, .ack(seq: 1, ack: 2921, win: 65535))
+        s.inject(at: 1.2, .ack(seq: 1, ack: 5841, win: 65535))
+        let c = try #require(s.host.tcp.connections.values.first)
+        let iss = c.iss.rawValue
+        #expect(upperHalf ? iss >= 0x8000_0000 : iss < 0x8000_0000, "the port gave the ISN half wanted")
+        #expect(!c.rackReorderingSeen)
+        #expect(c.rackFack == c.sndUna)
+    }
+}
