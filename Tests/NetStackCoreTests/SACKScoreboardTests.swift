@@ -171,18 +171,6 @@ struct SACKScoreboardRecordingTests {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator, so every run takes the same walk.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The reference: one Bool per octet, positions counted from `origin`.
 private struct OctetModel {
     var sacked = [Bool](repeating: false, count: 40_000)

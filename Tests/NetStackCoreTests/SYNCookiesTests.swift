@@ -11,18 +11,6 @@ private let server = Endpoint(IPv4Address(198, 51, 100, 1), 80)
 private let client = Endpoint(IPv4Address(192, 0, 2, 1), 40_000)
 private let peerISN: SequenceNumber = 0xDEAD_BEEF
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator, so every run guesses the same cookies.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("SYN cookies")
 struct SYNCookiesTests {
     let cookies = SYNCookies(secret: secret)

@@ -5,19 +5,6 @@
 @testable import NetStackCore
 import Testing
 
-/// SplitMix64: a small seeded generator so every run makes the same operations.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A key like the connection's: which connection, which timer.
 private struct TimerKey: Hashable, CustomStringConvertible {
     enum Kind: Hashable { case retransmission, delayedACK, persist, timeWait }
