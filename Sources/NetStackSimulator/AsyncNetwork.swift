@@ -20,6 +20,10 @@ public actor AsyncNetwork {
     /// The parked tasks of each host, by descriptor.
     private var waiters: [SocketWaiters]
     private var driving = false
+    /// Counts the tasks' visits to the actor (socket calls, and parked calls coming back):
+    /// the driver moves time only once it has stopped changing, so every woken task has
+    /// had its turn at the current instant however busy the machine's threads are.
+    private var activity = 0
     /// The driver gives up (failing every waiter with ETIMEDOUT) past this much virtual time.
     private let limit: Duration
 
@@ -36,8 +40,11 @@ public actor AsyncNetwork {
     /// The socket API of host number `index` (in the order `build` returned them).
     public nonisolated func stack(_ index: Int) -> SimulatedStack { SimulatedStack(network: self, node: index) }
 
-    /// The current virtual time.
-    public var now: Instant { simulator.now }
+    /// The current virtual time (a visit: the driver waits for the task that asks).
+    public var now: Instant {
+        activity &+= 1
+        return simulator.now
+    }
 
     /// Replaces the resolver settings of host `node`.
     public func setResolverConfig(_ config: ResolverConfig, on node: Int) {
@@ -47,6 +54,7 @@ public actor AsyncNetwork {
     /// Runs `body` on host `node` at the current time, then lets it send what it
     /// wants to and wakes the tasks whose descriptors became ready.
     func withHost<R, E: Error>(_ node: Int, _ body: (Host, Instant) throws(E) -> R) throws(E) -> R {
+        activity &+= 1
         let result = try body(nodes[node].host, simulator.now)
         simulator.kick(nodes[node])
         wakeReady()
@@ -56,6 +64,8 @@ public actor AsyncNetwork {
 
     /// Suspends until `key` of host `node` is ready; see `StackDriver.waitUntilReady(_:for:)`.
     func wait(node: Int, for key: SocketWaiters.Key, events: PollEvents = []) async throws {
+        activity &+= 1
+        defer { activity &+= 1 }  // back from the park: the task runs on at this instant
         let id = SocketWaiters.makeID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -84,13 +94,37 @@ public actor AsyncNetwork {
         Task { await self.drive() }
     }
 
+    /// Yields in a row without a task's visit after which the driver moves time.
+    static let quietYields = 16
+    /// The same before time jumps over an idle stretch, where acting late would matter most.
+    static let quietYieldsBeforeJump = 2048
+
     /// The driver: one simulator event at a time, waking ready waiters in between.
     private func drive() async {
         let deadline = simulator.now + limit
         while isWaiting {
             wakeReady()
-            // Let the woken tasks run (they may write, read, or wait again) before time moves.
-            for _ in 0..<4 { await Task.yield() }
+            // Let the woken tasks run (they may write, read, or wait again) before time moves:
+            // until no task has visited the actor for `quietYields` yields in a row. A fixed
+            // few yields were not enough on a loaded machine, where a woken task's thread may
+            // not run before them, and time then jumped past what it was about to do.
+            // Before a jump over an idle stretch (the next event is more than a millisecond
+            // away) wait much longer: a task about to act now would otherwise act after it.
+            var needed = Self.quietYields
+            if let next = simulator.nextEventTime(), next.nanoseconds - simulator.now.nanoseconds > 1_000_000 {
+                needed = Self.quietYieldsBeforeJump
+            }
+            var seen = activity, quiet = 0, spins = 0
+            while quiet < needed && spins < 100_000 {
+                await Task.yield()
+                spins += 1
+                if activity != seen {
+                    seen = activity
+                    quiet = 0
+                } else {
+                    quiet += 1
+                }
+            }
             wakeReady()
             if !isWaiting { break }
             guard simulator.now < deadline else {

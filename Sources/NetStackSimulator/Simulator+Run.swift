@@ -73,6 +73,14 @@ extension Simulator {
         }
     }
 
+    /// When the next event is due (refreshing the nodes' deadlines first), or nil
+    /// when nothing is scheduled. For drivers that treat a jump in time with care
+    /// (``AsyncNetwork``). O(nodes) when the queue is empty, else O(1).
+    public func nextEventTime() -> Instant? {
+        if queue.isEmpty { refreshDeadlines() }
+        return queue.nextTime
+    }
+
     /// Processes the one next event, if it is due by `limit`. Returns false when
     /// nothing is left to do by then (no event, no node deadline) — for drivers
     /// that must look around between events (``AsyncNetwork``).
