@@ -166,6 +166,15 @@ private struct FluidPath {
         let end = now + .nanoseconds(Int64(seconds * 1e9))
         while now < end { round(&bbr) }
     }
+
+    /// Steady-state goodput in bytes per second: runs `warmUp` seconds, then
+    /// measures what is delivered over the next `measure` seconds.
+    mutating func goodput(_ bbr: inout BBR, warmUp: Double, measure: Double) -> Double {
+        run(&bbr, seconds: warmUp)
+        let delivered = self.delivered, start = now
+        run(&bbr, seconds: measure)
+        return Double(self.delivered - delivered) / (now - start).nanoseconds.seconds
+    }
 }
 
 /// 10 Mbit/s (1.25 MB/s), 100 ms: BDP 125 000 bytes = 125 segments.
@@ -453,11 +462,7 @@ struct BBRTests {
         var path = FluidPath(bandwidth: 12_500_000, rtt: .milliseconds(100), buffer: 1_250_000)
         path.randomLoss = 0.01
         var bbr = newBBR(seed: 11)
-        path.run(&bbr, seconds: 10)
-        let delivered = path.delivered
-        let start = path.now
-        path.run(&bbr, seconds: 30)
-        let goodput = Double(path.delivered - delivered) / (path.now - start).nanoseconds.seconds
+        let goodput = path.goodput(&bbr, warmUp: 10, measure: 30)
         #expect(goodput > 0.8 * Double(path.bandwidth), "\(goodput / Double(path.bandwidth))")
         #expect(abs(bbr.maxBandwidth - path.bandwidth) <= path.bandwidth / 20)
     }
@@ -469,11 +474,7 @@ struct BBRTests {
         var path = FluidPath(bandwidth: 12_500_000, rtt: .milliseconds(40), buffer: 500_000)
         path.randomLoss = 0.01
         var bbr = newBBR(seed: 11)
-        path.run(&bbr, seconds: 10)
-        let delivered = path.delivered
-        let start = path.now
-        path.run(&bbr, seconds: 30)
-        let goodput = Double(path.delivered - delivered) / (path.now - start).nanoseconds.seconds
+        let goodput = path.goodput(&bbr, warmUp: 10, measure: 30)
         let mathis = 1.22 * 1000 / (0.04 * 0.1)
         #expect(goodput > 10 * mathis, "\(goodput / Double(path.bandwidth))")
         #expect(goodput > 0.5 * Double(path.bandwidth), "\(goodput / Double(path.bandwidth))")
@@ -487,10 +488,7 @@ struct BBRTests {
             path.randomLoss = 0.05
             var bbr = newBBR(seed: 11)
             bbr.toleratesRandomLoss = tolerant
-            path.run(&bbr, seconds: 5)
-            let delivered = path.delivered, start = path.now
-            path.run(&bbr, seconds: 20)
-            return Double(path.delivered - delivered) / (path.now - start).nanoseconds.seconds / Double(path.bandwidth)
+            return path.goodput(&bbr, warmUp: 5, measure: 20) / Double(path.bandwidth)
         }
         let tolerant = goodput(tolerant: true), draft = goodput(tolerant: false)
         // 5% of what is sent is lost whatever the controller does: 95% is the most there is.
