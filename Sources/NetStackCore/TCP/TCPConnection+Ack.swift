@@ -5,7 +5,10 @@ extension TCPConnection {
     /// frees acknowledged data, takes an RTT sample (RFC 6298, RFC 7323 §4),
     /// updates the send window, and runs loss recovery — SACK and D-SACK
     /// processing, DupThresh, RACK-TLP (RFC 8985) and fast recovery with PRR (RFC 9937).
-    func processAck(_ header: TCPHeader, ack: SequenceNumber, dataLength: Int, now: Instant) {
+    ///
+    /// `windowMayUpdate` is false for a duplicate ACK accepted out of order
+    /// despite PAWS: it carries an older window than the one already taken.
+    func processAck(_ header: TCPHeader, ack: SequenceNumber, dataLength: Int, windowMayUpdate: Bool, now: Instant) {
         let previousWindow = sndWnd
         let unaBefore = sndUna
         let echo = timestampsEnabled ? header.options.timestamps.map(\.echo) : nil
@@ -19,7 +22,7 @@ extension TCPConnection {
 
         // Window update (RFC 9293 §3.10.7.4: only from a newer segment).
         let seq = header.sequenceNumber
-        if sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {
+        if windowMayUpdate, sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {
             sndWnd = Int(header.window) << Int(sndScale)
             sndWl1 = seq
             sndWl2 = ack

@@ -83,9 +83,13 @@ extension TCPConnection {
             flags.remove(.syn)
         }
 
-        // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate.
-        if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps {
-            if Int32(bitPattern: ts.value &- tsRecent) < 0, now.nanoseconds - tsRecentAge.nanoseconds < Self.pawsIdleLimit {
+        // PAWS (RFC 7323 §5.3): a segment older than TS.Recent is a duplicate —
+        // unless it is a duplicate ACK the network reordered (`isDisorderedAck`).
+        var disorderedAck = false
+        if timestampsEnabled, !flags.contains(.rst), let ts = header.options.timestamps,
+           Int32(bitPattern: ts.value &- tsRecent) < 0, now.nanoseconds - tsRecentAge.nanoseconds < Self.pawsIdleLimit {
+            disorderedAck = isDisorderedAck(header, flags: flags, seq: seq, length: data.count, timestamp: ts.value)
+            if !disorderedAck {
                 noteDuplicate(seq: seq, length: data.count)
                 answerInvalid(carriesData: !data.isEmpty || fin, syn: flags.contains(.syn), now: now)
                 return nil
@@ -152,7 +156,7 @@ extension TCPConnection {
             challengeAckPending = true
             return nil
         }
-        processAck(header, ack: ack, dataLength: data.count, now: now)
+        processAck(header, ack: ack, dataLength: data.count, windowMayUpdate: !disorderedAck, now: now)
         if isFinished { return nil }
         updateTSRecent(header, seq: seq, now: now)
 
@@ -282,6 +286,32 @@ extension TCPConnection {
             let last = seq + (length - 1)
             return seq.isWithin(start: rcvNxt, length: window) || last.isWithin(start: rcvNxt, length: window)
         }
+    }
+
+    /// A segment failing PAWS that is only a pure ACK overtaken by a later one: no
+    /// data, no SYN or FIN, SEG.SEQ = RCV.NXT, SEG.ACK at most SND.UNA and no older
+    /// than the largest window (RFC 5961 §5.2), a window whose edge does not pass ours,
+    /// and a TSval at most one RTO (in milliseconds) older than TS.Recent.
+    ///
+    /// Linux's tcp_disordered_ack accepts such an ACK only when SEG.ACK = SND.UNA;
+    /// NetStack also takes the older ones, for their SACK blocks alone (the caller
+    /// keeps the window; SND.UNA, TS.Recent and the RTT cannot move back). On a path
+    /// that reorders ACKs, a receiver with many holes reports each block in only a
+    /// few ACKs (three blocks fit beside timestamps); dropping the overtaken ones
+    /// loses that report, and RACK then resends data the peer holds. Measured on
+    /// 06_lossy's `light` link: a third of all ACKs arrived overtaken, and most of
+    /// the retransmissions were spurious. Such an ACK can move nothing a fresh
+    /// duplicate ACK could not, so it gives a forger nothing new. O(1).
+    private func isDisorderedAck(_ header: TCPHeader, flags: TCPFlags, seq: SequenceNumber, length: Int,
+                                 timestamp value: UInt32) -> Bool {
+        let ack = header.acknowledgmentNumber
+        guard flags.contains(.ack), !flags.contains(.syn), !flags.contains(.fin), length == 0, seq == rcvNxt,
+              ack <= sndUna, ack >= sndUna - max(maxSndWnd, 1) else { return false }
+        // The window it offered ends no further than the one taken (nor is zero).
+        let window = Int(header.window) << Int(sndScale)
+        let widens = seq > sndWl1 || window == 0 || (ack + window) - (sndUna + sndWnd) > 0
+        let replayWindow = max(rtt.rtoNanoseconds / 1_000_000, 1)
+        return !widens && Int64(tsRecent &- value) <= replayWindow
     }
 
     /// RFC 7323 §4.3: TS.Recent follows the segment that holds the left window edge.

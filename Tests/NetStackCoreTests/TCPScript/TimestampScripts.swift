@@ -74,6 +74,33 @@ struct TimestampScripts {
         s.recv(at: 1.2, fd, expecting: .wouldBlock)
     }
 
+    @Test("PAWS spares a pure ACK overtaken by a later one: its SACK blocks count, its window does not")
+    func pawsSparesOvertakenAcks() throws {
+        let s = TCPScript()
+        let fd = s.establishPassive(.full)
+        s.send(at: 1.0, fd, 4 * 1448)
+        #expect(s.takeSent(until: 1.0).count == 4)
+        let c = try #require(s.host.tcp.connections.values.first)
+        // The peer's ACKs stamped 1090 and 1100 swap places on the way: the later one
+        // (SACKing segment 3, window 502 · 128) first, then the earlier (segment 2, window 500 · 128).
+        s.inject(at: 1.1, .ack(seq: 1, ack: 1, win: 502, options: peerTS(1.1, echo: 1.0) + [.nop, .nop, .sack([(2897, 4345)])]))
+        s.inject(at: 1.1, .ack(seq: 1, ack: 1, win: 500, options: peerTS(1.09, echo: 1.0) + [.nop, .nop, .sack([(1449, 2897)])]))
+        #expect(c.transmissions.sackedBytes == 2 * 1448)
+        #expect(c.sndWnd == 502 << 7)  // the overtaken ACK's older window is not taken
+        // Segments 2 and 3 are SACKed, so RACK resends segment 1 once its reorder window passes.
+        let resent = s.takeSent(until: 1.2)
+        #expect(resent.count == 1 && resent.first?.payload.count == 1448)
+        // An ACK older than SND.UNA, overtaken too, still reports segment 4 (Linux would drop it).
+        s.inject(at: 1.2, .ack(seq: 1, ack: 1449, win: 502, options: peerTS(1.2, echo: 1.0) + [.nop, .nop, .sack([(2897, 4345)])]))
+        s.inject(at: 1.2, .ack(seq: 1, ack: 1, win: 502, options: peerTS(1.15, echo: 1.0) + [.nop, .nop, .sack([(4345, 5793)])]))
+        #expect(c.transmissions.sackedBytes == 3 * 1448)
+        #expect(c.sndMax - c.sndUna == 3 * 1448)
+        // One whose window would reach past the edge taken is not a plain reordered ACK: dropped and answered.
+        s.inject(at: 1.3, .ack(seq: 1, ack: 1449, win: 600, options: peerTS(1.19, echo: 1.0)))
+        #expect(c.sndWnd == 502 << 7)
+        #expect(s.takeSent(until: 1.3).contains { $0.flags == [.ack] && $0.payload.isEmpty })
+    }
+
     @Test("PAWS does not apply to an RST: one at RCV.NXT with an old TSval still resets")
     func pawsSparesRst() {
         let s = TCPScript()
