@@ -12,7 +12,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 declare -A package=(
     [ip]=iproute2 [ss]=iproute2 [ping]=iputils-ping [dnsmasq]=dnsmasq-base [curl]=curl
     [python3]=python3 [socat]=socat [nc]=netcat-openbsd [sysctl]=procps [sha256sum]=coreutils
-    [tshark]=tshark [scapy]=python3-scapy [microsocks]=microsocks [danted]=dante-server
+    [tshark]=tshark [ethtool]=ethtool [scapy]=python3-scapy [microsocks]=microsocks [danted]=dante-server
 )
 
 missing=()
