@@ -42,9 +42,12 @@ extension TCPConnection {
             if isDuplicate || newlySacked > 0 {
                 duplicateAcks += 1
                 if isDuplicate && header.options.sackBlocks.isEmpty {
-                    // RFC 9937 §5: without SACK each duplicate ACK delivered one segment.
-                    delivered += sendMSS
-                    duplicateAckCredit += sendMSS
+                    // RFC 9937 §5: without SACK each duplicate ACK delivered at most one segment,
+                    // and together no more than was sent above the first hole (as Linux's
+                    // tcp_limit_reno_sacked): duplicated or forged ACKs cannot inflate PRR's budget.
+                    let credit = min(sendMSS, max(0, flightSize - max(transmissions.lostBytes, sendMSS) - duplicateAckCredit))
+                    delivered += credit
+                    duplicateAckCredit += credit
                     if !inRecovery && !inTimeoutRecovery && duplicateAcks >= dupThresh && sndUna > recover {
                         // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: DupThresh marks the first segment lost.
                         markFirstLost()

@@ -153,8 +153,12 @@ extension TCPConnection {
     /// Applies one ACK's SACK blocks to the records and the scoreboard,
     /// block by block: only the parts no earlier block covered are walked, so
     /// the cost is O(ranges + log records + records newly SACKed) per block.
-    /// Returns the bytes newly SACKed. Blocks below SND.UNA, beyond SND.MAX or
-    /// reversed are skipped (the scoreboard's rules). No allocation.
+    /// Returns the bytes of the records newly SACKed (RFC 9937's share of
+    /// DeliveredData): counted from the records, not the scoreboard, which
+    /// forgets ranges past 32 (and would count a forgotten range twice, or a
+    /// range beyond the 32nd not at all) and counts parts of records that
+    /// stay outstanding. Blocks below SND.UNA, beyond SND.MAX or reversed are
+    /// skipped (the scoreboard's rules). No allocation.
     func applySACK(_ blocks: TCPSACKBlocks, now: Instant, echo: UInt32?) -> Int {
         var newly = 0
         for block in blocks {
@@ -169,12 +173,13 @@ extension TCPConnection {
                     if record.start >= block.left, record.end <= block.right, !record.flags.contains(.sacked) {
                         noteDelivered(index, length: record.length, now: now, echo: echo)
                         transmissions.markSacked(index)
+                        newly += record.length
                     }
                     index += 1
                 }
             }
-            newly += scoreboard.update(blocks: CollectionOfOne((start: block.left, end: block.right)),
-                                       snaUna: sndUna, sndNxt: sndMax)
+            _ = scoreboard.update(blocks: CollectionOfOne((start: block.left, end: block.right)),
+                                  snaUna: sndUna, sndNxt: sndMax)
         }
         return newly
     }
