@@ -221,6 +221,26 @@ struct PacingTests {
         #expect(sent.reduce(0) { $0 + $1.payloadLength } <= 2000)
     }
 
+    @Test("a tail loss probe held by the pacer waits for its wake and sends new data, not a retransmission")
+    func probeWaitsForPacer() {
+        let connection = establishedConnection(segments: 6)
+        connection.sackEnabled = true
+        _ = drive(connection, until: .zero)  // segments 1–2; 3–6 held
+        connection.tlpPending = true  // the probe timer fired (RFC 8985 §7.3)
+        var sent: [OutgoingSegment] = []
+        connection.output(now: Instant(nanoseconds: 1_000_000), allowChallengeAck: { true }) { sent.append($0) }
+        #expect(sent.allSatisfy { $0.payloadLength == 0 }, "held by the pacer")
+        #expect(connection.totalRetransmissions == 0, "no fallback to resending segment 2")
+        #expect(connection.tlpPending, "kept for the pacing wake")
+        sent.removeAll()
+        let wake = connection.pacingDeadline ?? .zero
+        connection.handleTimers(now: wake)
+        connection.output(now: wake, allowChallengeAck: { true }) { sent.append($0) }
+        #expect(sent.first?.header.sequenceNumber == connection.iss + 1 + 2000, "new data: segment 3")
+        #expect(connection.totalRetransmissions == 0)
+        #expect(connection.tlpDeadline != nil, "new data sent re-arms the probe timer (§7.2)")
+    }
+
     @Test("the quantum is about 1 ms of data, at least two segments and at most 64 KiB")
     func quantumBounds() {
         #expect(TCPConnection.pacingQuantum(rate: 10_000_000, mss: 1460) == 10_000)

@@ -409,10 +409,11 @@ extension TCPConnection {
     /// Arms the probe timeout (RFC 8985 §7.2) after new data went out or an
     /// ACK advanced SND.UNA: PTO = 2·SRTT (+ the delayed-ACK allowance when one
     /// segment is in flight), no later than the RTO; only with SACK, outside
-    /// recovery, and while no probe is outstanding. O(1).
+    /// recovery, with nothing SACKed (RFC 8985 §7.2: a hole below SACKed data is
+    /// RACK's to find, by its reorder timer), and while no probe is outstanding. O(1).
     func armProbeTimer(now: Instant) {
         guard sackEnabled, !inRecovery, !inTimeoutRecovery, tlpEndSeq == nil, sndMax > sndUna,
-              let srtt = rtt.srttNanoseconds else {
+              transmissions.sackedBytes == 0, let srtt = rtt.srttNanoseconds else {
             tlpDeadline = nil
             return
         }
@@ -426,10 +427,13 @@ extension TCPConnection {
     /// WCDelAckT of RFC 8985 §7.2: 200 ms.
     static let worstCaseDelayedAckNanoseconds: Int64 = 200_000_000
 
-    /// The probe timer fired (RFC 8985 §7.3): one probe goes out with the next output. O(1).
+    /// The probe timer fired (RFC 8985 §7.3): one probe goes out with the next
+    /// output, unless since it was armed recovery started or data was SACKed
+    /// (§7.2's conditions, which a SACK-only ACK does not re-check). O(1).
     func probeTimerExpired(now: Instant) {
         tlpDeadline = nil
-        guard sackEnabled, tlpEndSeq == nil, sndMax > sndUna, !inRecovery else { return }
+        guard sackEnabled, tlpEndSeq == nil, sndMax > sndUna, !inRecovery, !inTimeoutRecovery,
+              transmissions.sackedBytes == 0 else { return }
         tlpPending = true
     }
 

@@ -46,6 +46,24 @@ struct RACKScripts {
         #expect(s.host.tcpLossStatistics.sackRecoveries == 1)
     }
 
+    @Test("TLP: no probe is armed while data is SACKed; RACK's reorder timer repairs the hole below it (RFC 8985 §7.2)")
+    func noProbeWhileSACKed() throws {
+        let s = lossRecoveryScript()
+        let fd = s.establishPassive(.sack)
+        sendWindow(s, fd, bytes: 5840, segments: 4)
+        // Segments 1, 2 and 4 arrive, 3 is lost: SND.UNA advances with segment 4 SACKed.
+        s.inject(at: 1.05, .ack(seq: 1, ack: 2921, win: 65535, options: [.nop, .nop, .sack([(4381, 5841)])]))
+        let c = try #require(connection(s))
+        #expect(c.tlpDeadline == nil)
+        #expect(c.rackDeadline != nil)
+        // RACK.rtt 50 ms, reo_wnd = min_RTT / 4 = 12.5 ms: segment 3 is lost at 1.0625 and resent.
+        s.expectNothing(until: 1.062)
+        s.expect(by: 1.063, .data(seq: 2921, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.inject(at: 1.2, .ack(seq: 1, ack: 5841, win: 65535))
+        s.expectNothing(until: 3)
+        #expect(c.tailLossProbes == 0)
+    }
+
     @Test("RACK: a lost fast retransmission is found when later-sent data is SACKed, without an RTO")
     func lostRetransmission() throws {
         let s = lossRecoveryScript()
