@@ -55,7 +55,10 @@ extension TCPConnection {
                 }
             }
         }
-        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0, now: now) }
+        if frtoStep > 0 {
+            frtoProcessAck(advanced: sndUna > unaBefore, deliveredOriginal: ackDeliveredOriginal,
+                           isDuplicate: isPureDuplicate || newlySacked > 0, now: now)
+        }
         if dsack { rackNoteDSACK() }
         tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)
 

@@ -98,6 +98,7 @@ extension TCPConnection {
         ackSample = RateSample()
         ackSample.priorInFlight = inFlight
         ackHasPrior = false
+        ackDeliveredOriginal = false
         rackFackBeforeAck = rackFack
     }
 
@@ -110,6 +111,7 @@ extension TCPConnection {
         deliveredTotal += length
         deliveredNanoseconds = now.nanoseconds
         ackSample.newlyAcked += length
+        if !record.flags.contains(.everRetransmitted) { ackDeliveredOriginal = true }
         if !record.flags.contains(.sampled) {
             if !ackHasPrior || record.delivered > ackSample.priorDelivered {
                 ackHasPrior = true

@@ -146,6 +146,8 @@ final class TCPConnection {
     var ackSample = RateSample()
     /// The ACK in progress found a record with a rate snapshot.
     var ackHasPrior = false
+    /// The ACK in progress delivered a record sent only once (F-RTO's step 3.b, RFC 5682 §2).
+    var ackDeliveredOriginal = false
     /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
     var ackPriorDeliveredNanoseconds: Int64 = 0
     var ackSendIntervalNanoseconds: Int64 = 0
