@@ -493,6 +493,8 @@ final class TCPConnection {
             if limit >= 256 && limit < sendMSS {
                 sendMSS = limit
                 congestion.setMSS(limit)
+                // Resends go record by record: a record of the old size would be dropped again.
+                transmissions.split(maximumLength: limit)
                 sndNxt = sndUna  // resend what was too big, in smaller segments
             }
             return
