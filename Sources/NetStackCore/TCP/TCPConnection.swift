@@ -214,6 +214,8 @@ final class TCPConnection {
     var tailLossProbes = 0
     var tailLossProbeRecoveries = 0
     var rackLossesMarked = 0
+    /// Records RACK's loss scan looked at, over the connection's life (its cost; tests).
+    var rackRecordsScanned = 0
     var sackRecoveries = 0
     var renoRecoveries = 0
 
