@@ -88,7 +88,7 @@ struct PacingTests {
         let connection = establishedConnection(segments: 1)
         // ssthresh ≤ 2·cwnd: congestion avoidance for Linux's rule (cwnd < ssthresh/2 is slow start).
         connection.congestion.enterFastRecovery(flightSize: 20_000, now: .zero)  // ssthresh 10 000
-        connection.congestion.exitRecovery(flightSize: 20_000)                  // cwnd = ssthresh = 10 000
+        connection.congestion.exitRecovery(flightSize: 20_000, now: .zero)                  // cwnd = ssthresh = 10 000
         connection.updatePacingRate(now: .zero)
         #expect(connection.congestion.cwnd == 10_000)
         #expect(connection.pacingRate == 10_000 * 12)  // 1.2 × 10 000 B / 0.1 s

@@ -140,7 +140,7 @@ extension TCPConnection {
                 inRecovery = false
                 rackRecoveryEnded()
                 if congestion.usesProportionalRateReduction {
-                    congestion.endRecovery()  // RFC 9937 §5: cwnd = ssthresh
+                    congestion.endRecovery(now: now)  // RFC 9937 §5: cwnd = ssthresh
                 } else {
                     congestion.exitRecovery(flightSize: flightSize, now: now)
                 }

@@ -475,7 +475,7 @@ extension TCPConnection {
             tailLossProbeRecoveries += 1
             guard !inRecovery else { return }
             congestion.enterFastRecovery(flightSize: flightSize, now: now)
-            congestion.endRecovery()
+            congestion.endRecovery(now: now)
         } else if isPureDuplicate {
             tlpEndSeq = nil
         }
