@@ -88,6 +88,5 @@ struct ICMPErrorScripts {
         #expect(sent.filter { s.relativeSeq($0) == 1 }.count == 2, "segment 1 resent twice")
         #expect(sent.allSatisfy { $0.payload.count <= 1240 },
                 "\(sent.filter { $0.payload.count > 1240 }.map { s.relativeSeq($0) })")
-        _ = fd
     }
 }
