@@ -527,6 +527,31 @@ struct BBRTests {
         #expect(round(mean: 2_000_000, baseline: 2_000_000), "the draft's rule: every loss is congestion")
     }
 
+    @Test("the background loss rate averages only rounds that do not look congestive")
+    func backgroundLossFromNonCongestiveRounds() {
+        var bbr = newBBR()
+        let rs = RateSample()
+        /// Ends a loss round with 5% lost and the given mean RTT over a 20 ms baseline.
+        func endRound(mean: Int64) {
+            bbr.baselineRoundRTT = 20_000_000
+            bbr.baselineRoundRTTStamp = 1_000_000_000
+            bbr.lostInRound = 5
+            bbr.deliveredInRound = 95
+            bbr.lossRoundRTTSum = 3 * mean
+            bbr.lossRoundRTTCount = 3
+            bbr.lossRoundStart = true
+            bbr.advanceLatestDeliverySignals(rs, now: 1_000_000_000)
+        }
+        endRound(mean: 30_000_000)  // a standing queue and a burst: congestion
+        #expect(bbr.backgroundLossRate == 0)
+        endRound(mean: 20_000_000)  // the same loss with no queue: the path's own
+        #expect(bbr.backgroundLossRate == 0.05 / 8)
+        // With the tolerance off the rounds are classified all the same.
+        bbr.toleratesRandomLoss = false
+        endRound(mean: 30_000_000)
+        #expect(bbr.backgroundLossRate == 0.05 / 8)
+    }
+
     @Test("the baseline is the lowest round mean RTT, not min_rtt: samples that skip the path's delay do not make every round look queued")
     func baselineIgnoresEarlySamples() {
         var path = FluidPath(bandwidth: 1_250_000, rtt: .milliseconds(20), buffer: 100_000)

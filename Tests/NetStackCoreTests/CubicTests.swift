@@ -86,7 +86,7 @@ struct CubicTests {
         #expect(cc.inRecovery)
         cc.setRecoveryWindow(65000)  // PRR's pipe + sndcnt
         #expect(cc.cwnd == 65000)
-        cc.endRecovery()  // RFC 9937 §5: cwnd = ssthresh
+        cc.endRecovery(now: .zero)  // RFC 9937 §5: cwnd = ssthresh
         #expect(cc.cwnd == 70000)
         #expect(!cc.inRecovery)
     }
@@ -168,7 +168,7 @@ struct CubicTests {
         #expect(cc.ssthresh == 2000)
         cc.setRecoveryWindow(0)  // an empty pipe: the 1·SMSS floor
         #expect(cc.cwnd == 1000)
-        cc.exitRecovery(flightSize: 0)  // min(2000, max(0, 1000) + 1000)
+        cc.exitRecovery(flightSize: 0, now: .zero)  // min(2000, max(0, 1000) + 1000)
         #expect(cc.cwnd == 2000)
         cc.onRetransmissionTimeout(flightSize: 2000, now: start)
         #expect(cc.cwnd == 1000)
@@ -282,8 +282,8 @@ struct CubicTests {
                 cc.enterFastRecovery(flightSize: flight, now: now); bare.enterFastRecovery()
                 sinceRTO = false
             case 1...2: cc.setRecoveryWindow(flight); bare.window.setRecoveryWindow(flight)
-            case 3...4: cc.endRecovery(); bare.exitRecovery(flightSize: bare.window.ssthresh)
-            case 5: cc.exitRecovery(flightSize: flight); bare.exitRecovery(flightSize: flight)
+            case 3...4: cc.endRecovery(now: .zero); bare.exitRecovery(flightSize: bare.window.ssthresh)
+            case 5: cc.exitRecovery(flightSize: flight, now: .zero); bare.exitRecovery(flightSize: flight)
             case 6:
                 cc.onRetransmissionTimeout(flightSize: flight, now: now); bare.onRetransmissionTimeout()
                 sinceRTO = true

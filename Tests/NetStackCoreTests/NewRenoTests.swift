@@ -78,7 +78,7 @@ struct NewRenoTests {
         var cc = reno()
         cc.ack(10, of: 1000)  // slow start: 20000
         cc.enterFastRecovery(flightSize: 20000, now: t0)  // ssthresh 10000
-        cc.exitRecovery(flightSize: 10000)  // min(10000, 11000) = 10000 = ssthresh
+        cc.exitRecovery(flightSize: 10000, now: .zero)  // min(10000, 11000) = 10000 = ssthresh
         #expect(cc.cwnd == 10000)
         #expect(!cc.inSlowStart)
         // bytes_acked reaches cwnd = 10000 on the 10th ACK: cwnd 11000.
@@ -119,13 +119,13 @@ struct NewRenoTests {
         #expect(cc.ssthresh == 10000)
         #expect(cc.cwnd == 12000)
         // RFC 9937 §5, at the end of recovery: cwnd = ssthresh; then congestion avoidance.
-        cc.endRecovery()
+        cc.endRecovery(now: .zero)
         #expect(!cc.inRecovery)
         #expect(cc.cwnd == 10000)
         #expect(!cc.inSlowStart)
         // Outside recovery both hooks are no-ops.
         cc.setRecoveryWindow(3000)
-        cc.endRecovery()
+        cc.endRecovery(now: .zero)
         #expect(cc.cwnd == 10000)
     }
 
@@ -135,7 +135,7 @@ struct NewRenoTests {
         cc.ack(10, of: 1000)
         cc.enterFastRecovery(flightSize: 20000, now: t0)
         // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) = min(10000, 6000 + 1000) = 7000.
-        cc.exitRecovery(flightSize: 6000)
+        cc.exitRecovery(flightSize: 6000, now: .zero)
         #expect(!cc.inRecovery)
         #expect(cc.cwnd == 7000)
         #expect(cc.inSlowStart)
@@ -149,7 +149,7 @@ struct NewRenoTests {
         cc.ack(10, of: 1000)
         cc.enterFastRecovery(flightSize: 20000, now: t0)
         // min(10000, 15000 + 1000) = 10000.
-        cc.exitRecovery(flightSize: 15000)
+        cc.exitRecovery(flightSize: 15000, now: .zero)
         #expect(cc.cwnd == 10000)
     }
 
@@ -163,7 +163,7 @@ struct NewRenoTests {
         cc.setRecoveryWindow(0)
         #expect(cc.cwnd == 1000)
         // min(2000, max(0, 1000) + 1000) = 2000.
-        cc.exitRecovery(flightSize: 0)
+        cc.exitRecovery(flightSize: 0, now: .zero)
         #expect(cc.cwnd == 2000)
     }
 
@@ -215,7 +215,7 @@ struct NewRenoTests {
         #expect(cc.mss == 65535)
         cc.onAck(newlyAcked: -5, flightSize: -1, rtt: .seconds(-1), now: t0)
         cc.setRecoveryWindow(Int.min)
-        cc.exitRecovery(flightSize: Int.min)
+        cc.exitRecovery(flightSize: Int.min, now: .zero)
         for _ in 0..<100_000 { cc.onAck(newlyAcked: Int.max, flightSize: Int.max, rtt: nil, now: t0) }
         #expect(cc.cwnd == CongestionWindow.maximum)
         cc.enterFastRecovery(flightSize: Int.max, now: t0)
@@ -224,7 +224,7 @@ struct NewRenoTests {
         #expect(cc.cwnd == CongestionWindow.maximum)
         cc.setRecoveryWindow(Int.min)
         #expect(cc.cwnd == 65535)
-        cc.endRecovery()
+        cc.endRecovery(now: .zero)
         #expect(cc.cwnd == cc.ssthresh && cc.cwnd <= CongestionWindow.maximum)
         cc.onRetransmissionTimeout(flightSize: Int.min, now: t0)
         #expect(cc.cwnd == 65535)
@@ -242,8 +242,8 @@ struct NewRenoTests {
             switch Int.random(in: 0..<20, using: &rng) {
             case 0: cc.enterFastRecovery(flightSize: flight, now: t0); model.loss(flight)
             case 1...2: cc.setRecoveryWindow(flight); model.prr(flight)
-            case 3...4: cc.endRecovery(); model.full(model.ssthresh)
-            case 5: cc.exitRecovery(flightSize: flight); model.full(flight)
+            case 3...4: cc.endRecovery(now: .zero); model.full(model.ssthresh)
+            case 5: cc.exitRecovery(flightSize: flight, now: .zero); model.full(flight)
             case 6: cc.onRetransmissionTimeout(flightSize: flight, now: t0); model.timeout(flight)
             case 7: cc.onIdleRestart(idle: .seconds(2), rto: .seconds(1)); model.idle()
             default:

@@ -88,7 +88,7 @@ struct PacingTests {
         let connection = establishedConnection(segments: 1)
         // ssthresh ≤ 2·cwnd: congestion avoidance for Linux's rule (cwnd < ssthresh/2 is slow start).
         connection.congestion.enterFastRecovery(flightSize: 20_000, now: .zero)  // ssthresh 10 000
-        connection.congestion.exitRecovery(flightSize: 20_000)                  // cwnd = ssthresh = 10 000
+        connection.congestion.exitRecovery(flightSize: 20_000, now: .zero)                  // cwnd = ssthresh = 10 000
         connection.updatePacingRate(now: .zero)
         #expect(connection.congestion.cwnd == 10_000)
         #expect(connection.pacingRate == 10_000 * 12)  // 1.2 × 10 000 B / 0.1 s
@@ -219,6 +219,26 @@ struct PacingTests {
         connection.output(now: wake, allowChallengeAck: { true }) { sent.append($0) }
         #expect(sent.first?.header.sequenceNumber == connection.sndUna, "the retransmission goes first")
         #expect(sent.reduce(0) { $0 + $1.payloadLength } <= 2000)
+    }
+
+    @Test("a tail loss probe held by the pacer waits for its wake and sends new data, not a retransmission")
+    func probeWaitsForPacer() {
+        let connection = establishedConnection(segments: 6)
+        connection.sackEnabled = true
+        _ = drive(connection, until: .zero)  // segments 1–2; 3–6 held
+        connection.tlpPending = true  // the probe timer fired (RFC 8985 §7.3)
+        var sent: [OutgoingSegment] = []
+        connection.output(now: Instant(nanoseconds: 1_000_000), allowChallengeAck: { true }) { sent.append($0) }
+        #expect(sent.allSatisfy { $0.payloadLength == 0 }, "held by the pacer")
+        #expect(connection.totalRetransmissions == 0, "no fallback to resending segment 2")
+        #expect(connection.tlpPending, "kept for the pacing wake")
+        sent.removeAll()
+        let wake = connection.pacingDeadline ?? .zero
+        connection.handleTimers(now: wake)
+        connection.output(now: wake, allowChallengeAck: { true }) { sent.append($0) }
+        #expect(sent.first?.header.sequenceNumber == connection.iss + 1 + 2000, "new data: segment 3")
+        #expect(connection.totalRetransmissions == 0)
+        #expect(connection.tlpDeadline != nil, "new data sent re-arms the probe timer (§7.2)")
     }
 
     @Test("the quantum is about 1 ms of data, at least two segments and at most 64 KiB")

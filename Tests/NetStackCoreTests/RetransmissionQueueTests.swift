@@ -64,6 +64,24 @@ struct RetransmissionQueueTests {
         #expect(q.lostBytes == 600)
     }
 
+    @Test("a path MTU drop splits the records into pieces of the new size, keeping flags, times and counts")
+    func splitToSmallerSegments() {
+        var q = queue(70)  // past the initial capacity, so the split grows the ring
+        for _ in 0..<3 { q.removeFirst() }  // a moved head
+        q.markLost(0)
+        q.markSacked(1)
+        q.split(maximumLength: 400)
+        #expect(q.count == 67 * 3)
+        #expect(q[0].start == SequenceNumber(rawValue: 4000) && q[0].length == 400)
+        #expect(q[2].start == SequenceNumber(rawValue: 4800) && q[2].length == 200)
+        #expect((0..<3).allSatisfy { q[$0].flags.contains(.lost) && q[$0].sentNanoseconds == 3 })
+        #expect((3..<6).allSatisfy { q[$0].flags.contains(.sacked) && q[$0].sentNanoseconds == 4 })
+        #expect(q.lostBytes == 1000 && q.lostUnsentBytes == 1000 && q.sackedBytes == 1000)
+        #expect(q.firstIndex(endingAfter: SequenceNumber(rawValue: 5500)) == 4)
+        q.split(maximumLength: 400)  // nothing left to split
+        #expect(q.count == 67 * 3)
+    }
+
     @Test("binary search finds the record holding a sequence number")
     func search() {
         let q = queue(100)

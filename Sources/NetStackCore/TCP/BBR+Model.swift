@@ -95,7 +95,9 @@ extension BBR {
     /// round starts from this ACK's sample. O(1).
     mutating func advanceLatestDeliverySignals(_ rs: RateSample, now: Int64) {
         guard lossRoundStart else { return }
-        if lostInRound + deliveredInRound > 0 {
+        // Only rounds that do not look congestive feed the background rate: a queue's
+        // bursts averaged in would raise it until bursts no longer stood out.
+        if lostInRound + deliveredInRound > 0 && !roundLooksCongestive {
             backgroundLossRate += (roundLossRate - backgroundLossRate) / 8
         }
         if lossRoundRTTCount > 0 {
@@ -126,7 +128,12 @@ extension BBR {
     /// by letting some packets skip its delay has a min_rtt near zero, far below
     /// what its rounds see. Without RTT samples the loss test alone decides. O(1).
     var congestiveLossEvidence: Bool {
-        guard toleratesRandomLoss else { return true }
+        !toleratesRandomLoss || roundLooksCongestive
+    }
+
+    /// The loss round so far shows both marks of an overflowing queue (see
+    /// ``congestiveLossEvidence``), whether or not the controller acts on them. O(1).
+    var roundLooksCongestive: Bool {
         // Loss above what the path loses anyway: a burst, as an overflowing queue drops.
         guard roundLossRate > max(Self.lossThresh, 2 * backgroundLossRate) else { return false }
         guard lossRoundRTTCount > 0, baselineRoundRTT != .max else { return true }

@@ -9,7 +9,7 @@
 // existential and no allocation. ``CongestionWindow`` holds what the two
 // loss-based ones share: they choose ssthresh on a loss, and the connection's
 // PRR drives cwnd from there to ssthresh (``CongestionControl/setRecoveryWindow(_:)``,
-// ``CongestionControl/endRecovery()``).
+// ``CongestionControl/endRecovery(now:)``).
 //
 // Units: windows are bytes, like SND.UNA arithmetic. `flightSize` is RFC 5681
 // §2's FlightSize (SND.MAX − SND.UNA): for `onAck`, as it was when the ACK
@@ -270,8 +270,9 @@ struct CongestionControl: Sendable {
 
     /// The full ACK ending recovery: cwnd = min(ssthresh, max(FlightSize, SMSS)
     /// + SMSS) (RFC 6582 §3.2 step 3, option 1); BBR restores the cwnd saved at
-    /// entry, bounded by its model. No-op outside recovery. O(1).
-    mutating func exitRecovery(flightSize: Int, now: Instant = .zero) {
+    /// entry, bounded by its model. `now` is the ACK's time (no default: a
+    /// controller that keeps time must not be told it is 0). No-op outside recovery. O(1).
+    mutating func exitRecovery(flightSize: Int, now: Instant) {
         switch state {
         case .newReno(var reno): reno.recoveryEnded(flightSize: flightSize); state = .newReno(reno)
         case .cubic(var cubic): cubic.recoveryEnded(flightSize: flightSize); state = .cubic(cubic)
@@ -280,7 +281,7 @@ struct CongestionControl: Sendable {
     }
 
     /// True when the sender drives cwnd through fast recovery with PRR
-    /// (RFC 9937) — ``setRecoveryWindow(_:)`` on every ACK and ``endRecovery()``
+    /// (RFC 9937) — ``setRecoveryWindow(_:)`` on every ACK and ``endRecovery(now:)``
     /// at the full ACK. True for NewReno and CUBIC; BBR handles recovery
     /// itself (draft-ietf-ccwg-bbr §5.6.4.4). O(1).
     var usesProportionalRateReduction: Bool {
@@ -302,10 +303,11 @@ struct CongestionControl: Sendable {
 
     /// The end of a PRR recovery (RFC 9937 §5: "cwnd = ssthresh"): the shared
     /// exit with FlightSize taken as ssthresh, so min(ssthresh, FlightSize + SMSS)
-    /// is ssthresh. No-op outside recovery. O(1).
-    mutating func endRecovery() {
+    /// is ssthresh; BBR (a tail loss probe's one-shot reduction) restores its
+    /// saved cwnd at `now`. No-op outside recovery. O(1).
+    mutating func endRecovery(now: Instant) {
         guard inRecovery else { return }
-        exitRecovery(flightSize: ssthresh)
+        exitRecovery(flightSize: ssthresh, now: now)
     }
 
     /// A delivery-rate sample, once per ACK that delivered or marked lost

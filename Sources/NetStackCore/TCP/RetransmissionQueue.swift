@@ -229,6 +229,37 @@ struct RetransmissionQueue: Sendable {
         }
     }
 
+    /// Splits every record longer than `maximumLength` into pieces of at most
+    /// that length, each keeping the record's flags, send time and rate
+    /// snapshot: after the path MTU fell (RFC 1191) a resend goes record by
+    /// record, and a record of the old size would not pass. The queue may end
+    /// up above ``maximumRecords`` (then `isFull` holds new data back until ACKs
+    /// drain it). O(count + pieces), one allocation; runs once per MTU drop.
+    mutating func split(maximumLength: Int) {
+        guard maximumLength > 0, count > 0 else { return }
+        var pieces = 0
+        for index in 0..<count { pieces += (self[index].length + maximumLength - 1) / maximumLength }
+        guard pieces > count else { return }
+        var capacity = Self.initialCapacity
+        while capacity < pieces { capacity *= 2 }
+        let filler = TransmissionRecord(start: 0, end: 0, sentNanoseconds: 0)
+        var split = [TransmissionRecord](repeating: filler, count: capacity)
+        var next = 0
+        for index in 0..<count {
+            let record = self[index]
+            var piece = record
+            while piece.start < record.end {
+                piece.end = SequenceNumber.earliest(piece.start + maximumLength, record.end)
+                split[next] = piece
+                next += 1
+                piece.start = piece.end
+            }
+        }
+        storage = split
+        head = 0
+        count = pieces  // the byte counts are unchanged: the pieces cover the same bytes with the same flags
+    }
+
     /// Frees the storage if no record is held (the connection went idle). O(1).
     mutating func releaseIfEmpty() {
         guard count == 0, !storage.isEmpty else { return }

@@ -45,9 +45,12 @@ extension TCPConnection {
             if isDuplicate || newlySacked > 0 {
                 duplicateAcks += 1
                 if isDuplicate && header.options.sackBlocks.isEmpty {
-                    // RFC 9937 §5: without SACK each duplicate ACK delivered one segment.
-                    delivered += sendMSS
-                    duplicateAckCredit += sendMSS
+                    // RFC 9937 §5: without SACK each duplicate ACK delivered at most one segment,
+                    // and together no more than was sent above the first hole (as Linux's
+                    // tcp_limit_reno_sacked): duplicated or forged ACKs cannot inflate PRR's budget.
+                    let credit = min(sendMSS, max(0, flightSize - max(transmissions.lostBytes, sendMSS) - duplicateAckCredit))
+                    delivered += credit
+                    duplicateAckCredit += credit
                     if !inRecovery && !inTimeoutRecovery && duplicateAcks >= dupThresh && sndUna > recover {
                         // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: DupThresh marks the first segment lost.
                         markFirstLost()
@@ -55,7 +58,10 @@ extension TCPConnection {
                 }
             }
         }
-        if frtoStep > 0 { frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0, now: now) }
+        if frtoStep > 0 {
+            frtoProcessAck(advanced: sndUna > unaBefore, deliveredOriginal: ackDeliveredOriginal,
+                           isDuplicate: isPureDuplicate || newlySacked > 0, now: now)
+        }
         if dsack { rackNoteDSACK() }
         tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)
 
@@ -137,7 +143,7 @@ extension TCPConnection {
                 inRecovery = false
                 rackRecoveryEnded()
                 if congestion.usesProportionalRateReduction {
-                    congestion.endRecovery()  // RFC 9937 §5: cwnd = ssthresh
+                    congestion.endRecovery(now: now)  // RFC 9937 §5: cwnd = ssthresh
                 } else {
                     congestion.exitRecovery(flightSize: flightSize, now: now)
                 }

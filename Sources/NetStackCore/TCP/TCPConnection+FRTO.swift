@@ -9,9 +9,10 @@
 import NetStackWire
 
 extension TCPConnection {
-    /// RFC 5682 §2 steps 2 and 3 for one ACK after the timeout's retransmission. O(1),
+    /// RFC 5682 §2 steps 2 and 3 for one ACK after the timeout's retransmission;
+    /// `deliveredOriginal`: the ACK delivered a segment that was never sent twice. O(1),
     /// except the undo, which takes back the loss marks, O(records).
-    func frtoProcessAck(advanced: Bool, isDuplicate: Bool, now: Instant) {
+    func frtoProcessAck(advanced: Bool, deliveredOriginal: Bool, isDuplicate: Bool, now: Instant) {
         switch frtoStep {
         case 1:
             // Step 2: a duplicate ACK, or one acknowledging everything sent, ends F-RTO (2.a).
@@ -25,7 +26,12 @@ extension TCPConnection {
             sndNxt = sndMax
             frtoStep = 2
         case 2:
-            if advanced {
+            if advanced && !deliveredOriginal {
+                // Only segments sent more than once (a tail loss probe, an earlier recovery's
+                // retransmissions) are acknowledged: the ACK may answer a retransmission, so it
+                // proves nothing spurious (Linux's FLAG_ORIG_SACK_ACKED). The recovery goes on.
+                endFRTO()
+            } else if advanced {
                 // Step 3.b: original transmissions acknowledged: the timeout was spurious.
                 if let saved = frtoUndo {
                     undoneByFRTO += 1

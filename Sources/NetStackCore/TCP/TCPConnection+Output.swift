@@ -215,18 +215,28 @@ extension TCPConnection {
 
     /// The tail loss probe (RFC 8985 §7.3): one new segment if the windows
     /// allow one, else the last segment sent again; TLP.end_seq remembers the
-    /// probe and the RTO is restarted. Returns whether a probe went out. O(1).
+    /// probe and the RTO is restarted. While the pacer holds data the probe
+    /// waits for its wake (kept pending): resending the last segment instead
+    /// would put a needless retransmission where new data was due. Returns
+    /// whether a probe went out. O(1).
     private func sendProbe(now: Instant, emit: (OutgoingSegment) -> Void) -> Bool {
         guard let last = transmissions.last, !inRecovery else { return false }
         // New data may go past cwnd by one segment: the probe is allowed to (RFC 8985 §7.3).
         tlpSending = true
         let segment = nextDataSegment(now: now)
         tlpSending = false
+        if segment == nil && (pacingHeld || !pacingAllowsSegment(now: now)) {
+            tlpPending = true  // the pacing wake (pacingDeadline is armed) sends the probe
+            return false
+        }
         if let segment {
             emit(segment)
+            notePacedSend(bytes: segment.payloadLength, now: now)
             tlpIsRetransmission = false
         } else {
-            emit(retransmission(from: last.start, to: last.end, now: now))
+            let segment = retransmission(from: last.start, to: last.end, now: now)
+            emit(segment)
+            notePacedSend(bytes: segment.payloadLength, now: now)
             noteTransmission(start: last.start, end: last.end, now: now)
             tlpIsRetransmission = true
         }

@@ -8,8 +8,8 @@
 // Every per-ACK function is allocation-free. Costs are stated per function;
 // the one walk that can exceed the records an ACK covers is RACK's loss scan
 // (O(records sent before RACK.xmit_ts that are still outstanding)), which in
-// steady state stops at the first record and only in recovery walks the
-// SACKed ones below the highest delivered segment.
+// steady state stops at the first record and in recovery walks the holes
+// below the highest delivered segment, jumping over each SACKed run.
 
 import NetStackWire
 
@@ -98,6 +98,7 @@ extension TCPConnection {
         ackSample = RateSample()
         ackSample.priorInFlight = inFlight
         ackHasPrior = false
+        ackDeliveredOriginal = false
         rackFackBeforeAck = rackFack
     }
 
@@ -110,6 +111,7 @@ extension TCPConnection {
         deliveredTotal += length
         deliveredNanoseconds = now.nanoseconds
         ackSample.newlyAcked += length
+        if !record.flags.contains(.everRetransmitted) { ackDeliveredOriginal = true }
         if !record.flags.contains(.sampled) {
             if !ackHasPrior || record.delivered > ackSample.priorDelivered {
                 ackHasPrior = true
@@ -153,8 +155,12 @@ extension TCPConnection {
     /// Applies one ACK's SACK blocks to the records and the scoreboard,
     /// block by block: only the parts no earlier block covered are walked, so
     /// the cost is O(ranges + log records + records newly SACKed) per block.
-    /// Returns the bytes newly SACKed. Blocks below SND.UNA, beyond SND.MAX or
-    /// reversed are skipped (the scoreboard's rules). No allocation.
+    /// Returns the bytes of the records newly SACKed (RFC 9937's share of
+    /// DeliveredData): counted from the records, not the scoreboard, which
+    /// forgets ranges past 32 (and would count a forgotten range twice, or a
+    /// range beyond the 32nd not at all) and counts parts of records that
+    /// stay outstanding. Blocks below SND.UNA, beyond SND.MAX or reversed are
+    /// skipped (the scoreboard's rules). No allocation.
     func applySACK(_ blocks: TCPSACKBlocks, now: Instant, echo: UInt32?) -> Int {
         var newly = 0
         for block in blocks {
@@ -169,12 +175,13 @@ extension TCPConnection {
                     if record.start >= block.left, record.end <= block.right, !record.flags.contains(.sacked) {
                         noteDelivered(index, length: record.length, now: now, echo: echo)
                         transmissions.markSacked(index)
+                        newly += record.length
                     }
                     index += 1
                 }
             }
-            newly += scoreboard.update(blocks: CollectionOfOne((start: block.left, end: block.right)),
-                                       snaUna: sndUna, sndNxt: sndMax)
+            _ = scoreboard.update(blocks: CollectionOfOne((start: block.left, end: block.right)),
+                                  snaUna: sndUna, sndNxt: sndMax)
         }
         return newly
     }
@@ -280,7 +287,14 @@ extension TCPConnection {
     ///
     /// The scan runs in sequence order and stops at the first never-resent
     /// record sent after RACK.xmit_ts: new data goes out in sequence order, so
-    /// every later record was sent later still. O(records scanned).
+    /// every later record was sent later still. A run of SACKed records is
+    /// jumped over in one binary search, with the scoreboard's range as the
+    /// hint (Linux keeps SACKed segments off its time-sorted list for the same
+    /// reason): in recovery with a small MSS most records below RACK.fack are
+    /// SACKed, and walking them on every ACK made recovery quadratic. A
+    /// record inside a range but not itself SACKed (a block boundary inside
+    /// it: the peer holds all its bytes) is skipped too. O(holes' records +
+    /// SACK ranges × (ranges + log records)).
     @discardableResult
     func rackDetectLoss(now: Instant) -> Int {
         guard let xmit = rackXmitNanoseconds else { return 0 }
@@ -289,8 +303,12 @@ extension TCPConnection {
         var index = 0
         while index < transmissions.count {
             let record = transmissions[index]
+            rackRecordsScanned += 1
+            if record.flags.contains(.sacked) {
+                index = max(index + 1, rackSkipSACKedRun(from: record.start))
+                continue
+            }
             defer { index += 1 }
-            if record.flags.contains(.sacked) { continue }
             if record.flags.contains(.lost) && !record.flags.contains(.retransmitted) { continue }
             let sentBefore = record.sentNanoseconds < xmit || (record.sentNanoseconds == xmit && record.end <= rackEndSeq)
             if !sentBefore {
@@ -310,6 +328,15 @@ extension TCPConnection {
         rackDeadline = timeout > 0 ? Instant(nanoseconds: now.nanoseconds &+ timeout) : nil
         if newlyLost > 0 { noteLost(newlyLost) }
         return newlyLost
+    }
+
+    /// The index of the first record past the scoreboard range holding `seq`
+    /// (0 if no range holds it: the caller then steps one record). O(ranges + log records).
+    private func rackSkipSACKedRun(from seq: SequenceNumber) -> Int {
+        for range in scoreboard.ranges where range.start <= seq {
+            if seq < range.end { return transmissions.firstIndex(endingAfter: range.end) }
+        }
+        return 0
     }
 
     /// Without SACK the lowest outstanding segment is lost after DupThresh
@@ -404,10 +431,11 @@ extension TCPConnection {
     /// Arms the probe timeout (RFC 8985 §7.2) after new data went out or an
     /// ACK advanced SND.UNA: PTO = 2·SRTT (+ the delayed-ACK allowance when one
     /// segment is in flight), no later than the RTO; only with SACK, outside
-    /// recovery, and while no probe is outstanding. O(1).
+    /// recovery, with nothing SACKed (RFC 8985 §7.2: a hole below SACKed data is
+    /// RACK's to find, by its reorder timer), and while no probe is outstanding. O(1).
     func armProbeTimer(now: Instant) {
         guard sackEnabled, !inRecovery, !inTimeoutRecovery, tlpEndSeq == nil, sndMax > sndUna,
-              let srtt = rtt.srttNanoseconds else {
+              transmissions.sackedBytes == 0, let srtt = rtt.srttNanoseconds else {
             tlpDeadline = nil
             return
         }
@@ -421,10 +449,13 @@ extension TCPConnection {
     /// WCDelAckT of RFC 8985 §7.2: 200 ms.
     static let worstCaseDelayedAckNanoseconds: Int64 = 200_000_000
 
-    /// The probe timer fired (RFC 8985 §7.3): one probe goes out with the next output. O(1).
+    /// The probe timer fired (RFC 8985 §7.3): one probe goes out with the next
+    /// output, unless since it was armed recovery started or data was SACKed
+    /// (§7.2's conditions, which a SACK-only ACK does not re-check). O(1).
     func probeTimerExpired(now: Instant) {
         tlpDeadline = nil
-        guard sackEnabled, tlpEndSeq == nil, sndMax > sndUna, !inRecovery else { return }
+        guard sackEnabled, tlpEndSeq == nil, sndMax > sndUna, !inRecovery, !inTimeoutRecovery,
+              transmissions.sackedBytes == 0 else { return }
         tlpPending = true
     }
 
@@ -444,7 +475,7 @@ extension TCPConnection {
             tailLossProbeRecoveries += 1
             guard !inRecovery else { return }
             congestion.enterFastRecovery(flightSize: flightSize, now: now)
-            congestion.endRecovery()
+            congestion.endRecovery(now: now)
         } else if isPureDuplicate {
             tlpEndSeq = nil
         }

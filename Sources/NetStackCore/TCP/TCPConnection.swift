@@ -146,6 +146,8 @@ final class TCPConnection {
     var ackSample = RateSample()
     /// The ACK in progress found a record with a rate snapshot.
     var ackHasPrior = false
+    /// The ACK in progress delivered a record sent only once (F-RTO's step 3.b, RFC 5682 §2).
+    var ackDeliveredOriginal = false
     /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
     var ackPriorDeliveredNanoseconds: Int64 = 0
     var ackSendIntervalNanoseconds: Int64 = 0
@@ -212,6 +214,8 @@ final class TCPConnection {
     var tailLossProbes = 0
     var tailLossProbeRecoveries = 0
     var rackLossesMarked = 0
+    /// Records RACK's loss scan looked at, over the connection's life (its cost; tests).
+    var rackRecordsScanned = 0
     var sackRecoveries = 0
     var renoRecoveries = 0
 
@@ -491,6 +495,8 @@ final class TCPConnection {
             if limit >= 256 && limit < sendMSS {
                 sendMSS = limit
                 congestion.setMSS(limit)
+                // Resends go record by record: a record of the old size would be dropped again.
+                transmissions.split(maximumLength: limit)
                 sndNxt = sndUna  // resend what was too big, in smaller segments
             }
             return

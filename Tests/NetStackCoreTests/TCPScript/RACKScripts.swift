@@ -46,6 +46,24 @@ struct RACKScripts {
         #expect(s.host.tcpLossStatistics.sackRecoveries == 1)
     }
 
+    @Test("TLP: no probe is armed while data is SACKed; RACK's reorder timer repairs the hole below it (RFC 8985 §7.2)")
+    func noProbeWhileSACKed() throws {
+        let s = lossRecoveryScript()
+        let fd = s.establishPassive(.sack)
+        sendWindow(s, fd, bytes: 5840, segments: 4)
+        // Segments 1, 2 and 4 arrive, 3 is lost: SND.UNA advances with segment 4 SACKed.
+        s.inject(at: 1.05, .ack(seq: 1, ack: 2921, win: 65535, options: [.nop, .nop, .sack([(4381, 5841)])]))
+        let c = try #require(connection(s))
+        #expect(c.tlpDeadline == nil)
+        #expect(c.rackDeadline != nil)
+        // RACK.rtt 50 ms, reo_wnd = min_RTT / 4 = 12.5 ms: segment 3 is lost at 1.0625 and resent.
+        s.expectNothing(until: 1.062)
+        s.expect(by: 1.063, .data(seq: 2921, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.inject(at: 1.2, .ack(seq: 1, ack: 5841, win: 65535))
+        s.expectNothing(until: 3)
+        #expect(c.tailLossProbes == 0)
+    }
+
     @Test("RACK: a lost fast retransmission is found when later-sent data is SACKed, without an RTO")
     func lostRetransmission() throws {
         let s = lossRecoveryScript()
@@ -144,6 +162,36 @@ struct FRTOScripts {
         #expect(c.undoneByFRTO == 1)
         #expect(c.congestion.ssthresh > Int.max / 2)
         #expect(c.transmissions.lostBytes == 0)
+    }
+
+    @Test("step 3.b: an ACK of only segments sent twice (here a tail loss probe) does not prove the timeout spurious")
+    func ackOfRetransmittedDataIsNotSpurious() throws {
+        let s = lossRecoveryScript()
+        let fd = s.establishPassive(.sack)
+        s.send(at: 1.0, fd, 4 * 1460)
+        for k in 0..<4 {
+            s.expect(at: 1.0, .data(seq: 1 + 1460 * k, ack: 1, len: 1460, win: 65535, flags: k == 3 ? "P." : "."))
+        }
+        // No ACK: the probe (PTO = 2·SRTT) resends segment 4 at 1.2 and restarts the RTO (300 ms).
+        s.expect(at: 1.2, .data(seq: 4381, ack: 1, len: 1460, win: 65535, flags: "."))
+        s.send(at: 1.21, fd, 10 * 1460)
+        _ = s.takeSent(until: 1.21)
+        // The timeout resends segment 1 and starts F-RTO.
+        s.expect(at: 1.5, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."))
+        let c = try #require(connection(s))
+        #expect(c.frtoStep == 1)
+        // Step 2.b: the ACK of segments 1–3 sends new data.
+        s.inject(at: 1.55, .ack(seq: 1, ack: 4381, win: 65535))
+        #expect(c.frtoStep == 2)
+        _ = s.takeSent(until: 1.55)
+        // Only segment 4, which the probe resent, is acknowledged: the ACK may be the probe's.
+        s.inject(at: 1.56, .ack(seq: 1, ack: 5841, win: 65535))
+        #expect(c.undoneByFRTO == 0)
+        #expect(c.congestion.ssthresh < Int.max / 2)
+        #expect(c.frtoStep == 0)
+        // The timeout's recovery goes on: segment 5, sent once before the timeout, goes again.
+        let sent = s.takeSent(until: 1.56)
+        #expect(sent.contains { s.relativeSeq($0) == 5841 })
     }
 
     @Test("a genuine timeout: a duplicate ACK after the new data resends the next lost segment at once")

@@ -222,4 +222,65 @@ struct SACKScripts {
         s.inject(at: 1.3, .ack(seq: 1, ack: 4381, win: 65535))
         s.expectNothing(until: 5)
     }
+
+    @Test("40 SACK holes, more than the scoreboard's 32 ranges, then a timeout: the go-back-N skips every SACKed segment and the transfer completes")
+    func timeoutAfterMoreHolesThanRanges() throws {
+        let s = lossRecoveryScript()
+        let segments = 150
+        // A SACK peer with window scaling (7), so the window holds 80 segments in flight.
+        let listener = s.listen(at: 0)
+        s.inject(at: 0.1, .syn(seq: 0, win: 65535, options: [.mss(1460), .nop, .wscale(7), .nop, .nop, .sackOK]))
+        s.expect(at: 0.1, .synAck(seq: 0, ack: 1, win: nil, options: nil))
+        s.inject(at: 0.2, .ack(seq: 1, ack: 1, win: 2000))
+        let fd = s.accept(at: 0.2, listener)
+        let c = try #require(s.host.tcp.connections.values.first)
+        s.send(at: 1.0, fd, segments * 1460)
+        // Slow start: three rounds of one ACK per segment take cwnd from 10 to 80 segments.
+        var t = 1.0, acked = 0
+        for _ in 0..<3 {
+            let sent = s.takeSent(until: t)
+            let top = sent.map { (s.relativeSeq($0) + $0.payload.count - 1) / 1460 }.max() ?? acked
+            t += 0.1
+            s.flood(at: t, (acked + 1...top).map { .ack(seq: 1, ack: 1 + 1460 * $0, win: 2000) })
+            acked = top
+        }
+        let burst = s.takeSent(until: t)
+        #expect(burst.count == segments - acked, "the last \(segments - acked) segments in one window")
+        // Of those, every other one arrives: 40 holes. Four SACK blocks an ACK, highest first.
+        let sacked = Set(stride(from: acked + 1, to: segments, by: 2))
+        let blocks = sacked.sorted().map { (1 + 1460 * $0, 1 + 1460 * ($0 + 1)) }
+        t += 0.01
+        s.flood(at: t, stride(from: 0, to: blocks.count, by: 4).map { first in
+            let four = Array(blocks[first..<min(first + 4, blocks.count)].reversed())
+            return .ack(seq: 1, ack: 1 + 1460 * acked, win: 2000, options: [.nop, .nop, .sack(four)])
+        })
+        #expect(c.transmissions.sackedBytes == sacked.count * 1460)
+        // Recovery's resends are lost as well; nothing more comes back until the timeout.
+        _ = s.takeSent(until: t + 0.05)
+        #expect(c.inRecovery && c.consecutiveTimeouts == 0)
+        var timedOut = false
+        // From the timeout on the peer receives everything and ACKs cumulatively, without SACK blocks.
+        var received = sacked
+        var resentSACKed: [Int] = []
+        t += 0.05
+        for _ in 0..<100 where c.sndUna - c.iss < 1 + segments * 1460 {
+            t += 0.05
+            let sent = s.takeSent(until: t)
+            timedOut = timedOut || c.inTimeoutRecovery
+            for segment in sent where !segment.payload.isEmpty {
+                let index = (s.relativeSeq(segment) - 1) / 1460
+                if sacked.contains(index) { resentSACKed.append(index) }
+                received.insert(index)
+            }
+            var next = acked
+            while next < segments && (next < acked || received.contains(next)) { next += 1 }
+            acked = next
+            s.inject(at: t, .ack(seq: 1, ack: 1 + 1460 * acked, win: 2000))
+        }
+        #expect(timedOut, "the retransmission timer fired")
+        #expect(resentSACKed.isEmpty, "SACKed segments resent: \(resentSACKed)")
+        #expect(acked == segments, "the transfer stalled at segment \(acked)")
+        #expect(c.sndUna == c.sndMax)
+        s.expectError(fd, nil)
+    }
 }
