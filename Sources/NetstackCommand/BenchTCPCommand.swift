@@ -75,13 +75,16 @@ struct BenchTCP: ParsableCommand {
 }
 
 extension BenchTCP {
-    /// One run's loss picture: ring overruns on both hosts (`ip -s link`'s missed), the
+    /// One run's loss picture: ring overruns and transmit-queue drops on both hosts
+    /// (`ip -s link`'s missed and TX dropped), the
     /// sender's retransmissions, recoveries and final congestion window (`ss -ti`).
     func printStatistics(_ bench: TCPBulkBenchmark, run: Int) {
         let missed = (bench.receiver.adapters[0].counters.rxMissed, bench.sender.adapters[0].counters.rxMissed)
+        let queueDrops = (bench.sender.adapters[0].counters.txDropped, bench.receiver.adapters[0].counters.txDropped)
         let loss = bench.sender.tcpLossStatistics
         let info = bench.sender.tcpConnectionInfo().first { $0.state == .established }
-        print("  run \(run): ring overruns \(missed.0) data, \(missed.1) ACK; retransmissions \(info?.retransmissions ?? 0); "
+        print("  run \(run): ring overruns \(missed.0) data, \(missed.1) ACK; transmit queue drops \(queueDrops.0) data, "
+            + "\(queueDrops.1) ACK; retransmissions \(info?.retransmissions ?? 0); "
             + "recoveries \(loss.sackRecoveries), RACK losses \(loss.rackLossesMarked), probes \(loss.lossProbes); "
             + "cwnd \(info?.cwnd ?? 0) B, send queue \(info?.sendQueue ?? 0) B, peer window \(info?.sendWindow ?? 0) B")
     }
