@@ -87,6 +87,11 @@ extension BenchTCP {
             + "\(queueDrops.1) ACK; retransmissions \(info?.retransmissions ?? 0); "
             + "recoveries \(loss.sackRecoveries), RACK losses \(loss.rackLossesMarked), probes \(loss.lossProbes); "
             + "cwnd \(info?.cwnd ?? 0) B, send queue \(info?.sendQueue ?? 0) B, peer window \(info?.sendWindow ?? 0) B")
+        if let info {
+            let rtt = info.minRTT.map { "\($0.nanoseconds / 1000) µs" } ?? "none"
+            print("    send buffer \(info.sendBufferSize) B; min RTT \(rtt), max delivery rate "
+                + "\(fixed(Double(info.maximumDeliveryRate) * 8 / 1e9, 2)) Gbit/s")
+        }
     }
 }
 
