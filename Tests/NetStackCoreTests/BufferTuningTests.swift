@@ -88,6 +88,25 @@ struct BufferTuningTests {
         #expect(c.sendBuffer.capacity == 1_000_000)
     }
 
+    // 2 × BDP is 500 000 as above; 100 records of 1460 bytes, 60 SACKed and 20 marked
+    // lost, hold 116 800 bytes that wait for the holes below them.
+    @Test("bytes SACKed or marked lost raise the bound: they wait in the buffer for the holes below them")
+    func sendBufferHoldsRecovery() {
+        let c = connection()
+        growWindow(c, to: 1_000_000)
+        c.minRTTNanoseconds = 2_000_000
+        c.maximumDeliveryRate = 125_000_000
+        for i in 0..<100 {
+            let start = c.iss + 1 + i * 1460
+            _ = c.transmissions.append(TransmissionRecord(start: start, end: start + 1460, sentNanoseconds: 0))
+        }
+        for i in 20..<80 { c.transmissions.markSacked(i) }
+        for i in 0..<20 { c.transmissions.markLost(i) }
+        fillSendBuffer(c, peerWindow: 1 << 20)
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 500_000 + 80 * 1460)
+    }
+
     @Test("a send cut short by a full buffer marks it for growth; one that fits clears the mark")
     func sendBufferFilledMark() {
         let c = connection()
