@@ -41,14 +41,17 @@ extension TCPConnection {
         guard sendBufferFilled, !options.sendBufferLocked, state.sendsData else { return }
         let capacity = sendBuffer.capacity
         guard sndWnd > sendBuffer.count, capacity < config.sendBufferMaximum, maximumDeliveryRate > 0,
-              let minRTT = minRTTNanoseconds, !underMemoryPressure else { return }
+              let minRTT = minRTTNanoseconds else { return }
         // Double: rate × RTT can pass 2⁶³ (bytes/s × ns).
         let bandwidthDelay = Double(maximumDeliveryRate) * Double(minRTT) / 1e9
         // Without the held bytes a lossy path's recovery starves the flight (BBR lost a fifth
         // of its goodput in `netstack bench lossy --buffer auto`).
-        let held = Double(transmissions.sackedBytes + transmissions.lostBytes)
-        let bound = min(2 * bandwidthDelay + held, Double(2 * congestion.cwnd), Double(config.sendBufferMaximum))
-        guard bound >= Double(capacity + capacity / 4) else { return }
+        let pathBound = 2 * bandwidthDelay + Double(transmissions.sackedBytes + transmissions.lostBytes)
+        let step = Double(capacity + capacity / 4)
+        // The path's bound first: the usual answer (no growth) then reads no controller state.
+        guard pathBound >= step, !underMemoryPressure else { return }
+        let bound = min(pathBound, Double(2 * congestion.cwnd), Double(config.sendBufferMaximum))
+        guard bound >= step else { return }
         // Growing never fails and moves no byte.
         _ = sendBuffer.resize(capacity: Int(bound))
         sendBufferFilled = false
