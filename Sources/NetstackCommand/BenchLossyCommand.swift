@@ -21,7 +21,8 @@ struct BenchLossy: ParsableCommand {
             table depends only on the code and --seed, not on the machine. Beside it: the link's capacity and \
             the Mathis bound MSS/RTT·√(3/2)/√p (— for no loss), and the segments sent over the fewest the data \
             needs. A row marked * did not finish within --time-limit: its goodput is that of what arrived. \
-            Socket buffers are --buffer (default 4M), set before the handshake.
+            Socket buffers are --buffer (default 4M), set before the handshake; --buffer auto leaves them to \
+            auto-tuning (256 KiB growing to 4 MiB send, 6 MiB receive).
             """
     )
 
@@ -49,7 +50,8 @@ struct BenchLossy: ParsableCommand {
         "Virtual seconds a transfer may take before it stops and reports what arrived.", valueName: "S"))
     var timeLimit: Int = 600
 
-    @Option(help: ArgumentHelp("SO_SNDBUF and SO_RCVBUF of both sockets (suffixes K, M).", valueName: "SIZE"))
+    @Option(help: ArgumentHelp("SO_SNDBUF and SO_RCVBUF of both sockets (suffixes K, M), or auto for auto-tuning.",
+                               valueName: "SIZE"))
     var buffer: String = "4M"
 
     func validate() throws {
@@ -59,16 +61,16 @@ struct BenchLossy: ParsableCommand {
         _ = try CongestionAlgorithm.parse(commandLineList: congestion)
         _ = try grid()
         guard (1...86_400).contains(timeLimit) else { throw ValidationError("--time-limit must be 1 to 86400 seconds") }
-        guard let size = parseByteSize(buffer), (4 << 10...1 << 30).contains(size) else {
-            throw ValidationError("--buffer: expected a size from 4K to 1G, like 4M, got '\(buffer)'")
+        guard buffer == "auto" || parseByteSize(buffer).map({ (4 << 10...1 << 30).contains($0) }) == true else {
+            throw ValidationError("--buffer: expected auto or a size from 4K to 1G, like 4M, got '\(buffer)'")
         }
     }
 
     func run() throws {
-        guard let total = parseByteSize(bytes), let bufferSize = parseByteSize(buffer) else { return }
+        guard let total = parseByteSize(bytes) else { return }
         var benchmark = LossyBenchmark(bytes: total, seed: seed)
         benchmark.timeLimit = .seconds(timeLimit)
-        benchmark.bufferSize = bufferSize
+        benchmark.bufferSize = buffer == "auto" ? nil : parseByteSize(buffer)
         let scenarios = try grid()
         #if DEBUG
         print("note: debug build; the table is the same, only slower (use `swift run -c release netstack bench lossy`)")

@@ -32,6 +32,9 @@ struct BenchTCP: ParsableCommand {
     @Option(help: "Runs; the median is reported.")
     var runs: Int = 3
 
+    @Flag(help: "After each run, print the frames the receive rings dropped, the sender's retransmissions and its final cwnd.")
+    var statistics = false
+
     func validate() throws {
         guard parseByteSize(bytes) != nil else { throw ValidationError("--bytes: expected a size like 100M or 1G, got '\(bytes)'") }
         guard (576...65_535).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 65535") }
@@ -54,6 +57,7 @@ struct BenchTCP: ParsableCommand {
             let allocations = netstack_allocation_count() - allocationsBefore
             let cpu = cpuSeconds() - cpuBefore
             let after = bench.segments
+            if statistics { printStatistics(bench, run: results.count + 1) }
             results.append((inSeconds(elapsed), cpu, after.sender - before.sender, after.receiver - before.receiver, allocations))
         }
         results.sort { $0.seconds < $1.seconds }
@@ -67,6 +71,27 @@ struct BenchTCP: ParsableCommand {
             + "\(fixed(median.cpu * 1e6 / Double(max(1, packets)), 3)) µs per segment")
         print("  heap         \(median.allocations) allocations during the transfer, "
             + "\(fixed(Double(median.allocations) / Double(max(1, packets)), 4)) per segment")
+    }
+}
+
+extension BenchTCP {
+    /// One run's loss picture: ring overruns and transmit-queue drops on both hosts
+    /// (`ip -s link`'s missed and TX dropped), the
+    /// sender's retransmissions, recoveries and final congestion window (`ss -ti`).
+    func printStatistics(_ bench: TCPBulkBenchmark, run: Int) {
+        let missed = (bench.receiver.adapters[0].counters.rxMissed, bench.sender.adapters[0].counters.rxMissed)
+        let queueDrops = (bench.sender.adapters[0].counters.txDropped, bench.receiver.adapters[0].counters.txDropped)
+        let loss = bench.sender.tcpLossStatistics
+        let info = bench.sender.tcpConnectionInfo().first { $0.state == .established }
+        print("  run \(run): ring overruns \(missed.0) data, \(missed.1) ACK; transmit queue drops \(queueDrops.0) data, "
+            + "\(queueDrops.1) ACK; retransmissions \(info?.retransmissions ?? 0); "
+            + "recoveries \(loss.sackRecoveries), RACK losses \(loss.rackLossesMarked), probes \(loss.lossProbes); "
+            + "cwnd \(info?.cwnd ?? 0) B, send queue \(info?.sendQueue ?? 0) B, peer window \(info?.sendWindow ?? 0) B")
+        if let info {
+            let rtt = info.minRTT.map { "\($0.nanoseconds / 1000) µs" } ?? "none"
+            print("    send buffer \(info.sendBufferSize) B; min RTT \(rtt), max delivery rate "
+                + "\(fixed(Double(info.maximumDeliveryRate) * 8 / 1e9, 2)) Gbit/s")
+        }
     }
 }
 

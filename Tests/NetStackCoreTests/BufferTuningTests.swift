@@ -27,6 +27,14 @@ private func growWindow(_ connection: TCPConnection, to bytes: Int) {
     }
 }
 
+/// The application writes more than the send buffer holds (so it finds it full);
+/// the peer advertises `peerWindow`.
+private func fillSendBuffer(_ connection: TCPConnection, peerWindow: Int) {
+    let bytes = [UInt8](repeating: 0x5a, count: connection.sendBuffer.freeSpace + 1)
+    _ = bytes.withUnsafeBytes { try? connection.send($0, now: .zero) }
+    connection.sndWnd = peerWindow
+}
+
 /// Lets the application read `bytes` at `now` (they are counted as read; the buffer is not involved).
 private func read(_ connection: TCPConnection, _ bytes: Int, at milliseconds: Int64) {
     connection.noteApplicationRead(bytes, now: Instant(nanoseconds: milliseconds * 1_000_000))
@@ -34,15 +42,82 @@ private func read(_ connection: TCPConnection, _ bytes: Int, at milliseconds: In
 
 @Suite("TCP buffer auto-tuning (one connection)")
 struct BufferTuningTests {
-    @Test("the send buffer grows to 2 × cwnd, at most sendBufferMaximum")
+    @Test("the send buffer grows to 2 × cwnd, at most sendBufferMaximum, when the path's BDP is larger")
     func sendBufferFollowsWindow() {
         let c = connection()
+        fillSendBuffer(c, peerWindow: 8 << 20)
+        c.maximumDeliveryRate = 1_250_000_000  // 10 Gbit/s × 10 ms: a BDP of 12.5 MB
+        c.minRTTNanoseconds = 10_000_000
         growWindow(c, to: 400_000)
         c.tuneSendBuffer()
         #expect(c.sendBuffer.capacity == 2 * c.congestion.cwnd)
+        c.sendBufferFilled = true
         growWindow(c, to: 3_000_000)
         c.tuneSendBuffer()
         #expect(c.sendBuffer.capacity == 4 << 20)
+    }
+
+    // 1 Gbit/s × 2 ms: the largest BDP measured is 125 000 000 × 0.002 = 250 000 bytes,
+    // so the buffer may hold 500 000 however far cwnd has grown past it.
+    @Test("the send buffer grows only when the application filled it and the peer's window allows more, up to 2 × the BDP measured")
+    func sendBufferGrowthRule() {
+        let c = connection()
+        growWindow(c, to: 1_000_000)
+        c.minRTTNanoseconds = 2_000_000
+        fillSendBuffer(c, peerWindow: 1 << 20)
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 256 << 10, "no rate sample yet: no bound, no growth")
+        c.maximumDeliveryRate = 125_000_000
+        c.sndWnd = 256 << 10
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 256 << 10, "the peer's window takes no more than the buffer holds")
+        c.sndWnd = 1 << 20
+        c.sendBufferFilled = false
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 256 << 10, "the application did not find it full")
+        c.sendBufferFilled = true
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 500_000, "2 × BDP, not 2 × cwnd")
+        #expect(!c.sendBufferFilled, "growth answers the application's wait")
+        c.sendBufferFilled = true
+        c.maximumDeliveryRate = 150_000_000  // 2 × BDP = 600 000: a step under a quarter
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 500_000)
+        c.maximumDeliveryRate = 250_000_000  // 2 × BDP = 1 000 000
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 1_000_000)
+    }
+
+    // 2 × BDP is 500 000 as above; 100 records of 1460 bytes, 60 SACKed and 20 marked
+    // lost, hold 116 800 bytes that wait for the holes below them.
+    @Test("bytes SACKed or marked lost raise the bound: they wait in the buffer for the holes below them")
+    func sendBufferHoldsRecovery() {
+        let c = connection()
+        growWindow(c, to: 1_000_000)
+        c.minRTTNanoseconds = 2_000_000
+        c.maximumDeliveryRate = 125_000_000
+        for i in 0..<100 {
+            let start = c.iss + 1 + i * 1460
+            _ = c.transmissions.append(TransmissionRecord(start: start, end: start + 1460, sentNanoseconds: 0))
+        }
+        for i in 20..<80 { c.transmissions.markSacked(i) }
+        for i in 0..<20 { c.transmissions.markLost(i) }
+        fillSendBuffer(c, peerWindow: 1 << 20)
+        c.tuneSendBuffer()
+        #expect(c.sendBuffer.capacity == 500_000 + 80 * 1460)
+    }
+
+    @Test("a send cut short by a full buffer marks it for growth; one that fits clears the mark")
+    func sendBufferFilledMark() {
+        let c = connection()
+        let small = [UInt8](repeating: 1, count: 1000)
+        _ = small.withUnsafeBytes { try? c.send($0, now: .zero) }
+        #expect(!c.sendBufferFilled)
+        fillSendBuffer(c, peerWindow: 1 << 20)
+        #expect(c.sendBufferFilled)
+        c.sendBuffer.removeFirst(2000)  // acknowledged
+        _ = small.withUnsafeBytes { try? c.send($0, now: .zero) }
+        #expect(!c.sendBufferFilled)
     }
 
     @Test("a small window leaves the initial send buffer as it is")
@@ -146,6 +221,29 @@ struct BufferTuningTests {
         header.options.timestamps = TCPTimestamps(value: 2, echo: c.timestamp(Instant(nanoseconds: 100_000_000)))
         c.measureReceiverRTT(header, payloadLength: 1460, now: Instant(nanoseconds: 280_000_000))
         #expect(c.receiverRTTNanoseconds == (7 * 100_000_000 + 180_000_000) / 8)
+    }
+
+    @Test("a timestamp echo of 0 or 1 tick only lowers the receiver RTT estimate")
+    func receiverRTTFromShortTimestamps() {
+        let c = connection()
+        c.timestampsEnabled = true
+        c.tsOffset = 12_345
+        var header = TCPHeader(sourcePort: 80, destinationPort: 40000, sequenceNumber: 0, acknowledgmentNumber: 0,
+                               flags: [.ack], window: 1000)
+        let now = Instant(nanoseconds: 500_000_000)
+        c.receiverRTTNanoseconds = 50_000  // 50 µs, from the window measurement
+        header.options.timestamps = TCPTimestamps(value: 1, echo: c.timestamp(now))  // 0 ticks
+        c.measureReceiverRTT(header, payloadLength: 1460, now: now)
+        #expect(c.receiverRTTNanoseconds == 50_000)
+        header.options.timestamps = TCPTimestamps(value: 2, echo: c.timestamp(now) &- 1)  // 1 tick
+        c.measureReceiverRTT(header, payloadLength: 1460, now: now)
+        #expect(c.receiverRTTNanoseconds == 50_000)
+        c.receiverRTTNanoseconds = 5_000_000
+        c.measureReceiverRTT(header, payloadLength: 1460, now: now)
+        #expect(c.receiverRTTNanoseconds == 1_000_000, "an estimate above a tick comes down to it")
+        header.options.timestamps = TCPTimestamps(value: 3, echo: c.timestamp(now) &- 2)  // 2 ticks: a sample
+        c.measureReceiverRTT(header, payloadLength: 1460, now: now)
+        #expect(c.receiverRTTNanoseconds == (7 * 1_000_000 + 2_000_000) / 8)
     }
 
     @Test("the receiver RTT without timestamps: the time a window's worth of data took, only lowering the estimate")

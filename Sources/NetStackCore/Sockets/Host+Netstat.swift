@@ -46,6 +46,15 @@ public struct TCPConnectionInfo: Sendable {
     public var bbrState: String?
     public var bbrBandwidth: Int = 0
     public var bbrMinRTT: Duration?
+    /// The send and receive buffers' current capacities, as auto-tuning left them
+    /// (`ss -m`'s tb and rb).
+    public var sendBufferSize: Int = 0
+    public var receiveBufferSize: Int = 0
+    /// The lowest RTT measured (`ss -ti`'s minrtt) and the highest delivery rate
+    /// measured, bytes per second: the path's bandwidth-delay product as send-buffer
+    /// tuning sees it.
+    public var minRTT: Duration?
+    public var maximumDeliveryRate: Int = 0
 
     /// One line like `ss -ti`: `cubic wscale:7,7 rto:204 rtt:1.2/0.6 mss:1448 cwnd:10 ssthresh:… retrans:0 …`,
     /// then loss recovery: BBR's model (`bbr:(state:…,bw:…,mrtt:…)`), `pacing_rate`, RACK's
@@ -112,7 +121,10 @@ extension Host {
                                   undoneByTimestamps: c.undoneByTimestamps, undoneByDSACK: c.undoneByDSACK,
                                   undoneByFRTO: c.undoneByFRTO, tailLossProbes: c.tailLossProbes,
                                   rackLosses: c.rackLossesMarked, bbrState: c.congestion.bbr?.state.name,
-                                  bbrBandwidth: c.congestion.bbr?.maxBandwidth ?? 0, bbrMinRTT: c.congestion.bbr?.minRTT)
+                                  bbrBandwidth: c.congestion.bbr?.maxBandwidth ?? 0, bbrMinRTT: c.congestion.bbr?.minRTT,
+                                  sendBufferSize: c.sendBuffer.capacity, receiveBufferSize: c.receiveBuffer.capacity,
+                                  minRTT: c.minRTTNanoseconds.map { .nanoseconds($0) },
+                                  maximumDeliveryRate: c.maximumDeliveryRate)
             }
         // TIME_WAIT records: the socket is gone, only the 4-tuple and the sequence numbers remain.
         let timeWait = tcp.timeWait.values.map { r in

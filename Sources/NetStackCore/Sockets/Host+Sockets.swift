@@ -330,7 +330,8 @@ extension Host {
         return error
     }
 
-    /// poll(): what the descriptor is ready for.
+    /// poll(): what the descriptor is ready for. Finding a TCP send buffer full marks
+    /// it, as Linux's tcp_poll sets SOCK_NOSPACE: auto-tuning may then grow it. O(1).
     public func poll(_ fd: Int32) throws(NetError) -> PollEvents {
         let record = try record(fd)
         var events: PollEvents = []
@@ -348,8 +349,12 @@ extension Host {
         guard let connection = record.connection else { return [.writable] }
         if connection.receiveBuffer.readable > 0 || connection.peerFinReceived || record.readShut { events.insert(.readable) }
         if connection.error != nil { events.formUnion([.error, .readable]) }
-        if connection.state.sendsData && connection.finSeq == nil && connection.sendSpace > 0 {
-            events.insert(.writable)
+        if connection.state.sendsData && connection.finSeq == nil {
+            if connection.sendSpace > 0 {
+                events.insert(.writable)
+            } else {
+                connection.sendBufferFilled = true  // as Linux's tcp_poll sets SOCK_NOSPACE
+            }
         }
         if connection.isFinished || (connection.peerFinReceived && connection.finSeq != nil) { events.insert(.hangUp) }
         return events

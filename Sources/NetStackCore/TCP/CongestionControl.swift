@@ -212,16 +212,50 @@ struct CongestionControl: Sendable {
         }
     }
 
-    /// Congestion window in bytes (RFC 5681 cwnd). O(1).
-    var cwnd: Int { window?.cwnd ?? bbr?.cwnd ?? 0 }
+    // The readers below switch on `state` and read one field in place: going through
+    // `window` or `bbr` (Optional copies of the payload) copied the whole enum, BBR's
+    // state included, on every read of cwnd, several times per segment.
+
+    /// Congestion window in bytes (RFC 5681 cwnd). O(1), copies nothing.
+    var cwnd: Int {
+        switch state {
+        case .newReno(let reno): reno.window.cwnd
+        case .cubic(let cubic): cubic.window.cwnd
+        case .bbr(let bbr): bbr.cwnd
+        }
+    }
     /// Slow-start threshold in bytes; `Int.max` until the first loss (always for BBR, which has none). O(1).
-    var ssthresh: Int { window?.ssthresh ?? Int.max }
+    var ssthresh: Int {
+        switch state {
+        case .newReno(let reno): reno.window.ssthresh
+        case .cubic(let cubic): cubic.window.ssthresh
+        case .bbr: Int.max
+        }
+    }
     /// In fast recovery (RFC 9937 §5; BBR: between entering and leaving loss recovery). O(1).
-    var inRecovery: Bool { window?.inRecovery ?? bbr?.inRecovery ?? false }
+    var inRecovery: Bool {
+        switch state {
+        case .newReno(let reno): reno.window.inRecovery
+        case .cubic(let cubic): cubic.window.inRecovery
+        case .bbr(let bbr): bbr.inRecovery
+        }
+    }
     /// In slow start, cwnd < ssthresh (RFC 5681 §3.1); for BBR, in Startup. O(1).
-    var inSlowStart: Bool { window?.inSlowStart ?? (bbr?.state == .startup) }
+    var inSlowStart: Bool {
+        switch state {
+        case .newReno(let reno): reno.window.inSlowStart
+        case .cubic(let cubic): cubic.window.inSlowStart
+        case .bbr(let bbr): bbr.state == .startup
+        }
+    }
     /// The sender MSS the window is counted in. O(1).
-    var mss: Int { window?.mss ?? bbr?.mss ?? 536 }
+    var mss: Int {
+        switch state {
+        case .newReno(let reno): reno.window.mss
+        case .cubic(let cubic): cubic.window.mss
+        case .bbr(let bbr): bbr.mss
+        }
+    }
 
     /// Sets the MSS once the handshake has fixed it and restarts at the RFC
     /// 6928 initial window, min(10·MSS, max(2·MSS, 14600)) — or at 1·MSS if

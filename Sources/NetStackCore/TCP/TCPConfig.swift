@@ -97,7 +97,8 @@ public struct TCPConfig: Sendable {
     /// as Linux's fq does for CUBIC and Reno: 2 × cwnd/SRTT in slow start, 1.2 × after.
     /// Off: segments leave as fast as the windows allow, as before.
     public var pacing = true
-    /// The most an auto-tuned send buffer grows to (about 2 × cwnd; Linux's tcp_wmem[2]).
+    /// The most an auto-tuned send buffer grows to (about 2 × cwnd, at most 2 × the
+    /// measured bandwidth-delay product; Linux's tcp_wmem[2]).
     public var sendBufferMaximum = 4 << 20
     /// The most an auto-tuned receive buffer grows to (Linux's tcp_rmem[2]); also what the
     /// window scale offered in the SYN is computed from, unless SO_RCVBUF was set.

@@ -3,7 +3,8 @@
 // and `TCPConfig.receiveBufferMaximum` as the path's bandwidth-delay product
 // requires, so a long fat path is limited by neither (issue 10 item 6).
 //
-// Read: Linux's tcp_sndbuf_expand (net/ipv4/tcp_input.c: about 2 × cwnd) and
+// Read: Linux's tcp_sndbuf_expand and tcp_should_expand_sndbuf (net/ipv4/tcp_input.c:
+// about 2 × cwnd, only while the application is held up by a full buffer) and
 // its Dynamic Right-Sizing, tcp_rcv_space_adjust with tcp_rcv_rtt_measure and
 // tcp_rcv_rtt_measure_ts (once per receiver RTT, the buffer becomes about
 // twice what the application read in that RTT). Buffers only grow here, never
@@ -23,19 +24,37 @@ extension TCPConnection {
         options.receiveBufferLocked ? receiveBuffer.capacity : max(receiveBuffer.capacity, config.receiveBufferMaximum)
     }
 
-    /// Grows the send buffer's capacity to about 2 × cwnd (Linux's tcp_sndbuf_expand),
-    /// at least doubling it each time, at most `TCPConfig.sendBufferMaximum`, unless
-    /// SO_SNDBUF was set or the host is under memory pressure: the application may then
-    /// keep a whole window in flight and the next one queued. Doubling keeps the ring's
-    /// reallocations (and their copies) to a handful over a connection's life, as cwnd
-    /// grows by small steps. Called at the start of every `output`. O(1); allocates nothing.
+    /// Grows the send buffer's capacity, unless SO_SNDBUF was set or the host is under
+    /// memory pressure, when growth would help: the application found it full
+    /// (`sendBufferFilled`, Linux's SOCK_NOSPACE) and the peer's window would take more
+    /// than the buffer holds. The bound is the smaller of 2 × cwnd (Linux's
+    /// tcp_sndbuf_expand) and 2 × the largest bandwidth-delay product measured
+    /// (`maximumDeliveryRate` × `minRTTNanoseconds`) plus the bytes held for holes
+    /// (SACKed or marked lost: they stay buffered until the holes below them are
+    /// repaired), at most `TCPConfig.sendBufferMaximum`: a window and the next one
+    /// queued, but no more than the path has shown it can carry, so a cwnd that grows
+    /// past what the path delivers (a loss-based controller on a path that does not
+    /// drop) does not take the buffer with it. Before any rate sample there is no
+    /// bound, and no growth. Steps of less than a quarter are skipped, so the ring's
+    /// reallocations stay few. Called at the start of every `output`. O(1); allocates nothing.
     func tuneSendBuffer() {
-        guard !options.sendBufferLocked, state.sendsData else { return }
-        let maximum = config.sendBufferMaximum
-        let target = 2 * congestion.cwnd  // cwnd ≤ 2³¹: no overflow
-        guard target > sendBuffer.capacity, sendBuffer.capacity < maximum, !underMemoryPressure else { return }
+        guard sendBufferFilled, !options.sendBufferLocked, state.sendsData else { return }
+        let capacity = sendBuffer.capacity
+        guard sndWnd > sendBuffer.count, capacity < config.sendBufferMaximum, maximumDeliveryRate > 0,
+              let minRTT = minRTTNanoseconds else { return }
+        // Double: rate × RTT can pass 2⁶³ (bytes/s × ns).
+        let bandwidthDelay = Double(maximumDeliveryRate) * Double(minRTT) / 1e9
+        // Without the held bytes a lossy path's recovery starves the flight (BBR lost a fifth
+        // of its goodput in `netstack bench lossy --buffer auto`).
+        let pathBound = 2 * bandwidthDelay + Double(transmissions.sackedBytes + transmissions.lostBytes)
+        let step = Double(capacity + capacity / 4)
+        // The path's bound first: the usual answer (no growth) then reads no controller state.
+        guard pathBound >= step, !underMemoryPressure else { return }
+        let bound = min(pathBound, Double(2 * congestion.cwnd), Double(config.sendBufferMaximum))
+        guard bound >= step else { return }
         // Growing never fails and moves no byte.
-        _ = sendBuffer.resize(capacity: min(max(target, 2 * sendBuffer.capacity), maximum))
+        _ = sendBuffer.resize(capacity: Int(bound))
+        sendBufferFilled = false
     }
 
     /// The application read `count` bytes: counts them and, once per receiver RTT,
@@ -88,8 +107,9 @@ extension TCPConnection {
     /// Linux's tcp_rcv_rtt_measure and tcp_rcv_rtt_measure_ts do, both feeding one
     /// estimate: always the time a window's worth of data took to arrive (nanosecond
     /// precision, but an upper bound, so it only ever lowers the estimate), and with
-    /// timestamps the time since the TSval the segment echoes (at least the 1 ms
-    /// tick), smoothed with gain 1/8. O(1).
+    /// timestamps the time since the TSval the segment echoes, smoothed with gain 1/8
+    /// when it is 2 ticks or more; 0 or 1 tick only says the RTT is about a tick or less,
+    /// so it is taken as 1 ms that may lower the estimate and never raises it. O(1).
     func measureReceiverRTT(_ header: TCPHeader, payloadLength: Int, now: Instant) {
         if let seq = receiverRTTSeq, rcvNxt >= seq {
             addReceiverRTTSample(max(now.nanoseconds - receiverRTTStartNanoseconds, 1), upperBound: true)
@@ -102,7 +122,9 @@ extension TCPConnection {
         guard timestampsEnabled, payloadLength > 0, let ts = header.options.timestamps, ts.echo != 0 else { return }
         let elapsed = timestamp(now) &- ts.echo
         guard elapsed < 1 << 31 else { return }
-        addReceiverRTTSample(Int64(max(elapsed, 1)) * 1_000_000, upperBound: false)
+        // 0 or 1 tick says only "about a tick or less": smoothed in, it would drag a
+        // sub-millisecond estimate (from the window measurement) up toward 1 ms.
+        addReceiverRTTSample(Int64(max(elapsed, 1)) * 1_000_000, upperBound: elapsed <= 1)
     }
 
     /// Folds one receiver RTT sample (nanoseconds) into the estimate: an upper bound

@@ -421,6 +421,7 @@ extension TCPConnection {
             if interval > 0, interval >= (minRTTNanoseconds ?? 0) {
                 ackSample.intervalNanoseconds = interval
                 ackSample.deliveryRate = Int(Double(ackSample.delivered) * 1e9 / Double(interval))
+                maximumDeliveryRate = max(maximumDeliveryRate, ackSample.deliveryRate)
             }
         }
         congestion.onRateSample(ackSample, now: now)

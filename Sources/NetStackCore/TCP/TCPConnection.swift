@@ -155,6 +155,10 @@ final class TCPConnection {
     var ackPriorLost = 0
     /// The lowest RTT seen (RACK.min_RTT), ns; nil before the first sample.
     var minRTTNanoseconds: Int64?
+    /// The highest delivery rate any ACK's rate sample measured, bytes per second
+    /// (0: none yet): with `minRTTNanoseconds`, the path's largest bandwidth-delay
+    /// product seen, which bounds send-buffer growth.
+    var maximumDeliveryRate = 0
     /// RACK.xmit_ts and RACK.end_seq: the most recently sent segment delivered (nil: none yet).
     var rackXmitNanoseconds: Int64?
     var rackEndSeq: SequenceNumber = 0
@@ -241,6 +245,9 @@ final class TCPConnection {
     var pacingDeadline: Instant?
     /// Bytes the application has read over the connection's life (receive-buffer tuning).
     var bytesRead = 0
+    /// The application's last `send` or `poll` found the send buffer full (Linux's
+    /// SOCK_NOSPACE): only then may send-buffer tuning grow it. Cleared when it grows.
+    var sendBufferFilled = false
     /// Receive-buffer tuning (Linux's rcvq_space): `bytesRead` and the time, in
     /// nanoseconds, when the current measurement started (`Int64.min`: not started),
     /// and the bytes read in the last measured receiver RTT.
@@ -421,6 +428,7 @@ final class TCPConnection {
         }
         let space = sendSpace
         let written = sendBuffer.append(bytes.count > space ? UnsafeRawBufferPointer(rebasing: bytes[..<space]) : bytes)
+        sendBufferFilled = written < bytes.count
         accountBuffers()
         if written > 0, options.cork, corkDeadline == nil { corkDeadline = now + config.corkTimeout }
         return written

@@ -1,0 +1,27 @@
+// The `netstack bench tcp` workload: two hosts back to back in one process,
+// where every ACK crosses in the round its segment went (min RTT 0). Before
+// send-buffer growth was bounded by the measured bandwidth-delay product, CUBIC's
+// cwnd and the buffers grew until one round's burst overran the receiver's
+// 256-frame ring: drops, retransmissions and a larger working set per segment.
+
+import NetStackCore
+import NetStackSimulator
+import Testing
+
+@Suite("netstack bench tcp workload")
+struct TCPBulkBenchmarkTests {
+    @Test("a bulk transfer between two in-process hosts overruns no ring and enters no loss recovery", arguments: [
+        CongestionAlgorithm.cubic, .bbr,
+    ])
+    func noRingOverruns(_ congestion: CongestionAlgorithm) throws {
+        let bench = try TCPBulkBenchmark(congestion: congestion)
+        bench.transfer(64 << 20)
+        #expect(bench.bytesReceived == 64 << 20)
+        #expect(bench.receiver.adapters[0].counters.rxMissed == 0)
+        #expect(bench.sender.adapters[0].counters.txDropped == 0)
+        let loss = bench.sender.tcpLossStatistics
+        #expect(loss.sackRecoveries == 0 && loss.rackLossesMarked == 0)
+        let info = try #require(bench.sender.tcpConnectionInfo().first { $0.state == .established })
+        #expect(info.sendBufferSize == 256 << 10, "min RTT 0: a measured BDP of 0 gives no reason to grow")
+    }
+}
