@@ -32,6 +32,8 @@ public struct RuntimeConfiguration: Sendable {
     public var namespacePath: String?
     /// The stack's settings (TCP, ARP, resolver …); its random seed is replaced by random bits.
     public var host: HostConfig
+    /// Segmentation offload on the device (`--offload`): off unless asked for.
+    public var offload: OffloadMode = .off
 
     /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
@@ -111,10 +113,20 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
+    /// Why offload was asked for (``RuntimeConfiguration/offload``) and is not on; nil when it is, or was not asked for.
+    public private(set) var offloadRefusal: String?
+    /// Whether TCP super-segments cross the device (virtio-net offload granted).
+    public var offload: Bool { device.offload }
 
     /// Opens the device and builds the stack; throws one line naming what failed.
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
-        device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu)
+        let device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu,
+                                                   offload: configuration.offload != .off)
+        self.device = device
+        if configuration.offload != .off, !device.offload {
+            offloadRefusal = (device as? TunTapDevice)?.offloadRefusal
+                ?? "the \(device.kind.label) device \(device.name) has no virtio-net offload"
+        }
         var random = SystemRandomNumberGenerator()
         // No seed unless the caller set one: the host draws its secrets from the OS.
         host = Host(configuration.host)
@@ -122,6 +134,7 @@ public final class StackRuntime: @unchecked Sendable {
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)
         adapter.medium = device.kind == .tap ? .ethernet : .ipOnly
+        adapter.segmentationOffload = device.offload
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -274,11 +287,19 @@ public final class StackRuntime: @unchecked Sendable {
         repeat {
             var count = 0
             if deviceReady {
+                var header = VirtioNetHeader.plain
                 while count < 64, deviceFailure == nil {
-                    let length = device.receive(into: frameBuffer)
+                    let length = device.receive(into: frameBuffer, header: &header)
                     if length < 0 { deviceFailure = device.failure(Int32(-length)) }
                     if length <= 0 { break }
-                    arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), now: now)
+                    var trusted = header.checksumTrusted
+                    if header.needsChecksum, pcap != nil || wire != nil {
+                        // A capture shows, and an impaired wire may damage, the frame as finished:
+                        // one checksum pass, and the stack checks it like any other.
+                        header.completeChecksum(in: UnsafeMutableRawBufferPointer(rebasing: frameBuffer[0..<length]))
+                        trusted = false
+                    }
+                    arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), checksumTrusted: trusted, now: now)
                     count += 1
                 }
             }
@@ -353,14 +374,18 @@ public final class StackRuntime: @unchecked Sendable {
     }
 
     /// A frame read from the device: onto the impaired wire, or straight to the stack.
-    private func arrive(_ frame: UnsafeRawBufferPointer, now: Instant) {
+    private func arrive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         framesIn += 1
-        if let wire { wire.transmit(frame, .towardStack, now: now) } else { deliver(frame, now: now) }
+        if let wire {
+            wire.transmit(frame, .towardStack, now: now)
+        } else {
+            deliver(frame, checksumTrusted: checksumTrusted, now: now)
+        }
     }
 
-    private func deliver(_ frame: UnsafeRawBufferPointer, now: Instant) {
+    private func deliver(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         pcap?.record(frame, now: now)
-        host.receive(frame, on: interface, now: now)
+        host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
     }
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.

@@ -155,6 +155,13 @@ extension VirtioNetHeader {
             self.bytes = bytes
         }
 
+        /// A view over bytes the caller knows hold at least ``VirtioNetHeader/length`` (its own buffer).
+        @inlinable
+        public init(unchecked bytes: UnsafeRawBufferPointer) {
+            assert(bytes.count >= VirtioNetHeader.length)
+            self.bytes = bytes
+        }
+
         @inlinable func le16(_ offset: Int) -> UInt16 {
             UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
         }

@@ -36,6 +36,12 @@ public struct AdapterConfig: Sendable {
     public var transmitQueue: Int = 1024
     /// Ethernet frames, or bare IP packets (then `mac`, `fcs` and `promiscuous` do not apply).
     public var medium: LinkMedium = .ethernet
+    /// Segmentation offload (a TAP/TUN device with virtio-net headers): frames may carry
+    /// IP packets of up to 65,535 bytes whatever the MTU — TCP super-segments the other
+    /// side cuts or has glued — and TCP may send such super-segments. Off by default:
+    /// a packet longer than the MTU is then a giant, dropped and counted. On, the rings'
+    /// slots hold 64 KiB each (the receive ring at most 64 of them, the transmit queue 256).
+    public var segmentationOffload: Bool = false
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
         self.name = name
@@ -82,16 +88,25 @@ public struct LANAdapter: Sendable {
         var config = config
         if config.medium == .ipOnly { config.fcs = false }
         self.config = config
-        let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
-        receiveRing = FrameRing(capacity: config.receiveRing, slotSize: slot)
-        transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
+        let packet = config.segmentationOffload ? 65_535 : config.mtu
+        let slot = EthernetHeader.length + max(packet, EthernetHeader.minimumFrameLength) + EthernetFCS.length
+        receiveRing = FrameRing(capacity: config.segmentationOffload ? min(config.receiveRing, 64) : config.receiveRing,
+                                slotSize: slot)
+        transmitQueue = FrameRing(capacity: config.segmentationOffload ? min(config.transmitQueue, 256) : config.transmitQueue,
+                                  slotSize: slot)
     }
 
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
     public var mtu: Int { config.mtu }
-    /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes).
-    public var maxFrameLength: Int { max(EthernetHeader.length + config.mtu, EthernetHeader.minimumFrameLength) }
+    /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes),
+    /// or plus 65,535 with segmentation offload.
+    public var maxFrameLength: Int {
+        max(linkHeaderLength + (config.segmentationOffload ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
+    }
+
+    /// Whether super-segments longer than the MTU cross this adapter (``AdapterConfig/segmentationOffload``).
+    public var segmentationOffload: Bool { config.segmentationOffload }
 
     /// Bytes in front of the IP datagram in each frame: 14 on Ethernet, none on an IP-only link.
     public var linkHeaderLength: Int { config.medium == .ethernet ? EthernetHeader.length : 0 }
@@ -103,9 +118,11 @@ public struct LANAdapter: Sendable {
     public var medium: LinkMedium { config.medium }
 
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
-    /// carries an FCS, and one copy into the ring.
-    mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
-        if config.medium == .ipOnly { return receivePacket(frame) }
+    /// carries an FCS, and one copy into the ring. `checksumTrusted`: the device
+    /// vouched for the transport checksum (virtio-net NEEDS_CSUM or DATA_VALID), kept with the frame.
+    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false) -> AdapterVerdict {
+        let mark: UInt32 = checksumTrusted ? 1 : 0
+        if config.medium == .ipOnly { return receivePacket(frame, mark: mark) }
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
@@ -126,7 +143,7 @@ public struct LANAdapter: Sendable {
             return .filtered(destination)
         }
         let body = UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - trailer)])
-        guard receiveRing.push(body) else {
+        guard receiveRing.push(body, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -139,16 +156,16 @@ public struct LANAdapter: Sendable {
     }
 
     /// An IP packet arrives on a point-to-point link: only its length is checked here.
-    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer) -> AdapterVerdict {
+    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32) -> AdapterVerdict {
         guard packet.count >= IPv4Header.minimumLength else {
             counters.rxErrors += 1
             return .runt
         }
-        guard packet.count <= config.mtu else {
+        guard packet.count <= (config.segmentationOffload ? 65_535 : config.mtu) else {
             counters.rxErrors += 1
             return .oversized
         }
-        guard receiveRing.push(packet) else {
+        guard receiveRing.push(packet, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -161,6 +178,9 @@ public struct LANAdapter: Sendable {
 
     /// The oldest received frame (FCS already removed), read in place by the driver.
     func peekReceived() -> UnsafeRawBufferPointer? { receiveRing.peek() }
+
+    /// Whether the device vouched for the oldest received frame's transport checksum.
+    var receivedChecksumTrusted: Bool { receiveRing.peekMark() != 0 }
 
     /// The driver is done with the oldest frame. Clears the interrupt when the ring is empty.
     mutating func dropReceived() {
