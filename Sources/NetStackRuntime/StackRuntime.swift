@@ -120,11 +120,14 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Opens the device and builds the stack; throws one line naming what failed.
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
+        // An impaired wire works frame by frame: offload stays off under --impair.
+        let impaired = configuration.impairment.map { !$0.isIdeal } ?? false
         let device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu,
-                                                   offload: configuration.offload != .off)
+                                                   offload: configuration.offload != .off && !impaired)
         self.device = device
         if configuration.offload != .off, !device.offload {
-            offloadRefusal = (device as? TunTapDevice)?.offloadRefusal
+            offloadRefusal = impaired ? "an impaired wire (--impair) moves one frame at a time"
+                : (device as? TunTapDevice)?.offloadRefusal
                 ?? "the \(device.kind.label) device \(device.name) has no virtio-net offload"
         }
         var random = SystemRandomNumberGenerator()
@@ -390,18 +393,43 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.
     private func flushOutput(now: Instant) {
-        while host.takeFrame(from: interface, { (frame: UnsafeRawBufferPointer) -> Bool in
+        while host.takeFrameSegments(from: interface, { (frame: UnsafeRawBufferPointer, segmentSize: Int) -> Bool in
+            if segmentSize > 0 {
+                writeSuperSegment(frame, segmentSize: segmentSize, now: now)
+                return true
+            }
             pcap?.record(frame, now: now)
             if let wire { wire.transmit(frame, .towardDevice, now: now) } else { writeToDevice(frame) }
             return true
         }) != nil {}
     }
 
-    private func writeToDevice(_ frame: UnsafeRawBufferPointer) {
+    private func writeToDevice(_ frame: UnsafeRawBufferPointer, header: VirtioNetHeader = .plain) {
         guard deviceFailure == nil else { return }
         framesOut += 1
-        let result = device.send(frame)
+        let result = device.send(frame, header: header)
         if result < 0 { deviceFailure = device.failure(Int32(-result)) }
+    }
+
+    /// A TCP super-segment (offload on, so no impaired wire): behind a virtio-net header asking
+    /// the kernel to cut it every `segmentSize` bytes and finish its partial checksum. The capture
+    /// shows it whole, its checksum finished for the moment of the copy (one pass, with --pcap only).
+    private func writeSuperSegment(_ frame: UnsafeRawBufferPointer, segmentSize: Int, now: Instant) {
+        let ip = device.kind == .tap ? EthernetHeader.length : 0
+        guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return }
+        let transport = ip + Int(frame[ip] & 0x0F) * 4
+        guard frame.count >= transport + TCPHeader.minimumLength else { return }
+        let headers = transport + Int(frame[transport + 12] >> 4) * 4
+        let header = VirtioNetHeader.tcpSegmentation(transportOffset: transport, headersLength: headers,
+                                                     segmentSize: segmentSize)
+        if let pcap {
+            let bytes = UnsafeMutableRawBufferPointer(mutating: frame)
+            let partial = (bytes[transport + 16], bytes[transport + 17])
+            header.completeChecksum(in: bytes)
+            pcap.record(frame, now: now)
+            (bytes[transport + 16], bytes[transport + 17]) = partial
+        }
+        writeToDevice(frame, header: header)
     }
 
     private func nextDeadline() -> Instant? {

@@ -261,6 +261,14 @@ public final class Host {
         try adapters[interface.index].takeTransmitted(body)
     }
 
+    /// Like ``takeFrame(from:_:)``, also giving the frame's segment size: 0 for an ordinary
+    /// frame; else (an adapter with ``AdapterConfig/segmentationOffload``) a TCP super-segment
+    /// whose checksum is partial, for the device to cut into segments of that many payload bytes.
+    public func takeFrameSegments<R>(from interface: InterfaceID,
+                                     _ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
+        try adapters[interface.index].takeTransmittedSegments(body)
+    }
+
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }

@@ -192,12 +192,14 @@ public struct LANAdapter: Sendable {
     /// onwards); the adapter pads to 60 bytes and appends the FCS if the link
     /// carries one. Returns the FCS appended (nil without), or throws when the queue is full.
     @discardableResult
-    mutating func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
+    /// `mark`: a super-segment's segment size (segmentation offload), kept with the frame.
+    mutating func send(length: Int, mark: UInt32 = 0,
+                       _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
         let padded = config.medium == .ethernet ? max(length, EthernetHeader.minimumFrameLength) : length
         let total = padded + (config.fcs ? EthernetFCS.length : 0)
         var fcs: UInt32?
         let useFCS = config.fcs
-        let queued = transmitQueue.push(length: total) { buffer in
+        let queued = transmitQueue.push(length: total, mark: mark) { buffer in
             fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
             if padded > length {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
@@ -220,6 +222,12 @@ public struct LANAdapter: Sendable {
     /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
     mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         try transmitQueue.pop(body)
+    }
+
+    /// Like ``takeTransmitted(_:)``, also giving the frame's segment size: 0 for a frame as it
+    /// goes on the wire, else a TCP super-segment for the device to cut every that many bytes.
+    mutating func takeTransmittedSegments<R>(_ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
+        try transmitQueue.popMarked { frame, mark in try body(frame, Int(mark)) }
     }
 
     /// Frames waiting in the transmit queue.
