@@ -39,8 +39,9 @@ public struct AdapterConfig: Sendable {
     /// Segmentation offload (a TAP/TUN device with virtio-net headers): frames may carry
     /// IP packets of up to 65,535 bytes whatever the MTU — TCP super-segments the other
     /// side cuts or has glued — and TCP may send such super-segments. Off by default:
-    /// a packet longer than the MTU is then a giant, dropped and counted. On, the rings'
-    /// slots hold 64 KiB each (the receive ring at most 64 of them, the transmit queue 256).
+    /// a packet longer than the MTU is then a giant, dropped and counted. On, the receive ring's
+    /// slots hold 64 KiB each (at most 64 of them), and super-segments wait in a transmit queue
+    /// of their own (128 × 64 KiB) beside the ordinary one.
     public var segmentationOffload: Bool = false
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
@@ -82,18 +83,24 @@ public struct LANAdapter: Sendable {
     public private(set) var interruptPending = false
     var receiveRing: FrameRing
     var transmitQueue: FrameRing
+    /// With segmentation offload: the frames longer than a transmit slot (super-segments), each
+    /// standing in ``transmitQueue`` as an empty entry marked ``largeFrame``, so the order holds.
+    /// 128 slots of 64 KiB (8 MiB), beside 1,024 slots of one MTU each.
+    var largeTransmitQueue: FrameRing?
+    /// The mark of a transmit entry whose frame waits in ``largeTransmitQueue``.
+    static let largeFrame = UInt32.max
 
     /// An adapter with empty rings.
     public init(_ config: AdapterConfig) {
         var config = config
         if config.medium == .ipOnly { config.fcs = false }
         self.config = config
-        let packet = config.segmentationOffload ? 65_535 : config.mtu
-        let slot = EthernetHeader.length + max(packet, EthernetHeader.minimumFrameLength) + EthernetFCS.length
+        let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
+        let large = EthernetHeader.length + 65_535 + EthernetFCS.length
         receiveRing = FrameRing(capacity: config.segmentationOffload ? min(config.receiveRing, 64) : config.receiveRing,
-                                slotSize: slot)
-        transmitQueue = FrameRing(capacity: config.segmentationOffload ? min(config.transmitQueue, 256) : config.transmitQueue,
-                                  slotSize: slot)
+                                slotSize: config.segmentationOffload ? large : slot)
+        transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
+        if config.segmentationOffload { largeTransmitQueue = FrameRing(capacity: 128, slotSize: large) }
     }
 
     public var name: String { config.name }
@@ -191,15 +198,16 @@ public struct LANAdapter: Sendable {
     /// Queues a frame for the wire: `fill` writes `length` bytes (MAC header
     /// onwards); the adapter pads to 60 bytes and appends the FCS if the link
     /// carries one. Returns the FCS appended (nil without), or throws when the queue is full.
+    /// `mark`: a super-segment's segment size (segmentation offload), kept with the frame;
+    /// a frame longer than a transmit slot waits in ``largeTransmitQueue``.
     @discardableResult
-    /// `mark`: a super-segment's segment size (segmentation offload), kept with the frame.
     mutating func send(length: Int, mark: UInt32 = 0,
                        _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
         let padded = config.medium == .ethernet ? max(length, EthernetHeader.minimumFrameLength) : length
         let total = padded + (config.fcs ? EthernetFCS.length : 0)
         var fcs: UInt32?
         let useFCS = config.fcs
-        let queued = transmitQueue.push(length: total, mark: mark) { buffer in
+        func write(_ buffer: UnsafeMutableRawBufferPointer) {
             fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
             if padded > length {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
@@ -209,6 +217,13 @@ public struct LANAdapter: Sendable {
                 for i in 0..<4 { buffer[padded + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
                 fcs = value
             }
+        }
+        let queued: Bool
+        if total > transmitQueue.slotSize, largeTransmitQueue != nil, !transmitQueue.isFull {
+            queued = largeTransmitQueue?.push(length: total, mark: mark, write) ?? false
+            if queued { transmitQueue.push(length: 0, mark: Self.largeFrame) { _ in } }
+        } else {
+            queued = transmitQueue.push(length: total, mark: mark, write)
         }
         if queued {
             counters.txPackets += 1
@@ -221,13 +236,18 @@ public struct LANAdapter: Sendable {
 
     /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
     mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        try transmitQueue.pop(body)
+        try takeTransmittedSegments { frame, _ in try body(frame) }
     }
 
     /// Like ``takeTransmitted(_:)``, also giving the frame's segment size: 0 for a frame as it
     /// goes on the wire, else a TCP super-segment for the device to cut every that many bytes.
     mutating func takeTransmittedSegments<R>(_ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
-        try transmitQueue.popMarked { frame, mark in try body(frame, Int(mark)) }
+        guard !transmitQueue.isEmpty else { return nil }
+        if transmitQueue.peekMark() == Self.largeFrame {
+            transmitQueue.dropOldest()
+            return try largeTransmitQueue?.popMarked { frame, mark in try body(frame, Int(mark)) } ?? nil
+        }
+        return try transmitQueue.popMarked { frame, mark in try body(frame, Int(mark)) }
     }
 
     /// Frames waiting in the transmit queue.
