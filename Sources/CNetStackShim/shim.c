@@ -56,7 +56,11 @@ int ns_tun_open(const char *name, int tap, char *actual, int *offload) {
         }
         // Refused: the plain device, one frame per read and write.
     }
-    return tun_attach(name, tap, 0, actual);
+    int fd = tun_attach(name, tap, 0, actual);
+    // A persistent device keeps the offloads an earlier opener asked for: without a
+    // virtio-net header to say so, the kernel would hand over partial checksums.
+    if (fd >= 0) (void)ioctl(fd, TUNSETOFFLOAD, 0UL);
+    return fd;
 }
 
 // SIOCGIFMTU for `name` through `sock`, which it closes: the interface is looked

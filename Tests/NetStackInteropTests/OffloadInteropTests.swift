@@ -60,5 +60,22 @@ extension InteropTests {
             }
         }
 
+
+        @Test("A persistent TAP used with offload on, then off, carries data intact both times")
+        func onThenOffOnOneDevice() async throws {
+            try await withNamespace { ns in
+                try ns.addStandardTap()
+                for mode in ["on", "off"] {
+                    // The device keeps the offloads an opener set: `off` must turn them off again,
+                    // or the kernel hands NetStack partial checksums with no header to say so.
+                    let serve = try await ns.serve(ns.standardServeArguments + ["--echo", "7", "--offload", mode])
+                    let echo = try await ns.python(tcpEchoClient, [Interop.netstackAddress, "7", "\(4 << 20)"],
+                                                   timeout: .seconds(60))
+                    #expect(echo.succeeded && echo.output == "echoed \(4 << 20) bytes intact\n",
+                            "offload \(mode): \(echo)\n\(serve.tails)")
+                    #expect(try await ns.stop(serve) == .exited(0), "\(serve.tails)")
+                }
+            }
+        }
     }
 }

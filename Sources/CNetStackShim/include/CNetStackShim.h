@@ -13,7 +13,8 @@
 /// `offload` (may be NULL): when it points at a non-zero value, asks for IFF_VNET_HDR
 /// with a 10-byte struct virtio_net_hdr (TUNSETVNETHDRSZ) and TUNSETOFFLOAD
 /// TUN_F_CSUM | TUN_F_TSO4; left as is when granted, set to -errno (and the device
-/// attached without them) when the kernel refused.
+/// attached without them) when the kernel refused. Without offload, the device's offloads
+/// are turned off (TUNSETOFFLOAD 0): a persistent device keeps those an earlier opener set.
 int ns_tun_open(const char *name, int tap, char *actual, int *offload);
 
 /// Like ns_tun_open, but opens the device inside the network namespace at
