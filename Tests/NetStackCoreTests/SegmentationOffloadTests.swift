@@ -5,7 +5,7 @@
 // sequence number advanced by gso_size per cut, the IP total length and ID (+1 per cut) set,
 // PSH and FIN on the last cut only, and both checksums computed in full.
 
-import NetStackCore
+@testable import NetStackCore
 import NetStackWire
 import Testing
 
@@ -223,5 +223,43 @@ struct SegmentationOffloadTests {
         host.receive(superSegment, on: InterfaceID(0), now: .zero)
         host.poll(now: .zero)
         #expect(host.statistics.tcpInErrors == 1)
+    }
+}
+
+@Suite("Segmentation offload: the adapter's queues")
+struct OffloadAdapterQueueTests {
+    /// An IP-only adapter with offload and a transmit queue of `slots` MTU-sized slots.
+    private func adapter(slots: Int = 8) -> LANAdapter {
+        var config = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
+        config.medium = .ipOnly
+        config.segmentationOffload = true
+        config.transmitQueue = slots
+        return LANAdapter(config)
+    }
+
+    @Test("super-segments and ordinary frames leave in the order they were queued, each with its segment size")
+    func orderHolds() {
+        var nic = adapter()
+        let lengths = [60, 40_000, 1500, 65_535, 100]
+        for (index, length) in lengths.enumerated() {
+            let mark: UInt32 = length > 1500 ? 1448 : 0
+            let (queued, _) = nic.send(length: length, mark: mark) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(index)) }
+            #expect(queued)
+        }
+        var taken: [(length: Int, first: UInt8, segmentSize: Int)] = []
+        while let frame = nic.takeTransmittedSegments({ ($0.count, $0[0], $1) }) { taken.append(frame) }
+        #expect(taken.map(\.length) == lengths)
+        #expect(taken.map(\.first) == [0, 1, 2, 3, 4])
+        #expect(taken.map(\.segmentSize) == [0, 1448, 0, 1448, 0])
+    }
+
+    @Test("a full transmit queue refuses a super-segment too, and counts it dropped")
+    func fullQueueRefuses() {
+        var nic = adapter(slots: 2)
+        #expect(nic.send(length: 100) { _ in }.queued)
+        #expect(nic.send(length: 30_000, mark: 1448) { _ in }.queued)
+        #expect(!nic.send(length: 30_000, mark: 1448) { _ in }.queued)
+        #expect(nic.counters.txDropped == 1)
+        #expect(nic.transmitBacklog == 2)
     }
 }
