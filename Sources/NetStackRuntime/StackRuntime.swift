@@ -128,7 +128,7 @@ public final class StackRuntime: @unchecked Sendable {
         if configuration.offload != .off, !device.offload {
             offloadRefusal = impaired ? "an impaired wire (--impair) moves one frame at a time"
                 : (device as? TunTapDevice)?.offloadRefusal
-                ?? "the \(device.kind.label) device \(device.name) has no virtio-net offload"
+                ?? "no virtio-net offload on this device (only a TAP or TUN opened by name has it)"
         }
         var random = SystemRandomNumberGenerator()
         // No seed unless the caller set one: the host draws its secrets from the OS.
