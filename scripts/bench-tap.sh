@@ -9,8 +9,11 @@
 #     04_tap.sh tcp_ack2      kernel TCP -> a do-nothing receiver that ACKs every 2nd segment:
 #                             the receive ceiling of one read() per frame
 #     04_tap.sh tx_udp1472    one write() per 1514-byte frame -> kernel: the send ceiling
+#     04_tap.sh tcp_vnet_ack2 the same receiver with IFF_VNET_HDR + TSO: the kernel hands over ~64 KiB
+#                             frames; the receive ceiling with offload
 #   NetStack (`netstack serve`, release build) in namespace `tapbench` on TAP tap0 at
-#   192.0.2.2/24 (kernel side 192.0.2.1/24, MTU 1500, IPv6 off), a fresh process per round:
+#   192.0.2.2/24 (kernel side 192.0.2.1/24, MTU 1500, IPv6 off), a fresh process per round and
+#   offload mode (`--offload on`, then `--offload off`; a refusal is logged and marked in the table):
 #     kernel -> NetStack      `blast tcp 192.0.2.2 9 BYTES 60` into the discard service (the
 #                             sender the anchors use, so every receiver gets the same load)
 #     NetStack -> kernel      curl downloads a BYTES-long file from NetStack's HTTP server
@@ -20,7 +23,7 @@
 #   that crossed the TAP device (kernel-side counters). wait_quiet before every measurement.
 # Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
 #
-# Env: BYTES (1073741824), RR_N (100000 round trips), PIN ("" = the scheduler decides |
+# Env: BYTES (1073741824), RR_N (100000 round trips), OFFLOADS ("on off": the --offload modes, in order), PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
 #      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
 #      .build-release/release/netstack), RES_DIR (logs; default the anchors' results dir).
@@ -43,6 +46,10 @@ RUNS="${1:-${ENV_RUNS:-3}}"
 [[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || { echo "usage: bench-tap.sh [RUNS 1-99]" >&2; exit 2; }
 BYTES="${BYTES:-1073741824}"
 RR_N="${RR_N:-100000}"
+OFFLOADS="${OFFLOADS:-on off}"
+for mode in $OFFLOADS; do
+    case "$mode" in on|off|auto) ;; *) echo "bench-tap.sh: bad OFFLOADS '$OFFLOADS': words from on, off, auto" >&2; exit 2 ;; esac
+done
 PIN="${PIN:-}"
 if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
 
@@ -66,6 +73,7 @@ SERVE_STATUS=""
 
 start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer
     ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" --mac "$NMAC" \
+        --offload "${OFFLOAD:-auto}" --verbose \
         --discard "$PORT_DISCARD" --echo "$PORT_ECHO" --http "$PORT_HTTP" --root "$WWW" \
         --control "$WORK/control.sock" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVE_PID=$!
@@ -175,28 +183,33 @@ ip -n "$NS" link set "$DEV" up
 echo "## netstack serve pin=${PIN:-none}: namespace $NS, TAP $DEV mtu=1500 kernel-side [$(offload_summary "$NS" "$DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$DEV/tx_queue_len")" | tee -a "$LOG"
 
 # --- the rounds ----------------------------------------------------------------------------
-NS_RX=(); NS_RX_CPU=(); NS_TX=(); NS_TX_CPU=(); NS_RT=(); NS_P50=(); NS_P99=(); NS_RT_CPU=()
+# NetStack runs once per offload mode (OFFLOADS) per round; its numbers go to $WORK/MODE.KEY,
+# one value a line, for the table.
 SERVE_EXITS=(); VERIFY=""
-: >"$WORK/lwip.out"; : >"$WORK/tap.out"
-for i in $(seq "$RUNS"); do
-    if [ "${SKIP_ANCHORS:-0}" != 1 ]; then
-        echo "== round $i/$RUNS: anchors (03_lwip.sh tap, 04_tap.sh tcp_ack2 tx_udp1472; pin=${PIN:-none})"
-        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/03_lwip.sh" tap 2>&1 | tee -a "$WORK/lwip.out"
-        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_ack2 tx_udp1472 2>&1 | tee -a "$WORK/tap.out"
-    fi
-    echo "== round $i/$RUNS: NetStack"
+: >"$WORK/lwip.out"; : >"$WORK/tap.out"; : >"$WORK/vnet.out"
+put() { echo "$3" >>"$WORK/$1.$2"; }       # put MODE KEY VALUE
+got() { cat "$WORK/$1.$2" 2>/dev/null; }   # got MODE KEY: the values, one a line
+
+measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, then the three measurements
+    local mode="$1" i="$2" s c r mbps sha
+    OFFLOAD="$mode"
     start_serve || exit 1
-    if [ "$i" = 1 ]; then  # once, untimed: the download arrives intact
-        got=$(ip netns exec "$NS" timeout 120 curl -sS --max-time 110 "http://$NADDR:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
-        [ "$got" = "$SHA" ] && VERIFY=ok || VERIFY="MISMATCH (got $got)"
-        echo "  verify: HTTP download of $BYTES B sha256 $VERIFY" | tee -a "$LOG"
+    # --verbose: serve says on stderr when the kernel refused offload; the numbers are then per-frame ones.
+    if grep -q 'offload off' "$WORK/serve.err"; then
+        echo "  run $i offload=$mode: $(grep -m1 'offload off' "$WORK/serve.err")" | tee -a "$LOG"
+        put "$mode" refused 1
+    fi
+    if [ "$i" = 1 ]; then  # once per mode, untimed: the download arrives intact
+        sha=$(ip netns exec "$NS" timeout 120 curl -sS --max-time 110 "http://$NADDR:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
+        if [ "$sha" = "$SHA" ]; then VERIFY+="offload $mode ok; "; else VERIFY+="offload $mode MISMATCH (got $sha); "; fi
+        echo "  verify offload=$mode: HTTP download of $BYTES B sha256 ${VERIFY##*offload $mode }" | tee -a "$LOG"
     fi
 
     wait_quiet; snap a
     s=$(ip netns exec "$NS" timeout 80 $TK "$BIN_DIR/blast" tcp "$NADDR" "$PORT_DISCARD" "$BYTES" 60)
     snap b; delta
-    echo "  run $i kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$s")" = "$BYTES" ] && { NS_RX+=("$(field MBps "$s")"); NS_RX_CPU+=("$LAST_CPU"); }
+    echo "  run $i offload=$mode kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$mode" rx "$(field MBps "$s")"; put "$mode" rx_cpu "$LAST_CPU"; }
 
     wait_quiet; snap a
     c=$(ip netns exec "$NS" timeout 80 $TK curl -sS -o /dev/null --max-time 70 \
@@ -204,23 +217,36 @@ for i in $(seq "$RUNS"); do
         "http://$NADDR:$PORT_HTTP/big.bin" 2>&1)
     snap b; delta
     mbps=$(awk -v b="$(field Bps "$c")" 'BEGIN{printf "%.1f", b/1e6}')
-    echo "  run $i netstack->kernel: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$c")" = "$BYTES" ] && { NS_TX+=("$mbps"); NS_TX_CPU+=("$LAST_CPU"); }
+    echo "  run $i offload=$mode netstack->kernel: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$c")" = "$BYTES" ] && { put "$mode" tx "$mbps"; put "$mode" tx_cpu "$LAST_CPU"; }
 
     wait_quiet; snap a
     r=$(ip netns exec "$NS" timeout 130 $TK "$BIN_DIR/rr" pingpong "$NADDR" "$PORT_ECHO" "$RR_N")
     snap b; delta
-    echo "  run $i round trip: ${r:-rr failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    echo "  run $i offload=$mode round trip: ${r:-rr failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
     if [ -n "$(field mean_us "$r")" ]; then
-        NS_RT+=("$(field mean_us "$r")"); NS_P50+=("$(field p50_us "$r")"); NS_P99+=("$(field p99_us "$r")")
+        put "$mode" rt "$(field mean_us "$r")"; put "$mode" p50 "$(field p50_us "$r")"; put "$mode" p99 "$(field p99_us "$r")"
         # rr makes 1000 warm-up round trips before the N it times
-        NS_RT_CPU+=("$(awk -v c="$LAST_CPU" -v n="$RR_N" 'BEGIN{printf "%.2f", c*1e6/(n+1000)}')")
+        put "$mode" rt_cpu "$(awk -v c="$LAST_CPU" -v n="$RR_N" 'BEGIN{printf "%.2f", c*1e6/(n+1000)}')"
     fi
 
     ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
         sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
-    stop_serve; SERVE_EXITS+=("$SERVE_STATUS")
-    echo "  run $i: netstack serve exit status after SIGTERM: $SERVE_STATUS" | tee -a "$LOG"
+    stop_serve; SERVE_EXITS+=("$mode:$SERVE_STATUS")
+    echo "  run $i offload=$mode: netstack serve exit status after SIGTERM: $SERVE_STATUS" | tee -a "$LOG"
+}
+
+for i in $(seq "$RUNS"); do
+    if [ "${SKIP_ANCHORS:-0}" != 1 ]; then
+        echo "== round $i/$RUNS: anchors (03_lwip.sh tap, 04_tap.sh tcp_ack2 tx_udp1472 tcp_vnet_ack2; pin=${PIN:-none})"
+        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/03_lwip.sh" tap 2>&1 | tee -a "$WORK/lwip.out"
+        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_ack2 tx_udp1472 2>&1 | tee -a "$WORK/tap.out"
+        RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_vnet_ack2 2>&1 | tee -a "$WORK/vnet.out"
+    fi
+    for mode in $OFFLOADS; do
+        echo "== round $i/$RUNS: NetStack --offload $mode"
+        measure_netstack "$mode" "$i"
+    done
 done
 ip netns list | grep -q '^bnch_' && echo "WARNING: the anchors left a namespace behind" >&2
 
@@ -234,42 +260,65 @@ while read -r line; do
     CEIL_MB+=("$(field MBps "${line%%|*}")"); CEIL_CPU+=("$(field receiver_cpu_s "$line")")
     CEIL_SEND+=("$(field MBps "${line#*sender:}")")
 done < <(grep -E '^  run [0-9]+: tap_tcp ' "$WORK/tap.out")
+VNET_MB=(); VNET_SEND=(); VNET_CPU=()
+while read -r line; do
+    VNET_MB+=("$(field MBps "${line%%|*}")"); VNET_CPU+=("$(field receiver_cpu_s "$line")")
+    VNET_SEND+=("$(field MBps "${line#*sender:}")")
+done < <(grep -E '^  run [0-9]+: tap_tcp ' "$WORK/vnet.out")
 while read -r line; do  # the payload the kernel's UDP socket received (1472 B per frame), in MB/s
     TX_MB+=("$(awk -v g="$(field Gbps_payload "${line#*kernel:}")" 'BEGIN{printf "%.1f", g*1000/8}')")
 done < <(grep -E '^  run [0-9]+: writer: tap_tx ' "$WORK/tap.out")
 { echo "  anchors lwip_tap MBps (receiver / blast sender) per round: ${LW_MB[*]:-} / ${LW_SEND[*]:-}"
   echo "  anchors tcp_ack2 MBps (receiver / blast sender) per round: ${CEIL_MB[*]:-} / ${CEIL_SEND[*]:-}"
+  echo "  anchors tcp_vnet_ack2 MBps (receiver / blast sender) per round: ${VNET_MB[*]:-} / ${VNET_SEND[*]:-}"
   echo "  anchors tx_udp1472 kernel-received payload MB/s per round: ${TX_MB[*]:-}"; } >>"$LOG"
 
 # --- the table -----------------------------------------------------------------------------
-rx_med=$(median "${NS_RX[@]}"); tx_med=$(median "${NS_TX[@]}"); rt_med=$(median "${NS_RT[@]}")
-lw=$(median "${LW_SEND[@]}"); ce=$(median "${CEIL_SEND[@]}"); txc=$(median "${TX_MB[@]}")
+lw=$(median "${LW_SEND[@]}"); ce=$(median "${CEIL_SEND[@]}"); txc=$(median "${TX_MB[@]}"); cv=$(median "${VNET_SEND[@]}")
 per_gib() { awk -v c="$1" -v b="$BYTES" 'BEGIN{ if (c ~ /^[0-9.]+$/) printf "%.2f", c*1073741824/b; else print "–" }'; }
-cpu_rx=$(per_gib "$(median "${NS_RX_CPU[@]}")"); cpu_tx=$(per_gib "$(median "${NS_TX_CPU[@]}")")
 cpu_lw=$(per_gib "$(median "${LW_CPU[@]}")"); cpu_ce=$(per_gib "$(median "${CEIL_CPU[@]}")")
+cpu_cv=$(per_gib "$(median "${VNET_CPU[@]}")")
 gbit() { awk -v m="$1" 'BEGIN{ if (m ~ /^[0-9.]+$/) printf "%.2f", m*8/1000; else print "–" }'; }
 
 {
 echo
-echo "### NetStack over TAP vs. the anchors — $(date -u +%Y-%m-%dT%H:%M:%SZ), $RUNS rounds, pin=${PIN:-none}, $BYTES B per transfer"
+echo "### NetStack over TAP vs. the anchors — $(date -u +%Y-%m-%dT%H:%M:%SZ), $RUNS rounds, pin=${PIN:-none}, $BYTES B per transfer, offload: $OFFLOADS"
 echo
 echo "| metric | NetStack median (min–max) | lwIP on TAP | ceiling | NetStack / lwIP | NetStack / ceiling |"
 echo "|---|---|---|---|---|---|"
-echo "| kernel → stack, MB/s | $(range 1 "${NS_RX[@]}") | $(range 1 "${LW_SEND[@]}") | $(range 1 "${CEIL_SEND[@]}") tcp_ack2 | $(ratio "$rx_med" "$lw") | $(ratio "$rx_med" "$ce") |"
-echo "| stack CPU s per GiB received | $cpu_rx | $cpu_lw | $cpu_ce | $(ratio "$cpu_rx" "$cpu_lw") | $(ratio "$cpu_rx" "$cpu_ce") |"
-echo "| stack → kernel, MB/s | $(range 1 "${NS_TX[@]}") | – | $(range 1 "${TX_MB[@]}") tx_udp1472 | – | $(ratio "$tx_med" "$txc") |"
-echo "| stack CPU s per GiB sent | $cpu_tx | – | – | – | – |"
-echo "| 1-byte round trip, µs (mean) | $(range 2 "${NS_RT[@]}") | – | kernel veth 52.13 (one cpu 13.87)¹ | – | $(ratio "$rt_med" 52.13) × kernel veth |"
-echo "| round trip p50 / p99, µs | $(fmt "$(median "${NS_P50[@]}")") / $(fmt "$(median "${NS_P99[@]}")") | – | kernel veth 54.4 / 71.6¹ | – | – |"
-echo "| stack CPU µs per round trip | $(fmt "$(median "${NS_RT_CPU[@]}")" 2) | – | – | – | – |"
+for mode in $OFFLOADS; do
+    rx=($(got "$mode" rx)); tx=($(got "$mode" tx)); rt=($(got "$mode" rt))
+    rx_med=$(median "${rx[@]}"); tx_med=$(median "${tx[@]}"); rt_med=$(median "${rt[@]}")
+    cpu_rx=$(per_gib "$(median $(got "$mode" rx_cpu))"); cpu_tx=$(per_gib "$(median $(got "$mode" tx_cpu))")
+    tag="offload $mode"; [ -n "$(got "$mode" refused)" ] && tag+=" (refused: per-frame)"
+    if [ "$mode" = off ]; then
+        ceil_rx="$(range 1 "${CEIL_SEND[@]}") tcp_ack2"; c_rx="$ce"; ceil_cpu="$cpu_ce"
+        ceil_tx="$(range 1 "${TX_MB[@]}") tx_udp1472"; c_tx="$txc"
+    else
+        ceil_rx="$(range 1 "${VNET_SEND[@]}") tcp_vnet_ack2"; c_rx="$cv"; ceil_cpu="$cpu_cv"
+        ceil_tx="– (no GSO-writer anchor)"; c_tx=""
+    fi
+    echo "| kernel → stack, MB/s, $tag | $(range 1 "${rx[@]}") | $(range 1 "${LW_SEND[@]}") | $ceil_rx | $(ratio "$rx_med" "$lw") | $(ratio "$rx_med" "$c_rx") |"
+    echo "| stack CPU s per GiB received, $tag | $cpu_rx | $cpu_lw | $ceil_cpu | $(ratio "$cpu_rx" "$cpu_lw") | $(ratio "$cpu_rx" "$ceil_cpu") |"
+    echo "| stack → kernel, MB/s, $tag | $(range 1 "${tx[@]}") | – | $ceil_tx | – | $(ratio "$tx_med" "$c_tx") |"
+    echo "| stack CPU s per GiB sent, $tag | $cpu_tx | – | – | – | – |"
+    echo "| 1-byte round trip, µs (mean), $tag | $(range 2 "${rt[@]}") | – | kernel veth 52.13 (one cpu 13.87)¹ | – | $(ratio "$rt_med" 52.13) × kernel veth |"
+    echo "| round trip p50 / p99, µs, $tag | $(fmt "$(median $(got "$mode" p50))") / $(fmt "$(median $(got "$mode" p99))") | – | kernel veth 54.4 / 71.6¹ | – | – |"
+    echo "| stack CPU µs per round trip, $tag | $(fmt "$(median $(got "$mode" rt_cpu))" 2) | – | – | – | – |"
+done
 echo
 echo "kernel → stack: \`blast tcp\` (the anchors' sender) into NetStack's discard service, lwIP's and tcp_ack2's"
 echo "receivers; MB/s as blast reports it (connect to the peer's FIN), the same tool for all three."
 echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP server; ceiling = UDP payload the kernel"
 echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service."
-echo "In Gbit/s: kernel → NetStack $(gbit "$rx_med"), NetStack → kernel $(gbit "$tx_med")."
-echo "Floor (faster than lwIP on TAP): $(awk -v a="$rx_med" -v b="$lw" 'BEGIN{ if (a+0>0 && b+0>0) print (a>b ? "met" : "NOT met"); else print "not measured" }')."
+echo "Offload on: serve --offload on (virtio-net headers, TSO4 + checksum offload): the kernel hands over and"
+echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR."
+for mode in $OFFLOADS; do
+    rx_med=$(median $(got "$mode" rx)); tx_med=$(median $(got "$mode" tx))
+    echo "Offload $mode in Gbit/s: kernel → NetStack $(gbit "$rx_med"), NetStack → kernel $(gbit "$tx_med");" \
+         "floor (faster than lwIP on TAP): $(awk -v a="$rx_med" -v b="$lw" 'BEGIN{ if (a+0>0 && b+0>0) print (a>b ? "met" : "NOT met"); else print "not measured" }')."
+done
 echo "Download integrity (sha256 of one full download): ${VERIFY:-not checked}; serve exit statuses after SIGTERM: ${SERVE_EXITS[*]:-none}."
 echo "¹ kernel TCP over veth, ../shared/anchors/README.md §2 (02_kernel_rr.sh, pin none), not re-measured here."
-echo "Per-run lines: $LOG; the anchors' own logs: $RES_DIR/lwip.txt, $RES_DIR/tap.txt."
+echo "Per-run lines: $LOG; the anchors' own logs: $RES_DIR/lwip.txt, $RES_DIR/tap.txt (tcp_vnet_ack2 there too)."
 } | tee -a "$LOG"

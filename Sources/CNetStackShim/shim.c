@@ -11,15 +11,13 @@
 #include <net/if.h>
 #include <linux/if_tun.h>
 
-int ns_tun_open(const char *name, int tap, char *actual) {
-    // Attach only to a device that exists: TUNSETIFF would silently create a new,
-    // unconfigured one for a mistyped name.
-    if (if_nametoindex(name) == 0) return -ENXIO;
+// Opens and attaches; `flags` adds IFF_VNET_HDR or not.
+static int tun_attach(const char *name, int tap, short flags, char *actual) {
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -errno;
     struct ifreq request;
     memset(&request, 0, sizeof request);
-    request.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+    request.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | flags;
     strncpy(request.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &request) < 0) {
         int error = errno;
@@ -27,6 +25,41 @@ int ns_tun_open(const char *name, int tap, char *actual) {
         return -error;
     }
     if (actual) memcpy(actual, request.ifr_name, IFNAMSIZ);
+    return fd;
+}
+
+// The virtio-net header and the offloads on an attached descriptor: 0 or -errno.
+static int tun_offload(int fd) {
+    int size = 10;  // struct virtio_net_hdr
+    if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) return -errno;
+#ifdef TUNSETVNETLE
+    int little = 1;
+    (void)ioctl(fd, TUNSETVNETLE, &little);  // already so on a little-endian machine; EINVAL on old kernels
+#endif
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) return -errno;
+    return 0;
+}
+
+int ns_tun_open(const char *name, int tap, char *actual, int *offload) {
+    // Attach only to a device that exists: TUNSETIFF would silently create a new,
+    // unconfigured one for a mistyped name.
+    if (if_nametoindex(name) == 0) return -ENXIO;
+    if (offload && *offload) {
+        int fd = tun_attach(name, tap, IFF_VNET_HDR, actual);
+        if (fd < 0) {
+            *offload = fd;
+        } else {
+            int refused = tun_offload(fd);
+            if (refused == 0) return fd;
+            *offload = refused;
+            close(fd);
+        }
+        // Refused: the plain device, one frame per read and write.
+    }
+    int fd = tun_attach(name, tap, 0, actual);
+    // A persistent device keeps the offloads an earlier opener asked for: without a
+    // virtio-net header to say so, the kernel would hand over partial checksums.
+    if (fd >= 0) (void)ioctl(fd, TUNSETOFFLOAD, 0UL);
     return fd;
 }
 
@@ -65,9 +98,9 @@ uint32_t ns_epollout(void) { return EPOLLOUT; }
 uint32_t ns_epollerr(void) { return EPOLLERR; }
 uint32_t ns_epollhup(void) { return EPOLLHUP; }
 
-int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu) {
+int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu, int *offload) {
     if (!netns) {
-        int fd = ns_tun_open(name, tap, actual);
+        int fd = ns_tun_open(name, tap, actual, offload);
         if (fd >= 0) ns_interface_mtu(actual, mtu);
         return fd;
     }
@@ -85,7 +118,7 @@ int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, i
         close(target);
         return -error;
     }
-    int fd = ns_tun_open(name, tap, actual);
+    int fd = ns_tun_open(name, tap, actual, offload);
     if (fd >= 0) ns_interface_mtu(actual, mtu);
     setns(self, CLONE_NEWNET);
     close(self);

@@ -32,6 +32,8 @@ public struct RuntimeConfiguration: Sendable {
     public var namespacePath: String?
     /// The stack's settings (TCP, ARP, resolver …); its random seed is replaced by random bits.
     public var host: HostConfig
+    /// Segmentation offload on the device (`--offload`): off unless asked for.
+    public var offload: OffloadMode = .off
 
     /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
@@ -111,10 +113,23 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
+    /// Why offload was asked for (``RuntimeConfiguration/offload``) and is not on; nil when it is, or was not asked for.
+    public private(set) var offloadRefusal: String?
+    /// Whether TCP super-segments cross the device (virtio-net offload granted).
+    public var offload: Bool { device.offload }
 
     /// Opens the device and builds the stack; throws one line naming what failed.
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
-        device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu)
+        // An impaired wire works frame by frame: offload stays off under --impair.
+        let impaired = configuration.impairment.map { !$0.isIdeal } ?? false
+        let device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu,
+                                                   offload: configuration.offload != .off && !impaired)
+        self.device = device
+        if configuration.offload != .off, !device.offload {
+            offloadRefusal = impaired ? "an impaired wire (--impair) moves one frame at a time"
+                : (device as? TunTapDevice)?.offloadRefusal
+                ?? "no virtio-net offload on this device (only a TAP or TUN opened by name has it)"
+        }
         var random = SystemRandomNumberGenerator()
         // No seed unless the caller set one: the host draws its secrets from the OS.
         host = Host(configuration.host)
@@ -122,6 +137,7 @@ public final class StackRuntime: @unchecked Sendable {
         guard (68...65_535).contains(mtu) else { throw RuntimeError("bad MTU \(mtu): must be 68 to 65535") }
         var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)
         adapter.medium = device.kind == .tap ? .ethernet : .ipOnly
+        adapter.segmentationOffload = device.offload
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -274,11 +290,19 @@ public final class StackRuntime: @unchecked Sendable {
         repeat {
             var count = 0
             if deviceReady {
+                var header = VirtioNetHeader.plain
                 while count < 64, deviceFailure == nil {
-                    let length = device.receive(into: frameBuffer)
+                    let length = device.receive(into: frameBuffer, header: &header)
                     if length < 0 { deviceFailure = device.failure(Int32(-length)) }
                     if length <= 0 { break }
-                    arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), now: now)
+                    var trusted = header.checksumTrusted
+                    if header.needsChecksum, pcap != nil || wire != nil {
+                        // A capture shows, and an impaired wire may damage, the frame as finished:
+                        // one checksum pass, and the stack checks it like any other.
+                        header.completeChecksum(in: UnsafeMutableRawBufferPointer(rebasing: frameBuffer[0..<length]))
+                        trusted = false
+                    }
+                    arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), checksumTrusted: trusted, now: now)
                     count += 1
                 }
             }
@@ -353,30 +377,59 @@ public final class StackRuntime: @unchecked Sendable {
     }
 
     /// A frame read from the device: onto the impaired wire, or straight to the stack.
-    private func arrive(_ frame: UnsafeRawBufferPointer, now: Instant) {
+    private func arrive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         framesIn += 1
-        if let wire { wire.transmit(frame, .towardStack, now: now) } else { deliver(frame, now: now) }
+        if let wire {
+            wire.transmit(frame, .towardStack, now: now)
+        } else {
+            deliver(frame, checksumTrusted: checksumTrusted, now: now)
+        }
     }
 
-    private func deliver(_ frame: UnsafeRawBufferPointer, now: Instant) {
+    private func deliver(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         pcap?.record(frame, now: now)
-        host.receive(frame, on: interface, now: now)
+        host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
     }
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.
     private func flushOutput(now: Instant) {
-        while host.takeFrame(from: interface, { (frame: UnsafeRawBufferPointer) -> Bool in
+        while host.takeFrameSegments(from: interface, { (frame: UnsafeRawBufferPointer, segmentSize: Int) -> Bool in
+            if segmentSize > 0 {
+                writeSuperSegment(frame, segmentSize: segmentSize, now: now)
+                return true
+            }
             pcap?.record(frame, now: now)
             if let wire { wire.transmit(frame, .towardDevice, now: now) } else { writeToDevice(frame) }
             return true
         }) != nil {}
     }
 
-    private func writeToDevice(_ frame: UnsafeRawBufferPointer) {
+    private func writeToDevice(_ frame: UnsafeRawBufferPointer, header: VirtioNetHeader = .plain) {
         guard deviceFailure == nil else { return }
         framesOut += 1
-        let result = device.send(frame)
+        let result = device.send(frame, header: header)
         if result < 0 { deviceFailure = device.failure(Int32(-result)) }
+    }
+
+    /// A TCP super-segment (offload on, so no impaired wire): behind a virtio-net header asking
+    /// the kernel to cut it every `segmentSize` bytes and finish its partial checksum. The capture
+    /// shows it whole, its checksum finished for the moment of the copy (one pass, with --pcap only).
+    private func writeSuperSegment(_ frame: UnsafeRawBufferPointer, segmentSize: Int, now: Instant) {
+        let ip = device.kind == .tap ? EthernetHeader.length : 0
+        guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return }
+        let transport = ip + Int(frame[ip] & 0x0F) * 4
+        guard frame.count >= transport + TCPHeader.minimumLength else { return }
+        let headers = transport + Int(frame[transport + 12] >> 4) * 4
+        let header = VirtioNetHeader.tcpSegmentation(transportOffset: transport, headersLength: headers,
+                                                     segmentSize: segmentSize)
+        if let pcap {
+            let bytes = UnsafeMutableRawBufferPointer(mutating: frame)
+            let partial = (bytes[transport + 16], bytes[transport + 17])
+            header.completeChecksum(in: bytes)
+            pcap.record(frame, now: now)
+            (bytes[transport + 16], bytes[transport + 17]) = partial
+        }
+        writeToDevice(frame, header: header)
     }
 
     private func nextDeadline() -> Instant? {

@@ -165,9 +165,13 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     /// options NetStack does not keep), the rest is filled with End of Option
     /// List bytes (zeros), so the payload stays where it was.
     ///
+    /// `partialChecksum`: leave only the pseudo-header sum in the checksum field, for a
+    /// device that finishes it (virtio-net NEEDS_CSUM, Linux's CHECKSUM_PARTIAL): no pass
+    /// over the payload at all.
+    ///
     /// Precondition: `segment` holds at least `headerLength + payloadLength` bytes.
     public func emit(into segment: UnsafeMutableRawBufferPointer, payloadLength: Int,
-                     source: IPv4Address, destination: IPv4Address) {
+                     source: IPv4Address, destination: IPv4Address, partialChecksum: Bool = false) {
         let length = headerLength + payloadLength
         precondition(payloadLength >= 0 && segment.count >= length,
                      "TCP segment buffer needs \(length) bytes")
@@ -184,6 +188,10 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         let written = options.emit(into: optionSpace)
         for i in written..<optionSpace.count { optionSpace[i] = 0 }
         var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .tcp, length: length)
+        if partialChecksum {
+            segment.storeBE16(sum.foldedSum, at: 16)
+            return
+        }
         sum.add(UnsafeRawBufferPointer(rebasing: segment[0..<length]))
         segment.storeBE16(sum.checksum, at: 16)
     }

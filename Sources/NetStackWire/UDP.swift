@@ -24,15 +24,16 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     /// Parses the datagram in `bytes` (the IP payload) and verifies the checksum
     /// against the pseudo-header of `source`/`destination`, unless the sender
     /// sent zero, which RFC 768 defines as "no checksum". Costs one checksum pass.
+    /// `verifyingChecksum` false skips that pass, for a checksum a device vouched for (offload).
     public static func parse(_ bytes: UnsafeRawBufferPointer, source: IPv4Address,
-                             destination: IPv4Address) throws(WireError) -> UDPHeader {
+                             destination: IPv4Address, verifyingChecksum: Bool = true) throws(WireError) -> UDPHeader {
         guard bytes.count >= headerLength else {
             throw .truncated(.udp, needed: headerLength, available: bytes.count)
         }
         let length = Int(bytes.be16(4))
         guard length >= headerLength, length <= bytes.count else { throw .badLength(.udp, length) }
         let checksum = bytes.be16(6)
-        if checksum != 0 {
+        if checksum != 0, verifyingChecksum {
             var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .udp, length: length)
             sum.add(UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
             guard sum.verifies else { throw .badChecksum(.udp) }

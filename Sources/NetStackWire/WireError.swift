@@ -1,6 +1,6 @@
 /// The protocol whose bytes a ``WireError`` is about.
 public enum WireLayer: String, Sendable, CustomStringConvertible {
-    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap
+    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio
     public var description: String {
         switch self {
         case .ethernet: "Ethernet"
@@ -11,6 +11,7 @@ public enum WireLayer: String, Sendable, CustomStringConvertible {
         case .tcp: "TCP"
         case .dns: "DNS"
         case .pcap: "pcap"
+        case .virtio: "virtio-net header"
         }
     }
 }

@@ -19,6 +19,8 @@ struct FetchCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceOptions
 
+    @OptionGroup var offload: OffloadOptions
+
     @OptionGroup var congestion: CongestionOptions
 
     @Option(name: .long, help: ArgumentHelp("The DNS server the resolver asks.", valueName: "IP"))
@@ -38,10 +40,12 @@ struct FetchCommand: ParsableCommand {
     func run() throws {
         let target = try HTTPURL.parse(url)
         var configuration = try device.configuration()
+        configuration.offload = try offload.mode()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         let sink = try OutputFile(path: output)
         let runtime = try StackRuntime(configuration)
+        offload.report(runtime)
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressBar() : nil
         let fetch = runtime.withHost { host, now in
             FetchProgram(url: target, host: host, now: now) { bytes in sink.write(bytes) }

@@ -15,6 +15,8 @@ struct PingCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceOptions
 
+    @OptionGroup var offload: OffloadOptions
+
     @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT requests (default: until interrupted).", valueName: "COUNT"))
     var count: Int?
 
@@ -42,8 +44,10 @@ struct PingCommand: ParsableCommand {
 
     func run() throws {
         var configuration = try device.configuration()
+        configuration.offload = try offload.mode()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         let runtime = try StackRuntime(configuration)
+        offload.report(runtime)
         let resolved = try resolve(runtime)
         let session = try runtime.withHost { host, now in
             do {

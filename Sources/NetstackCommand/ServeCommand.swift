@@ -19,6 +19,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var device: DeviceOptions
 
+    @OptionGroup var offload: OffloadOptions
+
     @OptionGroup var congestion: CongestionOptions
 
     @Option(name: .long, help: ArgumentHelp("Serve static files over HTTP/1.1 on PORT (needs --root).", valueName: "PORT"))
@@ -82,6 +84,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         var configuration = try device.configuration()
+        configuration.offload = try offload.mode()
         configuration.controlPath = control
         configuration.host.tcp.maxTimeWait = maxTimeWait
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
@@ -90,6 +93,7 @@ struct ServeCommand: ParsableCommand {
             do { return try DirectoryContent(root: root) } catch { throw ValidationError("--root \(root): \(error)") }
         }
         let runtime = try StackRuntime(configuration)
+        offload.report(runtime)
         var services: [String] = []
         let programs: [any StackApplication] = try runtime.withHost { host, _ in
             var programs: [any StackApplication] = []

@@ -75,6 +75,8 @@ struct TunnelCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write every packet the stack sends and receives on the TUN to FILE (pcap).", valueName: "FILE"))
     var pcap: String?
 
+    @OptionGroup var offload: OffloadOptions
+
     func validate() throws {
         guard (tun == nil) != (tunFD == nil) else { throw ValidationError("give exactly one of --tun NAME or --tun-fd N") }
         if let tun, tun.isEmpty || tun.utf8.count > 15 { throw ValidationError("bad --tun '\(tun)': an interface name of 1 to 15 bytes") }
@@ -101,6 +103,7 @@ struct TunnelCommand: ParsableCommand {
         var configuration = RuntimeConfiguration(device: device, address: ip, prefixLength: prefix)
         configuration.controlPath = control
         configuration.pcapPath = pcap
+        configuration.offload = try offload.mode()
         var relay = TunnelRelayConfig()
         relay.outboundInterface = outboundInterface
         if let socks5 {
@@ -111,6 +114,7 @@ struct TunnelCommand: ParsableCommand {
         relay.maxFlows = maxFlows
         relay.udpIdleTimeout = .seconds(udpTimeout)
         let runtime = try StackRuntime(configuration)
+        offload.report(runtime)
         let program = try runtime.withHost { host, _ throws -> TunnelRelay in
             do { return try TunnelRelay(host: host, interface: runtime.interface, config: relay) } catch {
                 throw CommandFailure("cannot intercept on \(runtime.device.name): \(error)")

@@ -76,6 +76,22 @@ struct CommandLineTests {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("a bad --offload gets one line naming auto, on, off and a non-zero exit, on every device command", arguments: [
+        ["serve", "--tap", "nstest0", "--address", "192.0.2.2/24", "--offload", "sometimes"],
+        ["fetch", "--tun", "nstest0", "--address", "192.0.2.2/24", "--offload", "yes", "http://192.0.2.1/"],
+        ["ping", "--tap", "nstest0", "--address", "192.0.2.2/24", "--offload", "", "192.0.2.1"],
+        ["tunnel", "--tun", "nstest0", "--address", "198.51.100.1/24", "--offload", "tso"],
+    ])
+    func badOffload(arguments: [String]) throws {
+        let result = try netstack(arguments)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasPrefix("netstack: bad --offload '") == true, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasSuffix("one of auto, on, off") == true, "stderr: \(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test("bench lossy takes newreno, its alias reno, and comma lists, one row per controller and path")
     func benchLossyRows() throws {
         let result = try netstack(["bench", "lossy", "--bytes", "64K", "--rtt", "2", "--loss", "0,1%", "--reorder", "0",

@@ -29,6 +29,27 @@ extension InteropTests {
             }
         }
 
+        @Test("an adopted descriptor has no offload: said once on stderr for --offload on and auto --verbose, not for auto",
+              arguments: [(["--offload", "on"], true), (["--offload", "auto", "--verbose"], true), ([], false)])
+        func offloadRefusedOnAnAdoptedDescriptor(options: [String], said: Bool) async throws {
+            try await withNamespace { ns in
+                try ns.addTun("tun0", local: Interop.kernelAddress, peer: Interop.netstackAddress)
+                let serve = try ns.spawnPython(Self.handOver, [try Interop.netstackPath(), "serve", "--address",
+                                                               "\(Interop.netstackAddress)/24"] + options)
+                try await serve.waitForLine(startingWith: "ready tun tun0", timeout: .seconds(20))
+                let ping = try await ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", Interop.netstackAddress])
+                #expect(ping.output.contains("2 packets transmitted, 2 received"), "\(ping)")
+                #expect(try await ns.stop(serve) == .exited(0), "\(serve.tails)")
+                let lines = serve.errorOutput.split(separator: "\n").filter { $0.contains("offload") }
+                #expect(lines.count == (said ? 1 : 0), "\(serve.tails)")
+                if said {
+                    #expect(lines.first?.hasPrefix("netstack: offload off on tun0: no virtio-net offload on this device") == true,
+                            "\(lines)")
+                    #expect(lines.first?.hasSuffix("one frame per read and write") == true, "\(lines)")
+                }
+            }
+        }
+
         @Test("tunnel --tun-fd relays on an inherited TUN descriptor: the kernel's pings to any address are answered")
         func tunnelOnAnInheritedTUNDescriptor() async throws {
             try await withNamespace { ns in

@@ -10,12 +10,17 @@
 /// (IP packets) interface named `name` (which must exist: -ENXIO if not), without packet
 /// information headers, non-blocking, close-on-exec. Writes the kernel's name
 /// of the interface into `actual` (IFNAMSIZ bytes). Returns the fd or -errno.
-int ns_tun_open(const char *name, int tap, char *actual);
+/// `offload` (may be NULL): when it points at a non-zero value, asks for IFF_VNET_HDR
+/// with a 10-byte struct virtio_net_hdr (TUNSETVNETHDRSZ) and TUNSETOFFLOAD
+/// TUN_F_CSUM | TUN_F_TSO4; left as is when granted, set to -errno (and the device
+/// attached without them) when the kernel refused. Without offload, the device's offloads
+/// are turned off (TUNSETOFFLOAD 0): a persistent device keeps those an earlier opener set.
+int ns_tun_open(const char *name, int tap, char *actual, int *offload);
 
 /// Like ns_tun_open, but opens the device inside the network namespace at
 /// `netns` (e.g. /var/run/netns/NAME; NULL: the current one) by switching the
 /// calling thread into it and back. Also reads the device's MTU into `mtu`.
-int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu);
+int ns_tun_open_in(const char *netns, const char *name, int tap, char *actual, int *mtu, int *offload);
 
 /// Reads the MTU of interface `name` (SIOCSIFMTU on a helper socket). 0 or -errno.
 int ns_interface_mtu(const char *name, int *mtu);

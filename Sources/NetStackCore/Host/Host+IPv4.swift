@@ -7,9 +7,12 @@ extension Host {
     /// `writePayload` fills the `payloadLength` bytes after the IP header.
     /// `identificationSlot`: the sender's cached ``IPIdentification/Slot`` for this source,
     /// destination and protocol (a TCP connection's), sparing a hash per datagram.
+    /// `segmentSize` > 0: a TCP super-segment for an adapter with segmentation offload, which
+    /// may exceed the MTU and is never fragmented; it goes out only when the next hop's
+    /// link address is known (else it is dropped, and TCP's retransmission sends it again).
     func output(protocol proto: IPProtocol, source: IPv4Address? = nil, destination: IPv4Address,
                 ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false,
-                identificationSlot: IPIdentification.Slot? = nil, payloadLength: Int,
+                identificationSlot: IPIdentification.Slot? = nil, segmentSize: Int = 0, payloadLength: Int,
                 writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         guard payloadLength + IPv4Header.minimumLength <= 65_535 else { throw .messageTooLong }
         let local = isLocal(destination)
@@ -49,24 +52,33 @@ extension Host {
         emit(.routeLookup(destination: destination, route: route, nextHop: nextHop))
         emit(.ipSent(header, interface: route.interface))
         let interface = route.interface
-        if total <= adapters[interface.index].mtu, adapters[interface.index].medium == .ipOnly {
+        // A super-segment fits any adapter with offload: the device cuts it to the MTU.
+        let fits = total <= adapters[interface.index].mtu
+            || (segmentSize > 0 && adapters[interface.index].segmentationOffload)
+        let mark = UInt32(truncatingIfNeeded: segmentSize)
+        if fits, adapters[interface.index].medium == .ipOnly {
             // A point-to-point IP link: the datagram is the whole frame.
-            adapters[interface.index].send(length: total) { datagram in
+            adapters[interface.index].send(length: total, mark: mark) { datagram in
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))
                 header.emit(into: datagram)
             }
             return
         }
-        if total <= adapters[interface.index].mtu, let mac = resolvedLinkAddress(of: nextHop, on: interface) {
+        if fits, let mac = resolvedLinkAddress(of: nextHop, on: interface) {
             // The common case: build the datagram straight into the adapter's transmit slot.
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv4)
-            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total) { frame in
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark) { frame in
                 ethernet.emit(into: frame)
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))
                 header.emit(into: datagram)
             }
             emit(.frameQueued(interface: interface, header: ethernet, length: EthernetHeader.length + total, fcs: fcs))
+            return
+        }
+        if segmentSize > 0 {
+            // Its checksum is partial: neither ARP's queue nor fragmentation may carry it.
+            statistics.outDiscards += 1
             return
         }
         buildBuffer.withUnsafeMutableBytes { buffer in

@@ -67,6 +67,7 @@ extension Host {
         report.section("Tcp")
         report.line(s.tcpInSegments, "segments received")
         report.line(s.tcpOutSegments, "segments sent out")
+        if s.tcpOutSuperSegments > 0 { report.line(s.tcpOutSuperSegments, "super-segments sent out (offload)") }
         report.line(s.tcpInErrors, "bad segments received")
         report.line(s.tcpResetsSent, "resets sent")
         report.line(s.tcpNoConnection, "segments for no connection")

@@ -5,7 +5,10 @@ extension Host {
     func udpInput(_ bytes: UnsafeRawBufferPointer, header: IPv4Header, packet: UnsafeRawBufferPointer,
                   from interface: InterfaceID?, broadcast: Bool) {
         let udpHeader: UDPHeader
-        do { udpHeader = try UDPHeader.parse(bytes, source: header.source, destination: header.destination) } catch {
+        do {
+            udpHeader = try UDPHeader.parse(bytes, source: header.source, destination: header.destination,
+                                            verifyingChecksum: !(receivedChecksumTrusted && interface != nil))
+        } catch {
             statistics.udpInErrors += 1
             emit(.ipDropped(.malformed(error), header: header))
             return

@@ -107,6 +107,9 @@ public final class Host {
     @exclusivity(unchecked) var identification: IPIdentification
     /// The time of the call being served.
     var now = Instant.zero
+    /// True while the frame being handled came with a transport checksum its device vouched
+    /// for (segmentation offload): TCP input then skips its checksum pass.
+    var receivedChecksumTrusted = false
     /// Datagrams this host sent to itself, delivered on the next poll (bounded).
     @exclusivity(unchecked) var loopback: LoopbackQueue
     /// Where a loopback datagram is copied to be handled, and where reassembled
@@ -203,10 +206,13 @@ public final class Host {
     /// A frame arrives at `interface` from the wire (the signal turned back
     /// into bytes). The adapter checks its FCS, filters by MAC address and
     /// stores it in its receive ring; `poll` takes it from there.
+    /// `checksumTrusted`: the device vouched for the TCP checksum (a virtio-net header with
+    /// NEEDS_CSUM or DATA_VALID); TCP then does not verify it, sparing a pass over the data.
     @discardableResult
-    public func receive(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID, now: Instant) -> AdapterVerdict {
+    public func receive(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID, now: Instant,
+                        checksumTrusted: Bool = false) -> AdapterVerdict {
         self.now = now
-        let verdict = adapters[interface.index].receive(frame)
+        let verdict = adapters[interface.index].receive(frame, checksumTrusted: checksumTrusted)
         emit(.adapterReceived(interface: interface, verdict: verdict, length: frame.count))
         return verdict
     }
@@ -226,9 +232,11 @@ public final class Host {
             emit(.interrupt(interface: interface, frames: adapters[index].receiveRing.count))
             // The driver reads each frame where the adapter stored it, then frees the slot.
             while let frame = adapters[index].peekReceived() {
+                receivedChecksumTrusted = adapters[index].receivedChecksumTrusted
                 handleFrame(frame, on: interface)
                 adapters[index].dropReceived()
             }
+            receivedChecksumTrusted = false
         }
         // Only the datagrams queued before this poll: what handling them sends to this
         // host waits for the next poll, so a host talking to itself cannot hold poll forever.
@@ -251,6 +259,14 @@ public final class Host {
     /// wire (padded, FCS appended when the link carries one); nil when none waits.
     public func takeFrame<R>(from interface: InterfaceID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         try adapters[interface.index].takeTransmitted(body)
+    }
+
+    /// Like ``takeFrame(from:_:)``, also giving the frame's segment size: 0 for an ordinary
+    /// frame; else (an adapter with ``AdapterConfig/segmentationOffload``) a TCP super-segment
+    /// whose checksum is partial, for the device to cut into segments of that many payload bytes.
+    public func takeFrameSegments<R>(from interface: InterfaceID,
+                                     _ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
+        try adapters[interface.index].takeTransmittedSegments(body)
     }
 
     /// When `poll` must run next, or nil if only an arriving frame can give it work.

@@ -102,6 +102,9 @@ public struct IPStatistics: Sendable, Equatable {
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
+    /// TCP super-segments handed to a device with segmentation offload (each counted in
+    /// ``tcpOutSegments`` as the segments the device cuts it into).
+    public var tcpOutSuperSegments = 0
     /// Datagrams from an interface whose source no host may have or that is ours (Linux's martian sources).
     public var inMartianSources = 0
     /// Incomplete datagrams thrown out of reassembly to make room for newer fragments.

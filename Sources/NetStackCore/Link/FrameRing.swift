@@ -2,6 +2,8 @@
 final class FrameSlots {
     let base: UnsafeMutableRawPointer
     let lengths: UnsafeMutablePointer<Int>
+    /// A word the owner keeps with each frame (offload metadata: a trusted checksum, a GSO segment size).
+    let marks: UnsafeMutablePointer<UInt32>
     let capacity: Int
     let slotSize: Int
 
@@ -12,11 +14,14 @@ final class FrameSlots {
         base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * slotSize)
         lengths = .allocate(capacity: capacity)
         lengths.initialize(repeating: 0, count: capacity)
+        marks = .allocate(capacity: capacity)
+        marks.initialize(repeating: 0, count: capacity)
     }
 
     deinit {
         base.deallocate()
         lengths.deallocate()
+        marks.deallocate()
     }
 
     @inline(__always) func slot(_ index: Int) -> UnsafeMutableRawPointer { base + index * slotSize }
@@ -54,20 +59,22 @@ public struct FrameRing: @unchecked Sendable {
 
     /// Copies `frame` into the next free slot. Returns false (and stores nothing)
     /// when the ring is full or the frame is larger than a slot.
+    /// `mark` is kept with the frame (``peekMark()``).
     @discardableResult
-    public mutating func push(_ frame: UnsafeRawBufferPointer) -> Bool {
-        push(length: frame.count) { $0.copyMemory(from: frame) }
+    public mutating func push(_ frame: UnsafeRawBufferPointer, mark: UInt32 = 0) -> Bool {
+        push(length: frame.count, mark: mark) { $0.copyMemory(from: frame) }
     }
 
     /// Reserves the next slot, lets `fill` write exactly `length` bytes into it,
     /// and commits it. Returns false without calling `fill` when full or too long.
     @discardableResult
-    public mutating func push(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+    public mutating func push(length: Int, mark: UInt32 = 0, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         guard count < slots.capacity, length <= slots.slotSize, length >= 0 else { return false }
         var index = head + count
         if index >= slots.capacity { index -= slots.capacity }
         fill(UnsafeMutableRawBufferPointer(start: slots.slot(index), count: length))
         slots.lengths[index] = length
+        slots.marks[index] = mark
         count += 1
         return true
     }
@@ -77,6 +84,9 @@ public struct FrameRing: @unchecked Sendable {
         guard count > 0 else { return nil }
         return UnsafeRawBufferPointer(start: slots.slot(head), count: slots.lengths[head])
     }
+
+    /// The mark pushed with the oldest frame; 0 when empty.
+    public func peekMark() -> UInt32 { count > 0 ? slots.marks[head] : 0 }
 
     /// Forgets the oldest frame.
     public mutating func dropOldest() {
@@ -92,5 +102,13 @@ public struct FrameRing: @unchecked Sendable {
         guard let frame = peek() else { return nil }
         defer { dropOldest() }
         return try body(frame)
+    }
+
+    /// Removes the oldest frame, lending its bytes and its mark to `body`. Nil when empty.
+    public mutating func popMarked<R>(_ body: (UnsafeRawBufferPointer, UInt32) throws -> R) rethrows -> R? {
+        guard let frame = peek() else { return nil }
+        let mark = slots.marks[head]
+        defer { dropOldest() }
+        return try body(frame, mark)
     }
 }

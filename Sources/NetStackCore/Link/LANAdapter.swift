@@ -36,6 +36,13 @@ public struct AdapterConfig: Sendable {
     public var transmitQueue: Int = 1024
     /// Ethernet frames, or bare IP packets (then `mac`, `fcs` and `promiscuous` do not apply).
     public var medium: LinkMedium = .ethernet
+    /// Segmentation offload (a TAP/TUN device with virtio-net headers): frames may carry
+    /// IP packets of up to 65,535 bytes whatever the MTU — TCP super-segments the other
+    /// side cuts or has glued — and TCP may send such super-segments. Off by default:
+    /// a packet longer than the MTU is then a giant, dropped and counted. On, the receive ring's
+    /// slots hold 64 KiB each (at most 64 of them), and super-segments wait in a transmit queue
+    /// of their own (128 × 64 KiB) beside the ordinary one.
+    public var segmentationOffload: Bool = false
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
         self.name = name
@@ -76,6 +83,12 @@ public struct LANAdapter: Sendable {
     public private(set) var interruptPending = false
     var receiveRing: FrameRing
     var transmitQueue: FrameRing
+    /// With segmentation offload: the frames longer than a transmit slot (super-segments), each
+    /// standing in ``transmitQueue`` as an empty entry marked ``largeFrame``, so the order holds.
+    /// 128 slots of 64 KiB (8 MiB), beside 1,024 slots of one MTU each.
+    var largeTransmitQueue: FrameRing?
+    /// The mark of a transmit entry whose frame waits in ``largeTransmitQueue``.
+    static let largeFrame = UInt32.max
 
     /// An adapter with empty rings.
     public init(_ config: AdapterConfig) {
@@ -83,15 +96,24 @@ public struct LANAdapter: Sendable {
         if config.medium == .ipOnly { config.fcs = false }
         self.config = config
         let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
-        receiveRing = FrameRing(capacity: config.receiveRing, slotSize: slot)
+        let large = EthernetHeader.length + 65_535 + EthernetFCS.length
+        receiveRing = FrameRing(capacity: config.segmentationOffload ? min(config.receiveRing, 64) : config.receiveRing,
+                                slotSize: config.segmentationOffload ? large : slot)
         transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
+        if config.segmentationOffload { largeTransmitQueue = FrameRing(capacity: 128, slotSize: large) }
     }
 
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
     public var mtu: Int { config.mtu }
-    /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes).
-    public var maxFrameLength: Int { max(EthernetHeader.length + config.mtu, EthernetHeader.minimumFrameLength) }
+    /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes),
+    /// or plus 65,535 with segmentation offload.
+    public var maxFrameLength: Int {
+        max(linkHeaderLength + (config.segmentationOffload ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
+    }
+
+    /// Whether super-segments longer than the MTU cross this adapter (``AdapterConfig/segmentationOffload``).
+    public var segmentationOffload: Bool { config.segmentationOffload }
 
     /// Bytes in front of the IP datagram in each frame: 14 on Ethernet, none on an IP-only link.
     public var linkHeaderLength: Int { config.medium == .ethernet ? EthernetHeader.length : 0 }
@@ -103,9 +125,11 @@ public struct LANAdapter: Sendable {
     public var medium: LinkMedium { config.medium }
 
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
-    /// carries an FCS, and one copy into the ring.
-    mutating func receive(_ frame: UnsafeRawBufferPointer) -> AdapterVerdict {
-        if config.medium == .ipOnly { return receivePacket(frame) }
+    /// carries an FCS, and one copy into the ring. `checksumTrusted`: the device
+    /// vouched for the transport checksum (virtio-net NEEDS_CSUM or DATA_VALID), kept with the frame.
+    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false) -> AdapterVerdict {
+        let mark: UInt32 = checksumTrusted ? 1 : 0
+        if config.medium == .ipOnly { return receivePacket(frame, mark: mark) }
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
@@ -126,7 +150,7 @@ public struct LANAdapter: Sendable {
             return .filtered(destination)
         }
         let body = UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - trailer)])
-        guard receiveRing.push(body) else {
+        guard receiveRing.push(body, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -139,16 +163,16 @@ public struct LANAdapter: Sendable {
     }
 
     /// An IP packet arrives on a point-to-point link: only its length is checked here.
-    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer) -> AdapterVerdict {
+    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32) -> AdapterVerdict {
         guard packet.count >= IPv4Header.minimumLength else {
             counters.rxErrors += 1
             return .runt
         }
-        guard packet.count <= config.mtu else {
+        guard packet.count <= (config.segmentationOffload ? 65_535 : config.mtu) else {
             counters.rxErrors += 1
             return .oversized
         }
-        guard receiveRing.push(packet) else {
+        guard receiveRing.push(packet, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -162,6 +186,9 @@ public struct LANAdapter: Sendable {
     /// The oldest received frame (FCS already removed), read in place by the driver.
     func peekReceived() -> UnsafeRawBufferPointer? { receiveRing.peek() }
 
+    /// Whether the device vouched for the oldest received frame's transport checksum.
+    var receivedChecksumTrusted: Bool { receiveRing.peekMark() != 0 }
+
     /// The driver is done with the oldest frame. Clears the interrupt when the ring is empty.
     mutating func dropReceived() {
         receiveRing.dropOldest()
@@ -171,13 +198,16 @@ public struct LANAdapter: Sendable {
     /// Queues a frame for the wire: `fill` writes `length` bytes (MAC header
     /// onwards); the adapter pads to 60 bytes and appends the FCS if the link
     /// carries one. Returns the FCS appended (nil without), or throws when the queue is full.
+    /// `mark`: a super-segment's segment size (segmentation offload), kept with the frame;
+    /// a frame longer than a transmit slot waits in ``largeTransmitQueue``.
     @discardableResult
-    mutating func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
+    mutating func send(length: Int, mark: UInt32 = 0,
+                       _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> (queued: Bool, fcs: UInt32?) {
         let padded = config.medium == .ethernet ? max(length, EthernetHeader.minimumFrameLength) : length
         let total = padded + (config.fcs ? EthernetFCS.length : 0)
         var fcs: UInt32?
         let useFCS = config.fcs
-        let queued = transmitQueue.push(length: total) { buffer in
+        func write(_ buffer: UnsafeMutableRawBufferPointer) {
             fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
             if padded > length {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
@@ -187,6 +217,13 @@ public struct LANAdapter: Sendable {
                 for i in 0..<4 { buffer[padded + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
                 fcs = value
             }
+        }
+        let queued: Bool
+        if total > transmitQueue.slotSize, largeTransmitQueue != nil, !transmitQueue.isFull {
+            queued = largeTransmitQueue?.push(length: total, mark: mark, write) ?? false
+            if queued { transmitQueue.push(length: 0, mark: Self.largeFrame) { _ in } }
+        } else {
+            queued = transmitQueue.push(length: total, mark: mark, write)
         }
         if queued {
             counters.txPackets += 1
@@ -199,7 +236,18 @@ public struct LANAdapter: Sendable {
 
     /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
     mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        try transmitQueue.pop(body)
+        try takeTransmittedSegments { frame, _ in try body(frame) }
+    }
+
+    /// Like ``takeTransmitted(_:)``, also giving the frame's segment size: 0 for a frame as it
+    /// goes on the wire, else a TCP super-segment for the device to cut every that many bytes.
+    mutating func takeTransmittedSegments<R>(_ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
+        guard !transmitQueue.isEmpty else { return nil }
+        if transmitQueue.peekMark() == Self.largeFrame {
+            transmitQueue.dropOldest()
+            return try largeTransmitQueue?.popMarked { frame, mark in try body(frame, Int(mark)) } ?? nil
+        }
+        return try transmitQueue.popMarked { frame, mark in try body(frame, Int(mark)) }
     }
 
     /// Frames waiting in the transmit queue.

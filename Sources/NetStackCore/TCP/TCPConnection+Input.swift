@@ -346,6 +346,7 @@ extension TCPConnection {
             return
         }
         segmentsSinceAck += 1
-        if segmentsSinceAck >= 2 { ackNow = true }
+        // A super-segment (offload) carries at least two full segments' worth: ACK it now.
+        if segmentsSinceAck >= 2 || data.count > announcedMSS { ackNow = true }
     }
 }

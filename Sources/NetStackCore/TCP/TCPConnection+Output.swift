@@ -40,12 +40,23 @@ extension TCPConnection {
                 ackCarried = true
             }
             var sentNew = false
+            // With segmentation offload, consecutive full segments go out as one super-segment
+            // (each still judged by cwnd, pacing and the peer's window, and recorded on its own).
+            let limit = segmentationLimit ?? 0
+            var pending: OutgoingSegment?
             while let segment = nextDataSegment(now: now) {
-                emit(segment)
                 notePacedSend(bytes: segment.payloadLength, now: now)
                 ackCarried = true
                 sentNew = true
+                if limit > 0, var head = pending, head.canAbsorb(segment, mss: sendMSS, limit: limit) {
+                    head.absorb(segment, mss: sendMSS)
+                    pending = head
+                    continue
+                }
+                if let head = pending { emit(head) }
+                pending = segment
             }
+            if let head = pending { emit(head) }
             if tlpPending {
                 tlpPending = false
                 if !sentNew, sendProbe(now: now, emit: emit) { ackCarried = true }

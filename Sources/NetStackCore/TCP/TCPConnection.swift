@@ -9,6 +9,32 @@ struct OutgoingSegment {
     /// Offset of the payload from the oldest byte in the send buffer (SND.UNA).
     var payloadOffset = 0
     var payloadLength = 0
+    /// 0 for one segment; else a super-segment of several (segmentation offload) for the
+    /// device to cut every `segmentSize` payload bytes, each cut repeating the header.
+    var segmentSize = 0
+
+    /// Whether `next`, sent right after this one, can join it in one super-segment of at most
+    /// `limit` payload bytes: it follows on in sequence and in the send buffer, every piece so
+    /// far is `mss` long, and its header is this one's but for the sequence number and its flags
+    /// (the device gives PSH and FIN to the last cut only, as Linux's TSO does). O(options).
+    func canAbsorb(_ next: OutgoingSegment, mss: Int, limit: Int) -> Bool {
+        guard payloadLength > 0, payloadLength % mss == 0, header.flags == [.ack],
+              next.payloadLength > 0, next.payloadLength <= mss, payloadLength + next.payloadLength <= limit,
+              next.header.sequenceNumber == header.sequenceNumber + payloadLength,
+              next.payloadOffset == payloadOffset + payloadLength,
+              next.header.flags.subtracting([.psh, .fin]) == [.ack] else { return false }
+        var same = next.header
+        same.sequenceNumber = header.sequenceNumber
+        same.flags = header.flags
+        return same == header
+    }
+
+    /// Appends `next` (``canAbsorb(_:mss:limit:)`` said yes): its bytes and its PSH/FIN.
+    mutating func absorb(_ next: OutgoingSegment, mss: Int) {
+        payloadLength += next.payloadLength
+        header.flags = next.header.flags
+        segmentSize = mss
+    }
 }
 
 /// One TCP connection's state: RFC 9293's Transmission Control Block.
@@ -82,6 +108,9 @@ final class TCPConnection {
     var sendMSS = 536
     /// MSS we announce: our MTU − 40.
     var announcedMSS = 1460
+    /// Most payload bytes one super-segment may carry (segmentation offload on the route's
+    /// device); 0: one segment per packet. Nil until the host has looked (first transmit).
+    var segmentationLimit: Int?
     var peerMSS = 536
     var sndScale: UInt8 = 0
     var rcvScale: UInt8 = 0

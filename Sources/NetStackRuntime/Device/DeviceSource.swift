@@ -19,9 +19,10 @@ public enum DeviceSource: Sendable {
     }
 
     /// Opens or adopts the device; throws one line naming what failed.
-    func open(namespacePath: String?, mtu: Int?) throws(RuntimeError) -> any PacketDevice {
+    /// `offload`: ask a named device for virtio-net offloads (the others have their own say).
+    func open(namespacePath: String?, mtu: Int?, offload: Bool = false) throws(RuntimeError) -> any PacketDevice {
         switch self {
-        case let .named(name, kind): try TunTapDevice(name: name, kind: kind, namespacePath: namespacePath)
+        case let .named(name, kind): try TunTapDevice(name: name, kind: kind, namespacePath: namespacePath, offload: offload)
         case let .adopted(fd, kind): try AdoptedDevice(adopting: fd, kind: kind, mtu: mtu)
         case let .device(device): device
         }
@@ -55,4 +56,15 @@ extension RuntimeConfiguration {
             }
         }
     }
+}
+
+/// Whether to move TCP super-segments across the device (virtio-net headers with
+/// TSO and checksum offload, `--offload`).
+public enum OffloadMode: String, Sendable, CaseIterable {
+    /// One frame per system call, every checksum computed and checked (the library's default).
+    case off
+    /// Ask for offload; where the device refuses, fall back to ``off`` and say so.
+    case on
+    /// Ask for offload; where the device refuses, fall back quietly (the command line's default).
+    case auto
 }

@@ -1,4 +1,5 @@
 import Glibc
+public import NetStackWire
 
 /// What a packet device carries.
 public enum DeviceKind: Sendable, Equatable {
@@ -50,6 +51,33 @@ public protocol PacketDevice: AnyObject, Sendable {
 
     /// The one-line reason an error code from ``receive(into:)`` or ``send(_:)`` ends the run.
     func failure(_ code: Int32) -> RuntimeError
+
+    /// Whether frames cross with a virtio-net header (segmentation offload granted):
+    /// then ``receive(into:header:)`` may return TCP super-segments of up to 64 KiB and
+    /// ``send(_:header:)`` may be given them. False by default.
+    var offload: Bool { get }
+
+    /// Like ``receive(into:)``, also reporting the frame's virtio-net header (``VirtioNetHeader/plain``
+    /// on a device without offload). Must not block or allocate.
+    func receive(into buffer: UnsafeMutableRawBufferPointer, header: inout VirtioNetHeader) -> Int
+
+    /// Like ``send(_:)``, with the virtio-net header that says what the kernel is to finish
+    /// (a partial checksum, segmentation). A device without offload gets only `.plain` headers.
+    func send(_ frame: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Int
+}
+
+extension PacketDevice {
+    /// No offload: frames are whole and checksummed.
+    public var offload: Bool { false }
+
+    /// ``receive(into:)`` with a plain header.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, header: inout VirtioNetHeader) -> Int {
+        header = .plain
+        return receive(into: buffer)
+    }
+
+    /// ``send(_:)``; the header is plain on a device without offload.
+    public func send(_ frame: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Int { send(frame) }
 }
 
 extension PacketDevice {
@@ -96,7 +124,12 @@ func receivePacket(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> I
 @inline(__always)
 func sendPacket(_ fd: Int32, _ frame: UnsafeRawBufferPointer) -> Int {
     if write(fd, frame.baseAddress, frame.count) >= 0 { return 0 }
-    let code = errno
+    return sendFailure(errno)
+}
+
+/// What a failed write's `code` means under the ``PacketDevice/send(_:)`` conventions.
+@inline(__always)
+func sendFailure(_ code: Int32) -> Int {
     switch code {
     case EBADFD, ENODEV, ENXIO, EBADF, EPIPE, ECONNRESET, ENOTCONN: return -Int(code)
     default: return 0
