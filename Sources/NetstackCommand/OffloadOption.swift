@@ -5,13 +5,19 @@ import ArgumentParser
 import Glibc
 import NetStackRuntime
 
-/// `--offload MODE` (default auto) and `--verbose`, for `serve`, `fetch`, `ping` and `tunnel`.
+/// `--offload MODE` (default off) and `--verbose`, for `serve`, `fetch`, `ping` and `tunnel`.
+///
+/// Off by default because a super-segment is one 64 KiB frame to whatever reads the kernel's side
+/// of the device with a packet socket (a user-space relay, bridge or impairment tool such as the
+/// lossy anchor's `impair.py`); only the kernel's own stack cuts it. Ask for `auto` where the
+/// kernel's stack is the other end.
 struct OffloadOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Segmentation offload on the TAP/TUN device (virtio-net headers, TSO, checksum offload): "
-            + "auto (on where the device accepts it), on, or off.",
+            + "auto (on where the device accepts it), on, or off (the default: one frame per system call, "
+            + "which a packet-socket reader of the device needs).",
         valueName: "MODE"))
-    var offload: String = OffloadMode.auto.rawValue
+    var offload: String = OffloadMode.off.rawValue
 
     @Flag(name: .long, help: "Say on standard error what the device did not grant (offload).")
     var verbose = false

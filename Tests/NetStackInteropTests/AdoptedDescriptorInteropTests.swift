@@ -30,7 +30,7 @@ extension InteropTests {
         }
 
         @Test("an adopted descriptor has no offload: said once on stderr for --offload on and auto --verbose, not for auto",
-              arguments: [(["--offload", "on"], true), (["--offload", "auto", "--verbose"], true), ([], false)])
+              arguments: [(["--offload", "on"], true), (["--offload", "auto", "--verbose"], true), (["--offload", "auto"], false)])
         func offloadRefusedOnAnAdoptedDescriptor(options: [String], said: Bool) async throws {
             try await withNamespace { ns in
                 try ns.addTun("tun0", local: Interop.kernelAddress, peer: Interop.netstackAddress)
