@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -158,4 +160,24 @@ int ns_tun_mtu(int fd, const char *name, int *mtu) {
     }
 #endif
     return ns_interface_mtu(name, mtu);
+}
+
+int ns_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_ns) {
+#ifdef SYS_epoll_pwait2
+    // Set once the kernel answers ENOSYS; racing threads can only both set it.
+    static int lacks_pwait2;
+    if (!__atomic_load_n(&lacks_pwait2, __ATOMIC_RELAXED)) {
+        struct timespec timeout, *pointer = NULL;
+        if (timeout_ns >= 0) {
+            timeout.tv_sec = (time_t)(timeout_ns / 1000000000);
+            timeout.tv_nsec = (long)(timeout_ns % 1000000000);
+            pointer = &timeout;
+        }
+        long result = syscall(SYS_epoll_pwait2, epfd, events, maxevents, pointer, NULL, (size_t)8);
+        if (result >= 0 || errno != ENOSYS) return (int)result;
+        __atomic_store_n(&lacks_pwait2, 1, __ATOMIC_RELAXED);
+    }
+#endif
+    int milliseconds = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+    return epoll_wait(epfd, events, maxevents, milliseconds);
 }

@@ -231,11 +231,11 @@ public final class StackRuntime: @unchecked Sendable {
             turn(deviceReady: false, now: clock.now())
         }
         while true {
-            let timeout = lock.withLock { _ in timeoutMilliseconds() }
+            let timeout = lock.withLock { _ in timeoutNanoseconds() }
             var ready = (device: false, wakeup: false, signal: false, control: false)
             var deviceFailed = false
             watchedReady.removeAll(keepingCapacity: true)
-            epoll.wait(timeoutMilliseconds: timeout) { token, events in
+            epoll.wait(timeoutNanoseconds: timeout) { token, events in
                 switch Token(rawValue: token) {
                 case .device:
                     ready.device = true
@@ -438,17 +438,17 @@ public final class StackRuntime: @unchecked Sendable {
         return earliest(next, stopDeadline)
     }
 
-    /// Milliseconds until the next deadline, rounded up; at most one second.
-    private func timeoutMilliseconds() -> Int32 {
+    /// Nanoseconds until the next deadline; at most one second. A paced sender's next
+    /// quantum is due in well under a millisecond at high rates: sleeping whole
+    /// milliseconds would make every wake late and cost it its rate.
+    private func timeoutNanoseconds() -> Int64 {
         let now = clock.now()
         guard let next = nextDeadline() else {
             plannedWake = now + .seconds(1)
-            return 1000
+            return 1_000_000_000
         }
         plannedWake = next
-        let nanoseconds = (next - now).nanosecondsCount
-        if nanoseconds <= 0 { return 0 }
-        return Int32(min(1000, (nanoseconds + 999_999) / 1_000_000))
+        return min(max((next - now).nanosecondsCount, 0), 1_000_000_000)
     }
 
     // MARK: Stopping

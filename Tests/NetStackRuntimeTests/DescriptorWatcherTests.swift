@@ -13,10 +13,10 @@ import Testing
         return (ends[0], ends[1])
     }
 
-    /// What one non-blocking epoll_wait reports.
+    /// What one non-blocking wait reports.
     func ready(_ epoll: inout Epoll) -> [(token: UInt64, events: DescriptorEvents)] {
         var found: [(UInt64, DescriptorEvents)] = []
-        epoll.wait(timeoutMilliseconds: 0) { found.append(($0, DescriptorEvents(epoll: $1))) }
+        epoll.wait(timeoutNanoseconds: 0) { found.append(($0, DescriptorEvents(epoll: $1))) }
         return found
     }
 

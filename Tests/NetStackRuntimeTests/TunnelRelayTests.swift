@@ -48,7 +48,7 @@ final class RelayBench {
             while let packet = client.takeFrame(from: Self.link, { Array($0) }) { proxy.receive(packet, on: Self.link, now: now) }
             while let packet = proxy.takeFrame(from: Self.link, { Array($0) }) { client.receive(packet, on: Self.link, now: now) }
             var ready: [(Int32, DescriptorEvents)] = []
-            epoll.wait(timeoutMilliseconds: 1) { token, events in
+            epoll.wait(timeoutNanoseconds: 1_000_000) { token, events in
                 ready.append((Int32(bitPattern: UInt32(truncatingIfNeeded: token)), DescriptorEvents(epoll: events)))
             }
             for (fd, events) in ready { relay.descriptorReady(fd, events, on: proxy, now: now) }

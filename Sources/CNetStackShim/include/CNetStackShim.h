@@ -45,6 +45,11 @@ uint32_t ns_epollin(void);
 uint32_t ns_epollout(void);
 uint32_t ns_epollerr(void);
 uint32_t ns_epollhup(void);
+/// epoll_wait with a nanosecond timeout (negative: forever), through epoll_pwait2 (Linux 5.11):
+/// a pacing or retransmission deadline 300 µs away is slept 300 µs, not a whole millisecond.
+/// Falls back to epoll_wait, the timeout rounded up to milliseconds, where the kernel lacks it.
+/// Returns the number of ready events, or -1 with errno set.
+int ns_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_ns);
 /// accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC): the new fd, or -1 with errno set.
 int ns_accept_nonblock(int listener);
 #endif

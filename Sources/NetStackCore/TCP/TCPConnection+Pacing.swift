@@ -23,9 +23,10 @@ extension TCPConnection {
     static let pacingCongestionAvoidancePercent = 120
 
     /// How far behind its schedule a paced sender that woke late may catch up at once,
-    /// at least (nanoseconds): the runtime sleeps in whole milliseconds (`epoll_wait`),
-    /// so a wake can come up to ~1 ms after the pacing deadline; without this credit a
-    /// sender pacing in 1 ms quanta would lose up to half its rate to the timer.
+    /// at least (nanoseconds): a busy machine wakes the runtime late (and a kernel
+    /// without epoll_pwait2 sleeps whole milliseconds), up to ~1 ms after the pacing
+    /// deadline; without this credit a sender pacing in 1 ms quanta would lose up to
+    /// half its rate to the timer.
     static let pacingLateCreditNanoseconds: Int64 = 2_000_000
 
     /// No pacing below this SRTT (nanoseconds): RTT samples come from a 1 ms timestamp

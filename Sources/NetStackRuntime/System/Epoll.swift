@@ -24,11 +24,12 @@ struct Epoll: ~Copyable {
         guard epoll_ctl(fd, EPOLL_CTL_ADD, descriptor, &event) == 0 else { throw .system("epoll_ctl", errno: errno) }
     }
 
-    /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `ready` with each
-    /// ready token and the events reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP …).
-    mutating func wait(timeoutMilliseconds: Int32, _ ready: (_ token: UInt64, _ events: UInt32) -> Void) {
+    /// Waits up to `timeoutNanoseconds` (negative: forever; to the microsecond where the kernel
+    /// has epoll_pwait2, else rounded up to milliseconds) and calls `ready` with each ready token
+    /// and the events reported (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP …). One system call.
+    mutating func wait(timeoutNanoseconds: Int64, _ ready: (_ token: UInt64, _ events: UInt32) -> Void) {
         let count = events.withUnsafeMutableBufferPointer { buffer in
-            epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
+            ns_epoll_wait_ns(fd, buffer.baseAddress, Int32(buffer.count), timeoutNanoseconds)
         }
         guard count > 0 else { return }
         for index in 0..<Int(count) { ready(events[index].data.u64, events[index].events) }
