@@ -29,6 +29,11 @@ echo "== swift test (debug: every suite, runtime exclusivity checks on except th
 swift test 2>&1 | quiet
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
+if [ "$(id -u)" = 0 ]; then
+    echo "== swift test --filter NetStackInteropTests, again with every serve on --offload on (virtio-net headers, TSO, GSO)"
+    NETSTACK_INTEROP_OFFLOAD=on swift test --skip-build --filter NetStackInteropTests 2>&1 | quiet
+    [ "${PIPESTATUS[0]}" = 0 ] || exit 1
+fi
 
 # A brief fuzz run of the stack and service fuzzers under ASan (root, i.e. CI, only).
 [ "$(id -u)" != 0 ] || Fuzz/run.sh 20 FuzzStack FuzzHTTPRequest FuzzHTTPResponse FuzzResolver || exit 1

@@ -18,6 +18,15 @@ enum Interop {
     static let netstackAddress = "192.0.2.2"
     /// NetStack's MAC address on the test TAP device.
     static let netstackMAC = "02:00:00:00:00:02"
+
+    /// `--offload MODE` for every `serve` the suites start, from the environment's
+    /// `NETSTACK_INTEROP_OFFLOAD` (auto, on or off; unset: the command's default, off):
+    /// `scripts/test.sh` runs the suites once more with it set to `on`, so every
+    /// kernel interop test passes both with and without segmentation offload.
+    static var offloadArguments: [String] {
+        guard let mode = ProcessInfo.processInfo.environment["NETSTACK_INTEROP_OFFLOAD"], !mode.isEmpty else { return [] }
+        return ["--offload", mode]
+    }
     /// 64 MiB: the size of the bulk downloads.
     static let bulkSize = 64 << 20
 

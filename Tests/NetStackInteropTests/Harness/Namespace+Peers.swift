@@ -22,9 +22,10 @@ extension Namespace {
     }
 
     /// Starts `netstack serve <arguments>` in the namespace and waits (up to 20 s)
-    /// for its `ready` line.
+    /// for its `ready` line. `--offload` comes first from ``Interop/offloadArguments``, so
+    /// a test that pins its own mode overrides it (the last one given counts).
     func serve(_ arguments: [String]) async throws -> ChildProcess {
-        let serve = try spawn([try Interop.netstackPath(), "serve"] + arguments)
+        let serve = try spawn([try Interop.netstackPath(), "serve"] + Interop.offloadArguments + arguments)
         try await serve.waitForLine(startingWith: "ready", timeout: .seconds(20))
         return serve
     }
