@@ -263,3 +263,18 @@ struct OffloadAdapterQueueTests {
         #expect(nic.transmitBacklog == 2)
     }
 }
+
+@Suite("Segmentation offload: IP identification")
+struct SegmentationOffloadIdentificationTests {
+    @Test("a super-segment reserves one IP ID per cut: no two packets the kernel sends carry the same ID")
+    func cutsTakeDistinctIDs() throws {
+        let pair = OffloadPair(aOffload: true, bOffload: false)
+        let data = pattern(512 << 10)
+        #expect(try pair.transfer(data) == data)
+        #expect(pair.sentByA.contains { $0.segmentSize > 0 })
+        // TCP sends without DF: its datagrams are not atomic and their IDs must not repeat (RFC 6864 §4.1).
+        let ids = pair.receivedByB.map { UInt16($0[4]) << 8 | UInt16($0[5]) }
+        #expect(ids.count < 4_000)  // far from a wrap of the 16-bit counter
+        #expect(Set(ids).count == ids.count, "\(ids.count - Set(ids).count) IDs repeated")
+    }
+}

@@ -29,8 +29,10 @@ extension Host {
         let total = IPv4Header.minimumLength + payloadLength
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
         // DF set and (having passed the check above) not fragmented: atomic (RFC 6864).
+        // A super-segment's cuts take consecutive IDs (at most one more than needed: the TCP header counts here).
+        let ids = segmentSize > 0 ? (payloadLength + segmentSize - 1) / segmentSize : 1
         let id = identification.next(source: from, destination: destination, protocol: proto, atomic: dontFragment,
-                                     slot: source == nil ? nil : identificationSlot)
+                                     slot: source == nil ? nil : identificationSlot, count: ids)
         var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: id, dontFragment: dontFragment)
         header.typeOfService = typeOfService
