@@ -203,3 +203,24 @@ struct ForwardingTests {
         #expect(host.statistics.forwarded == 0)
     }
 }
+
+@Suite("Forwarding with offload")
+struct ForwardingOffloadTests {
+    @Test("a datagram whose checksum the device left partial (NEEDS_CSUM) leaves the router with it finished")
+    func partialChecksumFinishedWhenForwarded() throws {
+        let host = router()
+        var frame = Build.udpFrame(to: Lab.macR0, from: Lab.macA, Endpoint(Lab.ipA, 4000), Endpoint(Lab.ipB, 7),
+                                   Array(0..<200))
+        // As a virtio-net NEEDS_CSUM frame holds it: only the pseudo-header's sum in the field.
+        let udpLength = frame.count - 34
+        let pseudo = Array(frame[26..<34]) + [0, 17, UInt8(udpLength >> 8), UInt8(udpLength & 0xFF)]
+        let partial = ~naiveChecksum(pseudo[...])
+        frame[40] = UInt8(partial >> 8); frame[41] = UInt8(partial & 0xFF)
+        #expect(naiveChecksum((pseudo + frame[34...])[...]) != 0)
+        frame.withUnsafeBytes { _ = host.receive($0, on: eth0, now: .zero, checksumTrusted: true) }
+        host.poll(now: .zero)
+        let out = try #require(host.sent(on: eth1).first)
+        #expect(naiveChecksum((pseudo + out[34..<(34 + udpLength)])[...]) == 0)
+        #expect(host.statistics.forwarded == 1)
+    }
+}

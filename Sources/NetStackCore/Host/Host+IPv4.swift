@@ -271,6 +271,9 @@ extension Host {
             let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
             buffer.copyMemory(from: packet)
             IPv4Header.decrementTimeToLive(in: buffer)
+            // A checksum the device vouched for may be only partial (virtio-net NEEDS_CSUM):
+            // trusted for this host, it must be whole before another host sees it.
+            if receivedChecksumTrusted { finishTransportChecksum(in: buffer, header: header) }
             let datagram = UnsafeRawBufferPointer(buffer)
             if packet.count > mtu {
                 fragment(datagram, header: outgoing, on: route.interface, nextHop: nextHop, forwarded: true)
@@ -282,6 +285,26 @@ extension Host {
 }
 
 extension Host {
+    /// Computes the TCP or UDP checksum of the unfragmented datagram in `buffer` afresh (a
+    /// UDP zero, "no checksum", stays), as Linux's skb_checksum_help does for a CHECKSUM_PARTIAL
+    /// packet leaving through a device without checksum offload. One checksum pass.
+    func finishTransportChecksum(in buffer: UnsafeMutableRawBufferPointer, header: IPv4Header) {
+        guard !header.isFragment, header.totalLength <= buffer.count else { return }
+        let start = header.headerLength, length = header.payloadLength
+        let field: Int
+        switch header.protocol {
+        case .tcp where length >= TCPHeader.minimumLength: field = start + 16
+        case .udp where length >= UDPHeader.headerLength && UnsafeRawBufferPointer(buffer).be16(start + 6) != 0: field = start + 6
+        default: return
+        }
+        buffer.storeBE16(0, at: field)
+        var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                protocol: header.protocol, length: length)
+        sum.add(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)]))
+        let value = sum.checksum
+        buffer.storeBE16(header.protocol == .udp && value == 0 ? 0xFFFF : value, at: field)
+    }
+
     /// True for a source address that must not arrive from a wire (Linux's martian
     /// sources, RFC 1122 §3.2.1.3): one of ours, 0.0.0.0, 127/8, multicast (224/4),
     /// 240/4 (the limited broadcast included), or a directed broadcast of a connected network.
