@@ -278,3 +278,21 @@ struct SegmentationOffloadIdentificationTests {
         #expect(Set(ids).count == ids.count, "\(ids.count - Set(ids).count) IDs repeated")
     }
 }
+
+@Suite("Offload: trusted checksums and fragments")
+struct TrustedChecksumFragmentTests {
+    @Test("a device's word on a fragment's checksum does not cover the datagram reassembled from it: a bad UDP checksum is caught")
+    func trustDoesNotCoverReassembly() throws {
+        let host = makeHost("B", [.b])
+        let udp = Build.udp(from: Endpoint(Lab.ipA, 4000), to: Endpoint(Lab.ipB, 9), Array(repeating: 7, count: 64),
+                            checksum: .corrupt)
+        let first = Build.ipHeader(Lab.ipA, Lab.ipB, .udp, id: 0x4242, moreFragments: true, offset: 0)
+        let second = Build.ipHeader(Lab.ipA, Lab.ipB, .udp, id: 0x4242, moreFragments: false, offset: 24)
+        host.feed(Build.ipFrame(to: Lab.macB, from: Lab.macA, first, Array(udp[0..<24])))
+        let last = Build.ipFrame(to: Lab.macB, from: Lab.macA, second, Array(udp[24...]))
+        last.withUnsafeBytes { _ = host.receive($0, on: eth0, now: .zero, checksumTrusted: true) }
+        host.poll(now: .zero)
+        #expect(host.statistics.reassemblyOK == 1)
+        #expect(host.statistics.udpInErrors == 1)
+    }
+}

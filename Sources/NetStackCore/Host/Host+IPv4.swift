@@ -192,6 +192,8 @@ extension Host {
             return
         }
         if header.isFragment {
+            // A device vouches for one frame's checksum: the other fragments were not covered.
+            receivedChecksumTrusted = false
             statistics.reassemblyRequired += 1
             let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength...])
             let evictedBefore = reassembler.evictions
