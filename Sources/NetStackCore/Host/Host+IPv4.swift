@@ -257,6 +257,13 @@ extension Host {
             return
         }
         let mtu = adapters[route.interface.index].mtu
+        if packet.count > mtu, receivedChecksumTrusted, header.protocol == .tcp, !header.isFragment,
+           !adapters[route.interface.index].segmentationOffload {
+            // A TCP super-segment its device glued (virtio-net GSO): cut it back into segments
+            // that fit, as Linux's validate_xmit_skb does in software, not fragments nor an ICMP
+            // "fragmentation needed" at an MTU its sender already keeps to.
+            if forwardSegmented(packet, header: header, mtu: mtu, route: route, from: interface) { return }
+        }
         if packet.count > mtu && header.dontFragment {
             emit(.ipDropped(.fragmentationNeeded(mtu: mtu), header: header))
             sendICMPError(.destinationUnreachable(code: UnreachableCode.fragmentationNeeded.rawValue,
@@ -287,6 +294,62 @@ extension Host {
 }
 
 extension Host {
+    /// Forwards the TCP super-segment `packet` as segments of at most `mtu` bytes, each with the
+    /// headers repeated: the sequence number advanced, TTL decremented, IP total length and ID
+    /// (+1 per cut) set, PSH and FIN on the last cut only, CWR on the first, both checksums computed
+    /// (Linux's tcp_gso_segment). False, sending nothing, when its headers leave no room for
+    /// payload. One checksum pass; built in `buildBuffer`, no allocation.
+    func forwardSegmented(_ packet: UnsafeRawBufferPointer, header: IPv4Header, mtu: Int, route: Route,
+                          from interface: InterfaceID) -> Bool {
+        let ipLength = header.headerLength
+        guard header.payloadLength >= TCPHeader.minimumLength else { return false }
+        let headers = ipLength + Int(packet[ipLength + 12] >> 4) * 4
+        guard headers >= ipLength + TCPHeader.minimumLength, headers <= header.totalLength, mtu > headers else { return false }
+        let size = mtu - headers, payload = header.totalLength - headers
+        let nextHop = route.nextHop(for: header.destination)
+        let sequence = packet.be32(ipLength + 4)
+        let flags = packet[ipLength + 13]
+        var offset = 0, cut: UInt16 = 0
+        while offset < payload {
+            let length = min(size, payload - offset)
+            let last = offset + length >= payload
+            let total = headers + length
+            buildBuffer.withUnsafeMutableBytes { whole in
+                let piece = UnsafeMutableRawBufferPointer(rebasing: whole[0..<total])
+                piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[0..<headers]))
+                if length > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: piece[headers...])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[(headers + offset)..<(headers + offset + length)]))
+                }
+                piece.storeBE16(UInt16(total), at: 2)
+                piece.storeBE16(header.identification &+ cut, at: 4)
+                piece[8] = header.timeToLive - 1
+                piece.storeBE16(0, at: 10)
+                var ipSum = InternetChecksum()
+                ipSum.add(UnsafeRawBufferPointer(rebasing: piece[0..<ipLength]))
+                piece.storeBE16(ipSum.checksum, at: 10)
+                piece.storeBE32(sequence &+ UInt32(truncatingIfNeeded: offset), at: ipLength + 4)
+                var pieceFlags = flags
+                if !last { pieceFlags &= ~(TCPFlags.psh.rawValue | TCPFlags.fin.rawValue) }
+                if cut > 0 { pieceFlags &= ~TCPFlags.cwr.rawValue }
+                piece[ipLength + 13] = pieceFlags
+                piece.storeBE16(0, at: ipLength + 16)
+                var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                        protocol: .tcp, length: total - ipLength)
+                sum.add(UnsafeRawBufferPointer(rebasing: piece[ipLength..<total]))
+                piece.storeBE16(sum.checksum, at: ipLength + 16)
+                sendToLink(UnsafeRawBufferPointer(piece), on: route.interface, nextHop: nextHop, forwarded: true)
+            }
+            offset += length
+            cut &+= 1
+        }
+        var outgoing = header
+        outgoing.timeToLive -= 1
+        statistics.forwarded += 1
+        emit(.forwarded(outgoing, from: interface, to: route.interface, nextHop: nextHop))
+        return true
+    }
+
     /// Computes the TCP or UDP checksum of the unfragmented datagram in `buffer` afresh (a
     /// UDP zero, "no checksum", stays), as Linux's skb_checksum_help does for a CHECKSUM_PARTIAL
     /// packet leaving through a device without checksum offload. One checksum pass.
