@@ -257,11 +257,11 @@ extension Host {
             return
         }
         let mtu = adapters[route.interface.index].mtu
-        if packet.count > mtu, receivedChecksumTrusted, header.protocol == .tcp, !header.isFragment,
-           !adapters[route.interface.index].segmentationOffload {
+        if packet.count > mtu, receivedChecksumTrusted, header.protocol == .tcp, !header.isFragment {
             // A TCP super-segment its device glued (virtio-net GSO): cut it back into segments
             // that fit, as Linux's validate_xmit_skb does in software, not fragments nor an ICMP
-            // "fragmentation needed" at an MTU its sender already keeps to.
+            // "fragmentation needed" at an MTU its sender already keeps to. (Also toward a device
+            // with offload: a forwarded frame leaves with a plain virtio-net header.)
             if forwardSegmented(packet, header: header, mtu: mtu, route: route, from: interface) { return }
         }
         if packet.count > mtu && header.dontFragment {
