@@ -203,3 +203,75 @@ struct ForwardingTests {
         #expect(host.statistics.forwarded == 0)
     }
 }
+
+@Suite("Forwarding with offload")
+struct ForwardingOffloadTests {
+    @Test("a datagram whose checksum the device left partial (NEEDS_CSUM) leaves the router with it finished")
+    func partialChecksumFinishedWhenForwarded() throws {
+        let host = router()
+        var frame = Build.udpFrame(to: Lab.macR0, from: Lab.macA, Endpoint(Lab.ipA, 4000), Endpoint(Lab.ipB, 7),
+                                   Array(0..<200))
+        // As a virtio-net NEEDS_CSUM frame holds it: only the pseudo-header's sum in the field.
+        let udpLength = frame.count - 34
+        let pseudo = Array(frame[26..<34]) + [0, 17, UInt8(udpLength >> 8), UInt8(udpLength & 0xFF)]
+        let partial = ~naiveChecksum(pseudo[...])
+        frame[40] = UInt8(partial >> 8); frame[41] = UInt8(partial & 0xFF)
+        #expect(naiveChecksum((pseudo + frame[34...])[...]) != 0)
+        frame.withUnsafeBytes { _ = host.receive($0, on: eth0, now: .zero, checksumTrusted: true) }
+        host.poll(now: .zero)
+        let out = try #require(host.sent(on: eth1).first)
+        #expect(naiveChecksum((pseudo + out[34..<(34 + udpLength)])[...]) == 0)
+        #expect(host.statistics.forwarded == 1)
+    }
+}
+
+extension ForwardingOffloadTests {
+    @Test("a TCP super-segment its device glued is forwarded cut to the next link's MTU, not answered with fragmentation needed")
+    func superSegmentCutWhenForwarded() throws {
+        // R as `router()` builds it, its eth0 a TAP with offload.
+        var config = HostConfig(name: "R")
+        config.forwarding = true
+        let host = Host(config)
+        var tap = AdapterConfig(name: "eth0", mac: Lab.macR0, mtu: 1500, fcs: false)
+        tap.segmentationOffload = true
+        host.assign(Lab.ipR0, prefixLength: 24, to: host.addInterface(tap), now: .zero)
+        host.assign(Lab.ipR1, prefixLength: 24,
+                    to: host.addInterface(AdapterConfig(name: "eth1", mac: Lab.macR1, mtu: 1000, fcs: false)), now: .zero)
+        host.addStaticARP(Lab.ipA, mac: Lab.macA, interface: eth0)
+        host.addStaticARP(Lab.ipB, mac: Lab.macB, interface: eth1)
+        _ = host.sent(on: eth0)
+        _ = host.sent(on: eth1)
+        let data = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let tcp = TCPHeader(sourcePort: 40000, destinationPort: 80, sequenceNumber: 5000, acknowledgmentNumber: 1,
+                            flags: [.ack, .psh], window: 502)
+        var segment = [UInt8](repeating: 0, count: tcp.headerLength) + data
+        segment.withUnsafeMutableBytes {
+            tcp.emit(into: $0, payloadLength: data.count, source: Lab.ipA, destination: Lab.ipB, partialChecksum: true)
+        }
+        let frame = Build.ipFrame(to: Lab.macR0, from: Lab.macA,
+                                  Build.ipHeader(Lab.ipA, Lab.ipB, .tcp, id: 0x1000, dontFragment: true), segment)
+        try #require(frame.count - 14 > 1500)
+        frame.withUnsafeBytes { _ = host.receive($0, on: eth0, now: .zero, checksumTrusted: true) }
+        host.poll(now: .zero)
+        #expect(host.sent(on: eth0).count == 0, "no ICMP back to the sender")
+        let out = host.sent(on: eth1)
+        try #require(out.count == 4)  // 3000 bytes in cuts of 1000 − 40
+        var joined: [UInt8] = []
+        for (index, cut) in out.enumerated() {
+            let ip = Array(cut[14...])
+            let total = Int(ip[2]) << 8 | Int(ip[3])
+            #expect(total <= 1000)
+            #expect(naiveChecksum(ip[0..<20]) == 0)
+            #expect(Int(ip[4]) << 8 | Int(ip[5]) == 0x1000 + index)
+            #expect(ip[8] == 63)
+            let tcpLength = total - 20
+            let pseudo = Array(ip[12..<20]) + [0, 6, UInt8(tcpLength >> 8), UInt8(tcpLength & 0xFF)]
+            #expect(naiveChecksum((pseudo + ip[20..<total])[...]) == 0, "cut \(index)")
+            let seq = UInt32(ip[24]) << 24 | UInt32(ip[25]) << 16 | UInt32(ip[26]) << 8 | UInt32(ip[27])
+            #expect(seq == 5000 + UInt32(joined.count))
+            #expect(ip[33] & TCPFlags.psh.rawValue != 0 ? index == out.count - 1 : index < out.count - 1)
+            joined += ip[40..<total]
+        }
+        #expect(joined == data)
+    }
+}

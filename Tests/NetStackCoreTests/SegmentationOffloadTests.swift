@@ -263,3 +263,36 @@ struct OffloadAdapterQueueTests {
         #expect(nic.transmitBacklog == 2)
     }
 }
+
+@Suite("Segmentation offload: IP identification")
+struct SegmentationOffloadIdentificationTests {
+    @Test("a super-segment reserves one IP ID per cut: no two packets the kernel sends carry the same ID")
+    func cutsTakeDistinctIDs() throws {
+        let pair = OffloadPair(aOffload: true, bOffload: false)
+        let data = pattern(512 << 10)
+        #expect(try pair.transfer(data) == data)
+        #expect(pair.sentByA.contains { $0.segmentSize > 0 })
+        // TCP sends without DF: its datagrams are not atomic and their IDs must not repeat (RFC 6864 §4.1).
+        let ids = pair.receivedByB.map { UInt16($0[4]) << 8 | UInt16($0[5]) }
+        #expect(ids.count < 4_000)  // far from a wrap of the 16-bit counter
+        #expect(Set(ids).count == ids.count, "\(ids.count - Set(ids).count) IDs repeated")
+    }
+}
+
+@Suite("Offload: trusted checksums and fragments")
+struct TrustedChecksumFragmentTests {
+    @Test("a device's word on a fragment's checksum does not cover the datagram reassembled from it: a bad UDP checksum is caught")
+    func trustDoesNotCoverReassembly() throws {
+        let host = makeHost("B", [.b])
+        let udp = Build.udp(from: Endpoint(Lab.ipA, 4000), to: Endpoint(Lab.ipB, 9), Array(repeating: 7, count: 64),
+                            checksum: .corrupt)
+        let first = Build.ipHeader(Lab.ipA, Lab.ipB, .udp, id: 0x4242, moreFragments: true, offset: 0)
+        let second = Build.ipHeader(Lab.ipA, Lab.ipB, .udp, id: 0x4242, moreFragments: false, offset: 24)
+        host.feed(Build.ipFrame(to: Lab.macB, from: Lab.macA, first, Array(udp[0..<24])))
+        let last = Build.ipFrame(to: Lab.macB, from: Lab.macA, second, Array(udp[24...]))
+        last.withUnsafeBytes { _ = host.receive($0, on: eth0, now: .zero, checksumTrusted: true) }
+        host.poll(now: .zero)
+        #expect(host.statistics.reassemblyOK == 1)
+        #expect(host.statistics.udpInErrors == 1)
+    }
+}

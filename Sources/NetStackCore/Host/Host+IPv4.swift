@@ -29,8 +29,10 @@ extension Host {
         let total = IPv4Header.minimumLength + payloadLength
         if let route, total > adapters[route.interface.index].mtu, dontFragment { throw .messageTooLong }
         // DF set and (having passed the check above) not fragmented: atomic (RFC 6864).
+        // A super-segment's cuts take consecutive IDs (at most one more than needed: the TCP header counts here).
+        let ids = segmentSize > 0 ? (payloadLength + segmentSize - 1) / segmentSize : 1
         let id = identification.next(source: from, destination: destination, protocol: proto, atomic: dontFragment,
-                                     slot: source == nil ? nil : identificationSlot)
+                                     slot: source == nil ? nil : identificationSlot, count: ids)
         var header = IPv4Header(source: from, destination: destination, protocol: proto, payloadLength: payloadLength,
                                 timeToLive: ttl ?? config.defaultTTL, identification: id, dontFragment: dontFragment)
         header.typeOfService = typeOfService
@@ -190,6 +192,8 @@ extension Host {
             return
         }
         if header.isFragment {
+            // A device vouches for one frame's checksum: the other fragments were not covered.
+            receivedChecksumTrusted = false
             statistics.reassemblyRequired += 1
             let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength...])
             let evictedBefore = reassembler.evictions
@@ -253,6 +257,13 @@ extension Host {
             return
         }
         let mtu = adapters[route.interface.index].mtu
+        if packet.count > mtu, receivedChecksumTrusted, header.protocol == .tcp, !header.isFragment {
+            // A TCP super-segment its device glued (virtio-net GSO): cut it back into segments
+            // that fit, as Linux's validate_xmit_skb does in software, not fragments nor an ICMP
+            // "fragmentation needed" at an MTU its sender already keeps to. (Also toward a device
+            // with offload: a forwarded frame leaves with a plain virtio-net header.)
+            if forwardSegmented(packet, header: header, mtu: mtu, route: route, from: interface) { return }
+        }
         if packet.count > mtu && header.dontFragment {
             emit(.ipDropped(.fragmentationNeeded(mtu: mtu), header: header))
             sendICMPError(.destinationUnreachable(code: UnreachableCode.fragmentationNeeded.rawValue,
@@ -269,6 +280,9 @@ extension Host {
             let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
             buffer.copyMemory(from: packet)
             IPv4Header.decrementTimeToLive(in: buffer)
+            // A checksum the device vouched for may be only partial (virtio-net NEEDS_CSUM):
+            // trusted for this host, it must be whole before another host sees it.
+            if receivedChecksumTrusted { finishTransportChecksum(in: buffer, header: header) }
             let datagram = UnsafeRawBufferPointer(buffer)
             if packet.count > mtu {
                 fragment(datagram, header: outgoing, on: route.interface, nextHop: nextHop, forwarded: true)
@@ -280,6 +294,82 @@ extension Host {
 }
 
 extension Host {
+    /// Forwards the TCP super-segment `packet` as segments of at most `mtu` bytes, each with the
+    /// headers repeated: the sequence number advanced, TTL decremented, IP total length and ID
+    /// (+1 per cut) set, PSH and FIN on the last cut only, CWR on the first, both checksums computed
+    /// (Linux's tcp_gso_segment). False, sending nothing, when its headers leave no room for
+    /// payload. One checksum pass; built in `buildBuffer`, no allocation.
+    func forwardSegmented(_ packet: UnsafeRawBufferPointer, header: IPv4Header, mtu: Int, route: Route,
+                          from interface: InterfaceID) -> Bool {
+        let ipLength = header.headerLength
+        guard header.payloadLength >= TCPHeader.minimumLength else { return false }
+        let headers = ipLength + Int(packet[ipLength + 12] >> 4) * 4
+        guard headers >= ipLength + TCPHeader.minimumLength, headers <= header.totalLength, mtu > headers else { return false }
+        let size = mtu - headers, payload = header.totalLength - headers
+        let nextHop = route.nextHop(for: header.destination)
+        let sequence = packet.be32(ipLength + 4)
+        let flags = packet[ipLength + 13]
+        var offset = 0, cut: UInt16 = 0
+        while offset < payload {
+            let length = min(size, payload - offset)
+            let last = offset + length >= payload
+            let total = headers + length
+            buildBuffer.withUnsafeMutableBytes { whole in
+                let piece = UnsafeMutableRawBufferPointer(rebasing: whole[0..<total])
+                piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[0..<headers]))
+                if length > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: piece[headers...])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[(headers + offset)..<(headers + offset + length)]))
+                }
+                piece.storeBE16(UInt16(total), at: 2)
+                piece.storeBE16(header.identification &+ cut, at: 4)
+                piece[8] = header.timeToLive - 1
+                piece.storeBE16(0, at: 10)
+                var ipSum = InternetChecksum()
+                ipSum.add(UnsafeRawBufferPointer(rebasing: piece[0..<ipLength]))
+                piece.storeBE16(ipSum.checksum, at: 10)
+                piece.storeBE32(sequence &+ UInt32(truncatingIfNeeded: offset), at: ipLength + 4)
+                var pieceFlags = flags
+                if !last { pieceFlags &= ~(TCPFlags.psh.rawValue | TCPFlags.fin.rawValue) }
+                if cut > 0 { pieceFlags &= ~TCPFlags.cwr.rawValue }
+                piece[ipLength + 13] = pieceFlags
+                piece.storeBE16(0, at: ipLength + 16)
+                var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                        protocol: .tcp, length: total - ipLength)
+                sum.add(UnsafeRawBufferPointer(rebasing: piece[ipLength..<total]))
+                piece.storeBE16(sum.checksum, at: ipLength + 16)
+                sendToLink(UnsafeRawBufferPointer(piece), on: route.interface, nextHop: nextHop, forwarded: true)
+            }
+            offset += length
+            cut &+= 1
+        }
+        var outgoing = header
+        outgoing.timeToLive -= 1
+        statistics.forwarded += 1
+        emit(.forwarded(outgoing, from: interface, to: route.interface, nextHop: nextHop))
+        return true
+    }
+
+    /// Computes the TCP or UDP checksum of the unfragmented datagram in `buffer` afresh (a
+    /// UDP zero, "no checksum", stays), as Linux's skb_checksum_help does for a CHECKSUM_PARTIAL
+    /// packet leaving through a device without checksum offload. One checksum pass.
+    func finishTransportChecksum(in buffer: UnsafeMutableRawBufferPointer, header: IPv4Header) {
+        guard !header.isFragment, header.totalLength <= buffer.count else { return }
+        let start = header.headerLength, length = header.payloadLength
+        let field: Int
+        switch header.protocol {
+        case .tcp where length >= TCPHeader.minimumLength: field = start + 16
+        case .udp where length >= UDPHeader.headerLength && UnsafeRawBufferPointer(buffer).be16(start + 6) != 0: field = start + 6
+        default: return
+        }
+        buffer.storeBE16(0, at: field)
+        var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                protocol: header.protocol, length: length)
+        sum.add(UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)]))
+        let value = sum.checksum
+        buffer.storeBE16(header.protocol == .udp && value == 0 ? 0xFFFF : value, at: field)
+    }
+
     /// True for a source address that must not arrive from a wire (Linux's martian
     /// sources, RFC 1122 §3.2.1.3): one of ours, 0.0.0.0, 127/8, multicast (224/4),
     /// 240/4 (the limited broadcast included), or a directed broadcast of a connected network.

@@ -46,17 +46,23 @@ struct IPIdentification {
     }
 
     /// The ID for the next datagram from `source` to `destination` carrying `proto`
-    /// (`slot`, when given, is that triple's, computed earlier).
+    /// (`slot`, when given, is that triple's, computed earlier). `count` > 1 reserves
+    /// that many consecutive IDs, the returned one first: a TCP super-segment whose cuts
+    /// the device numbers ID, ID + 1, … (Linux's inet_gso_segment; ip_select_ident_segs
+    /// reserves them the same way), so no later datagram repeats one within the MSL.
     mutating func next(source: IPv4Address, destination: IPv4Address, protocol proto: IPProtocol,
-                       atomic: Bool, slot known: Slot? = nil) -> UInt16 {
+                       atomic: Bool, slot known: Slot? = nil, count: Int = 1) -> UInt16 {
+        let extra = UInt16(truncatingIfNeeded: max(count, 1) - 1)
         if let value = sequential {
-            sequential = value &+ 1
+            sequential = value &+ 1 &+ extra
             return value
         }
         if atomic { return 0 }
         let slot = known ?? slot(source: source, destination: destination, protocol: proto)
         let step = UInt16(truncatingIfNeeded: splitMix64(&random) & 7) &+ 1
         counters[slot.bucket] &+= step
-        return slot.offset &+ counters[slot.bucket]
+        let id = slot.offset &+ counters[slot.bucket]
+        counters[slot.bucket] &+= extra
+        return id
     }
 }

@@ -46,14 +46,14 @@ public struct TCPConnectionInfo: Sendable {
     public var bbrState: String?
     public var bbrBandwidth: Int = 0
     public var bbrMinRTT: Duration?
-    /// The send and receive buffers' current capacities, as auto-tuning left them
-    /// (`ss -m`'s tb and rb).
+    /// The send buffer's current capacity, as auto-tuning left it (`ss -m`'s tb).
     public var sendBufferSize: Int = 0
+    /// The receive buffer's current capacity, as auto-tuning left it (`ss -m`'s rb).
     public var receiveBufferSize: Int = 0
-    /// The lowest RTT measured (`ss -ti`'s minrtt) and the highest delivery rate
-    /// measured, bytes per second: the path's bandwidth-delay product as send-buffer
-    /// tuning sees it.
+    /// The lowest RTT measured (`ss -ti`'s minrtt); nil before the first sample. With
+    /// ``maximumDeliveryRate``, the bandwidth-delay product send-buffer tuning sees.
     public var minRTT: Duration?
+    /// The highest delivery rate any rate sample measured, bytes per second (0: none yet).
     public var maximumDeliveryRate: Int = 0
 
     /// One line like `ss -ti`: `cubic wscale:7,7 rto:204 rtt:1.2/0.6 mss:1448 cwnd:10 ssthresh:… retrans:0 …`,

@@ -61,10 +61,11 @@ extension RuntimeConfiguration {
 /// Whether to move TCP super-segments across the device (virtio-net headers with
 /// TSO and checksum offload, `--offload`).
 public enum OffloadMode: String, Sendable, CaseIterable {
-    /// One frame per system call, every checksum computed and checked (the library's default).
+    /// One frame per system call, every checksum computed and checked (the default, in the library
+    /// and on the command line: a packet-socket reader of the device cannot take a super-segment).
     case off
     /// Ask for offload; where the device refuses, fall back to ``off`` and say so.
     case on
-    /// Ask for offload; where the device refuses, fall back quietly (the command line's default).
+    /// Ask for offload; where the device refuses, fall back quietly (`--verbose` says why).
     case auto
 }
