@@ -18,12 +18,15 @@
 #                             sender the anchors use, so every receiver gets the same load)
 #     NetStack -> kernel      curl downloads a BYTES-long file from NetStack's HTTP server
 #                             (random bytes in /dev/shm, deleted afterwards)
-#     1-byte round trip       `rr pingpong 192.0.2.2 7 RR_N` against the TCP echo service
+#     1-byte round trip       `rr pingpong 192.0.2.2 7 RR_N` against the TCP echo service, once per
+#                             BUSY_POLL value (`serve --busy-poll US`; a fresh serve for each value but 0)
 #   with NetStack's CPU time per measurement (/proc/PID/stat utime+stime) and the frames
 #   that crossed the TAP device (kernel-side counters). wait_quiet before every measurement.
 # Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
 #
-# Env: BYTES (1073741824), RR_N (100000 round trips), OFFLOADS ("on off": the --offload modes, in order), PIN ("" = the scheduler decides |
+# Env: BYTES (1073741824), RR_N (100000 round trips), OFFLOADS ("on off": the --offload modes, in order),
+#      BUSY_POLL ("0 50": the --busy-poll microseconds the round trip is measured with; the transfers use 0),
+#      PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
 #      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
 #      .build-release/release/netstack), RES_DIR (logs; default the anchors' results dir).
@@ -50,6 +53,11 @@ OFFLOADS="${OFFLOADS:-on off}"
 for mode in $OFFLOADS; do
     case "$mode" in on|off|auto) ;; *) echo "bench-tap.sh: bad OFFLOADS '$OFFLOADS': words from on, off, auto" >&2; exit 2 ;; esac
 done
+BUSY_POLL="${BUSY_POLL:-0 50}"
+for bp in $BUSY_POLL; do
+    [[ "$bp" =~ ^[0-9]{1,7}$ ]] && [ "$bp" -le 1000000 ] ||
+        { echo "bench-tap.sh: bad BUSY_POLL '$BUSY_POLL': microseconds, 0 to 1000000" >&2; exit 2; }
+done
 PIN="${PIN:-}"
 if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
 
@@ -73,7 +81,7 @@ SERVE_STATUS=""
 
 start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer
     ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" --mac "$NMAC" \
-        --offload "${OFFLOAD:-auto}" --verbose \
+        --offload "${OFFLOAD:-auto}" --busy-poll "${BUSYPOLL:-0}" --verbose \
         --discard "$PORT_DISCARD" --echo "$PORT_ECHO" --http "$PORT_HTTP" --root "$WWW" \
         --control "$WORK/control.sock" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVE_PID=$!
@@ -164,7 +172,7 @@ fi
     { echo "bench-tap.sh: $NETSTACK has no 'serve --discard' (not built yet?)" >&2; exit 1; }
 
 { sysinfo
-  echo "# bench-tap.sh RUNS=$RUNS BYTES=$BYTES RR_N=$RR_N PIN=${PIN:-none} netstack=$NETSTACK" \
+  echo "# bench-tap.sh RUNS=$RUNS BYTES=$BYTES RR_N=$RR_N BUSY_POLL='$BUSY_POLL' PIN=${PIN:-none} netstack=$NETSTACK" \
        "($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+uncommitted'))"
 } | tee -a "$LOG"
 
@@ -220,18 +228,27 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
     echo "  run $i offload=$mode netstack->kernel: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
     [ "$(field bytes "$c")" = "$BYTES" ] && { put "$mode" tx "$mbps"; put "$mode" tx_cpu "$LAST_CPU"; }
 
-    wait_quiet; snap a
-    r=$(ip netns exec "$NS" timeout 130 $TK "$BIN_DIR/rr" pingpong "$NADDR" "$PORT_ECHO" "$RR_N")
-    snap b; delta
-    echo "  run $i offload=$mode round trip: ${r:-rr failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    if [ -n "$(field mean_us "$r")" ]; then
-        put "$mode" rt "$(field mean_us "$r")"; put "$mode" p50 "$(field p50_us "$r")"; put "$mode" p99 "$(field p99_us "$r")"
-        # rr makes 1000 warm-up round trips before the N it times
-        put "$mode" rt_cpu "$(awk -v c="$LAST_CPU" -v n="$RR_N" 'BEGIN{printf "%.2f", c*1e6/(n+1000)}')"
-    fi
-
     ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
         sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
+
+    local bp
+    for bp in $BUSY_POLL; do
+        if [ "$bp" != 0 ]; then  # a fresh serve that busy-polls, for the round trip only
+            stop_serve; SERVE_EXITS+=("$mode:$SERVE_STATUS")
+            BUSYPOLL="$bp"; start_serve || exit 1; BUSYPOLL=0
+        fi
+        wait_quiet; snap a
+        r=$(ip netns exec "$NS" timeout 130 $TK "$BIN_DIR/rr" pingpong "$NADDR" "$PORT_ECHO" "$RR_N")
+        snap b; delta
+        echo "  run $i offload=$mode busy-poll=${bp}us round trip: ${r:-rr failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+        if [ -n "$(field mean_us "$r")" ]; then
+            put "$mode" "rt_bp$bp" "$(field mean_us "$r")"
+            put "$mode" "p50_bp$bp" "$(field p50_us "$r")"; put "$mode" "p99_bp$bp" "$(field p99_us "$r")"
+            # rr makes 1000 warm-up round trips before the N it times
+            put "$mode" "rt_cpu_bp$bp" "$(awk -v c="$LAST_CPU" -v n="$RR_N" 'BEGIN{printf "%.2f", c*1e6/(n+1000)}')"
+        fi
+    done
+
     stop_serve; SERVE_EXITS+=("$mode:$SERVE_STATUS")
     echo "  run $i offload=$mode: netstack serve exit status after SIGTERM: $SERVE_STATUS" | tee -a "$LOG"
 }
@@ -287,8 +304,8 @@ echo
 echo "| metric | NetStack median (min–max) | lwIP on TAP | ceiling | NetStack / lwIP | NetStack / ceiling |"
 echo "|---|---|---|---|---|---|"
 for mode in $OFFLOADS; do
-    rx=($(got "$mode" rx)); tx=($(got "$mode" tx)); rt=($(got "$mode" rt))
-    rx_med=$(median "${rx[@]}"); tx_med=$(median "${tx[@]}"); rt_med=$(median "${rt[@]}")
+    rx=($(got "$mode" rx)); tx=($(got "$mode" tx))
+    rx_med=$(median "${rx[@]}"); tx_med=$(median "${tx[@]}")
     cpu_rx=$(per_gib "$(median $(got "$mode" rx_cpu))"); cpu_tx=$(per_gib "$(median $(got "$mode" tx_cpu))")
     tag="offload $mode"; [ -n "$(got "$mode" refused)" ] && tag+=" (refused: per-frame)"
     if [ "$mode" = off ]; then
@@ -302,15 +319,19 @@ for mode in $OFFLOADS; do
     echo "| stack CPU s per GiB received, $tag | $cpu_rx | $cpu_lw | $ceil_cpu | $(ratio "$cpu_rx" "$cpu_lw") | $(ratio "$cpu_rx" "$ceil_cpu") |"
     echo "| stack → kernel, MB/s, $tag | $(range 1 "${tx[@]}") | – | $ceil_tx | – | $(ratio "$tx_med" "$c_tx") |"
     echo "| stack CPU s per GiB sent, $tag | $cpu_tx | – | – | – | – |"
-    echo "| 1-byte round trip, µs (mean), $tag | $(range 2 "${rt[@]}") | – | kernel veth 52.13 (one cpu 13.87)¹ | – | $(ratio "$rt_med" 52.13) × kernel veth |"
-    echo "| round trip p50 / p99, µs, $tag | $(fmt "$(median $(got "$mode" p50))") / $(fmt "$(median $(got "$mode" p99))") | – | kernel veth 54.4 / 71.6¹ | – | – |"
-    echo "| stack CPU µs per round trip, $tag | $(fmt "$(median $(got "$mode" rt_cpu))" 2) | – | – | – | – |"
+    for bp in $BUSY_POLL; do
+        rt=($(got "$mode" "rt_bp$bp")); rt_med=$(median "${rt[@]}"); bptag="$tag, busy-poll $bp µs"
+        echo "| 1-byte round trip, µs (mean), $bptag | $(range 2 "${rt[@]}") | – | kernel veth 52.13 (one cpu 13.87)¹ | – | $(ratio "$rt_med" 52.13) × kernel veth |"
+        echo "| round trip p50 / p99, µs, $bptag | $(fmt "$(median $(got "$mode" "p50_bp$bp"))") / $(fmt "$(median $(got "$mode" "p99_bp$bp"))") | – | kernel veth 54.4 / 71.6¹ | – | – |"
+        echo "| stack CPU µs per round trip, $bptag | $(fmt "$(median $(got "$mode" "rt_cpu_bp$bp"))" 2) | – | – | – | – |"
+    done
 done
 echo
 echo "kernel → stack: \`blast tcp\` (the anchors' sender) into NetStack's discard service, lwIP's and tcp_ack2's"
 echo "receivers; MB/s as blast reports it (connect to the peer's FIN), the same tool for all three."
 echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP server; ceiling = UDP payload the kernel"
-echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service."
+echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service,"
+echo "with \`serve --busy-poll\` each of: $BUSY_POLL µs (0 = sleeping in epoll_wait between frames; its CPU time counts the spinning)."
 echo "Offload on: serve --offload on (virtio-net headers, TSO4 + checksum offload): the kernel hands over and"
 echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR."
 for mode in $OFFLOADS; do

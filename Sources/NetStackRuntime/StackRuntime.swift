@@ -34,6 +34,13 @@ public struct RuntimeConfiguration: Sendable {
     public var host: HostConfig
     /// Segmentation offload on the device (`--offload`): off unless asked for.
     public var offload: OffloadMode = .off
+    /// How long the loop keeps polling after the last frame in or out before it sleeps in
+    /// epoll_wait (`--busy-poll`); zero (the default) never spins. While it spins the loop checks
+    /// the device and its other descriptors with non-blocking epoll_wait calls and polls the stack,
+    /// so a frame that arrives then is read without a wake-up (less latency) — at the cost of one
+    /// CPU spinning at 100% for up to this long after every burst of traffic, idle or not.
+    /// Zero to one second (``StackRuntime/maximumBusyPoll``); anything else is refused.
+    public var busyPoll: Duration = .zero
 
     /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
@@ -110,9 +117,19 @@ public final class StackRuntime: @unchecked Sendable {
     private var deviceFailure: RuntimeError?
     /// Set when the loop ended for good (device gone, or stopped): parked tasks were failed with it, later ones fail at once.
     private var loopEnded: RuntimeError?
+    /// ``RuntimeConfiguration/busyPoll``; zero: the loop never spins.
+    private let busyPoll: Duration
+    /// `framesIn + framesOut` when the loop last looked, and when it saw them change: the last activity (nil: none yet).
+    private var framesSeen = 0
+    private var lastActivity: Instant?
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
+    /// Times the loop polled without sleeping because of ``RuntimeConfiguration/busyPoll`` (0 when it is zero).
+    public var busyPolls: Int { lock.withLock { _ in spins } }
+    private var spins = 0
+    /// The longest ``RuntimeConfiguration/busyPoll`` accepted: one second.
+    public static let maximumBusyPoll = Duration.seconds(1)
     /// Why offload was asked for (``RuntimeConfiguration/offload``) and is not on; nil when it is, or was not asked for.
     public private(set) var offloadRefusal: String?
     /// Whether TCP super-segments cross the device (virtio-net offload granted).
@@ -120,6 +137,10 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Opens the device and builds the stack; throws one line naming what failed.
     public init(_ configuration: RuntimeConfiguration) throws(RuntimeError) {
+        guard configuration.busyPoll >= .zero, configuration.busyPoll <= Self.maximumBusyPoll else {
+            throw RuntimeError("bad busy-poll time \(configuration.busyPoll): zero to one second")
+        }
+        busyPoll = configuration.busyPoll
         // An impaired wire works frame by frame: offload stays off under --impair.
         let impaired = configuration.impairment.map { !$0.isIdeal } ?? false
         let device = try configuration.device.open(namespacePath: configuration.namespacePath, mtu: configuration.mtu,
@@ -231,7 +252,7 @@ public final class StackRuntime: @unchecked Sendable {
             turn(deviceReady: false, now: clock.now())
         }
         while true {
-            let timeout = lock.withLock { _ in timeoutNanoseconds() }
+            let timeout = lock.withLock { _ in busyPolling() ? 0 : timeoutNanoseconds() }
             var ready = (device: false, wakeup: false, signal: false, control: false)
             var deviceFailed = false
             watchedReady.removeAll(keepingCapacity: true)
@@ -436,6 +457,23 @@ public final class StackRuntime: @unchecked Sendable {
         var next = earliest(earliest(host.nextDeadline(), wire?.nextArrival), control?.nextDeadline)
         for program in programs { next = earliest(next, program.nextWakeup) }
         return earliest(next, stopDeadline)
+    }
+
+    /// Whether the next epoll_wait is to return at once: busy polling is on and a frame crossed the
+    /// device less than ``busyPoll`` ago. No allocation; free (one comparison) when it is off.
+    private func busyPolling() -> Bool {
+        guard busyPoll > .zero else { return false }
+        let now = clock.now()
+        let moved = framesIn &+ framesOut
+        if moved != framesSeen {
+            framesSeen = moved
+            lastActivity = now
+        }
+        guard let lastActivity, now - lastActivity < busyPoll else { return false }
+        // Awake: a caller's earlier deadline is seen on the next turn, no need to signal the eventfd.
+        plannedWake = now
+        spins &+= 1
+        return true
     }
 
     /// Nanoseconds until the next deadline; at most one second. A paced sender's next

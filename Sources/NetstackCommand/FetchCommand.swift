@@ -21,6 +21,8 @@ struct FetchCommand: ParsableCommand {
 
     @OptionGroup var offload: OffloadOptions
 
+    @OptionGroup var busyPoll: BusyPollOptions
+
     @OptionGroup var congestion: CongestionOptions
 
     @Option(name: .long, help: ArgumentHelp("The DNS server the resolver asks.", valueName: "IP"))
@@ -41,6 +43,7 @@ struct FetchCommand: ParsableCommand {
         let target = try HTTPURL.parse(url)
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         let sink = try OutputFile(path: output)

@@ -17,6 +17,8 @@ struct PingCommand: ParsableCommand {
 
     @OptionGroup var offload: OffloadOptions
 
+    @OptionGroup var busyPoll: BusyPollOptions
+
     @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT requests (default: until interrupted).", valueName: "COUNT"))
     var count: Int?
 
@@ -45,6 +47,7 @@ struct PingCommand: ParsableCommand {
     func run() throws {
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         let runtime = try StackRuntime(configuration)
         offload.report(runtime)

@@ -21,6 +21,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var offload: OffloadOptions
 
+    @OptionGroup var busyPoll: BusyPollOptions
+
     @OptionGroup var congestion: CongestionOptions
 
     @Option(name: .long, help: ArgumentHelp("Serve static files over HTTP/1.1 on PORT (needs --root).", valueName: "PORT"))
@@ -85,6 +87,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.busyPoll = try busyPoll.duration()
         configuration.controlPath = control
         configuration.host.tcp.maxTimeWait = maxTimeWait
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }

@@ -77,6 +77,8 @@ struct TunnelCommand: ParsableCommand {
 
     @OptionGroup var offload: OffloadOptions
 
+    @OptionGroup var busyPoll: BusyPollOptions
+
     func validate() throws {
         guard (tun == nil) != (tunFD == nil) else { throw ValidationError("give exactly one of --tun NAME or --tun-fd N") }
         if let tun, tun.isEmpty || tun.utf8.count > 15 { throw ValidationError("bad --tun '\(tun)': an interface name of 1 to 15 bytes") }
@@ -104,6 +106,7 @@ struct TunnelCommand: ParsableCommand {
         configuration.controlPath = control
         configuration.pcapPath = pcap
         configuration.offload = try offload.mode()
+        configuration.busyPoll = try busyPoll.duration()
         var relay = TunnelRelayConfig()
         relay.outboundInterface = outboundInterface
         if let socks5 {

@@ -92,6 +92,23 @@ struct CommandLineTests {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("a bad --busy-poll gets one line naming the bounds and a non-zero exit, on every device command", arguments: [
+        ["serve", "--tap", "nstest0", "--address", "192.0.2.2/24", "--busy-poll", "-5"],
+        ["fetch", "--tun", "nstest0", "--address", "192.0.2.2/24", "--busy-poll", "fast", "http://192.0.2.1/"],
+        ["ping", "--tap", "nstest0", "--address", "192.0.2.2/24", "--busy-poll", "1000001", "192.0.2.1"],
+        ["tunnel", "--tun", "nstest0", "--address", "198.51.100.1/24", "--busy-poll", "50us"],
+        ["serve", "--tap", "nstest0", "--address", "192.0.2.2/24", "--busy-poll", ""],
+    ])
+    func badBusyPoll(arguments: [String]) throws {
+        let result = try netstack(arguments)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasPrefix("netstack: bad --busy-poll '") == true, "stderr: \(result.stderr)")
+        #expect(lines.first?.hasSuffix("microseconds, 0 (off) to 1000000") == true, "stderr: \(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test("bench lossy takes newreno, its alias reno, and comma lists, one row per controller and path")
     func benchLossyRows() throws {
         let result = try netstack(["bench", "lossy", "--bytes", "64K", "--rtt", "2", "--loss", "0,1%", "--reorder", "0",
