@@ -316,8 +316,9 @@ public final class StackRuntime: @unchecked Sendable {
                     let length = device.receive(into: frameBuffer, header: &header)
                     if length < 0 { deviceFailure = device.failure(Int32(-length)) }
                     if length <= 0 { break }
-                    var trusted = header.checksumTrusted
-                    if header.needsChecksum, pcap != nil || wire != nil {
+                    let frame = UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length])
+                    var trusted = header.trustsChecksum(of: frame, ipOffset: device.kind == .tap ? EthernetHeader.length : 0)
+                    if trusted, header.needsChecksum, pcap != nil || wire != nil {
                         // A capture shows, and an impaired wire may damage, the frame as finished:
                         // one checksum pass, and the stack checks it like any other.
                         header.completeChecksum(in: UnsafeMutableRawBufferPointer(rebasing: frameBuffer[0..<length]))

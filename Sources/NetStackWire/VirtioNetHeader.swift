@@ -81,6 +81,28 @@ public struct VirtioNetHeader: Hashable, Sendable, CustomStringConvertible {
     /// filled in by the other side (NEEDS_CSUM) or was vouched for (DATA_VALID).
     @inlinable public var checksumTrusted: Bool { flags & (Self.needsChecksum | Self.dataValid) != 0 }
 
+    /// Whether the transport checksum of `frame` (the bytes after the header, the IP header at
+    /// `ipOffset`: 14 on a TAP, 0 on a TUN) need not be verified. DATA_VALID: the kernel verified
+    /// it. NEEDS_CSUM: only when the header points where a kernel would — `checksumStart` at the
+    /// transport header of an IPv4 packet and `checksumOffset` at TCP's (16) or UDP's (6)
+    /// checksum field — so a forged header cannot switch verification off for some other
+    /// field. Reads at most two bytes of the frame; O(1).
+    @inlinable
+    public func trustsChecksum(of frame: UnsafeRawBufferPointer, ipOffset: Int) -> Bool {
+        if flags & Self.dataValid != 0 { return true }
+        guard needsChecksum, ipOffset >= 0, ipOffset + 20 <= frame.count else { return false }
+        let versionAndLength = frame[ipOffset]
+        guard versionAndLength >> 4 == 4 else { return false }
+        let transport = ipOffset + Int(versionAndLength & 0x0F) * 4
+        let field: Int
+        switch frame[ipOffset + 9] {
+        case 6: field = 16
+        case 17: field = 6
+        default: return false
+        }
+        return Int(checksumStart) == transport && Int(checksumOffset) == field && transport + field + 2 <= frame.count
+    }
+
     /// A TCP super-segment for the kernel to cut into `segmentSize`-byte segments, its TCP checksum
     /// left partial (pseudo-header sum only) at `transportOffset` + 16, `headersLength` bytes of headers.
     @inlinable

@@ -96,6 +96,23 @@ struct VirtioNetHeaderTests {
         #expect(frame == Array(original[0..<ipEnd]))
     }
 
+    @Test("NEEDS_CSUM is trusted only where a kernel points it: the TCP or UDP checksum of the IPv4 packet")
+    func trustsOnlyTheTransportChecksumField() throws {
+        let frame = try Golden.frame("tcp-http-session", 4)  // Ethernet, 20-byte IPv4, TCP
+        try #require(frame[14] == 0x45 && frame[23] == 6)
+        func trusts(_ header: VirtioNetHeader, ipOffset: Int = 14) -> Bool {
+            frame.withUnsafeBytes { header.trustsChecksum(of: $0, ipOffset: ipOffset) }
+        }
+        let needs = VirtioNetHeader.needsChecksum
+        #expect(trusts(VirtioNetHeader(flags: needs, checksumStart: 34, checksumOffset: 16)))
+        #expect(!trusts(VirtioNetHeader(flags: needs, checksumStart: 34, checksumOffset: 6)))   // UDP's field in TCP
+        #expect(!trusts(VirtioNetHeader(flags: needs, checksumStart: 14, checksumOffset: 10)))  // the IPv4 header checksum
+        #expect(!trusts(VirtioNetHeader(flags: needs, checksumStart: 54, checksumOffset: 16)))  // past the TCP header start
+        #expect(!trusts(VirtioNetHeader(flags: needs, checksumStart: 34, checksumOffset: 16), ipOffset: 0))  // TUN framing
+        #expect(!trusts(.plain))
+        #expect(trusts(VirtioNetHeader(flags: VirtioNetHeader.dataValid)))
+    }
+
     @Test("a checksum offset past the frame changes nothing")
     func refusesOffsetsOutside() {
         var frame = [UInt8](repeating: 7, count: 40)
