@@ -57,7 +57,7 @@ public protocol PacketDevice: AnyObject, Sendable {
     /// ``send(_:header:)`` may be given them. False by default.
     var offload: Bool { get }
 
-    /// Like ``receive(into:)``, also reporting the frame's virtio-net header (``VirtioNetHeader/plain``
+    /// Like ``receive(into:)``, also reporting the frame's virtio-net header (`VirtioNetHeader.plain`
     /// on a device without offload). Must not block or allocate.
     func receive(into buffer: UnsafeMutableRawBufferPointer, header: inout VirtioNetHeader) -> Int
 
