@@ -30,8 +30,8 @@ swift test 2>&1 | quiet
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 if [ "$(id -u)" = 0 ]; then
-    echo "== swift test --filter NetStackInteropTests, again with every serve on --offload on (virtio-net headers, TSO, GSO)"
-    NETSTACK_INTEROP_OFFLOAD=on swift test --skip-build --filter NetStackInteropTests 2>&1 | quiet
+    echo "== swift test --filter NetStackInteropTests, again with every serve on --offload on (virtio-net headers, TSO, GSO; not the impaired link, where --impair keeps offload off)"
+    NETSTACK_INTEROP_OFFLOAD=on swift test --skip-build --filter NetStackInteropTests --skip ImpairedLink 2>&1 | quiet
     [ "${PIPESTATUS[0]}" = 0 ] || exit 1
 fi
 
