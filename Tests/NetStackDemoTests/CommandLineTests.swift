@@ -83,13 +83,7 @@ struct CommandLineTests {
         ["tunnel", "--tun", "nstest0", "--address", "198.51.100.1/24", "--offload", "tso"],
     ])
     func badOffload(arguments: [String]) throws {
-        let result = try netstack(arguments)
-        #expect(result.status != 0)
-        let lines = result.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "stderr: \(result.stderr)")
-        #expect(lines.first?.hasPrefix("netstack: bad --offload '") == true, "stderr: \(result.stderr)")
-        #expect(lines.first?.hasSuffix("one of auto, on, off") == true, "stderr: \(result.stderr)")
-        #expect(result.stdout.isEmpty)
+        try expectOneLineRefusal(arguments, prefix: "netstack: bad --offload '", suffix: "one of auto, on, off")
     }
 
     @Test("a bad --busy-poll gets one line naming the bounds and a non-zero exit, on every device command", arguments: [
@@ -100,13 +94,19 @@ struct CommandLineTests {
         ["serve", "--tap", "nstest0", "--address", "192.0.2.2/24", "--busy-poll", ""],
     ])
     func badBusyPoll(arguments: [String]) throws {
+        try expectOneLineRefusal(arguments, prefix: "netstack: bad --busy-poll '", suffix: "microseconds, 0 (off) to 1000000")
+    }
+
+    /// `netstack arguments` exits non-zero with one line on stderr, from `prefix` to `suffix`, and nothing on stdout.
+    private func expectOneLineRefusal(_ arguments: [String], prefix: String, suffix: String,
+                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
         let result = try netstack(arguments)
-        #expect(result.status != 0)
+        #expect(result.status != 0, sourceLocation: sourceLocation)
         let lines = result.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "stderr: \(result.stderr)")
-        #expect(lines.first?.hasPrefix("netstack: bad --busy-poll '") == true, "stderr: \(result.stderr)")
-        #expect(lines.first?.hasSuffix("microseconds, 0 (off) to 1000000") == true, "stderr: \(result.stderr)")
-        #expect(result.stdout.isEmpty)
+        #expect(lines.count == 1, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(lines.first?.hasPrefix(prefix) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(lines.first?.hasSuffix(suffix) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stdout.isEmpty, sourceLocation: sourceLocation)
     }
 
     @Test("bench lossy takes newreno, its alias reno, and comma lists, one row per controller and path")
