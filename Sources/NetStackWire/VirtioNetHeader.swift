@@ -77,9 +77,6 @@ public struct VirtioNetHeader: Hashable, Sendable, CustomStringConvertible {
 
     /// True when NEEDS_CSUM is set.
     @inlinable public var needsChecksum: Bool { flags & Self.needsChecksum != 0 }
-    /// True when the receiver need not verify the transport checksum: it is to be
-    /// filled in by the other side (NEEDS_CSUM) or was vouched for (DATA_VALID).
-    @inlinable public var checksumTrusted: Bool { flags & (Self.needsChecksum | Self.dataValid) != 0 }
 
     /// Whether the transport checksum of `frame` (the bytes after the header, the IP header at
     /// `ipOffset`: 14 on a TAP, 0 on a TUN) need not be verified. DATA_VALID: the kernel verified
