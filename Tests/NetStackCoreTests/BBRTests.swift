@@ -498,20 +498,30 @@ struct BBRTests {
 
     @Test("a loss round counts as congestion only with loss above the path's usual rate and a standing queue")
     func congestiveLossEvidenceRule() {
-        var bbr = newBBR()
-        bbr.lostInRound = 5
-        bbr.deliveredInRound = 95
+        var bbr = newBBR()  // MSS 1000: the byte counts below are segments × 1000
+        bbr.lostInRound = 5_000
+        bbr.deliveredInRound = 95_000
         #expect(bbr.congestiveLossEvidence, "5% loss, no background loss and no RTT seen yet: congestion, as in the draft")
         bbr.backgroundLossRate = 0.05
         #expect(!bbr.congestiveLossEvidence, "5% where the path loses 5% anyway: random loss")
         bbr.backgroundLossRate = 0.02
-        #expect(bbr.congestiveLossEvidence, "5% where the path loses 2%: a burst")
+        #expect(!bbr.congestiveLossEvidence, "5 of 100 where the path loses 2%: within chance (2 expected, σ 1.4)")
+        bbr.lostInRound = 10_000
+        bbr.deliveredInRound = 90_000
+        #expect(bbr.congestiveLossEvidence, "10 of 100 where the path loses 2%: a burst")
+        bbr.backgroundLossRate = 0.05
+        bbr.lostInRound = 2_000
+        bbr.deliveredInRound = 8_000
+        #expect(!bbr.congestiveLossEvidence, "2 of 10 where the path loses 5%: one unlucky small round")
+        bbr.lostInRound = 4_000
+        bbr.deliveredInRound = 6_000
+        #expect(bbr.congestiveLossEvidence, "4 of 10 where the path loses 5%: beyond chance")
         bbr.backgroundLossRate = 0
-        bbr.lostInRound = 2
-        bbr.deliveredInRound = 98
+        bbr.lostInRound = 2_000
+        bbr.deliveredInRound = 98_000
         #expect(!bbr.congestiveLossEvidence, "2% is not above BBRLossThresh")
-        bbr.lostInRound = 5
-        bbr.deliveredInRound = 95
+        bbr.lostInRound = 5_000
+        bbr.deliveredInRound = 95_000
         func round(mean: Int64, baseline: Int64) -> Bool {
             bbr.baselineRoundRTT = baseline
             bbr.lossRoundRTTSum = 3 * mean
@@ -522,6 +532,11 @@ struct BBRTests {
         #expect(round(mean: 25_000_001, baseline: 20_000_000))
         #expect(!round(mean: 2_900_000, baseline: 2_000_000), "below the 1 ms floor on a short path")
         #expect(round(mean: 3_100_000, baseline: 2_000_000))
+        // Rounds that usually stray 3 ms around 26 ms: a rise must exceed 26 + 3 × 3 ms.
+        bbr.smoothedRoundRTT = 26_000_000
+        bbr.roundRTTDeviation = 3_000_000
+        #expect(!round(mean: 30_000_000, baseline: 20_000_000), "within the rounds' usual spread: jitter, not a queue")
+        #expect(round(mean: 36_000_000, baseline: 20_000_000))
         bbr.toleratesRandomLoss = false
         bbr.lostInRound = 0
         #expect(round(mean: 2_000_000, baseline: 2_000_000), "the draft's rule: every loss is congestion")
@@ -531,12 +546,15 @@ struct BBRTests {
     func backgroundLossFromNonCongestiveRounds() {
         var bbr = newBBR()
         let rs = RateSample()
-        /// Ends a loss round with 5% lost and the given mean RTT over a 20 ms baseline.
+        /// Ends a loss round with 5 of 100 segments lost and the given mean RTT over a
+        /// 20 ms baseline, on a path whose rounds usually stray 1 ms around 20 ms.
         func endRound(mean: Int64) {
             bbr.baselineRoundRTT = 20_000_000
             bbr.baselineRoundRTTStamp = 1_000_000_000
-            bbr.lostInRound = 5
-            bbr.deliveredInRound = 95
+            bbr.smoothedRoundRTT = 20_000_000
+            bbr.roundRTTDeviation = 1_000_000
+            bbr.lostInRound = 5_000
+            bbr.deliveredInRound = 95_000
             bbr.lossRoundRTTSum = 3 * mean
             bbr.lossRoundRTTCount = 3
             bbr.lossRoundStart = true
@@ -550,6 +568,32 @@ struct BBRTests {
         bbr.toleratesRandomLoss = false
         endRound(mean: 30_000_000)
         #expect(bbr.backgroundLossRate == 0.05 / 8)
+    }
+
+    @Test("the rounds' usual RTT spread is learnt from rounds without a queue, so a standing queue stays evidence")
+    func roundSpreadIgnoresQueuedRounds() {
+        var bbr = newBBR()
+        let rs = RateSample()
+        func endRound(mean: Int64) {
+            bbr.lossRoundRTTSum = 4 * mean
+            bbr.lossRoundRTTCount = 4
+            bbr.lossRoundStart = true
+            bbr.advanceLatestDeliverySignals(rs, now: 2_000_000_000)
+        }
+        // A jittery path: round means alternate 22 and 30 ms, the lowest 22.
+        for i in 0..<40 { endRound(mean: i % 2 == 0 ? 22_000_000 : 30_000_000) }
+        #expect(bbr.baselineRoundRTT == 22_000_000)
+        let smoothed = bbr.smoothedRoundRTT
+        #expect(smoothed > 24_000_000 && smoothed < 28_000_000, "\(smoothed)")
+        bbr.lossRoundRTTSum = 30_000_000
+        bbr.lossRoundRTTCount = 1
+        #expect(!bbr.roundShowsQueue, "30 ms is one of the path's usual rounds")
+        // A queue holds the rounds at 60 ms: however long it stands, it stays evidence.
+        for _ in 0..<40 { endRound(mean: 60_000_000) }
+        #expect(bbr.smoothedRoundRTT == smoothed)
+        bbr.lossRoundRTTSum = 60_000_000
+        bbr.lossRoundRTTCount = 1
+        #expect(bbr.roundShowsQueue)
     }
 
     @Test("the baseline is the lowest round mean RTT, not min_rtt: samples that skip the path's delay do not make every round look queued")

@@ -46,6 +46,11 @@ public struct TCPConnectionInfo: Sendable {
     public var bbrState: String?
     public var bbrBandwidth: Int = 0
     public var bbrMinRTT: Duration?
+    /// BBR's bounds on its model (draft-ietf-ccwg-bbr §5.5.10): inflight_longterm and
+    /// inflight_shorttem in bytes, bw_shortterm in bytes per second; nil while unset.
+    public var bbrInflightHi: Int?
+    public var bbrInflightLo: Int?
+    public var bbrBandwidthLo: Int?
     /// The send buffer's current capacity, as auto-tuning left it (`ss -m`'s tb).
     public var sendBufferSize: Int = 0
     /// The receive buffer's current capacity, as auto-tuning left it (`ss -m`'s rb).
@@ -78,6 +83,9 @@ public struct TCPConnectionInfo: Sendable {
         if let bbrState {
             var model = "bbr:(state:\(bbrState),bw:\(Self.rate(bbrBandwidth))"
             if let bbrMinRTT { model += ",mrtt:\(ms(bbrMinRTT))" }
+            if let bbrBandwidthLo { model += ",bw_lo:\(Self.rate(bbrBandwidthLo))" }
+            if let bbrInflightHi { model += ",inflight_hi:\(bbrInflightHi / max(sendMSS, 1))" }
+            if let bbrInflightLo { model += ",inflight_lo:\(bbrInflightLo / max(sendMSS, 1))" }
             parts.append(model + ")")
         }
         if pacingRate > 0 { parts.append("pacing_rate:\(Self.rate(pacingRate))") }
@@ -122,6 +130,8 @@ extension Host {
                                   undoneByFRTO: c.undoneByFRTO, tailLossProbes: c.tailLossProbes,
                                   rackLosses: c.rackLossesMarked, bbrState: c.congestion.bbr?.state.name,
                                   bbrBandwidth: c.congestion.bbr?.maxBandwidth ?? 0, bbrMinRTT: c.congestion.bbr?.minRTT,
+                                  bbrInflightHi: c.congestion.bbr?.inflightHi, bbrInflightLo: c.congestion.bbr?.inflightLo,
+                                  bbrBandwidthLo: c.congestion.bbr?.bwLo,
                                   sendBufferSize: c.sendBuffer.capacity, receiveBufferSize: c.receiveBuffer.capacity,
                                   minRTT: c.minRTTNanoseconds.map { .nanoseconds($0) },
                                   maximumDeliveryRate: c.maximumDeliveryRate)

@@ -102,9 +102,21 @@ extension BBR {
         }
         if lossRoundRTTCount > 0 {
             let mean = lossRoundRTTSum / lossRoundRTTCount
-            if mean < baselineRoundRTT || now > baselineRoundRTTStamp &+ Self.minRTTFilterNanoseconds {
+            let queued = roundShowsQueue
+            let expired = now > baselineRoundRTTStamp &+ Self.minRTTFilterNanoseconds
+            if mean < baselineRoundRTT || expired {
                 baselineRoundRTT = mean
                 baselineRoundRTTStamp = now
+            }
+            // RFC 6298's estimator over round means: how far a round usually strays.
+            // Rounds that show a queue are left out, so a standing queue does not become
+            // the norm it is measured against — until the baseline expires, as it would.
+            if smoothedRoundRTT == 0 || expired {
+                smoothedRoundRTT = mean
+                roundRTTDeviation = mean / 4
+            } else if !queued {
+                roundRTTDeviation += (abs(mean - smoothedRoundRTT) - roundRTTDeviation) / 4
+                smoothedRoundRTT += (mean - smoothedRoundRTT) / 8
             }
         }
         bandwidthLatest = rs.deliveryRate
@@ -135,11 +147,36 @@ extension BBR {
     /// ``congestiveLossEvidence``), whether or not the controller acts on them. O(1).
     var roundLooksCongestive: Bool {
         // Loss above what the path loses anyway: a burst, as an overflowing queue drops.
-        guard roundLossRate > max(Self.lossThresh, 2 * backgroundLossRate) else { return false }
+        lossStandsOut(lost: lostInRound, total: lostInRound + deliveredInRound) && roundShowsQueue
+    }
+
+    /// The loss round's mean RTT so far is more than max(baseline / 4, 1 ms) above
+    /// the baseline (see ``congestiveLossEvidence``) and more than three mean
+    /// deviations above the rounds' smoothed mean: on a path whose delay jitters,
+    /// or a sender the scheduler delays, rounds stray above the lowest one without
+    /// any queue, and only a rise beyond that noise is a queue's. True without RTT
+    /// samples. O(1).
+    var roundShowsQueue: Bool {
         guard lossRoundRTTCount > 0, baselineRoundRTT != .max else { return true }
         let mean = lossRoundRTTSum / lossRoundRTTCount
         let margin = max(baselineRoundRTT / 4, Self.queueEvidenceFloorNanoseconds)
-        return mean > baselineRoundRTT &+ margin
+        return mean > baselineRoundRTT &+ margin && mean > smoothedRoundRTT &+ 3 &* roundRTTDeviation
+    }
+
+    /// Whether `lost` of `total` bytes is more loss than the path's background rate
+    /// explains: a rate above max(BBRLossThresh, twice ``backgroundLossRate``) and,
+    /// counted in segments, more than three standard deviations above the binomial
+    /// expectation at the background rate. A round of ten segments on a path that
+    /// loses 5% loses one or two by chance a third of the time; read as bursts, such
+    /// rounds cut the model again and again, each cut shrinking the next round. O(1).
+    func lossStandsOut(lost: Int, total: Int) -> Bool {
+        guard total > 0 else { return false }
+        let p = backgroundLossRate
+        guard Double(lost) > max(Self.lossThresh, 2 * p) * Double(total) else { return false }
+        let segments = Double(total) / Double(max(mss, 1))
+        let expected = p * segments
+        let deviation = (segments * p * (1 - p)).squareRoot()
+        return Double(lost) / Double(max(mss, 1)) > expected + 3 * deviation
     }
 
     /// This loss round's lost / (lost + delivered) so far; 0 before anything. O(1).

@@ -178,11 +178,15 @@ extension BBR {
     }
 
     /// IsInflightTooHigh (§5.5.10.2): more than 2% of the sample's flight was
-    /// lost — or any loss at all without SACK — and, with ``toleratesRandomLoss``,
-    /// the loss round so far shows a standing queue (``congestiveLossEvidence``). O(1).
+    /// lost — or any loss at all without SACK. With ``toleratesRandomLoss``, the
+    /// sample's own loss must also stand out from the path's background loss
+    /// (``lossStandsOut(lost:total:)`` over its flight: the round so far is too
+    /// few packets to judge early in a round) and the round show a standing queue. O(1).
     func isInflightTooHigh(_ rs: RateSample) -> Bool {
-        (Double(rs.lost) > Double(rs.txInFlight) * Self.lossThresh || (rs.lost > 0 && !hasSelectiveAcks))
-            && congestiveLossEvidence
+        guard Double(rs.lost) > Double(rs.txInFlight) * Self.lossThresh || (rs.lost > 0 && !hasSelectiveAcks)
+        else { return false }
+        guard toleratesRandomLoss else { return true }
+        return lossStandsOut(lost: rs.lost, total: rs.txInFlight) && roundShowsQueue
     }
 
     /// HandleInflightTooHigh (§5.5.10.2): inflight_longterm =

@@ -239,6 +239,11 @@ struct BBR: Sendable {
     /// whose delay varies or that reorders by sending some packets early).
     var baselineRoundRTT = Int64.max
     var baselineRoundRTTStamp: Int64 = 0
+    /// A 1/8 moving average of loss rounds' mean RTTs (ns; 0: none yet) and a 1/4
+    /// moving average of their distance from it: the rounds' usual spread, which a
+    /// queue's rise must exceed (``roundShowsQueue``).
+    var smoothedRoundRTT: Int64 = 0
+    var roundRTTDeviation: Int64 = 0
     /// The loss rate the path shows round after round (a 1/8 moving average of each
     /// loss round's lost / (lost + delivered)): random loss a queue did not cause.
     var backgroundLossRate = 0.0
