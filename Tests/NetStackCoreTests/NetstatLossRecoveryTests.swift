@@ -41,6 +41,20 @@ struct NetstatLossRecoveryTests {
         #expect(line.contains("bbr:(state:probe_bw_cruise,bw:40.0Mbps,mrtt:21)"), "\(line)")
     }
 
+    @Test("BBR's bounds, once set, follow its model: bw_lo as a rate, inflight_hi and inflight_lo in segments")
+    func bbrBounds() {
+        var bbr = info(congestion: .bbr)
+        bbr.bbrState = "probe_bw_down"
+        bbr.bbrBandwidth = 5_000_000
+        bbr.bbrMinRTT = .milliseconds(21)
+        bbr.bbrBandwidthLo = 2_500_000
+        bbr.bbrInflightHi = 100 * bbr.sendMSS
+        bbr.bbrInflightLo = 61 * bbr.sendMSS + 7
+        let line = bbr.summary
+        #expect(line.contains("bbr:(state:probe_bw_down,bw:40.0Mbps,mrtt:21,bw_lo:20.0Mbps,inflight_hi:100,inflight_lo:61)"),
+                "\(line)")
+    }
+
     @Test("rates print in ss's units: bps, Kbps, Mbps, Gbps")
     func rateUnits() {
         #expect(TCPConnectionInfo.rate(100) == "800bps")
