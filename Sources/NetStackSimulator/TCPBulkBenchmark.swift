@@ -4,11 +4,9 @@ public import NetStackCore
 /// Two stacks in one process joined back to back, one sending a bulk stream to
 /// the other over TCP: the `netstack bench tcp` workload.
 ///
-/// Frames go from one host's transmit queue straight into the other's adapter
-/// (one copy, as a wire would make), MTU 1500, every IP and TCP checksum
-/// computed on send and verified on receive, no FCS (like a TAP link). The
-/// application copies its data into the send buffer and out of the receive
-/// buffer. Virtual time advances by `tick` per round, so timers (delayed ACK,
+/// The hosts are joined back to back in memory (one copy per frame, every
+/// checksum computed and verified), MTU 1500 by default. The application copies
+/// its data into the send buffer and out of the receive buffer. Virtual time advances by `tick` per round, so timers (delayed ACK,
 /// RTO) behave as on a fast, lossless wire.
 public final class TCPBulkBenchmark {
     public let sender: Host
@@ -34,25 +32,15 @@ public final class TCPBulkBenchmark {
         tcp.socketDefaults.sendBufferSize = bufferSize
         tcp.socketDefaults.receiveBufferSize = bufferSize
         tcp.socketDefaults.congestion = congestion
-        func makeHost(_ name: String, _ last: UInt8) -> Host {
-            var config = HostConfig(name: name)
-            config.tcp = tcp
-            config.randomSeed = UInt64(last)
-            let host = Host(config)
-            host.addInterface(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, last), mtu: mtu, fcs: false))
-            host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: InterfaceID(0), now: .zero)
-            return host
-        }
-        sender = makeHost("sender", 1)
-        receiver = makeHost("receiver", 2)
-        sender.addStaticARP(IPv4Address(192, 0, 2, 2), mac: MACAddress(2, 0, 0, 0, 0, 2), interface: InterfaceID(0))
-        receiver.addStaticARP(IPv4Address(192, 0, 2, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), interface: InterfaceID(0))
+        let hosts = BackToBackHosts(mtu: mtu, tcp: tcp)
+        sender = hosts.first
+        receiver = hosts.second
         chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         listenerFD = receiver.socket(.stream)
         try receiver.bind(listenerFD, to: Endpoint(.any, 5001))
         try receiver.listen(listenerFD, backlog: 1)
         senderFD = sender.socket(.stream)
-        try sender.connect(senderFD, to: Endpoint(IPv4Address(192, 0, 2, 2), 5001), now: now)
+        try sender.connect(senderFD, to: Endpoint(BackToBackHosts.secondAddress, 5001), now: now)
         for _ in 0..<20 where receiverFD == nil { round(sending: false) }
         guard receiverFD != nil else { throw .timedOut }
     }
@@ -60,9 +48,7 @@ public final class TCPBulkBenchmark {
     /// Moves every queued frame from `from` into `to`'s adapter.
     @inline(__always)
     private func carry(from: Host, to: Host) {
-        while from.takeFrame(from: InterfaceID(0), { frame in to.receive(frame, on: InterfaceID(0), now: now) }) != nil {
-            framesMoved += 1
-        }
+        framesMoved += BackToBackHosts.carry(from: from, to: to, now: now)
     }
 
     /// One round: the sender's application writes, frames cross, the receiver

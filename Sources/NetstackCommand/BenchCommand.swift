@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
             and the time per 1500-byte frame. Debug builds are many times slower: build \
             with -c release for numbers worth comparing.
             """,
-        subcommands: [BenchTCP.self, BenchLossy.self, BenchConnections.self, BenchTunnel.self, BenchChecksum.self, BenchCRC32.self]
+        subcommands: [BenchTCP.self, BenchRR.self, BenchLossy.self, BenchConnections.self, BenchTunnel.self, BenchChecksum.self, BenchCRC32.self]
     )
 }
 
