@@ -337,21 +337,6 @@ struct DrawingRow {
     }
 }
 
-/// `text` broken into lines of at most `width` characters at spaces (a word
-/// longer than `width` gets a line of its own).
-func wrapWords(_ text: String, width: Int) -> [String] {
-    var lines: [String] = [], line = ""
-    for word in text.split(separator: " ") {
-        if !line.isEmpty, line.count + 1 + word.count > width {
-            lines.append(line)
-            line = ""
-        }
-        line += line.isEmpty ? String(word) : " " + word
-    }
-    if !line.isEmpty { lines.append(line) }
-    return lines
-}
-
 private extension String {
     /// The text with "→" spelled "->", for ASCII-only terminals.
     var replacingArrows: String {
