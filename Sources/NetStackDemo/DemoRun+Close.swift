@@ -89,7 +89,7 @@ extension DemoRun {
         result.segmentsLost = ladder.lostDataSegments(fromLeft: false, finished: true).map(\.seq)
         guard narrator.tellsEvents else { return }
         narrator.heading(Phrase(.ladderHeading), Phrase(.ladderExplanation))
-        for line in diagram.summarised(keepingFirst: 4, keepingLast: 1).render(width: 78, color: options.color) {
+        for line in diagram.summarised(keepingFirst: 4, keepingLast: 1, language: options.language).render(width: 78, color: options.color) {
             narrator.text(line)
         }
     }

@@ -131,7 +131,8 @@ extension DemoRun {
         if narrator.tellsEvents {
             narrator.text("")
             narrator.text(narrator.paint("   " + narrator.say(.signalTitle), "1"))
-            for line in ManchesterCode.drawFrameStart(syn, headerBytes: 6, color: options.color) { narrator.text("   " + line) }
+            for line in ManchesterCode.drawFrameStart(syn, headerBytes: 6, color: options.color,
+                                                                   language: options.language) { narrator.text("   " + line) }
         }
         narrator.outcome(.signalOutcome, .plain(Self.hexBytes(decoded)), flag(same))
     }

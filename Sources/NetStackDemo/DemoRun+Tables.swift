@@ -47,12 +47,12 @@ extension DemoRun {
         narrator.heading(Phrase(.countersHeading))
         var framesSent: [(String, Int)] = []
         var fcsDrops = net.switch_.counters.fcsDrops, arpRequests = 0
-        narrator.text("  device          frames sent  received  FCS errors  not for me (MAC filter)  interrupts")
+        narrator.detail("  device          frames sent  received  FCS errors  not for me (MAC filter)  interrupts")
         for node in net.hosts {
             let host = node.host
             for adapter in host.adapters {
                 let c = adapter.counters
-                narrator.text("  " + padded("\(host.name) \(adapter.name)", 14) + padLeft(String(c.txPackets), 13)
+                narrator.detail("  " + padded("\(host.name) \(adapter.name)", 14) + padLeft(String(c.txPackets), 13)
                               + padLeft(String(c.rxPackets), 10) + padLeft(String(c.rxCRCErrors), 12)
                               + padLeft(String(c.rxFiltered), 25) + padLeft(String(c.interrupts), 12))
                 fcsDrops += c.rxCRCErrors
@@ -66,6 +66,11 @@ extension DemoRun {
         framesSent.append(("switch", switchFrames))
         let lostOnCables = net.cables.reduce(0) { $0 + $1.counters(.aToB).lost + $1.counters(.bToA).lost }
         let damaged = net.cables.reduce(0) { $0 + $1.counters(.aToB).corrupted + $1.counters(.bToA).corrupted }
+        if !narrator.tellsEvents {
+            // Quiet: the per-adapter table becomes one line of frames sent per device.
+            let list = framesSent.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            narrator.text("  " + narrator.say(.framesSentSummary, .plain(list)))
+        }
         let counters: [Phrase] = [
             Phrase(.hubCounter, "\(hubFrames)"),
             Phrase(.switchCounter, "\(switchFrames)", "\(net.switch_.counters.forwarded)", "\(net.switch_.counters.flooded)",

@@ -128,7 +128,8 @@ final class Narrator {
             pause()
         }
         headings += 1
-        output("")
+        // Quiet runs leave out the blank line, so that they fit one screen.
+        if tellsEvents { output("") }
         output(paint("== \(title)", "1"))
         if !explanation.isEmpty, tellsEvents {
             for line in explanation.split(separator: "\n", omittingEmptySubsequences: false) { emit("", indent: 0, String(line)) }

@@ -120,6 +120,7 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case switchTableTitle
     case switchSummary
     case countersHeading
+    case framesSentSummary
     case hubCounter
     case switchCounter
     case routerCounter
@@ -128,6 +129,11 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case tcpCounter
     case arpDNSCounter
     case didNotComplete
+    case manchesterExplanation
+    case signalSkippedField
+    case signalSkippedBytes
+    case ladderFoldedEntry
+    case ladderFolded
     case pressEnter
     case repeatEntry
     case lowerRepeats

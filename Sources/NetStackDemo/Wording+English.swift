@@ -3,7 +3,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func english(_ kind: PhraseKind) -> Wording {
+    static func english(_ kind: PhraseKind) -> Wording? {
         switch kind {
         // MARK: Stack events (EventNarration.swift)
         case .udpSent:  // length, to, from port, from

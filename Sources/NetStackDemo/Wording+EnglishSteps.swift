@@ -2,7 +2,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func englishSteps(_ kind: PhraseKind) -> Wording {
+    static func englishSteps(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .title:  // seed
             Wording({ a in "NetStack demo — the chapter's journey, run on a simulated network (seed \(a[0]))" })
@@ -140,6 +140,8 @@ extension Wording {
         case .switchSummary:  // entries
             Wording({ a in "switch: MAC table \(a[0]) entr\(a[0] == "1" ? "y" : "ies"), learned from source addresses" })
         case .countersHeading: Wording({ _ in "Counters" })
+        case .framesSentSummary:  // "browser 64, laptop 1, …"
+            Wording({ a in "frames sent: \(a[0])" })
         case .hubCounter:  // frames
             Wording({ a in "hub: repeated \(a[0]) frames out of its ports (every frame to every other port)" })
         case .switchCounter:  // frames, forwarded, flooded, FCS drops
@@ -155,6 +157,24 @@ extension Wording {
         case .arpDNSCounter:  // ARP requests, DNS queries
             Wording({ a in "ARP requests: \(a[0]); DNS queries: \(a[1])" })
         case .didNotComplete: Wording({ _ in "Did not complete:" })
+        case .manchesterExplanation:
+            Wording({ _ in "Manchester code, as 10BASE-T sends it (IEEE 802.3 clause 7): each bit lasts 100 ns and leaves least-significant first; the line changes level in the middle of every bit, low→high for a 1 and high→low for a 0, so the receiver recovers the sender's clock from the signal itself." })
+        case .signalSkippedField:  // dots, count, field, hex of every byte or ""
+            Wording({ a in "\(a[0]) \(a[1]) more \(a[2]) \(a[1] == "1" ? "byte" : "bytes") before these\(a.isEmpty(3) ? "" : " (\(a[3]) each)")" })
+        case .signalSkippedBytes:  // dots, count, hex of every byte or "", fields or ""
+            Wording({ a in "\(a[0]) \(a[1]) more \(a[1] == "1" ? "byte" : "bytes") before these\(a.isEmpty(2) ? "" : " (\(a[2]) each)")\(a.isEmpty(3) ? "" : ": \(a[3])")" })
+        case .ladderFoldedEntry:  // count, "data", "ack" or "segment", first flag
+            Wording({ a in
+                let one = a[0] == "1"
+                let noun = switch a[1] {
+                case "data": one ? "data segment" : "data segments"
+                case "ack": one ? "ACK" : "ACKs"
+                default: one ? "segment" : "segments"
+                }
+                return "\(a[0]) \(a.flag(2) ? "more " : "")\(noun)"
+            })
+        case .ladderFolded:  // entries
+            Wording({ a in a[0] })
         case .pressEnter: Wording({ _ in "(press Enter for the next step)" })
         case .repeatEntry:  // count, first flag, noun (in this language)
             Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")\(counted(a[2], Int(a[0]) ?? 0))" })
@@ -163,7 +183,7 @@ extension Wording {
         case .repeatsSummary:  // upper-layer entries or "", lower-layer part or ""
             Wording({ a in "…and " + (a.isEmpty(0) ? a[1] : a.isEmpty(1) ? a[0] : "\(a[0]) — with \(a[1])") })
         default:
-            fatalError("no English wording for \(kind)")
+            nil
         }
     }
 }

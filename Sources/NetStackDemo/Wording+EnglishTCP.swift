@@ -2,7 +2,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func englishTCP(_ kind: PhraseKind) -> Wording {
+    static func englishTCP(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .tcpState:  // state (as Linux prints it), local, remote
             Wording("state changes", { a in

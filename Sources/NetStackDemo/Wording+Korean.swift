@@ -4,7 +4,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func korean(_ kind: PhraseKind) -> Wording {
+    static func korean(_ kind: PhraseKind) -> Wording? {
         switch kind {
         // MARK: 스택 이벤트 (EventNarration.swift)
         case .udpSent:

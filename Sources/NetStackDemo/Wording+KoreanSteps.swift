@@ -2,7 +2,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func koreanSteps(_ kind: PhraseKind) -> Wording {
+    static func koreanSteps(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .title:
             Wording({ a in "NetStack 데모 — 장(章)에서 따라간 여정을 시뮬레이션 네트워크에서 실제로 실행한다(시드 \(a[0]))" })
@@ -140,6 +140,8 @@ extension Wording {
         case .switchSummary:
             Wording({ a in "switch: MAC 주소 테이블 \(a[0])개 항목(송신처 주소로 학습)" })
         case .countersHeading: Wording({ _ in "카운터" })
+        case .framesSentSummary:
+            Wording({ a in "보낸 프레임 수: \(a[0])" })
         case .hubCounter:
             Wording({ a in "허브: 포트로 프레임 \(a[0])개를 내보냈다(모든 프레임을 다른 모든 포트로)" })
         case .switchCounter:
@@ -155,6 +157,23 @@ extension Wording {
         case .arpDNSCounter:
             Wording({ a in "ARP 요청: \(a[0])개, DNS 조회: \(a[1])개" })
         case .didNotComplete: Wording({ _ in "끝나지 못한 단계:" })
+        case .manchesterExplanation:
+            Wording({ _ in "10BASE-T가 보내는 맨체스터 부호(IEEE 802.3 7절): 비트 하나는 100 ns이고 최하위 비트부터 나간다. 모든 비트의 한가운데에서 전압이 바뀌는데, 1이면 낮음→높음, 0이면 높음→낮음이다. 그래서 수신 측은 신호 자체에서 송신 측의 클록을 읽어 낸다." })
+        case .signalSkippedField:
+            Wording({ a in "\(a[0]) 이 앞에 \(a[2] == "preamble" ? "프리앰블" : a[2]) \(a[1])바이트가 더 있다\(a.isEmpty(3) ? "" : "(모두 \(a[3]))")" })
+        case .signalSkippedBytes:
+            Wording({ a in "\(a[0]) 이 앞에 \(a[1])바이트가 더 있다\(a.isEmpty(2) ? "" : "(모두 \(a[2]))")\(a.isEmpty(3) ? "" : ": \(a[3])")" })
+        case .ladderFoldedEntry:
+            Wording({ a in
+                let noun = switch a[1] {
+                case "data": "데이터 세그먼트"
+                case "ack": "ACK"
+                default: "세그먼트"
+                }
+                return "\(noun) \(a[0])개"
+            })
+        case .ladderFolded:
+            Wording({ a in "\(a[0]) 생략" })
         case .pressEnter: Wording({ _ in "(다음 단계로 가려면 Enter)" })
         case .repeatEntry:
             Wording({ a in "\(a[2]) \(a[0])개" })
@@ -163,7 +182,7 @@ extension Wording {
         case .repeatsSummary:
             Wording({ a in "…그 밖에 " + (a.isEmpty(0) ? a[1] : a.isEmpty(1) ? a[0] : "\(a[0]), 그리고 \(a[1])") })
         default:
-            fatalError("no Korean wording for \(kind)")
+            nil
         }
     }
 }

@@ -2,7 +2,7 @@
 
 extension Wording {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    static func koreanTCP(_ kind: PhraseKind) -> Wording {
+    static func koreanTCP(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .tcpState:
             Wording("상태 변화", { a in
