@@ -56,7 +56,7 @@ extension DemoRun {
             return nil
         }
         result.resolvedAddress = address
-        narrator.outcome(.resolveOutcome, .plain(Self.serverName), "\(address)", "\(answer.source)", "\(answer.ttl)")
+        narrator.outcome(.resolveOutcome, .plain(Self.serverName), "\(address)", .source(answer.source), "\(answer.ttl)")
 
         // The same question again: the cache answers, nothing goes on the wire.
         let framesBefore = browser.adapters[0].counters.txPackets
@@ -65,7 +65,7 @@ extension DemoRun {
            case let .resolved(cached) = browser.resolution(again) {
             simulator.kick(net.client)
             result.secondLookupFromCache = cached.source == .cache && browser.adapters[0].counters.txPackets == framesBefore
-            narrator.outcome(.lookupAgainOutcome, "\(cached.source)", "\(cached.ttl)")
+            narrator.outcome(.lookupAgainOutcome, .source(cached.source), "\(cached.ttl)")
         }
         return address
     }

@@ -32,7 +32,7 @@ extension Narration {
         case let .resolverServerError(name, server, code):
             self.init(.socket, .dnsServerError, "\(server)", .plain(name), "\(DNSResponseCode(rawValue: code))")
         case let .resolverLocalAnswer(name, addresses, source):
-            self.init(.socket, .dnsLocal, .plain(name), list(addresses), "\(source)")
+            self.init(.socket, .dnsLocal, .plain(name), list(addresses), .source(source))
         case let .resolverFailed(name, error):
             self.init(.socket, .dnsFailed, .plain(name), "\(error)")
         case .tcpSegmentSent, .tcpSegmentReceived, .tcpStateChanged:
@@ -122,6 +122,18 @@ extension Narration {
             self.init(.wire, .lost, .plain(cable(link, direction)), "\(length)", always: true)
         default:
             return nil
+        }
+    }
+}
+
+extension PhraseArg {
+    /// Where the resolver's answer came from, worded per language ("cache", "nameserver 198.51.100.53").
+    static func source(_ source: ResolutionSource) -> PhraseArg {
+        switch source {
+        case .hostsTable: .phrase(Phrase(.answerSource, "hosts"))
+        case .cache: .phrase(Phrase(.answerSource, "cache"))
+        case let .nameserver(address): .phrase(Phrase(.answerSource, "nameserver", "\(address)"))
+        case .literal: .phrase(Phrase(.answerSource, "literal"))
         }
     }
 }

@@ -134,6 +134,7 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case signalSkippedBytes
     case ladderFoldedEntry
     case ladderFolded
+    case answerSource
     case pressEnter
     case repeatEntry
     case lowerRepeats

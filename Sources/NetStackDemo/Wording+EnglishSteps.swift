@@ -175,6 +175,14 @@ extension Wording {
             })
         case .ladderFolded:  // entries
             Wording({ a in a[0] })
+        case .answerSource:  // "hosts", "cache", "nameserver" or "literal"; the nameserver's address
+            Wording({ a in
+                switch a[0] {
+                case "hosts": "hosts table"
+                case "nameserver": "nameserver \(a[1])"
+                default: a[0]
+                }
+            })
         case .pressEnter: Wording({ _ in "(press Enter for the next step)" })
         case .repeatEntry:  // count, first flag, noun (in this language)
             Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")\(counted(a[2], Int(a[0]) ?? 0))" })

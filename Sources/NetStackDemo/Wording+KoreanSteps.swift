@@ -10,7 +10,7 @@ extension Wording {
             Wording({ _ in "LAN A 192.0.2.0/24: 허브가 모든 프레임을 중계       LAN B 198.51.100.0/24: 스위치가 MAC 주소를 학습\n모든 케이블: FCS가 붙는 100 Mbit/s 이더넷." })
         case .settings:
             Wording({ a in
-                let settings = [a.isEmpty(0) ? nil : "모든 케이블이 프레임의 \(a[0])를 무작위로 잃는다",
+                let settings = [a.isEmpty(0) ? nil : "모든 케이블이 프레임의 \(josa(a[0], "을", "를")) 무작위로 잃는다",
                                 a.isEmpty(1) ? nil : "모든 링크의 MTU가 \(a[1])이므로 MSS는 \(a[2])"].compactMap { $0 }
                 return "설정: " + settings.joined(separator: "; ") + "."
             })
@@ -28,7 +28,7 @@ extension Wording {
         case .callReceiveBuffer:
             Wording({ a in "setsockopt(\(a[0]), SO_RCVBUF, \(a[1]))  →  0   (수신 버퍼를 작게 잡아, 알리는 윈도우가 찼다가 다시 열리는 모습이 보이게 한다)" })
         case .socketOutcome:
-            Wording({ a in "디스크립터 \(a[0])이(가) 브라우저의 소켓을 가리킨다" })
+            Wording({ a in "디스크립터 \(josa(a[0], "이", "가")) 브라우저의 소켓을 가리킨다" })
         case .resolveHeading:
             Wording({ a in "2. 리졸버가 DNS 서버에 \(a[0])의 IP 주소를 묻는다" })
         case .resolveExplanation:
@@ -55,7 +55,7 @@ extension Wording {
         case .noConnection:
             Wording({ a in "연결하지 못했다\(a.isEmpty(0) ? "" : ": \(a[0])")" })
         case .connectOutcome:
-            Wording({ a in "연결됨: \(a[0]) ↔ \(a[1]). 브라우저는 MSS \(a[2]), 서버는 MSS \(a[3])을 알렸으므로, 꽉 찬 세그먼트 하나에 데이터 \(a[4])바이트가 실린다(타임스탬프 옵션이 12바이트를 차지한다)" })
+            Wording({ a in "연결됨: \(a[0]) ↔ \(a[1]). 브라우저는 MSS \(a[2]), 서버는 MSS \(josa(a[3], "을", "를")) 알렸으므로, 꽉 찬 세그먼트 하나에 데이터 \(a[4])바이트가 실린다(타임스탬프 옵션이 12바이트를 차지한다)" })
         case .netstatFilled:
             Wording({ a in "\(a[0])$ netstat   (소켓의 제어 정보가 채워졌다)" })
         case .signalTitle: Wording({ _ in "케이블 위의 SYN: 브라우저의 LAN 어댑터가 내보내는 신호" })
@@ -98,13 +98,13 @@ extension Wording {
             Wording({ a in "브라우저의 연결은 TIME_WAIT가 아니라 \(a[0]) 상태다" })
         case .connectionGone: Wording({ _ in "사라진" })
         case .closeOutcome:
-            Wording({ a in "먼저 닫은 브라우저가 \(a[0]) ↔ \(a[1])을 60초 동안 TIME_WAIT로 붙잡고 있다. 서버의 소켓은 삭제되었다" })
+            Wording({ a in "먼저 닫은 브라우저가 \(a[0]) ↔ \(josa(a[1], "을", "를")) 60초 동안 TIME_WAIT로 붙잡고 있다. 서버의 소켓은 삭제되었다" })
         case .reuseIntro:
             Wording({ a in "그 사이 새 소켓이 같은 4-튜플(\(a[0]) ↔ \(a[1]))을 쓰려고 한다:" })
         case .callSocketAgain:
             Wording({ a in "fd = socket(AF_INET, SOCK_STREAM)  →  \(a[0])   (디스크립터 번호는 다시 비었지만 포트는 아니다)" })
         case .callBind:
-            Wording({ a in "bind(\(a[0]), \(a[1]))  →  \(a.isEmpty(2) ? "0" : a[2])\(a.isEmpty(3) ? "" : ": TIME_WAIT 소켓이 아직 포트 \(a[3])을 쥐고 있다")" })
+            Wording({ a in "bind(\(a[0]), \(a[1]))  →  \(a.isEmpty(2) ? "0" : a[2])\(a.isEmpty(3) ? "" : ": TIME_WAIT 소켓이 아직 포트 \(josa(a[3], "을", "를")) 쥐고 있다")" })
         case .callReuseAddress:
             Wording({ a in "setsockopt(\(a[0]), SO_REUSEADDR, 1)  →  0   (이전 연결이 TIME_WAIT인 포트에도 bind할 수 있게 한다)" })
         case .callConnectReused:
@@ -113,7 +113,7 @@ extension Wording {
             Wording({ a in "connect(\(a[0]), \(a[1]))  →  \(a[2]): 바로 그 4-튜플은 TIME_WAIT 소켓의 것이다. SYN은 나가지 않는다" })
         case .reuseOutcome:
             Wording({ a in a.flag(0)
-                ? "거부됨: TIME_WAIT가 이어지는 동안 새 연결은 \(a[1]) ↔ \(a[2])을 쓸 수 없다(새 소켓이라면 그냥 다른 포트를 받는다)"
+                ? "거부됨: TIME_WAIT가 이어지는 동안 새 연결은 \(a[1]) ↔ \(josa(a[2], "을", "를")) 쓸 수 없다(새 소켓이라면 그냥 다른 포트를 받는다)"
                 : "프로토콜 스택이 TIME_WAIT 중에 4-튜플의 재사용을 허락했다" })
         case .ladderHeading: Wording({ _ in "연결 전체를 사다리 그림으로" })
         case .ladderExplanation:
@@ -174,6 +174,15 @@ extension Wording {
             })
         case .ladderFolded:
             Wording({ a in "\(a[0]) 생략" })
+        case .answerSource:
+            Wording({ a in
+                switch a[0] {
+                case "hosts": "hosts 테이블"
+                case "cache": "캐시"
+                case "nameserver": "네임서버 \(a[1])"
+                default: "주소 그대로"
+                }
+            })
         case .pressEnter: Wording({ _ in "(다음 단계로 가려면 Enter)" })
         case .repeatEntry:
             Wording({ a in "\(a[2]) \(a[0])개" })

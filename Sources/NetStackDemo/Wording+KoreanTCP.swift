@@ -78,44 +78,57 @@ extension Wording {
             Wording("FIN", { a in "FIN → \(a[0]): seq \(a[1]), ack \(a[2]) — close()가 호출되었다: \"더 보낼 것이 없다\". 소켓은 닫는 중으로 표시된다" },
                     brief: { a in a[3] })
         case .sentFINPeer:
-            Wording("FIN", { a in "FIN → \(a[0]): seq \(a[1]), ack \(a[2]) — \(a[3])의 애플리케이션이 스트림의 끝을 보고 자기 소켓도 닫았다" },
+            Wording("FIN", { a in "FIN → \(a[0]): seq \(a[1]), ack \(a[2]) — \(koreanHost(a[3]))의 애플리케이션이 스트림의 끝을 보고 자기 소켓도 닫았다" },
                     brief: { a in a[4] })
         case .sentRST:
             Wording("RST", { a in "RST → \(a[0]): 연결을 거부하거나 끊는다" }, brief: { a in a[1] })
         case .receivedInOrder:
-            Wording("순서대로 받은 세그먼트", { a in "\(a[0])의 TCP: 체크섬 정상, 4-튜플로 소켓을 찾았다. seq \(a[1])은 기다리던 바로 그 바이트: \(a[2])바이트를 순서대로 수신 버퍼에 넣어 애플리케이션의 recv()를 기다린다. 다음에 기다리는 바이트는 \(a[3])" },
+            Wording("순서대로 받은 세그먼트", { a in "\(koreanHost(a[0]))의 TCP: 체크섬 정상, 4-튜플로 소켓을 찾았다. seq \(josa(a[1], "은", "는")) 기다리던 바로 그 바이트: \(a[2])바이트를 순서대로 수신 버퍼에 넣어 애플리케이션의 recv()를 기다린다. 다음에 기다리는 바이트는 \(a[3])" },
                     brief: { a in "순서대로: seq \(a[1]) len \(a[2]), 다음 \(a[3])" })
         case .receivedOutOfOrder:
-            Wording("순서가 어긋난 세그먼트", { a in "\(a[0])의 TCP: seq \(a[1])이 도착했지만 기다리는 것은 \(a[2])번째 바이트 — 세그먼트 하나가 빠졌다. 이 \(a[3])바이트는 수신 버퍼에 따로 두고(애플리케이션에는 넘기지 않는다) ACK 번호 \(a[2])의 ACK을 바로 돌려보낸다" },
-                    brief: { a in "순서 어긋남: seq \(a[1]) len \(a[3]), 여전히 \(a[2])을 기다림" })
+            Wording("순서가 어긋난 세그먼트", { a in "\(koreanHost(a[0]))의 TCP: seq \(josa(a[1], "이", "가")) 도착했지만 기다리는 것은 \(a[2])번째 바이트 — 세그먼트 하나가 빠졌다. 이 \(a[3])바이트는 수신 버퍼에 따로 두고(애플리케이션에는 넘기지 않는다) ACK 번호 \(a[2])의 ACK을 바로 돌려보낸다" },
+                    brief: { a in "순서 어긋남: seq \(a[1]) len \(a[3]), 여전히 \(josa(a[2], "을", "를")) 기다림" })
         case .receivedFillsHole:
-            Wording("채워진 빈 곳", { a in "\(a[0])의 TCP: 재전송된 \(a[1])–\(a[2])번째 바이트가 빈 곳을 채운다. \(a[3])번째 바이트까지 모두 순서가 맞았으므로 한꺼번에 애플리케이션에 넘긴다. 다음에 기다리는 바이트는 \(a[4])" },
-                    brief: { a in "seq \(a[5])이 빈 곳을 채움: \(a[3])까지 순서대로" })
+            Wording("채워진 빈 곳", { a in "\(koreanHost(a[0]))의 TCP: 재전송된 \(a[1])–\(a[2])번째 바이트가 빈 곳을 채운다. \(a[3])번째 바이트까지 모두 순서가 맞았으므로 한꺼번에 애플리케이션에 넘긴다. 다음에 기다리는 바이트는 \(a[4])" },
+                    brief: { a in "seq \(josa(a[5], "이", "가")) 빈 곳을 채움: \(a[3])까지 순서대로" })
         case .receivedDuplicate:
-            Wording("중복 세그먼트", { a in "\(a[0])의 TCP: seq \(a[1]) len \(a[2])는 이미 받은 바이트다. 버리고, ACK으로 기다리는 바이트를 다시 알린다" },
+            Wording("중복 세그먼트", { a in "\(koreanHost(a[0]))의 TCP: seq \(a[1]) len \(josa(a[2], "은", "는")) 이미 받은 바이트다. 버리고, ACK으로 기다리는 바이트를 다시 알린다" },
                     brief: { a in "중복 seq \(a[1]) 버림" })
         case .receivedSYN:
-            Wording("받은 핸드셰이크 세그먼트", { a in "\(a[0])의 TCP: 소켓이 대기 중인 포트 \(a[1])로 SYN이 왔다. 프로토콜 스택은 브라우저의 시퀀스 번호, 윈도우, MSS를 새 제어 정보에 기록한다" },
+            Wording("받은 핸드셰이크 세그먼트", { a in "\(koreanHost(a[0]))의 TCP: 소켓이 대기 중인 포트 \(josa(a[1], "으로", "로")) SYN이 왔다. 프로토콜 스택은 브라우저의 시퀀스 번호, 윈도우, MSS를 새 제어 정보에 기록한다" },
                     brief: { a in a[2] })
         case .receivedSYNACK:
-            Wording("받은 핸드셰이크 세그먼트", { a in "\(a[0])의 TCP: SYN-ACK이 자기 SYN을 확인했다. 서버의 시퀀스 번호, 윈도우, MSS를 기록한다" },
+            Wording("받은 핸드셰이크 세그먼트", { a in "\(koreanHost(a[0]))의 TCP: SYN-ACK이 자기 SYN을 확인했다. 서버의 시퀀스 번호, 윈도우, MSS를 기록한다" },
                     brief: { a in a[1] })
         case .receivedFIN:
-            Wording("받은 FIN", { a in "\(a[0])의 TCP: \(a[1])에서 FIN — 상대는 더 보낼 것이 없다. 애플리케이션이 모두 읽고 나면 recv()는 0을 돌려준다" },
+            Wording("받은 FIN", { a in "\(koreanHost(a[0]))의 TCP: \(a[1])에서 FIN — 상대는 더 보낼 것이 없다. 애플리케이션이 모두 읽고 나면 recv()는 0을 돌려준다" },
                     brief: { a in a[2] })
         case .receivedDuplicateACK:
-            Wording("받은 중복 ACK", { a in "\(a[0])의 TCP: ACK 번호 \(a[2])의 \(a[1])번째 중복 ACK\(a.isEmpty(3) ? "" : "(SACK \(a[3]))"). 뒤의 바이트는 도착하는데 브라우저에 이 바이트가 없다는 뜻이다. 중복 ACK이 세 번 오거나 SACK 블록이 빈 곳 너머 세그먼트 세 개를 덮으면 그 세그먼트는 사라진 것으로 본다(RFC 5681 §3.2, RFC 6675)" },
+            Wording("받은 중복 ACK", { a in "\(koreanHost(a[0]))의 TCP: ACK 번호 \(a[2])의 \(a[1])번째 중복 ACK\(a.isEmpty(3) ? "" : "(SACK \(a[3]))"). 뒤의 바이트는 도착하는데 브라우저에 이 바이트가 없다는 뜻이다. 중복 ACK이 세 번 오거나 SACK 블록이 빈 곳 너머 세그먼트 세 개를 덮으면 그 세그먼트는 사라진 것으로 본다(RFC 5681 §3.2, RFC 6675)" },
                     brief: { a in "ACK \(a[2])의 중복 ACK #\(a[1])" })
         case .receivedZeroWindow:
-            Wording("받은 ACK", { a in "\(a[0])의 TCP: 윈도우 0 — 수신 측 버퍼가 가득 찼다. 새 데이터를 보내지 않고 윈도우 갱신을 기다린다(그 갱신을 잃을 때에 대비해 프로브도 보낸다)" },
+            Wording("받은 ACK", { a in "\(koreanHost(a[0]))의 TCP: 윈도우 0 — 수신 측 버퍼가 가득 찼다. 새 데이터를 보내지 않고 윈도우 갱신을 기다린다(그 갱신을 잃을 때에 대비해 프로브도 보낸다)" },
                     brief: { a in "ACK \(a[1]) win \(a[2])" })
         case .receivedACK:
-            Wording("받은 ACK", { a in "\(a[0])의 TCP: ACK 번호 \(a[1]) — 그 앞의 바이트가 도착했으므로 송신 버퍼에서 지운다(더는 재전송에 대비해 둘 필요가 없다). 윈도우 \(a[2])바이트는 앞으로 ACK 없이 더 보낼 수 있는 양이다" },
+            Wording("받은 ACK", { a in "\(koreanHost(a[0]))의 TCP: ACK 번호 \(a[1]) — 그 앞의 바이트가 도착했으므로 송신 버퍼에서 지운다(더는 재전송에 대비해 둘 필요가 없다). 윈도우 \(a[2])바이트는 앞으로 ACK 없이 더 보낼 수 있는 양이다" },
                     brief: { a in "ACK \(a[1]) win \(a[2])" })
         case .receivedHandshakeACK:
-            Wording("받은 ACK", { a in "\(a[0])의 TCP: 이 ACK으로 3-way 핸드셰이크가 끝난다" }, brief: { a in a[1] })
+            Wording("받은 ACK", { a in "\(koreanHost(a[0]))의 TCP: 이 ACK으로 3-way 핸드셰이크가 끝난다" }, brief: { a in a[1] })
         default:
             koreanSteps(kind)
         }
+    }
+}
+
+/// The demo's host names as a Korean sentence calls them ("browser" → 브라우저);
+/// other names as they are. The tags beside each line keep the names themselves.
+func koreanHost(_ name: String) -> String {
+    switch name {
+    case "browser": "브라우저"
+    case "server": "서버"
+    case "router": "라우터"
+    case "laptop": "노트북"
+    case "dns": "DNS 서버"
+    default: name
     }
 }

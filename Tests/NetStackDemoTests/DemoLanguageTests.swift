@@ -187,3 +187,24 @@ struct DemoQuietTests {
         #expect(korean.contains("  router: 라우팅 테이블 2개 경로, ARP 캐시 3개 항목, 소켓 0개"))
     }
 }
+
+@Suite("netstack demo: Korean particles")
+struct KoreanParticleTests {
+    @Test("a particle takes the form the word's last sound asks for", arguments: [
+        ("192.0.2.1", "이", "가", "192.0.2.1이"),        // 일
+        ("192.0.2.10", "이", "가", "192.0.2.10이"),      // 십
+        ("198.51.100.53", "은", "는", "198.51.100.53은"), // 삼
+        ("eth0", "으로", "로", "eth0으로"),               // 영
+        ("eth1", "으로", "로", "eth1로"),                 // 일: ㄹ takes 로
+        ("포트 2", "을", "를", "포트 2를"),               // 이
+        ("hub → browser", "이", "가", "hub → browser가"),
+        ("소켓", "을", "를", "소켓을"),
+        ("스위치", "은", "는", "스위치는"),
+        ("파일", "으로", "로", "파일로"),
+        ("1%", "을", "를", "1%를"),                        // 퍼센트
+        ("02:00:00:00:0a:0a", "은", "는", "02:00:00:00:0a:0a는"),
+    ])
+    func particle(word: String, withFinal: String, withoutFinal: String, expected: String) {
+        #expect(josa(word, withFinal, withoutFinal) == expected)
+    }
+}
