@@ -83,7 +83,10 @@ extension DemoRun {
             Phrase(.arpDNSCounter, "\(arpRequests)",
                    "\(browser.resolverStatistics.queriesSent + browser.resolverStatistics.retransmissions)"),
         ]
-        for counter in counters { narrator.text("  " + narrator.say(counter)) }
+        // Quiet: the hub's count is already on the line of frames sent.
+        for counter in counters where narrator.tellsEvents || counter.kind != .hubCounter {
+            narrator.text("  " + narrator.say(counter))
+        }
         result.fcsDrops = fcsDrops
         result.arpRequests = arpRequests
         result.framesSent = framesSent

@@ -135,10 +135,10 @@ extension Wording {
         case .tablesExplanation:
             Wording({ _ in "장에서 netstat, route, arp로 보여 주는 것과 같은 화면이다. 브라우저의 예전 연결은 아직 TIME_WAIT에 있고, 도중에 알게 된 ARP 캐시 항목은 60초 동안 보관된다." })
         case .hostSummary:
-            Wording({ a in "\(a[0]): 라우팅 테이블 \(a[1])개 경로, ARP 캐시 \(a[2])개 항목, 소켓 \(a[3])개\(a[4] == "0" ? "" : "(TIME_WAIT \(a[4])개)")" })
+            Wording({ a in "\(a[0]): 경로 \(a[1])개, ARP 캐시 항목 \(a[2])개, 소켓 \(a[3])개\(a[4] == "0" ? "" : "(TIME_WAIT \(a[4])개)")" })
         case .switchTableTitle: Wording({ _ in "스위치의 MAC 주소 테이블(송신처 주소로 학습):" })
         case .switchSummary:
-            Wording({ a in "switch: MAC 주소 테이블 \(a[0])개 항목(송신처 주소로 학습)" })
+            Wording({ a in "switch: MAC 주소 테이블 항목 \(a[0])개(송신처 주소로 학습)" })
         case .countersHeading: Wording({ _ in "카운터" })
         case .framesSentSummary:
             Wording({ a in "보낸 프레임 수: \(a[0])" })

@@ -184,7 +184,7 @@ struct DemoQuietTests {
         #expect(lines.contains("  browser: 2 routes, ARP cache 1 entry, 1 socket (1 in TIME_WAIT)"))
         #expect(lines.contains("  router: 2 routes, ARP cache 3 entries, 0 sockets"))
         let (_, korean) = DemoKoreanTests.run(.korean, verbosity: .quiet)
-        #expect(korean.contains("  router: 라우팅 테이블 2개 경로, ARP 캐시 3개 항목, 소켓 0개"))
+        #expect(korean.contains("  router: 경로 2개, ARP 캐시 항목 3개, 소켓 0개"))
     }
 }
 
