@@ -118,6 +118,8 @@ extension ManchesterCode {
     /// explanation, then the last preamble byte, the SFD and the frame's first
     /// `headerBytes` bytes drawn by `render` (the first six preamble bytes are
     /// summarised in one line). With the defaults, 28 lines of at most 78 columns.
+    /// The explanation and the summary line are worded in `language`; the
+    /// fields keep their names (preamble, SFD, destination MAC), as a dissector shows them.
     public static func drawFrameStart(_ frame: [UInt8], headerBytes: Int = 6, width: Int = 78,
                                       color: Bool, ascii: Bool = false, language: DemoLanguage = .english) -> [String] {
         let bytes = signalBytes(forFrame: frame, headerBytes: headerBytes)
@@ -142,8 +144,8 @@ extension ManchesterCode {
     /// The signal lines are exactly `margin + bits × 2 × columnsPerHalfBit`
     /// columns wide; the others carry no trailing spaces. No line is wider than
     /// `width` unless `width` cannot hold one bit. `color` adds ANSI colours
-    /// (not counted in the width); `ascii` draws with `_ | - +` only.
-    /// Costs O(levels) time and output.
+    /// (not counted in the width); `ascii` draws with `_ | - +` only; the
+    /// summary line is worded in `language`. Costs O(levels) time and output.
     public static func render(_ levels: [SignalLevel], bytes: [UInt8], fields: [SignalField] = [],
                               fromByte: Int = 0, width: Int = 78, color: Bool, ascii: Bool = false,
                               columnsPerHalfBit: Int = 2, language: DemoLanguage = .english) -> [String] {

@@ -1,7 +1,6 @@
 // The English wording of the steps' headings, calls, outcomes and tables (DemoRun*.swift, Narrator.swift).
 
 extension Wording {
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func englishSteps(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .title:  // seed

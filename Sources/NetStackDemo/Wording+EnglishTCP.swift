@@ -1,7 +1,6 @@
 // The English wording of the TCP storyteller's phrases (TCPStoryteller.swift).
 
 extension Wording {
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func englishTCP(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .tcpState:  // state (as Linux prints it), local, remote

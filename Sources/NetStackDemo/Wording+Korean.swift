@@ -3,7 +3,6 @@
 // 매개변수의 순서는 영어 표(Wording+English.swift)의 각 항목 주석과 같다.
 
 extension Wording {
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func korean(_ kind: PhraseKind) -> Wording? {
         switch kind {
         // MARK: 스택 이벤트 (EventNarration.swift)
@@ -60,7 +59,7 @@ extension Wording {
                 case "forward": "이 호스트가 수신처가 아니다: 라우터이므로 중계한다"
                 default: "이 호스트가 수신처가 아니다"
                 }
-                return "\(a[0])에서 IP가 검사한다: 버전 4, 헤더 20바이트, 전체 길이 \(a[1]), 헤더 체크섬 0x\(a[2]) 정상. 수신처 \(a[3]) — \(verdict)"
+                return "IP가 \(josa(a[0], "으로", "로")) 받은 패킷을 검사한다: 버전 4, 헤더 20바이트, 전체 길이 \(a[1]), 헤더 체크섬 0x\(a[2]) 정상. 수신처 \(a[3]) — \(verdict)"
             }, brief: { a in "\(a[5]) 정상" })
         case .ipDropped:
             Wording("버린 IP 패킷", { a in "\(a.isEmpty(0) ? "패킷" : a[0])을 버린다: \(a[1])" }, brief: { a in "버림: \(a[1])" })
@@ -84,7 +83,7 @@ extension Wording {
             Wording("ARP 캐시 실패", { a in "ARP 캐시에 \(josa(a[0], "이", "가")) 없다: ARP가 LAN에 묻는 동안 패킷은 큐에서 기다린다" },
                     brief: { a in "캐시에 없음 \(a[0])" })
         case .arpRequest:
-            Wording("ARP 요청", { a in "ARP 요청을 \(josa(a[0], "으로", "로")) ff:ff:ff:ff:ff:ff에 브로드캐스트한다: \"\(josa(a[1], "을", "를")) 가진 분은 \(a[2])에게 알려 주세요\" (\(a[4])번 중 \(a[3])번째)" },
+            Wording("ARP 요청", { a in "ARP 요청을 \(josa(a[0], "으로", "로")) ff:ff:ff:ff:ff:ff에 브로드캐스트한다: \"IP 주소 \(josa(a[1], "을", "를")) 가진 분은 MAC 주소를 \(a[2])에게 알려 주세요\" (\(a[4])번 중 \(a[3])번째)" },
                     brief: { a in "\(josa(a[1], "은", "는")) 누구? (\(a[3])번째)" })
         case .arpReply:
             Wording("ARP 응답", { a in "요청이 내 주소를 묻고 있다: \(a[0])(\(a[1]))에게 유니캐스트로 ARP 응답 — \"제 MAC 주소는 \(a[2])입니다\"" },
@@ -99,7 +98,7 @@ extension Wording {
             Wording("ARP 실패", { a in "\(a[1])번 요청해도 \(a[0])에게서 응답이 없다: 기다리던 패킷 \(a[2])개를 버린다" },
                     brief: { a in "\(a[0]) 포기" })
         case .frameQueued:
-            Wording("보낸 프레임", { a in "MAC 헤더: 수신처 \(a[0]), 송신처 \(a[1]), 타입 \(a[2]). \(a[3])바이트를 회선에서 \(a[4])바이트로 채우고\(a.isEmpty(5) ? "" : " FCS 0x\(a[5])(CRC-32)를 덧붙여"), LAN 어댑터 \(josa(a[6], "이", "가")) 비트를 전기 신호로 바꿔 케이블로 내보낸다" },
+            Wording("보낸 프레임", { a in "MAC 헤더: 수신처 \(a[0]), 송신처 \(a[1]), 타입 \(a[2]). \(a[3])바이트는 회선에서 \(a[4])바이트가 된다(짧으면 최소 길이까지 채우고\(a.isEmpty(5) ? "" : ", FCS 0x\(a[5])(CRC-32)를 덧붙인다")). LAN 어댑터 \(josa(a[6], "이", "가")) 비트를 전기 신호로 바꿔 케이블로 내보낸다" },
                     brief: { a in "프레임 \(a[1]) → \(a[0]) \(a[2]), \(a[4])바이트" })
         case .adapterAccepted:
             Wording("어댑터가 받은 프레임", { a in "\(a[0]): 신호를 다시 \(a[1])바이트의 디지털 데이터로 바꾼다. FCS를 다시 계산하니 일치하고, 수신처 MAC 주소가 내 것이거나 브로드캐스트이므로 어댑터의 버퍼에 저장한다" },

@@ -1,7 +1,6 @@
 // 단계 제목, 호출, 결과, 표, 요약의 한국어 문구 (DemoRun*.swift, Narrator.swift).
 
 extension Wording {
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func koreanSteps(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .title:

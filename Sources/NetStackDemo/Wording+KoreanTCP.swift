@@ -1,7 +1,6 @@
 // TCP 이야기꾼(TCPStoryteller.swift)의 한국어 문구.
 
 extension Wording {
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func koreanTCP(_ kind: PhraseKind) -> Wording? {
         switch kind {
         case .tcpState:
