@@ -10,12 +10,12 @@ extension DemoRun {
     func step6Close(_ fd: Int32) {
         narrator.heading(Phrase(.closeHeading), Phrase(.closeExplanation))
         guard let endpoints = try? browser.endpoints(fd), let local = endpoints.local, let remote = endpoints.remote else {
-            result.problems.append("the browser's socket had no addresses to close")
+            problem(.problemNoAddresses)
             return
         }
         narrator.call(.callClose, "\(fd)", node: browser.name, time: clock())
         do { try browser.close(fd, now: simulator.now) } catch {
-            result.problems.append("close() failed: \(error.symbol)")
+            problem(.problemCallFailed, "close()", .plain(error.symbol))
         }
         simulator.kick(net.client)
         let closed = run(within: .seconds(600)) {
@@ -28,7 +28,7 @@ extension DemoRun {
         narrator.flushRepeats()
         result.timeWaitOnCloser = browserConnection(local)?.state == .timeWait
         result.closerNetstat = browser.netstat()
-        if !closed { result.problems.append("the close did not finish within 600 s of simulated time") }
+        if !closed { problem(.problemCloseUnfinished, "600") }
         narrator.detail("")
         narrator.detail("\(browser.name)$ netstat")
         narrator.detail(browser.netstat())
@@ -36,7 +36,7 @@ extension DemoRun {
         narrator.detail(server.netstat())
         guard result.timeWaitOnCloser else {
             let state = browserConnection(local)?.state.description ?? narrator.say(.connectionGone)
-            result.problems.append("the browser's connection is \(state), not TIME_WAIT: the reuse test was skipped")
+            problem(.problemNotTimeWait, .plain(state))
             narrator.outcome(.notTimeWait, .plain(state))
             return
         }
@@ -104,7 +104,7 @@ extension DemoRun {
             try browser.connect(fd, to: peer, now: simulator.now)
             narrator.call(.callUDPConnect, "\(fd)", "\(peer)", node: browser.name, time: clock())
         } catch {
-            result.problems.append("UDP connect failed: \(error.symbol)")
+            problem(.problemCallFailed, "UDP connect", .plain(error.symbol))
             return
         }
         let fault = WireFault(.drop, on: net.routerLANBCable, direction: .aToB) { $0 == Self.datagramFrameLength }
@@ -128,7 +128,7 @@ extension DemoRun {
             let sent = payload.withUnsafeBytes { bytes in
                 Result { () throws(NetError) in try browser.send(fd, bytes, now: simulator.now) }
             }
-            if case let .failure(error) = sent { result.problems.append("UDP send \(number) failed: \(error.symbol)") }
+            if case let .failure(error) = sent { problem(.problemCallFailed, "UDP send \(number)", .plain(error.symbol)) }
             result.udpSent.append(number)
             simulator.kick(net.client)
             run(within: Self.datagramSpacing) { false }

@@ -21,7 +21,7 @@ extension DemoRun {
             try browser.setOption(fd, .receiveBuffer(Self.receiveBuffer))
             narrator.call(.callReceiveBuffer, "\(fd)", .plain(Self.grouped(Self.receiveBuffer)), node: browser.name, time: clock())
         } catch {
-            result.problems.append("setsockopt(SO_RCVBUF) failed: \(error.symbol)")
+            problem(.problemCallFailed, "setsockopt(SO_RCVBUF)", .plain(error.symbol))
         }
         narrator.outcome(.socketOutcome, "\(fd)")
         return fd
@@ -39,7 +39,7 @@ extension DemoRun {
             do {
                 lookup = try browser.resolve(Self.serverName, now: simulator.now)
             } catch {
-                result.problems.append("resolve() failed at once: \(error.symbol)")
+                problem(.problemCallFailedAtOnce, "resolve()", .plain(error.symbol))
                 narrator.outcome(.resolverCouldNotStart, .plain(error.symbol))
                 return nil
             }
@@ -51,7 +51,7 @@ extension DemoRun {
         }
         guard case let .resolved(answer) = outcome, let address = answer.addresses.first else {
             let state = outcome.map { "\($0)" } ?? "unknown"
-            result.problems.append("DNS lookup did not succeed in \(Self.lookupAttempts) tries (\(state))")
+            problem(.problemLookupFailed, "\(Self.lookupAttempts)", .plain(state))
             narrator.outcome(.noAddress, .plain(Self.serverName), .plain(state))
             return nil
         }
@@ -78,7 +78,7 @@ extension DemoRun {
         do {
             try browser.connect(fd, to: remote, now: simulator.now)
         } catch {
-            result.problems.append("connect() failed at once: \(error.symbol)")
+            problem(.problemCallFailedAtOnce, "connect()", .plain(error.symbol))
             narrator.outcome(.connectFailed, .plain(error.symbol))
             return false
         }
@@ -89,7 +89,7 @@ extension DemoRun {
         }
         guard established, (try? browser.state(fd)) == .established else {
             let error = (try? browser.takeError(fd)).flatMap { $0 }
-            result.problems.append("the handshake did not complete within 300 s of simulated time\(error.map { " (\($0.symbol))" } ?? "")")
+            problem(.problemHandshakeUnfinished, "300", .plain(error?.symbol ?? ""))
             narrator.outcome(.noConnection, .plain(error?.symbol ?? ""))
             return false
         }
@@ -119,7 +119,7 @@ extension DemoRun {
     private func showSignal() {
         capture.take()
         guard let syn = capture.browserRecords().first(where: { Self.isSYN($0.data, from: browser.adapters[0].mac) })?.data else {
-            result.problems.append("the SYN was not found in the capture")
+            problem(.problemNoSYN)
             return
         }
         let bytes = ManchesterCode.signalBytes(forFrame: syn, headerBytes: 6)

@@ -93,7 +93,7 @@ extension DemoRun {
         if !result.problems.isEmpty {
             narrator.text("")
             narrator.text(narrator.say(.didNotComplete))
-            for problem in result.problems { narrator.text("  - " + problem) }
+            for problem in problems { narrator.text("  - " + narrator.say(problem)) }
         }
     }
 }

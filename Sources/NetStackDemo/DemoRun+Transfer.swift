@@ -13,7 +13,7 @@ extension DemoRun {
             Result { () throws(NetError) in try browser.send(fd, bytes, now: simulator.now) }
         }
         guard case let .success(count) = sent, count == request.count else {
-            result.problems.append("send() of the GET failed: \(sent)")
+            problem(.problemRequestFailed, "\(sent)")
             narrator.outcome(.requestNotSent)
             return
         }
@@ -46,10 +46,10 @@ extension DemoRun {
         result.duplicateAcks = storyteller.duplicateAcksSent
         result.windowUpdates = storyteller.windowUpdatesSent
         result.zeroWindows = storyteller.zeroWindowsSent
-        if fault.struck == nil { result.problems.append("the planned frame damage did not happen (the transfer ended first)") }
+        if fault.struck == nil { problem(.problemNoDamage) }
         guard done, reader.isComplete else {
             let why = reader.failure ?? narrator.say(.stillIncomplete, "\(Self.transferLimit.components.seconds)")
-            result.problems.append("the page did not arrive: \(why) (\(Self.grouped(reader.body.count)) bytes)")
+            problem(.problemNoPage, .plain(why), .plain(Self.grouped(reader.body.count)))
             narrator.outcome(.pageIncomplete, .plain(why), .plain(Self.grouped(reader.body.count)))
             if let info = server.tcpConnectionInfo().first(where: { $0.remote == local }) {
                 narrator.outcome(.serverSide, "\(info.state)", .plain(info.summary))

@@ -18,6 +18,8 @@ final class DemoRun {
     let capture: DemoCapture
     let storyteller: TCPStoryteller
     var result = DemoResult()
+    /// What did not complete, in the run's language for the narration (`result.problems` has them in English).
+    var problems: [Phrase] = []
     /// The deterministic faults, armed by the steps.
     var faults: [WireFault] = []
 
@@ -77,7 +79,7 @@ final class DemoRun {
             step6Close(fd)
             showLadder()
         } else {
-            result.problems.append("no connection: the HTTP, close and TIME_WAIT steps were skipped")
+            problem(.problemNoConnection)
         }
         step7UDP()
         showTables()
@@ -176,7 +178,7 @@ final class DemoRun {
             net.server.run(web)
             net.server.run(try UDPEchoService(host: server, port: Self.echoPort))
         } catch {
-            result.problems.append("a server could not start: \(error.symbol)")
+            problem(.problemServerFailed, .plain(error.symbol))
         }
         return page
     }
@@ -195,6 +197,13 @@ final class DemoRun {
         }
         if !done() { simulator.run(until: deadline) }
         return done()
+    }
+
+    /// Records a step that did not complete: in English in the result, and for the narration's list at the end.
+    func problem(_ kind: PhraseKind, _ args: PhraseArg...) {
+        let phrase = Phrase(kind, arguments: args)
+        problems.append(phrase)
+        result.problems.append(phrase.text(.english))
     }
 
     /// Lets `duration` of simulated time pass (frames in flight land, timers run).

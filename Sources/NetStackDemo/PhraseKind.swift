@@ -135,6 +135,19 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case ladderFoldedEntry
     case ladderFolded
     case answerSource
+    case problemNoAddresses
+    case problemCallFailed
+    case problemCallFailedAtOnce
+    case problemRequestFailed
+    case problemCloseUnfinished
+    case problemNotTimeWait
+    case problemLookupFailed
+    case problemHandshakeUnfinished
+    case problemNoSYN
+    case problemNoDamage
+    case problemNoPage
+    case problemNoConnection
+    case problemServerFailed
     case pressEnter
     case repeatEntry
     case lowerRepeats

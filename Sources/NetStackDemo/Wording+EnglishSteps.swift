@@ -182,6 +182,28 @@ extension Wording {
                 default: a[0]
                 }
             })
+        case .problemNoAddresses: Wording({ _ in "the browser's socket had no addresses to close" })
+        case .problemCallFailed:  // the call, the error
+            Wording({ a in "\(a[0]) failed: \(a[1])" })
+        case .problemCallFailedAtOnce:  // the call, the error
+            Wording({ a in "\(a[0]) failed at once: \(a[1])" })
+        case .problemRequestFailed:  // the result of send()
+            Wording({ a in "send() of the GET failed: \(a[0])" })
+        case .problemCloseUnfinished:  // seconds
+            Wording({ a in "the close did not finish within \(a[0]) s of simulated time" })
+        case .problemNotTimeWait:  // state
+            Wording({ a in "the browser's connection is \(a[0]), not TIME_WAIT: the reuse test was skipped" })
+        case .problemLookupFailed:  // tries, state
+            Wording({ a in "DNS lookup did not succeed in \(a[0]) tries (\(a[1]))" })
+        case .problemHandshakeUnfinished:  // seconds, error or ""
+            Wording({ a in "the handshake did not complete within \(a[0]) s of simulated time\(a.isEmpty(1) ? "" : " (\(a[1]))")" })
+        case .problemNoSYN: Wording({ _ in "the SYN was not found in the capture" })
+        case .problemNoDamage: Wording({ _ in "the planned frame damage did not happen (the transfer ended first)" })
+        case .problemNoPage:  // why, bytes
+            Wording({ a in "the page did not arrive: \(a[0]) (\(a[1]) bytes)" })
+        case .problemNoConnection: Wording({ _ in "no connection: the HTTP, close and TIME_WAIT steps were skipped" })
+        case .problemServerFailed:  // error
+            Wording({ a in "a server could not start: \(a[0])" })
         case .pressEnter: Wording({ _ in "(press Enter for the next step)" })
         case .repeatEntry:  // count, first flag, noun (in this language)
             Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")\(counted(a[2], Int(a[0]) ?? 0))" })

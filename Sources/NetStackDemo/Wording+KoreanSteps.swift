@@ -182,6 +182,28 @@ extension Wording {
                 default: "주소 그대로"
                 }
             })
+        case .problemNoAddresses: Wording({ _ in "브라우저의 소켓에 닫을 주소가 없었다" })
+        case .problemCallFailed:
+            Wording({ a in "\(a[0]) 실패: \(a[1])" })
+        case .problemCallFailedAtOnce:
+            Wording({ a in "\(josa(a[0], "이", "가")) 곧바로 실패했다: \(a[1])" })
+        case .problemRequestFailed:
+            Wording({ a in "GET 요청의 send() 실패: \(a[0])" })
+        case .problemCloseUnfinished:
+            Wording({ a in "시뮬레이션 시간 \(a[0])초 안에 연결 종료가 끝나지 않았다" })
+        case .problemNotTimeWait:
+            Wording({ a in "브라우저의 연결이 TIME_WAIT가 아니라 \(a[0]) 상태라서 재사용 시험을 건너뛰었다" })
+        case .problemLookupFailed:
+            Wording({ a in "DNS 조회가 \(a[0])번 시도해도 성공하지 못했다(\(a[1]))" })
+        case .problemHandshakeUnfinished:
+            Wording({ a in "시뮬레이션 시간 \(a[0])초 안에 핸드셰이크가 끝나지 않았다\(a.isEmpty(1) ? "" : "(\(a[1]))")" })
+        case .problemNoSYN: Wording({ _ in "캡처에서 SYN을 찾지 못했다" })
+        case .problemNoDamage: Wording({ _ in "계획한 프레임 손상이 일어나지 않았다(전송이 먼저 끝났다)" })
+        case .problemNoPage:
+            Wording({ a in "페이지가 도착하지 않았다: \(a[0])(\(a[1])바이트)" })
+        case .problemNoConnection: Wording({ _ in "연결이 없어 HTTP, 연결 종료, TIME_WAIT 단계를 건너뛰었다" })
+        case .problemServerFailed:
+            Wording({ a in "서버를 시작하지 못했다: \(a[0])" })
         case .pressEnter: Wording({ _ in "(다음 단계로 가려면 Enter)" })
         case .repeatEntry:
             Wording({ a in "\(a[2]) \(a[0])개" })
