@@ -8,6 +8,8 @@ public struct DemoOptions: Sendable {
     public var seed: UInt64 = 1
     /// How much is told.
     public var verbosity: Verbosity = .normal
+    /// The language of the narration, headings and outcomes (tables stay as Linux prints them).
+    public var language: DemoLanguage = .english
     /// ANSI colours (only when printing to a terminal).
     public var color = false
     /// Wrap the narration to this many columns (a terminal's width), each
@@ -28,7 +30,7 @@ public struct DemoOptions: Sendable {
     /// §3.7.1, and the smallest this stack announces) to 1460 (Ethernet's MTU 1500 − 40).
     public static let mssRange = 536...1460
 
-    /// The defaults: seed 1, normal narration, no colour, no extra loss, MSS 1460.
+    /// The defaults: seed 1, normal narration in English, no colour, no extra loss, MSS 1460.
     public init() {}
 }
 

@@ -8,15 +8,14 @@ import NetStackSimulator
 extension DemoRun {
     /// 6. The browser closes first, sits in TIME_WAIT, and cannot reuse the 4-tuple.
     func step6Close(_ fd: Int32) {
-        narrator.heading("6. close(): FIN from each side, and TIME_WAIT on the side that closed first",
-                         "The browser has the whole page and closes first. Each side sends a FIN and acknowledges the other's. The server's socket is deleted at the last ACK; the browser's stays in TIME_WAIT for 2 × MSL, so that a FIN the server might send again (had the last ACK been lost) cannot reach a new socket that took the same port.")
+        narrator.heading(Phrase(.closeHeading), Phrase(.closeExplanation))
         guard let endpoints = try? browser.endpoints(fd), let local = endpoints.local, let remote = endpoints.remote else {
-            result.problems.append("the browser's socket had no addresses to close")
+            problem(.problemNoAddresses)
             return
         }
-        narrator.call("close(\(fd))", node: browser.name, time: clock())
+        narrator.call(.callClose, "\(fd)", node: browser.name, time: clock())
         do { try browser.close(fd, now: simulator.now) } catch {
-            result.problems.append("close() failed: \(error.symbol)")
+            problem(.problemCallFailed, "close()", .plain(error.symbol))
         }
         simulator.kick(net.client)
         let closed = run(within: .seconds(600)) {
@@ -29,62 +28,56 @@ extension DemoRun {
         narrator.flushRepeats()
         result.timeWaitOnCloser = browserConnection(local)?.state == .timeWait
         result.closerNetstat = browser.netstat()
-        if !closed { result.problems.append("the close did not finish within 600 s of simulated time") }
+        if !closed { problem(.problemCloseUnfinished, "600") }
         narrator.detail("")
         narrator.detail("\(browser.name)$ netstat")
         narrator.detail(browser.netstat())
         narrator.detail("\(server.name)$ netstat")
         narrator.detail(server.netstat())
         guard result.timeWaitOnCloser else {
-            let state = browserConnection(local)?.state.description ?? "gone"
-            result.problems.append("the browser's connection is \(state), not TIME_WAIT: the reuse test was skipped")
-            narrator.outcome("the browser's connection is \(state), not TIME_WAIT")
+            let state = browserConnection(local)?.state.description ?? narrator.say(.connectionGone)
+            problem(.problemNotTimeWait, .plain(state))
+            narrator.outcome(.notTimeWait, .plain(state))
             return
         }
-        narrator.outcome("the browser, which closed first, holds \(local) ↔ \(remote) in TIME_WAIT for 60 s; the server's socket is gone")
+        narrator.outcome(.closeOutcome, "\(local)", "\(remote)")
         tryReuse(local: local, remote: remote)
     }
 
     /// A new socket asks for the same local port and peer while TIME_WAIT holds them.
     private func tryReuse(local: Endpoint, remote: Endpoint) {
-        narrator.detail("   Meanwhile a new socket tries to take the same 4-tuple (\(local) ↔ \(remote)):")
+        narrator.detail("   " + narrator.say(.reuseIntro, "\(local)", "\(remote)"))
         let fd = browser.socket(.stream)
-        narrator.call("fd = socket(AF_INET, SOCK_STREAM)  →  \(fd)   (the descriptor number is free again; the port is not)",
-                      node: browser.name, time: clock())
+        narrator.call(.callSocketAgain, "\(fd)", node: browser.name, time: clock())
         do {
             try browser.bind(fd, to: local)
-            narrator.call("bind(\(fd), \(local))  →  0", node: browser.name, time: clock())
+            narrator.call(.callBind, "\(fd)", "\(local)", node: browser.name, time: clock())
         } catch {
             result.reuseBindError = error
-            narrator.call("bind(\(fd), \(local))  →  \(error): the TIME_WAIT socket still owns port \(local.port)",
-                          node: browser.name, time: clock())
+            narrator.call(.callBind, "\(fd)", "\(local)", "\(error)", "\(local.port)", node: browser.name, time: clock())
         }
         if result.reuseBindError != nil {
             try? browser.setOption(fd, .reuseAddress(true))
-            narrator.call("setsockopt(\(fd), SO_REUSEADDR, 1)  →  0   (allows binding a port whose old connection is in TIME_WAIT)",
-                          node: browser.name, time: clock())
+            narrator.call(.callReuseAddress, "\(fd)", node: browser.name, time: clock())
             do {
                 try browser.bind(fd, to: local)
-                narrator.call("bind(\(fd), \(local))  →  0", node: browser.name, time: clock())
+                narrator.call(.callBind, "\(fd)", "\(local)", node: browser.name, time: clock())
             } catch {
-                narrator.call("bind(\(fd), \(local))  →  \(error)", node: browser.name, time: clock())
+                narrator.call(.callBind, "\(fd)", "\(local)", "\(error)", node: browser.name, time: clock())
             }
         }
         do {
             try browser.connect(fd, to: remote, now: simulator.now)
-            narrator.call("connect(\(fd), \(remote))  →  started: the stack let the 4-tuple be reused", node: browser.name, time: clock())
+            narrator.call(.callConnectReused, "\(fd)", "\(remote)", node: browser.name, time: clock())
             try? browser.setOption(fd, .linger(.zero))
         } catch {
             result.reuseConnectError = error
-            narrator.call("connect(\(fd), \(remote))  →  \(error): that exact 4-tuple belongs to the TIME_WAIT socket; no SYN is sent",
-                          node: browser.name, time: clock())
+            narrator.call(.callConnectRefused, "\(fd)", "\(remote)", "\(error)", node: browser.name, time: clock())
         }
         try? browser.close(fd, now: simulator.now)
         simulator.kick(net.client)
         settle()
-        narrator.outcome(result.reuseConnectError != nil
-            ? "refused: a new connection cannot take \(local) ↔ \(remote) while TIME_WAIT lasts (a fresh socket would simply get another port)"
-            : "the stack allowed the 4-tuple to be reused during TIME_WAIT")
+        narrator.outcome(.reuseOutcome, flag(result.reuseConnectError != nil), "\(local)", "\(remote)")
     }
 
     /// The browser's connection from SYN to the last ACK, as a ladder diagram.
@@ -95,25 +88,23 @@ extension DemoRun {
         result.ladder = diagram
         result.segmentsLost = ladder.lostDataSegments(fromLeft: false, finished: true).map(\.seq)
         guard narrator.tellsEvents else { return }
-        narrator.heading("The whole connection as a ladder diagram",
-                         "Time runs down (milliseconds since the SYN); sequence and ACK numbers are counted from each side's initial sequence number. Runs of ordinary segments are folded into one line; the handshake, the loss, the recovery, the window's first closing and the close are kept. ✗ marks a segment the other side's TCP never received.")
-        for line in diagram.summarised(keepingFirst: 4, keepingLast: 1).render(width: 78, color: options.color) {
+        narrator.heading(Phrase(.ladderHeading), Phrase(.ladderExplanation))
+        for line in diagram.summarised(keepingFirst: 4, keepingLast: 1, language: options.language).render(width: 78, color: options.color) {
             narrator.text(line)
         }
     }
 
     /// 7. UDP datagrams to the echo service; one lost on a cable is never sent again.
     func step7UDP() {
-        narrator.heading("7. UDP: a lost datagram is simply gone",
-                         "UDP has no connection, no ACK and no retransmission — right for live audio and video, where late data is useless anyway. The browser sends \(Self.datagramCount) datagrams of 160 bytes (20 ms of telephone audio each), 20 ms apart, to the server's UDP echo service on port \(Self.echoPort). Datagram \(Self.droppedDatagram) is lost on the cable from the router to the switch.")
+        narrator.heading(Phrase(.udpHeading), Phrase(.udpExplanation, "\(Self.datagramCount)", "\(Self.echoPort)", "\(Self.droppedDatagram)"))
         let fd = browser.socket(.datagram)
         let peer = Endpoint(TwoLANNetwork.serverAddress, Self.echoPort)
-        narrator.call("fd = socket(AF_INET, SOCK_DGRAM)  →  \(fd)", node: browser.name, time: clock())
+        narrator.call(.callUDPSocket, "\(fd)", node: browser.name, time: clock())
         do {
             try browser.connect(fd, to: peer, now: simulator.now)
-            narrator.call("connect(\(fd), \(peer))  →  0   (for UDP this only records the peer: nothing is sent)", node: browser.name, time: clock())
+            narrator.call(.callUDPConnect, "\(fd)", "\(peer)", node: browser.name, time: clock())
         } catch {
-            result.problems.append("UDP connect failed: \(error.symbol)")
+            problem(.problemCallFailed, "UDP connect", .plain(error.symbol))
             return
         }
         let fault = WireFault(.drop, on: net.routerLANBCable, direction: .aToB) { $0 == Self.datagramFrameLength }
@@ -133,11 +124,11 @@ extension DemoRun {
             // The fault takes datagram `droppedDatagram` only: armed just before it leaves, disarmed after.
             fault.armed = number == Self.droppedDatagram
             let payload = Self.datagram(number)
-            narrator.call("send(\(fd), \"audio frame \(number)/\(Self.datagramCount) …\", \(payload.count))", node: browser.name, time: clock())
+            narrator.call(.callUDPSend, "\(fd)", "\(number)", "\(Self.datagramCount)", "\(payload.count)", node: browser.name, time: clock())
             let sent = payload.withUnsafeBytes { bytes in
                 Result { () throws(NetError) in try browser.send(fd, bytes, now: simulator.now) }
             }
-            if case let .failure(error) = sent { result.problems.append("UDP send \(number) failed: \(error.symbol)") }
+            if case let .failure(error) = sent { problem(.problemCallFailed, "UDP send \(number)", .plain(error.symbol)) }
             result.udpSent.append(number)
             simulator.kick(net.client)
             run(within: Self.datagramSpacing) { false }
@@ -152,8 +143,9 @@ extension DemoRun {
         result.udpDatagramsSentByStack = browser.statistics.udpOutDatagrams - sentBefore
         try? browser.close(fd, now: simulator.now)
         let missing = result.udpSent.filter { !echoed.contains($0) }
-        narrator.outcome("echoes came back for \(echoed.map(String.init).joined(separator: ", ")); missing: \(missing.isEmpty ? "none" : missing.map(String.init).joined(separator: ", "))")
-        narrator.outcome("the browser's UDP sent \(result.udpDatagramsSentByStack) datagrams for \(result.udpSent.count) send() calls: nothing was sent again, and nobody noticed the loss but the application")
+        narrator.outcome(.echoOutcome, .plain(echoed.map(String.init).joined(separator: ", ")),
+                         .plain(missing.map(String.init).joined(separator: ", ")))
+        narrator.outcome(.udpStackOutcome, "\(result.udpDatagramsSentByStack)", "\(result.udpSent.count)")
     }
 
     /// The frame on the cable for one of step 7's datagrams: MAC header, IP, UDP, 160 bytes, FCS.

@@ -7,45 +7,40 @@ import NetStackSimulator
 extension DemoRun {
     /// 1. socket(): a descriptor for a new control record.
     func step1Socket() -> Int32 {
-        narrator.heading("1. The browser asks the socket library for a socket",
-                         "An application never calls the protocol stack directly: it calls the socket library. socket() makes a new record of control information in the stack's socket table and returns a descriptor — a small number the application uses to name it from then on.")
+        narrator.heading(Phrase(.socketHeading), Phrase(.socketExplanation))
         let fd = browser.socket(.stream)
-        narrator.call("fd = socket(AF_INET, SOCK_STREAM)  →  \(fd)   (0, 1 and 2 are standard input, output and error)",
-                      node: browser.name, time: clock())
+        narrator.call(.callSocket, "\(fd)", node: browser.name, time: clock())
         result.descriptor = fd
         let state = (try? browser.state(fd)) ?? .closed
+        narrator.detail("           " + narrator.say(.socketRowTitle))
         narrator.detail("""
-                       the socket table's new row: nothing is filled in yet but the protocol
                        Proto Recv-Q Send-Q Local Address           Foreign Address         State
                        tcp        0      0 0.0.0.0:*               0.0.0.0:*               \(state)
             """)
         do {
             try browser.setOption(fd, .receiveBuffer(Self.receiveBuffer))
-            narrator.call("setsockopt(\(fd), SO_RCVBUF, \(Self.grouped(Self.receiveBuffer)))  →  0   (a small receive buffer, so that the window it advertises is seen to fill and open)",
-                          node: browser.name, time: clock())
+            narrator.call(.callReceiveBuffer, "\(fd)", .plain(Self.grouped(Self.receiveBuffer)), node: browser.name, time: clock())
         } catch {
-            result.problems.append("setsockopt(SO_RCVBUF) failed: \(error.symbol)")
+            problem(.problemCallFailed, "setsockopt(SO_RCVBUF)", .plain(error.symbol))
         }
-        narrator.outcome("descriptor \(fd) names the browser's socket")
+        narrator.outcome(.socketOutcome, "\(fd)")
         return fd
     }
 
     /// 2. The resolver asks the DNS server; ARP finds the gateway first.
     func step2Resolve() -> IPv4Address? {
-        narrator.heading("2. The resolver asks DNS for \(Self.serverName)",
-                         "The socket library holds the resolver, a DNS client. The name is neither in the hosts table nor in the cache, so it sends an A query over UDP to the nameserver 198.51.100.53. That address is on another network: IP's routing table says to go through the gateway 192.0.2.1 — whose MAC address ARP must find first, since the cache is empty. Every layer of the chapter takes its turn, in the order below.")
+        narrator.heading(Phrase(.resolveHeading, .plain(Self.serverName)), Phrase(.resolveExplanation))
         // A browser asks again when a lookup times out (each lookup is up to 3 queries, 1 s apart).
         var outcome: ResolutionState?
         for attempt in 1...Self.lookupAttempts {
-            narrator.call("getaddrinfo(\"\(Self.serverName)\")   (resolver: nameserver \(TwoLANNetwork.dnsAddress), timeout 1 s, 3 attempts)"
-                          + (attempt > 1 ? " — asked again after the lookup failed" : ""),
+            narrator.call(.callLookup, .plain(Self.serverName), "\(TwoLANNetwork.dnsAddress)", flag(attempt > 1),
                           node: browser.name, time: clock())
             let lookup: ResolutionID
             do {
                 lookup = try browser.resolve(Self.serverName, now: simulator.now)
             } catch {
-                result.problems.append("resolve() failed at once: \(error.symbol)")
-                narrator.outcome("the resolver could not start: \(error.symbol)")
+                problem(.problemCallFailedAtOnce, "resolve()", .plain(error.symbol))
+                narrator.outcome(.resolverCouldNotStart, .plain(error.symbol))
                 return nil
             }
             simulator.kick(net.client)
@@ -56,36 +51,35 @@ extension DemoRun {
         }
         guard case let .resolved(answer) = outcome, let address = answer.addresses.first else {
             let state = outcome.map { "\($0)" } ?? "unknown"
-            result.problems.append("DNS lookup did not succeed in \(Self.lookupAttempts) tries (\(state))")
-            narrator.outcome("no address for \(Self.serverName): \(state)")
+            problem(.problemLookupFailed, "\(Self.lookupAttempts)", .plain(state))
+            narrator.outcome(.noAddress, .plain(Self.serverName), .plain(state))
             return nil
         }
         result.resolvedAddress = address
-        narrator.outcome("\(Self.serverName) is \(address) (\(answer.source), valid \(answer.ttl) s); the browser's ARP cache now holds the gateway")
+        narrator.outcome(.resolveOutcome, .plain(Self.serverName), "\(address)", .source(answer.source), "\(answer.ttl)")
 
         // The same question again: the cache answers, nothing goes on the wire.
         let framesBefore = browser.adapters[0].counters.txPackets
-        narrator.call("getaddrinfo(\"\(Self.serverName)\")   (the same name again)", node: browser.name, time: clock())
+        narrator.call(.callLookupAgain, .plain(Self.serverName), node: browser.name, time: clock())
         if let again = try? browser.resolve(Self.serverName, now: simulator.now),
            case let .resolved(cached) = browser.resolution(again) {
             simulator.kick(net.client)
             result.secondLookupFromCache = cached.source == .cache && browser.adapters[0].counters.txPackets == framesBefore
-            narrator.outcome("asked again: answered from the resolver's \(cached.source) at once (\(cached.ttl) s left) — no query, no frame")
+            narrator.outcome(.lookupAgainOutcome, .source(cached.source), "\(cached.ttl)")
         }
         return address
     }
 
     /// 3. connect(): SYN, SYN-ACK, ACK with sequence numbers, windows and MSS.
     func step3Connect(_ fd: Int32, to address: IPv4Address) -> Bool {
-        narrator.heading("3. connect(): the three-way handshake",
-                         "connect() tells the stack the server's address and port. TCP picks a local port, sets aside send and receive buffers, and exchanges with the server what each side needs to know: its initial sequence number, its window (free receive buffer) and its MSS (the most data one segment may carry). The caches are warm now: no ARP this time.")
+        narrator.heading(Phrase(.connectHeading), Phrase(.connectExplanation))
         let remote = Endpoint(address, Self.httpPort)
-        narrator.call("connect(\(fd), \(remote))", node: browser.name, time: clock())
+        narrator.call(.callConnect, "\(fd)", "\(remote)", node: browser.name, time: clock())
         do {
             try browser.connect(fd, to: remote, now: simulator.now)
         } catch {
-            result.problems.append("connect() failed at once: \(error.symbol)")
-            narrator.outcome("connect failed: \(error.symbol)")
+            problem(.problemCallFailedAtOnce, "connect()", .plain(error.symbol))
+            narrator.outcome(.connectFailed, .plain(error.symbol))
             return false
         }
         simulator.kick(net.client)
@@ -95,8 +89,8 @@ extension DemoRun {
         }
         guard established, (try? browser.state(fd)) == .established else {
             let error = (try? browser.takeError(fd)).flatMap { $0 }
-            result.problems.append("the handshake did not complete within 300 s of simulated time\(error.map { " (\($0.symbol))" } ?? "")")
-            narrator.outcome("no connection\(error.map { ": \($0.symbol)" } ?? "")")
+            problem(.problemHandshakeUnfinished, "300", .plain(error?.symbol ?? ""))
+            narrator.outcome(.noConnection, .plain(error?.symbol ?? ""))
             return false
         }
         // Let the last ACK reach the server, so its side is told in this step too.
@@ -109,9 +103,11 @@ extension DemoRun {
         let mss = storyteller.announcedMSS
         result.announcedMSS = (mss[browser.name], mss[server.name])
         result.segmentSize = server.tcpConnectionInfo().first { $0.remote == local }?.sendMSS
-        narrator.outcome("connected: \(local.map(\.description) ?? "?") ↔ \(remote); MSS \(mss[browser.name].map(String.init) ?? "?") (browser) and \(mss[server.name].map(String.init) ?? "?") (server) announced, so each full segment carries \(result.segmentSize.map(String.init) ?? "?") bytes of data (the timestamp option takes 12)")
+        narrator.outcome(.connectOutcome, .plain(local.map(\.description) ?? "?"), "\(remote)",
+                         .plain(mss[browser.name].map(String.init) ?? "?"), .plain(mss[server.name].map(String.init) ?? "?"),
+                         .plain(result.segmentSize.map(String.init) ?? "?"))
         if let info {
-            narrator.detail("\(browser.name)$ netstat   (the socket's control information, filled in)")
+            narrator.detail(narrator.say(.netstatFilled, .plain(browser.name)))
             narrator.detail(browser.netstat())
             narrator.detail("\t " + info.summary)
         }
@@ -123,7 +119,7 @@ extension DemoRun {
     private func showSignal() {
         capture.take()
         guard let syn = capture.browserRecords().first(where: { Self.isSYN($0.data, from: browser.adapters[0].mac) })?.data else {
-            result.problems.append("the SYN was not found in the capture")
+            problem(.problemNoSYN)
             return
         }
         let bytes = ManchesterCode.signalBytes(forFrame: syn, headerBytes: 6)
@@ -134,10 +130,11 @@ extension DemoRun {
         let same = decoded == bytes && Array(decoded.dropFirst(8)) == result.signalFrameStart
         if narrator.tellsEvents {
             narrator.text("")
-            narrator.text(narrator.paint("   The SYN on the cable: what the browser's LAN adapter sends", "1"))
-            for line in ManchesterCode.drawFrameStart(syn, headerBytes: 6, color: options.color) { narrator.text("   " + line) }
+            narrator.text(narrator.paint("   " + narrator.say(.signalTitle), "1"))
+            for line in ManchesterCode.drawFrameStart(syn, headerBytes: 6, color: options.color,
+                                                                   language: options.language) { narrator.text("   " + line) }
         }
-        narrator.outcome("decoded back from the signal: \(Self.hexBytes(decoded)) — \(same ? "the same bytes as the SYN's start in the capture ✓" : "NOT the bytes sent ✗")")
+        narrator.outcome(.signalOutcome, .plain(Self.hexBytes(decoded)), flag(same))
     }
 
     /// Whether `frame` is a TCP SYN (without ACK) sent by `mac`.

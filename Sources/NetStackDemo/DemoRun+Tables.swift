@@ -4,10 +4,22 @@ import NetStackDevices
 // The end of the run: each host's tables in the chapter's formats, and the counters.
 
 extension DemoRun {
-    /// `netstat`, `route` and `arp` of every host, and the switch's MAC table.
+    /// `netstat`, `route` and `arp` of every host, and the switch's MAC table;
+    /// when quiet, one line per host instead, so that the run fits a screen.
     func showTables() {
-        narrator.heading("The hosts' tables at the end",
-                         "The same views the chapter shows with netstat, route and arp. TIME_WAIT still holds the browser's old connection; the ARP entries learned along the way are kept for 60 s.")
+        narrator.heading(Phrase(.tablesHeading), Phrase(.tablesExplanation))
+        let macTable = net.switch_.macTable(now: simulator.now)
+        guard narrator.tellsEvents else {
+            for node in net.hosts {
+                let host = node.host
+                let sockets = host.netstat().split(separator: "\n").dropFirst(2)
+                narrator.text("  " + narrator.say(.hostSummary, .plain(host.name), "\(Self.rows(host.routeTable(), header: 2))",
+                                                  "\(Self.rows(host.arpTable(now: simulator.now), header: 1))", "\(sockets.count)",
+                                                  "\(sockets.filter { $0.hasSuffix("TIME_WAIT") }.count)"))
+            }
+            narrator.text("  " + narrator.say(.switchSummary, "\(macTable.count)"))
+            return
+        }
         for node in net.hosts {
             let host = node.host
             narrator.text("")
@@ -19,23 +31,28 @@ extension DemoRun {
             narrator.text(host.arpTable(now: simulator.now))
         }
         narrator.text("")
-        narrator.text("switch MAC table (learned from source addresses):")
-        for entry in net.switch_.macTable(now: simulator.now) {
+        narrator.text(narrator.say(.switchTableTitle))
+        for entry in macTable {
             narrator.text("  \(entry.mac)  port \(entry.port)")
         }
     }
 
+    /// The rows of a text table below its `header` lines.
+    static func rows(_ table: String, header: Int) -> Int {
+        max(0, table.split(separator: "\n").count - header)
+    }
+
     /// Frames per device, FCS drops, retransmissions, ARP requests.
     func showCounters() {
-        narrator.heading("Counters")
+        narrator.heading(Phrase(.countersHeading))
         var framesSent: [(String, Int)] = []
         var fcsDrops = net.switch_.counters.fcsDrops, arpRequests = 0
-        narrator.text("  device          frames sent  received  FCS errors  not for me (MAC filter)  interrupts")
+        narrator.detail("  device          frames sent  received  FCS errors  not for me (MAC filter)  interrupts")
         for node in net.hosts {
             let host = node.host
             for adapter in host.adapters {
                 let c = adapter.counters
-                narrator.text("  " + padded("\(host.name) \(adapter.name)", 14) + padLeft(String(c.txPackets), 13)
+                narrator.detail("  " + padded("\(host.name) \(adapter.name)", 14) + padLeft(String(c.txPackets), 13)
                               + padLeft(String(c.rxPackets), 10) + padLeft(String(c.rxCRCErrors), 12)
                               + padLeft(String(c.rxFiltered), 25) + padLeft(String(c.interrupts), 12))
                 fcsDrops += c.rxCRCErrors
@@ -49,20 +66,34 @@ extension DemoRun {
         framesSent.append(("switch", switchFrames))
         let lostOnCables = net.cables.reduce(0) { $0 + $1.counters(.aToB).lost + $1.counters(.bToA).lost }
         let damaged = net.cables.reduce(0) { $0 + $1.counters(.aToB).corrupted + $1.counters(.bToA).corrupted }
-        narrator.text("  hub: repeated \(hubFrames) frames out of its ports (every frame to every other port)")
-        narrator.text("  switch: sent \(switchFrames) frames — \(net.switch_.counters.forwarded) to one learned port, \(net.switch_.counters.flooded) flooded; FCS drops \(net.switch_.counters.fcsDrops)")
-        narrator.text("  router: forwarded \(net.router.host.statistics.forwarded) datagrams between the LANs")
-        narrator.text("  cables: \(damaged) frame\(damaged == 1 ? "" : "s") damaged, \(lostOnCables) lost")
-        narrator.text("  frames dropped by FCS checks: \(fcsDrops)")
-        narrator.text("  TCP retransmissions: \(storyteller.retransmissions.count) (duplicate ACKs \(storyteller.duplicateAcksSent), window updates \(storyteller.windowUpdatesSent), zero windows \(storyteller.zeroWindowsSent))")
-        narrator.text("  ARP requests: \(arpRequests); DNS queries: \(browser.resolverStatistics.queriesSent + browser.resolverStatistics.retransmissions)")
+        if !narrator.tellsEvents {
+            // Quiet: the per-adapter table becomes one line of frames sent per device.
+            let list = framesSent.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            narrator.text("  " + narrator.say(.framesSentSummary, .plain(list)))
+        }
+        let counters: [Phrase] = [
+            Phrase(.hubCounter, "\(hubFrames)"),
+            Phrase(.switchCounter, "\(switchFrames)", "\(net.switch_.counters.forwarded)", "\(net.switch_.counters.flooded)",
+                   "\(net.switch_.counters.fcsDrops)"),
+            Phrase(.routerCounter, "\(net.router.host.statistics.forwarded)"),
+            Phrase(.cableCounter, "\(damaged)", "\(lostOnCables)"),
+            Phrase(.fcsCounter, "\(fcsDrops)"),
+            Phrase(.tcpCounter, "\(storyteller.retransmissions.count)", "\(storyteller.duplicateAcksSent)",
+                   "\(storyteller.windowUpdatesSent)", "\(storyteller.zeroWindowsSent)"),
+            Phrase(.arpDNSCounter, "\(arpRequests)",
+                   "\(browser.resolverStatistics.queriesSent + browser.resolverStatistics.retransmissions)"),
+        ]
+        // Quiet: the hub's count is already on the line of frames sent.
+        for counter in counters where narrator.tellsEvents || counter.kind != .hubCounter {
+            narrator.text("  " + narrator.say(counter))
+        }
         result.fcsDrops = fcsDrops
         result.arpRequests = arpRequests
         result.framesSent = framesSent
         if !result.problems.isEmpty {
             narrator.text("")
-            narrator.text("Did not complete:")
-            for problem in result.problems { narrator.text("  - " + problem) }
+            narrator.text(narrator.say(.didNotComplete))
+            for problem in problems { narrator.text("  - " + narrator.say(problem)) }
         }
     }
 }

@@ -18,6 +18,8 @@ final class DemoRun {
     let capture: DemoCapture
     let storyteller: TCPStoryteller
     var result = DemoResult()
+    /// What did not complete, in the run's language for the narration (`result.problems` has them in English).
+    var problems: [Phrase] = []
     /// The deterministic faults, armed by the steps.
     var faults: [WireFault] = []
 
@@ -47,7 +49,7 @@ final class DemoRun {
 
     init(_ options: DemoOptions, output: @escaping (String) -> Void) {
         self.options = options
-        narrator = Narrator(verbosity: options.verbosity, color: options.color, width: options.width,
+        narrator = Narrator(verbosity: options.verbosity, language: options.language, color: options.color, width: options.width,
                             pause: options.pause, output: output)
         let seed = options.seed
         var cable = LinkConfig.fastEthernet
@@ -77,7 +79,7 @@ final class DemoRun {
             step6Close(fd)
             showLadder()
         } else {
-            result.problems.append("no connection: the HTTP, close and TIME_WAIT steps were skipped")
+            problem(.problemNoConnection)
         }
         step7UDP()
         showTables()
@@ -142,22 +144,19 @@ final class DemoRun {
 
     /// The title and the picture of the network.
     private func introduce() {
-        narrator.heading("NetStack demo — the chapter's journey, run on a simulated network (seed \(options.seed))",
-                         Self.diagram)
-        var settings: [String] = []
-        if options.loss > 0 { settings.append("every cable also loses \(Self.percent(options.loss)) of frames at random") }
-        if options.mss != 1460 { settings.append("MTU \(options.mss + 40) on every link, so MSS \(options.mss)") }
-        if !settings.isEmpty { narrator.text("Settings: " + settings.joined(separator: "; ") + ".") }
+        narrator.heading(narrator.say(.title, "\(options.seed)"), Self.diagram + "\n" + narrator.say(.diagramLegend).indented(by: 2))
+        let loss: PhraseArg = options.loss > 0 ? .plain(Self.percent(options.loss)) : ""
+        let mtu: PhraseArg = options.mss != 1460 ? "\(options.mss + 40)" : ""
+        if options.loss > 0 || options.mss != 1460 { narrator.text(narrator.say(.settings, loss, mtu, "\(options.mss)")) }
     }
 
     /// Addresses configured, gratuitous ARPs sent: told as one line.
     private func powerOn() {
-        narrator.heading("0. Power on",
-                         "Each host configures its address: a connected route appears in its routing table, and a gratuitous ARP announces the address on its LAN. The ARP caches start empty.")
+        narrator.heading(Phrase(.powerOnHeading), Phrase(.powerOnExplanation))
         narrator.muted = true
         simulator.run(for: .milliseconds(10))
         narrator.muted = false
-        narrator.detail("           (\(narrator.mutedCount) events while the hosts announced themselves; the story starts now)")
+        narrator.detail("           " + narrator.say(.powerOnEvents, "\(narrator.mutedCount)"))
     }
 
     /// The DNS server, the web server with its page, and the UDP echo service.
@@ -179,7 +178,7 @@ final class DemoRun {
             net.server.run(web)
             net.server.run(try UDPEchoService(host: server, port: Self.echoPort))
         } catch {
-            result.problems.append("a server could not start: \(error.symbol)")
+            problem(.problemServerFailed, .plain(error.symbol))
         }
         return page
     }
@@ -198,6 +197,13 @@ final class DemoRun {
         }
         if !done() { simulator.run(until: deadline) }
         return done()
+    }
+
+    /// Records a step that did not complete: in English in the result, and for the narration's list at the end.
+    func problem(_ kind: PhraseKind, _ args: PhraseArg...) {
+        let phrase = Phrase(kind, arguments: args)
+        problems.append(phrase)
+        result.problems.append(phrase.text(.english))
     }
 
     /// Lets `duration` of simulated time pass (frames in flight land, timers run).
@@ -246,11 +252,18 @@ final class DemoRun {
         return (number < 0 ? "-" : "") + text
     }
 
+    /// The network drawn (the legend beneath it is worded per language).
     static let diagram = """
           browser 192.0.2.10 ──┐                                     ┌── server 198.51.100.10  (web, UDP echo)
           laptop  192.0.2.20 ── hub ── router 192.0.2.1 | 198.51.100.1 ── switch
                                                                      └── dns    198.51.100.53  (DNS)
-          LAN A 192.0.2.0/24: a hub repeats every frame     LAN B 198.51.100.0/24: a switch learns MACs
-          Every cable: 100 Mbit/s Ethernet with an FCS.
         """
+}
+
+extension String {
+    /// Every line of the text preceded by `count` spaces.
+    func indented(by count: Int) -> String {
+        let indent = String(repeating: " ", count: count)
+        return split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }.joined(separator: "\n")
+    }
 }

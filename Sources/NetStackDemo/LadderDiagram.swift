@@ -62,7 +62,8 @@ public struct LadderDiagram: Sendable {
     /// "retransmi"), arrows carrying SYN, FIN or RST (as words in the label)
     /// and arrows with a note. A label with "len=N", N > 0, counts as a data
     /// segment; otherwise one mentioning ACK as an ACK. O(rows).
-    public func summarised(keepingFirst: Int = 3, keepingLast: Int = 1) -> LadderDiagram {
+    /// The folded rows are worded in `language`.
+    public func summarised(keepingFirst: Int = 3, keepingLast: Int = 1, language: DemoLanguage = .english) -> LadderDiagram {
         let head = max(0, keepingFirst), tail = max(0, keepingLast)
         var result = self
         result.rows = []
@@ -71,7 +72,7 @@ public struct LadderDiagram: Sendable {
             if run.count > head + tail + 1 {
                 result.rows += run.prefix(head).map(Row.arrow)
                 let middle = run.dropFirst(head).dropLast(tail)
-                result.rows.append(.collapsed(count: middle.count, summary: Self.summary(of: middle)))
+                result.rows.append(.collapsed(count: middle.count, summary: Self.summary(of: middle, language: language)))
                 result.rows += run.suffix(tail).map(Row.arrow)
             } else {
                 result.rows += run.map(Row.arrow)
@@ -99,8 +100,8 @@ public struct LadderDiagram: Sendable {
     }
 
     /// "58 more data segments, 29 ACKs": the arrows counted by kind, in order of first appearance.
-    private static func summary(of arrows: some Collection<LadderArrow>) -> String {
-        var counts: [(kind: (String, String), count: Int)] = []
+    private static func summary(of arrows: some Collection<LadderArrow>, language: DemoLanguage) -> String {
+        var counts: [(kind: String, count: Int)] = []
         for arrow in arrows {
             let kind = Self.kind(of: arrow)
             if let index = counts.firstIndex(where: { $0.kind == kind }) {
@@ -109,20 +110,21 @@ public struct LadderDiagram: Sendable {
                 counts.append((kind, 1))
             }
         }
-        return counts.enumerated().map { index, entry in
-            "\(entry.count) \(index == 0 ? "more " : "")\(entry.count == 1 ? entry.kind.0 : entry.kind.1)"
-        }.joined(separator: ", ")
+        let entries = counts.enumerated().map { index, entry in
+            Phrase(.ladderFoldedEntry, "\(entry.count)", .plain(entry.kind), flag(index == 0)).text(language)
+        }
+        return Phrase(.ladderFolded, .plain(entries.joined(separator: ", "))).text(language)
     }
 
-    /// The noun for `arrow`, singular and plural.
-    private static func kind(of arrow: LadderArrow) -> (String, String) {
+    /// What `arrow` is counted as: "data", "ack" or "segment".
+    private static func kind(of arrow: LadderArrow) -> String {
         let label = arrow.label
         if let range = label.firstRange(of: "len=") {
             let digits = label[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
-            if let length = Int(digits), length > 0 { return ("data segment", "data segments") }
+            if let length = Int(digits), length > 0 { return "data" }
         }
-        if label.lowercased().contains("ack") { return ("ACK", "ACKs") }
-        return ("segment", "segments")
+        if label.lowercased().contains("ack") { return "ack" }
+        return "segment"
     }
 }
 
@@ -268,20 +270,26 @@ private struct Layout {
 extension DrawingRow {
     /// Writes `text` centred on column `column`, moved inwards where it would cross an edge.
     mutating func put(centred text: some StringProtocol, on column: Int, style: String? = nil) {
-        let start = min(max(0, column - text.count / 2), max(0, width - text.count))
+        let columns = displayWidth(String(text))
+        let start = min(max(0, column - columns / 2), max(0, width - columns))
         put(text, at: start, style: style)
     }
 
     /// Writes `text` centred within `columns` (clipped to them).
     mutating func put(centred text: some StringProtocol, within columns: Range<Int>, style: String? = nil) {
-        let start = columns.lowerBound + max(0, (columns.count - text.count) / 2)
+        let start = columns.lowerBound + max(0, (columns.count - displayWidth(String(text))) / 2)
         put(text, at: start, style: style, end: columns.upperBound)
     }
 }
 
 /// `text` cut to `length` characters, ending in "…" ("." in ASCII) when cut.
 private func clip(_ text: String, to length: Int, ascii: Bool) -> String {
-    guard text.count > length else { return text }
+    guard displayWidth(text) > length else { return text }
     guard length > 0 else { return "" }
-    return text.prefix(length - 1) + (ascii ? "." : "…")
+    var clipped = ""
+    for character in text {
+        guard displayWidth(clipped + String(character)) <= length - 1 else { break }
+        clipped.append(character)
+    }
+    return clipped + (ascii ? "." : "…")
 }

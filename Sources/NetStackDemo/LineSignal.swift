@@ -118,16 +118,15 @@ extension ManchesterCode {
     /// explanation, then the last preamble byte, the SFD and the frame's first
     /// `headerBytes` bytes drawn by `render` (the first six preamble bytes are
     /// summarised in one line). With the defaults, 28 lines of at most 78 columns.
+    /// The explanation and the summary line are worded in `language`; the
+    /// fields keep their names (preamble, SFD, destination MAC), as a dissector shows them.
     public static func drawFrameStart(_ frame: [UInt8], headerBytes: Int = 6, width: Int = 78,
-                                      color: Bool, ascii: Bool = false) -> [String] {
+                                      color: Bool, ascii: Bool = false, language: DemoLanguage = .english) -> [String] {
         let bytes = signalBytes(forFrame: frame, headerBytes: headerBytes)
-        let explanation = "Manchester code, as 10BASE-T sends it (IEEE 802.3 clause 7): each bit lasts "
-            + "100 ns and leaves least-significant first; the line changes level in the middle of "
-            + "every bit, low→high for a 1 and high→low for a 0, so the receiver recovers the "
-            + "sender's clock from the signal itself."
+        let explanation = Phrase(.manchesterExplanation).text(language)
         return wrapWords(ascii ? explanation.replacingArrows : explanation, width: width)
             + render(encode(bytes), bytes: bytes, fields: ethernetFields(count: bytes.count),
-                     fromByte: ethernetPreamble.count - 1, width: width, color: color, ascii: ascii)
+                     fromByte: ethernetPreamble.count - 1, width: width, color: color, ascii: ascii, language: language)
     }
 
     /// Draws `levels` for a terminal, wrapped to `width` columns.
@@ -145,11 +144,11 @@ extension ManchesterCode {
     /// The signal lines are exactly `margin + bits × 2 × columnsPerHalfBit`
     /// columns wide; the others carry no trailing spaces. No line is wider than
     /// `width` unless `width` cannot hold one bit. `color` adds ANSI colours
-    /// (not counted in the width); `ascii` draws with `_ | - +` only.
-    /// Costs O(levels) time and output.
+    /// (not counted in the width); `ascii` draws with `_ | - +` only; the
+    /// summary line is worded in `language`. Costs O(levels) time and output.
     public static func render(_ levels: [SignalLevel], bytes: [UInt8], fields: [SignalField] = [],
                               fromByte: Int = 0, width: Int = 78, color: Bool, ascii: Bool = false,
-                              columnsPerHalfBit: Int = 2) -> [String] {
+                              columnsPerHalfBit: Int = 2, language: DemoLanguage = .english) -> [String] {
         let halfWidth = min(max(columnsPerHalfBit, 1), 4), bitWidth = 2 * halfWidth
         let totalBits = levels.count / 2
         let firstBit = min(max(fromByte, 0), totalBits / 8) * 8
@@ -159,7 +158,7 @@ extension ManchesterCode {
 
         var lines: [String] = []
         if firstBit > 0 {
-            lines += wrapWords(skippedSummary(bytes: bytes, count: firstBit / 8, fields: fields, ascii: ascii), width: width)
+            lines += wrapWords(skippedSummary(bytes: bytes, count: firstBit / 8, fields: fields, ascii: ascii).text(language), width: width)
         }
         var start = firstBit
         while start < totalBits {
@@ -175,22 +174,20 @@ extension ManchesterCode {
     }
 
     /// "… 6 more preamble bytes before these (0x55 each)".
-    private static func skippedSummary(bytes: [UInt8], count: Int, fields: [SignalField], ascii: Bool) -> String {
+    private static func skippedSummary(bytes: [UInt8], count: Int, fields: [SignalField], ascii: Bool) -> Phrase {
         var perField: [(name: String, count: Int)] = []
         for field in fields {
             let overlap = field.bytes.clamped(to: 0..<count).count
             if overlap > 0 { perField.append((field.name, overlap)) }
         }
         let skipped = bytes.prefix(count)
-        let same = skipped.count == count && Set(skipped).count == 1
-            ? " (\(hex(skipped.first ?? 0)) each)" : ""
-        let dots = ascii ? "..." : "…"
+        let same: PhraseArg = skipped.count == count && Set(skipped).count == 1 ? .plain(hex(skipped.first ?? 0)) : ""
+        let dots: PhraseArg = ascii ? "..." : "…"
         if perField.count == 1, perField[0].count == count {
-            return "\(dots) \(count) more \(perField[0].name) \(count == 1 ? "byte" : "bytes") before these\(same)"
+            return Phrase(.signalSkippedField, dots, "\(count)", .plain(perField[0].name), same)
         }
         let parts = perField.map { "\($0.count) \($0.name)" }.joined(separator: ", ")
-        return "\(dots) \(count) more \(count == 1 ? "byte" : "bytes") before these\(same)"
-            + (parts.isEmpty ? "" : ": \(parts)")
+        return Phrase(.signalSkippedBytes, dots, "\(count)", same, .plain(parts))
     }
 
     /// "4.8 µs": when bit `bit` starts, counted from the first bit, at 10 Mbit/s.
@@ -308,14 +305,23 @@ struct DrawingRow {
         let limit = min(end ?? cells.count, cells.count)
         var c = column
         for character in text {
-            guard c < limit else { break }
+            // A wide character (Hangul) takes two columns: the second holds a marker that prints as nothing.
+            let columns = displayWidth(String(character))
+            guard c + max(columns, 1) <= limit else { break }
             if c >= 0 {
                 cells[c] = character
                 styles[c] = style
+                if columns == 2 {
+                    cells[c + 1] = Self.continuation
+                    styles[c + 1] = style
+                }
             }
-            c += 1
+            c += max(columns, 1)
         }
     }
+
+    /// The second column of a wide character.
+    private static let continuation: Character = "\u{0}"
 
     /// The row as a string, with ANSI colours if `color`, without trailing spaces if `trimming`.
     func rendered(color: Bool, trimming: Bool = true) -> String {
@@ -330,26 +336,11 @@ struct DrawingRow {
                 if let style { text += "\u{1B}[\(style)m" }
                 current = style
             }
-            text.append(cells[index])
+            if cells[index] != Self.continuation { text.append(cells[index]) }
         }
         if current != nil { text += "\u{1B}[0m" }
         return text
     }
-}
-
-/// `text` broken into lines of at most `width` characters at spaces (a word
-/// longer than `width` gets a line of its own).
-func wrapWords(_ text: String, width: Int) -> [String] {
-    var lines: [String] = [], line = ""
-    for word in text.split(separator: " ") {
-        if !line.isEmpty, line.count + 1 + word.count > width {
-            lines.append(line)
-            line = ""
-        }
-        line += line.isEmpty ? String(word) : " " + word
-    }
-    if !line.isEmpty { lines.append(line) }
-    return lines
 }
 
 private extension String {

@@ -36,23 +36,38 @@ enum Layer: String {
     }
 }
 
-/// One thing to tell: a full explanation the first time, and a one-line form.
+/// One thing to tell: a full explanation the first time, and a one-line form,
+/// both worded from one ``Phrase`` in the run's language.
 struct Narration {
     var layer: Layer
-    /// Events of one kind are told in full once, then summarised ("… 12 frames queued").
-    var kind: String
-    /// Plural noun for the summary.
-    var noun: String
-    var full: String
-    var brief: String
+    /// What happened, with its parameters; its kind picks the wording.
+    var phrase: Phrase
     /// Told in full every time, never summarised (a loss, a retransmission).
     var always = false
+    /// Set apart from the phrase's kind when one kind is told in full once per
+    /// host or per state ("the server's first ACK" after "the browser's").
+    var variant = ""
+
+    init(_ layer: Layer, _ phrase: Phrase, variant: String = "", always: Bool = false) {
+        self.layer = layer
+        self.phrase = phrase
+        self.variant = variant
+        self.always = always
+    }
+
+    init(_ layer: Layer, _ kind: PhraseKind, _ args: PhraseArg..., variant: String = "", always: Bool = false) {
+        self.init(layer, Phrase(kind, arguments: args), variant: variant, always: always)
+    }
+
+    /// Events of one kind are told in full once, then summarised ("… 12 frames queued").
+    var kind: String { variant.isEmpty ? phrase.kind.rawValue : phrase.kind.rawValue + "-" + variant }
 }
 
 /// Prints the story: headings, narration lines with the virtual time, each
 /// step's outcome, and per-step summaries of what repeated.
 final class Narrator {
     let verbosity: Verbosity
+    let language: DemoLanguage
     let color: Bool
     let output: (String) -> Void
     /// Called before each step heading but the first (for `--step`).
@@ -69,8 +84,10 @@ final class Narrator {
     private var lowerRepeats = 0
     private var explainedLower = false
 
-    init(verbosity: Verbosity, color: Bool, width: Int?, pause: (() -> Void)?, output: @escaping (String) -> Void) {
+    init(verbosity: Verbosity, language: DemoLanguage = .english, color: Bool, width: Int?, pause: (() -> Void)?,
+         output: @escaping (String) -> Void) {
         self.verbosity = verbosity
+        self.language = language
         self.color = color
         self.width = width.map { max($0, 40) }
         self.pause = pause
@@ -80,7 +97,7 @@ final class Narrator {
     /// Prints `text` after `prefix` (whose visible width is `indent`), wrapped
     /// at spaces to `width` with later lines indented by `indent`.
     private func emit(_ prefix: String, indent: Int, _ text: String) {
-        guard let width, indent + text.count > width else { return output(prefix + text) }
+        guard let width, indent + displayWidth(text) > width else { return output(prefix + text) }
         let lines = wrapWords(text, width: max(20, width - indent))
         for (index, line) in lines.enumerated() {
             output((index == 0 ? prefix : String(repeating: " ", count: indent)) + line)
@@ -92,15 +109,27 @@ final class Narrator {
 
     func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
+    /// `phrase` in the run's language.
+    func say(_ phrase: Phrase) -> String { phrase.text(language) }
+
+    /// `kind` with `args`, in the run's language.
+    func say(_ kind: PhraseKind, _ args: PhraseArg...) -> String { Phrase(kind, arguments: args).text(language) }
+
+    /// A step heading with a short explanation (left out when quiet), in the run's language.
+    func heading(_ title: Phrase, _ explanation: Phrase? = nil) {
+        heading(say(title), explanation.map(say) ?? "")
+    }
+
     /// A step heading with a short explanation (left out when quiet).
     func heading(_ title: String, _ explanation: String = "") {
         flushRepeats()
         if headings > 0, let pause {
-            output(paint("   (press Enter for the next step)", "2"))
+            output(paint("   " + say(.pressEnter), "2"))
             pause()
         }
         headings += 1
-        output("")
+        // Quiet runs leave out the blank line, so that they fit one screen.
+        if tellsEvents { output("") }
         output(paint("== \(title)", "1"))
         if !explanation.isEmpty, tellsEvents {
             for line in explanation.split(separator: "\n", omittingEmptySubsequences: false) { emit("", indent: 0, String(line)) }
@@ -118,12 +147,21 @@ final class Narrator {
         self.text(text)
     }
 
+    /// What a step achieved, in the run's language; always printed.
+    func outcome(_ kind: PhraseKind, _ args: PhraseArg...) { outcome(Phrase(kind, arguments: args).text(language)) }
+
+    /// A call into the socket library, in the run's language, told at `time`.
+    func call(_ kind: PhraseKind, _ args: PhraseArg..., node: String, time: String) {
+        guard tellsEvents else { return }
+        call(Phrase(kind, arguments: args).text(language), node: node, time: time)
+    }
+
     /// What a step achieved, marked so it stands out; always printed.
     func outcome(_ text: String) {
         flushRepeats()
         guard color else { return emit("   ⇒ ", indent: 5, text) }
         // Painted line by line, so a wrapped outcome stays bold throughout.
-        guard let width, text.count + 5 > width else { return output(paint("   ⇒ " + text, "1")) }
+        guard let width, displayWidth(text) + 5 > width else { return output(paint("   ⇒ " + text, "1")) }
         for (index, line) in wrapWords(text, width: max(20, width - 5)).enumerated() {
             output(paint((index == 0 ? "   ⇒ " : "     ") + line, "1"))
         }
@@ -144,48 +182,47 @@ final class Narrator {
             return
         case .verbose:
             let first = toldKinds.insert(narration.kind).inserted
-            line(narration.layer, node: node, time: time, text: first || narration.always ? narration.full : narration.brief)
+            let phrase = narration.phrase
+            line(narration.layer, node: node, time: time,
+                 text: first || narration.always ? phrase.text(language) : phrase.brief(language))
         case .normal:
             if toldKinds.insert(narration.kind).inserted || narration.always {
                 // A summary of the transport's repeats goes before the new line; the
                 // lower layers' alone waits, so it does not split every step into pieces.
                 if !repeats.isEmpty { flushRepeats() }
-                line(narration.layer, node: node, time: time, text: narration.full)
+                line(narration.layer, node: node, time: time, text: narration.phrase.text(language))
             } else if !narration.layer.isUpper {
                 lowerRepeats += 1
-            } else if let index = repeats.firstIndex(where: { $0.noun == narration.noun }) {
+            } else if let index = repeats.firstIndex(where: { $0.noun == narration.phrase.noun(language) }) {
                 repeats[index].count += 1
             } else {
-                repeats.append((narration.noun, 1))
+                repeats.append((narration.phrase.noun(language), 1))
             }
         }
     }
 
     private func line(_ layer: Layer, node: String, time: String, text: String) {
         let tag = padded(layer.rawValue, 6), who = padded(node, 7)
-        emit("\(time)  \(paint(tag, layer.color)) \(who) ", indent: time.count + 2 + 6 + 1 + 7 + 1, text)
+        emit("\(time)  \(paint(tag, layer.color)) \(who) ", indent: displayWidth(time) + 2 + 6 + 1 + displayWidth(who) + 1, text)
     }
 
     /// Prints "…and 68 more data segments, 35 ACKs" for what was not told in
     /// full since the last summary, with the lower layers' events in one total.
     func flushRepeats() {
         guard !repeats.isEmpty || lowerRepeats > 0 else { return }
-        var text = repeats.enumerated().map { index, entry in
-            "\(entry.count) \(index == 0 ? "more " : "")\(counted(entry.noun, entry.count))"
+        let upper = repeats.enumerated().map { index, entry in
+            say(.repeatEntry, "\(entry.count)", flag(index == 0), .plain(entry.noun))
         }.joined(separator: ", ")
-        if lowerRepeats > 0 {
-            // Which layers "frame-level" means is said the first time only.
-            let layers = explainedLower ? "" : " (IP, ARP, Ethernet, adapters, hub, switch, router)"
-            explainedLower = true
-            let lower = "\(lowerRepeats) \(repeats.isEmpty ? "more " : "")frame-level \(lowerRepeats == 1 ? "event" : "events")"
-                + "\(layers) like those told above"
-            text += repeats.isEmpty ? lower : " — with \(lower)"
-        }
+        // Which layers "frame-level" means is said the first time only.
+        let lower = lowerRepeats == 0 ? ""
+            : say(.lowerRepeats, "\(lowerRepeats)", flag(repeats.isEmpty), flag(!explainedLower))
+        if lowerRepeats > 0 { explainedLower = true }
+        let text = say(.repeatsSummary, .plain(upper), .plain(lower))
         repeats = []
         lowerRepeats = 0
-        guard color else { return emit("           ", indent: 11, "…and " + text) }
-        guard let width, text.count + 16 > width else { return output(paint("           …and \(text)", "2")) }
-        for line in wrapWords("…and " + text, width: max(20, width - 11)) { output(paint("           " + line, "2")) }
+        guard color else { return emit("           ", indent: 11, text) }
+        guard let width, displayWidth(text) + 11 > width else { return output(paint("           \(text)", "2")) }
+        for line in wrapWords(text, width: max(20, width - 11)) { output(paint("           " + line, "2")) }
     }
 }
 
@@ -208,14 +245,4 @@ func counted(_ noun: String, _ count: Int) -> String {
         break
     }
     return words.joined(separator: " ")
-}
-
-/// `text` followed by spaces up to `width` characters.
-func padded(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-}
-
-/// `text` preceded by spaces up to `width` characters.
-func padLeft(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }

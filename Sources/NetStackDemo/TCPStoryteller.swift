@@ -82,22 +82,7 @@ final class TCPStoryteller {
         if let ladder, let atLeft = ladder.side(local: pair.local, remote: pair.remote) {
             ladder.entered(state, atLeft: atLeft, at: now)
         }
-        let meaning: String = switch state {
-        case .synSent: "waiting for the server's SYN-ACK"
-        case .synReceived: "a half-open connection under the listening socket, waiting for the last ACK of the handshake"
-        case .established: "both sides know each other's sequence numbers, windows and MSS: data can flow"
-        case .finWait1: "close() was called: its FIN is out, waiting for the ACK"
-        case .finWait2: "its FIN is acknowledged: waiting for the other side's FIN"
-        case .closeWait: "the other side has closed its half: recv() returns 0 (end of stream) until this application closes too"
-        case .lastAck: "its own FIN is out after the peer's: waiting for the last ACK"
-        case .closing: "both sides sent FIN at once: waiting for the ACK of its own"
-        case .timeWait: "it closed first, so it keeps the socket for 2 × MSL (60 s here, as on Linux): a FIN sent again by the peer must not reach a new socket on the same port"
-        case .closed: "the connection is over and its control record deleted"
-        case .listen: "listening"
-        }
-        return Narration(layer: .tcp, kind: "state-\(host.name)-\(state)", noun: "state changes",
-                         full: "state \(state) for \(pair.local) ↔ \(pair.remote): \(meaning)",
-                         brief: "\(pair.local) ↔ \(pair.remote): \(state)")
+        return Narration(.tcp, .tcpState, "\(state)", "\(pair.local)", "\(pair.remote)", variant: "\(host.name)-\(state)")
     }
 
     // MARK: Segments sent
@@ -157,76 +142,59 @@ final class TCPStoryteller {
 
     private func sentNarration(_ view: SegmentView, from: Endpoint, to: Endpoint, host: Host, fast: Bool) -> Narration {
         let who = host.name
-        let brief = "\(briefFlags(view)) \(from.port) → \(to.port) seq \(view.seq)\(view.ack.map { " ack \($0)" } ?? "") win \(view.window) len \(view.length)"
+        let brief = PhraseArg.phrase(Phrase(.tcpBriefSent, briefFlags(view), "\(from.port)", "\(to.port)", "\(view.seq)",
+                                            .plain(view.ack.map { "\($0)" } ?? ""), "\(view.window)", "\(view.length)"))
         let options = view.header.options
+        let ack: PhraseArg = .plain(view.ack.map { "\($0)" } ?? "")
+        let lastByte = "\(view.seq + view.length - 1)"
         switch view.role {
         case .syn, .synAck:
-            let iss = view.header.sequenceNumber
-            let mss = options.mss.map { "MSS \($0) (its link's MTU − 40 bytes of IP and TCP headers)" } ?? "no MSS"
-            let scale = options.windowScale.map {
-                $0 == 0 ? ", window scale 0 (its windows need no scaling)" : ", window scale \($0) (its later windows count in units of \(1 << Int($0)) bytes)"
-            } ?? ""
-            let extras = [options.sackPermitted ? "SACK permitted" : nil, options.timestamps != nil ? "timestamps" : nil]
-                .compactMap { $0 }.joined(separator: " and ")
-            let text = view.role == .syn
-                ? "SYN → \(to): the first segment of the three-way handshake. Initial sequence number \(iss) (from here on counted from it: seq 0), window \(view.window) bytes — the free space in its receive buffer — \(mss)\(scale)\(extras.isEmpty ? "" : ", \(extras)")"
-                : "SYN-ACK → \(to): the server's half of the handshake: its own initial sequence number \(iss) (seq 0 from here on), ack \(view.ack ?? 0) = the browser's ISN + 1 (a SYN counts as one byte), window \(view.window), \(mss)\(scale)\(extras.isEmpty ? "" : ", \(extras)")"
-            return Narration(layer: .tcp, kind: "sent-\(view.role)", noun: "handshake segments", full: text, brief: brief)
+            let described = PhraseArg.phrase(Phrase(.synOptions, .plain(options.mss.map { "\($0)" } ?? ""),
+                                                    .plain(options.windowScale.map { "\($0)" } ?? ""),
+                                                    flag(options.sackPermitted), flag(options.timestamps != nil)))
+            let iss = "\(view.header.sequenceNumber)"
+            return view.role == .syn
+                ? Narration(.tcp, .sentSYN, "\(to)", .plain(iss), "\(view.window)", described, brief)
+                : Narration(.tcp, .sentSYNACK, "\(to)", .plain(iss), "\(view.ack ?? 0)", "\(view.window)", described, brief)
         case .data:
-            let ackText = view.ack.map { ", ack \($0)" } ?? ""
-            let push = view.header.flags.contains(.psh) ? "; PSH: the last of what was written — hand it to the application now" : ""
-            let text = host.name == browser
-                ? "send(): the GET request, \(view.length) bytes, in one segment → \(to): seq \(view.seq) = the position of its first byte\(ackText). It is less than one MSS, and the stack could wait for more (Nagle), but nothing else is in flight, so it goes now\(push)"
-                : "data segment → \(to): bytes \(view.seq)–\(view.seq + view.length - 1) of the stream (seq \(view.seq), len \(view.length))\(ackText), window \(view.window). The answer is larger than the MSS, so TCP cuts it into segments and sends several before any ACK comes back — as many as the receiver's window and its congestion window allow; each stays in the send buffer until acknowledged"
-            return Narration(layer: .tcp, kind: "sent-data-\(who)", noun: "data segments", full: text, brief: brief)
+            return host.name == browser
+                ? Narration(.tcp, .sentRequest, "\(view.length)", "\(to)", "\(view.seq)", ack,
+                            flag(view.header.flags.contains(.psh)), brief, variant: who)
+                : Narration(.tcp, .sentData, "\(to)", "\(view.seq)", .plain(lastByte), "\(view.seq)", "\(view.length)", ack,
+                            "\(view.window)", brief, variant: who)
         case .retransmission:
-            let why = fast
-                ? "duplicate ACKs said this segment never arrived while later ones did (fast retransmit, RFC 5681 §3.2; the SACK blocks told exactly what arrived)"
-                : "no ACK came before the retransmission timer expired (RTO, RFC 6298)"
-            return Narration(layer: .tcp, kind: "sent-retransmission", noun: "retransmissions",
-                             full: "retransmission → \(to): bytes \(view.seq)–\(view.seq + view.length - 1) again (seq \(view.seq), len \(view.length)): \(why). The bytes were still in the send buffer — only TCP recovers lost data; the adapters, hub, switch and router did nothing",
-                             brief: "retransmission " + brief, always: true)
+            return Narration(.tcp, .sentRetransmission, "\(to)", "\(view.seq)", .plain(lastByte), "\(view.seq)", "\(view.length)",
+                             flag(fast), brief, always: true)
         case .ack:
-            let text = view.ack.map { ack in
-                ack <= 1
-                    ? "ACK → \(to): ack \(ack) — the third segment of the handshake: \"I got your SYN; next I expect byte \(ack)\". Window \(view.window) bytes\(windowScaleText(view))"
-                    : "ACK → \(to): ack \(ack) — \"I have every byte before \(ack); next I expect byte \(ack)\" — and window \(view.window): the free space in its receive buffer\(windowScaleText(view)). One ACK may cover several segments"
-            } ?? "ACK → \(to)"
-            return Narration(layer: .tcp, kind: "sent-ack-\(who)-\((view.ack ?? 0) <= 1 ? "handshake" : "data")",
-                             noun: "ACKs", full: text, brief: brief)
+            guard let value = view.ack else { return Narration(.tcp, .sentBareACK, "\(to)", brief, variant: "\(who)-handshake") }
+            let scale = windowScaleText(view)
+            return value <= 1
+                ? Narration(.tcp, .sentHandshakeACK, "\(to)", "\(value)", "\(view.window)", scale, brief, variant: who)
+                : Narration(.tcp, .sentACK, "\(to)", "\(value)", "\(view.window)", scale, brief, variant: who)
         case .duplicateAck:
             let sack = view.sack.map { "\($0.left)–\($0.right - 1)" }.joined(separator: ", ")
-            return Narration(layer: .tcp, kind: "sent-dupack", noun: "duplicate ACKs",
-                             full: "duplicate ACK → \(to): still ack \(view.ack ?? 0) — a segment is missing. \(sack.isEmpty ? "" : "The SACK option says which bytes beyond the hole it holds already: \(sack). ")The bytes after the hole wait in the receive buffer; the application gets nothing until the hole is filled",
-                             brief: "dup ACK " + brief)
+            return Narration(.tcp, .sentDuplicateACK, "\(to)", "\(view.ack ?? 0)", .plain(sack), brief)
         case .windowUpdate:
-            return Narration(layer: .tcp, kind: "sent-windowupdate", noun: "window updates",
-                             full: "window update → \(to): same ack \(view.ack ?? 0), window now \(view.window) bytes: the application has read from the receive buffer and made room, and TCP tells the sender in the window field",
-                             brief: "window update " + brief)
+            return Narration(.tcp, .sentWindowUpdate, "\(to)", "\(view.ack ?? 0)", "\(view.window)", brief)
         case .zeroWindow:
-            return Narration(layer: .tcp, kind: "sent-zerowindow", noun: "zero-window ACKs",
-                             full: "ACK → \(to): ack \(view.ack ?? 0), window 0 — the receive buffer is full because the application has not read it yet: the sender must stop and wait for a window update",
-                             brief: "zero window " + brief)
+            return Narration(.tcp, .sentZeroWindow, "\(to)", "\(view.ack ?? 0)", brief)
         case .probe:
-            return Narration(layer: .tcp, kind: "sent-probe", noun: "window probes",
-                             full: "window probe → \(to): the window has been 0 for a while; an old sequence number makes the receiver answer with its current window (RFC 9293 §3.8.6.1)",
-                             brief: "probe " + brief)
+            return Narration(.tcp, .sentProbe, "\(to)", brief)
         case .fin:
-            let text = host.name == browser
-                ? "FIN → \(to): seq \(view.seq), ack \(view.ack ?? 0) — close() was called: \"I have nothing more to send\". The socket is marked as closing"
-                : "FIN → \(to): seq \(view.seq), ack \(view.ack ?? 0) — the \(who)'s application saw the end of the stream and closed its socket too"
-            return Narration(layer: .tcp, kind: "sent-fin-\(who)", noun: "FINs", full: text, brief: brief)
+            return host.name == browser
+                ? Narration(.tcp, .sentFINBrowser, "\(to)", "\(view.seq)", "\(view.ack ?? 0)", brief, variant: who)
+                : Narration(.tcp, .sentFINPeer, "\(to)", "\(view.seq)", "\(view.ack ?? 0)", .plain(who), brief, variant: who)
         case .rst:
-            return Narration(layer: .tcp, kind: "sent-rst", noun: "resets",
-                             full: "RST → \(to): the connection is refused or torn down", brief: brief, always: true)
+            return Narration(.tcp, .sentRST, "\(to)", brief, always: true)
         }
     }
 
-    private func windowScaleText(_ view: SegmentView) -> String {
-        view.windowShift > 0 ? " (the field says \(view.header.window), × 2^\(view.windowShift) by the window scale option)" : ""
+    /// "(the field says 1024, × 2^5 by the window scale option)" when the window is scaled; empty otherwise.
+    private func windowScaleText(_ view: SegmentView) -> PhraseArg {
+        view.windowShift > 0 ? .phrase(Phrase(.windowScaleNote, "\(view.header.window)", "\(view.windowShift)")) : ""
     }
 
-    private func briefFlags(_ view: SegmentView) -> String {
+    private func briefFlags(_ view: SegmentView) -> PhraseArg {
         "[\(view.header.flags)]"
     }
 
@@ -238,57 +206,41 @@ final class TCPStoryteller {
         if let ladder, let atLeft = ladder.side(local: to, remote: from) {
             ladder.arrived(header, length: length, atLeft: atLeft, at: now)
         }
-        let brief = "\(briefFlags(view)) from \(from.port) seq \(view.seq)\(view.ack.map { " ack \($0)" } ?? "") win \(view.window) len \(view.length)"
+        let brief = PhraseArg.phrase(Phrase(.tcpBriefReceived, briefFlags(view), "\(from.port)", "\(view.seq)",
+                                            .plain(view.ack.map { "\($0)" } ?? ""), "\(view.window)", "\(view.length)"))
         let who = host.name
         switch arrival {
         case .inOrder:
-            let next = view.seq + view.length
-            return [Narration(layer: .tcp, kind: "rx-data-\(who)", noun: "segments reassembled",
-                              full: "TCP on \(who): checksum ok, the 4-tuple finds the socket; seq \(view.seq) is the next byte expected: \(view.length) bytes go into the receive buffer, in order, for the application's recv(); next expected byte \(next)",
-                              brief: "in order: seq \(view.seq) len \(view.length), next \(next)")]
+            return [Narration(.tcp, .receivedInOrder, .plain(who), "\(view.seq)", "\(view.length)", "\(view.seq + view.length)",
+                              variant: who)]
         case let .outOfOrder(expected):
-            return [Narration(layer: .tcp, kind: "rx-ooo", noun: "segments out of order",
-                              full: "TCP on \(who): seq \(view.seq) arrives but byte \(expected) is expected — a segment is missing. These \(view.length) bytes are kept aside in the receive buffer (not given to the application) and an ACK for \(expected) goes back at once",
-                              brief: "out of order: seq \(view.seq) len \(view.length), still expecting \(expected)")]
+            return [Narration(.tcp, .receivedOutOfOrder, .plain(who), "\(view.seq)", "\(expected)", "\(view.length)")]
         case let .fillsHole(upTo):
             if let ladder, let atLeft = ladder.side(local: to, remote: from) { ladder.noteNextSent("hole filled", fromLeft: atLeft) }
-            return [Narration(layer: .tcp, kind: "rx-fill", noun: "holes filled",
-                              full: "TCP on \(who): the retransmitted bytes \(view.seq)–\(view.seq + view.length - 1) fill the hole: everything up to byte \(upTo - 1) is now in order and goes to the application at once; next expected byte \(upTo)",
-                              brief: "hole filled by seq \(view.seq): in order up to \(upTo - 1)", always: true)]
+            return [Narration(.tcp, .receivedFillsHole, .plain(who), "\(view.seq)", "\(view.seq + view.length - 1)", "\(upTo - 1)",
+                              "\(upTo)", "\(view.seq)", always: true)]
         case .duplicate:
-            return [Narration(layer: .tcp, kind: "rx-dup", noun: "duplicate segments",
-                              full: "TCP on \(who): seq \(view.seq) len \(view.length) holds bytes it already has: dropped, and an ACK repeats what it expects",
-                              brief: "duplicate seq \(view.seq) dropped")]
+            return [Narration(.tcp, .receivedDuplicate, .plain(who), "\(view.seq)", "\(view.length)")]
         case .control:
             break
         }
         if header.flags.contains(.syn) {
-            let text = header.flags.contains(.ack)
-                ? "TCP on \(who): the SYN-ACK acknowledges its SYN; it records the server's sequence number, window and MSS"
-                : "TCP on \(who): a SYN for port \(to.port), where a socket listens: the stack records the browser's sequence number, window and MSS in a new control record"
-            return [Narration(layer: .tcp, kind: "rx-\(header.flags.contains(.ack) ? "synack" : "syn")", noun: "handshake segments received",
-                              full: text, brief: brief)]
+            return [header.flags.contains(.ack)
+                ? Narration(.tcp, .receivedSYNACK, .plain(who), brief)
+                : Narration(.tcp, .receivedSYN, .plain(who), "\(to.port)", brief)]
         }
         if header.flags.contains(.fin) {
-            return [Narration(layer: .tcp, kind: "rx-fin-\(who)", noun: "FINs received",
-                              full: "TCP on \(who): FIN from \(from) — the other side will send nothing more; the application's recv() will return 0 once it has read everything",
-                              brief: brief)]
+            return [Narration(.tcp, .receivedFIN, .plain(who), "\(from)", brief, variant: who)]
         }
         if duplicates > 0 {
             let sack = view.sack.map { "\($0.left)–\($0.right - 1)" }.joined(separator: ", ")
-            return [Narration(layer: .tcp, kind: "rx-dupack", noun: "duplicate ACKs received",
-                              full: "TCP on \(who): duplicate ACK #\(duplicates) for \(view.ack ?? 0)\(sack.isEmpty ? "" : " with SACK \(sack)"): the browser lacks that byte while later ones arrive. Three duplicates — or SACK blocks covering three segments past the hole — mean the segment is lost (RFC 5681 §3.2, RFC 6675)",
-                              brief: "dup ACK #\(duplicates) for \(view.ack ?? 0)")]
+            return [Narration(.tcp, .receivedDuplicateACK, .plain(who), "\(duplicates)", "\(view.ack ?? 0)", .plain(sack))]
         }
         if let ack = view.ack, ack > 1 {
-            let zero = view.window == 0
-            return [Narration(layer: .tcp, kind: zero ? "rx-zerowindow" : "rx-ack-\(who)", noun: "ACKs received",
-                              full: zero
-                                ? "TCP on \(who): window 0 — the receiver's buffer is full. It stops sending new data and waits for a window update (and probes, should that update be lost)"
-                                : "TCP on \(who): ACK \(ack): the bytes before \(ack) arrived, so they leave the send buffer (no longer kept for retransmission); the window of \(view.window) bytes says how much more may be in flight",
-                              brief: "ACK \(ack) win \(view.window)")]
+            return [view.window == 0
+                ? Narration(.tcp, .receivedZeroWindow, .plain(who), "\(ack)", "\(view.window)")
+                : Narration(.tcp, .receivedACK, .plain(who), "\(ack)", "\(view.window)", variant: who)]
         }
-        return [Narration(layer: .tcp, kind: "rx-ack-handshake-\(who)", noun: "ACKs received",
-                          full: "TCP on \(who): the ACK completes the three-way handshake", brief: brief)]
+        return [Narration(.tcp, .receivedHandshakeACK, .plain(who), brief, variant: who)]
     }
 }

@@ -37,7 +37,10 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The MSS the hosts announce, 536 to 1460: every link's MTU becomes N + 40.", valueName: "N"))
     var mss: Int = 1460
 
-    @Flag(name: .long, help: "Only the headings, each step's outcome, the tables and the counters.")
+    @Option(name: .long, help: ArgumentHelp("The language of the narration, headings and outcomes: ko (Korean, the chapter's language) or en (English). Tables stay as Linux prints them. Default: ko when LC_ALL, LC_MESSAGES or LANG (the first one set) starts with ko, en otherwise.", valueName: "ko|en"))
+    var lang: String?
+
+    @Flag(name: .long, help: "Only the headings, each step's outcome, the tables summarised and the counters: one screen.")
     var quiet = false
 
     @Flag(name: .long, help: "Tell every event (every frame at every layer), not just the first of each kind.")
@@ -52,9 +55,23 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
         _ = try lossFraction()
+        _ = try language()
         guard DemoOptions.mssRange.contains(mss) else {
             throw ValidationError("--mss must be between \(DemoOptions.mssRange.lowerBound) and \(DemoOptions.mssRange.upperBound), not \(mss)")
         }
+    }
+
+    /// `--lang`, or the locale's language when it is not given.
+    func language() throws -> DemoLanguage {
+        guard let lang else {
+            var locale: [String: String] = [:]
+            for name in ["LC_ALL", "LC_MESSAGES", "LANG"] { locale[name] = getenv(name).map { String(cString: $0) } }
+            return DemoLanguage.preferred(environment: locale)
+        }
+        guard let language = DemoLanguage(rawValue: lang.lowercased()) else {
+            throw ValidationError("--lang must be ko or en, not '\(lang)'")
+        }
+        return language
     }
 
     /// `--loss` as a fraction: "0.01" and "1%" both mean one frame in a hundred.
@@ -77,6 +94,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         var options = DemoOptions()
         options.seed = seed
+        options.language = try language()
         options.verbosity = quiet ? .quiet : verbose ? .verbose : .normal
         options.color = !noColor && isatty(STDOUT_FILENO) == 1 && getenv("NO_COLOR") == nil
         options.width = terminalWidth()

@@ -4,7 +4,8 @@ import NetStackWire
 import NetStackDemo
 
 /// Runs the `netstack` executable SwiftPM built next to this test bundle.
-private func netstack(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// `locale` replaces the locale variables (LC_ALL, LC_MESSAGES, LANG) of the test's environment when given.
+private func netstack(_ arguments: [String], locale: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         .deletingLastPathComponent()
     let executable = directory.appendingPathComponent("netstack")
@@ -14,6 +15,11 @@ private func netstack(_ arguments: [String]) throws -> (status: Int32, stdout: S
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let locale {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["LC_ALL", "LC_MESSAGES", "LANG"] { environment[name] = locale[name] }
+        process.environment = environment
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -123,7 +129,7 @@ struct CommandLineTests {
     @Test("a bad demo option is a usage error: one line on standard error, exit 64, nothing run", arguments: [
         ["--loss", "2"], ["--loss", "60%"], ["--loss", "-0.1"], ["--loss", "abc"], ["--loss", "nan"],
         ["--mss", "80"], ["--mss", "1461"], ["--mss", "x"], ["--seed", "-1"], ["--quiet", "--verbose"],
-        ["--pcap", "/nonexistent-dir/x.pcap"],
+        ["--pcap", "/nonexistent-dir/x.pcap"], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"],
     ])
     func badDemoOption(arguments: [String]) throws {
         let result = try netstack(["demo"] + arguments)
@@ -138,7 +144,7 @@ struct CommandLineTests {
     func help() throws {
         let result = try netstack(["demo", "--help"])
         #expect(result.status == 0)
-        for option in ["--pcap", "--pcap-all", "--seed", "--loss", "--mss", "--quiet", "--verbose", "--step", "--no-color"] {
+        for option in ["--pcap", "--pcap-all", "--seed", "--loss", "--mss", "--lang", "--quiet", "--verbose", "--step", "--no-color"] {
             #expect(result.stdout.contains(option), "\(option) missing from the help")
         }
     }
@@ -151,7 +157,7 @@ struct CommandLineTests {
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: allPath)
         }
-        let result = try netstack(["demo", "--no-color", "--step", "--pcap", path, "--pcap-all", allPath])
+        let result = try netstack(["demo", "--lang", "en", "--no-color", "--step", "--pcap", path, "--pcap-all", allPath])
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty)
         #expect(result.stdout.contains("— identical ✓"))
@@ -170,10 +176,33 @@ struct CommandLineTests {
         ["--loss", "0.01"], ["--loss", "2%"], ["--mss", "536"],
     ])
     func demoOptions(arguments: [String]) throws {
-        let result = try netstack(["demo", "--quiet"] + arguments)
+        let result = try netstack(["demo", "--quiet", "--lang", "en"] + arguments)
         #expect(result.status == 0)
         #expect(result.stdout.contains("— identical ✓"))
         #expect(!result.stdout.contains("Did not complete"))
+    }
+
+    @Test("a bad --lang names the two languages in its one line")
+    func badLanguage() throws {
+        let result = try netstack(["demo", "--lang", "fr"])
+        #expect(result.stderr == "netstack: --lang must be ko or en, not 'fr'\n")
+    }
+
+    @Test("demo speaks Korean when asked, or when the locale is Korean; LC_ALL overrides LANG", arguments: [
+        (["--lang", "ko"], ["LANG": "en_US.UTF-8"], true),
+        (["--lang", "en"], ["LANG": "ko_KR.UTF-8"], false),
+        ([], ["LANG": "ko_KR.UTF-8"], true),
+        ([], ["LC_MESSAGES": "ko_KR.UTF-8", "LANG": "en_US.UTF-8"], true),
+        ([], ["LC_ALL": "C", "LANG": "ko_KR.UTF-8"], false),
+        ([], [:], false),
+    ])
+    func language(arguments: [String], locale: [String: String], korean: Bool) throws {
+        let result = try netstack(["demo", "--quiet"] + arguments, locale: locale)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("== 3. connect(): 3-way 핸드셰이크") == korean)
+        #expect(result.stdout.contains("== 3. connect(): the three-way handshake") == !korean)
+        #expect(result.stdout.contains(korean ? "— 같다 ✓" : "— identical ✓"))
+        #expect(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).count <= 41)
     }
 
     @Test("bench connections opens, holds, closes and cycles connections, and reports each on its line")
