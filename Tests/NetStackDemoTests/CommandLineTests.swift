@@ -54,7 +54,7 @@ private final class ErrorCollector: @unchecked Sendable {
 struct CommandLineTests {
     @Test("bad input gets one line on standard error and a non-zero exit", arguments: [
         ["demo", "--bogus"], ["demo", "--seed", "abc"], ["demo", "--quiet", "--verbose"], ["frobnicate"],
-        ["bench", "tcp", "--bytes", "12X"], ["demo", "--quiet", "--pcap", "/nonexistent-dir/x.pcap"],
+        ["bench", "tcp", "--bytes", "12X"], ["bench", "rr", "--size", "0"], ["bench", "rr", "--count", "x"], ["demo", "--quiet", "--pcap", "/nonexistent-dir/x.pcap"],
         ["bench", "lossy", "--bytes", "12X"], ["bench", "lossy", "--bytes", "0"], ["bench", "lossy", "--loss", "150%"],
         ["bench", "lossy", "--rtt", "0"], ["bench", "lossy", "--reorder", "x"], ["bench", "lossy", "--time-limit", "0"],
     ])
