@@ -11,6 +11,9 @@
 #     04_tap.sh tx_udp1472    one write() per 1514-byte frame -> kernel: the send ceiling
 #     04_tap.sh tcp_vnet_ack2 the same receiver with IFF_VNET_HDR + TSO: the kernel hands over ~64 KiB
 #                             frames; the receive ceiling with offload
+#   and this repository's Benchmarks/ceilings/tapgsotx.c on NetStack's TAP, into a kernel socat:
+#     tapgsotx                a do-nothing TCP sender of prebuilt 64 KiB TSO super-segments (one
+#                             write() each, no stack work): the send ceiling with offload
 #   NetStack (`netstack serve`, release build) in namespace `tapbench` on TAP tap0 at
 #   192.0.2.2/24 (kernel side 192.0.2.1/24, MTU 1500, IPv6 off), a fresh process per round and
 #   offload mode (`--offload on`, then `--offload off`; a refusal is logged and marked in the table):
@@ -160,6 +163,8 @@ delta() {  # between snap a and b: sets LAST_CPU (NetStack CPU seconds) and DELT
 # --- build and set up ----------------------------------------------------------------------
 build_c blast
 build_c rr
+gcc -O2 -o "$WORK/tapgsotx" "$ROOT/Benchmarks/ceilings/tapgsotx.c" ||
+    { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tapgsotx.c" >&2; exit 1; }
 if [ -z "${NETSTACK:-}" ]; then
     echo "== swift build -c release --product netstack --scratch-path .build-release"
     if ! (cd "$ROOT" && swift build -c release --product netstack --scratch-path .build-release >"$WORK/build.log" 2>&1); then
@@ -197,6 +202,21 @@ SERVE_EXITS=(); VERIFY=""
 : >"$WORK/lwip.out"; : >"$WORK/tap.out"; : >"$WORK/vnet.out"
 put() { echo "$3" >>"$WORK/$1.$2"; }       # put MODE KEY VALUE
 got() { cat "$WORK/$1.$2" 2>/dev/null; }   # got MODE KEY: the values, one a line
+
+gso_ceiling() {  # gso_ceiling ROUND: tapgsotx on NetStack's TAP (serve not running) into a kernel socat
+    local out kmac
+    kmac=$(ip -n "$NS" link show "$DEV" | awk '/ether/{print $2}')
+    ip -n "$NS" neigh replace "$NADDR" lladdr "$NMAC" dev "$DEV" nud permanent
+    ip netns exec "$NS" timeout 90 socat -u -b 262144 TCP-LISTEN:9000,reuseaddr - >/dev/null 2>&1 &
+    local sink=$!
+    sleep 0.3
+    wait_quiet
+    out=$(ip netns exec "$NS" timeout 80 $TU "$WORK/tapgsotx" "$DEV" "$BYTES" 60 "$kmac" 2>&1)
+    wait "$sink" 2>/dev/null
+    ip -n "$NS" neigh del "$NADDR" dev "$DEV" 2>/dev/null
+    echo "  run $1: $out" | tee -a "$LOG"
+    [ "$(field bytes_acked "$out")" = "$BYTES" ] && put gso tx "$(field MBps "$out")"
+}
 
 measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, then the three measurements
     local mode="$1" i="$2" s c r mbps sha
@@ -259,6 +279,8 @@ for i in $(seq "$RUNS"); do
         RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/03_lwip.sh" tap 2>&1 | tee -a "$WORK/lwip.out"
         RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_ack2 tx_udp1472 2>&1 | tee -a "$WORK/tap.out"
         RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_vnet_ack2 2>&1 | tee -a "$WORK/vnet.out"
+        echo "== round $i/$RUNS: the GSO send ceiling (Benchmarks/ceilings/tapgsotx.c)"
+        gso_ceiling "$i"
     fi
     for mode in $OFFLOADS; do
         echo "== round $i/$RUNS: NetStack --offload $mode"
@@ -313,7 +335,7 @@ for mode in $OFFLOADS; do
         ceil_tx="$(range 1 "${TX_MB[@]}") tx_udp1472"; c_tx="$txc"
     else
         ceil_rx="$(range 1 "${VNET_SEND[@]}") tcp_vnet_ack2"; c_rx="$cv"; ceil_cpu="$cpu_cv"
-        ceil_tx="– (no GSO-writer anchor)"; c_tx=""
+        ceil_tx="$(range 1 $(got gso tx)) tapgsotx"; c_tx=$(median $(got gso tx))
     fi
     echo "| kernel → stack, MB/s, $tag | $(range 1 "${rx[@]}") | $(range 1 "${LW_SEND[@]}") | $ceil_rx | $(ratio "$rx_med" "$lw") | $(ratio "$rx_med" "$c_rx") |"
     echo "| stack CPU s per GiB received, $tag | $cpu_rx | $cpu_lw | $ceil_cpu | $(ratio "$cpu_rx" "$cpu_lw") | $(ratio "$cpu_rx" "$ceil_cpu") |"
@@ -333,7 +355,8 @@ echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP serve
 echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service,"
 echo "with \`serve --busy-poll\` each of: $BUSY_POLL µs (0 = sleeping in epoll_wait between frames; its CPU time counts the spinning)."
 echo "Offload on: serve --offload on (virtio-net headers, TSO4 + checksum offload): the kernel hands over and"
-echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR."
+echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR,"
+echo "and tapgsotx the do-nothing sender of prebuilt 64 KiB TSO frames (into socat; the kernel delivers them uncut)."
 for mode in $OFFLOADS; do
     rx_med=$(median $(got "$mode" rx)); tx_med=$(median $(got "$mode" tx))
     echo "Offload $mode in Gbit/s: kernel → NetStack $(gbit "$rx_med"), NetStack → kernel $(gbit "$tx_med");" \
