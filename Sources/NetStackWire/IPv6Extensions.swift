@@ -215,3 +215,23 @@ public struct IPv6ExtensionHeaders: Hashable, Sendable {
         }
     }
 }
+
+extension IPv6ExtensionHeaders {
+    /// Size of the hop-by-hop header ``emitRouterAlertHopByHop(nextHeader:value:into:)`` writes.
+    public static let routerAlertHopByHopLength = 8
+
+    /// Writes the 8-byte hop-by-hop options header that carries a router alert (RFC 2711)
+    /// with `value` (0: the packet holds an MLD message) and a 2-byte PadN, as Linux writes it
+    /// in front of MLD messages. Precondition: `buffer` holds at least 8 bytes.
+    public static func emitRouterAlertHopByHop(nextHeader: IPProtocol, value: UInt16 = 0,
+                                               into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= routerAlertHopByHopLength, "the hop-by-hop header needs 8 bytes")
+        buffer[0] = nextHeader.rawValue
+        buffer[1] = 0  // (0 + 1) × 8 bytes
+        buffer[2] = 5  // router alert, 2 bytes of value
+        buffer[3] = 2
+        buffer.storeBE16(value, at: 4)
+        buffer[6] = 1  // PadN with no data
+        buffer[7] = 0
+    }
+}

@@ -48,6 +48,14 @@ struct MLDCaptureTests {
         #expect(groups == [address("fe80::ff:fe00:6a01").solicitedNodeMulticast, address("2001:db8:1::1").solicitedNodeMulticast])
     }
 
+    @Test("the router alert hop-by-hop header is written as Linux writes it before a report (ipv6-link-up #8)")
+    func routerAlertHeader() throws {
+        let packet = try GoldenV6.packet("ipv6-link-up", 8)
+        var emitted = [UInt8](repeating: 0xAA, count: IPv6ExtensionHeaders.routerAlertHopByHopLength)
+        emitted.withUnsafeMutableBytes { IPv6ExtensionHeaders.emitRouterAlertHopByHop(nextHeader: .icmpv6, into: $0) }
+        #expect(emitted == Array(packet[40..<48]))
+    }
+
     @Test("emit rebuilds every captured report byte for byte", arguments: [1, 2, 3, 6, 8, 10, 13, 14])
     func emitMatchesCapture(number: Int) throws {
         let packet = try GoldenV6.packet("ipv6-link-up", number)
