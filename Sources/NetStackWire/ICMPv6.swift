@@ -54,6 +54,7 @@ public enum ICMPv6Message: Hashable, Sendable {
 /// The checksum covers the IPv6 pseudo-header and the whole message, so `parse` and `emit`
 /// work on the entire message (the upper-layer bytes of the packet) and take the addresses.
 public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
+    /// What the message says.
     public var message: ICMPv6Message
     /// The checksum as read by `parse`; `emit` computes a fresh one.
     public var checksum: UInt16 = 0
@@ -64,6 +65,7 @@ public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
     /// IPv6 packet stays within the minimum MTU of 1,280 bytes (RFC 4443 §2.4 (c)).
     public static let maximumErrorMessageLength = IPv6Header.minimumMTU - IPv6Header.length
 
+    /// A header saying `message`; `emit` fills in the checksum.
     public init(_ message: ICMPv6Message) { self.message = message }
 
     /// Parses the ICMPv6 message in `bytes` and verifies its checksum over the pseudo-header
@@ -124,6 +126,7 @@ public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
         message.storeBE16(sum.checksum, at: 2)
     }
 
+    /// One line in the manner of tshark: `ICMPv6 packet too big (MTU 1280)`.
     public var description: String {
         switch message {
         case let .echoRequest(id, seq): "ICMPv6 echo request id \(id) seq \(seq)"

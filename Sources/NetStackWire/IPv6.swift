@@ -38,7 +38,9 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
     public var nextHeader: IPProtocol
     /// Decremented by each forwarding node; the packet is discarded at zero.
     public var hopLimit: UInt8 = 64
+    /// The sender's address.
     public var source: IPv6Address
+    /// The receiver's address (the next segment's, when a routing header is being followed).
     public var destination: IPv6Address
 
     /// Header size in bytes.
@@ -98,6 +100,7 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
         destination.store(buffer, at: 24)
     }
 
+    /// One line: `IPv6 2001:db8::1 → 2001:db8::2 ICMPv6 hlim 64 len 64 flow 0x70446`.
     public var description: String {
         "IPv6 \(source) → \(destination) \(nextHeader) hlim \(hopLimit) len \(payloadLength)"
             + (flowLabel != 0 ? " flow 0x\(String(flowLabel, radix: 16))" : "")

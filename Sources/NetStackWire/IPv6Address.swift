@@ -134,6 +134,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         IPv6Address(high: high & mask.high, low: low & mask.low)
     }
 
+    /// Numeric order, octet by octet.
     @inlinable public static func < (a: IPv6Address, b: IPv6Address) -> Bool {
         (a.high, a.low) < (b.high, b.low)
     }
@@ -257,6 +258,7 @@ public struct IPv6Network: Hashable, Sendable, CustomStringConvertible {
         other.prefixLength >= prefixLength && contains(other.address)
     }
 
+    /// `2001:db8:1::/64`.
     public var description: String { "\(address)/\(prefixLength)" }
 }
 
@@ -264,7 +266,9 @@ public struct IPv6Network: Hashable, Sendable, CustomStringConvertible {
 
 /// An address of either IP version. Ordered IPv4 first, then IPv6, each by value.
 public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// An IPv4 address.
     case v4(IPv4Address)
+    /// An IPv6 address (an IPv4-mapped one stays IPv6; ``ipv4`` reads through it).
     case v6(IPv6Address)
 
     /// Parses dotted-quad IPv4 text, else any IPv6 text form; nil when neither fits.
@@ -302,6 +306,7 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// IPv4 before IPv6, then numeric order.
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         switch (a, b) {
         case let (.v4(x), .v4(y)): x < y

@@ -17,6 +17,7 @@ public struct IPv6FragmentHeader: Hashable, Sendable, CustomStringConvertible {
     /// Header size in bytes.
     public static let length = 8
 
+    /// A fragment header; `fragmentOffset` in bytes, a multiple of 8.
     public init(nextHeader: IPProtocol, fragmentOffset: Int, moreFragments: Bool, identification: UInt32) {
         self.nextHeader = nextHeader
         self.fragmentOffset = fragmentOffset
@@ -49,6 +50,7 @@ public struct IPv6FragmentHeader: Hashable, Sendable, CustomStringConvertible {
         buffer.storeBE32(identification, at: 4)
     }
 
+    /// One line: `IPv6 fragment id 0x7f2f2987 off 1232 next ICMPv6`.
     public var description: String {
         "IPv6 fragment id 0x\(String(identification, radix: 16)) off \(fragmentOffset)\(moreFragments ? " M" : "") next \(nextHeader)"
     }

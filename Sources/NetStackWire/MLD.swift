@@ -30,6 +30,7 @@ public struct MLDv2Record: Hashable, Sendable {
     /// Length of the auxiliary data in 4-byte words: skipped when read (RFC 3810 §5.2.10), always 0 when sent.
     public var auxiliaryDataWords: UInt8 = 0
 
+    /// A record of `type` for `multicastAddress`; a join is `.changeToExclude` with no sources.
     public init(_ type: MLDv2RecordType, multicastAddress: IPv6Address, sources: [IPv6Address] = []) {
         self.type = type.rawValue
         self.multicastAddress = multicastAddress
@@ -58,6 +59,7 @@ public struct MLDv2Report: Hashable, Sendable, CustomStringConvertible {
     /// The hop limit MLD messages are sent with and must arrive with.
     public static let hopLimit: UInt8 = 1
 
+    /// A report of `records`; `emit` fills in the checksum.
     public init(records: [MLDv2Record]) { self.records = records }
 
     /// The report's size when emitted: 8 bytes and the records.
@@ -126,6 +128,7 @@ public struct MLDv2Report: Hashable, Sendable, CustomStringConvertible {
         ICMPv6Header.storeChecksum(buffer, source: source, destination: destination)
     }
 
+    /// One line: `MLDv2 report changeToExclude ff02::1:ff00:1, …`.
     public var description: String {
         "MLDv2 report " + records.map { record in
             let kind = MLDv2RecordType(rawValue: record.type).map { "\($0)" } ?? "type \(record.type)"

@@ -20,6 +20,7 @@ public struct NDPPrefixInformation: Hashable, Sendable {
     /// The prefix (bits past the length are to be ignored; kept as sent).
     public var prefix: IPv6Address
 
+    /// A prefix option; on-link and autonomous unless told otherwise.
     public init(prefix: IPv6Address, prefixLength: UInt8, onLink: Bool = true, autonomous: Bool = true,
                 validLifetime: UInt32, preferredLifetime: UInt32) {
         self.prefix = prefix
@@ -41,6 +42,7 @@ public struct NDPRecursiveDNSServers: Hashable, Sendable {
     /// The servers' addresses, at least one.
     public var servers: [IPv6Address]
 
+    /// An RDNSS option listing `servers` (at least one, for emit) for `lifetime` seconds.
     public init(lifetime: UInt32, servers: [IPv6Address]) {
         self.lifetime = lifetime
         self.servers = servers
@@ -69,6 +71,7 @@ public struct NDPOptions: Hashable, Sendable {
     /// after the option's 8-byte head, up to the option's end (zero padding included).
     public var redirectedHeader: Range<Int>?
 
+    /// Options with the given values; the nonce keeps its low 48 bits.
     public init(sourceLinkLayerAddress: MACAddress? = nil, targetLinkLayerAddress: MACAddress? = nil,
                 prefixes: [NDPPrefixInformation] = [], mtu: UInt32? = nil,
                 recursiveDNSServers: [NDPRecursiveDNSServers] = [], nonce: UInt64? = nil) {
@@ -109,6 +112,7 @@ public struct NDPRouterAdvertisement: Hashable, Sendable {
     /// Milliseconds between neighbour solicitations (0: unspecified).
     public var retransmitTimer: UInt32
 
+    /// Router advertisement fields; the preference keeps its low 2 bits.
     public init(currentHopLimit: UInt8 = 64, managedAddressConfiguration: Bool = false, otherConfiguration: Bool = false,
                 routerPreference: UInt8 = 0, routerLifetime: UInt16, reachableTime: UInt32 = 0, retransmitTimer: UInt32 = 0) {
         self.currentHopLimit = currentHopLimit
@@ -168,7 +172,9 @@ public enum NDPMessage: Hashable, Sendable {
 /// targets and unspecified sources. `emit` writes the options in radvd's and Linux's order:
 /// prefix information, RDNSS, MTU, source and target link-layer address, nonce, redirected header.
 public struct NDPPacket: Hashable, Sendable, CustomStringConvertible {
+    /// Which message, with its fixed fields.
     public var message: NDPMessage
+    /// The options it carries.
     public var options: NDPOptions
     /// The checksum as read by `parse`; `emit` computes a fresh one.
     public var checksum: UInt16 = 0
@@ -176,6 +182,7 @@ public struct NDPPacket: Hashable, Sendable, CustomStringConvertible {
     /// The hop limit every NDP message is sent with, and must arrive with (RFC 4861 §6.1.1).
     public static let hopLimit: UInt8 = 255
 
+    /// A message with `options`; `emit` fills in the checksum.
     public init(_ message: NDPMessage, options: NDPOptions = NDPOptions()) {
         self.message = message
         self.options = options
@@ -393,6 +400,7 @@ public struct NDPPacket: Hashable, Sendable, CustomStringConvertible {
         offset += 8
     }
 
+    /// One line: `NDP neighbour advertisement 2001:db8:1::fe [RSO] is at 02:00:00:00:6a:fe`.
     public var description: String {
         var text: String
         switch message {
