@@ -7,7 +7,9 @@ Each fuzzer gets the bytes of the layer it parses: whole frames (and the same
 frames with an FCS appended) for FuzzEthernet, the ARP packet, the IPv4
 datagram, the ICMP message, UDP and TCP with their 8 bytes of pseudo-header
 addresses in front (the fuzzers read them from there), the DNS message, and
-whole capture files for FuzzPcap. Files are named by content hash, so seeding
+whole capture files for FuzzPcap. IPv6 packets seed FuzzIPv6, and their ICMPv6,
+NDP and MLD messages (behind a flag byte and the two addresses) FuzzICMPv6,
+FuzzNDP and FuzzMLD; FuzzIPv6Address gets address texts. Files are named by content hash, so seeding
 twice adds nothing.
 
 The fuzzers that drive a Host read their input as a program of operations
@@ -48,6 +50,8 @@ def layers(frame):
     payload = frame[14:]
     if ethertype == 0x0806:
         yield "FuzzARP", payload
+    if ethertype == 0x86DD:
+        yield from ipv6_layers(payload)
     if ethertype != 0x0800 or len(payload) < 20:
         return
     yield "FuzzIPv4", payload
@@ -66,6 +70,47 @@ def layers(frame):
             yield "FuzzDNS", body[8:]
     elif proto == 6:
         yield "FuzzTCP", addresses + body
+
+
+def ipv6_upper_layer(packet):
+    """(next header, offset) of the upper layer behind the extension headers, or None
+    for a fragment after the first (RFC 8200 §4; the same headers IPv6ExtensionHeaders walks)."""
+    next_header, offset = packet[6], 40
+    while next_header in (0, 43, 44, 51, 60) and offset + 8 <= len(packet):
+        if next_header == 44:
+            if struct.unpack(">H", packet[offset + 2:offset + 4])[0] & 0xFFF8:
+                return None
+            length = 8
+        elif next_header == 51:
+            length = (packet[offset + 1] + 2) * 4
+        else:
+            length = (packet[offset + 1] + 1) * 8
+        next_header, offset = packet[offset], offset + length
+    return next_header, offset
+
+
+def ipv6_layers(payload):
+    """Seeds for the IPv6 fuzzers from one IPv6 packet. ICMPv6, NDP and MLD inputs start
+    with a flag byte (3: fix the checksum, the hop limit NDP or MLD wants), then source
+    and destination, as their main.swift read them."""
+    if len(payload) < 40:
+        return
+    packet = payload[:40 + struct.unpack(">H", payload[4:6])[0]]
+    yield "FuzzIPv6", packet
+    upper = ipv6_upper_layer(packet)
+    if upper is None or upper[0] != 58 or upper[1] + 8 > len(packet):
+        return
+    addresses, message = packet[8:40], packet[upper[1]:]
+    yield "FuzzICMPv6", bytes([3]) + addresses + message
+    if 133 <= message[0] <= 137:
+        yield "FuzzNDP", bytes([3]) + addresses + message
+    if message[0] == 143:
+        yield "FuzzMLD", bytes([3]) + addresses + message
+
+
+IPV6_TEXTS = [b"2001:db8::1", b"::", b"::1", b"fe80::ff:fe00:6a01%eth0", b"::ffff:192.0.2.1", b"64:ff9b::198.51.100.7",
+              b"2001:0db8:0000:0000:0000:0000:0000:0001", b"1:2:3:4:5:6:7::", b"2001:db8:1::/64", b"::/0",
+              b"192.0.2.1", b"1::2::3", b"2001:db8::1.2.3.4"]
 
 
 # Host A of the captures, which FuzzStack's host under test also is.
@@ -192,6 +237,7 @@ def main():
             seeds.extend(layers(frame))
             seeds.append(("FuzzStack", stack_feed(frame) + STACK_SETTLE))
         seeds.extend(http_seeds(frames))
+    seeds.extend(("FuzzIPv6Address", text) for text in IPV6_TEXTS)
     seeds.extend(stack_seeds())
     seeds.extend(resolver_seeds())
     # The control socket's requests, each behind the piece-size byte FuzzControl reads first.

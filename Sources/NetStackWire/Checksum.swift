@@ -27,6 +27,13 @@ public struct InternetChecksum: Sendable {
         sum &+= UInt64(value.bigEndian)
     }
 
+    /// Adds a 64-bit value given in host order (half of an IPv6 address). Its two 32-bit
+    /// halves are added separately so the accumulator keeps its headroom.
+    @inlinable public mutating func add(_ value: UInt64) {
+        add(UInt32(truncatingIfNeeded: value >> 32))
+        add(UInt32(truncatingIfNeeded: value))
+    }
+
     /// The folded one's-complement sum (not complemented), host order.
     @inlinable public var foldedSum: UInt16 {
         var s = sum

@@ -1,4 +1,4 @@
-/// The IPv4 protocol field: what the payload holds (RFC 790 numbers).
+/// The IPv4 protocol field, and IPv6's next header field: what follows (IANA protocol numbers).
 public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -12,6 +12,12 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .icmp: "ICMP"
         case .tcp: "TCP"
         case .udp: "UDP"
+        case .icmpv6: "ICMPv6"
+        case .ipv6HopByHop: "IPv6 hop-by-hop options"
+        case .ipv6Routing: "IPv6 routing"
+        case .ipv6Fragment: "IPv6 fragment"
+        case .ipv6NoNextHeader: "IPv6 no next header"
+        case .ipv6DestinationOptions: "IPv6 destination options"
         default: "protocol \(rawValue)"
         }
     }

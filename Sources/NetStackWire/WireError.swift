@@ -1,6 +1,6 @@
 /// The protocol whose bytes a ``WireError`` is about.
 public enum WireLayer: String, Sendable, CustomStringConvertible {
-    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio
+    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio, ipv6, icmpv6, ndp, mld
     public var description: String {
         switch self {
         case .ethernet: "Ethernet"
@@ -12,6 +12,10 @@ public enum WireLayer: String, Sendable, CustomStringConvertible {
         case .dns: "DNS"
         case .pcap: "pcap"
         case .virtio: "virtio-net header"
+        case .ipv6: "IPv6"
+        case .icmpv6: "ICMPv6"
+        case .ndp: "NDP"
+        case .mld: "MLD"
         }
     }
 }
@@ -24,7 +28,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(WireLayer, needed: Int, available: Int)
     /// A checksum (or the Ethernet FCS) did not verify.
     case badChecksum(WireLayer)
-    /// A version field held an unsupported value (IPv4's version is not 4).
+    /// A version field held an unsupported value (IPv4's version is not 4, IPv6's not 6).
     case badVersion(WireLayer, Int)
     /// A header-length field is below the minimum or runs past the data.
     case badHeaderLength(WireLayer, Int)

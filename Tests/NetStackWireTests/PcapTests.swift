@@ -15,6 +15,16 @@ private let expectedFrameCounts: [String: Int] = [
     "tcp-http-session": 49,
     "tcp-rst-closed-port": 2,
     "udp-echo": 2,
+    // IPv6 (make-ipv6-captures.sh)
+    "icmpv6-packet-too-big": 2,
+    "icmpv6-parameter-problem": 6,  // RH0 and its problem (with NDP between), next header 253 and its problem
+    "icmpv6-port-unreachable": 4,  // NS and NA, the datagram, the ICMPv6 error
+    "icmpv6-redirect": 7,  // echo, redirect, then R's neighbour solicitations
+    "icmpv6-time-exceeded": 2,
+    "ipv6-extension-headers": 2,
+    "ipv6-fragments": 6,  // request and reply in two fragments each, then NUD
+    "ipv6-link-up": 16,  // MLDv2 reports, DAD, RS, RA, NUD
+    "ipv6-ndp-echo": 6,
 ]
 
 /// `1795611831.650649000` → nanoseconds, as tshark prints `frame.time_epoch`.

@@ -28,6 +28,7 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(2),
         maxIterations: 1_000_000
     )
+    ipv6Benchmarks()
 
     for (name, count) in sizes {
         let data = filler(count)
