@@ -1,6 +1,7 @@
 /// The protocol whose bytes a ``WireError`` is about.
 public enum WireLayer: String, Sendable, CustomStringConvertible {
     case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio
+    case dhcp
     public var description: String {
         switch self {
         case .ethernet: "Ethernet"
@@ -12,6 +13,7 @@ public enum WireLayer: String, Sendable, CustomStringConvertible {
         case .dns: "DNS"
         case .pcap: "pcap"
         case .virtio: "virtio-net header"
+        case .dhcp: "DHCP"
         }
     }
 }
