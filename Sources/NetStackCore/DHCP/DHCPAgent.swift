@@ -1,0 +1,79 @@
+public import NetStackWire
+
+/// Runs a ``DHCPClient`` on a host's interface as a ``StackApplication``: a UDP
+/// socket on port 68 (broadcast allowed) carries its messages, and its leases are
+/// applied to the host (address, default route, nameservers). `stop` releases the lease.
+///
+/// Works on an Ethernet (TAP) interface; before it has an address the host sends its
+/// broadcasts from 0.0.0.0 out of the first interface. A class: the driver and its owner share it.
+public final class DHCPAgent: StackApplication {
+    public private(set) var client: DHCPClient
+    public let interface: InterfaceID
+    /// Called with each event (for `--verbose`), on the stack's thread.
+    public var onEvent: ((DHCPEvent) -> Void)?
+    /// Datagrams on port 68 that did not parse as DHCP.
+    public private(set) var malformedReplies = 0
+    private var socket: UDPSocketID?
+    private var started = false
+    private var buffer = [UInt8](repeating: 0, count: 1_500)
+
+    /// An agent for `interface` of a host whose MAC there is `mac`; `seed` as for ``DHCPClient``.
+    public init(interface: InterfaceID, mac: MACAddress, seed: UInt64, hostName: String? = nil) {
+        self.interface = interface
+        client = DHCPClient(mac: mac, seed: seed, hostName: hostName)
+    }
+
+    /// The lease in use, if any.
+    public var lease: DHCPLease? { client.lease }
+
+    public var nextWakeup: Instant? { started ? client.nextDeadline : .zero }
+
+    public func run(on host: Host, now: Instant) {
+        if !started {
+            started = true
+            let socket = host.udpOpen()
+            host.udpSetBroadcast(socket, true)
+            do { try host.udpBind(socket, port: DHCPMessage.clientPort) } catch {
+                onEvent?(.replyIgnored(reason: "cannot bind port 68: \(error)"))
+                return
+            }
+            self.socket = socket
+            perform(client.start(now: now), on: host, now: now)
+        }
+        guard let socket else { return }
+        while let datagram = host.udpReceive(socket) {
+            guard datagram.source.port == DHCPMessage.serverPort else { continue }
+            let parsed = datagram.payload.withUnsafeBytes { try? DHCPMessage.parse($0) }
+            guard let message = parsed else {
+                malformedReplies += 1
+                continue
+            }
+            perform(client.receive(message, now: now), on: host, now: now)
+        }
+        perform(client.poll(now: now), on: host, now: now)
+    }
+
+    public func stop(on host: Host, now: Instant) {
+        perform(client.release(now: now), on: host, now: now)
+        if let socket { host.udpClose(socket) }
+        socket = nil
+    }
+
+    private func perform(_ actions: [DHCPClient.Action], on host: Host, now: Instant) {
+        for action in actions {
+            switch action {
+            case let .send(message, destination):
+                guard let socket else { continue }
+                let length = buffer.withUnsafeMutableBytes { message.emit(into: $0) }
+                // A failure (no route yet) is retried by the client's own retransmission.
+                buffer.withUnsafeBytes { bytes in
+                    try? host.udpSend(socket, UnsafeRawBufferPointer(rebasing: bytes[0..<length]),
+                                      to: Endpoint(destination, DHCPMessage.serverPort), now: now)
+                }
+            case let .configure(lease): host.applyLease(lease, to: interface, now: now)
+            case let .deconfigure(lease): host.removeLease(lease, from: interface)
+            case let .event(event): onEvent?(event)
+            }
+        }
+    }
+}
