@@ -30,11 +30,22 @@ extension StackRuntime {
             }
         }
         start(agent)
+        dhcpAgent = agent
         let deadline = startedAt + settings.timeout
         try run { _, now in agent.lease != nil || now >= deadline }
         guard agent.lease != nil else {
             throw RuntimeError("no DHCP lease on \(device.name) within \(settings.timeout) (\(agent.client.ignoredReplies) replies ignored)")
         }
+    }
+
+    /// Gives the DHCP lease back (RELEASE) for a command that ends on its own (`ping`, `fetch`):
+    /// runs the loop until the RELEASE has left — ARP may first have to find the server — or
+    /// ``DHCPAgent/releaseGrace`` has passed. Does nothing without a lease; `serve` and `tunnel`
+    /// release when they are stopped (SIGINT/SIGTERM).
+    public func releaseLease() {
+        guard let agent = dhcpAgent, agent.lease != nil else { return }
+        withHost { host, now in agent.stop(on: host, now: now) }
+        try? run { _, _ in !agent.isReleasing }
     }
 
     /// The address the stack has on its interface now (a DHCP lease's, or the configured one).

@@ -116,6 +116,8 @@ public final class StackRuntime: @unchecked Sendable {
     /// Whether `run` blocks SIGINT/SIGTERM and stops on them (not when run in the background).
     private var handlesSignals = true
     private var loopThread: LoopThread?
+    /// The DHCP client, when the address came from a lease (StackRuntime+DHCP.swift).
+    var dhcpAgent: DHCPAgent?
     /// Why the device can no longer be used (it was deleted, or it failed); ends ``run(until:)``.
     private var deviceFailure: RuntimeError?
     /// Set when the loop ended for good (device gone, or stopped): parked tasks were failed with it, later ones fail at once.

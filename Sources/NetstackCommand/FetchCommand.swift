@@ -60,6 +60,7 @@ struct FetchCommand: ParsableCommand {
             return fetch.outcome != nil
         }
         progress?.finish()
+        runtime.releaseLease()
         try sink.close()
         switch fetch.outcome {
         case .success?: return

@@ -65,6 +65,7 @@ struct PingCommand: ParsableCommand {
         }
         runtime.start(session)
         try runtime.run { _, _ in session.finished }
+        runtime.releaseLease()
         if let error = session.sendError {
             throw CommandFailure("ping: connect: \(error.description.split(separator: ":").last.map { $0.dropFirst() } ?? "")")
         }

@@ -70,7 +70,13 @@ struct DHCPAgentTests {
         let announcement = try #require(host.sent().first)
         #expect(Array(announcement[12..<14]) == [0x08, 0x06])
 
+        // The server's MAC is not known: the RELEASE waits for ARP, whose reply comes to the
+        // leased address, so the address stays until the RELEASE has left or the grace is over.
         agent.stop(on: host, now: .seconds(1))
+        #expect(agent.isReleasing)
+        #expect(host.isLocal(leased))
+        agent.run(on: host, now: .seconds(1) + DHCPAgent.releaseGrace)
+        #expect(!agent.isReleasing)
         #expect(!host.isLocal(leased))
         #expect(host.resolverConfig.nameservers.isEmpty)
     }
@@ -98,5 +104,32 @@ struct DHCPAgentTests {
         #expect(message.ip.source == leased)
         #expect(message.ip.destination == server)
         #expect(message.dhcp.clientAddress == leased)
+        #expect(!agent.isReleasing)
+        #expect(!host.isLocal(leased))
+    }
+
+    @Test("a RELEASE waiting for ARP leaves when the server's MAC is learnt, and then the address goes")
+    func releaseAfterARP() throws {
+        let host = makeHost("client", [Port("eth0", clientMAC, nil)])
+        let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: 11)
+        agent.run(on: host, now: .zero)
+        let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
+        host.feed(serverFrame(.offer, to: discover))
+        agent.run(on: host, now: .zero)
+        let request = try dhcpFrame(try #require(host.sent().first)).dhcp
+        host.feed(serverFrame(.ack, to: request))
+        agent.run(on: host, now: .zero)
+        host.drain()
+        agent.stop(on: host, now: .milliseconds(100))
+        let asked = host.sent()
+        #expect(asked.count == 1 && Array(asked[0][12..<14]) == [0x08, 0x06], "an ARP request for the server")
+        host.feed(Build.arp(.reply, senderMAC: serverMAC, senderIP: server, targetMAC: clientMAC, targetIP: leased,
+                            to: clientMAC), at: .milliseconds(101))
+        let release = try #require(host.sent().lazy.compactMap { try? dhcpFrame($0) }.first)
+        #expect(release.dhcp.messageType == .release)
+        #expect(release.ethernet.destination == serverMAC)
+        agent.run(on: host, now: .milliseconds(101))
+        #expect(!agent.isReleasing)
+        #expect(!host.isLocal(leased))
     }
 }

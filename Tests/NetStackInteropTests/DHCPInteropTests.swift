@@ -82,6 +82,22 @@ extension InteropTests {
             }
         }
 
+        @Test("ping --address dhcp: leases, pings the server, and gives the lease back when it ends")
+        func pingReleases() async throws {
+            try await withNamespace { ns in
+                try ns.addStandardTap()
+                let dnsmasq = try await ns.startDHCPServer()
+                let ping = try await ns.netstack(["ping", "--tap", "tap0", "--address", "dhcp", "--verbose", "-c", "2",
+                                                  Interop.kernelAddress], timeout: .seconds(60))
+                #expect(ping.succeeded, "\(ping)")
+                #expect(ping.output.contains("2 packets transmitted, 2 received"), "\(ping)")
+                #expect(ping.errorOutput.contains("DHCP: RELEASE of 192.0.2."), "\(ping)")
+                let leases = try await eventually(timeout: .seconds(5), { ns.dhcpLeases }) { !$0.contains("192.0.2.") }
+                #expect(!leases.contains("192.0.2."), "dnsmasq still holds a lease: \(leases)")
+                #expect(dnsmasq.errorOutput.contains("DHCPRELEASE(tap0)"), "dnsmasq's log: \(dnsmasq.errorOutput)")
+            }
+        }
+
         @Test("--address dhcp with no server: one line naming the failure and a non-zero exit")
         func noServer() async throws {
             try await withNamespace { ns in

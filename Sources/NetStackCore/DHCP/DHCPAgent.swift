@@ -15,6 +15,11 @@ public final class DHCPAgent: StackApplication {
     public private(set) var malformedReplies = 0
     private var socket: UDPSocketID?
     private var started = false
+    /// A released lease whose address stays until the RELEASE has left: while ARP still asks
+    /// for the server, its reply is addressed to the leased address.
+    private var retiring: (lease: DHCPLease, since: Instant)?
+    /// Longest a released address waits for the RELEASE to leave (ARP's three tries).
+    public static let releaseGrace = Duration.seconds(3)
     private var buffer = [UInt8](repeating: 0, count: 1_500)
 
     /// An agent for `interface` of a host whose MAC there is `mac`; `seed` as for ``DHCPClient``.
@@ -26,9 +31,16 @@ public final class DHCPAgent: StackApplication {
     /// The lease in use, if any.
     public var lease: DHCPLease? { client.lease }
 
-    public var nextWakeup: Instant? { started ? client.nextDeadline : .zero }
+    public var nextWakeup: Instant? {
+        if let retiring { return retiring.since + Self.releaseGrace }
+        return started ? client.nextDeadline : .zero
+    }
+
+    /// True from `stop` until the RELEASE has left (or ``releaseGrace`` has passed) and the address is gone.
+    public var isReleasing: Bool { retiring != nil }
 
     public func run(on host: Host, now: Instant) {
+        if retiring != nil { return settleRelease(on: host, now: now) }
         if !started {
             started = true
             let socket = host.udpOpen()
@@ -53,10 +65,24 @@ public final class DHCPAgent: StackApplication {
         perform(client.poll(now: now), on: host, now: now)
     }
 
+    /// Sends the RELEASE (§4.4.6) and stops the client. The address is removed once the
+    /// RELEASE has left: at once when the server's (or the router's) MAC is known, else
+    /// on a later turn when ARP has found it, or after ``releaseGrace``.
     public func stop(on host: Host, now: Instant) {
-        perform(client.release(now: now), on: host, now: now)
+        for action in client.release(now: now) {
+            if case let .deconfigure(lease) = action { retiring = (lease, now) } else { perform([action], on: host, now: now) }
+        }
         if let socket { host.udpClose(socket) }
         socket = nil
+        settleRelease(on: host, now: now)
+    }
+
+    private func settleRelease(on host: Host, now: Instant) {
+        guard let (lease, since) = retiring else { return }
+        let hop = lease.network.contains(lease.server) ? lease.server : lease.routers.first ?? lease.server
+        guard host.arpCache.lookup(hop, now: now) != nil || now >= since + Self.releaseGrace else { return }
+        host.removeLease(lease, from: interface)
+        retiring = nil
     }
 
     private func perform(_ actions: [DHCPClient.Action], on host: Host, now: Instant) {
