@@ -40,8 +40,9 @@ extension InteropTests {
             try await withNamespace { ns in
                 try ns.addStandardTap()
                 let dnsmasq = try await ns.startDHCPServer()
+                let pcap = ns.directory + "/dhcp.pcap"
                 let serve = try await ns.serve(["--tap", "tap0", "--address", "dhcp", "--mac", Interop.netstackMAC,
-                                                "--control", ns.controlPath, "--verbose"])
+                                                "--control", ns.controlPath, "--verbose", "--pcap", pcap])
                 // "ready tap tap0 192.0.2.1xx/24"
                 let ready = try #require(serve.output.split(separator: "\n").first { $0.hasPrefix("ready") })
                 let leased = try #require(ready.split(separator: " ").dropFirst(3).first.map(String.init))
@@ -79,7 +80,24 @@ extension InteropTests {
                 }
                 #expect(!leases.contains(Interop.netstackMAC), "dnsmasq still holds the lease: \(leases)")
                 #expect(dnsmasq.errorOutput.contains("DHCPRELEASE(tap0) \(address)"), "dnsmasq's log: \(dnsmasq.errorOutput)")
+                try expectWellFormedDHCP(in: pcap, leased: address)
             }
+        }
+
+        /// tshark decodes every DHCP message NetStack sent, with good IP and UDP checksums and
+        /// nothing malformed: DISCOVER and REQUEST from 0.0.0.0 broadcast, the renewal
+        /// REQUEST unicast from the lease, and the RELEASE.
+        private func expectWellFormedDHCP(in pcap: String, leased: String) throws {
+            let decoded = try TShark.run([
+                "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-Y", "udp.srcport == 68",
+                "-T", "fields", "-e", "dhcp.option.dhcp", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.checksum.status",
+                "-e", "udp.checksum.status", "-e", "_ws.malformed",
+            ])
+            let lines = decoded.output.split(separator: "\n").filter { $0.first?.isNumber == true }.map(String.init)
+            #expect(lines.starts(with: ["1\t0.0.0.0\t255.255.255.255\t1\t1\t", "3\t0.0.0.0\t255.255.255.255\t1\t1\t"]),
+                    "NetStack's DHCP messages: \(decoded.output)")
+            #expect(lines.contains("3\t\(leased)\t\(Interop.kernelAddress)\t1\t1\t"), "no renewal: \(decoded.output)")
+            #expect(lines.last == "7\t\(leased)\t\(Interop.kernelAddress)\t1\t1\t", "no RELEASE last: \(decoded.output)")
         }
 
         @Test("ping --address dhcp: leases, pings the server, and gives the lease back when it ends")
