@@ -34,6 +34,7 @@ extension StackRuntime {
         let deadline = startedAt + settings.timeout
         try run { _, now in agent.lease != nil || now >= deadline }
         guard agent.lease != nil else {
+            if clock.now() < deadline { throw RuntimeError("stopped while waiting for a DHCP lease on \(device.name)") }
             throw RuntimeError("no DHCP lease on \(device.name) within \(settings.timeout) (\(agent.client.ignoredReplies) replies ignored)")
         }
     }

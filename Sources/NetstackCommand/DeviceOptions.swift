@@ -56,6 +56,8 @@ struct DeviceOptions: ParsableArguments {
             throw ValidationError("bad --\(tapFD != nil ? "tap" : "tun")-fd \(fd): a descriptor number, 0 or more")
         }
         if !usesDHCP { _ = try parsedAddress() }
+        if usesDHCP, tun != nil || tunFD != nil { throw ValidationError("--address dhcp needs a TAP device (--tap or --tap-fd)") }
+        if usesDHCP, gateway != nil { throw ValidationError("--gateway cannot be combined with --address dhcp (the lease names the router)") }
         if let gateway, IPv4Address(gateway) == nil { throw ValidationError("malformed gateway address '\(gateway)'") }
         if let mac {
             guard let parsed = MACAddress(mac) else { throw ValidationError("malformed MAC address '\(mac)'") }
