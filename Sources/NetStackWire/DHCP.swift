@@ -43,10 +43,12 @@ public enum DHCPOptionCode {
 /// One option from a message's options field: its code and its data bytes
 /// (pad and end are not options in this sense and never appear here).
 public struct DHCPOption: Hashable, Sendable {
+    /// The option code (RFC 2132), 1 to 254.
     public var code: UInt8
     /// At most 255 bytes (the length octet).
     public var data: [UInt8]
 
+    /// An option; `data` must fit the length octet.
     public init(code: UInt8, data: [UInt8]) {
         precondition(data.count <= 255, "a DHCP option holds at most 255 bytes")
         self.code = code
@@ -58,7 +60,7 @@ public struct DHCPOption: Hashable, Sendable {
 /// after `init(checking:)` succeeds every accessor reads inside the bytes.
 /// Costs nothing beyond the length check; the options are walked by ``DHCPMessage/parse(_:)``.
 public struct DHCPPacketView {
-    /// The message bytes (the UDP payload).
+    /// The message bytes (the UDP payload), borrowed.
     public let bytes: UnsafeRawBufferPointer
 
     /// op, htype, hlen, hops (4) + xid (4) + secs, flags (4) + four addresses (16)
@@ -79,16 +81,27 @@ public struct DHCPPacketView {
         self.bytes = bytes
     }
 
+    /// op (offset 0): 1 BOOTREQUEST, 2 BOOTREPLY.
     public var op: UInt8 { bytes[0] }
+    /// htype (1): 1 for Ethernet.
     public var hardwareType: UInt8 { bytes[1] }
+    /// hlen (2): 6 for Ethernet.
     public var hardwareLength: UInt8 { bytes[2] }
+    /// hops (3): relay agents passed.
     public var hops: UInt8 { bytes[3] }
+    /// xid (4–7).
     public var transactionID: UInt32 { bytes.be32(4) }
+    /// secs (8–9).
     public var seconds: UInt16 { bytes.be16(8) }
+    /// flags (10–11): bit 15 BROADCAST.
     public var flags: UInt16 { bytes.be16(10) }
+    /// ciaddr (12–15).
     public var clientAddress: IPv4Address { .load(bytes, at: 12) }
+    /// yiaddr (16–19).
     public var yourAddress: IPv4Address { .load(bytes, at: 16) }
+    /// siaddr (20–23).
     public var serverAddress: IPv4Address { .load(bytes, at: 20) }
+    /// giaddr (24–27).
     public var relayAddress: IPv4Address { .load(bytes, at: 24) }
     /// The first six bytes of chaddr (Ethernet's hardware address).
     public var clientMAC: MACAddress { .load(bytes, at: 28) }
@@ -109,8 +122,10 @@ public struct DHCPPacketView {
 public struct DHCPMessage: Hashable, Sendable, CustomStringConvertible {
     /// 1 BOOTREQUEST (client → server), 2 BOOTREPLY.
     public var op: UInt8
+    /// htype and hlen: Ethernet (1, 6), the only hardware `parse` accepts.
     public var hardwareType: UInt8 = 1
     public var hardwareLength: UInt8 = 6
+    /// Relay agents passed; a client sends zero.
     public var hops: UInt8 = 0
     /// xid: chosen by the client, echoed by the server.
     public var transactionID: UInt32
@@ -143,6 +158,7 @@ public struct DHCPMessage: Hashable, Sendable, CustomStringConvertible {
     /// The client's and the server's UDP ports (RFC 2131 §4.1).
     public static let clientPort: UInt16 = 68, serverPort: UInt16 = 67
 
+    /// A message with no addresses, flags or options yet.
     public init(op: UInt8, transactionID: UInt32, clientMAC: MACAddress) {
         self.op = op
         self.transactionID = transactionID

@@ -7,7 +7,9 @@ public import NetStackWire
 /// Works on an Ethernet (TAP) interface; before it has an address the host sends its
 /// broadcasts from 0.0.0.0 out of the first interface. A class: the driver and its owner share it.
 public final class DHCPAgent: StackApplication {
+    /// The state machine it drives (state, lease, ignored replies).
     public private(set) var client: DHCPClient
+    /// The interface whose address the lease sets.
     public let interface: InterfaceID
     /// Called with each event (for `--verbose`), on the stack's thread.
     public var onEvent: ((DHCPEvent) -> Void)?
@@ -31,6 +33,7 @@ public final class DHCPAgent: StackApplication {
     /// The lease in use, if any.
     public var lease: DHCPLease? { client.lease }
 
+    /// The client's next timer, the end of a release's grace, or now before the first turn.
     public var nextWakeup: Instant? {
         if let retiring { return retiring.since + Self.releaseGrace }
         return started ? client.nextDeadline : .zero
@@ -39,6 +42,8 @@ public final class DHCPAgent: StackApplication {
     /// True from `stop` until the RELEASE has left (or ``releaseGrace`` has passed) and the address is gone.
     public var isReleasing: Bool { retiring != nil }
 
+    /// First turn: opens port 68 and broadcasts the DISCOVER. Then: hands the client every
+    /// datagram from port 67 (those that do not parse are counted), and runs its timers.
     public func run(on host: Host, now: Instant) {
         if retiring != nil { return settleRelease(on: host, now: now) }
         if !started {

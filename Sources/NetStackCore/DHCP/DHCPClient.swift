@@ -22,11 +22,14 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
     /// When the ACK arrived: T1, T2 and the expiry count from here (RFC 2131 §4.4.1 counts from
     /// the REQUEST; the difference is one round trip).
     public var acquired: Instant
-    /// T1 and T2 (options 58, 59; else 0.5 and 0.875 of the lease, RFC 2131 §4.4.5).
+    /// T1 (option 58; else half the lease, RFC 2131 §4.4.5); nil for an infinite lease.
     public var renewAt: Instant?
+    /// T2 (option 59; else 0.875 of the lease); nil for an infinite lease.
     public var rebindAt: Instant?
+    /// The end of the lease; nil for an infinite one.
     public var expiresAt: Instant?
 
+    /// The connected network the address lies in.
     public var network: IPv4Network { IPv4Network(address: address, prefixLength: prefixLength) }
 
     public var description: String {
@@ -38,14 +41,23 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
 
 /// Something the client did, for `--verbose` narration.
 public enum DHCPEvent: Sendable, Equatable, CustomStringConvertible {
+    /// A DISCOVER was broadcast (`attempt` counts transmissions of this xid, from 1).
     case discoverSent(transactionID: UInt32, attempt: Int)
+    /// An OFFER was accepted; the REQUEST follows.
     case offerReceived(address: IPv4Address, server: IPv4Address)
+    /// A REQUEST for an offered address was broadcast (SELECTING).
     case requestSent(address: IPv4Address, server: IPv4Address, attempt: Int)
+    /// An ACK: the client is BOUND with this lease (new or extended).
     case ackReceived(DHCPLease)
+    /// A NAK: the address is not the client's; back to INIT.
     case nakReceived(server: IPv4Address)
+    /// T1: a REQUEST unicast to the lease's server (RENEWING).
     case renewSent(address: IPv4Address, server: IPv4Address)
+    /// T2: a REQUEST broadcast to any server (REBINDING).
     case rebindSent(address: IPv4Address)
+    /// The lease ran out: the address was removed; back to INIT.
     case leaseExpired(address: IPv4Address)
+    /// The lease was given back (§4.4.6).
     case releaseSent(address: IPv4Address, server: IPv4Address)
     /// A datagram on port 68 that was not an answer to this client (wrong xid, chaddr, op, type or server).
     case replyIgnored(reason: String)
@@ -77,6 +89,8 @@ public enum DHCPEvent: Sendable, Equatable, CustomStringConvertible {
 /// sends RELEASE and stops. Value type; every call is O(message) and allocates only
 /// the messages it returns.
 public struct DHCPClient: Sendable {
+    /// RFC 2131 figure 5's states (INIT-REBOOT and REBOOTING are not used: every start is from INIT),
+    /// and `released` after ``release(now:)``.
     public enum State: Sendable, Equatable {
         case initial, selecting, requesting, bound, renewing, rebinding, released
     }
@@ -93,6 +107,7 @@ public struct DHCPClient: Sendable {
         case event(DHCPEvent)
     }
 
+    /// The interface's hardware address: chaddr, and the client identifier (option 61: 1 + MAC).
     public let mac: MACAddress
     /// Option 12 sent in DISCOVER and REQUEST, when set.
     public var hostName: String?
