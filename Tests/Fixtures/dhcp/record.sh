@@ -3,7 +3,10 @@
 # as golden bytes for NetStack's DHCP wire-format tests: DISCOVER, OFFER,
 # REQUEST, ACK, and the RELEASE udhcpc sends on exit (-R).
 # Needs root, dnsmasq, busybox, tcpdump. Usage: record.sh [OUTFILE]
-# (default: dhcp-exchange.pcap beside this script).
+# (default: dhcp-exchange.pcap beside this script). The xid, the leased address and
+# the frame count differ from one recording to the next: after re-recording, update
+# what Tests/NetStackWireTests/DHCPTests.swift expects (from tshark -V of the new file).
+# The committed file: recorded 2026-12-06, Linux 6.18, dnsmasq 2.90, BusyBox 1.35.0.
 # Topology, in namespaces made here and removed on exit, even on failure:
 #   dhcpS 192.0.2.1/24 (s0, 02:00:00:00:0d:fe, dnsmasq) --veth-- dhcpC (c0, 02:00:00:00:0d:01, udhcpc)
 set -u
