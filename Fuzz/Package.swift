@@ -6,7 +6,7 @@ import PackageDescription
 
 /// One executable per parser; each `main.swift` hands libFuzzer a callback.
 let fuzzers = [
-    "FuzzEthernet", "FuzzARP", "FuzzIPv4", "FuzzICMPv4", "FuzzUDP", "FuzzTCP", "FuzzDNS", "FuzzPcap",
+    "FuzzEthernet", "FuzzARP", "FuzzIPv4", "FuzzICMPv4", "FuzzUDP", "FuzzTCP", "FuzzDNS", "FuzzPcap", "FuzzDHCP",
     "FuzzIPv6", "FuzzICMPv6", "FuzzNDP", "FuzzMLD", "FuzzIPv6Address",
 ]
 

@@ -18,7 +18,7 @@ seconds=${1:-20}
 shift $(( $# > 0 ? 1 : 0 ))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(FuzzEthernet FuzzARP FuzzIPv4 FuzzICMPv4 FuzzUDP FuzzTCP FuzzDNS FuzzPcap
+    targets=(FuzzEthernet FuzzARP FuzzIPv4 FuzzICMPv4 FuzzUDP FuzzTCP FuzzDNS FuzzPcap FuzzDHCP
              FuzzIPv6 FuzzICMPv6 FuzzNDP FuzzMLD FuzzIPv6Address
              FuzzStack FuzzResolver FuzzHTTPRequest FuzzHTTPResponse FuzzControl)
 fi

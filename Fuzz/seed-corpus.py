@@ -68,6 +68,8 @@ def layers(frame):
         ports = struct.unpack(">HH", body[0:4])
         if 53 in ports:
             yield "FuzzDNS", body[8:]
+        if 67 in ports or 68 in ports:
+            yield "FuzzDHCP", body[8:]
     elif proto == 6:
         yield "FuzzTCP", addresses + body
 
@@ -226,10 +228,14 @@ def resolver_seeds():
 def main():
     captures, corpus = sys.argv[1], sys.argv[2]
     seeds = []
-    for name in sorted(os.listdir(captures)):
-        if not name.endswith(".pcap"):
+    # The DHCP exchange lives beside the captures (Tests/Fixtures/dhcp), out of their frame-count test.
+    dhcp = os.path.join(os.path.dirname(os.path.abspath(captures)), "dhcp")
+    paths = [os.path.join(captures, name) for name in sorted(os.listdir(captures))]
+    paths += [os.path.join(dhcp, name) for name in sorted(os.listdir(dhcp))] if os.path.isdir(dhcp) else []
+    for path in paths:
+        if not path.endswith(".pcap"):
             continue
-        with open(os.path.join(captures, name), "rb") as f:
+        with open(path, "rb") as f:
             data = f.read()
         seeds.append(("FuzzPcap", data))
         frames = list(records(data))

@@ -41,6 +41,9 @@ public struct RuntimeConfiguration: Sendable {
     /// CPU spinning at 100% for up to this long after every burst of traffic, idle or not.
     /// Zero to one second (``StackRuntime/maximumBusyPoll``); anything else is refused.
     public var busyPoll: Duration = .zero
+    /// Take the address from a DHCP server (`--address dhcp`) instead of ``address``: the
+    /// runtime's initializer waits for a lease (see ``DHCPSettings``); ``gateway`` is then ignored.
+    public var dhcp: DHCPSettings?
 
     /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
@@ -113,6 +116,8 @@ public final class StackRuntime: @unchecked Sendable {
     /// Whether `run` blocks SIGINT/SIGTERM and stops on them (not when run in the background).
     private var handlesSignals = true
     private var loopThread: LoopThread?
+    /// The DHCP client, when the address came from a lease (StackRuntime+DHCP.swift).
+    var dhcpAgent: DHCPAgent?
     /// Why the device can no longer be used (it was deleted, or it failed); ends ``run(until:)``.
     private var deviceFailure: RuntimeError?
     /// Set when the loop ended for good (device gone, or stopped): parked tasks were failed with it, later ones fail at once.
@@ -174,6 +179,11 @@ public final class StackRuntime: @unchecked Sendable {
         try epoll.add(wakeup.fd, token: Token.wakeup.rawValue)
         if let control { try epoll.add(control.fd, token: Token.control.rawValue) }
         let now = clock.now()
+        if let dhcp = configuration.dhcp {
+            guard device.kind == .tap else { throw RuntimeError("--address dhcp needs a TAP device (DHCP runs over Ethernet)") }
+            try acquireLease(dhcp)
+            return
+        }
         host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
         if let gateway = configuration.gateway {
             guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {

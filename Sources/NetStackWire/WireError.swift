@@ -1,6 +1,6 @@
 /// The protocol whose bytes a ``WireError`` is about.
 public enum WireLayer: String, Sendable, CustomStringConvertible {
-    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio, ipv6, icmpv6, ndp, mld
+    case ethernet, arp, ipv4, icmpv4, udp, tcp, dns, pcap, virtio, ipv6, icmpv6, ndp, mld, dhcp
     public var description: String {
         switch self {
         case .ethernet: "Ethernet"
@@ -16,6 +16,7 @@ public enum WireLayer: String, Sendable, CustomStringConvertible {
         case .icmpv6: "ICMPv6"
         case .ndp: "NDP"
         case .mld: "MLD"
+        case .dhcp: "DHCP"
         }
     }
 }

@@ -19,7 +19,9 @@ struct DeviceOptions: ParsableArguments {
         "Adopt the inherited descriptor N: an open TUN device (or a datagram socket carrying IP packets).", valueName: "N"))
     var tunFD: Int32?
 
-    @Option(name: .long, help: ArgumentHelp("The stack's address and prefix length, e.g. 192.0.2.2/24.", valueName: "A.B.C.D/P"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The stack's address and prefix length, e.g. 192.0.2.2/24, or dhcp: take a lease from a DHCP server (TAP only).",
+        valueName: "A.B.C.D/P|dhcp"))
     var address: String
 
     @Option(name: .long, help: ArgumentHelp("Default gateway.", valueName: "G"))
@@ -53,7 +55,9 @@ struct DeviceOptions: ParsableArguments {
         if let fd = tapFD ?? tunFD, fd < 0 {
             throw ValidationError("bad --\(tapFD != nil ? "tap" : "tun")-fd \(fd): a descriptor number, 0 or more")
         }
-        _ = try parsedAddress()
+        if !usesDHCP { _ = try parsedAddress() }
+        if usesDHCP, tun != nil || tunFD != nil { throw ValidationError("--address dhcp needs a TAP device (--tap or --tap-fd)") }
+        if usesDHCP, gateway != nil { throw ValidationError("--gateway cannot be combined with --address dhcp (the lease names the router)") }
         if let gateway, IPv4Address(gateway) == nil { throw ValidationError("malformed gateway address '\(gateway)'") }
         if let mac {
             guard let parsed = MACAddress(mac) else { throw ValidationError("malformed MAC address '\(mac)'") }
@@ -74,9 +78,12 @@ struct DeviceOptions: ParsableArguments {
 
     func parsedAddress() throws -> (IPv4Address, Int) { try parseInterfaceAddress(address) }
 
+    /// `--address dhcp`: the runtime waits for a DHCP lease instead.
+    var usesDHCP: Bool { address.lowercased() == "dhcp" }
+
     /// The runtime's configuration for these options.
     func configuration() throws -> RuntimeConfiguration {
-        let (ip, prefix) = try parsedAddress()
+        let (ip, prefix) = usesDHCP ? (IPv4Address.any, 0) : try parsedAddress()
         let device: DeviceSource = if let fd = tapFD ?? tunFD {
             .adopted(fd: fd, kind: tapFD != nil ? .tap : .tun)
         } else {
@@ -90,6 +97,7 @@ struct DeviceOptions: ParsableArguments {
         configuration.pcapPath = pcap
         configuration.pcapOverwrite = pcapOverwrite
         configuration.pcapLimit = pcapLimit.flatMap(parseByteSize)
+        if usesDHCP { configuration.dhcp = DHCPSettings() }
         return configuration
     }
 }

@@ -43,6 +43,7 @@ struct FetchCommand: ParsableCommand {
         let target = try HTTPURL.parse(url)
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
@@ -59,6 +60,7 @@ struct FetchCommand: ParsableCommand {
             return fetch.outcome != nil
         }
         progress?.finish()
+        runtime.releaseLease()
         try sink.close()
         switch fetch.outcome {
         case .success?: return

@@ -47,6 +47,7 @@ struct PingCommand: ParsableCommand {
     func run() throws {
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
         let runtime = try StackRuntime(configuration)
@@ -64,6 +65,7 @@ struct PingCommand: ParsableCommand {
         }
         runtime.start(session)
         try runtime.run { _, _ in session.finished }
+        runtime.releaseLease()
         if let error = session.sendError {
             throw CommandFailure("ping: connect: \(error.description.split(separator: ":").last.map { $0.dropFirst() } ?? "")")
         }

@@ -87,6 +87,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         var configuration = try device.configuration()
         configuration.offload = try offload.mode()
+        configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         configuration.controlPath = control
         configuration.host.tcp.maxTimeWait = maxTimeWait
@@ -138,7 +139,8 @@ struct ServeCommand: ParsableCommand {
         }
         for program in programs { runtime.start(program) }
         let mode = configuration.deviceKind == .tap ? "tap" : "tun"
-        print("ready \(mode) \(runtime.device.name) \(device.address)" + (services.isEmpty ? "" : " " + services.joined(separator: ", ")))
+        let address = runtime.currentAddress.map { "\($0.address)/\($0.prefixLength)" } ?? device.address
+        print("ready \(mode) \(runtime.device.name) \(address)" + (services.isEmpty ? "" : " " + services.joined(separator: ", ")))
         fflush(nil)
         try runtime.run()
     }

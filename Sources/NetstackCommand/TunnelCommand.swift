@@ -106,6 +106,7 @@ struct TunnelCommand: ParsableCommand {
         configuration.controlPath = control
         configuration.pcapPath = pcap
         configuration.offload = try offload.mode()
+        configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         var relay = TunnelRelayConfig()
         relay.outboundInterface = outboundInterface

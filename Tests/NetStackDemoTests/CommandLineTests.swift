@@ -103,6 +103,14 @@ struct CommandLineTests {
         try expectOneLineRefusal(arguments, prefix: "netstack: bad --busy-poll '", suffix: "microseconds, 0 (off) to 1000000")
     }
 
+    @Test("--address dhcp on a TUN, or beside --gateway, gets one line and a non-zero exit", arguments: [
+        (["ping", "--tun", "nstest0", "--address", "dhcp", "192.0.2.1"], "needs a TAP device (--tap or --tap-fd)"),
+        (["serve", "--tap", "nstest0", "--address", "dhcp", "--gateway", "192.0.2.1"], "the lease names the router)"),
+    ])
+    func dhcpRefusals(arguments: [String], suffix: String) throws {
+        try expectOneLineRefusal(arguments, prefix: "netstack: --", suffix: suffix)
+    }
+
     /// `netstack arguments` exits non-zero with one line on stderr, from `prefix` to `suffix`, and nothing on stdout.
     private func expectOneLineRefusal(_ arguments: [String], prefix: String, suffix: String,
                                       sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -102,7 +102,9 @@ extension Host {
     /// the first interface, to everyone on it. `countingUse` bumps the route's Use column.
     func outboundRoute(toward destination: IPv4Address, countingUse: Bool) -> Route? {
         if destination.isLimitedBroadcast {
-            return addresses.first.map { Route(destination: $0.network, interface: $0.interface) }
+            if let first = addresses.first { return Route(destination: first.network, interface: first.interface) }
+            // No address yet: a DHCP client broadcasts from 0.0.0.0 (RFC 2131 §4.1).
+            return adapters.isEmpty ? nil : Route(destination: IPv4Network(address: .any, prefixLength: 0), interface: InterfaceID(0))
         }
         return countingUse ? routes.lookup(destination) : routes.peek(destination)
     }
