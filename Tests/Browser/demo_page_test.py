@@ -48,7 +48,7 @@ def main():
     os.makedirs(shots, exist_ok=True)
     work = tempfile.mkdtemp(prefix="netstack-page-")
     page, pcap = os.path.join(work, "demo.html"), os.path.join(work, "demo.pcap")
-    subprocess.run([netstack, "demo", "--lang", "en", "--no-color", "--quiet", "--html", page, "--pcap", pcap],
+    subprocess.run([netstack, "demo", "--lang", "en", "--no-color", "--html", page, "--pcap", pcap],
                    check=True, stdout=subprocess.DEVNULL)
     text = open(page, encoding="utf-8").read()
     data = json.loads(re.search(r'<script type="application/json" id="demo-data">(.*?)</script>', text, re.S).group(1))
@@ -75,8 +75,10 @@ def main():
             check(active == ["cable-" + hops[target]["cable"]], "hop %d: highlighted %s, expected cable-%s" % (target + 1, active, hops[target]["cable"]))
             check(hops[target]["info"] in driver.find_element(By.ID, "hop-what").text, "hop %d: the hop's frame is described" % (target + 1))
             told = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#narration li")]
-            expected = [l[1] for l in data["lines"] if l[0] <= hops[target]["t"] and l[1].strip()]
-            check(told and expected and told[-1] == expected[-1].strip(), "hop %d: the narration ends with the last line told by then" % (target + 1))
+            step = [s for s in data["steps"] if s["t"] <= hops[target]["t"]][-1]
+            check(driver.find_element(By.ID, "step-title").text == step["title"], "hop %d: the step's title is shown" % (target + 1))
+            expected = [l[1] for l in data["lines"][step["line"]:] if l[0] <= hops[target]["t"] and l[1].strip() and not l[1].startswith("== ")]
+            check(told and expected and told[-1].strip() == expected[-1].strip(), "hop %d: the narration ends with the last line told by then: %r vs %r" % (target + 1, told[-1:], expected[-1:]))
         driver.save_screenshot(os.path.join(shots, "2-hop-121.png"))
 
         # The SYN: its dissection against tshark's decoding of the same frame of the capture.

@@ -67,7 +67,7 @@ enum PageData {
             ("frames", .array(frames)), ("ladder", .array(ladder)), ("hops", .array(hops)),
             ("lines", .array(input.log.lines.map { .array([.int($0.nanoseconds), .string($0.text)]) })),
             ("steps", .array(input.log.steps.map { .object([("title", .string($0.title)), ("t", .int($0.nanoseconds)),
-                                                           ("tables", tables($0.tablesBefore))]) })),
+                                                           ("line", .int($0.firstLine)), ("tables", tables($0.tablesBefore))]) })),
             ("finalTables", tables(input.log.finalTables)),
         ]).rendered
     }

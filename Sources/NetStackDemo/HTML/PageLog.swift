@@ -14,10 +14,11 @@ final class PageLog {
         var arp: String
     }
 
-    /// A step: its title, when it began, and the tables at that moment.
+    /// A step: its title, when it began, its first line of narration, and the tables at that moment.
     struct Step {
         var title: String
         var nanoseconds: Int64
+        var firstLine: Int
         var tablesBefore: [Tables]
     }
 
@@ -38,7 +39,7 @@ final class PageLog {
 
     /// Records the start of a step and the tables as they stand. O(tables' size).
     func beginStep(_ title: String) {
-        steps.append(Step(title: Self.plain(title), nanoseconds: clock(), tablesBefore: snapshot()))
+        steps.append(Step(title: Self.plain(title), nanoseconds: clock(), firstLine: lines.count, tablesBefore: snapshot()))
     }
 
     /// Records the tables as the run left them.

@@ -208,7 +208,8 @@ enum PageScript {
     $("step-title").textContent = s >= 0 ? data.steps[s].title : "";
     const list = $("narration");
     list.textContent = "";
-    const lines = data.lines.filter((l) => l[0] <= h.t && (s < 0 || l[0] >= data.steps[s].t) && l[1].trim() !== "");
+    const first = s >= 0 ? data.steps[s].line : 0;
+    const lines = data.lines.filter((l, i) => i >= first && l[0] <= h.t && l[1].trim() !== "" && !l[1].startsWith("== "));
     for (const l of lines.slice(-12)) list.appendChild(make("li", "", l[1]));
     showTables(s);
   }
