@@ -12,7 +12,7 @@ h1 { font-size: 18px; margin: 0; }
 h2 { font-size: 15px; margin: 0 0 6px; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; padding: 12px 16px; }
 section { border: 1px solid var(--line); border-radius: 6px; padding: 8px; min-width: 0; }
-#journey, #frames { grid-column: 1 / -1; }
+#journey, #frames, #signal { grid-column: 1 / -1; }
 .keys { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 #net { width: 100%; max-height: 260px; }
 .cable { stroke: var(--line); stroke-width: 4; }
