@@ -42,6 +42,17 @@ def tshark_fields(pcap, frame_number, fields):
     return out.split("\t")
 
 
+def collect_logs(driver, pages, errors, requests):
+    """Adds the console's errors and warnings, and every request for anything but `pages`, since the last call."""
+    errors += [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if url not in ["file://" + p for p in pages]:
+                requests.append(url)
+
+
 def main():
     netstack = sys.argv[1]
     shots = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="netstack-page-shots-")
@@ -59,6 +70,7 @@ def main():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = Service(executable_path="/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
+    errors, requests = [], []
     try:
         driver.set_page_load_timeout(30)
         driver.get("file://" + page)
@@ -115,15 +127,19 @@ def main():
         overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         check(overflow <= 1, "at phone width the page is %d px wider than the screen" % overflow)
 
-        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
-        check(not errors, "console errors: %s" % errors)
-        requests = []
-        for entry in driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            if message["method"] == "Network.requestWillBeSent":
-                url = message["params"]["request"]["url"]
-                if url != "file://" + page:
-                    requests.append(url)
+        collect_logs(driver, [page], errors, requests)
+
+        # The same run in Korean: the page's own words too, and still no error.
+        korean = os.path.join(work, "demo-ko.html")
+        subprocess.run([netstack, "demo", "--lang", "ko", "--no-color", "--html", korean], check=True, stdout=subprocess.DEVNULL)
+        driver.set_window_size(1280, 720)
+        driver.get("file://" + korean)
+        check(driver.find_element(By.ID, "next").text == "다음 ▶", "the Korean page's Next button")
+        ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
+        check(driver.find_element(By.ID, "hop-count").text.startswith("홉 2 /"), "the Korean page steps: %r" % driver.find_element(By.ID, "hop-count").text)
+
+        collect_logs(driver, [page, korean], errors, requests)
+        check(not errors, "console errors or warnings: %s" % errors)
         check(not requests, "network requests: %s" % requests)
     finally:
         driver.quit()

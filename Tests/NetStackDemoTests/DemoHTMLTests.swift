@@ -69,10 +69,17 @@ struct DemoHTMLTests {
         #expect(!page.text.contains(" onclick="), "an event-handler attribute would need 'unsafe-inline'")
     }
 
-    @Test("the page is under 2 MB")
-    func size() {
+    @Test("the page is under 2 MB, also with the smallest MSS (the most frames) and in Korean")
+    func size() throws {
         #expect(page.result.html.count < 2_000_000)
         #expect(page.result.html.count > 100_000)
+        var options = DemoOptions()
+        options.mss = DemoOptions.mssRange.lowerBound
+        options.language = .korean
+        options.html = true
+        let small = Demo.run(options) { _ in }
+        #expect(small.html.count < 2_000_000)
+        #expect(try PcapReader.parse(small.capture).count > (try PcapReader.parse(page.result.capture).count))
     }
 
     @Test("the same seed gives the same page, byte for byte; another seed another page")
