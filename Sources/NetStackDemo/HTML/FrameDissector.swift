@@ -12,6 +12,7 @@ struct DissectedField {
     var length: Int
     var children: [DissectedField] = []
 
+    /// A field `text` over `length` bytes from `offset` in the frame.
     init(_ text: String, _ offset: Int, _ length: Int, _ children: [DissectedField] = []) {
         self.text = text
         self.offset = offset
@@ -27,10 +28,14 @@ struct DissectedField {
 
 /// A frame's columns and dissection.
 struct DissectedFrame {
+    /// The Source and Destination columns: IP addresses, or MAC addresses for ARP.
     var source = ""
     var destination = ""
+    /// The Protocol column, named as Wireshark names it (the highest layer understood).
     var protocolName = "Ethernet"
+    /// The Info column.
     var info = ""
+    /// The field tree, outermost layer first.
     var tree: [DissectedField] = []
 }
 

@@ -19,6 +19,7 @@ struct PageInput {
     var signalBytes: [UInt8]
 }
 
+/// Builds the page's data block (frames, ladder, hops, narration, steps and tables) as JSON.
 enum PageData {
     /// The browser's cable is where the capture is taken.
     static let browserCable = "client-hub"

@@ -1,6 +1,7 @@
 // The page's two fixed drawings, made on the Swift side: the network (whose
 // cables the script highlights) and the Manchester-coded start of the SYN.
 
+/// The network drawing and the signal drawing, as inline SVG.
 enum PagePictures {
     /// A device in the drawing: its name, its label lines, where it stands.
     private struct Node {

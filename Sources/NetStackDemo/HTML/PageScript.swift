@@ -2,7 +2,9 @@
 // ladder, journey, tables). Plain DOM, no libraries, no network, no eval.
 // Its SHA-256 goes into the page's Content-Security-Policy.
 
+/// The page's JavaScript, inlined and allowed by its hash.
 enum PageScript {
+    /// The script's text, exactly as it appears between `<script>` and `</script>`.
     static let source = #"""
 "use strict";
 (function () {
@@ -106,7 +108,8 @@ enum PageScript {
         const c = parseInt(hex.substr(i * 2, 2), 16);
         ascii += c >= 32 && c < 127 ? String.fromCharCode(c) : ".";
       }
-      line.appendChild(make("span", "ascii", " " + ascii));
+      const missing = row + 16 - Math.min(count, row + 16);
+      line.appendChild(make("span", "ascii", " ".repeat(missing * 3 + (missing > 8 ? 1 : 0)) + " " + ascii));
       pre.appendChild(line);
     }
   }

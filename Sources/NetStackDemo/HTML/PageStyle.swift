@@ -1,7 +1,9 @@
 // The page's style sheet: system fonts only, a two-column layout that
 // becomes one column on a narrow (phone) screen. Its SHA-256 goes into the CSP.
 
+/// The page's CSS, inlined and allowed by its hash.
 enum PageStyle {
+    /// The style sheet's text, exactly as it appears between `<style>` and `</style>`.
     static let source = #"""
 :root { color-scheme: light dark; --fg: #1b1b1b; --bg: #fdfdfd; --muted: #666; --line: #bbb; --accent: #0b63c5; --warn: #c0392b; --retx: #d17a00; --hl: #ffe066; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e6e6; --bg: #161616; --muted: #9a9a9a; --line: #555; --accent: #5aa9ff; --hl: #7a6300; } }

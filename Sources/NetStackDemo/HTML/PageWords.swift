@@ -1,6 +1,7 @@
 // The page's own words (buttons, section titles), in the run's language.
 // The narration itself comes from the run; tables stay as Linux prints them.
 
+/// The page's buttons and section titles in English and Korean.
 enum PageWords {
     /// Key and text pairs for the script, in a fixed order.
     static func words(_ language: DemoLanguage) -> [(String, String)] {

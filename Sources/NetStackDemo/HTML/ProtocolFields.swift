@@ -35,6 +35,7 @@ enum TCPOptionFields {
 
 /// DNS messages (RFC 1035 §4.1): header, questions and answers with their bytes.
 enum DNSDissector {
+    /// Adds the DNS message in `bytes` (at `base` in the frame) to `out`: columns and fields. O(message length).
     static func dissect(_ bytes: UnsafeRawBufferPointer, at base: Int, into out: inout DissectedFrame) {
         guard let message = try? DNSMessage.parse(bytes) else { return }
         out.protocolName = "DNS"
