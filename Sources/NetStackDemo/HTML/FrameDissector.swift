@@ -196,7 +196,7 @@ struct FrameDissector {
         guard length > 0 else { return }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[header.headerLength...])
         let at = base + header.headerLength
-        if header.sourcePort == 80 || header.destinationPort == 80 {
+        if Self.httpPorts.contains(header.sourcePort) || Self.httpPorts.contains(header.destinationPort) {
             if let pending = pendingResponse[key], pending.end == seq &+ UInt32(length) {
                 pendingResponse[key] = nil
                 out.protocolName = "HTTP"
@@ -215,6 +215,9 @@ struct FrameDissector {
             out.tree.append(DissectedField("TCP payload (\(length) bytes)", at, length))
         }
     }
+
+    /// The ports read as HTTP (those Wireshark's HTTP dissector takes by default, of the common ones).
+    static let httpPorts: Set<UInt16> = [80, 8080, 8000, 8008, 8088, 3128]
 
     /// "SYN, ACK": the flags set, lowest bit first, as Wireshark lists them.
     static func flagNames(_ flags: TCPFlags) -> String {
