@@ -111,6 +111,10 @@ def main():
         driver.find_element(By.CSS_SELECTOR, '#hex .b[data-i="38"]').click()
         selected = driver.find_element(By.CSS_SELECTOR, "#tree .field.selected").text
         check(selected.startswith("Sequence number"), "clicking byte 38 selects the sequence number, not %r" % selected)
+        driver.find_element(By.CSS_SELECTOR, '#hex .b[data-i="47"]').click()
+        selected = driver.find_element(By.CSS_SELECTOR, "#tree .field.selected").text
+        check(selected == "FIN: not set", "clicking byte 47 selects the first flag, not %r" % selected)
+        check([e.text for e in driver.find_elements(By.CSS_SELECTOR, "#hex .b.hl")] == ["02"], "the flags byte of a SYN is 02")
         driver.save_screenshot(os.path.join(shots, "3-syn-dissected.png"))
 
         # A ladder arrow: the retransmission opens its frame.

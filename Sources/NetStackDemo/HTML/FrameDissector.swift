@@ -182,7 +182,9 @@ struct FrameDissector {
             DissectedField("Destination port: \(header.destinationPort)", base + 2, 2),
             DissectedField("Sequence number: \(relativeSeq) (relative; raw \(seq))", base + 4, 4),
             DissectedField("Acknowledgment number: \(relativeAck) (relative; raw \(ack))", base + 8, 4),
-            DissectedField("Header length: \(header.headerLength) bytes; Flags: 0x\(hex(flagsRaw, 3)) (\(Self.flagNames(header.flags)))", base + 12, 2),
+            DissectedField("Header length: \(header.headerLength) bytes; Flags: 0x\(hex(flagsRaw, 3)) (\(Self.flagNames(header.flags)))", base + 12, 2,
+                           [DissectedField("Header length: \(header.headerLength / 4) words of 4 bytes (the high 4 bits)", base + 12, 1)]
+                           + Self.flagBits.map { DissectedField("\($0.1): \(header.flags.contains($0.0) ? "set" : "not set")", base + 13, 1) }),
             DissectedField("Window: \(header.window)", base + 14, 2),
             DissectedField("Checksum: 0x\(hex(header.checksum, 4))", base + 16, 2),
             DissectedField("Urgent pointer: \(header.urgentPointer)", base + 18, 2),
@@ -219,10 +221,13 @@ struct FrameDissector {
     /// The ports read as HTTP (those Wireshark's HTTP dissector takes by default, of the common ones).
     static let httpPorts: Set<UInt16> = [80, 8080, 8000, 8008, 8088, 3128]
 
+    /// The flags of byte 13, lowest bit first.
+    static let flagBits: [(TCPFlags, String)] = [(.fin, "FIN"), (.syn, "SYN"), (.rst, "RST"), (.psh, "PSH"), (.ack, "ACK"),
+                                                 (.urg, "URG"), (.ece, "ECE"), (.cwr, "CWR")]
+
     /// "SYN, ACK": the flags set, lowest bit first, as Wireshark lists them.
     static func flagNames(_ flags: TCPFlags) -> String {
-        let names: [(TCPFlags, String)] = [(.fin, "FIN"), (.syn, "SYN"), (.rst, "RST"), (.psh, "PSH"), (.ack, "ACK"), (.urg, "URG"), (.ece, "ECE"), (.cwr, "CWR")]
-        return names.filter { flags.contains($0.0) }.map(\.1).joined(separator: ", ")
+        flagBits.filter { flags.contains($0.0) }.map(\.1).joined(separator: ", ")
     }
 }
 

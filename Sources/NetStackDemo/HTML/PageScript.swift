@@ -125,12 +125,15 @@ enum PageScript {
     }
   }
 
-  // The innermost field holding byte i.
+  // The smallest field holding byte i; of equal ones the deepest, then the first.
   function selectByte(i) {
-    let best = null;
+    let best = null, bestLength = 0, bestDepth = 0;
     for (const label of document.querySelectorAll("#tree .field")) {
       const start = Number(label.dataset.offset), length = Number(label.dataset.length);
-      if (i >= start && i < start + length && (!best || length <= Number(best.dataset.length))) best = label;
+      if (i < start || i >= start + length) continue;
+      let depth = 0;
+      for (let e = label.parentElement; e && e.id !== "tree"; e = e.parentElement) depth++;
+      if (!best || length < bestLength || (length === bestLength && depth > bestDepth)) { best = label; bestLength = length; bestDepth = depth; }
     }
     if (best) { selectField(best); best.focus({ preventScroll: true }); best.scrollIntoView({ block: "nearest" }); }
   }

@@ -14,7 +14,7 @@ enum PageWords {
     private static let english = [
         ("journey", "The journey, hop by hop"), ("previous", "◀ Previous"), ("next", "Next ▶"),
         ("hop", "Hop"), ("of", "of"), ("step", "Step"), ("showFrame", "Show this frame in the list"),
-        ("notCaptured", "(not on the browser's cable: not in the capture)"),
+        ("notCaptured", "(not in the browser's capture: another cable, or dropped by its adapter)"),
         ("frames", "Frames on the browser's cable (the --pcap capture)"), ("time", "Time"), ("source", "Source"),
         ("destination", "Destination"), ("protocol", "Protocol"), ("info", "Info"), ("no", "No."),
         ("dissection", "Dissection"), ("bytes", "Bytes"), ("ladder", "TCP ladder diagram (browser ⇄ server)"),
@@ -28,7 +28,7 @@ enum PageWords {
     private static let korean = [
         ("journey", "홉 단위로 따라가는 여정"), ("previous", "◀ 이전"), ("next", "다음 ▶"),
         ("hop", "홉"), ("of", "/"), ("step", "단계"), ("showFrame", "이 프레임을 목록에서 보기"),
-        ("notCaptured", "(브라우저의 케이블 밖: 캡처에 없음)"),
+        ("notCaptured", "(브라우저의 캡처에 없음: 다른 케이블이거나 어댑터가 버린 프레임)"),
         ("frames", "브라우저 케이블의 프레임 (--pcap 캡처)"), ("time", "Time"), ("source", "Source"),
         ("destination", "Destination"), ("protocol", "Protocol"), ("info", "Info"), ("no", "No."),
         ("dissection", "프로토콜 해석"), ("bytes", "바이트"), ("ladder", "TCP 래더 다이어그램 (브라우저 ⇄ 서버)"),
