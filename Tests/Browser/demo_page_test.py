@@ -98,6 +98,8 @@ def main():
         row = driver.find_element(By.ID, "frame-%d" % (syn + 1))
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
         row.click()
+        check(driver.find_element(By.ID, "hop-count").text.startswith("Hop %d of" % (1 + next(k for k, h in enumerate(hops) if h["frame"] == syn))),
+              "clicking the SYN moves the journey to the SYN's hop on the browser's cable")
         fields = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#tree .field")]
         sport, dport, window, mss, seq_raw = tshark_fields(pcap, syn + 1, ["tcp.srcport", "tcp.dstport", "tcp.window_size_value", "tcp.options.mss_val", "tcp.seq_raw"])
         for expected in ["Source port: " + sport, "Destination port: " + dport, "Window: " + window,

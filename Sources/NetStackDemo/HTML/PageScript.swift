@@ -38,7 +38,7 @@ enum PageScript {
     tr.id = "frame-" + (i + 1);
     tr.dataset.proto = f.proto;
     for (const v of [String(i + 1), seconds(f.t), f.src, f.dst, f.proto, f.info]) tr.appendChild(make("td", "", v));
-    tr.addEventListener("click", () => selectFrame(i, true));
+    tr.addEventListener("click", () => { selectFrame(i, true); showHopOfFrame(i); });
     body.appendChild(tr);
     rows.push(tr);
   });
@@ -244,6 +244,8 @@ enum PageScript {
     if (e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA")) return;
     if (e.key === "ArrowRight") { e.preventDefault(); showHop(hop + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); showHop(hop - 1); }
+    else if (e.key === "Home" && e.target === document.body) { e.preventDefault(); showHop(0); }
+    else if (e.key === "End" && e.target === document.body) { e.preventDefault(); showHop(data.hops.length - 1); }
   });
   for (const tr of rows) tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showHopOfFrame(selectedFrame); } });
 

@@ -21,7 +21,7 @@ enum PageWords {
         ("lost", "lost"), ("retransmission", "retransmission"),
         ("tables", "Tables after this step"), ("tablesFinal", "Tables at the end of the run"),
         ("signal", "The SYN frame's start on the cable, Manchester-coded (bits sent least significant first)"),
-        ("keys", "Keys: → / ← hop, ↑ / ↓ frame (in the list), Enter or Space opens, Tab moves between parts."),
+        ("keys", "Keys: → / ← hop (Home, End: first, last), ↑ / ↓ frame (in the list), Enter or Space opens, Tab moves between parts."),
         ("browser", "browser"),
     ]
 
@@ -35,7 +35,7 @@ enum PageWords {
         ("lost", "손실"), ("retransmission", "재전송"),
         ("tables", "이 단계 뒤의 테이블"), ("tablesFinal", "실행이 끝났을 때의 테이블"),
         ("signal", "케이블 위의 SYN 프레임 시작: 맨체스터 부호 (비트는 최하위 비트부터 전송)"),
-        ("keys", "키: → / ← 홉 이동, ↑ / ↓ 프레임 이동 (목록에서), Enter·Space 열기, Tab 영역 이동."),
+        ("keys", "키: → / ← 홉 이동 (Home, End: 처음, 끝), ↑ / ↓ 프레임 이동 (목록에서), Enter·Space 열기, Tab 영역 이동."),
         ("browser", "브라우저"),
     ]
 }
