@@ -35,6 +35,16 @@ if [ "$(id -u)" = 0 ]; then
     [ "${PIPESTATUS[0]}" = 0 ] || exit 1
 fi
 
+# The demo's HTML page in headless Chromium: stepped, clicked, compared with
+# tshark's decoding; its three screenshots are kept under a temporary directory.
+if command -v chromedriver >/dev/null 2>&1 && /usr/bin/python3 -c 'import selenium' >/dev/null 2>&1; then
+    echo "== the demo's page in headless Chromium (Tests/Browser)"
+    timeout 300 /usr/bin/python3 Tests/Browser/demo_page_test.py "$NETSTACK_BIN" "$(mktemp -d -t netstack-page-shots-XXXXXX)" || exit 1
+else
+    [ "$(id -u)" != 0 ] || { echo "scripts/test.sh: chromium-driver or python3-selenium missing" >&2; exit 1; }
+    echo "== not root: chromium-driver or python3-selenium missing, the browser test of the demo's page is skipped"
+fi
+
 # A brief fuzz run of the stack and service fuzzers under ASan (root, i.e. CI, only).
 [ "$(id -u)" != 0 ] || Fuzz/run.sh 20 FuzzStack FuzzHTTPRequest FuzzHTTPResponse FuzzResolver || exit 1
 

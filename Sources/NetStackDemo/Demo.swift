@@ -21,6 +21,8 @@ public struct DemoOptions: Sendable {
     public var loss: Double = 0
     /// The MSS the hosts announce, in `mssRange`: the MTU of every link becomes MSS + 40.
     public var mss = 1460
+    /// Also build the interactive HTML page of the run (`DemoResult.html`, what `--html` writes).
+    public var html = false
     /// Called between steps (for `--step`: wait for Enter); nil runs straight through.
     public var pause: (@Sendable () -> Void)?
 
@@ -42,6 +44,9 @@ public struct DemoResult: Sendable {
     public var capture: [UInt8] = []
     /// Every frame on every cable, once per cable it crossed, in time order (what `--pcap-all` writes).
     public var networkCapture: [UInt8] = []
+    /// The run as one self-contained HTML page, when `DemoOptions.html` asked for it (what `--html` writes):
+    /// its frame list is `capture`'s frames, one by one.
+    public var html: [UInt8] = []
     /// The descriptor `socket()` gave the browser.
     public var descriptor: Int32?
     /// What the resolver found for the web server's name.

@@ -55,29 +55,38 @@ final class DemoCapture {
 
     /// The frames on the browser's cable that its adapter sent or passed up, in order.
     func browserRecords() -> [PcapRecord] {
+        browserCableRecords().filter(\.delivered).map(\.record)
+    }
+
+    /// Every frame on the browser's cable, in order, each with whether the
+    /// browser's adapter sent it or passed it up (false: lost or damaged on the way).
+    func browserCableRecords() -> [(record: PcapRecord, delivered: Bool)] {
         guard let records = try? PcapReader.parse(bytes[cables.firstIndex { $0 === browserCable } ?? 0]) else { return [] }
         var fromHub = 0
-        return records.filter { record in
+        return records.map { record in
             let sentByBrowser = record.data.count >= 12 && Array(record.data[6..<12]) == browserMAC.octets
-            if sentByBrowser { return true }
+            if sentByBrowser { return (record, true) }
             fromHub += 1
-            return !undelivered.contains(fromHub)
+            return (record, !undelivered.contains(fromHub))
         }
     }
 
-    /// The browser's view as a classic pcap file.
-    func browserView() -> [UInt8] { Self.file(browserRecords()) }
-
-    /// Every cable's frames, merged in time order (ties in cable order), as a classic pcap file.
-    func network() -> [UInt8] {
+    /// Every cable's frames with the cable's name, merged in time order (ties in cable order).
+    func cableRecords() -> [(cable: String, record: PcapRecord)] {
         var all: [(record: PcapRecord, cable: Int, index: Int)] = []
         for (cable, file) in bytes.enumerated() {
             guard let records = try? PcapReader.parse(file) else { continue }
             all += records.enumerated().map { ($0.element, cable, $0.offset) }
         }
         all.sort { ($0.record.nanoseconds, $0.cable, $0.index) < ($1.record.nanoseconds, $1.cable, $1.index) }
-        return Self.file(all.map(\.record))
+        return all.map { (cables[$0.cable].name, $0.record) }
     }
+
+    /// The browser's view as a classic pcap file.
+    func browserView() -> [UInt8] { Self.file(browserRecords()) }
+
+    /// Every cable's frames, merged in time order (ties in cable order), as a classic pcap file.
+    func network() -> [UInt8] { Self.file(cableRecords().map(\.record)) }
 
     private static func file(_ records: [PcapRecord]) -> [UInt8] {
         var writer = PcapWriter()

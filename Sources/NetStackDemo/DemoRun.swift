@@ -22,6 +22,8 @@ final class DemoRun {
     var problems: [Phrase] = []
     /// The deterministic faults, armed by the steps.
     var faults: [WireFault] = []
+    /// The narration and tables for the HTML page, when it is asked for.
+    let pageLog: PageLog?
 
     var simulator: Simulator { net.simulator }
     var browser: Host { net.client.host }
@@ -49,8 +51,11 @@ final class DemoRun {
 
     init(_ options: DemoOptions, output: @escaping (String) -> Void) {
         self.options = options
+        let pageLog = options.html ? PageLog() : nil
+        self.pageLog = pageLog
+        let sink: (String) -> Void = pageLog.map { log in { line in log.add(line); output(line) } } ?? output
         narrator = Narrator(verbosity: options.verbosity, language: options.language, color: options.color, width: options.width,
-                            pause: options.pause, output: output)
+                            pause: options.pause, output: sink)
         let seed = options.seed
         var cable = LinkConfig.fastEthernet
         cable.loss = min(max(options.loss, 0), DemoOptions.maximumLoss)
@@ -61,6 +66,11 @@ final class DemoRun {
             if config.name == "client" { config.name = "browser" }
         }
         capture = DemoCapture(net)
+        if let pageLog {
+            pageLog.clock = { [unowned net] in net.simulator.now.nanoseconds }
+            pageLog.hosts = net.hosts.map(\.host)
+            narrator.onHeading = { [unowned pageLog] title in pageLog.beginStep(title) }
+        }
         storyteller = TCPStoryteller(browser: "browser")
         observe()
     }
@@ -87,6 +97,7 @@ final class DemoRun {
         capture.take()
         result.capture = capture.browserView()
         result.networkCapture = capture.network()
+        if let pageLog { result.html = makePage(pageLog) }
         return result
     }
 
@@ -217,6 +228,19 @@ final class DemoRun {
     }
 
     // MARK: Helpers
+
+    /// The HTML page from this run's own frames, narration and tables.
+    private func makePage(_ log: PageLog) -> [UInt8] {
+        log.finish()
+        var owners: [MACAddress: String] = [:]
+        for (node, name) in [(net.client, "client"), (net.laptop, "laptop"), (net.router, "router"), (net.server, "server"), (net.dns, "dns")] {
+            for adapter in node.host.adapters { owners[adapter.mac] = name }
+        }
+        return DemoHTMLPage.make(PageInput(
+            title: log.steps.first?.title ?? "NetStack demo", language: options.language,
+            browserCable: capture.browserCableRecords(), cables: capture.cableRecords(), owners: owners, log: log,
+            signalBytes: result.signalBytes))
+    }
 
     /// A 64-bit seed for host `name` derived from the run's seed (FNV-1a, then SplitMix64's finaliser).
     static func mix(_ seed: UInt64, _ name: String) -> UInt64 {

@@ -74,6 +74,8 @@ final class Narrator {
     let pause: (() -> Void)?
     /// Narration wider than this is wrapped, continuing under its text; nil: one line per event.
     let width: Int?
+    /// Told each step heading's title before it is printed (the HTML page's steps).
+    var onHeading: ((String) -> Void)?
     /// While muted, events are only counted (in `mutedCount`).
     var muted = false
     private(set) var mutedCount = 0
@@ -128,6 +130,7 @@ final class Narrator {
             pause()
         }
         headings += 1
+        onHeading?(title)
         // Quiet runs leave out the blank line, so that they fit one screen.
         if tellsEvents { output("") }
         output(paint("== \(title)", "1"))

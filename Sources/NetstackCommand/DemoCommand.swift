@@ -28,6 +28,9 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("pcap-all"), help: ArgumentHelp("Also write every frame on every cable to FILE, once per cable it crossed (both LANs; Wireshark then sees each TCP segment more than once).", valueName: "FILE"))
     var pcapAll: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write the run as one self-contained HTML page to FILE (no network access; opens in any browser): the network drawn and stepped hop by hop with the narration, the frame list of the --pcap capture with each frame's dissection and bytes, the TCP ladder diagram, the tables after each step, and the SYN's Manchester-coded signal.", valueName: "FILE"))
+    var html: String?
+
     @Option(name: .long, help: ArgumentHelp("Seed for all randomness (sequence numbers, DNS ids, ports, random loss): the same seed gives the same run and the same capture, byte for byte.", valueName: "N"))
     var seed: UInt64 = 1
 
@@ -100,11 +103,12 @@ struct DemoCommand: ParsableCommand {
         options.width = terminalWidth()
         options.loss = try lossFraction()
         options.mss = mss
+        options.html = html != nil
         if step && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 {
             options.pause = { _ = readLine() }
         }
         // Checked before the run, so a bad path costs no waiting.
-        for path in [pcap, pcapAll].compactMap({ $0 }) { try checkWritable(path) }
+        for path in [pcap, pcapAll, html].compactMap({ $0 }) { try checkWritable(path) }
         let result = Demo.run(options) { print($0) }
         if let pcap {
             try writeFile(pcap, result.capture)
@@ -113,6 +117,10 @@ struct DemoCommand: ParsableCommand {
         if let pcapAll {
             try writeFile(pcapAll, result.networkCapture)
             print("capture of every cable written to \(pcapAll)")
+        }
+        if let html {
+            try writeFile(html, result.html)
+            print("page written to \(html) — open it in a browser")
         }
     }
 }

@@ -137,7 +137,7 @@ struct CommandLineTests {
     @Test("a bad demo option is a usage error: one line on standard error, exit 64, nothing run", arguments: [
         ["--loss", "2"], ["--loss", "60%"], ["--loss", "-0.1"], ["--loss", "abc"], ["--loss", "nan"],
         ["--mss", "80"], ["--mss", "1461"], ["--mss", "x"], ["--seed", "-1"], ["--quiet", "--verbose"],
-        ["--pcap", "/nonexistent-dir/x.pcap"], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"],
+        ["--pcap", "/nonexistent-dir/x.pcap"], ["--html", "/nonexistent-dir/x.html"], ["--html", ""], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"],
     ])
     func badDemoOption(arguments: [String]) throws {
         let result = try netstack(["demo"] + arguments)
@@ -152,7 +152,7 @@ struct CommandLineTests {
     func help() throws {
         let result = try netstack(["demo", "--help"])
         #expect(result.status == 0)
-        for option in ["--pcap", "--pcap-all", "--seed", "--loss", "--mss", "--lang", "--quiet", "--verbose", "--step", "--no-color"] {
+        for option in ["--pcap", "--pcap-all", "--html", "--seed", "--loss", "--mss", "--lang", "--quiet", "--verbose", "--step", "--no-color"] {
             #expect(result.stdout.contains(option), "\(option) missing from the help")
         }
     }
@@ -178,6 +178,22 @@ struct CommandLineTests {
         #expect(try PcapReader.parse(written).count > 100)
         let writtenAll = try [UInt8](Data(contentsOf: URL(fileURLWithPath: allPath)))
         #expect(writtenAll == inProcess.networkCapture)
+    }
+
+    @Test("demo --html writes the same page as the run in process, with the same seed and language")
+    func demoWritesPage() throws {
+        let path = NSTemporaryDirectory() + "netstack-demo-\(getpid()).html"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try netstack(["demo", "--lang", "ko", "--no-color", "--seed", "3", "--html", path])
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty)
+        #expect(result.stdout.contains(path))
+        let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var options = DemoOptions()
+        options.seed = 3
+        options.language = .korean
+        options.html = true
+        #expect(written == Demo.run(options) { _ in }.html)
     }
 
     @Test("demo --loss accepts a fraction or a percentage, and --mss a size, and still completes", arguments: [
