@@ -76,7 +76,9 @@ final class TCPScript {
     var ourWindow = 65535
 
     /// A host set up as the device under test; `configure` adjusts its settings first.
-    init(configure: (inout HostConfig) -> Void = { _ in }) {
+    /// `largeReceive`: its adapter takes packets longer than the MTU (segments a runtime's
+    /// receive coalescing glued), see ``AdapterConfig/largeReceive``.
+    init(largeReceive: Bool = false, configure: (inout HostConfig) -> Void = { _ in }) {
         var config = HostConfig(name: "dut")
         config.randomSeed = testSeed
         // The scripts pin the unpaced, fixed-buffer behaviour of Linux with its default
@@ -87,7 +89,9 @@ final class TCPScript {
         config.tcp.sendBufferMaximum = config.tcp.socketDefaults.sendBufferSize
         configure(&config)
         host = Host(config)
-        let id = host.addInterface(AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false))
+        var adapter = AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false)
+        adapter.largeReceive = largeReceive
+        let id = host.addInterface(adapter)
         host.assign(Self.localIP, prefixLength: 24, to: id, now: .zero)
         host.addStaticARP(Self.peerIP, mac: Self.peerMAC, interface: id)
         while host.takeFrame(from: id, { _ in () }) != nil {}  // the gratuitous ARP
