@@ -6,14 +6,17 @@ import NetStackWire
 /// input — and its decision to ACK — runs once per run of segments instead of once per frame.
 ///
 /// What may be glued onto the segment held (Linux's tcp_gro_receive rules, written anew):
-/// - IPv4 without options, not a fragment, the TCP and IP header checksums verified for every
-///   frame before it is glued (a frame that fails passes on as it came, for the stack to count);
+/// - IPv4 without options, not a fragment, within the MTU, the TCP and IP header checksums
+///   verified for every frame before it is glued (a frame that fails passes on as it came, for
+///   the stack to count: a giant is still dropped as one, a bad checksum still counted);
 /// - flags exactly ACK, or ACK|PSH (PSH ends the run: it is glued, then the run is handed on);
 ///   SYN, FIN, RST, URG, ECE, CWR or a reserved bit pass on alone;
 /// - the same link header, TOS, DF/fragment field, TTL, addresses, ports, acknowledgment number,
 ///   window, urgent pointer and option bytes as the first segment — so timestamps glue only
 ///   when TSval and TSecr are both the same (as Linux: then the glued segment says exactly
-///   what each of its parts said, and PAWS and RTT samples see no difference);
+///   what each of its parts said, and PAWS and RTT samples see no difference); the IP ID is not
+///   compared (Linux wants it counting up, for a faithful re-cut: a forwarding host here cuts a
+///   glued segment again as GSO does, numbering the cuts from the first ID);
 /// - the sequence number right after the data held, a payload no longer than the first one's
 ///   (a shorter one ends the run), and the whole no longer than 65,535 bytes of IP.
 ///
@@ -30,6 +33,8 @@ final class ReceiveCoalescer {
     static let maximumPacket = 65_535
     /// Bytes in front of the IP header: 14 on a TAP device (Ethernet), none on TUN.
     let ipOffset: Int
+    /// The longest IP packet of one frame that may be glued: the link's MTU.
+    let mtu: Int
     private let buffer: UnsafeMutableRawBufferPointer
     /// Bytes held, link header onwards; zero when nothing is held.
     private var length = 0
@@ -47,22 +52,33 @@ final class ReceiveCoalescer {
     /// Segments of two frames or more handed on.
     private(set) var segmentsMerged = 0
 
-    /// A coalescer for frames whose IP header starts `ipOffset` bytes in.
-    init(ipOffset: Int) {
+    /// A coalescer for frames whose IP header starts `ipOffset` bytes in, on a link of `mtu`.
+    init(ipOffset: Int, mtu: Int) {
         self.ipOffset = ipOffset
+        self.mtu = mtu
         buffer = .allocate(byteCount: ipOffset + Self.maximumPacket, alignment: 16)
     }
 
     deinit { buffer.deallocate() }
 
+    /// What a frame or segment handed on is.
+    enum Delivery: Equatable {
+        /// A frame as it came, not verified here: the stack checks it as any other.
+        case asReceived
+        /// One frame (up to the end of its IP packet) whose checksums were verified here.
+        case verified
+        /// Two frames or more glued, checksums verified and rewritten: longer than the MTU, maybe.
+        case glued
+    }
+
     /// Takes one frame as it came from the device: glues it onto the segment held, holds it, or
     /// hands it on (after whatever is held). `deliver` gets each frame or glued segment, in order,
-    /// with whether its TCP checksum was verified here (the stack need not sum it again).
+    /// and what it is (a verified one's TCP checksum need not be summed again).
     /// O(frame length): one checksum pass and one copy for a TCP data segment, none otherwise.
-    func offer(_ frame: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer, _ verified: Bool) -> Void) {
-        guard let part = Self.dataSegment(in: frame, ipOffset: ipOffset) else {
+    func offer(_ frame: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
+        guard let part = Self.dataSegment(in: frame, ipOffset: ipOffset, mtu: mtu) else {
             flush(deliver: deliver)
-            deliver(frame, false)
+            deliver(frame, .asReceived)
             return
         }
         if length > 0 {
@@ -74,17 +90,17 @@ final class ReceiveCoalescer {
             flush(deliver: deliver)
         }
         if part.push {
-            deliver(UnsafeRawBufferPointer(rebasing: frame[..<part.end]), true)  // ends its own run: no copy
+            deliver(UnsafeRawBufferPointer(rebasing: frame[..<part.end]), .verified)  // ends its own run: no copy
             return
         }
         hold(part, of: frame)
     }
 
     /// Hands on the segment held, if any (the end of a batch, or a frame that does not continue it).
-    func flush(deliver: (UnsafeRawBufferPointer, _ verified: Bool) -> Void) {
+    func flush(deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
         guard length > 0 else { return }
         if segments > 1 { rewriteHeaders() }
-        deliver(UnsafeRawBufferPointer(rebasing: buffer[..<length]), true)
+        deliver(UnsafeRawBufferPointer(rebasing: buffer[..<length]), segments > 1 ? .glued : .verified)
         length = 0
         segments = 0
     }
@@ -104,7 +120,7 @@ final class ReceiveCoalescer {
 
     /// The frame's TCP data segment if it may be glued at all (see the type's rules); nil otherwise,
     /// a bad checksum included. O(frame length) for a segment that gets as far as its checksum.
-    static func dataSegment(in frame: UnsafeRawBufferPointer, ipOffset ip: Int) -> Part? {
+    static func dataSegment(in frame: UnsafeRawBufferPointer, ipOffset ip: Int, mtu: Int) -> Part? {
         guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return nil }
         if ip > 0, frame.be16(12) != EtherType.ipv4.rawValue { return nil }
         // Version 4 with no options; protocol TCP; neither MF nor a fragment offset.
@@ -112,7 +128,7 @@ final class ReceiveCoalescer {
         let total = Int(frame.be16(ip + 2))
         let tcp = ip + IPv4Header.minimumLength
         let headerLength = Int(frame[tcp + 12] >> 4) * 4
-        guard headerLength >= TCPHeader.minimumLength, ip + total <= frame.count,
+        guard headerLength >= TCPHeader.minimumLength, ip + total <= frame.count, total <= mtu,
               IPv4Header.minimumLength + headerLength < total else { return nil }  // some payload
         // Only ACK, or ACK|PSH; no reserved or AE bit either.
         guard frame[tcp + 12] & 0x0F == 0, frame[tcp + 13] & ~TCPFlags.psh.rawValue == TCPFlags.ack.rawValue else { return nil }

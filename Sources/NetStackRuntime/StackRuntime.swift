@@ -175,7 +175,7 @@ public final class StackRuntime: @unchecked Sendable {
         adapter.segmentationOffload = device.offload
         let coalescing = configuration.receiveCoalescing && !device.offload && !impaired
         adapter.largeReceive = coalescing
-        coalescer = coalescing ? ReceiveCoalescer(ipOffset: device.kind == .tap ? EthernetHeader.length : 0) : nil
+        coalescer = coalescing ? ReceiveCoalescer(ipOffset: device.kind == .tap ? EthernetHeader.length : 0, mtu: mtu) : nil
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -345,9 +345,7 @@ public final class StackRuntime: @unchecked Sendable {
                     count += 1
                 }
                 // A batch's last run reaches the stack before it is polled: TCP sees, and ACKs, the batch.
-                coalescer?.flush { segment, verified in
-                    host.receive(segment, on: interface, now: now, checksumTrusted: verified)
-                }
+                coalescer?.flush { segment, delivery in stackReceive(segment, delivery, now: now) }
             }
             full = count == 64
             wire?.due(now: now) { direction, frame in
@@ -433,12 +431,15 @@ public final class StackRuntime: @unchecked Sendable {
     private func deliver(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         pcap?.record(frame, now: now)
         if let coalescer {
-            coalescer.offer(frame) { segment, verified in
-                host.receive(segment, on: interface, now: now, checksumTrusted: verified)
-            }
+            coalescer.offer(frame) { segment, delivery in stackReceive(segment, delivery, now: now) }
         } else {
             host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
         }
+    }
+
+    /// What the coalescer hands on, to the stack: checksums it verified are not summed again.
+    private func stackReceive(_ segment: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery, now: Instant) {
+        host.receive(segment, on: interface, now: now, checksumTrusted: delivery != .asReceived, coalesced: delivery == .glued)
     }
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.

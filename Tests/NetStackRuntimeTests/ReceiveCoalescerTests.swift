@@ -16,15 +16,15 @@ import Testing
         try Fixtures.captureFrames("tcp-http-session")[number - 1]
     }
 
-    /// What the coalescer handed on, in order: the bytes and whether it verified them.
+    /// What the coalescer handed on, in order: the bytes and what it made of them.
     final class Delivered {
-        var items: [(bytes: [UInt8], verified: Bool)] = []
-        func take(_ bytes: UnsafeRawBufferPointer, _ verified: Bool) { items.append(([UInt8](bytes), verified)) }
+        var items: [(bytes: [UInt8], delivery: ReceiveCoalescer.Delivery)] = []
+        func take(_ bytes: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery) { items.append(([UInt8](bytes), delivery)) }
     }
 
     /// Offers `frames` in order, then (unless told not to) flushes as the runtime does at a batch's end.
-    static func coalesce(_ frames: [[UInt8]], flush: Bool = true) -> (Delivered, ReceiveCoalescer) {
-        let coalescer = ReceiveCoalescer(ipOffset: 14)
+    static func coalesce(_ frames: [[UInt8]], flush: Bool = true, mtu: Int = 1500) -> (Delivered, ReceiveCoalescer) {
+        let coalescer = ReceiveCoalescer(ipOffset: 14, mtu: mtu)
         let delivered = Delivered()
         for frame in frames { frame.withUnsafeBytes { coalescer.offer($0, deliver: delivered.take) } }
         if flush { coalescer.flush(deliver: delivered.take) }
@@ -80,7 +80,7 @@ import Testing
         let frames = try [40, 41, 42, 43, 44].map(Self.frame)
         let (delivered, coalescer) = Self.coalesce(frames)
         try #require(delivered.items.count == 1)
-        #expect(delivered.items[0].verified)
+        #expect(delivered.items[0].delivery == .glued)
         let glued = try Self.parsed(delivered.items[0].bytes)
         #expect(glued.ip.totalLength == 20 + 32 + 5 * 948)
         #expect(glued.tcp.sequenceNumber == (try Self.parsed(frames[0])).tcp.sequenceNumber)
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func whatIsHeldReachesTheStackOnlyWhenTheBatchEnds() throws {
-        let coalescer = ReceiveCoalescer(ipOffset: 14)
+        let coalescer = ReceiveCoalescer(ipOffset: 14, mtu: 1500)
         let delivered = Delivered()
         for frame in try [40, 41].map(Self.frame) { frame.withUnsafeBytes { coalescer.offer($0, deliver: delivered.take) } }
         #expect(delivered.items.isEmpty)
@@ -115,7 +115,7 @@ import Testing
         let frame = try Self.frame(40)
         let (delivered, _) = Self.coalesce([frame])
         #expect(delivered.items.map(\.bytes) == [frame])
-        #expect(delivered.items.map(\.verified) == [true])
+        #expect(delivered.items.map(\.delivery) == [.verified])
     }
 
     @Test func aGapInSequenceStartsANewRun() throws {
@@ -130,7 +130,7 @@ import Testing
         let frames = try [8, 9, 10].map(Self.frame)
         let (delivered, _) = Self.coalesce(frames)
         #expect(delivered.items.map(\.bytes) == frames)
-        #expect(delivered.items.map(\.verified) == [true, false, true], "the ACK is left for the stack to verify")
+        #expect(delivered.items.map(\.delivery) == [.verified, .asReceived, .verified], "the ACK is left for the stack to verify")
     }
 
     @Test func anotherConnectionIsNotGlued() throws {
@@ -168,8 +168,17 @@ import Testing
         let frames = try [Self.frame(40), damaged, Self.frame(42)]
         let (delivered, coalescer) = Self.coalesce(frames)
         #expect(delivered.items.map(\.bytes) == frames, "the damaged frame goes on as it came, for the stack to count")
-        #expect(delivered.items.map(\.verified) == [true, false, true])
+        #expect(delivered.items.map(\.delivery) == [.verified, .asReceived, .verified])
         #expect(coalescer.framesMerged == 0)
+    }
+
+    @Test func aFrameLongerThanTheMTUIsNeverGlued() throws {
+        // 40 and 41 carry 1,000-byte IP packets: fine on a 1,000-byte MTU, giants on a 999-byte one.
+        let frames = try [40, 41].map(Self.frame)
+        #expect(Self.coalesce(frames, mtu: 1000).0.items.map(\.delivery) == [.glued])
+        let (delivered, _) = Self.coalesce(frames, mtu: 999)
+        #expect(delivered.items.map(\.bytes) == frames)
+        #expect(delivered.items.map(\.delivery) == [.asReceived, .asReceived], "for the stack to drop and count as giants")
     }
 
     @Test func aShorterSegmentEndsTheRunAndALongerOneStartsAnother() throws {

@@ -43,10 +43,10 @@ public struct AdapterConfig: Sendable {
     /// slots hold 64 KiB each (at most 64 of them), and super-segments wait in a transmit queue
     /// of their own (128 × 64 KiB) beside the ordinary one.
     public var segmentationOffload: Bool = false
-    /// Receive coalescing (software GRO in front of the adapter): received frames may carry
-    /// IP packets of up to 65,535 bytes whatever the MTU — in-order TCP segments glued into one —
-    /// while TCP still sends segments of one MTU. The receive ring then holds 64 KiB slots, as
-    /// with ``segmentationOffload``. Off by default.
+    /// Receive coalescing (software GRO in front of the adapter): a frame received as
+    /// `coalesced` (in-order TCP segments glued into one) may carry an IP packet of up to 65,535
+    /// bytes whatever the MTU; any other frame is held to the MTU, and TCP still sends segments
+    /// of one MTU. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
     public var largeReceive: Bool = false
 
     /// Whether the receive ring takes IP packets longer than the MTU (``segmentationOffload`` or ``largeReceive``).
@@ -135,15 +135,18 @@ public struct LANAdapter: Sendable {
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
     /// carries an FCS, and one copy into the ring. `checksumTrusted`: the device
     /// vouched for the transport checksum (virtio-net NEEDS_CSUM or DATA_VALID), kept with the frame.
-    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false) -> AdapterVerdict {
+    /// `coalesced`: glued TCP segments, which ``AdapterConfig/largeReceive`` lets past the MTU.
+    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false,
+                          coalesced: Bool = false) -> AdapterVerdict {
         let mark: UInt32 = checksumTrusted ? 1 : 0
-        if config.medium == .ipOnly { return receivePacket(frame, mark: mark) }
+        let longestPacket = config.segmentationOffload || (coalesced && config.largeReceive) ? 65_535 : config.mtu
+        if config.medium == .ipOnly { return receivePacket(frame, mark: mark, longest: longestPacket) }
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
             return .runt
         }
-        guard frame.count - trailer <= maxFrameLength else {
+        guard frame.count - trailer <= max(EthernetHeader.length + longestPacket, EthernetHeader.minimumFrameLength) else {
             counters.rxErrors += 1
             return .oversized
         }
@@ -171,12 +174,12 @@ public struct LANAdapter: Sendable {
     }
 
     /// An IP packet arrives on a point-to-point link: only its length is checked here.
-    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32) -> AdapterVerdict {
+    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32, longest: Int) -> AdapterVerdict {
         guard packet.count >= IPv4Header.minimumLength else {
             counters.rxErrors += 1
             return .runt
         }
-        guard packet.count <= (config.receivesLarge ? 65_535 : config.mtu) else {
+        guard packet.count <= longest else {
             counters.rxErrors += 1
             return .oversized
         }

@@ -68,6 +68,8 @@ final class TCPScript {
     var failed = false
     /// One line per step, printed with a failure.
     var trace: [String] = []
+    /// Whether injected segments arrive as glued ones (``init(largeReceive:configure:)``).
+    let largeReceive: Bool
     /// The IP identification of the next injected datagram.
     private var ipIdentification: UInt16 = 1
     /// The listening descriptor `establishPassive` made.
@@ -76,9 +78,10 @@ final class TCPScript {
     var ourWindow = 65535
 
     /// A host set up as the device under test; `configure` adjusts its settings first.
-    /// `largeReceive`: its adapter takes packets longer than the MTU (segments a runtime's
-    /// receive coalescing glued), see ``AdapterConfig/largeReceive``.
+    /// `largeReceive`: its adapter takes packets longer than the MTU, and every injected
+    /// segment is handed over as glued by a runtime's receive coalescing (``AdapterConfig/largeReceive``).
     init(largeReceive: Bool = false, configure: (inout HostConfig) -> Void = { _ in }) {
+        self.largeReceive = largeReceive
         var config = HostConfig(name: "dut")
         config.randomSeed = testSeed
         // The scripts pin the unpaced, fixed-buffer behaviour of Linux with its default
@@ -324,7 +327,7 @@ final class TCPScript {
         for segment in segments {
             note("\(t) < \(segment)")
             if segment.payload != nil { updateFlow(segment.port ?? peerPort) { $0.patternReads = false } }
-            host.receive(frame(for: segment), on: Self.interface, now: now)
+            frame(for: segment).withUnsafeBytes { _ = host.receive($0, on: Self.interface, now: now, coalesced: largeReceive) }
             host.poll(now: now)
             collect()
         }
@@ -337,7 +340,7 @@ final class TCPScript {
         advance(to: .seconds(t), sourceLocation)
         note("\(t) < flood of \(segments.count) segments")
         for segment in segments {
-            host.receive(frame(for: segment), on: Self.interface, now: now)
+            frame(for: segment).withUnsafeBytes { _ = host.receive($0, on: Self.interface, now: now, coalesced: largeReceive) }
             host.poll(now: now)
             collect()
         }
