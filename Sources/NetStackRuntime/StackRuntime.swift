@@ -44,6 +44,12 @@ public struct RuntimeConfiguration: Sendable {
     /// Take the address from a DHCP server (`--address dhcp`) instead of ``address``: the
     /// runtime's initializer waits for a lease (see ``DHCPSettings``); ``gateway`` is then ignored.
     public var dhcp: DHCPSettings?
+    /// Receive coalescing (software GRO) where the device has no offload: the in-order TCP data
+    /// segments of one connection read in one batch reach the stack glued into one segment of up
+    /// to 64 KiB (``StackRuntime/framesCoalesced``), as a TSO super-segment does with offload on.
+    /// On by default; it stays off under `--impair` (a wire that works frame by frame) and with
+    /// offload on (the kernel glues already). Not a command-line option: `--offload off` keeps it.
+    public var receiveCoalescing = true
 
     /// A stack on the existing TAP or TUN device `deviceName`.
     public init(deviceName: String, deviceKind: DeviceKind, address: IPv4Address, prefixLength: Int) {
@@ -67,9 +73,12 @@ public struct RuntimeConfiguration: Sendable {
 /// the control socket, with a timeout at the stack's next deadline; then it
 /// reads a batch of frames (up to 64, until EAGAIN), polls the stack, gives
 /// every `StackApplication` a turn and writes out what the stack sent — all
-/// on the same thread, so no packet ever crosses a thread. The per-frame path
-/// does not allocate: frames are read into one buffer and written straight
-/// from the adapter's transmit ring (`--impair` and `--pcap` add one copy).
+/// on the same thread, so no packet ever crosses a thread. Without offload, the
+/// in-order TCP segments of a batch reach the stack glued into one
+/// (``RuntimeConfiguration/receiveCoalescing``), so TCP input and its ACK run per batch.
+/// The per-frame path does not allocate: frames are read into one buffer and written straight
+/// from the adapter's transmit ring (`--impair` and `--pcap` add one copy; coalescing one copy of
+/// each TCP payload, in place of the checksum pass the stack then skips).
 ///
 /// Other threads use the stack through ``withHost(_:)``, which takes the same
 /// lock, runs their socket calls, writes out what they sent and wakes the loop
@@ -109,6 +118,8 @@ public final class StackRuntime: @unchecked Sendable {
     private var stopRequested = false
     private var stopDeadline: Instant?
     private let frameBuffer: UnsafeMutableRawBufferPointer
+    /// Glues a batch's in-order TCP segments (nil: offload on, an impaired wire, or not asked for).
+    private let coalescer: ReceiveCoalescer?
     /// Tasks parked until a descriptor is ready or a resolution finishes (the async sockets).
     private var waiters = SocketWaiters()
     /// Cancellations and releases asked for without the lock (RuntimeSockets.swift).
@@ -130,6 +141,9 @@ public final class StackRuntime: @unchecked Sendable {
 
     /// Frames read from and written to the device.
     public private(set) var framesIn = 0, framesOut = 0
+    /// Frames read from the device that receive coalescing glued onto the TCP segment before them
+    /// (so the stack's TCP input counts that many segments fewer); 0 when it is off.
+    public var framesCoalesced: Int { lock.withLock { _ in coalescer?.framesMerged ?? 0 } }
     /// Times the loop polled without sleeping because of ``RuntimeConfiguration/busyPoll`` (0 when it is zero).
     public var busyPolls: Int { lock.withLock { _ in spins } }
     private var spins = 0
@@ -164,6 +178,9 @@ public final class StackRuntime: @unchecked Sendable {
         var adapter = AdapterConfig(name: device.name, mac: configuration.mac ?? Self.randomMAC(&random), mtu: mtu, fcs: false)
         adapter.medium = device.kind == .tap ? .ethernet : .ipOnly
         adapter.segmentationOffload = device.offload
+        let coalescing = configuration.receiveCoalescing && !device.offload && !impaired
+        adapter.largeReceive = coalescing
+        coalescer = coalescing ? ReceiveCoalescer(ipOffset: device.kind == .tap ? EthernetHeader.length : 0, mtu: mtu) : nil
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -337,6 +354,8 @@ public final class StackRuntime: @unchecked Sendable {
                     arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), checksumTrusted: trusted, now: now)
                     count += 1
                 }
+                // A batch's last run reaches the stack before it is polled: TCP sees, and ACKs, the batch.
+                coalescer?.flush { segment, delivery in stackReceive(segment, delivery, now: now) }
             }
             full = count == 64
             wire?.due(now: now) { direction, frame in
@@ -418,9 +437,19 @@ public final class StackRuntime: @unchecked Sendable {
         }
     }
 
+    /// A frame to the stack, recorded first as it crossed the device (before any coalescing).
     private func deliver(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         pcap?.record(frame, now: now)
-        host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
+        if let coalescer {
+            coalescer.offer(frame) { segment, delivery in stackReceive(segment, delivery, now: now) }
+        } else {
+            host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
+        }
+    }
+
+    /// What the coalescer hands on, to the stack: checksums it verified are not summed again.
+    private func stackReceive(_ segment: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery, now: Instant) {
+        host.receive(segment, on: interface, now: now, checksumTrusted: delivery != .asReceived, coalesced: delivery == .glued)
     }
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.

@@ -214,6 +214,26 @@ struct SegmentationOffloadTests {
         #expect(verdict == .accepted)
     }
 
+    @Test("with receive coalescing only a packet handed over as glued may pass the MTU; any other is still a giant")
+    func largeReceiveTakesOnlyGluedPackets() throws {
+        let sender = OffloadPair(aOffload: true, bOffload: true)
+        _ = try sender.transfer(pattern(256 << 10))
+        let superSegment = try #require(sender.sentByA.first { $0.segmentSize > 0 }?.packet)
+        let host = Host(HostConfig(name: "e"))
+        var adapter = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
+        adapter.medium = .ipOnly
+        adapter.largeReceive = true
+        let interface = host.addInterface(adapter)
+        let giant = superSegment.withUnsafeBytes { host.receive($0, on: interface, now: .zero, checksumTrusted: true) }
+        #expect(giant == .oversized)
+        #expect(host.adapters[0].counters.rxErrors == 1)
+        let glued = superSegment.withUnsafeBytes {
+            host.receive($0, on: interface, now: .zero, checksumTrusted: true, coalesced: true)
+        }
+        #expect(glued == .accepted)
+        #expect(!host.adapters[0].segmentationOffload, "TCP still sends segments of one MTU")
+    }
+
     @Test("an untrusted super-segment's partial checksum fails TCP's check")
     func partialChecksumNotTrustedIsBad() throws {
         let sender = OffloadPair(aOffload: true, bOffload: true)

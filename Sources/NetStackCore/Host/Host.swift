@@ -208,11 +208,14 @@ public final class Host {
     /// stores it in its receive ring; `poll` takes it from there.
     /// `checksumTrusted`: the device vouched for the TCP checksum (a virtio-net header with
     /// NEEDS_CSUM or DATA_VALID); TCP then does not verify it, sparing a pass over the data.
+    /// `coalesced`: the frame holds TCP segments that receive coalescing glued together, each
+    /// within the MTU on its own; an adapter with ``AdapterConfig/largeReceive`` takes it up to
+    /// 65,535 bytes of IP (any other frame longer than the MTU is still a giant).
     @discardableResult
     public func receive(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID, now: Instant,
-                        checksumTrusted: Bool = false) -> AdapterVerdict {
+                        checksumTrusted: Bool = false, coalesced: Bool = false) -> AdapterVerdict {
         self.now = now
-        let verdict = adapters[interface.index].receive(frame, checksumTrusted: checksumTrusted)
+        let verdict = adapters[interface.index].receive(frame, checksumTrusted: checksumTrusted, coalesced: coalesced)
         emit(.adapterReceived(interface: interface, verdict: verdict, length: frame.count))
         return verdict
     }

@@ -43,6 +43,14 @@ public struct AdapterConfig: Sendable {
     /// slots hold 64 KiB each (at most 64 of them), and super-segments wait in a transmit queue
     /// of their own (128 × 64 KiB) beside the ordinary one.
     public var segmentationOffload: Bool = false
+    /// Receive coalescing (software GRO in front of the adapter): a frame received as
+    /// `coalesced` (in-order TCP segments glued into one) may carry an IP packet of up to 65,535
+    /// bytes whatever the MTU; any other frame is held to the MTU, and TCP still sends segments
+    /// of one MTU. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
+    public var largeReceive: Bool = false
+
+    /// Whether the receive ring takes IP packets longer than the MTU (``segmentationOffload`` or ``largeReceive``).
+    var receivesLarge: Bool { segmentationOffload || largeReceive }
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
         self.name = name
@@ -97,8 +105,8 @@ public struct LANAdapter: Sendable {
         self.config = config
         let slot = EthernetHeader.length + max(config.mtu, EthernetHeader.minimumFrameLength) + EthernetFCS.length
         let large = EthernetHeader.length + 65_535 + EthernetFCS.length
-        receiveRing = FrameRing(capacity: config.segmentationOffload ? min(config.receiveRing, 64) : config.receiveRing,
-                                slotSize: config.segmentationOffload ? large : slot)
+        receiveRing = FrameRing(capacity: config.receivesLarge ? min(config.receiveRing, 64) : config.receiveRing,
+                                slotSize: config.receivesLarge ? large : slot)
         transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
         if config.segmentationOffload { largeTransmitQueue = FrameRing(capacity: 128, slotSize: large) }
     }
@@ -107,9 +115,9 @@ public struct LANAdapter: Sendable {
     public var mac: MACAddress { config.mac }
     public var mtu: Int { config.mtu }
     /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes),
-    /// or plus 65,535 with segmentation offload.
+    /// or plus 65,535 with segmentation offload or receive coalescing.
     public var maxFrameLength: Int {
-        max(linkHeaderLength + (config.segmentationOffload ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
+        max(linkHeaderLength + (config.receivesLarge ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
     }
 
     /// Whether super-segments longer than the MTU cross this adapter (``AdapterConfig/segmentationOffload``).
@@ -127,15 +135,18 @@ public struct LANAdapter: Sendable {
     /// A frame arrives from the wire. Costs one CRC-32 pass when the link
     /// carries an FCS, and one copy into the ring. `checksumTrusted`: the device
     /// vouched for the transport checksum (virtio-net NEEDS_CSUM or DATA_VALID), kept with the frame.
-    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false) -> AdapterVerdict {
+    /// `coalesced`: glued TCP segments, which ``AdapterConfig/largeReceive`` lets past the MTU.
+    mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false,
+                          coalesced: Bool = false) -> AdapterVerdict {
         let mark: UInt32 = checksumTrusted ? 1 : 0
-        if config.medium == .ipOnly { return receivePacket(frame, mark: mark) }
+        let longestPacket = config.segmentationOffload || (coalesced && config.largeReceive) ? 65_535 : config.mtu
+        if config.medium == .ipOnly { return receivePacket(frame, mark: mark, longest: longestPacket) }
         let trailer = config.fcs ? EthernetFCS.length : 0
         guard frame.count >= EthernetHeader.length + trailer else {
             counters.rxErrors += 1
             return .runt
         }
-        guard frame.count - trailer <= maxFrameLength else {
+        guard frame.count - trailer <= max(EthernetHeader.length + longestPacket, EthernetHeader.minimumFrameLength) else {
             counters.rxErrors += 1
             return .oversized
         }
@@ -163,12 +174,12 @@ public struct LANAdapter: Sendable {
     }
 
     /// An IP packet arrives on a point-to-point link: only its length is checked here.
-    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32) -> AdapterVerdict {
+    private mutating func receivePacket(_ packet: UnsafeRawBufferPointer, mark: UInt32, longest: Int) -> AdapterVerdict {
         guard packet.count >= IPv4Header.minimumLength else {
             counters.rxErrors += 1
             return .runt
         }
-        guard packet.count <= (config.segmentationOffload ? 65_535 : config.mtu) else {
+        guard packet.count <= longest else {
             counters.rxErrors += 1
             return .oversized
         }

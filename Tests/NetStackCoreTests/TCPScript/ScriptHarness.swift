@@ -68,6 +68,8 @@ final class TCPScript {
     var failed = false
     /// One line per step, printed with a failure.
     var trace: [String] = []
+    /// Whether injected segments arrive as glued ones (``init(largeReceive:configure:)``).
+    let largeReceive: Bool
     /// The IP identification of the next injected datagram.
     private var ipIdentification: UInt16 = 1
     /// The listening descriptor `establishPassive` made.
@@ -76,7 +78,10 @@ final class TCPScript {
     var ourWindow = 65535
 
     /// A host set up as the device under test; `configure` adjusts its settings first.
-    init(configure: (inout HostConfig) -> Void = { _ in }) {
+    /// `largeReceive`: its adapter takes packets longer than the MTU, and every injected
+    /// segment is handed over as glued by a runtime's receive coalescing (``AdapterConfig/largeReceive``).
+    init(largeReceive: Bool = false, configure: (inout HostConfig) -> Void = { _ in }) {
+        self.largeReceive = largeReceive
         var config = HostConfig(name: "dut")
         config.randomSeed = testSeed
         // The scripts pin the unpaced, fixed-buffer behaviour of Linux with its default
@@ -87,7 +92,9 @@ final class TCPScript {
         config.tcp.sendBufferMaximum = config.tcp.socketDefaults.sendBufferSize
         configure(&config)
         host = Host(config)
-        let id = host.addInterface(AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false))
+        var adapter = AdapterConfig(name: "eth0", mac: Self.localMAC, mtu: 1500, fcs: false)
+        adapter.largeReceive = largeReceive
+        let id = host.addInterface(adapter)
         host.assign(Self.localIP, prefixLength: 24, to: id, now: .zero)
         host.addStaticARP(Self.peerIP, mac: Self.peerMAC, interface: id)
         while host.takeFrame(from: id, { _ in () }) != nil {}  // the gratuitous ARP
@@ -320,7 +327,7 @@ final class TCPScript {
         for segment in segments {
             note("\(t) < \(segment)")
             if segment.payload != nil { updateFlow(segment.port ?? peerPort) { $0.patternReads = false } }
-            host.receive(frame(for: segment), on: Self.interface, now: now)
+            frame(for: segment).withUnsafeBytes { _ = host.receive($0, on: Self.interface, now: now, coalesced: largeReceive) }
             host.poll(now: now)
             collect()
         }
@@ -333,7 +340,7 @@ final class TCPScript {
         advance(to: .seconds(t), sourceLocation)
         note("\(t) < flood of \(segments.count) segments")
         for segment in segments {
-            host.receive(frame(for: segment), on: Self.interface, now: now)
+            frame(for: segment).withUnsafeBytes { _ = host.receive($0, on: Self.interface, now: now, coalesced: largeReceive) }
             host.poll(now: now)
             collect()
         }
