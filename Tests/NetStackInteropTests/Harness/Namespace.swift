@@ -70,8 +70,12 @@ final class Namespace {
 
     /// Adds a persistent TAP device with the kernel's `address` (`A.B.C.D/P`) on it, up,
     /// so that the kernel side is ready before NetStack attaches.
-    func addTap(_ device: String, address: String) throws {
-        try inside(["ip", "tuntap", "add", "dev", device, "mode", "tap"])
+    /// `owner`: a user id the device is given (`ip tuntap add … user ID group ID`), so that only
+    /// that user (or one with CAP_NET_ADMIN) may attach to it; nil leaves it without an owner,
+    /// which some kernels read as "anyone may attach".
+    func addTap(_ device: String, address: String, owner: Int? = nil) throws {
+        let ownership = owner.map { ["user", "\($0)", "group", "\($0)"] } ?? []
+        try inside(["ip", "tuntap", "add", "dev", device, "mode", "tap"] + ownership)
         try inside(["ip", "addr", "add", address, "dev", device])
         try inside(["ip", "link", "set", device, "up"])
     }
