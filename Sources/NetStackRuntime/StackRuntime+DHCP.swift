@@ -15,7 +15,7 @@ public struct DHCPSettings: Sendable {
 }
 
 extension StackRuntime {
-    /// Runs a ``DHCPAgent`` on the stack until it is BOUND (the loop runs on the calling
+    /// Runs a `DHCPAgent` on the stack until it is BOUND (the loop runs on the calling
     /// thread meanwhile), and leaves it running: it renews at T1, rebinds at T2, and
     /// releases the lease when the runtime stops. Throws one line when no lease came
     /// within `settings.timeout` or the loop stopped first.
@@ -41,7 +41,7 @@ extension StackRuntime {
 
     /// Gives the DHCP lease back (RELEASE) for a command that ends on its own (`ping`, `fetch`):
     /// runs the loop until the RELEASE has left — ARP may first have to find the server — or
-    /// ``DHCPAgent/releaseGrace`` has passed. Does nothing without a lease; `serve` and `tunnel`
+    /// `DHCPAgent.releaseGrace` has passed. Does nothing without a lease; `serve` and `tunnel`
     /// release when they are stopped (SIGINT/SIGTERM).
     public func releaseLease() {
         guard let agent = dhcpAgent, agent.lease != nil else { return }

@@ -221,7 +221,7 @@ extension IPv6Address {
 ///
 /// Host bits are cleared on creation, so two spellings of one network compare equal. For a
 /// longest-prefix match, keep routes sorted by ``prefixLength`` descending (or compare it)
-/// and take the first whose ``contains(_:)`` holds.
+/// and take the first whose `contains(_:)` holds.
 public struct IPv6Network: Hashable, Sendable, CustomStringConvertible {
     /// The network address (host bits cleared).
     public let address: IPv6Address
