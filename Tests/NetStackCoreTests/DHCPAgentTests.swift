@@ -26,6 +26,22 @@ private func dhcpFrame(_ frame: [UInt8]) throws -> (ethernet: EthernetHeader, ip
 }
 
 /// dnsmasq-like reply of `type` to `request`, broadcast (the client asked with the BROADCAST flag).
+/// A host whose agent went through DISCOVER, OFFER, REQUEST and ACK with the scripted
+/// server and holds the lease, its sent frames drained.
+private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
+    let host = makeHost("client", [Port("eth0", clientMAC, nil)])
+    let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: seed)
+    agent.run(on: host, now: .zero)
+    let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
+    host.feed(serverFrame(.offer, to: discover))
+    agent.run(on: host, now: .zero)
+    let request = try dhcpFrame(try #require(host.sent().first)).dhcp
+    host.feed(serverFrame(.ack, to: request))
+    agent.run(on: host, now: .zero)
+    host.drain()
+    return (host, agent)
+}
+
 private func serverFrame(_ type: DHCPMessageType, to request: DHCPMessage) -> [UInt8] {
     var reply = DHCPMessage(op: DHCPMessage.bootReply, transactionID: request.transactionID, clientMAC: request.clientMAC)
     reply.broadcast = true
@@ -83,16 +99,7 @@ struct DHCPAgentTests {
 
     @Test("stopping a bound agent sends the RELEASE unicast to the server from the leased address")
     func releaseOnStop() throws {
-        let host = makeHost("client", [Port("eth0", clientMAC, nil)])
-        let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: 10)
-        agent.run(on: host, now: .zero)
-        let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.offer, to: discover))
-        agent.run(on: host, now: .zero)
-        let request = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.ack, to: request))
-        agent.run(on: host, now: .zero)
-        host.drain()
+        let (host, agent) = try boundAgent(seed: 10)
         // The server asks for the leased address by ARP (as the kernel does before a ping):
         // its MAC is then known, so the RELEASE leaves at once.
         host.feed(Build.arp(.request, senderMAC: serverMAC, senderIP: server, targetIP: leased, to: .broadcast))
@@ -110,16 +117,7 @@ struct DHCPAgentTests {
 
     @Test("a RELEASE waiting for ARP leaves when the server's MAC is learnt, and then the address goes")
     func releaseAfterARP() throws {
-        let host = makeHost("client", [Port("eth0", clientMAC, nil)])
-        let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: 11)
-        agent.run(on: host, now: .zero)
-        let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.offer, to: discover))
-        agent.run(on: host, now: .zero)
-        let request = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.ack, to: request))
-        agent.run(on: host, now: .zero)
-        host.drain()
+        let (host, agent) = try boundAgent(seed: 11)
         agent.stop(on: host, now: .milliseconds(100))
         let asked = host.sent()
         #expect(asked.count == 1 && Array(asked[0][12..<14]) == [0x08, 0x06], "an ARP request for the server")
