@@ -24,7 +24,7 @@ public enum IPv6Fragmentation {
     /// destination options header with no routing header after it is fragmentable). Returns its
     /// length and the offset of the Next Header field that names the first fragmentable header.
     /// O(headers), no allocation.
-    /// - Throws: what ``IPv6Header/parse(_:)`` throws; `.truncated(.ipv6, …)` when an extension
+    /// - Throws: what `IPv6Header.parse(_:)` throws; `.truncated(.ipv6, …)` when an extension
     ///   header runs past the datagram; `.badField(.ipv6, …)` past the walker's header cap.
     public static func unfragmentablePart(of datagram: UnsafeRawBufferPointer) throws(WireError)
         -> (length: Int, nextHeaderField: Int) {
