@@ -6,8 +6,8 @@ public import NetStackWire
 /// ping, and ends with its statistics. Costs one dictionary entry per
 /// outstanding request (in the core's ping table).
 public final class PingSession: StackApplication {
-    /// Whom we ping.
-    public let destination: IPv4Address
+    /// Whom we ping, over IPv4 (ICMP) or IPv6 (ICMPv6).
+    public let destination: IPAddress
     /// Requests sent, replies received, ICMP errors received.
     public private(set) var transmitted = 0, received = 0, errors = 0
     /// True once every request has been sent and answered or given up on.
@@ -32,7 +32,15 @@ public final class PingSession: StackApplication {
     /// Starts pinging at `now`: `count` requests (nil: until ``stop(on:now:)``), one per
     /// `interval`, each carrying `payloadLength` bytes; after the last one, waits up to
     /// `linger` for replies. `output` receives each line to print (without newline).
-    public init(host: Host, destination: IPv4Address, count: Int?, interval: Duration = .seconds(1),
+    public convenience init(host: Host, destination: IPv4Address, count: Int?, interval: Duration = .seconds(1),
+                            payloadLength: Int = 56, linger: Duration = .seconds(4), identifier: UInt16, now: Instant,
+                            output: @escaping (String) -> Void) throws(NetError) {
+        try self.init(host: host, destination: .v4(destination), count: count, interval: interval,
+                      payloadLength: payloadLength, linger: linger, identifier: identifier, now: now, output: output)
+    }
+
+    /// Starts pinging an address of either family, as above (iputils' `ping -6` lines for IPv6).
+    public init(host: Host, destination: IPAddress, count: Int?, interval: Duration = .seconds(1),
                 payloadLength: Int = 56, linger: Duration = .seconds(4), identifier: UInt16, now: Instant,
                 output: @escaping (String) -> Void) throws(NetError) {
         socket = try host.openPing(identifier: identifier)
@@ -43,7 +51,11 @@ public final class PingSession: StackApplication {
         self.linger = linger
         self.output = output
         nextSend = now
-        output("PING \(destination) (\(destination)) \(payloadLength)(\(payloadLength + 28)) bytes of data.")
+        if destination.isIPv4 {
+            output("PING \(destination) (\(destination)) \(payloadLength)(\(payloadLength + 28)) bytes of data.")
+        } else {
+            output("PING \(destination) (\(destination)) \(payloadLength) data bytes")
+        }
     }
 
     public var nextWakeup: Instant? {
@@ -61,8 +73,14 @@ public final class PingSession: StackApplication {
             lastSend = now
             nextSend = now + interval
             do {
-                try host.ping(socket, to: destination, sequence: UInt16(truncatingIfNeeded: transmitted),
-                              payloadLength: payloadLength, now: now)
+                switch destination {
+                case let .v4(v4):
+                    try host.ping(socket, to: v4, sequence: UInt16(truncatingIfNeeded: transmitted),
+                                  payloadLength: payloadLength, now: now)
+                case let .v6(v6):
+                    try host.ping(socket, to: v6, sequence: UInt16(truncatingIfNeeded: transmitted),
+                                  payloadLength: payloadLength, now: now)
+                }
             } catch {
                 if transmitted == 1 {
                     sendError = error
@@ -93,17 +111,28 @@ public final class PingSession: StackApplication {
     private func report(_ result: PingResult, localAddress: IPv4Address?) {
         switch result {
         case let .reply(from, sequence, ttl, bytes, rtt):
-            guard answered.insert(sequence).inserted else {
-                output("\(bytes + 8) bytes from \(from): icmp_seq=\(sequence) ttl=\(ttl) time=\(Self.milliseconds(rtt)) ms (DUP!)")
-                return
-            }
-            received += 1
-            roundTrips.append(rtt)
-            output("\(bytes + 8) bytes from \(from): icmp_seq=\(sequence) ttl=\(ttl) time=\(Self.milliseconds(rtt)) ms")
+            report(reply: "\(bytes + 8) bytes from \(from): icmp_seq=\(sequence) ttl=\(ttl) time=\(Self.milliseconds(rtt)) ms",
+                   sequence: sequence, rtt: rtt)
         case let .error(from, sequence, message):
             errors += 1
             output("From \(from) icmp_seq=\(sequence) \(Self.errorText(message))")
+        case let .reply6(from, sequence, hopLimit, bytes, rtt):
+            report(reply: "\(bytes + 8) bytes from \(from): icmp_seq=\(sequence) ttl=\(hopLimit) time=\(Self.milliseconds(rtt)) ms",
+                   sequence: sequence, rtt: rtt)
+        case let .error6(from, sequence, message):
+            errors += 1
+            output("From \(from) icmp_seq=\(sequence) \(Self.errorText6(message))")
         }
+    }
+
+    private func report(reply line: String, sequence: UInt16, rtt: Duration) {
+        guard answered.insert(sequence).inserted else {
+            output(line + " (DUP!)")
+            return
+        }
+        received += 1
+        roundTrips.append(rtt)
+        output(line)
     }
 
     /// The closing lines, as iputils prints them.
@@ -134,6 +163,24 @@ public final class PingSession: StackApplication {
         let thousandths = Int((value * 1000).rounded())
         let fraction = String(thousandths % 1000)
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    /// iputils' wording of an ICMPv6 error.
+    static func errorText6(_ message: ICMPv6Message) -> String {
+        switch message {
+        case let .destinationUnreachable(code):
+            switch ICMPv6UnreachableCode(rawValue: code) {
+            case .noRoute: "Destination unreachable: No route"
+            case .administrativelyProhibited: "Destination unreachable: Administratively prohibited"
+            case .address: "Destination unreachable: Address unreachable"
+            case .port: "Destination unreachable: Port unreachable"
+            default: "Destination unreachable: Unknown code \(code)"
+            }
+        case let .packetTooBig(mtu): "Packet too big: mtu=\(mtu)"
+        case let .timeExceeded(code): code == 0 ? "Time exceeded: Hop limit" : "Time exceeded: Defragmentation failure"
+        case let .parameterProblem(code, pointer): "Parameter problem: code \(code) at \(pointer)"
+        default: ICMPv6Header(message).description
+        }
     }
 
     static func errorText(_ message: ICMPv4Message) -> String {

@@ -159,6 +159,12 @@ public struct ICMPv6Quote: Hashable, Sendable {
     public var sourcePort: UInt16?
     /// Destination port, under the same conditions.
     public var destinationPort: UInt16?
+    /// The sequence number, when the quoted packet is TCP and its first 8 upper-layer bytes are quoted.
+    public var tcpSequenceNumber: SequenceNumber?
+    /// Identifier and sequence number, when the quoted packet is an ICMPv6 echo request quoted that far.
+    public var echoIdentifier: UInt16?
+    /// See ``echoIdentifier``.
+    public var echoSequence: UInt16?
 
     /// Source and destination port when both are known, else nil.
     public var ports: (source: UInt16, destination: UInt16)? {
@@ -179,6 +185,14 @@ public struct ICMPv6Quote: Hashable, Sendable {
            data.count >= start + 4 {
             quote.sourcePort = data.be16(start)
             quote.destinationPort = data.be16(start + 2)
+            if chain.upperLayerProtocol == .tcp, data.count >= start + 8 {
+                quote.tcpSequenceNumber = SequenceNumber(data.be32(start + 4))
+            }
+        }
+        if chain.fragment?.fragmentOffset ?? 0 == 0, chain.upperLayerProtocol == .icmpv6, data.count >= start + 8,
+           data[start] == 128 {
+            quote.echoIdentifier = data.be16(start + 4)
+            quote.echoSequence = data.be16(start + 6)
         }
         return quote
     }

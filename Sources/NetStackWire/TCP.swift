@@ -108,6 +108,12 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     ///   malformed option (see ``TCPOptions/parse(_:headerOffset:)``).
     public static func parse(_ segment: UnsafeRawBufferPointer, source: IPv4Address,
                              destination: IPv4Address) throws(WireError) -> TCPHeader {
+        try parse(segment, source: .v4(source), destination: .v4(destination))
+    }
+
+    /// Parses and verifies a segment as above, over the pseudo-header of either IP version.
+    public static func parse(_ segment: UnsafeRawBufferPointer, source: IPAddress,
+                             destination: IPAddress) throws(WireError) -> TCPHeader {
         let dataOffset = try checkedDataOffset(segment)
         var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .tcp,
                                                 length: segment.count)
@@ -172,6 +178,13 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     /// Precondition: `segment` holds at least `headerLength + payloadLength` bytes.
     public func emit(into segment: UnsafeMutableRawBufferPointer, payloadLength: Int,
                      source: IPv4Address, destination: IPv4Address, partialChecksum: Bool = false) {
+        emit(into: segment, payloadLength: payloadLength, source: .v4(source), destination: .v4(destination),
+             partialChecksum: partialChecksum)
+    }
+
+    /// Writes the header as above, the checksum over the pseudo-header of either IP version.
+    public func emit(into segment: UnsafeMutableRawBufferPointer, payloadLength: Int,
+                     source: IPAddress, destination: IPAddress, partialChecksum: Bool = false) {
         let length = headerLength + payloadLength
         precondition(payloadLength >= 0 && segment.count >= length,
                      "TCP segment buffer needs \(length) bytes")

@@ -27,12 +27,20 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     /// `verifyingChecksum` false skips that pass, for a checksum a device vouched for (offload).
     public static func parse(_ bytes: UnsafeRawBufferPointer, source: IPv4Address,
                              destination: IPv4Address, verifyingChecksum: Bool = true) throws(WireError) -> UDPHeader {
+        try parse(bytes, source: .v4(source), destination: .v4(destination), verifyingChecksum: verifyingChecksum)
+    }
+
+    /// Parses and verifies a datagram as above, over the pseudo-header of either IP version. Over
+    /// IPv6 the checksum is mandatory (RFC 8200 §8.1): a zero one is refused (`.badChecksum`).
+    public static func parse(_ bytes: UnsafeRawBufferPointer, source: IPAddress,
+                             destination: IPAddress, verifyingChecksum: Bool = true) throws(WireError) -> UDPHeader {
         guard bytes.count >= headerLength else {
             throw .truncated(.udp, needed: headerLength, available: bytes.count)
         }
         let length = Int(bytes.be16(4))
         guard length >= headerLength, length <= bytes.count else { throw .badLength(.udp, length) }
         let checksum = bytes.be16(6)
+        if checksum == 0, !source.isIPv4 { throw .badChecksum(.udp) }
         if checksum != 0, verifyingChecksum {
             var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .udp, length: length)
             sum.add(UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
@@ -47,6 +55,11 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     /// placed after it, `length` bytes) with the checksum. A computed checksum of
     /// zero is sent as 0xFFFF, since zero means "none" (RFC 768).
     public func emit(into datagram: UnsafeMutableRawBufferPointer, source: IPv4Address, destination: IPv4Address) {
+        emit(into: datagram, source: .v4(source), destination: .v4(destination))
+    }
+
+    /// Writes the header as above, the checksum over the pseudo-header of either IP version.
+    public func emit(into datagram: UnsafeMutableRawBufferPointer, source: IPAddress, destination: IPAddress) {
         precondition(datagram.count >= length, "UDP datagram buffer shorter than its length field")
         datagram.storeBE16(sourcePort, at: 0)
         datagram.storeBE16(destinationPort, at: 2)

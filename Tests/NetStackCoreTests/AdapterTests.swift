@@ -167,7 +167,9 @@ struct AdapterErrorTests {
     @Test("the driver drops frames of an unknown EtherType and counts them as dropped")
     func unknownEtherType() throws {
         let host = routerSide()
-        let frame = Build.ethernet(to: Lab.macR0, from: Lab.macA, type: .ipv6, [UInt8](repeating: 0x60, count: 46))
+        // 0x88B5: IEEE 802 local experimental EtherType 1, which no stack speaks.
+        let frame = Build.ethernet(to: Lab.macR0, from: Lab.macA, type: EtherType(rawValue: 0x88B5),
+                                   [UInt8](repeating: 0x60, count: 46))
         #expect(host.feed(frame) == .accepted)
         #expect(host.adapters[0].counters.rxPackets == 1)
         #expect(host.adapters[0].counters.rxDropped == 1)

@@ -15,7 +15,7 @@ private struct Pair {
 
     init(configureA: (inout HostConfig) -> Void = { _ in }, configureB: (inout HostConfig) -> Void = { _ in }) {
         a = makeHost("A", [Port("eth0", Lab.macA, Lab.ipA)], configure: configureA)
-        b = makeHost("B", [Port("eth0", Lab.macB, Pair.server.address)], configure: configureB)
+        b = makeHost("B", [Port("eth0", Lab.macB, Pair.server.ipv4!)], configure: configureB)
         wires.connect(a, eth0, b, eth0)
         listener = b.socket(.stream)
         try? b.bind(listener, to: Endpoint(.any, 80))

@@ -285,7 +285,7 @@ enum Build {
                          _ destination: Endpoint, _ payload: [UInt8], checksum: UDPChecksum = .compute,
                          ttl: UInt8 = 64, id: UInt16 = 0x1234) -> [UInt8] {
         ipFrame(to: destinationMAC, from: sourceMAC,
-                ipHeader(source.address, destination.address, .udp, ttl: ttl, id: id),
+                ipHeader(source.ipv4!, destination.ipv4!, .udp, ttl: ttl, id: id),
                 udp(from: source, to: destination, payload, checksum: checksum))
     }
 

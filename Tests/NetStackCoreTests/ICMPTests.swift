@@ -323,7 +323,7 @@ struct ICMPSocketErrorTests {
         let socket = a.udpOpen()
         try a.udpBind(socket, port: 5000)
         a.udpConnect(socket, to: Endpoint(Lab.ipR0, 9))
-        let quoted = Build.datagram(Build.ipHeader(source.address, destination.address, .udp),
+        let quoted = Build.datagram(Build.ipHeader(source.ipv4!, destination.ipv4!, .udp),
                                     Build.udp(from: source, to: destination, [1]))
         a.feed(Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(Lab.ipR0, Lab.ipA, .icmp),
                              Build.icmp(.destinationUnreachable(code: 3, nextHopMTU: 0), quoted)))

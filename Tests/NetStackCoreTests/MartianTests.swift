@@ -16,7 +16,7 @@ private func tcpFrame(from source: Endpoint, to destination: Endpoint, flags: TC
     segment.withUnsafeMutableBytes {
         header.emit(into: $0, payloadLength: 0, source: source.address, destination: destination.address)
     }
-    return Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(source.address, destination.address, .tcp),
+    return Build.ipFrame(to: Lab.macA, from: Lab.macR0, Build.ipHeader(source.ipv4!, destination.ipv4!, .tcp),
                          segment)
 }
 

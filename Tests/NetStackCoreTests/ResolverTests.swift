@@ -163,7 +163,7 @@ struct ResolverExchangeTests {
         let linux = try Frame(try captured("dns-query", 1)).udp().payload
         #expect(Array(query.payload[2...]) == Array(linux[2...]))
         #expect(query.server == Endpoint(Lab.ipB, 53))
-        #expect(query.source.address == Lab.ipA)
+        #expect(query.source.ipv4 == Lab.ipA)
         #expect((32768...60999).contains(query.source.port))
         #expect(host.resolution(try host.resolve("www.example.test", now: .zero)) == .pending)
     }

@@ -104,13 +104,13 @@ struct TransparentTCPTests {
         #expect(try pair.proxy.poll(listener).contains(.readable))
         let request = try #require(try pair.proxy.nextFlowRequest(listener))
         #expect(request.destination == TunnelPair.remote)
-        #expect(request.client.address == IPv4Address(192, 0, 2, 1))
+        #expect(request.client.ipv4 == IPv4Address(192, 0, 2, 1))
         #expect(try pair.proxy.nextFlowRequest(listener) == nil, "offered once, SYN retransmissions absorbed")
         let flow = try pair.proxy.acceptFlow(listener, request, now: pair.now)
         pair.run()
         #expect(try pair.client.state(fd) == .established)
         let synAck = try #require(tcpHeaders(pair.fromProxy).first)
-        #expect(synAck.ip.source == TunnelPair.remote.address && synAck.tcp.sourcePort == 443)
+        #expect(synAck.ip.source == TunnelPair.remote.ipv4 && synAck.tcp.sourcePort == 443)
         #expect(synAck.tcp.flags == [.syn, .ack])
         #expect(try pair.proxy.endpoints(flow).local == TunnelPair.remote)
         try send(pair.client, fd, "GET / HTTP/1.1\r\n\r\n", now: pair.now)
@@ -133,7 +133,7 @@ struct TransparentTCPTests {
         try pair.proxy.refuseFlow(listener, request, .reset, now: pair.now)
         pair.run()
         let rst = try #require(tcpHeaders(pair.fromProxy).last)
-        #expect(rst.ip.source == TunnelPair.remote.address && rst.tcp.flags == [.rst, .ack])
+        #expect(rst.ip.source == TunnelPair.remote.ipv4 && rst.tcp.flags == [.rst, .ack])
         #expect(try pair.client.poll(fd).contains(.error))
         #expect(try pair.client.takeError(fd) == .connectionRefused)
         #expect(pair.proxy.statistics.tcpFlowsRefused == 1)
@@ -151,11 +151,11 @@ struct TransparentTCPTests {
         pair.run()
         let icmp = try #require(pair.fromProxy.last)
         let ip = try icmp.withUnsafeBytes { try IPv4Header.parse($0) }
-        #expect(ip.protocol == .icmp && ip.source == TunnelPair.remote.address)
+        #expect(ip.protocol == .icmp && ip.source == TunnelPair.remote.ipv4)
         #expect(icmp[ip.headerLength] == 3 && icmp[ip.headerLength + 1] == 1, "type 3 code 1")
         // The quote: the SYN's IP header (to 203.0.113.7) and its ports.
         let quoted = try Array(icmp[(ip.headerLength + 8)...]).withUnsafeBytes { try IPv4Header.parseQuoted($0) }
-        #expect(quoted.destination == TunnelPair.remote.address && quoted.source == IPv4Address(192, 0, 2, 1))
+        #expect(quoted.destination == TunnelPair.remote.ipv4 && quoted.source == IPv4Address(192, 0, 2, 1))
         #expect(try pair.client.poll(fd).contains(.error))
     }
 
@@ -200,7 +200,7 @@ struct TransparentTCPTests {
         pair.run()
         #expect(try pair.client.state(fd) == .established)
         let (child, peer) = try pair.proxy.accept(listener)
-        #expect(peer.address == IPv4Address(192, 0, 2, 1))
+        #expect(peer.ipv4 == IPv4Address(192, 0, 2, 1))
         #expect(try pair.proxy.endpoints(child).local == Endpoint(IPv4Address(198, 51, 100, 9), 8080))
     }
 
@@ -215,7 +215,7 @@ struct TransparentTCPTests {
         pair.run()
         #expect(try pair.client.state(own) == .established)
         #expect(try pair.client.state(foreign) != .established)
-        #expect(tcpHeaders(pair.fromProxy).contains { $0.ip.source == TunnelPair.remote.address && $0.tcp.flags.contains(.rst) },
+        #expect(tcpHeaders(pair.fromProxy).contains { $0.ip.source == TunnelPair.remote.ipv4 && $0.tcp.flags.contains(.rst) },
                 "no listener for the foreign destination: RST, as for a closed port")
     }
 
@@ -259,7 +259,7 @@ struct TransparentUDPTests {
         pair.run()
         let icmp = try #require(pair.fromProxy.last)
         let ip = try icmp.withUnsafeBytes { try IPv4Header.parse($0) }
-        #expect(ip.protocol == .icmp && ip.source == closed.address)
+        #expect(ip.protocol == .icmp && ip.source == closed.ipv4)
         #expect(icmp[ip.headerLength] == 3 && icmp[ip.headerLength + 1] == 3, "type 3 code 3")
         #expect(pair.client.udpTakeError(socket) == .connectionRefused)
     }

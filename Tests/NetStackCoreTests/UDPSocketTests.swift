@@ -89,7 +89,7 @@ struct UDPExchangeTests {
         host.poll(now: .zero)
         let received = try #require(host.udpReceive(server))
         #expect(received.payload == [9, 9])
-        #expect(received.source.address == Lab.ipR0)
+        #expect(received.source.ipv4 == Lab.ipR0)
         #expect(host.sent().isEmpty)
     }
 
@@ -290,7 +290,7 @@ struct UDPBroadcastTests {
         try host.udpSend(socket, [1], to: everyone, now: .zero)
         let frame = try Frame(try #require(host.sent().first))
         #expect(frame.ethernet.destination == .broadcast)
-        #expect(try frame.ip().destination == everyone.address)
+        #expect(try frame.ip().destination == everyone.ipv4)
         #expect(try frame.ip().source == Lab.ipA)
         #expect(try frame.udp().payload == [1])
         host.udpSetBroadcast(socket, false)

@@ -72,7 +72,9 @@ private final class ScriptedProxy {
 /// A non-blocking kernel UDP socket on 127.0.0.1 and its port.
 private func udpSocket() -> (fd: Int32, port: UInt16) {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-    var address = sockaddr_in(Endpoint(IPv4Address(127, 0, 0, 1), 0))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = IPv4Address(127, 0, 0, 1).rawValue.bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {

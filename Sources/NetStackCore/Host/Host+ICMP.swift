@@ -55,7 +55,7 @@ extension Host {
             // Only a connected socket whose peer the quote names hears of it (Linux's
             // __udp4_lib_err without IP_RECVERR): sprayed forgeries cannot fail other sockets.
             guard let ports = quoted.ports,
-                  let socket = local ? udp.socket(forPort: ports.source, address: quoted.header.source)
+                  let socket = local ? udp.socket(forPort: ports.source, address: .v4(quoted.header.source))
                       : udp.socket(forErrorFrom: Endpoint(quoted.header.source, ports.source),
                                    to: Endpoint(quoted.header.destination, ports.destination))
             else {

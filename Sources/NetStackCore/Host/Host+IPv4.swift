@@ -230,8 +230,10 @@ extension Host {
         let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength..<header.totalLength])
         switch header.protocol {
         case .icmp: icmpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
-        case .udp: udpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
-        case .tcp: tcpInput(payload, header: header, from: interface, broadcast: broadcast)
+        case .udp: udpInput(payload, source: .v4(header.source), destination: .v4(header.destination), ip: header,
+                            packet: packet, from: interface, broadcast: broadcast)
+        case .tcp: tcpInput(payload, source: .v4(header.source), destination: .v4(header.destination), ip: header,
+                            from: interface, broadcast: broadcast)
         default:
             statistics.inUnknownProtocols += 1
             emit(.ipDropped(.unknownProtocol(header.protocol), header: header))

@@ -2,20 +2,22 @@ public import NetStackWire
 
 extension Host {
     /// Handles a UDP datagram addressed to this host (RFC 768, RFC 1122 §4.1.3).
-    func udpInput(_ bytes: UnsafeRawBufferPointer, header: IPv4Header, packet: UnsafeRawBufferPointer,
-                  from interface: InterfaceID?, broadcast: Bool) {
+    /// `source`/`destination`: the datagram's addresses, of either family; `ip` its IPv4 header
+    /// (nil for IPv6); `packet` the whole IP packet, quoted by a port-unreachable error.
+    func udpInput(_ bytes: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress, ip: IPv4Header?,
+                  packet: UnsafeRawBufferPointer, from interface: InterfaceID?, broadcast: Bool) {
         let udpHeader: UDPHeader
         do {
-            udpHeader = try UDPHeader.parse(bytes, source: header.source, destination: header.destination,
+            udpHeader = try UDPHeader.parse(bytes, source: source, destination: destination,
                                             verifyingChecksum: !(receivedChecksumTrusted && interface != nil))
         } catch {
             statistics.udpInErrors += 1
-            emit(.ipDropped(.malformed(error), header: header))
+            emit(.ipDropped(.malformed(error), header: ip))
             return
         }
-        let from = Endpoint(header.source, udpHeader.sourcePort)
-        let to = Endpoint(header.destination, udpHeader.destinationPort)
-        let foreign = !broadcast && !isLocal(header.destination)
+        let from = Endpoint(source, udpHeader.sourcePort)
+        let to = Endpoint(destination, udpHeader.destinationPort)
+        let foreign = !broadcast && !isLocal(destination)
         if foreign, udpFlows != nil {
             let payload = UnsafeRawBufferPointer(rebasing: bytes[UDPHeader.headerLength..<udpHeader.length])
             if udpFlows?.input(client: from, destination: to, payload: payload, now: now) == true {
@@ -26,11 +28,16 @@ extension Host {
             }
             return
         }
-        guard !foreign, let socket = udp.socket(forPort: udpHeader.destinationPort, address: header.destination) else {
+        guard !foreign, let socket = udp.socket(forPort: udpHeader.destinationPort, address: destination) else {
             statistics.udpNoPorts += 1
-            if !broadcast {
+            if broadcast {
+                // No error about a broadcast or multicast datagram (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)).
+            } else if ip != nil {
                 sendICMPError(.destinationUnreachable(code: UnreachableCode.port.rawValue, nextHopMTU: 0),
                               about: packet, arrivedOn: interface)
+            } else {
+                sendICMPv6Error(.destinationUnreachable(code: ICMPv6UnreachableCode.port.rawValue), about: packet,
+                                arrivedOn: interface)
             }
             return
         }
@@ -53,7 +60,13 @@ extension Host {
     /// Binds a socket to `port` (0: an ephemeral port) on `address` (`.any`: all of this host's addresses).
     /// Throws `.addressInUse` when the port is taken, `.addressNotAvailable` for an address not ours.
     public func udpBind(_ socket: UDPSocketID, address: IPv4Address = .any, port: UInt16) throws(NetError) {
-        guard address == .any || isLocal(address) else { throw .addressNotAvailable }
+        try udpBind(socket, address: .v4(address), port: port)
+    }
+
+    /// Binds a socket as above to an address of either family (`::`: every address of both
+    /// families, as an IPv6 socket without IPV6_V6ONLY on Linux).
+    public func udpBind(_ socket: UDPSocketID, address: IPAddress, port: UInt16) throws(NetError) {
+        guard address.isUnspecified || isLocal(address) else { throw .addressNotAvailable }
         try udp.bind(socket, address: address, port: port)
     }
 
@@ -82,13 +95,16 @@ extension Host {
             throw error
         }
         if state.local == nil {
-            try udp.bind(socket, address: .any, port: 0)
+            try udp.bind(socket, address: destination.address.unspecifiedOfSameFamily, port: 0)
             state = udp.state(socket) ?? state
         }
         guard let local = state.local else { throw .badDescriptor }
         guard payload.count <= 65_507 else { throw .messageTooLong }
-        guard !isBroadcast(destination.address) || state.allowBroadcast else { throw .permissionDenied }
-        let source: IPv4Address? = local.address == .any ? nil : local.address
+        if let v4 = destination.ipv4 {
+            guard !isBroadcast(v4) || state.allowBroadcast else { throw .permissionDenied }
+        }
+        guard local.address.accepts(destination.address, v6Only: false) else { throw .invalidArgument }
+        let source: IPAddress? = local.address.isUnspecified ? nil : local.address
         let from = source ?? sourceAddress(toward: destination.address)
         let header = UDPHeader(sourcePort: local.port, destinationPort: destination.port, payloadLength: payload.count)
         emit(.udpSent(from: Endpoint(from, local.port), to: destination, length: payload.count))

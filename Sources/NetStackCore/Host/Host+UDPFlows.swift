@@ -51,18 +51,29 @@ extension Host {
     /// Rate-limited as every ICMP error. The flow stays open. O(1).
     public func refuseUDPFlow(_ flow: UDPFlow, now: Instant) {
         self.now = now
-        var quote = [UInt8](repeating: 0, count: IPv4Header.minimumLength + UDPHeader.headerLength)
+        let client = flow.client.address, destination = flow.destination.address
+        let ipLength = client.isIPv4 ? IPv4Header.minimumLength : IPv6Header.length
+        var quote = [UInt8](repeating: 0, count: ipLength + UDPHeader.headerLength)
         quote.withUnsafeMutableBytes { buffer in
-            IPv4Header(source: flow.client.address, destination: flow.destination.address, protocol: .udp,
-                       payloadLength: UDPHeader.headerLength)
-                .emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<IPv4Header.minimumLength]))
+            let ipPart = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<ipLength])
+            if case let .v4(from) = client, case let .v4(to) = destination {
+                IPv4Header(source: from, destination: to, protocol: .udp, payloadLength: UDPHeader.headerLength)
+                    .emit(into: ipPart)
+            } else {
+                IPv6Header(source: client.ipv6, destination: destination.ipv6, nextHeader: .udp,
+                           payloadLength: UDPHeader.headerLength).emit(into: ipPart)
+            }
             UDPHeader(sourcePort: flow.client.port, destinationPort: flow.destination.port, payloadLength: 0)
-                .emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[IPv4Header.minimumLength...]),
-                      source: flow.client.address, destination: flow.destination.address)
+                .emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[ipLength...]),
+                      source: client, destination: destination)
         }
         quote.withUnsafeBytes { quote in
-            sendICMPError(.destinationUnreachable(code: 3, nextHopMTU: 0), about: quote, arrivedOn: nil,
-                          from: flow.destination.address)
+            if case let .v4(from) = destination {
+                sendICMPError(.destinationUnreachable(code: 3, nextHopMTU: 0), about: quote, arrivedOn: nil, from: from)
+            } else {
+                sendICMPv6Error(.destinationUnreachable(code: ICMPv6UnreachableCode.port.rawValue), about: quote,
+                                arrivedOn: nil, from: destination.ipv6)
+            }
         }
     }
 

@@ -76,6 +76,18 @@ public final class Host {
     @exclusivity(unchecked) public internal(set) var addresses: [InterfaceAddress] = []
     /// The routing table (`route`).
     @exclusivity(unchecked) public internal(set) var routes = RoutingTable()
+    /// Assigned IPv6 addresses, with their DAD state (Host+IPv6.swift).
+    @exclusivity(unchecked) public internal(set) var addresses6: [InterfaceAddress6] = []
+    /// The IPv6 routing table (`route -6`).
+    @exclusivity(unchecked) public internal(set) var routes6: [Route6] = []
+    /// IPv6 neighbours' link addresses (Host+NDP.swift).
+    @exclusivity(unchecked) var neighbors6: [IPv6Address: MACAddress] = [:]
+    /// Path MTUs learnt from ICMPv6 packet too big (RFC 8201), by destination.
+    @exclusivity(unchecked) var pathMTUs6 = PathMTUCache()
+    /// IPv6 fragments waiting for the rest of their datagram (RFC 8200 §4.5).
+    @exclusivity(unchecked) var reassembler6 = IPv6Reassembler()
+    /// Picks the identification of each IPv6 datagram this host fragments (RFC 7739).
+    @exclusivity(unchecked) var fragmentIdentification6: IPv6FragmentIdentification
     /// The ARP cache (`arp`).
     @exclusivity(unchecked) public internal(set) var arpCache: ARPCache
     /// IP, ICMP, UDP and ARP counters.
@@ -138,6 +150,7 @@ public final class Host {
                        cookieKey: secrets.key(.synCookies), portKey: secrets.key(.ephemeralPorts),
                        challengeAckKey: secrets.key(.challengeAcks))
         identification = IPIdentification(key: secrets.key(.ipIdentification), sequential: config.initialIdentification)
+        fragmentIdentification6 = IPv6FragmentIdentification(key: secrets.key(.ipv6FragmentIdentification))
         loopback = LoopbackQueue(maxDatagrams: config.loopbackQueueLimit, capacity: config.loopbackQueueBytes)
         resolverState = StubResolver(config: config.resolver, secret: secrets.key(.resolver))
     }
@@ -249,7 +262,12 @@ public final class Host {
             queued -= 1
             loopbackBuffer.withUnsafeMutableBytes { buffer in
                 guard let length = loopback.takeFirst(into: buffer) else { return }
-                ipInput(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), on: nil, linkBroadcast: false)
+                let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+                if length > 0, datagram[0] >> 4 == 6 {
+                    ipv6Input(datagram, on: nil)
+                } else {
+                    ipInput(datagram, on: nil, linkBroadcast: false)
+                }
             }
         }
         runTimers()
@@ -275,13 +293,17 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        return earliest(earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()),
-                                          tcp.timers.nextDeadline), resolverDeadline()), udpFlows?.nextDeadline)
+        let ipv6 = earliest(reassembler6.nextDeadline(), pathMTUs6.nextDeadline())
+        return earliest(earliest(earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()),
+                                                   tcp.timers.nextDeadline), resolverDeadline()), udpFlows?.nextDeadline),
+                        ipv6)
     }
 
     /// The driver's part: hand one received frame to the protocol named by its EtherType.
     func handleFrame(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID) {
         if adapters[interface.index].medium == .ipOnly {
+            // A TUN carries both versions: the first nibble says which (RFC 8200 §3).
+            if frame.count > 0, frame[0] >> 4 == 6 { return ipv6Input(frame, on: interface) }
             return ipInput(frame, on: interface, linkBroadcast: false)
         }
         let header: EthernetHeader
@@ -302,6 +324,12 @@ public final class Host {
                 return
             }
             ipInput(payload, on: interface, linkBroadcast: header.destination.isMulticast)
+        case .ipv6:
+            if header.destination != adapters[interface.index].mac && !header.destination.isMulticast {
+                adapters[interface.index].counters.rxDropped += 1
+                return
+            }
+            ipv6Input(payload, on: interface)
         default: adapters[interface.index].counters.rxDropped += 1
         }
     }
@@ -311,7 +339,7 @@ public final class Host {
                    payload: UnsafeRawBufferPointer) {
         if adapters[interface.index].medium == .ipOnly {
             // A point-to-point IP link carries datagrams only: no MAC header, and nothing for ARP.
-            guard type == .ipv4 else { return }
+            guard type == .ipv4 || type == .ipv6 else { return }
             adapters[interface.index].send(length: payload.count) { $0.copyMemory(from: payload) }
             return
         }
@@ -329,6 +357,8 @@ public final class Host {
         // sorts and filters (and so allocates).
         if let deadline = arpCache.nextDeadline(), deadline <= now { runARPTimers() }
         if let deadline = reassembler.nextDeadline(), deadline <= now { runReassemblyTimers() }
+        if let deadline = reassembler6.nextDeadline(), deadline <= now { runReassemblyTimers6() }
+        if let deadline = pathMTUs6.nextDeadline(), deadline <= now { pathMTUs6.expire(now: now) }
     }
 
     private func runARPTimers() {

@@ -33,6 +33,8 @@ struct HostSecrets: Sendable {
         case challengeAcks = 6
         /// Ephemeral ports of UDP sockets (RFC 6056 §3.3.1), apart from TCP's.
         case udpPorts = 7
+        /// RFC 7739 IPv6 fragment identification.
+        case ipv6FragmentIdentification = 8
     }
 
     private let master: (UInt64, UInt64)

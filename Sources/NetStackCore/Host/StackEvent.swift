@@ -2,13 +2,30 @@ public import NetStackWire
 
 /// An IP address and port.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-    public var address: IPv4Address
+    /// The address, of either IP version.
+    public var address: IPAddress
     public var port: UInt16
-    public init(_ address: IPv4Address, _ port: UInt16) {
+    /// An endpoint of either IP version.
+    @inlinable public init(_ address: IPAddress, _ port: UInt16) {
         self.address = address
         self.port = port
     }
-    public var description: String { "\(address):\(port)" }
+    /// An IPv4 endpoint.
+    @inlinable public init(_ address: IPv4Address, _ port: UInt16) { self.init(.v4(address), port) }
+    /// An IPv6 endpoint.
+    @inlinable public init(_ address: IPv6Address, _ port: UInt16) { self.init(.v6(address), port) }
+    /// The IPv4 address, when the endpoint is IPv4 (an IPv4-mapped IPv6 address is not).
+    @inlinable public var ipv4: IPv4Address? {
+        if case let .v4(address) = address { return address }
+        return nil
+    }
+    /// `192.0.2.1:80`, or `[2001:db8::1]:80` for IPv6 (RFC 5952 §6).
+    public var description: String {
+        switch address {
+        case let .v4(v4): "\(v4):\(port)"
+        case let .v6(v6): "[\(v6)]:\(port)"
+        }
+    }
 }
 
 /// Why the IP layer let a packet go.
@@ -101,6 +118,12 @@ public struct IPStatistics: Sendable, Equatable {
     public var icmpInMessages = 0, icmpInErrors = 0, icmpOutMessages = 0, icmpRateLimited = 0
     public var udpInDatagrams = 0, udpNoPorts = 0, udpInErrors = 0, udpReceiveBufferErrors = 0, udpOutDatagrams = 0
     public var arpRequestsSent = 0, arpRepliesSent = 0, arpResolutionFailures = 0, arpMalformed = 0
+    /// IPv6 (Linux's Ip6 / Icmp6 counters of /proc/net/snmp6).
+    public var ip6InReceives = 0, ip6InHeaderErrors = 0, ip6InAddressErrors = 0, ip6InUnknownProtocols = 0
+    public var ip6InDelivers = 0, ip6InTooBigErrors = 0, ip6OutRequests = 0, ip6OutNoRoutes = 0, ip6OutDiscards = 0
+    public var ip6Forwarded = 0, ip6InMartians = 0
+    public var icmp6InMessages = 0, icmp6InErrors = 0, icmp6OutMessages = 0, icmp6RateLimited = 0
+    public var ndpNeighborSolicitsSent = 0, ndpNeighborAdvertsSent = 0, ndpInvalid = 0, ndpDuplicateAddresses = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
     /// TCP super-segments handed to a device with segmentation offload (each counted in
     /// ``tcpOutSegments`` as the segments the device cuts it into).

@@ -132,7 +132,8 @@ extension Host {
         while let datagram = udpReceive(query.socket) {
             let verdict = query.examine(datagram.payload, from: datagram.source,
                                         maxCNAMEChain: resolverState.config.maxCNAMEChain)
-            let server = datagram.source.address
+            // Nameservers are IPv4 for now: `examine` rejects any other source.
+            let server = datagram.source.ipv4 ?? .any
             switch verdict {
             case let .reject(reason):
                 resolverState.statistics.count(reason)

@@ -138,7 +138,9 @@ extension ResolverQuery {
     /// and never used, so an answer cannot slip in addresses for other names.
     /// O(n²) in the answer records (n is small: one UDP message).
     func examine(_ payload: [UInt8], from source: Endpoint, maxCNAMEChain: Int) -> AnswerVerdict {
-        guard source.port == 53, serversAsked.contains(source.address) else { return .reject(.wrongServer(source)) }
+        guard source.port == 53, let server = source.ipv4, serversAsked.contains(server) else {
+            return .reject(.wrongServer(source))
+        }
         let parsed: Result<DNSMessage, WireError> = payload.withUnsafeBytes { bytes in
             do throws(WireError) { return .success(try DNSMessage.parse(bytes)) } catch { return .failure(error) }
         }

@@ -38,9 +38,9 @@ struct EphemeralPorts {
     /// A port of `range` for a connection from `local` to `remote` (Algorithm
     /// 4): the first `isFree` accepts, tried in the order the destination's
     /// offset and counter give; nil when `isFree` refuses every port of the range.
-    mutating func port(in range: ClosedRange<UInt16>, local: IPv4Address, remote: Endpoint,
+    mutating func port(in range: ClosedRange<UInt16>, local: IPAddress, remote: Endpoint,
                        isFree: (UInt16) -> Bool) -> UInt16? {
-        let words = (UInt64(local.rawValue) << 32 | UInt64(remote.address.rawValue), UInt64(remote.port))
+        let words = ISNGenerator.words(local: Endpoint(local, 0), remote: remote, key: key)
         let offset = SipHash.hash(key: key, words: words.0, words.1, Self.offsetTag)
         let index = Int(SipHash.hash(key: key, words: words.0, words.1, Self.indexTag) % UInt64(Self.tableLength))
         let count = UInt64(range.count)

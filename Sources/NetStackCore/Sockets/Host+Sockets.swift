@@ -36,7 +36,7 @@ extension Host {
             record.bound = endpoint
             return
         }
-        guard endpoint.address == .any || isLocal(endpoint.address) else { throw .addressNotAvailable }
+        guard endpoint.address.isUnspecified || isLocal(endpoint.address) else { throw .addressNotAvailable }
         if let udp = record.udp {
             try udpBind(udp, address: endpoint.address, port: endpoint.port)
             return
@@ -55,7 +55,7 @@ extension Host {
 
     /// Whether a TCP port may be bound: no listener on it, no other bound socket,
     /// and no connection using it (with SO_REUSEADDR, TIME_WAIT ones do not count).
-    func tcpPortAvailable(_ port: UInt16, address: IPv4Address, reuse: Bool) -> Bool {
+    func tcpPortAvailable(_ port: UInt16, address: IPAddress, reuse: Bool) -> Bool {
         if tcp.listeners[port] != nil || boundTCPPorts[port] != nil { return false }
         return !(tcp.portUsers[port] ?? []).contains { id in
             guard let connection = tcp.connections[id] else { return !reuse && tcp.timeWait[id] != nil }
@@ -67,7 +67,7 @@ extension Host {
     /// no connection to that peer on it (so a TIME_WAIT 4-tuple is never reused).
     /// Toward a peer the port comes from RFC 6056 Algorithm 4 keyed by `local`,
     /// the peer's address and port; without one, from a keyed random start.
-    func ephemeralTCPPort(local: IPv4Address = .any, avoiding remote: Endpoint?) -> UInt16? {
+    func ephemeralTCPPort(local: IPAddress = .v4(.any), avoiding remote: Endpoint?) -> UInt16? {
         let range = udp.config.ephemeralPorts
         let listeners = tcp.listeners, bound = boundTCPPorts, portUsers = tcp.portUsers
         let connections = tcp.connections, timeWait = tcp.timeWait
@@ -138,12 +138,14 @@ extension Host {
             throw connection.state == .synSent ? .wouldBlock : .invalidArgument
         }
         guard record.listener == nil else { throw .invalidArgument }
-        guard remote.port != 0, remote.address != .any else { throw .invalidArgument }
-        guard isLocal(remote.address) || outboundRoute(toward: remote.address, countingUse: false) != nil else {
-            throw .networkUnreachable
+        guard remote.port != 0, !remote.address.isUnspecified else { throw .invalidArgument }
+        if let bound = record.bound?.address, !bound.isUnspecified, bound.isIPv4 != remote.address.isIPv4 {
+            throw .invalidArgument  // a socket bound to an address of one family cannot reach the other
         }
-        let localAddress = record.bound.flatMap { $0.address == .any ? nil : $0.address }
+        guard canReach(remote.address) else { throw .networkUnreachable }
+        let localAddress = record.bound.flatMap { $0.address.isUnspecified ? nil : $0.address }
             ?? sourceAddress(toward: remote.address)
+        guard !localAddress.isUnspecified else { throw .addressNotAvailable }
         var port = record.bound?.port ?? 0
         if port == 0 {
             guard let free = ephemeralTCPPort(local: localAddress, avoiding: remote) else { throw .addressNotAvailable }
@@ -302,6 +304,10 @@ extension Host {
             return
         case let .broadcast(on):
             if let udp = record.udp { udpSetBroadcast(udp, on) }
+        case let .v6Only(on):
+            // As Linux: only before the socket is bound (EINVAL after).
+            guard record.bound == nil, record.listener == nil, record.connection == nil else { throw .invalidArgument }
+            options.v6Only = on
         }
         record.options = options
         if let connection = record.connection {

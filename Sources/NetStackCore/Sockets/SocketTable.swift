@@ -26,6 +26,7 @@ public enum SocketOption: Sendable, Equatable {
     case userTimeout(Duration?)          // TCP_USER_TIMEOUT
     case congestion(CongestionAlgorithm) // TCP_CONGESTION
     case broadcast(Bool)                 // SO_BROADCAST (UDP)
+    case v6Only(Bool)                    // IPV6_V6ONLY: before bind (or listen)
     /// IP_TRANSPARENT: the socket may bind an address that is not the host's (port 0:
     /// every port); as a listener it takes connections arriving on interfaces in
     /// any-destination mode (``Host/setAcceptsAnyDestination(_:interface:)``). Set before `bind`.

@@ -88,8 +88,10 @@ struct TCPTable {
 extension Host {
     /// TCP input (RFC 9293 §3.10.7): verify, find the connection by its 4-tuple
     /// (or a listener for a SYN), hand the segment over, then send what it wants sent.
-    func tcpInput(_ segment: UnsafeRawBufferPointer, header ip: IPv4Header, from interface: InterfaceID?,
-                  broadcast: Bool) {
+    /// `source` and `destination` are the datagram's addresses, of either family; `ip` its IPv4
+    /// header (nil for IPv6), for narration and for the quote an intercepted attempt keeps.
+    func tcpInput(_ segment: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress, ip: IPv4Header?,
+                  from interface: InterfaceID?, broadcast: Bool) {
         guard !broadcast else { return }  // TCP is unicast only (RFC 1122 §4.2.3.10)
         let header: TCPHeader
         do {
@@ -97,7 +99,7 @@ extension Host {
             // super-segment that pass would cost more than the rest of TCP input.
             header = receivedChecksumTrusted && interface != nil
                 ? try TCPHeader.parse(segment)
-                : try TCPHeader.parse(segment, source: ip.source, destination: ip.destination)
+                : try TCPHeader.parse(segment, source: source, destination: destination)
         } catch {
             statistics.tcpInErrors += 1
             emit(.ipDropped(.malformed(error), header: ip))
@@ -105,8 +107,8 @@ extension Host {
         }
         statistics.tcpInSegments += 1
         let payload = UnsafeRawBufferPointer(rebasing: segment[header.headerLength...])
-        let key = ConnectionKey(local: Endpoint(ip.destination, header.destinationPort),
-                                remote: Endpoint(ip.source, header.sourcePort))
+        let key = ConnectionKey(local: Endpoint(destination, header.destinationPort),
+                                remote: Endpoint(source, header.sourcePort))
         emit(.tcpSegmentReceived(header, payloadLength: payload.count, from: key.remote))
         let cached = tcp.lastConnection.flatMap { $0.local == key.local && $0.remote == key.remote ? $0 : nil }
         if let connection = cached ?? tcp.byKey[key].flatMap({ tcp.connections[$0] }) {
@@ -139,9 +141,8 @@ extension Host {
             pendingFlowInput(key, header: header)
             return
         }
-        let local = isLocal(ip.destination)
-        if local, let listener = tcp.listeners[header.destinationPort],
-           listener.local.address == .any || listener.local.address == ip.destination {
+        let local = isLocal(destination)
+        if local, let listener = tcp.listeners[header.destinationPort], listener.accepts(destination) {
             listenInput(listener, header: header, payload: payload, key: key)
             return
         }
@@ -286,7 +287,7 @@ extension Host {
         emit(.tcpSegmentSent(header, payloadLength: 0, to: remote))
     }
 
-    /// The MSS to announce toward `destination`: the outgoing interface's MTU − 40.
+    /// The MSS to announce toward an IPv4 `destination`: the outgoing interface's MTU − 40.
     func mss(toward destination: IPv4Address) -> Int {
         let mtu = routes.peek(destination).map { adapters[$0.interface.index].mtu } ?? adapters.first?.mtu ?? 1500
         // The link's MTU minus the IP and TCP headers (RFC 9293 §3.7.1), even below 536
@@ -390,8 +391,8 @@ extension Host {
         connection.output(now: now, allowChallengeAck: { challengeAckAllowed(connection) }) { segment in
             let header = segment.header
             let local = connection.local, remote = connection.remote
-            if connection.ipIDSlot == nil {
-                connection.ipIDSlot = identification.slot(source: local.address, destination: remote.address, protocol: .tcp)
+            if connection.ipIDSlot == nil, case let .v4(source) = local.address, case let .v4(destination) = remote.address {
+                connection.ipIDSlot = identification.slot(source: source, destination: destination, protocol: .tcp)
             }
             do {
                 try output(protocol: .tcp, source: local.address, destination: remote.address,
@@ -424,8 +425,9 @@ extension Host {
     /// Most TCP payload bytes one super-segment toward `destination` may carry: what fits
     /// a 65,535-byte IP packet with the largest TCP header, when the route's adapter has
     /// segmentation offload; 0 otherwise (and for a destination with no route, or this host).
-    func segmentationLimit(toward destination: IPv4Address) -> Int {
-        guard !isLocal(destination), let route = routes.peek(destination),
+    /// (IPv6 super-segments, TSO6, are not built yet: 0.)
+    func segmentationLimit(toward destination: IPAddress) -> Int {
+        guard case let .v4(destination) = destination, !isLocal(destination), let route = routes.peek(destination),
               adapters[route.interface.index].segmentationOffload else { return 0 }
         return 65_535 - IPv4Header.minimumLength - 60
     }

@@ -35,6 +35,18 @@ public enum FlowRefusal: Sendable, Equatable {
         case .administrativelyProhibited: 13
         }
     }
+
+    /// The ICMPv6 destination-unreachable code with the same meaning (RFC 4443 §3.1): no route,
+    /// address unreachable, port unreachable, administratively prohibited.
+    var icmpv6Code: UInt8 {
+        let code: ICMPv6UnreachableCode = switch self {
+        case .reset, .networkUnreachable: .noRoute
+        case .hostUnreachable: .address
+        case .portUnreachable: .port
+        case .administrativelyProhibited: .administrativelyProhibited
+        }
+        return code.rawValue
+    }
 }
 
 /// A held connection attempt: the SYN, kept whole so that accepting it later
@@ -66,7 +78,8 @@ extension Host {
     /// offered (dropped and counted when the listener already holds `backlog`
     /// attempts, or the host `maxHalfOpen`); an RST is ignored; anything else is
     /// answered as for no connection.
-    func interceptInput(_ listener: TCPListenQueue, header: TCPHeader, segment: UnsafeRawBufferPointer, ip: IPv4Header,
+    /// `ip`: the SYN's IPv4 header, nil for IPv6 (the quote is then an IPv6 header rebuilt from `key`).
+    func interceptInput(_ listener: TCPListenQueue, header: TCPHeader, segment: UnsafeRawBufferPointer, ip: IPv4Header?,
                         key: ConnectionKey, iss: SequenceNumber? = nil) {
         let flags = header.flags
         if flags.contains(.rst) { return }
@@ -79,13 +92,19 @@ extension Host {
             listener.overflows += 1
             return  // like a full SYN queue: the client's SYN retry may find room
         }
-        var quote = [UInt8](repeating: 0, count: IPv4Header.minimumLength + 8)
+        let ipLength = ip == nil ? IPv6Header.length : IPv4Header.minimumLength
+        var quote = [UInt8](repeating: 0, count: ipLength + 8)
         quote.withUnsafeMutableBytes { buffer in
-            var original = ip
-            original.options = []
-            original.totalLength = IPv4Header.minimumLength + segment.count
-            original.emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<IPv4Header.minimumLength]))
-            UnsafeMutableRawBufferPointer(rebasing: buffer[IPv4Header.minimumLength...])
+            let ipPart = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<ipLength])
+            if var original = ip {
+                original.options = []
+                original.totalLength = IPv4Header.minimumLength + segment.count
+                original.emit(into: ipPart)
+            } else {
+                IPv6Header(source: key.remote.address.ipv6, destination: key.local.address.ipv6, nextHeader: .tcp,
+                           payloadLength: segment.count).emit(into: ipPart)
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[ipLength...])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: segment[0..<8]))
         }
         let id = tcp.makeID()
@@ -200,8 +219,13 @@ extension Host {
         statistics.tcpFlowsRefused += 1
         if let code = refusal.icmpCode {
             held.quote.withUnsafeBytes { quote in
-                sendICMPError(.destinationUnreachable(code: code, nextHopMTU: 0), about: quote, arrivedOn: nil,
-                              from: key.local.address)
+                if case let .v4(from) = key.local.address {
+                    sendICMPError(.destinationUnreachable(code: code, nextHopMTU: 0), about: quote, arrivedOn: nil,
+                                  from: from)
+                } else {
+                    sendICMPv6Error(.destinationUnreachable(code: refusal.icmpv6Code), about: quote, arrivedOn: nil,
+                                    from: key.local.address.ipv6)
+                }
             }
         } else {
             sendReset(to: key.remote, from: key.local, sequence: 0, acknowledgment: held.syn.sequenceNumber + 1)

@@ -27,16 +27,22 @@ struct ISNGenerator: Sendable {
     /// M + F (RFC 6528 §3), modulo 2³². O(1).
     func isn(local: Endpoint, remote: Endpoint, now: Instant) -> SequenceNumber {
         let m = UInt32(truncatingIfNeeded: Self.periods(of: 4_000, at: now))
-        let words = Self.words(local: local, remote: remote)
+        let words = Self.words(local: local, remote: remote, key: secret)
         let f = UInt32(truncatingIfNeeded: SipHash.hash(key: secret, words: words.0, words.1))
         return SequenceNumber(rawValue: m &+ f)
     }
 
     /// The 4-tuple packed into two words for hashing: the addresses in the
     /// first, the ports in the second (local first). Shared with ``SYNCookies``. O(1).
-    static func words(local: Endpoint, remote: Endpoint) -> (UInt64, UInt64) {
-        (UInt64(local.address.rawValue) << 32 | UInt64(remote.address.rawValue),
-         UInt64(local.port) << 16 | UInt64(remote.port))
+    /// Two IPv4 addresses fill the first word; IPv6 ones (256 bits) are first hashed into it
+    /// with `key`, so no one who lacks the key can make two tuples share it.
+    static func words(local: Endpoint, remote: Endpoint, key: (UInt64, UInt64)) -> (UInt64, UInt64) {
+        let ports = UInt64(local.port) << 16 | UInt64(remote.port)
+        if case let .v4(l) = local.address, case let .v4(r) = remote.address {
+            return (UInt64(l.rawValue) << 32 | UInt64(r.rawValue), ports)
+        }
+        let l = local.address.ipv6, r = remote.address.ipv6
+        return (SipHash.hash(key: key, words: l.high, l.low, r.high, r.low), ports)
     }
 
     /// Whole periods of `nanoseconds` from the origin to `instant`, rounded

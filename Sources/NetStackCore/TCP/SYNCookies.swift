@@ -82,7 +82,7 @@ struct SYNCookies: Sendable {
     /// The cookie for these inputs, laid out as the file header says. O(1).
     private func cookie(local: Endpoint, remote: Endpoint, peerISN: SequenceNumber, counter: Int64,
                         index: Int) -> UInt32 {
-        let tuple = ISNGenerator.words(local: local, remote: remote)
+        let tuple = ISNGenerator.words(local: local, remote: remote, key: secret)
         let hash = SipHash.hash(key: secret, words: tuple.0, tuple.1 << 32 | UInt64(peerISN.rawValue),
                                 UInt64(bitPattern: counter), Self.domainTag ^ UInt64(index))
         let hashBits = UInt32(truncatingIfNeeded: hash >> 32) & ~7

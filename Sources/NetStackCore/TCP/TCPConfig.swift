@@ -30,6 +30,9 @@ public struct TCPSocketOptions: Sendable, Equatable {
     public var userTimeout: Duration?
     /// TCP_CONGESTION.
     public var congestion: CongestionAlgorithm = .cubic
+    /// IPV6_V6ONLY (RFC 3493 §5.3): a socket bound to `::` takes IPv6 connections only; off by
+    /// default, as on Linux, so such a listener takes IPv4 ones too.
+    public var v6Only = false
 
     public init() {}
 }

@@ -524,22 +524,35 @@ final class TCPConnection {
     /// RFC 1191); during the handshake an unreachable destination ends the
     /// attempt (as Linux does); otherwise the error is soft.
     func icmpError(_ message: ICMPv4Message, error: NetError, quotedSequence: SequenceNumber) {
-        // RFC 5927 §4.1: only an error about data in flight is believed; a blind forger must guess it.
-        guard sndUna <= quotedSequence && quotedSequence < sndMax else { return }
         if case let .destinationUnreachable(code, mtu) = message, code == UnreachableCode.fragmentationNeeded.rawValue {
-            guard state.isSynchronized && synAcknowledged else { return }
-            let limit = Int(mtu) - 40 - (timestampsEnabled ? 12 : 0)
-            if limit >= 256 && limit < sendMSS {
-                sendMSS = limit
-                congestion.setMSS(limit)
-                // Resends go record by record: a record of the old size would be dropped again.
-                transmissions.split(maximumLength: limit)
-                sndNxt = sndUna  // resend what was too big, in smaller segments
-            }
+            pathMTUDecreased(to: Int(mtu), ipHeaderLength: IPv4Header.minimumLength, quotedSequence: quotedSequence)
             return
         }
+        softICMPError(error, quotedSequence: quotedSequence)
+    }
+
+    /// An ICMP error that does not change the path (unreachable, time exceeded …): remembered
+    /// for the socket; fatal only to a connection attempt. Believed only about data in flight
+    /// (RFC 5927 §4.1: a blind forger must guess it).
+    func softICMPError(_ error: NetError, quotedSequence: SequenceNumber) {
+        guard sndUna <= quotedSequence && quotedSequence < sndMax else { return }
         softError = error
         if state == .synSent { finish(error: error) }
+    }
+
+    /// The path's MTU is now `mtu` (ICMP fragmentation needed, ICMPv6 packet too big): segments
+    /// shrink to fit and what was in flight is sent again at the new size. Believed only about data in flight.
+    func pathMTUDecreased(to mtu: Int, ipHeaderLength: Int, quotedSequence: SequenceNumber) {
+        guard sndUna <= quotedSequence && quotedSequence < sndMax else { return }
+        guard state.isSynchronized && synAcknowledged else { return }
+        let limit = mtu - ipHeaderLength - TCPHeader.minimumLength - (timestampsEnabled ? 12 : 0)
+        if limit >= 256 && limit < sendMSS {
+            sendMSS = limit
+            congestion.setMSS(limit)
+            // Resends go record by record: a record of the old size would be dropped again.
+            transmissions.split(maximumLength: limit)
+            sndNxt = sndUna  // resend what was too big, in smaller segments
+        }
     }
 
     /// Ends the connection, recording why for the socket.

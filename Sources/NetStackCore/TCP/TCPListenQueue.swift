@@ -1,3 +1,5 @@
+import NetStackWire
+
 /// A listening socket's queues (RFC 9293 §3.10.7.2; the two queues of Linux's listen()).
 ///
 /// Half-open connections (SYN received, SYN-ACK sent) wait in `halfOpen`,
@@ -37,6 +39,13 @@ final class TCPListenQueue {
         self.options = options
         self.transparent = transparent
     }
+}
+
+extension TCPListenQueue {
+    /// True when a connection to `destination` is this listener's (as Linux binds): a listener on
+    /// 0.0.0.0 takes every IPv4 address, one on `::` every address of both families unless
+    /// `v6Only` (RFC 3493 §5.3), one on an address that address alone.
+    func accepts(_ destination: IPAddress) -> Bool { local.address.accepts(destination, v6Only: options.v6Only) }
 }
 
 /// Identifies a connection by its 4-tuple, the key of demultiplexing.

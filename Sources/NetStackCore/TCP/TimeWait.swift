@@ -158,7 +158,7 @@ extension Host {
     private func successorListener(for local: Endpoint) -> TCPListenQueue? {
         guard isLocal(local.address) else { return transparentListener(for: local) }
         guard let listener = tcp.listeners[local.port],
-              listener.local.address == .any || listener.local.address == local.address else { return nil }
+              listener.accepts(local.address) else { return nil }
         return listener
     }
 

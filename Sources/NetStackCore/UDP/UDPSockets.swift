@@ -57,7 +57,7 @@ struct UDPSocketTable {
         return UDPSocketID(id: nextID)
     }
 
-    mutating func bind(_ socket: UDPSocketID, address: IPv4Address, port: UInt16) throws(NetError) {
+    mutating func bind(_ socket: UDPSocketID, address: IPAddress, port: UInt16) throws(NetError) {
         guard var state = sockets[socket.id] else { throw .badDescriptor }
         guard state.local == nil else { throw .invalidArgument }
         var chosen = port
@@ -97,9 +97,10 @@ struct UDPSocketTable {
     }
 
     /// The socket that takes datagrams for `port` sent to `address`.
-    func socket(forPort port: UInt16, address: IPv4Address) -> UDPSocketID? {
+    func socket(forPort port: UInt16, address: IPAddress) -> UDPSocketID? {
         guard let id = byPort[port], let local = sockets[id]?.local else { return nil }
-        guard local.address == .any || local.address == address || address.isLimitedBroadcast else { return nil }
+        guard local.address.accepts(address, v6Only: false) || (local.address.isIPv4 && address.ipv4?.isLimitedBroadcast == true)
+        else { return nil }
         return UDPSocketID(id: id)
     }
 
@@ -109,7 +110,7 @@ struct UDPSocketTable {
     /// to unconnected sockets only with IP_RECVERR. nil otherwise. One hash probe.
     func socket(forErrorFrom source: Endpoint, to destination: Endpoint) -> UDPSocketID? {
         guard let id = byPort[source.port], let state = sockets[id], let local = state.local,
-              state.remote == destination, local.address == .any || local.address == source.address else { return nil }
+              state.remote == destination, local.address.accepts(source.address, v6Only: false) else { return nil }
         return UDPSocketID(id: id)
     }
 

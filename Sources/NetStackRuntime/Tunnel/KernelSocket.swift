@@ -7,16 +7,17 @@ import Glibc
 import NetStackCore
 import NetStackWire
 
-/// A non-blocking IPv4 socket of the host's kernel: its descriptor, and the calls the relay makes on it.
+/// A non-blocking IPv4 or IPv6 socket of the host's kernel: its descriptor, and the calls the relay makes on it.
 struct KernelSocket {
     let fd: Int32
 
     /// A new non-blocking TCP (`stream`) or UDP socket, bound to `interface` (SO_BINDTODEVICE) when given;
     /// or the errno of the failing call.
-    static func open(stream: Bool, interface: String?) -> Result<KernelSocket, KernelSocketError> {
+    /// `ipv6`: an AF_INET6 socket (for an IPv6 peer), else AF_INET.
+    static func open(stream: Bool, interface: String?, ipv6: Bool = false) -> Result<KernelSocket, KernelSocketError> {
         let type = (stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue))
             | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let fd = socket(AF_INET, type, 0)
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, type, 0)
         guard fd >= 0 else { return .failure(KernelSocketError(errno)) }
         if let interface {
             let result = interface.withCString { name in
@@ -33,12 +34,7 @@ struct KernelSocket {
 
     /// Starts connecting to `remote`: nil when connected or in progress (EINPROGRESS), else the error.
     func connect(to remote: Endpoint) -> KernelSocketError? {
-        var address = sockaddr_in(remote)
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let result = withSocketAddress(remote) { Glibc.connect(fd, $0, $1) }
         if result == 0 { return nil }
         let code = errno
         return code == EINPROGRESS || code == EINTR ? nil : KernelSocketError(code)
@@ -66,27 +62,46 @@ struct KernelSocket {
 
     /// sendto() without SIGPIPE, for an unconnected UDP socket: bytes taken, or the error.
     func write(_ bytes: UnsafeRawBufferPointer, to remote: Endpoint) -> Result<Int, KernelSocketError> {
-        var address = sockaddr_in(remote)
-        let count = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let count = withSocketAddress(remote) { Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) }
         return count >= 0 ? .success(count) : .failure(KernelSocketError(errno))
     }
 
-    /// recvfrom(): a datagram's length and its IPv4 source, or the error (EAGAIN when nothing waits).
+    /// recvfrom(): a datagram's length and its source (IPv4 or IPv6), or the error (EAGAIN when nothing waits).
     func readFrom(into buffer: UnsafeMutableRawBufferPointer) -> Result<(count: Int, source: Endpoint), KernelSocketError> {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let count = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &length)
             }
         }
         guard count >= 0 else { return .failure(KernelSocketError(errno)) }
-        let source = Endpoint(IPv4Address(rawValue: UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port))
-        return .success((count, source))
+        return .success((count, Endpoint(address)))
+    }
+
+    /// Calls `body` with `endpoint` as a socket address of its family and that address's length.
+    private func withSocketAddress<R>(_ endpoint: Endpoint, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        switch endpoint.address {
+        case let .v4(v4):
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = endpoint.port.bigEndian
+            address.sin_addr.s_addr = v4.rawValue.bigEndian
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        case let .v6(v6):
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = endpoint.port.bigEndian
+            withUnsafeMutableBytes(of: &address.sin6_addr) { bytes in
+                bytes.storeBytes(of: v6.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                bytes.storeBytes(of: v6.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
     }
 
     /// shutdown(SHUT_WR): a FIN once what was written has gone.
@@ -123,12 +138,21 @@ struct KernelSocketError: Error, Equatable, CustomStringConvertible {
     var description: String { String(cString: strerror(code)) }
 }
 
-extension sockaddr_in {
-    /// The IPv4 socket address of `endpoint`.
-    init(_ endpoint: Endpoint) {
-        self.init()
-        sin_family = sa_family_t(AF_INET)
-        sin_port = endpoint.port.bigEndian
-        sin_addr.s_addr = endpoint.address.rawValue.bigEndian
+extension Endpoint {
+    /// The endpoint a kernel socket address holds (AF_INET or AF_INET6; an IPv4-mapped IPv6
+    /// address stays IPv6).
+    init(_ storage: sockaddr_storage) {
+        var storage = storage
+        if storage.ss_family == sa_family_t(AF_INET6) {
+            let address = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in6.self) }
+            let (high, low) = withUnsafeBytes(of: address.sin6_addr) {
+                (UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                 UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            self.init(IPv6Address(high: high, low: low), UInt16(bigEndian: address.sin6_port))
+        } else {
+            let address = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in.self) }
+            self.init(IPv4Address(rawValue: UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port))
+        }
     }
 }

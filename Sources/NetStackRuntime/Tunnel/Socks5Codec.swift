@@ -6,15 +6,24 @@
 public import NetStackCore
 import NetStackWire
 
-/// A SOCKS5 address, as ATYP and DST.ADDR (or BND.ADDR) carry it. IPv4 only
-/// for now; IPv6 (ATYP 4, 16 bytes) would be one more case.
+/// A SOCKS5 address, as ATYP and DST.ADDR (or BND.ADDR) carry it: IPv4 (ATYP 1) or IPv6 (ATYP 4).
 enum Socks5Address: Equatable {
     case ipv4(IPv4Address)
+    case ipv6(IPv6Address)
 
-    /// The ATYP octet: 1 for IPv4.
+    /// The SOCKS5 form of `address`.
+    init(_ address: IPAddress) {
+        switch address {
+        case let .v4(v4): self = .ipv4(v4)
+        case let .v6(v6): self = .ipv6(v6)
+        }
+    }
+
+    /// The ATYP octet: 1 for IPv4, 4 for IPv6.
     var type: UInt8 {
         switch self {
         case .ipv4: 1
+        case .ipv6: 4
         }
     }
 
@@ -22,6 +31,7 @@ enum Socks5Address: Equatable {
     var encodedLength: Int {
         switch self {
         case .ipv4: 1 + 4 + 2
+        case .ipv6: 1 + 16 + 2
         }
     }
 
@@ -33,6 +43,10 @@ enum Socks5Address: Equatable {
         case let .ipv4(address):
             buffer.storeBytes(of: address.rawValue.bigEndian, toByteOffset: 1, as: UInt32.self)
             buffer.storeBytes(of: port.bigEndian, toByteOffset: 5, as: UInt16.self)
+        case let .ipv6(address):
+            buffer.storeBytes(of: address.high.bigEndian, toByteOffset: 1, as: UInt64.self)
+            buffer.storeBytes(of: address.low.bigEndian, toByteOffset: 9, as: UInt64.self)
+            buffer.storeBytes(of: port.bigEndian, toByteOffset: 17, as: UInt16.self)
         }
     }
 }
@@ -94,7 +108,7 @@ public struct Socks5ReplyCode: RawRepresentable, Hashable, Sendable, CustomStrin
 /// A parsed SOCKS5 reply: REP, and BND.ADDR/BND.PORT when the address is one the relay can use.
 struct Socks5Reply: Equatable {
     var code: Socks5ReplyCode
-    /// Nil when BND.ADDR is a domain name or an IPv6 address.
+    /// Nil when BND.ADDR is a domain name.
     var bound: Endpoint?
 }
 
@@ -174,6 +188,8 @@ enum Socks5 {
         if bytes[3] == 1 {
             let address = IPv4Address(bytes[4], bytes[5], bytes[6], bytes[7])
             bound = Endpoint(address, UInt16(bytes[8]) << 8 | UInt16(bytes[9]))
+        } else if bytes[3] == 4, let address = IPv6Address(octets: bytes[4..<20]) {
+            bound = Endpoint(address, UInt16(bytes[20]) << 8 | UInt16(bytes[21]))
         }
         return Socks5Reply(code: Socks5ReplyCode(rawValue: bytes[1]), bound: bound)
     }

@@ -59,7 +59,7 @@ extension TunnelRelay {
     /// The flow's datagrams wait in the host's queue meanwhile.
     func startAssociation(_ flow: UDPFlow, through proxy: Socks5Proxy, _ host: Host, now: Instant) {
         let control: KernelSocket
-        switch KernelSocket.open(stream: true, interface: config.outboundInterface) {
+        switch KernelSocket.open(stream: true, interface: config.outboundInterface, ipv6: !proxy.endpoint.address.isIPv4) {
         case let .success(socket): control = socket
         case .failure:
             upstreamErrors += 1
@@ -125,9 +125,9 @@ extension TunnelRelay {
             return
         }
         // A relay bound to any address is reached at the proxy's own (common practice).
-        let relay = Endpoint(bound.address == .any ? proxy.endpoint.address : bound.address, bound.port)
+        let relay = Endpoint(bound.address.isUnspecified ? proxy.endpoint.address : bound.address, bound.port)
         let upstream: KernelSocket
-        switch KernelSocket.open(stream: false, interface: config.outboundInterface) {
+        switch KernelSocket.open(stream: false, interface: config.outboundInterface, ipv6: !relay.address.isIPv4) {
         case let .success(socket): upstream = socket
         case .failure:
             upstreamErrors += 1
@@ -178,7 +178,7 @@ extension TunnelRelay {
     /// Sends `payload` for `destination` to the association's relay behind the UDP request header
     /// (built in the relay's scratch buffer: no allocation). A datagram that does not fit is dropped.
     func sendThroughSocksRelay(_ payload: [UInt8], _ destination: Endpoint, _ socket: KernelSocket, _ relay: Endpoint) {
-        let address = Socks5Address.ipv4(destination.address)
+        let address = Socks5Address(destination.address)
         let headerLength = 3 + address.encodedLength
         guard headerLength + payload.count <= scratch.count else {
             upstreamErrors += 1

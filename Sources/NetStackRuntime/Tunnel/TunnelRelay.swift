@@ -277,8 +277,9 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 try? host.refuseFlow(listener, request, .reset, now: now)
                 continue
             }
+            let target = config.socks5?.endpoint ?? upstreamEndpoint?(request.destination) ?? request.destination
             let upstream: KernelSocket
-            switch KernelSocket.open(stream: true, interface: config.outboundInterface) {
+            switch KernelSocket.open(stream: true, interface: config.outboundInterface, ipv6: !target.address.isIPv4) {
             case let .success(socket): upstream = socket
             case .failure:
                 upstreamErrors += 1
@@ -286,10 +287,9 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 continue
             }
             let negotiation = config.socks5.map {
-                Socks5Negotiation(socket: upstream, command: .connect, destination: .ipv4(request.destination.address),
+                Socks5Negotiation(socket: upstream, command: .connect, destination: Socks5Address(request.destination.address),
                                   port: request.destination.port, credentials: $0.credentials)
             }
-            let target = config.socks5?.endpoint ?? upstreamEndpoint?(request.destination) ?? request.destination
             if let error = upstream.connect(to: target) {
                 if negotiation != nil { proxyFailed(.proxyUnreachable(error)) }
                 refuse(request, upstream, negotiation == nil ? error.refusal : .reset, host, now: now)
@@ -553,15 +553,16 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
                 startAssociation(flow, through: proxy, host, now: now)
                 continue
             }
+            let target = upstreamEndpoint?(flow.destination) ?? flow.destination
             let upstream: KernelSocket
-            switch KernelSocket.open(stream: false, interface: config.outboundInterface) {
+            switch KernelSocket.open(stream: false, interface: config.outboundInterface, ipv6: !target.address.isIPv4) {
             case let .success(socket): upstream = socket
             case .failure:
                 upstreamErrors += 1
                 host.closeUDPFlow(flow)
                 continue
             }
-            if upstream.connect(to: upstreamEndpoint?(flow.destination) ?? flow.destination) != nil || (try? watcher?.watch(upstream.fd, for: .readable)) == nil {
+            if upstream.connect(to: target) != nil || (try? watcher?.watch(upstream.fd, for: .readable)) == nil {
                 upstreamErrors += 1
                 close(upstream)
                 host.closeUDPFlow(flow)

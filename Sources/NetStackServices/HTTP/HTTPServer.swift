@@ -117,7 +117,7 @@ public final class HTTPServer: StackApplication {
     private var listener: Int32?
     private var connections: [ServerConnection] = []
     /// Open connections per client address.
-    private var perAddress: [IPv4Address: Int] = [:]
+    private var perAddress: [IPAddress: Int] = [:]
     /// Disk bytes still allowed this turn.
     private var diskBudget = 0
     private let pool = BufferPool(bufferSize: 64 * 1024)
@@ -651,9 +651,9 @@ private final class ServerConnection {
     var responseStart = Instant.zero
     var responseBytesSent = 0
     /// The client's address (for the per-address limit).
-    let peer: IPv4Address
+    let peer: IPAddress
 
-    init(fd: Int32, peer: IPv4Address, maxHeadSize: Int) {
+    init(fd: Int32, peer: IPAddress, maxHeadSize: Int) {
         self.fd = fd
         self.peer = peer
         parser = HTTPRequestParser(maxHeadSize: maxHeadSize)
