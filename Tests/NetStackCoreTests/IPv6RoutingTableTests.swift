@@ -118,6 +118,23 @@ struct IPv6RoutingTableTests {
         #expect(table.routes.isEmpty)
     }
 
+    @Test("a flood of advertised prefixes and routers stops at maxLearnedRoutes; refreshing a known one still works")
+    func learnedRoutesBounded() {
+        var table = IPv6RoutingTable()
+        table.add(IPv6Route(destination: network("2001:db8:ffff::/64"), interface: v0))
+        for index in 0..<1_000 {
+            let prefix = IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(index) << 16, low: 0)
+            table.applyPrefixInformation(NDPPrefixInformation(prefix: prefix, prefixLength: 64, validLifetime: 600,
+                                                              preferredLifetime: 300), interface: v0, now: .zero)
+            table.applyRouterLifetime(1800, from: IPv6Address(high: 0xfe80_0000_0000_0000, low: UInt64(index) + 1),
+                                      interface: v0, now: .zero)
+        }
+        #expect(table.routes.count == table.maxLearnedRoutes + 1)
+        table.applyRouterLifetime(60, from: address("fe80::1"), interface: v0, now: .zero)
+        #expect(table.defaultRouters.first { $0.router == address("fe80::1") }?.expires == .seconds(60))
+        #expect(table.routes.count == table.maxLearnedRoutes + 1)
+    }
+
     @Test("route -6 -n's columns match Linux's output for the same routes (rows in lookup order)")
     func routeTextMatchesLinux() {
         // From `route -6 -n` (net-tools 2.10, Linux 6.18) in a namespace with these routes

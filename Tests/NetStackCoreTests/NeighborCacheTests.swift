@@ -169,13 +169,25 @@ struct NeighborCacheStateTests {
         #expect(cache.linkAddressForSending(to: peer, now: seconds(1000)) == macB)
     }
 
-    @Test("an ip -6 neigh line shows address, device, lladdr, router and the state")
+    @Test("ip -6 neigh lines read as Linux's (iproute2 on Linux 6.18, its trailing space left out)")
     func ipNeighLine() {
-        let cache = cacheIn(.reachable, isRouter: true)
-        #expect(cache.entry(peer)?.ipNeighLine(interfaceName: "eth0")
-            == "2001:db8::1 dev eth0 lladdr 02:00:00:00:00:0a router REACHABLE")
-        let waiting = cacheIn(.incomplete)
-        #expect(waiting.entry(peer)?.ipNeighLine(interfaceName: "eth0") == "2001:db8::1 dev eth0 INCOMPLETE")
+        // `ip -6 neigh` in a namespace after `ip -6 neigh add … router` (nud permanent by
+        // default), `nud reachable`, `nud stale` and a ping to an absent address.
+        let linux = ["2001:db8:1::1 dev v0 lladdr 02:00:00:00:00:01 router PERMANENT ",
+                     "2001:db8:1::8 dev v0 lladdr 02:00:00:00:00:08 REACHABLE ",
+                     "2001:db8:1::7 dev v0 lladdr 02:00:00:00:00:07 STALE ",
+                     "2001:db8:1::99 dev v0 INCOMPLETE "]
+        var cache = makeCache()
+        let v0 = InterfaceID(0)
+        cache.addPermanent(NeighborKey(IPv6Address("2001:db8:1::1")!, on: v0), linkAddress: MACAddress(2, 0, 0, 0, 0, 1),
+                           isRouter: true)
+        let reachable = NeighborKey(IPv6Address("2001:db8:1::8")!, on: v0)
+        _ = cache.learn(MACAddress(2, 0, 0, 0, 0, 8), for: reachable, now: .zero)
+        cache.confirmReachability(reachable, now: .zero)
+        _ = cache.learn(MACAddress(2, 0, 0, 0, 0, 7), for: NeighborKey(IPv6Address("2001:db8:1::7")!, on: v0), now: .zero)
+        _ = cache.enqueue([0], forwarded: false, for: NeighborKey(IPv6Address("2001:db8:1::99")!, on: v0), now: .zero)
+        let lines = cache.allEntries.map { $0.ipNeighLine(interfaceName: "v0") + " " }
+        #expect(lines.sorted() == linux.sorted())
     }
 }
 

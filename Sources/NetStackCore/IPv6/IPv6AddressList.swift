@@ -21,6 +21,7 @@ public struct IPv6AddressConfig: Sendable {
     /// with more prefixes than this form no more addresses.
     public var maxAddresses = 16
 
+    /// RFC 4862's defaults and Linux's bound, as listed above.
     public init() {}
 }
 
@@ -49,9 +50,13 @@ public struct IPv6InterfaceAddress: Sendable, Equatable {
         case autoconfigured
     }
 
+    /// The address itself.
     public var address: IPv6Address
+    /// The length of its on-link prefix (64 for SLAAC and link-local addresses).
     public var prefixLength: Int
+    /// Where DAD and the lifetimes have brought it.
     public var state: State
+    /// How it came to be.
     public var origin: Origin
     /// When the address becomes invalid and is removed; nil for ever (0xFFFFFFFF).
     public var validUntil: Instant?
@@ -92,14 +97,19 @@ public enum IPv6AddressEvent: Sendable, Equatable {
 /// of addresses (at most ``IPv6AddressConfig/maxAddresses``), so every call scans them: O(n)
 /// with small n, no heap. Nothing here is on the per-packet path except ``state(of:)``.
 public struct IPv6AddressList: Sendable {
+    /// DAD timing and the address bound.
     public var config: IPv6AddressConfig
     /// The interface identifier generator for SLAAC and link-local addresses, and its inputs.
     public let identifiers: StableInterfaceIdentifier
     /// RFC 7217's Net_Iface (the MAC address's bytes, say) and Network_ID (empty if none).
     public let netIface: [UInt8]
+    /// RFC 7217's Network_ID.
     public let networkID: [UInt8]
+    /// The addresses, in the order they were added (a DAD retry takes its predecessor's place).
     public private(set) var addresses: [IPv6InterfaceAddress] = []
 
+    /// An empty list whose SLAAC and link-local addresses use `identifiers` with `netIface`
+    /// (the interface's MAC address bytes, say) and `networkID`.
     public init(config: IPv6AddressConfig = IPv6AddressConfig(), identifiers: StableInterfaceIdentifier,
                 netIface: [UInt8], networkID: [UInt8] = []) {
         self.config = config

@@ -26,12 +26,14 @@ public struct IPv6Route: Sendable, Equatable {
     public var metric: Int
     /// Packets to the destination are refused (`ip -6 route add unreachable`; flag `!`).
     public var isReject: Bool
+    /// Configured, or learnt from a router advertisement.
     public var origin: Origin
     /// When the route stops being valid; nil for ever (flag `e` when set).
     public var expires: Instant?
     /// How many packets have used this route (`route -6`'s Use column).
     public internal(set) var use = 0
 
+    /// A route; by default configured, up, for ever, with Linux's metric for hand-made routes.
     public init(destination: IPv6Network, gateway: IPv6Address? = nil, interface: InterfaceID, metric: Int = 1024,
                 isReject: Bool = false, origin: Origin = .configured, expires: Instant? = nil) {
         self.destination = destination
@@ -71,6 +73,7 @@ public struct IPv6Route: Sendable, Equatable {
 /// router with thousands would want a trie. Routes learnt from router advertisements carry
 /// an expiry; the host calls ``removeExpired(now:)`` at ``nextExpiry`` (an O(n) scan each).
 public struct IPv6RoutingTable: Sendable {
+    /// The routes in lookup order: longest prefix first, then lowest metric, then oldest.
     public private(set) var routes: [IPv6Route] = []
 
     /// Linux's metric for RA default routes.
@@ -78,6 +81,12 @@ public struct IPv6RoutingTable: Sendable {
     /// Linux's metric for a prefix on the link.
     public static let prefixMetric = 256
 
+    /// Routes learnt from router advertisements held at most (default routes and prefixes
+    /// together): a flood of spoofed RAs or prefix options adds no more. Linux bounds its
+    /// table only loosely (route/max_size); 64 is far above what a real link advertises.
+    public var maxLearnedRoutes = 64
+
+    /// An empty table.
     public init() {}
 
     /// Adds a route; one to the same network through the same interface and gateway is replaced
@@ -140,7 +149,7 @@ public struct IPv6RoutingTable: Sendable {
         if seconds == 0 {
             remove { $0.origin == .routerAdvertisement && $0.sameKey(as: route) }
         } else {
-            add(route)
+            addLearned(route)
         }
     }
 
@@ -162,8 +171,22 @@ public struct IPv6RoutingTable: Sendable {
         if option.validLifetime == 0 {
             remove { $0.origin == .routerAdvertisement && $0.sameKey(as: route) }
         } else {
-            add(route)
+            addLearned(route)
         }
+    }
+
+    /// Adds or refreshes a route learnt from an RA; a new one is refused when
+    /// ``maxLearnedRoutes`` are held already. O(n log n).
+    private mutating func addLearned(_ route: IPv6Route) {
+        var learned = 0
+        for existing in routes where existing.origin == .routerAdvertisement {
+            if existing.sameKey(as: route) {
+                add(route)
+                return
+            }
+            learned += 1
+        }
+        if learned < maxLearnedRoutes { add(route) }
     }
 
     /// Removes the default routes through `router` (its IsRouter flag went false, §7.2.5,

@@ -24,7 +24,7 @@ public struct NeighborConfig: Sendable {
     /// one: never a permanent entry; first one learned but never used, then the least
     /// recently confirmed, and an unresolved one (with its waiting packets) last.
     public var maxEntries = 1024
-    /// Above this many entries, STALE entries untouched for ``staleLifetime`` are
+    /// Above this many entries, STALE entries untouched for ``NeighborConfig/staleLifetime`` are
     /// removed (Linux's gc_thresh1: 128).
     public var garbageCollectionThreshold = 128
     /// How long a STALE entry may sit unused before garbage collection (Linux's gc_staletime: 60 s).
@@ -35,19 +35,24 @@ public struct NeighborConfig: Sendable {
     /// Bytes of datagrams held for all unresolved addresses together.
     public var pendingBytesTotal = 1 << 20
 
+    /// RFC 4861's defaults and Linux's bounds, as listed above.
     public init() {}
 }
 
 /// Which neighbour: an address on an interface (link-local addresses repeat across links).
 public struct NeighborKey: Hashable, Comparable, Sendable {
+    /// The neighbour's IPv6 address.
     public var address: IPv6Address
+    /// The interface it is on.
     public var interface: InterfaceID
 
+    /// The key for `address` on `interface`.
     public init(_ address: IPv6Address, on interface: InterfaceID) {
         self.address = address
         self.interface = interface
     }
 
+    /// By address, then interface: the order `netstack neigh` lists entries in.
     public static func < (a: NeighborKey, b: NeighborKey) -> Bool {
         (a.address, a.interface) < (b.address, b.interface)
     }
@@ -71,9 +76,11 @@ public struct NeighborEntry: Sendable, Equatable {
         case permanent = "PERMANENT"
     }
 
+    /// Which neighbour.
     public var key: NeighborKey
     /// The neighbour's MAC address; nil while INCOMPLETE.
     public var linkAddress: MACAddress?
+    /// Where neighbour unreachability detection stands.
     public var state: State
     /// The IsRouter flag (§7.2.5): the neighbour said it is a router (`ip -6 neigh`'s `router`).
     public var isRouter = false
@@ -85,7 +92,8 @@ public struct NeighborEntry: Sendable, Equatable {
     var used = false
 
     /// The line `ip -6 neigh` prints for it, given the interface's name:
-    /// `2001:db8::1 dev eth0 lladdr 02:00:00:00:00:01 router REACHABLE`.
+    /// `2001:db8::1 dev eth0 lladdr 02:00:00:00:00:01 router REACHABLE` (Linux ends the line
+    /// with a space; not this).
     public func ipNeighLine(interfaceName: String) -> String {
         var line = "\(key.address) dev \(interfaceName)"
         if let linkAddress { line += " lladdr \(linkAddress)" }
@@ -94,7 +102,7 @@ public struct NeighborEntry: Sendable, Equatable {
     }
 }
 
-/// What the cache asks the host to do, from ``NeighborCache/due(now:)``.
+/// What the cache asks the host to do, from `NeighborCache.due(now:)`.
 enum NeighborAction {
     /// Send a multicast neighbour solicitation for `key` to its solicited-node group
     /// (INCOMPLETE, attempt `attempt` of MAX_MULTICAST_SOLICIT).
@@ -125,12 +133,15 @@ struct NeighborAdvertisementOutcome {
 /// one deadline (retransmit, REACHABLE running out, DELAY's end, STALE's collection) sits in
 /// a keyed heap, so the next one costs O(1) and `due` O(log n) per entry that is due.
 ///
-/// Sending: call ``linkAddressForSending(to:now:)``; on nil, ``enqueue(_:forwarded:for:now:)``
-/// the datagram and send a multicast solicitation if it says so.
+/// Sending: call `linkAddressForSending(to:now:)`; on nil, `enqueue(_:forwarded:for:now:)`
+/// the datagram and send a multicast solicitation if it says so. The mutating calls are
+/// internal: the host drives the cache; `netstack neigh` reads ``allEntries``.
 public struct NeighborCache: Sendable {
+    /// Timing and limits; an RA's Reachable Time and Retrans Timer change them (`applyRouterAdvertisement`).
     public private(set) var config: NeighborConfig
     /// ReachableTime: BaseReachableTime times a random factor in 0.5…1.5 (§6.3.2).
     public private(set) var reachableTime: Duration
+    /// The entries by key.
     private(set) var entries: [NeighborKey: NeighborEntry] = [:]
     /// Each entry's next deadline.
     private var timers = TimerQueue<NeighborKey>()
@@ -151,6 +162,7 @@ public struct NeighborCache: Sendable {
         reachableTime = Self.randomised(config.baseReachableTime, random)
     }
 
+    /// `base` × (0.5 + random), random clamped to 0…1.
     private static func randomised(_ base: Duration, _ random: Double) -> Duration {
         base * (0.5 + min(max(random, 0), 1))
     }
@@ -237,7 +249,7 @@ public struct NeighborCache: Sendable {
     // MARK: Sending
 
     /// The MAC address to send to `key` with, or nil when it must be resolved first
-    /// (then ``enqueue(_:forwarded:for:now:)``). A STALE entry moves to DELAY (§7.3.3);
+    /// (then `enqueue(_:forwarded:for:now:)`). A STALE entry moves to DELAY (§7.3.3);
     /// a REACHABLE one past ReachableTime counts as STALE. For the per-packet path:
     /// one hash lookup, no allocation.
     mutating func linkAddressForSending(to key: NeighborKey, now: Instant) -> MACAddress? {
