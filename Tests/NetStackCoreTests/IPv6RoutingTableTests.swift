@@ -164,4 +164,20 @@ struct IPv6RoutingTableTests {
         #expect(text.dropFirst(2).sorted() == expected.dropFirst(2).sorted())
         #expect(text[2].hasPrefix("2001:db8:7::1/128 ") && text.last?.hasPrefix("::/0 ") == true)
     }
+
+    @Test("routes learnt from a router advertisement print as Linux prints them (UAe, UGDAe)")
+    func learnedRoutesMatchLinux() {
+        // `route -6 -n` in a namespace after one RA (router lifetime 1800 s, prefix
+        // 2001:db8:1::/64 with L and A) reached v0 (accept_ra 2); Ref set to NetStack's 0.
+        let linux = [
+            "2001:db8:1::/64                ::                         UAe  256 0      0 v0",
+            "::/0                           fe80::e4b5:4aff:fee8:a4cc  UGDAe 1024 0      0 v0",
+        ]
+        var table = IPv6RoutingTable()
+        table.applyRouterLifetime(1800, from: address("fe80::e4b5:4aff:fee8:a4cc"), interface: v0, now: .zero)
+        table.applyPrefixInformation(NDPPrefixInformation(prefix: address("2001:db8:1::"), prefixLength: 64,
+                                                          validLifetime: 86_400, preferredLifetime: 14_400),
+                                     interface: v0, now: .zero)
+        #expect(table.routeText { _ in "v0" }.split(separator: "\n").dropFirst(2).map(String.init) == linux)
+    }
 }

@@ -47,7 +47,7 @@ public struct IPv6Route: Sendable, Equatable {
 
     /// `route -6`'s Flag column in net-tools' order: U up (absent on reject routes), `!` reject,
     /// G via a gateway, D default route from an RA, A learnt from an RA, e expires, n no next
-    /// hop (Linux shows `!n` for an unreachable route).
+    /// hop. Checked against Linux 6.18: RA routes read `UAe` and `UGDAe`, unreachable ones `!n`.
     public var flags: String {
         var flags = isReject ? "!" : "U"
         if gateway != nil { flags += "G" }
