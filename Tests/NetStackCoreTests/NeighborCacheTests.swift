@@ -52,6 +52,28 @@ struct NeighborCacheStateTests {
         #expect(cache.pendingBytes == 5)
     }
 
+    @Test("resolve queues and solicits for an unknown address, and sends without building the datagram once resolved")
+    func resolveInOneCall() {
+        var cache = makeCache()
+        guard case .queued(true, let dropped) = cache.resolve(peer, now: .zero, forwarded: false, datagram: { [1, 2] }),
+              dropped.isEmpty else {
+            Issue.record("first packet not queued with a solicitation"); return
+        }
+        guard case .queued(false, _) = cache.resolve(peer, now: .zero, forwarded: false, datagram: { [3] }) else {
+            Issue.record("second packet not queued quietly"); return
+        }
+        let outcome = cache.advertisement(for: peer, targetLinkAddress: macA, router: false, solicited: true,
+                                          override: true, now: .milliseconds(1))
+        #expect(outcome.waiting.map(\.datagram) == [[1, 2], [3]])
+        var built = false
+        let result = cache.resolve(peer, now: .milliseconds(2), forwarded: false) {
+            built = true
+            return [4]
+        }
+        guard case .send(to: macA) = result else { Issue.record("not sent to the resolved address"); return }
+        #expect(!built)
+    }
+
     @Test("INCOMPLETE repeats the multicast solicitation every RetransTimer, then gives up with the waiting packets")
     func incompleteRetriesThenFails() {
         var cache = makeCache()

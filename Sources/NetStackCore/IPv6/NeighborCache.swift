@@ -116,6 +116,15 @@ enum NeighborAction {
     case expired(NeighborKey)
 }
 
+/// What to do with a datagram for a neighbour, from `NeighborCache.resolve(_:now:forwarded:datagram:)`.
+enum NeighborResolution {
+    /// Send it now in a frame to `linkAddress`.
+    case send(to: MACAddress)
+    /// It waits for resolution. When `solicitNow`, send the first multicast solicitation
+    /// (the entry is new); `dropped` are packets pushed out to keep the queue's bounds.
+    case queued(solicitNow: Bool, dropped: [PendingPacket])
+}
+
 /// What a neighbour advertisement did (RFC 4861 §7.2.5).
 struct NeighborAdvertisementOutcome {
     /// Packets that waited for the now-resolved address: send them.
@@ -133,8 +142,9 @@ struct NeighborAdvertisementOutcome {
 /// one deadline (retransmit, REACHABLE running out, DELAY's end, STALE's collection) sits in
 /// a keyed heap, so the next one costs O(1) and `due` O(log n) per entry that is due.
 ///
-/// Sending: call `linkAddressForSending(to:now:)`; on nil, `enqueue(_:forwarded:for:now:)`
-/// the datagram and send a multicast solicitation if it says so. The mutating calls are
+/// Sending: `resolve(_:now:forwarded:datagram:)` gives the MAC address, or queues the datagram
+/// and says whether to send a multicast solicitation (or call its two halves,
+/// `linkAddressForSending(to:now:)` and `enqueue(_:forwarded:for:now:)`). The mutating calls are
 /// internal: the host drives the cache; `netstack neigh` reads ``allEntries``.
 public struct NeighborCache: Sendable {
     /// Timing and limits; an RA's Reachable Time and Retrans Timer change them (`applyRouterAdvertisement`).
@@ -313,6 +323,16 @@ public struct NeighborCache: Sendable {
         pendingBytesByKey[key] = queued == 0 ? nil : queued
         pendingDropped += dropped.count
         return (solicitNow, dropped)
+    }
+
+    /// ``linkAddressForSending(to:now:)``, then, when that gives nil, ``enqueue(_:forwarded:for:now:)``
+    /// of the bytes `datagram()` returns. `datagram` is called only then, so the resolved path
+    /// (the common one) copies nothing and allocates nothing.
+    mutating func resolve(_ key: NeighborKey, now: Instant, forwarded: Bool,
+                          datagram: () -> [UInt8]) -> NeighborResolution {
+        if let linkAddress = linkAddressForSending(to: key, now: now) { return .send(to: linkAddress) }
+        let (solicitNow, dropped) = enqueue(datagram(), forwarded: forwarded, for: key, now: now)
+        return .queued(solicitNow: solicitNow, dropped: dropped)
     }
 
     // MARK: Learning
