@@ -82,6 +82,26 @@ struct IPv6RoutingTableTests {
         #expect(table.removeExpired(now: .seconds(30)).count == 1 && table.routes.isEmpty)
     }
 
+    @Test("default router selection prefers a router the neighbour cache knows over one still INCOMPLETE (RFC 4861 §6.3.6)")
+    func defaultRouterSelection() {
+        var table = IPv6RoutingTable()
+        let second = address("fe80::2")
+        table.applyRouterLifetime(1800, from: router, interface: v0, now: .zero)
+        table.applyRouterLifetime(1800, from: second, interface: v0, now: .zero)
+        table.add(IPv6Route(destination: network("2001:db8:1::/64"), interface: v0, metric: 256))
+        var cache = NeighborCache(random: 0.5)
+        _ = cache.enqueue([0], forwarded: false, for: NeighborKey(router, on: v0), now: .zero)  // INCOMPLETE
+        _ = cache.learn(MACAddress(2, 0, 0, 0, 0, 2), for: NeighborKey(second, on: v0), isRouter: true, now: .zero)
+        let suspect = { (gateway: IPv6Address, interface: InterfaceID) in
+            !cache.isProbablyReachable(NeighborKey(gateway, on: interface))
+        }
+        #expect(table.lookup(address("2001:db8:9::1"), avoiding: suspect)?.gateway == second)
+        #expect(table.lookup(address("2001:db8:1::5"), avoiding: suspect)?.gateway == nil)  // on-link: untouched
+        #expect(table.lookup(address("2001:db8:9::1"), avoiding: { _, _ in true })?.gateway == router)
+        #expect(table.lookup(address("2001:db8:9::1"), avoiding: { _, _ in false })?.gateway == router)
+        #expect(table.defaultRouters.map(\.router) == [router, second])
+    }
+
     @Test("a router whose IsRouter flag went false loses its default routes only")
     func routerFlagClearedRemovesDefaultRoute() {
         var table = IPv6RoutingTable()

@@ -122,6 +122,26 @@ public struct IPv6RoutingTable: Sendable {
         return routes[index]
     }
 
+    /// `lookup` with RFC 4861 §6.3.6's default router selection: when the best route is a
+    /// default route through a router `isSuspect` flags (its neighbour entry is missing or
+    /// INCOMPLETE: see `NeighborCache.isProbablyReachable`), the next default route through a
+    /// router not flagged is taken instead; if every one is flagged, the best route stands.
+    /// Counts a use. O(n) at worst; `isSuspect` is called once per default route looked at.
+    public mutating func lookup(_ destination: IPv6Address,
+                                avoiding isSuspect: (IPv6Address, InterfaceID) -> Bool) -> IPv6Route? {
+        guard var index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        if routes[index].destination.prefixLength == 0, let router = routes[index].gateway,
+           isSuspect(router, routes[index].interface),
+           let better = routes[(index + 1)...].firstIndex(where: { candidate in
+               guard candidate.destination.prefixLength == 0, let gateway = candidate.gateway else { return false }
+               return !isSuspect(gateway, candidate.interface)
+           }) {
+            index = better
+        }
+        routes[index].use += 1
+        return routes[index]
+    }
+
     /// The best route without counting a use.
     public func peek(_ destination: IPv6Address) -> IPv6Route? {
         routes.first { $0.destination.contains(destination) }

@@ -183,6 +183,13 @@ public struct NeighborCache: Sendable {
     /// The entry for `key`, if any. O(1) expected.
     public func entry(_ key: NeighborKey) -> NeighborEntry? { entries[key] }
 
+    /// True when `key` has an entry in any state but INCOMPLETE: RFC 4861 §6.3.6's
+    /// "reachable or probably reachable", for choosing a default router. O(1) expected.
+    public func isProbablyReachable(_ key: NeighborKey) -> Bool {
+        guard let entry = entries[key] else { return false }
+        return entry.state != .incomplete
+    }
+
     /// All entries sorted by address then interface, for `netstack neigh`. O(n log n).
     public var allEntries: [NeighborEntry] { entries.values.sorted { $0.key < $1.key } }
 
