@@ -128,11 +128,12 @@ public struct IPv6AddressList: Sendable {
 
     /// The earliest DAD step or lifetime end, nil when nothing is pending. O(n).
     public var nextDeadline: Instant? {
+        // No array of candidates: the host asks for this after every poll.
         var next: Instant?
         for entry in addresses {
-            for deadline in [entry.dadDeadline, entry.state == .preferred ? entry.preferredUntil : nil, entry.validUntil] {
-                if let deadline, next.map({ deadline < $0 }) ?? true { next = deadline }
-            }
+            next = earliest(next, entry.dadDeadline)
+            if entry.state == .preferred { next = earliest(next, entry.preferredUntil) }
+            next = earliest(next, entry.validUntil)
         }
         return next
     }
