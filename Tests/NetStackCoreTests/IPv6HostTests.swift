@@ -45,6 +45,27 @@ struct IPv6HostTests {
         #expect(probes.allSatisfy { $0.header.destination.isSolicitedNodeMulticast })
     }
 
+    @Test("before probing an address, the host joins its solicited-node group with an MLDv2 report (RFC 4862 §5.4.2)")
+    func mldReportBeforeDAD() throws {
+        let lan = IPv6LAN()
+        let sent = lan.ipv6Sent(by: "A")
+        let reportIndex = try #require(sent.firstIndex { $0.header.destination == .allMLDv2Routers })
+        let report = sent[reportIndex]
+        #expect(report.header.hopLimit == 1 && report.header.nextHeader == .ipv6HopByHop)
+        let chain = try report.packet.withUnsafeBytes { try IPv6ExtensionHeaders.walk($0) }
+        #expect(chain.upperLayerProtocol == .icmpv6 && chain.routerAlert == 0)
+        let parsed = try report.packet.withUnsafeBytes {
+            try MLDv2Report.parse(UnsafeRawBufferPointer(rebasing: $0[chain.upperLayerOffset...]), source: report.header.source,
+                                  destination: report.header.destination, hopLimit: report.header.hopLimit)
+        }
+        let group = try #require(parsed.records.first)
+        #expect(group.type == MLDv2RecordType.changeToExclude.rawValue && group.multicastAddress.isSolicitedNodeMulticast)
+        let probeIndex = try #require(sent.firstIndex {
+            $0.header.source.isUnspecified && $0.packet[40] == 135 && $0.header.destination == group.multicastAddress
+        })
+        #expect(reportIndex < probeIndex)
+    }
+
     @Test("an address is tentative until DAD ends, and a host that already holds it makes it a duplicate")
     func duplicateAddress() throws {
         let lan = IPv6LAN()

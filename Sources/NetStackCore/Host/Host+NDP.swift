@@ -203,6 +203,8 @@ extension Host {
             for event in events {
                 switch event {
                 case let .sendDADSolicitation(address):
+                    // Join the solicited-node group before probing it (RFC 4862 §5.4.2).
+                    sendMLDReport([address.solicitedNodeMulticast], type: .changeToExclude, on: interface)
                     sendNeighborSolicitation(for: address, on: interface, unicastTo: nil, dad: true)
                 case let .removed(address):
                     // An address whose valid lifetime ended: its on-link route stays with the prefix's own lifetime.

@@ -46,4 +46,6 @@ struct IPv6InterfaceState {
     /// Router solicitations still to send, and when the next goes (RFC 4861 §6.3.7).
     var routerSolicitationsLeft = 0
     var nextRouterSolicitation: Instant?
+    /// When this interface last answered an MLD query (at most one answer a second).
+    var lastMLDReport: Instant?
 }
