@@ -38,6 +38,12 @@ private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
     let request = try dhcpFrame(try #require(host.sent().first)).dhcp
     host.feed(serverFrame(.ack, to: request))
     agent.run(on: host, now: .zero)
+    // The ARP check (two probes a second apart, then a second of silence).
+    for second in 1...2 {
+        host.poll(now: .seconds(Double(second)))
+        agent.run(on: host, now: .seconds(Double(second)))
+    }
+    try #require(agent.lease?.address == leased)
     host.drain()
     return (host, agent)
 }
@@ -78,6 +84,16 @@ struct DHCPAgentTests {
 
         host.feed(serverFrame(.ack, to: request.dhcp), at: .milliseconds(10))
         agent.run(on: host, now: .milliseconds(10))
+        // Before using it, ARP probes ask whether anyone holds the address (RFC 5227: sender 0.0.0.0).
+        let probe = try #require(host.sent().first)
+        #expect(Array(probe[12..<14]) == [0x08, 0x06])
+        let probed = try probe.withUnsafeBytes { try ARPPacket.parse(UnsafeRawBufferPointer(rebasing: $0[14...])) }
+        #expect(probed.senderIP == .any && probed.targetIP == leased && probed.operation == .request)
+        #expect(agent.lease == nil && !host.isLocal(leased))
+        for second in 1...2 {
+            host.poll(now: .milliseconds(Int64(10 + 1000 * second)))
+            agent.run(on: host, now: .milliseconds(Int64(10 + 1000 * second)))
+        }
         #expect(agent.lease?.address == leased)
         #expect(host.isLocal(leased))
         #expect(host.routes.peek(IPv4Address(203, 0, 113, 9))?.gateway == server)
@@ -88,13 +104,40 @@ struct DHCPAgentTests {
 
         // The server's MAC is not known: the RELEASE waits for ARP, whose reply comes to the
         // leased address, so the address stays until the RELEASE has left or the grace is over.
-        agent.stop(on: host, now: .seconds(1))
+        agent.stop(on: host, now: .seconds(3))
         #expect(agent.isReleasing)
         #expect(host.isLocal(leased))
-        agent.run(on: host, now: .seconds(1) + DHCPAgent.releaseGrace)
+        agent.run(on: host, now: .seconds(3) + DHCPAgent.releaseGrace)
         #expect(!agent.isReleasing)
         #expect(!host.isLocal(leased))
         #expect(host.resolverConfig.nameservers.isEmpty)
+    }
+
+    @Test("an ARP reply for the offered address during the check makes the agent DECLINE it and leave it unassigned")
+    func declinesConflictingAddress() throws {
+        let host = makeHost("client", [Port("eth0", clientMAC, nil)])
+        let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: 12)
+        agent.run(on: host, now: .zero)
+        let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
+        host.feed(serverFrame(.offer, to: discover))
+        agent.run(on: host, now: .zero)
+        let request = try dhcpFrame(try #require(host.sent().first)).dhcp
+        host.feed(serverFrame(.ack, to: request))
+        agent.run(on: host, now: .zero)
+        _ = host.sent()
+        // Another station holds the address and answers the probe.
+        let holder = MACAddress(0x02, 0, 0, 0, 0x0d, 0x77)
+        host.feed(Build.arp(.reply, senderMAC: holder, senderIP: leased, targetMAC: clientMAC, targetIP: .any, to: clientMAC),
+                  at: .milliseconds(200))
+        agent.run(on: host, now: .milliseconds(200))
+        let decline = try #require(host.sent().lazy.compactMap { try? dhcpFrame($0) }.first)
+        #expect(decline.dhcp.messageType == .decline && decline.dhcp.requestedAddress == leased)
+        #expect(decline.ip.source == .any && decline.ip.destination == .broadcast)
+        for second in 1...3 {
+            host.poll(now: .seconds(Double(second)))
+            agent.run(on: host, now: .seconds(Double(second)))
+        }
+        #expect(agent.lease == nil && !host.isLocal(leased))
     }
 
     @Test("stopping a bound agent sends the RELEASE unicast to the server from the leased address")
@@ -104,7 +147,7 @@ struct DHCPAgentTests {
         // its MAC is then known, so the RELEASE leaves at once.
         host.feed(Build.arp(.request, senderMAC: serverMAC, senderIP: server, targetIP: leased, to: .broadcast))
         _ = host.sent()
-        agent.stop(on: host, now: .seconds(1))
+        agent.stop(on: host, now: .seconds(3))
         let frames = host.sent()
         let message = try #require(frames.lazy.compactMap { try? dhcpFrame($0) }.first, "sent: \(frames.count) frames")
         #expect(message.dhcp.messageType == .release)
@@ -118,7 +161,7 @@ struct DHCPAgentTests {
     @Test("a RELEASE waiting for ARP leaves when the server's MAC is learnt, and then the address goes")
     func releaseAfterARP() throws {
         let (host, agent) = try boundAgent(seed: 11)
-        agent.stop(on: host, now: .milliseconds(100))
+        agent.stop(on: host, now: .milliseconds(3100))
         let asked = host.sent()
         #expect(asked.count == 1 && Array(asked[0][12..<14]) == [0x08, 0x06], "an ARP request for the server")
         host.feed(Build.arp(.reply, senderMAC: serverMAC, senderIP: server, targetMAC: clientMAC, targetIP: leased,

@@ -47,6 +47,9 @@ private func boundClient() throws -> DHCPClient {
     let discover = try #require(sent(client.start(now: .zero)).first).message
     let request = try #require(sent(client.receive(reply(.offer, to: discover), now: .zero)).first).message
     _ = client.receive(reply(.ack, to: request), now: .zero)
+    // Two ARP probes a second apart, then a second of silence: the address is free.
+    _ = client.poll(now: .seconds(1))
+    _ = client.poll(now: .seconds(2))
     try #require(client.state == .bound)
     return client
 }
@@ -80,7 +83,11 @@ struct DHCPClientTests {
         #expect(request.message.seconds == 1)
 
         let afterAck = client.receive(reply(.ack, to: request.message), now: .seconds(1))
-        let lease = try #require(configured(afterAck))
+        // RFC 2131 §4.4.1: the address is checked with ARP probes before it is used.
+        #expect(client.state == .checking && configured(afterAck) == nil)
+        #expect(afterAck.contains(.probe(leased)))
+        #expect(client.poll(now: .seconds(2)).contains(.probe(leased)))
+        let lease = try #require(configured(client.poll(now: .seconds(3))))
         #expect(client.state == .bound)
         #expect(lease.address == leased)
         #expect(lease.prefixLength == 24)
@@ -90,6 +97,25 @@ struct DHCPClientTests {
         #expect(lease.rebindAt == .seconds(106))
         #expect(lease.expiresAt == .seconds(121))
         #expect(client.nextDeadline == .seconds(61))
+    }
+
+    @Test("an address someone answers for during the ARP check is declined, and DISCOVER starts again after 10 s")
+    func declinesAddressInUse() throws {
+        var client = DHCPClient(mac: mac, seed: 3)
+        let discover = try #require(sent(client.start(now: .zero)).first).message
+        let request = try #require(sent(client.receive(reply(.offer, to: discover), now: .zero)).first).message
+        _ = client.receive(reply(.ack, to: request), now: .zero)
+        #expect(client.addressBeingChecked == leased)
+        #expect(client.addressConflict(IPv4Address(192, 0, 2, 111), now: .milliseconds(300)).isEmpty)
+        let actions = client.addressConflict(leased, now: .milliseconds(500))
+        let decline = try #require(sent(actions).first)
+        #expect(decline.to == .broadcast && decline.message.messageType == .decline)
+        #expect(decline.message.requestedAddress == leased && decline.message.serverIdentifier == server)
+        #expect(decline.message.clientAddress == .any)
+        #expect(configured(actions) == nil && client.lease == nil && client.state == .selecting)
+        #expect(client.poll(now: .seconds(10)).isEmpty)
+        let next = sent(client.poll(now: .milliseconds(10_500)))
+        #expect(next.first?.message.messageType == .discover)
     }
 
     @Test("DISCOVER is retransmitted after 4, 8, 16, 32, 64, 64 s, each within ±1 s (RFC 2131 §4.1)")

@@ -67,7 +67,11 @@ public final class DHCPAgent: StackApplication {
             }
             perform(client.receive(message, now: now), on: host, now: now)
         }
+        if let checked = client.addressBeingChecked, host.takeAddressConflict(checked) {
+            perform(client.addressConflict(checked, now: now), on: host, now: now)
+        }
         perform(client.poll(now: now), on: host, now: now)
+        if client.addressBeingChecked == nil { host.endAddressProbe() }
     }
 
     /// Sends the RELEASE (§4.4.6) and stops the client. The address is removed once the
@@ -103,6 +107,7 @@ public final class DHCPAgent: StackApplication {
                 }
             case let .configure(lease): host.applyLease(lease, to: interface, now: now)
             case let .deconfigure(lease): host.removeLease(lease, from: interface)
+            case let .probe(address): host.probeAddress(address, on: interface, now: now)
             case let .event(event): onEvent?(event)
             }
         }

@@ -59,6 +59,10 @@ public enum DHCPEvent: Sendable, Equatable, CustomStringConvertible {
     case leaseExpired(address: IPv4Address)
     /// The lease was given back (§4.4.6).
     case releaseSent(address: IPv4Address, server: IPv4Address)
+    /// An ARP probe asks whether anyone already holds the offered address (RFC 2131 §4.4.1, RFC 5227).
+    case probeSent(address: IPv4Address, attempt: Int)
+    /// Someone answered for the address: it was declined, and a new DISCOVER follows after 10 s.
+    case declineSent(address: IPv4Address, server: IPv4Address)
     /// A datagram on port 68 that was not an answer to this client (wrong xid, chaddr, op, type or server).
     case replyIgnored(reason: String)
 
@@ -75,6 +79,8 @@ public enum DHCPEvent: Sendable, Equatable, CustomStringConvertible {
         case let .rebindSent(address): "DHCP: rebinding \(address) with any server (T2)"
         case let .leaseExpired(address): "DHCP: lease of \(address) expired, address removed"
         case let .releaseSent(address, server): "DHCP: RELEASE of \(address) to \(server)"
+        case let .probeSent(address, attempt): "DHCP: ARP probe for \(address) (try \(attempt)): is it in use?"
+        case let .declineSent(address, server): "DHCP: \(address) is in use on the link; DECLINE sent to \(server)"
         case let .replyIgnored(reason): "DHCP: ignored a reply: \(reason)"
         }
     }
@@ -90,9 +96,10 @@ public enum DHCPEvent: Sendable, Equatable, CustomStringConvertible {
 /// the messages it returns.
 public struct DHCPClient: Sendable {
     /// RFC 2131 figure 5's states (INIT-REBOOT and REBOOTING are not used: every start is from INIT),
-    /// and `released` after ``release(now:)``.
+    /// `checking` while ARP probes ask whether an acknowledged address is free (§4.4.1), and
+    /// `released` after ``release(now:)``.
     public enum State: Sendable, Equatable {
-        case initial, selecting, requesting, bound, renewing, rebinding, released
+        case initial, selecting, requesting, checking, bound, renewing, rebinding, released
     }
 
     /// What the driver must do, in order.
@@ -104,6 +111,9 @@ public struct DHCPClient: Sendable {
         case configure(DHCPLease)
         /// Remove the lease's address and what came with it.
         case deconfigure(DHCPLease)
+        /// Broadcast an ARP probe for `address` (sender address 0.0.0.0, RFC 5227 §2.1.1) and report,
+        /// through ``addressConflict(_:now:)``, any ARP packet from another station that claims it.
+        case probe(IPv4Address)
         case event(DHCPEvent)
     }
 
@@ -127,11 +137,19 @@ public struct DHCPClient: Sendable {
     private var startedAt = Instant.zero
     /// The OFFER being requested (REQUESTING).
     private var offered: (address: IPv4Address, server: IPv4Address)?
+    /// The acknowledged lease being checked with ARP probes (CHECKING), and the probes sent.
+    private var checked: DHCPLease?
+    private var probesSent = 0
 
     /// Parameters asked for in option 55: mask, router, DNS, lease, T1, T2.
     public static let requestedParameters: [UInt8] = [1, 3, 6, 51, 58, 59]
     /// REQUESTs sent in REQUESTING before going back to INIT.
     public static let maximumRequests = 4
+    /// ARP probes for a new address, one a second, then a second of listening (RFC 5227's
+    /// PROBE_NUM is 3; two keep acquisition at about two seconds, as common clients do).
+    public static let probes = 2
+    /// After a DECLINE, the wait before the next DISCOVER (RFC 2131 §3.1 step 5: at least 10 s).
+    public static let declineBackoff = Duration.seconds(10)
     /// RFC 2131 §4.4.5: in RENEWING and REBINDING, retransmit no sooner than 60 s.
     public static let minimumRenewalRetransmission = Duration.seconds(60)
 
@@ -171,6 +189,13 @@ public struct DHCPClient: Sendable {
                 ignoredReplies += 1
                 return [.event(.replyIgnored(reason: "ACK without a lease time or address"))]
             }
+            if state == .requesting, self.lease?.address != lease.address {
+                // §4.4.1: a new address is checked before it is used.
+                state = .checking
+                checked = lease
+                probesSent = 0
+                return [.event(.ackReceived(lease))] + sendProbe(now: now)
+            }
             let changed = self.lease.map { $0.address != lease.address || $0.prefixLength != lease.prefixLength
                 || $0.routers != lease.routers || $0.dnsServers != lease.dnsServers } ?? true
             var actions: [Action] = []
@@ -199,6 +224,11 @@ public struct DHCPClient: Sendable {
         guard let deadline = nextDeadline, deadline <= now else { return [] }
         switch state {
         case .selecting: return sendDiscover(now: now)
+        case .checking:
+            guard let checked else { return restart(now: now) }
+            if probesSent < Self.probes { return sendProbe(now: now) }
+            // No one answered: the address is ours.
+            return bind(checked, changed: true, now: now)
         case .requesting:
             if attempt >= Self.maximumRequests { return restart(now: now) }
             return sendRequest(now: now)
@@ -247,6 +277,47 @@ public struct DHCPClient: Sendable {
         message.hostName = nil
         return [.send(message, to: lease.server), .event(.releaseSent(address: lease.address, server: lease.server)),
                 .deconfigure(lease)]
+    }
+
+    /// An ARP packet from another station claims `address` (a reply or request with it as the
+    /// sender, or another probe for it). In CHECKING, for the address being checked: DECLINE it
+    /// (§4.4.1) and start over after ``declineBackoff``. Otherwise nothing.
+    public mutating func addressConflict(_ address: IPv4Address, now: Instant) -> [Action] {
+        guard state == .checking, let checked, checked.address == address else { return [] }
+        var message = baseMessage(.decline, now: now)
+        message.requestedAddress = address
+        message.serverIdentifier = checked.server
+        message.parameterRequestList = []
+        message.hostName = nil
+        self.checked = nil
+        state = .selecting
+        offered = nil
+        attempt = 0
+        nextDeadline = now + Self.declineBackoff
+        return [.send(message, to: .broadcast), .event(.declineSent(address: address, server: checked.server))]
+    }
+
+    /// The address being checked with ARP probes, if any.
+    public var addressBeingChecked: IPv4Address? { state == .checking ? checked?.address : nil }
+
+    private mutating func sendProbe(now: Instant) -> [Action] {
+        guard let checked else { return [] }
+        probesSent += 1
+        nextDeadline = now + .seconds(1)
+        return [.probe(checked.address), .event(.probeSent(address: checked.address, attempt: probesSent))]
+    }
+
+    /// BOUND with `lease`: renewal timers set, the lease configured when it is new or changed.
+    private mutating func bind(_ lease: DHCPLease, changed: Bool, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        if changed, let old = self.lease, old.address != lease.address { actions.append(.deconfigure(old)) }
+        self.lease = lease
+        checked = nil
+        state = .bound
+        offered = nil
+        nextDeadline = lease.renewAt ?? lease.expiresAt
+        if changed { actions.append(.configure(lease)) }
+        return actions
     }
 
     // MARK: Validation

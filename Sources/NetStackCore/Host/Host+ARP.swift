@@ -32,6 +32,7 @@ extension Host {
             emit(.frameDropped(interface: interface, error: error))
             return
         }
+        if addressProbe != nil { noteAddressClaim(packet, on: interface) }
         let forUs = addresses.contains { $0.interface == interface && $0.address == packet.targetIP }
         var waiting: [PendingPacket] = []
         var merged = false

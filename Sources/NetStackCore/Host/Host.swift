@@ -132,6 +132,8 @@ public final class Host {
     /// datagrams are put together. Allocated on first use.
     @exclusivity(unchecked) var loopbackBuffer: [UInt8] = []
     @exclusivity(unchecked) var reassemblyBuffer: [UInt8] = []
+    /// An address a DHCP client is checking with ARP probes, and whether someone claimed it.
+    var addressProbe: AddressProbe?
     /// Interfaces in any-destination mode, by index (see ``setAcceptsAnyDestination(_:interface:)``).
     var anyDestinationInterfaces: Set<Int> = []
     /// Reused buffers: one for building datagrams that cannot go straight into a
