@@ -102,7 +102,7 @@ struct ResolverLocalTests {
         let host = client()
         let id = try host.resolve("198.51.100.7", now: .zero)
         #expect(host.resolution(id) == .resolved(Resolution(name: "198.51.100.7", canonicalName: "198.51.100.7",
-                                                            addresses: [IPv4Address(198, 51, 100, 7)], ttl: 0,
+                                                            addresses: [.v4(IPv4Address(198, 51, 100, 7))], ttl: 0,
                                                             source: .literal)))
         #expect(host.sent().isEmpty)
     }
@@ -132,11 +132,11 @@ struct ResolverLocalTests {
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host)
         #expect(try resolved(host, first).source == .nameserver(ns1))
 
-        host.resolverConfig.hosts = ["WWW.Example.Test": [IPv4Address(192, 0, 2, 99)]]
+        host.resolverConfig.hosts = ["WWW.Example.Test": [.v4(IPv4Address(192, 0, 2, 99))]]
         let id = try host.resolve("www.EXAMPLE.test.", now: .s(1))
         let found = try resolved(host, id)
         #expect(found.source == .hostsTable)
-        #expect(found.addresses == [IPv4Address(192, 0, 2, 99)])
+        #expect(found.addresses == [.v4(IPv4Address(192, 0, 2, 99))])
         #expect(found.name == "www.EXAMPLE.test.")
         #expect(found.canonicalName == "WWW.Example.Test")
         #expect(host.sent().isEmpty)
@@ -191,7 +191,7 @@ struct ResolverExchangeTests {
         let query = try onlyQuery(host)
         deliver(try dnsmasqAnswer(2, id: query.message.id), for: query, to: host, at: .s(0.001))
         #expect(try resolved(host, id) == Resolution(name: "www.example.test", canonicalName: "www.example.test",
-                                                     addresses: [Lab.ipB], ttl: 0, source: .nameserver(Lab.ipB)))
+                                                     addresses: [.v4(Lab.ipB)], ttl: 0, source: .nameserver(Lab.ipB)))
         _ = try host.resolve("www.example.test", now: .s(0.002))
         #expect(try sentQueries(host).count == 1, "not cached: asked again")
     }
@@ -208,7 +208,7 @@ struct ResolverExchangeTests {
         deliver(try dnsmasqAnswer(2, id: second.message.id), for: second, to: host)
         let found = try resolved(host, id)
         #expect(found.canonicalName == "www.example.test")
-        #expect(found.addresses == [Lab.ipB])
+        #expect(found.addresses == [.v4(Lab.ipB)])
     }
 
     @Test("a CNAME chain inside one answer is followed; the TTL is the chain's smallest; records off the chain are ignored")
@@ -225,7 +225,7 @@ struct ResolverExchangeTests {
         deliver(answer(query, records), for: query, to: host)
         let found = try resolved(host, id)
         #expect(found.canonicalName == "www.example.test")
-        #expect(found.addresses == [Lab.ipB, IPv4Address(198, 51, 100, 2)])
+        #expect(found.addresses == [.v4(Lab.ipB), .v4(IPv4Address(198, 51, 100, 2))])
         #expect(found.ttl == 50)
         #expect(host.resolverStatistics.ignoredRecords == 2)
         // The forged record for evil.test went nowhere near the cache.
@@ -281,7 +281,7 @@ struct ResolverExchangeTests {
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host)
         #expect(try resolved(host, first).name == "www.example.test")
         #expect(try resolved(host, second).name == "WWW.Example.TEST")
-        #expect(try resolved(host, second).addresses == [Lab.ipB])
+        #expect(try resolved(host, second).addresses == [.v4(Lab.ipB)])
         #expect(host.resolverStatistics.sharedQueries == 1)
     }
 
@@ -292,7 +292,7 @@ struct ResolverExchangeTests {
         let query = try onlyQuery(host)
         let echoed = DNSQuestion(name: try name("WwW.eXample.TEST"), type: .a)
         deliver(answer(query, [try a("WWW.EXAMPLE.TEST", Lab.ipB)]) { $0.questions = [echoed] }, for: query, to: host)
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("cancelling a lookup closes its query's port: a late answer meets port unreachable")
@@ -330,7 +330,7 @@ struct ResolverRejectionTests {
         #expect(rejections.count == 1 && rejections.allSatisfy(reason), "\(rejections)")
         #expect(host.sent().isEmpty, "nothing answers a rejected datagram")
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host, at: .s(0.2))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("an answer with another ID")
@@ -605,7 +605,7 @@ struct ResolverTimerTests {
         // The only transmission was spent: the lookup keeps listening on the port it used.
         #expect(host.sent().isEmpty)
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host, at: .s(0.01))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("a spray of forged port unreachables at every port of the range never fails a lookup whose server answers")
@@ -636,7 +636,7 @@ struct ResolverTimerTests {
         #expect(host.resolverStatistics.retriesAfterICMPError == host.resolverConfig.attempts - 1)
         #expect(host.statistics.udpICMPErrorsIgnored > 0)
         deliver(answer(last, [try a("www.example.test", Lab.ipB)]), for: last, to: host, at: time + .milliseconds(5))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("with no route to any nameserver the lookup fails at once with unreachable(ENETUNREACH)")
@@ -656,7 +656,7 @@ struct ResolverTimerTests {
         let query = try onlyQuery(host)
         deliver(answer(query, [try a("www.example.test", Lab.ipB, ttl: 10)]), for: query, to: host)
         let hit = try resolved(host, try host.resolve("Www.Example.Test", now: .s(4)))
-        #expect(hit == Resolution(name: "Www.Example.Test", canonicalName: "www.example.test", addresses: [Lab.ipB],
+        #expect(hit == Resolution(name: "Www.Example.Test", canonicalName: "www.example.test", addresses: [.v4(Lab.ipB)],
                                   ttl: 6, source: .cache))
         #expect(host.sent().isEmpty)
         #expect(events.contains { if case .resolverLocalAnswer(_, _, .cache) = $0 { true } else { false } })
