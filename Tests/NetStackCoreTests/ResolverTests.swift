@@ -690,3 +690,108 @@ private func sentQueries(hostFrames frames: [[UInt8]]) throws -> [SentQuery] {
                          message: try parseDNS(payload), payload: payload)
     }
 }
+
+/// The DNS payload of frame `number` of dns-aaaa.pcap (dnsmasq over IPv6), its ID replaced by `id`.
+private func dnsmasqAAAAAnswer(_ number: Int, id: UInt16) throws -> [UInt8] {
+    let frame = try captured("dns-aaaa", number)
+    try #require(frame[12] == 0x86 && frame[13] == 0xDD && frame[14 + 6] == 17, "an IPv6 UDP frame")
+    var payload = Array(frame[(14 + 40 + 8)...])
+    payload[0] = UInt8(id >> 8)
+    payload[1] = UInt8(id & 0xFF)
+    return payload
+}
+
+private let www6 = IPv6Address(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x80)
+
+private func aaaa(_ owner: String, _ address: IPv6Address, ttl: UInt32 = 300) throws -> DNSResourceRecord {
+    DNSResourceRecord(name: try name(owner), timeToLive: ttl, data: .aaaa(address))
+}
+
+@Suite("Resolver: AAAA beside A (RFC 3596)")
+struct ResolverAAAATests {
+    @Test("an AAAA lookup asks an AAAA question and takes dnsmasq's AAAA answer (dns-aaaa.pcap #2)")
+    func aaaaFromDnsmasq() throws {
+        let host = client()
+        let id = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        #expect(query.message.questions == [DNSQuestion(name: try name("www.example.test"), type: .aaaa)])
+        deliver(try dnsmasqAAAAAnswer(2, id: query.message.id), for: query, to: host)
+        let found = try resolved(host, id)
+        #expect(found.addresses == [.v6(www6)])
+        #expect(found.source == .nameserver(ns1))
+    }
+
+    @Test("through a CNAME the AAAA of the chain's end is taken (dns-aaaa.pcap #4)")
+    func aaaaThroughCNAME() throws {
+        let host = client()
+        let id = try host.resolve("alias.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(try dnsmasqAAAAAnswer(4, id: query.message.id), for: query, to: host)
+        let found = try resolved(host, id)
+        #expect(found.addresses == [.v6(www6)])
+        #expect(found.canonicalName == "www.example.test")
+    }
+
+    @Test("A and AAAA lookups of one name are two queries out at once; each takes only its type's records")
+    func twoQueriesEachItsType() throws {
+        let host = client()
+        let idA = try host.resolve("www.example.test", type: .a, now: .zero)
+        let idAAAA = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let queries = try sentQueries(host)
+        #expect(queries.map { $0.message.questions.first?.type } == [.a, .aaaa])
+        #expect(host.resolution(idA) == .pending && host.resolution(idAAAA) == .pending)
+        let mixed = [try a("www.example.test", Lab.ipB), try aaaa("www.example.test", www6)]
+        deliver(answer(queries[1], mixed), for: queries[1], to: host)
+        #expect(try resolved(host, idAAAA).addresses == [.v6(www6)])
+        #expect(host.resolution(idA) == .pending, "the AAAA answer does not answer the A question")
+        #expect(host.resolverStatistics.ignoredRecords == 1)
+        deliver(answer(queries[0], mixed), for: queries[0], to: host)
+        #expect(try resolved(host, idA).addresses == [.v4(Lab.ipB)])
+    }
+
+    @Test("the cache keeps A and AAAA apart: a cached AAAA answer does not answer an A lookup")
+    func cacheKeyedByType() throws {
+        let host = client()
+        _ = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(answer(query, [try aaaa("www.example.test", www6)]), for: query, to: host)
+        let again = try host.resolve("www.example.test", type: .aaaa, now: .s(1))
+        #expect(try resolved(host, again).source == .cache)
+        let four = try host.resolve("www.example.test", type: .a, now: .s(1))
+        #expect(host.resolution(four) == .pending)
+        #expect(try onlyQuery(host).message.questions.first?.type == .a)
+    }
+
+    @Test("a NODATA answer to AAAA is cached for AAAA only")
+    func negativeAAAAOnly() throws {
+        let host = client()
+        let id = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(answer(query, authorities: [try soa(minimum: 60)]), for: query, to: host)
+        #expect(host.resolution(id) == .failed(.noAddress))
+        #expect(host.resolution(try host.resolve("www.example.test", type: .aaaa, now: .s(1))) == .failed(.noAddress))
+        #expect(host.resolution(try host.resolve("www.example.test", type: .a, now: .s(1))) == .pending)
+    }
+
+    @Test("the hosts table's IPv6 entries answer AAAA; an A lookup of an IPv6-only entry goes to the nameserver")
+    func hostsTableIPv6() throws {
+        let host = client()
+        host.resolverConfig.hosts = ["six.test": [.v6(www6)], "dual.test": [.v4(Lab.ipB), .v6(www6)]]
+        #expect(try resolved(host, try host.resolve("six.test", type: .aaaa, now: .zero)).addresses == [.v6(www6)])
+        #expect(try resolved(host, try host.resolve("dual.test", type: .aaaa, now: .zero)).addresses == [.v6(www6)])
+        #expect(try resolved(host, try host.resolve("dual.test", type: .a, now: .zero)).addresses == [.v4(Lab.ipB)])
+        #expect(host.sent().isEmpty)
+        _ = try host.resolve("six.test", type: .a, now: .zero)
+        #expect(try onlyQuery(host).message.questions.first?.type == .a)
+    }
+
+    @Test("an IPv6 literal resolves at once to itself, whatever the type asked")
+    func ipv6Literal() throws {
+        let host = client()
+        for type in [AddressRecordType.a, .aaaa] {
+            let found = try resolved(host, try host.resolve("2001:db8:2::80", type: type, now: .zero))
+            #expect(found.addresses == [.v6(www6)] && found.source == .literal)
+        }
+        #expect(host.sent().isEmpty)
+    }
+}
