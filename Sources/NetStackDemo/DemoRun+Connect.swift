@@ -49,7 +49,7 @@ extension DemoRun {
             outcome = browser.resolution(lookup)
             if case .resolved = outcome { break }
         }
-        guard case let .resolved(answer) = outcome, let address = answer.addresses.first else {
+        guard case let .resolved(answer) = outcome, let address = answer.addresses.first?.ipv4 else {
             let state = outcome.map { "\($0)" } ?? "unknown"
             problem(.problemLookupFailed, "\(Self.lookupAttempts)", .plain(state))
             narrator.outcome(.noAddress, .plain(Self.serverName), .plain(state))

@@ -7,7 +7,7 @@ extension Narration {
     init?(_ event: StackEvent, host: Host) {
         func iface(_ id: InterfaceID) -> PhraseArg { .plain(host.adapters[id.index].name) }
         func hex<T: BinaryInteger>(_ value: T) -> PhraseArg { .plain(String(value, radix: 16)) }
-        func list(_ addresses: [IPv4Address]) -> PhraseArg { .plain(addresses.map(\.description).joined(separator: ", ")) }
+        func list(_ addresses: [IPAddress]) -> PhraseArg { .plain(addresses.map(\.description).joined(separator: ", ")) }
         switch event {
         case let .udpSent(from, to, length):
             self.init(.udp, .udpSent, "\(length)", "\(to)", "\(from.port)", "\(from)")

@@ -178,10 +178,12 @@ public struct DNSQuestion: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(name) \(`class`) \(type)" }
 }
 
-/// The RDATA of a resource record: decoded for A and CNAME, raw bytes otherwise.
+/// The RDATA of a resource record: decoded for A, AAAA and CNAME, raw bytes otherwise.
 public enum DNSRecordData: Hashable, Sendable {
     /// An IPv4 address (type A, RFC 1035 §3.4.1).
     case a(IPv4Address)
+    /// An IPv6 address (type AAAA, RFC 3596 §2.2: 16 octets in network order).
+    case aaaa(IPv6Address)
     /// The canonical name of an alias (type CNAME, RFC 1035 §3.3.1).
     case cname(DNSName)
     /// Any other type, RDATA kept as received. Names inside it (NS, MX, SOA,
@@ -192,6 +194,7 @@ public enum DNSRecordData: Hashable, Sendable {
     public var type: DNSType {
         switch self {
         case .a: .a
+        case .aaaa: .aaaa
         case .cname: .cname
         case let .raw(type, _): type
         }
@@ -224,6 +227,7 @@ public struct DNSResourceRecord: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let value = switch data {
         case let .a(address): address.description
+        case let .aaaa(address): address.description
         case let .cname(name): name.description
         case let .raw(_, bytes): "\\# \(bytes.count)" + (bytes.isEmpty ? "" : " ")
             + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -54,7 +54,7 @@ public struct DNSMessage: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: `.truncated(.dns, …)` below 12 bytes, or when the counts
     ///   promise more entries than the bytes hold; `.badLength(.dns, n)` when an
     ///   RDLENGTH runs past the message or does not match a CNAME's name;
-    ///   `.badField(.dns, …)` for an IN A record whose RDLENGTH is not 4; and the
+    ///   `.badField(.dns, …)` for an IN A record whose RDLENGTH is not 4 (AAAA: not 16); and the
     ///   name errors of ``DNSName``: `.dnsBadPointer`, `.dnsCompressionLoop`,
     ///   `.dnsNameTooLong`, `.dnsBadLabel`.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> DNSMessage {
@@ -108,6 +108,9 @@ public struct DNSMessage: Hashable, Sendable, CustomStringConvertible {
         case .a where recordClass == .in:
             guard dataLength == 4 else { throw .badField(.dns, "A record with RDLENGTH \(dataLength), not 4") }
             data = .a(IPv4Address.load(bytes, at: dataStart))
+        case .aaaa where recordClass == .in:
+            guard dataLength == 16 else { throw .badField(.dns, "AAAA record with RDLENGTH \(dataLength), not 16") }
+            data = .aaaa(IPv6Address.load(bytes, at: dataStart))
         case .cname:
             let target: DNSName, nameEnd: Int
             do throws(WireError) {
@@ -167,6 +170,11 @@ public struct DNSMessage: Hashable, Sendable, CustomStringConvertible {
             append16(0)
             switch record.data {
             case let .a(address): append32(address.rawValue)
+            case let .aaaa(address):
+                append32(UInt32(truncatingIfNeeded: address.high >> 32))
+                append32(UInt32(truncatingIfNeeded: address.high))
+                append32(UInt32(truncatingIfNeeded: address.low >> 32))
+                append32(UInt32(truncatingIfNeeded: address.low))
             case let .cname(target): append(target)
             case let .raw(_, bytes):
                 precondition(bytes.count <= 0xFFFF, "RDATA holds at most 65535 bytes")

@@ -11,9 +11,12 @@ struct FetchCommand: ParsableCommand {
         commandName: "fetch",
         abstract: "Download a URL with HTTP/1.1 through NetStack on a TAP or TUN device.",
         discussion: """
-            Resolves the host name with NetStack's own resolver (DNS over UDP to --dns), connects, \
-            sends a GET and writes the body to FILE or standard output. A progress bar goes to standard \
-            error when it is a terminal. Exits 0 on a 2xx answer, non-zero with a one-line reason otherwise.
+            Resolves the host name with NetStack's own resolver (AAAA and A queries over UDP to --dns), \
+            connects with Happy Eyeballs (RFC 8305: IPv6 first, families interleaved, 250 ms between \
+            attempts), sends a GET and writes the body to FILE or standard output. An IPv6 literal goes in \
+            brackets: http://[2001:db8::1]:8000/path. --verbose tells which address and family won, and why. \
+            A progress bar goes to standard error when it is a terminal. Exits 0 on a 2xx answer, non-zero \
+            with a one-line reason otherwise.
             """
     )
 
@@ -31,7 +34,7 @@ struct FetchCommand: ParsableCommand {
     @Option(name: .short, help: ArgumentHelp("Write the body to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
-    @Argument(help: "http://host[:port]/path")
+    @Argument(help: "http://host[:port]/path or http://[IPv6]:port/path")
     var url: String
 
     func validate() throws {
@@ -51,8 +54,9 @@ struct FetchCommand: ParsableCommand {
         let runtime = try StackRuntime(configuration)
         offload.report(runtime)
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressBar() : nil
+        let verbose = offload.verbose
         let fetch = runtime.withHost { host, now in
-            FetchProgram(url: target, host: host, now: now) { bytes in sink.write(bytes) }
+            FetchProgram(url: target, host: host, now: now, verbose: verbose) { bytes in sink.write(bytes) }
         }
         runtime.start(fetch)
         try runtime.run { _, now in
@@ -70,45 +74,40 @@ struct FetchCommand: ParsableCommand {
     }
 }
 
-/// Resolve, then GET, on the stack's thread.
+/// Connect by name with Happy Eyeballs, then GET, on the stack's thread.
 final class FetchProgram: StackApplication {
     enum Outcome { case success, failure(String) }
 
     let url: HTTPURL
     private(set) var client: HTTPClient?
     private(set) var outcome: Outcome?
-    private var resolution: ResolutionID?
+    private var connector: HappyEyeballsConnector?
+    private let verbose: Bool
     private let body: (UnsafeRawBufferPointer) -> Void
 
-    init(url: HTTPURL, host: Host, now: Instant, body: @escaping (UnsafeRawBufferPointer) -> Void) {
+    init(url: HTTPURL, host: Host, now: Instant, verbose: Bool, body: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.url = url
+        self.verbose = verbose
         self.body = body
-        do { resolution = try host.resolve(url.host, now: now) } catch {
+        do { connector = try HappyEyeballsConnector(host: host, name: url.host, port: url.port, now: now) } catch {
             outcome = .failure("cannot resolve \(url.host): \(error)")
         }
     }
 
     func run(on host: Host, now: Instant) {
         guard outcome == nil else { return }
-        if let id = resolution {
-            switch host.resolution(id) {
-            case .pending?: return
-            case let .resolved(answer)?:
-                _ = host.takeResolution(id)
-                resolution = nil
-                guard let address = answer.addresses.first else {
-                    outcome = .failure("cannot resolve \(url.host): no address")
-                    return
-                }
-                do { client = try HTTPClient(host: host, server: Endpoint(address, url.port), url: url, now: now, body: body) } catch {
-                    outcome = .failure("cannot connect to \(address):\(url.port): \(error)")
-                    return
-                }
-            case let .failed(error)?:
-                outcome = .failure("cannot resolve \(url.host): \(error)")
-                return
-            case nil:
-                outcome = .failure("cannot resolve \(url.host): resolution lost")
+        if let connector {
+            connector.run(on: host, now: now)
+            switch connector.result {
+            case nil: return
+            case let .connected(descriptor, address)?:
+                self.connector = nil
+                tell(connector, "fetch: connected to \(Endpoint(address, url.port)) over \(address.isIPv4 ? "IPv4" : "IPv6")")
+                client = HTTPClient(descriptor: descriptor, server: Endpoint(address, url.port), url: url, now: now, body: body)
+            case let .failed(reason)?:
+                self.connector = nil
+                tell(connector, "fetch: \(reason)")
+                outcome = .failure(reason)
                 return
             }
         }
@@ -117,15 +116,25 @@ final class FetchProgram: StackApplication {
         switch client.state {
         case .finished:
             let status = client.status ?? 0
-            outcome = (200..<300).contains(status) ? .success : .failure("HTTP \(status) from \(url.host):\(url.port)\(url.path)")
-        case let .failed(error): outcome = .failure("\(url.host):\(url.port): \(error)")
+            outcome = (200..<300).contains(status) ? .success : .failure("HTTP \(status) from \(url.hostHeader)\(url.path)")
+        case let .failed(error): outcome = .failure("\(url.hostHeader): \(error)")
         default: break
         }
     }
 
-    var nextWakeup: Instant? { client?.nextWakeup }
+    var nextWakeup: Instant? { connector?.nextWakeup ?? client?.nextWakeup }
 
-    func stop(on host: Host, now: Instant) { client?.stop(on: host, now: now) }
+    func stop(on host: Host, now: Instant) {
+        connector?.cancel(on: host, now: now)
+        client?.stop(on: host, now: now)
+    }
+
+    /// With --verbose: the race's trace (what was asked, tried and why), then `summary`, on standard error.
+    private func tell(_ connector: HappyEyeballsConnector, _ summary: String) {
+        guard verbose else { return }
+        let lines = connector.race.trace.map { "fetch: happy eyeballs \($0)\n" }.joined() + summary + "\n"
+        _ = lines.withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
+    }
 }
 
 /// Where the body goes: a file or standard output, written as it arrives.

@@ -82,7 +82,9 @@ struct PingCommand: ParsableCommand {
             return state != .pending
         }
         switch state {
-        case let .resolved(answer) where !answer.addresses.isEmpty: return answer.addresses[0]
+        case let .resolved(answer):
+            guard let address = answer.addresses.first?.ipv4 else { throw CommandFailure("ping: \(destination): no address") }
+            return address
         case let .failed(error): throw CommandFailure("ping: \(destination): \(error)")
         default: throw CommandFailure("ping: \(destination): no address")
         }

@@ -102,7 +102,7 @@ struct ResolverLocalTests {
         let host = client()
         let id = try host.resolve("198.51.100.7", now: .zero)
         #expect(host.resolution(id) == .resolved(Resolution(name: "198.51.100.7", canonicalName: "198.51.100.7",
-                                                            addresses: [IPv4Address(198, 51, 100, 7)], ttl: 0,
+                                                            addresses: [.v4(IPv4Address(198, 51, 100, 7))], ttl: 0,
                                                             source: .literal)))
         #expect(host.sent().isEmpty)
     }
@@ -132,11 +132,11 @@ struct ResolverLocalTests {
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host)
         #expect(try resolved(host, first).source == .nameserver(ns1))
 
-        host.resolverConfig.hosts = ["WWW.Example.Test": [IPv4Address(192, 0, 2, 99)]]
+        host.resolverConfig.hosts = ["WWW.Example.Test": [.v4(IPv4Address(192, 0, 2, 99))]]
         let id = try host.resolve("www.EXAMPLE.test.", now: .s(1))
         let found = try resolved(host, id)
         #expect(found.source == .hostsTable)
-        #expect(found.addresses == [IPv4Address(192, 0, 2, 99)])
+        #expect(found.addresses == [.v4(IPv4Address(192, 0, 2, 99))])
         #expect(found.name == "www.EXAMPLE.test.")
         #expect(found.canonicalName == "WWW.Example.Test")
         #expect(host.sent().isEmpty)
@@ -191,7 +191,7 @@ struct ResolverExchangeTests {
         let query = try onlyQuery(host)
         deliver(try dnsmasqAnswer(2, id: query.message.id), for: query, to: host, at: .s(0.001))
         #expect(try resolved(host, id) == Resolution(name: "www.example.test", canonicalName: "www.example.test",
-                                                     addresses: [Lab.ipB], ttl: 0, source: .nameserver(Lab.ipB)))
+                                                     addresses: [.v4(Lab.ipB)], ttl: 0, source: .nameserver(Lab.ipB)))
         _ = try host.resolve("www.example.test", now: .s(0.002))
         #expect(try sentQueries(host).count == 1, "not cached: asked again")
     }
@@ -208,7 +208,7 @@ struct ResolverExchangeTests {
         deliver(try dnsmasqAnswer(2, id: second.message.id), for: second, to: host)
         let found = try resolved(host, id)
         #expect(found.canonicalName == "www.example.test")
-        #expect(found.addresses == [Lab.ipB])
+        #expect(found.addresses == [.v4(Lab.ipB)])
     }
 
     @Test("a CNAME chain inside one answer is followed; the TTL is the chain's smallest; records off the chain are ignored")
@@ -225,7 +225,7 @@ struct ResolverExchangeTests {
         deliver(answer(query, records), for: query, to: host)
         let found = try resolved(host, id)
         #expect(found.canonicalName == "www.example.test")
-        #expect(found.addresses == [Lab.ipB, IPv4Address(198, 51, 100, 2)])
+        #expect(found.addresses == [.v4(Lab.ipB), .v4(IPv4Address(198, 51, 100, 2))])
         #expect(found.ttl == 50)
         #expect(host.resolverStatistics.ignoredRecords == 2)
         // The forged record for evil.test went nowhere near the cache.
@@ -281,7 +281,7 @@ struct ResolverExchangeTests {
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host)
         #expect(try resolved(host, first).name == "www.example.test")
         #expect(try resolved(host, second).name == "WWW.Example.TEST")
-        #expect(try resolved(host, second).addresses == [Lab.ipB])
+        #expect(try resolved(host, second).addresses == [.v4(Lab.ipB)])
         #expect(host.resolverStatistics.sharedQueries == 1)
     }
 
@@ -292,7 +292,7 @@ struct ResolverExchangeTests {
         let query = try onlyQuery(host)
         let echoed = DNSQuestion(name: try name("WwW.eXample.TEST"), type: .a)
         deliver(answer(query, [try a("WWW.EXAMPLE.TEST", Lab.ipB)]) { $0.questions = [echoed] }, for: query, to: host)
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("cancelling a lookup closes its query's port: a late answer meets port unreachable")
@@ -330,7 +330,7 @@ struct ResolverRejectionTests {
         #expect(rejections.count == 1 && rejections.allSatisfy(reason), "\(rejections)")
         #expect(host.sent().isEmpty, "nothing answers a rejected datagram")
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host, at: .s(0.2))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("an answer with another ID")
@@ -605,7 +605,7 @@ struct ResolverTimerTests {
         // The only transmission was spent: the lookup keeps listening on the port it used.
         #expect(host.sent().isEmpty)
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host, at: .s(0.01))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("a spray of forged port unreachables at every port of the range never fails a lookup whose server answers")
@@ -636,7 +636,7 @@ struct ResolverTimerTests {
         #expect(host.resolverStatistics.retriesAfterICMPError == host.resolverConfig.attempts - 1)
         #expect(host.statistics.udpICMPErrorsIgnored > 0)
         deliver(answer(last, [try a("www.example.test", Lab.ipB)]), for: last, to: host, at: time + .milliseconds(5))
-        #expect(try resolved(host, id).addresses == [Lab.ipB])
+        #expect(try resolved(host, id).addresses == [.v4(Lab.ipB)])
     }
 
     @Test("with no route to any nameserver the lookup fails at once with unreachable(ENETUNREACH)")
@@ -656,7 +656,7 @@ struct ResolverTimerTests {
         let query = try onlyQuery(host)
         deliver(answer(query, [try a("www.example.test", Lab.ipB, ttl: 10)]), for: query, to: host)
         let hit = try resolved(host, try host.resolve("Www.Example.Test", now: .s(4)))
-        #expect(hit == Resolution(name: "Www.Example.Test", canonicalName: "www.example.test", addresses: [Lab.ipB],
+        #expect(hit == Resolution(name: "Www.Example.Test", canonicalName: "www.example.test", addresses: [.v4(Lab.ipB)],
                                   ttl: 6, source: .cache))
         #expect(host.sent().isEmpty)
         #expect(events.contains { if case .resolverLocalAnswer(_, _, .cache) = $0 { true } else { false } })
@@ -688,5 +688,110 @@ private func sentQueries(hostFrames frames: [[UInt8]]) throws -> [SentQuery] {
         let (udp, payload) = try frame.udp()
         return SentQuery(source: Endpoint(ip.source, udp.sourcePort), server: Endpoint(ip.destination, udp.destinationPort),
                          message: try parseDNS(payload), payload: payload)
+    }
+}
+
+/// The DNS payload of frame `number` of dns-aaaa.pcap (dnsmasq over IPv6), its ID replaced by `id`.
+private func dnsmasqAAAAAnswer(_ number: Int, id: UInt16) throws -> [UInt8] {
+    let frame = try captured("dns-aaaa", number)
+    try #require(frame[12] == 0x86 && frame[13] == 0xDD && frame[14 + 6] == 17, "an IPv6 UDP frame")
+    var payload = Array(frame[(14 + 40 + 8)...])
+    payload[0] = UInt8(id >> 8)
+    payload[1] = UInt8(id & 0xFF)
+    return payload
+}
+
+private let www6 = IPv6Address(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x80)
+
+private func aaaa(_ owner: String, _ address: IPv6Address, ttl: UInt32 = 300) throws -> DNSResourceRecord {
+    DNSResourceRecord(name: try name(owner), timeToLive: ttl, data: .aaaa(address))
+}
+
+@Suite("Resolver: AAAA beside A (RFC 3596)")
+struct ResolverAAAATests {
+    @Test("an AAAA lookup asks an AAAA question and takes dnsmasq's AAAA answer (dns-aaaa.pcap #2)")
+    func aaaaFromDnsmasq() throws {
+        let host = client()
+        let id = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        #expect(query.message.questions == [DNSQuestion(name: try name("www.example.test"), type: .aaaa)])
+        deliver(try dnsmasqAAAAAnswer(2, id: query.message.id), for: query, to: host)
+        let found = try resolved(host, id)
+        #expect(found.addresses == [.v6(www6)])
+        #expect(found.source == .nameserver(ns1))
+    }
+
+    @Test("through a CNAME the AAAA of the chain's end is taken (dns-aaaa.pcap #4)")
+    func aaaaThroughCNAME() throws {
+        let host = client()
+        let id = try host.resolve("alias.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(try dnsmasqAAAAAnswer(4, id: query.message.id), for: query, to: host)
+        let found = try resolved(host, id)
+        #expect(found.addresses == [.v6(www6)])
+        #expect(found.canonicalName == "www.example.test")
+    }
+
+    @Test("A and AAAA lookups of one name are two queries out at once; each takes only its type's records")
+    func twoQueriesEachItsType() throws {
+        let host = client()
+        let idA = try host.resolve("www.example.test", type: .a, now: .zero)
+        let idAAAA = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let queries = try sentQueries(host)
+        #expect(queries.map { $0.message.questions.first?.type } == [.a, .aaaa])
+        #expect(host.resolution(idA) == .pending && host.resolution(idAAAA) == .pending)
+        let mixed = [try a("www.example.test", Lab.ipB), try aaaa("www.example.test", www6)]
+        deliver(answer(queries[1], mixed), for: queries[1], to: host)
+        #expect(try resolved(host, idAAAA).addresses == [.v6(www6)])
+        #expect(host.resolution(idA) == .pending, "the AAAA answer does not answer the A question")
+        #expect(host.resolverStatistics.ignoredRecords == 1)
+        deliver(answer(queries[0], mixed), for: queries[0], to: host)
+        #expect(try resolved(host, idA).addresses == [.v4(Lab.ipB)])
+    }
+
+    @Test("the cache keeps A and AAAA apart: a cached AAAA answer does not answer an A lookup")
+    func cacheKeyedByType() throws {
+        let host = client()
+        _ = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(answer(query, [try aaaa("www.example.test", www6)]), for: query, to: host)
+        let again = try host.resolve("www.example.test", type: .aaaa, now: .s(1))
+        #expect(try resolved(host, again).source == .cache)
+        let four = try host.resolve("www.example.test", type: .a, now: .s(1))
+        #expect(host.resolution(four) == .pending)
+        #expect(try onlyQuery(host).message.questions.first?.type == .a)
+    }
+
+    @Test("a NODATA answer to AAAA is cached for AAAA only")
+    func negativeAAAAOnly() throws {
+        let host = client()
+        let id = try host.resolve("www.example.test", type: .aaaa, now: .zero)
+        let query = try onlyQuery(host)
+        deliver(answer(query, authorities: [try soa(minimum: 60)]), for: query, to: host)
+        #expect(host.resolution(id) == .failed(.noAddress))
+        #expect(host.resolution(try host.resolve("www.example.test", type: .aaaa, now: .s(1))) == .failed(.noAddress))
+        #expect(host.resolution(try host.resolve("www.example.test", type: .a, now: .s(1))) == .pending)
+    }
+
+    @Test("the hosts table's IPv6 entries answer AAAA; an A lookup of an IPv6-only entry goes to the nameserver")
+    func hostsTableIPv6() throws {
+        let host = client()
+        host.resolverConfig.hosts = ["six.test": [.v6(www6)], "dual.test": [.v4(Lab.ipB), .v6(www6)]]
+        #expect(try resolved(host, try host.resolve("six.test", type: .aaaa, now: .zero)).addresses == [.v6(www6)])
+        #expect(try resolved(host, try host.resolve("dual.test", type: .aaaa, now: .zero)).addresses == [.v6(www6)])
+        #expect(try resolved(host, try host.resolve("dual.test", type: .a, now: .zero)).addresses == [.v4(Lab.ipB)])
+        #expect(host.sent().isEmpty)
+        _ = try host.resolve("six.test", type: .a, now: .zero)
+        #expect(try onlyQuery(host).message.questions.first?.type == .a)
+    }
+
+    @Test("an IPv6 literal resolves at once to itself, whatever the type asked")
+    func ipv6Literal() throws {
+        let host = client()
+        for type in [AddressRecordType.a, .aaaa] {
+            let found = try resolved(host, try host.resolve("2001:db8:2::80", type: type, now: .zero))
+            #expect(found.addresses == [.v6(www6)] && found.source == .literal)
+        }
+        #expect(host.sent().isEmpty)
     }
 }

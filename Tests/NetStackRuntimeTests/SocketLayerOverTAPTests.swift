@@ -155,7 +155,7 @@ struct SocketLayerOverTAPTests {
                 config.nameservers = [IPv4Address(192, 0, 2, 99)]  // nobody there: the query goes unanswered
                 config.timeout = .milliseconds(300)
                 config.attempts = 1
-                config.hosts = ["self.test": [Self.own]]
+                config.hosts = ["self.test": [.v4(Self.own)]]
                 host.resolverConfig = config
             }
             let clock = ContinuousClock()

@@ -64,7 +64,7 @@ struct DNSServerResolutionTests {
         net.client.host.observer = { events.append($0) }
         let state = try lookUp("www.example.test", on: net)
         #expect(state == .resolved(Resolution(name: "www.example.test", canonicalName: "www.example.test",
-                                              addresses: [TwoLANNetwork.serverAddress], ttl: 300,
+                                              addresses: [.v4(TwoLANNetwork.serverAddress)], ttl: 300,
                                               source: .nameserver(TwoLANNetwork.dnsAddress))))
         let queued = events.compactMap { event -> EtherType? in
             if case let .frameQueued(_, header, _, _) = event { return header.etherType }
@@ -86,7 +86,7 @@ struct DNSServerResolutionTests {
         #expect(found.name == "Alias.Example.Test")
         // Name compression reused the question's spelling for the target's suffix: names ignore case.
         #expect(found.canonicalName.lowercased() == "www.example.test")
-        #expect(found.addresses == [TwoLANNetwork.serverAddress])
+        #expect(found.addresses == [.v4(TwoLANNetwork.serverAddress)])
         #expect(found.ttl == 60)
     }
 
@@ -97,7 +97,7 @@ struct DNSServerResolutionTests {
             Issue.record("not resolved")
             return
         }
-        #expect(found.addresses == [TwoLANNetwork.laptopAddress, TwoLANNetwork.serverAddress])
+        #expect(found.addresses == [.v4(TwoLANNetwork.laptopAddress), .v4(TwoLANNetwork.serverAddress)])
     }
 
     @Test("an unknown name is NXDOMAIN; with an SOA the negative answer is cached for its minimum")
@@ -135,7 +135,7 @@ struct DNSServerResolutionTests {
         net.client.host.resolverConfig.attempts = 6
         for (index, name) in names.enumerated() {
             #expect(try lookUp(name, on: net) == .resolved(Resolution(
-                name: name, canonicalName: name, addresses: [IPv4Address(198, 51, 100, UInt8(100 + index))], ttl: 300,
+                name: name, canonicalName: name, addresses: [.v4(IPv4Address(198, 51, 100, UInt8(100 + index)))], ttl: 300,
                 source: .nameserver(TwoLANNetwork.dnsAddress))))
         }
         #expect(net.client.host.resolverStatistics.retransmissions > 0)
@@ -247,7 +247,7 @@ struct AsyncResolverTests {
         let network = asyncNetwork()
         let found = try await network.stack(0).resolve("alias.example.test")
         #expect(found.canonicalName == "www.example.test")
-        #expect(found.addresses == [TwoLANNetwork.serverAddress])
+        #expect(found.addresses == [.v4(TwoLANNetwork.serverAddress)])
         await #expect(throws: ResolverError.nameNotFound) { _ = try await network.stack(0).resolve("nope.example.test") }
     }
 

@@ -46,11 +46,23 @@ struct HTTPURLTests {
         #expect(try HTTPURL.parse("http://h/café").path == "/caf%C3%A9")
     }
 
-    @Test("other schemes, missing hosts, bad ports, user info, IPv6 and spaces are refused")
+    @Test("IPv6 literals in brackets (RFC 3986 §3.2.2): canonical host, port, Host header with brackets")
+    func ipv6Literals() throws {
+        let url = try HTTPURL.parse("http://[2001:DB8:0::1]:8000/path")
+        #expect(url == HTTPURL(host: "2001:db8::1", port: 8000, path: "/path"))
+        #expect(url.address?.description == "2001:db8::1")
+        #expect(url.hostHeader == "[2001:db8::1]:8000")
+        #expect(url.description == "http://[2001:db8::1]:8000/path")
+        #expect(try HTTPURL.parse("http://[2001:db8::1]").hostHeader == "[2001:db8::1]")
+        #expect(try HTTPURL.parse("http://[2001:db8::1]:/x?q").port == 80)
+    }
+
+    @Test("other schemes, missing hosts, bad ports, user info, malformed brackets and spaces are refused")
     func refused() {
         #expect(throws: HTTPError.unsupportedScheme("https")) { try HTTPURL.parse("https://example.org/") }
         for text in ["example.org/", "http:/x", "http://", "http://:80/", "http://h:0/", "http://h:65536/",
-                     "http://h:8x/", "http://u@h/", "http://[2001:db8::1]/", "http://h/a b", "http://h/\u{1}",
+                     "http://h:8x/", "http://u@h/", "http://[2001:db8::1/", "http://2001:db8::1]/", "http://[]/",
+                     "http://[2001:db8::zz]/", "http://[2001:db8::1]x/", "http://[[2001:db8::1]]/", "http://h/a b", "http://h/\u{1}",
                      "http://999.1.1.1/", "http://h_o/", ""] {
             #expect(throws: HTTPError.self, "\(text)") { try HTTPURL.parse(text) }
         }

@@ -363,12 +363,13 @@ struct DNSErrorTests {
 struct DNSOtherRecordTests {
     @Test("records of other types keep their RDATA as raw bytes and encode back")
     func rawRecords() throws {
-        let address: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 11) + [1]
-        let bytes = header(answers: 1) + wire(www) + [0, 28, 0, 1, 0, 0, 0x0E, 0x10, 0, 16] + address
+        // A TXT record (type 16, RFC 1035 §3.3.14): one character-string "v=spf1 -all".
+        let text: [UInt8] = [11] + Array("v=spf1 -all".utf8)
+        let bytes = header(answers: 1) + wire(www) + [0, 16, 0, 1, 0, 0, 0x0E, 0x10, 0, 12] + text
         let message = try parseDNS(bytes)
         #expect(message.answers == [DNSResourceRecord(name: try name("www.example.test"), timeToLive: 3600,
-                                                      data: .raw(type: .aaaa, bytes: address))])
-        #expect(message.answers[0].type == .aaaa)
+                                                      data: .raw(type: .txt, bytes: text))])
+        #expect(message.answers[0].type == .txt)
         #expect(message.encoded() == bytes)
     }
 

@@ -24,22 +24,49 @@ extension StackDriver {
         return stream
     }
 
-    /// Resolves `name` (a dotted quad is used as is), then connects to its first
-    /// address on `port`, trying the next when one refuses, times out or is
-    /// unreachable (as getaddrinfo callers loop). Throws the resolver's error, or
-    /// the last address's connect error.
+    /// Connects to `name` on `port` with Happy Eyeballs v2 (RFC 8305): AAAA and A
+    /// lookups at once, 50 ms of grace for AAAA after a first A answer, the
+    /// families interleaved IPv6 first, a new attempt every 250 ms (or at once when
+    /// one fails); the first handshake to complete wins and the others are closed.
+    /// An address literal of either family is connected to as is.
+    ///
+    /// Throws the A lookup's `ResolverError` when neither lookup found an address
+    /// (the AAAA lookup's when A's only says "no address"), or the last attempt's
+    /// `NetError` when every address failed. The delays are waited with
+    /// `Task.sleep` — real time, also under the simulator, whose virtual clock
+    /// does not see them. Cancelling the task closes every attempt.
     public func connect(to name: String, port: UInt16) async throws -> TCPStream {
-        let resolution = try await resolve(name)
-        var lastError: NetError = .hostUnreachable
-        for address in resolution.addresses {
-            do {
-                return try await connect(to: Endpoint(address, port))
-            } catch let error as NetError
-                where [.connectionRefused, .timedOut, .hostUnreachable, .networkUnreachable].contains(error) {
-                lastError = error
-            }
+        let box = ConnectorBox()
+        try await perform { host, now throws(NetError) in
+            box.connector = try HappyEyeballsConnector(host: host, name: name, port: port, now: now)
         }
-        throw lastError
+        do {
+            while true {
+                let turn = await perform { host, now in box.turn(host, now) }
+                switch turn.result {
+                case let .connected(descriptor, address)?:
+                    return TCPStream(driver: self, descriptor: descriptor, remote: Endpoint(address, port))
+                case .failed?:
+                    throw turn.error ?? NetError.hostUnreachable
+                case nil:
+                    try await waitForAny(lookups: turn.lookups, descriptors: turn.descriptors, for: turn.delay)
+                }
+            }
+        } catch {
+            await perform { host, now in box.connector?.cancel(on: host, now: now) }
+            throw error
+        }
+    }
+
+    /// Returns when one lookup finishes, one descriptor becomes writable (or fails), or `delay` passes.
+    private func waitForAny(lookups: [ResolutionID], descriptors: [Int32], for delay: Duration?) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in lookups { group.addTask { try await self.waitForResolution(id) } }
+            for fd in descriptors { group.addTask { try await self.waitUntilReady(fd, for: .writable) } }
+            if let delay { group.addTask { try await Task.sleep(for: delay) } }
+            _ = try await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Listens on `port` of every address of the host, with room for `backlog`
@@ -92,5 +119,33 @@ extension StackDriver {
                 }
             }
         }
+    }
+}
+
+/// The connector of one `connect(to:port:)`, touched only inside `perform`
+/// (which gives exclusive use of the host): hence unchecked.
+private final class ConnectorBox: @unchecked Sendable {
+    var connector: HappyEyeballsConnector?
+
+    /// What one turn of the race found, for the waiting task.
+    struct Turn: Sendable {
+        var result: HappyEyeballsConnector.Result?
+        var error: (any Error)?
+        var lookups: [ResolutionID]
+        var descriptors: [Int32]
+        var delay: Duration?
+    }
+
+    func turn(_ host: Host, _ now: Instant) -> Turn {
+        guard let connector else { return Turn(result: .failed(reason: "gone"), lookups: [], descriptors: []) }
+        connector.run(on: host, now: now)
+        var error: (any Error)?
+        switch connector.race.outcome {
+        case let .unresolved(aaaa, a)?: error = a == .noAddress ? aaaa : a
+        case let .allAttemptsFailed(failures)?: error = failures.last?.error
+        default: break
+        }
+        return Turn(result: connector.result, error: error, lookups: connector.pendingLookups,
+                    descriptors: connector.attemptDescriptors, delay: connector.nextWakeup.map { $0 - now })
     }
 }

@@ -2,7 +2,7 @@ import NetStackWire
 
 // The stub resolver in the socket library (RFC 1034 §5.3.1, RFC 1035 §7):
 // an application asks for a name, the resolver answers from the hosts table
-// or its cache, or sends an A query over UDP and finishes the lookup from
+// or its cache, or sends an A or AAAA query over UDP and finishes the lookup from
 // `poll` when the answer (or a deadline) comes. Nothing blocks: the caller
 // gets a ResolutionID at once and reads its state.
 
@@ -23,21 +23,27 @@ extension Host {
     /// Forgets every cached answer.
     public func flushResolverCache() { resolverState.cache.removeAll() }
 
-    /// Starts looking up `name`'s IPv4 addresses and returns the lookup's ID.
+    /// Starts looking up `name`'s IPv4 addresses (`type` `.a`) or IPv6 addresses
+    /// (`.aaaa`) and returns the lookup's ID.
     ///
-    /// Dotted-quad literals, hosts-table entries and cached answers (positive
-    /// or negative) finish at once, as do invalid names (empty labels, over 63
-    /// or 255 octets, anything but printable ASCII) and a missing nameserver;
-    /// otherwise an A query leaves now, and ``poll(now:)`` finishes the lookup. Lookups of the same name share one query. Read the
-    /// outcome with ``resolution(_:)`` or ``takeResolution(_:)``.
+    /// Address literals of either family (`192.0.2.1`, `2001:db8::1`) resolve to
+    /// themselves whatever the type. Hosts-table entries with addresses of the
+    /// family asked, and cached answers for the name and type (positive or
+    /// negative), finish at once, as do invalid names (empty labels, over 63 or
+    /// 255 octets, anything but printable ASCII) and a missing nameserver;
+    /// otherwise a query of that type leaves now, and ``poll(now:)`` finishes the
+    /// lookup. Lookups of the same name and type share one query; an A and an
+    /// AAAA lookup of one name are two queries, which may be out at the same time
+    /// (what Happy Eyeballs asks for, RFC 8305 §3). Read the outcome with
+    /// ``resolution(_:)`` or ``takeResolution(_:)``.
     ///
     /// - Throws: `ENOBUFS` when 4,096 lookups are already remembered (take
     ///   finished ones); `EADDRINUSE` when no UDP port is free for the query.
-    public func resolve(_ name: String, now: Instant) throws(NetError) -> ResolutionID {
+    public func resolve(_ name: String, type: AddressRecordType = .a, now: Instant) throws(NetError) -> ResolutionID {
         self.now = now
         guard resolverState.lookups.count < StubResolver.maximumLookups else { throw .noBufferSpace }
         resolverState.statistics.lookups += 1
-        if let address = IPv4Address(name) {
+        if let address = IPAddress(name) {
             resolverState.statistics.literals += 1
             return answerLocally(name, canonicalName: name, [address], ttl: 0, source: .literal)
         }
@@ -45,12 +51,12 @@ extension Host {
         guard name.utf8.allSatisfy({ (0x21...0x7E).contains($0) }), let key = try? DNSName(name), !key.isRoot else {
             return failAtOnce(name, .invalidName)
         }
-        if let entry = resolverState.hostsTable[key] {
+        if let entry = resolverState.hostsTable[key], case let addresses = entry.addresses.filter(type.matches),
+           !addresses.isEmpty {
             resolverState.statistics.hostsTableHits += 1
-            return answerLocally(name, canonicalName: entry.name.description, entry.addresses, ttl: 0,
-                                 source: .hostsTable)
+            return answerLocally(name, canonicalName: entry.name.description, addresses, ttl: 0, source: .hostsTable)
         }
-        if let (answer, ttl) = resolverState.cache.lookup(key, now: now) {
+        if let (answer, ttl) = resolverState.cache.lookup(.init(name: key, type: type), now: now) {
             resolverState.statistics.cacheHits += 1
             switch answer {
             case let .addresses(canonicalName, addresses):
@@ -60,24 +66,25 @@ extension Host {
             }
         }
         guard !resolverState.config.nameservers.isEmpty else { return failAtOnce(name, .noNameserver) }
-        if let index = resolverState.queryIndex(for: key) {
+        if let index = resolverState.queryIndex(for: key, type: type) {
             resolverState.statistics.sharedQueries += 1
             let id = resolverState.newLookup(name: name, state: .pending)
             resolverState.queries[index].waiting.append(id)
             return id
         }
-        return try startQuery(for: key, asked: name)
+        return try startQuery(for: key, type: type, asked: name)
     }
 
     /// Opens a query's socket on a random port and sends the first transmission.
-    private func startQuery(for key: DNSName, asked name: String) throws(NetError) -> ResolutionID {
+    private func startQuery(for key: DNSName, type: AddressRecordType, asked name: String) throws(NetError)
+        -> ResolutionID {
         let socket = udpOpen()
         do throws(NetError) { try bindQuerySocket(socket) } catch {
             udpClose(socket)
             throw error
         }
         let id = resolverState.newLookup(name: name, state: .pending)
-        var query = ResolverQuery(name: key, question: key, chain: [key], socket: socket,
+        var query = ResolverQuery(name: key, type: type, question: key, chain: [key], socket: socket,
                                   id: UInt16(truncatingIfNeeded: resolverState.random()), deadline: now, waiting: [id])
         resolverState.queries.append(query)
         if !transmitNext(&query) {
@@ -153,7 +160,8 @@ extension Host {
                 resolverState.statistics.ignoredRecords += ignored
                 resolverState.statistics.answersAccepted += 1
                 let seconds = ResolverCache.effectiveTTL(ttl)
-                resolverState.cache.store(query.name, .addresses(canonicalName: canonicalName.description, addresses),
+                resolverState.cache.store(.init(name: query.name, type: query.type),
+                                          .addresses(canonicalName: canonicalName.description, addresses),
                                           ttl: seconds, now: now)
                 emit(.resolverAnswerAccepted(name: query.name.description, addresses: addresses, ttl: seconds,
                                              canonicalName: canonicalName.description, server: server))
@@ -165,7 +173,10 @@ extension Host {
                 resolverState.statistics.ignoredRecords += ignored
                 resolverState.statistics.answersAccepted += 1
                 resolverState.statistics.negativeAnswers += 1
-                if let cacheTTL { resolverState.cache.store(query.name, .negative(error), ttl: cacheTTL, now: now) }
+                if let cacheTTL {
+                    resolverState.cache.store(.init(name: query.name, type: query.type), .negative(error),
+                                              ttl: cacheTTL, now: now)
+                }
                 finish(queryAt: index, query, with: .failed(error))
                 return false
             case let .failure(error):
@@ -227,7 +238,7 @@ extension Host {
     private func transmitNext(_ query: inout ResolverQuery) -> Bool {
         let servers = resolverState.config.nameservers
         let total = max(1, resolverState.config.attempts) * servers.count
-        let payload = DNSMessage.query(id: query.id, name: query.question).encoded()
+        let payload = DNSMessage.query(id: query.id, name: query.question, type: query.type.dnsType).encoded()
         // An error ICMP reported about an earlier transmission must not fail this one.
         _ = udpTakeError(query.socket)
         while query.transmissions < total {
@@ -302,7 +313,7 @@ extension Host {
         }
     }
 
-    private func answerLocally(_ name: String, canonicalName: String, _ addresses: [IPv4Address], ttl: UInt32,
+    private func answerLocally(_ name: String, canonicalName: String, _ addresses: [IPAddress], ttl: UInt32,
                                source: ResolutionSource) -> ResolutionID {
         emit(.resolverLocalAnswer(name: name, addresses: addresses, source: source))
         let found = Resolution(name: name, canonicalName: canonicalName, addresses: addresses, ttl: ttl, source: source)

@@ -4,8 +4,8 @@ public import NetStackWire
 // yields, and why one fails or an answer is thrown away. The chapter puts
 // the resolver in the socket library: an application asks it for a name's
 // address before it can call connect. RFCs to read: RFC 1034 §5.3 (stub
-// resolvers), RFC 1035 §7, RFC 2308 (negative caching), RFC 5452
-// (resilience against forged answers).
+// resolvers), RFC 1035 §7, RFC 2308 (negative caching), RFC 3596 (AAAA),
+// RFC 5452 (resilience against forged answers).
 
 /// How a host's stub resolver is set up (what `/etc/resolv.conf` and `/etc/hosts` say on Linux).
 public struct ResolverConfig: Sendable {
@@ -18,8 +18,11 @@ public struct ResolverConfig: Sendable {
     /// (resolv.conf `attempts:`).
     public var attempts: Int = 3
     /// The static hosts table, consulted before any cache or server. Names
-    /// compare without regard to ASCII case; a final dot is ignored.
-    public var hosts: [String: [IPv4Address]] = [:]
+    /// compare without regard to ASCII case; a final dot is ignored. A name's
+    /// addresses may be of both families: an A lookup takes its IPv4 ones, an
+    /// AAAA lookup its IPv6 ones; a lookup for a family the entry lacks goes on
+    /// to the cache and the nameservers, as glibc's `hosts: files dns` does.
+    public var hosts: [String: [IPAddress]] = [:]
     /// Names the answer cache holds at most; the entry closest to expiry leaves first.
     public var cacheCapacity: Int = 256
     /// CNAME records one lookup follows at most before giving up.
@@ -29,7 +32,24 @@ public struct ResolverConfig: Sendable {
     public init() {}
 }
 
-/// Names one lookup started by ``Host/resolve(_:now:)``.
+/// Which address records a lookup asks for.
+public enum AddressRecordType: Sendable, Hashable, CustomStringConvertible {
+    /// IPv4 addresses: A records (RFC 1035 §3.4.1).
+    case a
+    /// IPv6 addresses: AAAA records (RFC 3596 §2.1).
+    case aaaa
+
+    /// The DNS type of the question.
+    public var dnsType: DNSType { self == .a ? .a : .aaaa }
+
+    /// Whether `address` is of the family this type asks for.
+    public func matches(_ address: IPAddress) -> Bool { address.isIPv4 == (self == .a) }
+
+    /// `A` or `AAAA`.
+    public var description: String { self == .a ? "A" : "AAAA" }
+}
+
+/// Names one lookup started by ``Host/resolve(_:type:now:)``.
 public struct ResolutionID: Hashable, Sendable, CustomStringConvertible {
     /// A number unique within its host.
     public let rawValue: Int
@@ -45,7 +65,7 @@ public enum ResolutionSource: Sendable, Equatable, CustomStringConvertible {
     case cache
     /// A nameserver's answer to a query sent for this lookup.
     case nameserver(IPv4Address)
-    /// The name was a dotted-quad address: nothing to look up.
+    /// The name was an address literal (dotted quad or IPv6 text): nothing to look up.
     case literal
 
     /// `hosts table`, `cache`, `nameserver 198.51.100.53`, `literal`.
@@ -65,8 +85,9 @@ public struct Resolution: Sendable, Equatable {
     public var name: String
     /// The end of the CNAME chain: the name the addresses belong to.
     public var canonicalName: String
-    /// The IPv4 addresses, in the order the answer listed them.
-    public var addresses: [IPv4Address]
+    /// The addresses, in the order the answer listed them: IPv4 for an A lookup,
+    /// IPv6 for an AAAA lookup, the literal itself for a literal.
+    public var addresses: [IPAddress]
     /// Seconds the answer stays valid: the smallest TTL along the CNAME chain
     /// (what is left of it for a cached answer; 0 for literals and the hosts table).
     public var ttl: UInt32
@@ -74,7 +95,7 @@ public struct Resolution: Sendable, Equatable {
     public var source: ResolutionSource
 
     /// A resolution from its parts.
-    public init(name: String, canonicalName: String, addresses: [IPv4Address], ttl: UInt32,
+    public init(name: String, canonicalName: String, addresses: [IPAddress], ttl: UInt32,
                 source: ResolutionSource) {
         self.name = name
         self.canonicalName = canonicalName
@@ -92,7 +113,8 @@ public enum ResolverError: Error, Sendable, Equatable, CustomStringConvertible {
     case noNameserver
     /// The name does not exist: NXDOMAIN (RFC 1035 §4.1.1, RFC 8020).
     case nameNotFound
-    /// The name exists but has no IPv4 address: NOERROR with no A record (RFC 2308 §2.2, "NODATA").
+    /// The name exists but has no address of the family asked: NOERROR with no
+    /// A (or AAAA) record (RFC 2308 §2.2, "NODATA").
     case noAddress
     /// Every server answered with an error code (SERVFAIL 2, NOTIMP 4, REFUSED 5 …); the last one is given.
     case serverFailure(rcode: UInt8)
@@ -112,7 +134,7 @@ public enum ResolverError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidName: "invalid domain name"
         case .noNameserver: "no nameserver configured"
         case .nameNotFound: "name not found (NXDOMAIN)"
-        case .noAddress: "no IPv4 address for the name (NODATA)"
+        case .noAddress: "no address of that family for the name (NODATA)"
         case let .serverFailure(rcode): "server failure (\(DNSResponseCode(rawValue: rcode)))"
         case .truncated: "answer truncated (TC) and no TCP fallback"
         case .timedOut: "timed out: no answer from any nameserver"
@@ -165,7 +187,7 @@ public enum DNSRejection: Sendable, Equatable, CustomStringConvertible {
 
 /// The resolver's counters.
 public struct ResolverStatistics: Sendable, Equatable {
-    /// Lookups started (every call to ``Host/resolve(_:now:)``).
+    /// Lookups started (every call to ``Host/resolve(_:type:now:)``).
     public var lookups = 0
     /// Lookups answered from the hosts table, the cache, or as literals.
     public var hostsTableHits = 0, cacheHits = 0, literals = 0

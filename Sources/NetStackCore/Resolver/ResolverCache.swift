@@ -3,8 +3,9 @@ import NetStackWire
 /// The stub resolver's answer cache: a name's addresses (or the fact that it
 /// has none) until its TTL runs out (RFC 1035 §7.4, RFC 2308 §5).
 ///
-/// Keyed by the name the application asked for; names compare without regard
-/// to ASCII case (``DNSName``). Entries expire lazily: a lookup past an
+/// Keyed by the name the application asked for and the record type (A and AAAA
+/// answers live and expire apart); names compare without regard to ASCII case
+/// (``DNSName``). Entries expire lazily: a lookup past an
 /// entry's deadline removes it. When full, expired entries are swept and then
 /// the entry closest to expiry makes room — O(n) only when full; a lookup is
 /// one hash probe. A TTL of 0 means "use once, do not cache" (RFC 1035 §3.2.1).
@@ -12,9 +13,15 @@ struct ResolverCache {
     /// What is remembered about a name.
     enum Answer: Equatable {
         /// The end of the CNAME chain and its addresses.
-        case addresses(canonicalName: String, [IPv4Address])
+        case addresses(canonicalName: String, [IPAddress])
         /// NXDOMAIN or NODATA, remembered for the SOA's negative TTL (RFC 2308 §5).
         case negative(ResolverError)
+    }
+
+    /// A name and the record type asked for it.
+    struct Key: Hashable {
+        var name: DNSName
+        var type: AddressRecordType
     }
 
     struct Entry {
@@ -28,14 +35,14 @@ struct ResolverCache {
     static let maximumTTL: UInt32 = 604_800
 
     var capacity: Int
-    private(set) var entries: [DNSName: Entry] = [:]
+    private(set) var entries: [Key: Entry] = [:]
     private var stored: UInt64 = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
     /// The answer cached for `name` and the whole seconds of TTL left; nil when
     /// absent or expired (an expired entry is removed). O(1).
-    mutating func lookup(_ name: DNSName, now: Instant) -> (answer: Answer, ttl: UInt32)? {
+    mutating func lookup(_ name: Key, now: Instant) -> (answer: Answer, ttl: UInt32)? {
         guard let entry = entries[name] else { return nil }
         guard now < entry.expires else {
             entries[name] = nil
@@ -47,7 +54,7 @@ struct ResolverCache {
 
     /// Remembers `answer` for `name` for `ttl` seconds from `now`. Does nothing
     /// for a TTL of 0 or a cache of no capacity. O(1), O(n) when full.
-    mutating func store(_ name: DNSName, _ answer: Answer, ttl: UInt32, now: Instant) {
+    mutating func store(_ name: Key, _ answer: Answer, ttl: UInt32, now: Instant) {
         let seconds = Self.effectiveTTL(ttl)
         guard seconds > 0, capacity > 0 else { return }
         if entries[name] == nil && entries.count >= capacity { makeRoom(now: now) }

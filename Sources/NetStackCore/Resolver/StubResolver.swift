@@ -21,7 +21,7 @@ struct StubResolver {
     /// A hosts-table line: the name as the table spells it, and its addresses.
     struct HostsEntry {
         var name: DNSName
-        var addresses: [IPv4Address]
+        var addresses: [IPAddress]
     }
 
     /// The hosts table keyed by name (case-insensitive through ``DNSName``).
@@ -52,7 +52,7 @@ struct StubResolver {
         hostsTable = Self.index(config.hosts)
     }
 
-    private static func index(_ hosts: [String: [IPv4Address]]) -> [DNSName: HostsEntry] {
+    private static func index(_ hosts: [String: [IPAddress]]) -> [DNSName: HostsEntry] {
         var table: [DNSName: HostsEntry] = [:]
         // Sorted, so that two spellings of one name resolve the same way on every run.
         for (text, addresses) in hosts.sorted(by: { $0.key < $1.key }) where !addresses.isEmpty {
@@ -75,17 +75,21 @@ struct StubResolver {
         return id
     }
 
-    func queryIndex(for name: DNSName) -> Int? { queries.firstIndex { $0.name == name } }
+    func queryIndex(for name: DNSName, type: AddressRecordType) -> Int? {
+        queries.firstIndex { $0.name == name && $0.type == type }
+    }
 
     /// The earliest deadline of the questions out. O(n) in the questions.
     var nextDeadline: Instant? { queries.lazy.map(\.deadline).min() }
 }
 
-/// One question out on the wire, shared by every lookup of the same name, with
+/// One question out on the wire, shared by every lookup of the same name and type, with
 /// its own UDP socket (so its own source port) kept until the lookup ends.
 struct ResolverQuery {
     /// The name first asked: what lookups share, and the cache's key.
     let name: DNSName
+    /// A or AAAA: what every transmission asks for, along the whole CNAME chain.
+    let type: AddressRecordType
     /// The name asked now: the end of the CNAME chain so far.
     var question: DNSName
     /// Owner names accepted so far: `name`, then each CNAME's target.
@@ -122,7 +126,7 @@ enum AnswerVerdict: Equatable {
     /// An error code other than NXDOMAIN: ask the next server.
     case serverError(responseCode: UInt8)
     /// The addresses of the end of the chain.
-    case addresses([IPv4Address], canonicalName: DNSName, ttl: UInt32, chain: [DNSName], ignored: Int)
+    case addresses([IPAddress], canonicalName: DNSName, ttl: UInt32, chain: [DNSName], ignored: Int)
     /// The answer stops at a CNAME whose target it does not resolve: ask about the target.
     case followCNAME(chain: [DNSName], chainTTL: UInt32, ignored: Int)
     /// NXDOMAIN or NODATA, cacheable for `cacheTTL` seconds when known (RFC 2308 §5).
@@ -152,7 +156,7 @@ extension ResolverQuery {
         guard message.flags.isResponse, message.flags.opcode == 0 else { return .reject(.notAResponse) }
         guard message.id == id else { return .reject(.wrongID(message.id)) }
         guard message.questions.count == 1, let asked = message.questions.first, asked.name == question,
-              asked.type == .a, asked.class == .in else { return .reject(.wrongQuestion) }
+              asked.type == type.dnsType, asked.class == .in else { return .reject(.wrongQuestion) }
         if message.flags.truncated { return .truncated }
         let code = message.flags.responseCode
         guard code == .noError || code == .nameError else { return .serverError(responseCode: code.rawValue) }
@@ -168,10 +172,14 @@ extension ResolverQuery {
             current = target
             used += 1
         }
-        var addresses: [IPv4Address] = []
+        var addresses: [IPAddress] = []
         for record in message.answers where record.class == .in && record.name == current {
-            guard case let .a(address) = record.data else { continue }
-            addresses.append(address)
+            // Only the type asked counts: an A record in an AAAA answer is ignored, and the reverse.
+            switch (type, record.data) {
+            case let (.a, .a(address)): addresses.append(.v4(address))
+            case let (.aaaa, .aaaa(address)): addresses.append(.v6(address))
+            default: continue
+            }
             ttl = min(ttl, record.timeToLive)
         }
         let ignored = message.answers.count - used - addresses.count
@@ -180,7 +188,7 @@ extension ResolverQuery {
         if !addresses.isEmpty {
             return .addresses(addresses, canonicalName: current, ttl: ttl, chain: chain, ignored: ignored)
         }
-        // Stopped at a CNAME: with an SOA the server says the target has no A
+        // Stopped at a CNAME: with an SOA the server says the target has no A (or AAAA)
         // (NODATA, RFC 2308 §2.2); without one it did not look, so ask about the target.
         if current != question && negativeTTL == nil {
             return .followCNAME(chain: chain, chainTTL: ttl, ignored: ignored)

@@ -69,15 +69,8 @@ public final class HTTPClient: StackApplication {
     /// Opens the connection to `server` (the handshake starts with the host's
     /// next poll) for a GET of `url`. Throws when the stack refuses at once
     /// (no route, no free port).
-    public init(host: Host, server: Endpoint, url: HTTPURL, now: Instant,
-                body: @escaping (UnsafeRawBufferPointer) -> Void) throws(NetError) {
-        self.url = url
-        self.server = server
-        self.body = body
-        let request = "GET \(url.path) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nUser-Agent: netstack\r\n"
-            + "Accept: */*\r\nConnection: close\r\n\r\n"
-        self.request = Array(request.utf8)
-        lastProgress = now
+    public convenience init(host: Host, server: Endpoint, url: HTTPURL, now: Instant,
+                            body: @escaping (UnsafeRawBufferPointer) -> Void) throws(NetError) {
         let fd = host.socket(.stream)
         do {
             try host.connect(fd, to: server, now: now)
@@ -85,7 +78,22 @@ public final class HTTPClient: StackApplication {
             try? host.close(fd, now: now)
             throw error
         }
-        self.fd = fd
+        self.init(descriptor: fd, server: server, url: url, now: now, body: body)
+    }
+
+    /// Takes over `descriptor`, a TCP socket connected (or connecting) to
+    /// `server`, for a GET of `url`: what a caller that connected by name with
+    /// `HappyEyeballsConnector` hands over. The client closes it when done.
+    public init(descriptor: Int32, server: Endpoint, url: HTTPURL, now: Instant,
+                body: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.url = url
+        self.server = server
+        self.body = body
+        let request = "GET \(url.path) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nUser-Agent: netstack\r\n"
+            + "Accept: */*\r\nConnection: close\r\n\r\n"
+        self.request = Array(request.utf8)
+        lastProgress = now
+        fd = descriptor
         buffer = .allocate(byteCount: 64 * 1024, alignment: 16)
     }
 

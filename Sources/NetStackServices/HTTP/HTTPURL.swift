@@ -3,7 +3,8 @@ public import NetStackWire
 /// An `http://` URL split into what a request needs (RFC 9110 §4.2.1):
 /// the host to resolve, the port to connect to, and the target to ask for.
 public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
-    /// A host name (lower-cased) or an IPv4 literal.
+    /// A host name (lower-cased), an IPv4 literal, or an IPv6 literal without its
+    /// brackets in canonical text (RFC 5952: `2001:db8::1`).
     public var host: String
     /// The TCP port; 80 unless the URL names one.
     public var port: UInt16
@@ -17,17 +18,23 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
         self.path = path
     }
 
-    /// The host as an IPv4 address when it is a literal like `192.0.2.1`; nil for a name.
-    public var address: IPv4Address? { IPv4Address(host) }
+    /// The host as an address when it is a literal like `192.0.2.1` or `2001:db8::1`; nil for a name.
+    public var address: IPAddress? { IPAddress(host) }
 
-    /// The `Host:` header value: the host, with the port when it is not 80 (RFC 9110 §7.2).
-    public var hostHeader: String { port == 80 ? host : "\(host):\(port)" }
+    /// The host as the URL writes it: an IPv6 literal in brackets (RFC 3986 §3.2.2).
+    public var hostInURL: String { host.contains(":") ? "[\(host)]" : host }
 
+    /// The `Host:` header value: the host (an IPv6 literal in brackets), with the
+    /// port when it is not 80 (RFC 9110 §7.2).
+    public var hostHeader: String { port == 80 ? hostInURL : "\(hostInURL):\(port)" }
+
+    /// `http://[2001:db8::1]:8000/path`.
     public var description: String { "http://\(hostHeader)\(path)" }
 
     /// Parses `http://host[:port][/path][?query][#fragment]`. The scheme and host
-    /// are case-insensitive; user info, IPv6 literals and characters that could
-    /// not go on a request line (spaces, controls) are rejected.
+    /// are case-insensitive; an IPv6 literal goes in brackets (`http://[2001:db8::1]:8000/`,
+    /// RFC 3986 §3.2.2); user info, IPvFuture, zone identifiers, malformed brackets
+    /// and characters that could not go on a request line (spaces, controls) are rejected.
     public static func parse(_ text: String) throws(HTTPError) -> HTTPURL {
         let bytes = Array(text.utf8)
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { throw .malformedURL("no scheme (want http://…)") }
@@ -62,22 +69,17 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
         return HTTPURL(host: host, port: port, path: path)
     }
 
-    /// `host[:port]`: a name of letters, digits, `-` and `.`, or an IPv4 literal.
+    /// `host[:port]`: a name of letters, digits, `-` and `.`, an IPv4 literal, or
+    /// `[IPv6 literal]`.
     private static func parseAuthority(_ authority: ArraySlice<UInt8>) throws(HTTPError) -> (String, UInt16) {
         guard !authority.contains(UInt8(ascii: "@")) else { throw .malformedURL("user info is not supported") }
-        guard authority.first != UInt8(ascii: "[") else { throw .malformedURL("IPv6 literals are not supported") }
+        if authority.first == UInt8(ascii: "[") { return try parseIPv6Authority(authority) }
+        guard !authority.contains(UInt8(ascii: "]")) else { throw .malformedURL("']' without '['") }
         var hostPart = authority
         var port: UInt16 = 80
         if let colon = authority.firstIndex(of: UInt8(ascii: ":")) {
             hostPart = authority[..<colon]
-            let digits = authority[(colon + 1)...]
-            if !digits.isEmpty {
-                guard digits.count <= 5, digits.allSatisfy(isDigit),
-                      let value = Int(String(decoding: digits, as: UTF8.self)), (1...65_535).contains(value) else {
-                    throw .malformedURL("bad port")
-                }
-                port = UInt16(value)
-            }
+            port = try parsePort(authority[(colon + 1)...])
         }
         guard !hostPart.isEmpty else { throw .malformedURL("no host") }
         guard hostPart.count <= 253, hostPart.allSatisfy(isHostByte) else { throw .malformedURL("bad host name") }
@@ -87,6 +89,39 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
             throw .malformedURL("bad IPv4 address")
         }
         return (host, port)
+    }
+
+    /// `[IPv6address]` then `:port` or nothing (RFC 3986 §3.2.2). The literal comes
+    /// back in canonical text; a zone (`%25`) or an IPvFuture (`[v1.…]`) is refused.
+    private static func parseIPv6Authority(_ authority: ArraySlice<UInt8>) throws(HTTPError) -> (String, UInt16) {
+        guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { throw .malformedURL("'[' without ']'") }
+        let literal = authority[(authority.startIndex + 1)..<close]
+        guard !literal.contains(UInt8(ascii: "[")), !authority[(close + 1)...].contains(UInt8(ascii: "]")) else {
+            throw .malformedURL("nested or repeated brackets")
+        }
+        guard !literal.isEmpty, let address = IPv6Address(String(decoding: literal, as: UTF8.self)) else {
+            throw .malformedURL("bad IPv6 address in brackets")
+        }
+        let after = authority[(close + 1)...]
+        var port: UInt16 = 80
+        if let first = after.first {
+            guard first == UInt8(ascii: ":") else { throw .malformedURL("expected ':' or '/' after ']'") }
+            port = try parsePort(after.dropFirst())
+        }
+        return (address.description, port)
+    }
+
+    /// The digits after `:`: 1…65,535; empty means 80 (RFC 3986 §3.2.3).
+    private static func parsePort(_ digits: ArraySlice<UInt8>) throws(HTTPError) -> UInt16 {
+        var port: UInt16 = 80
+        if !digits.isEmpty {
+            guard digits.count <= 5, digits.allSatisfy(isDigit),
+                  let value = Int(String(decoding: digits, as: UTF8.self)), (1...65_535).contains(value) else {
+                throw .malformedURL("bad port")
+            }
+            port = UInt16(value)
+        }
+        return port
     }
 
     private static let hexDigits = Array("0123456789ABCDEF".utf8)

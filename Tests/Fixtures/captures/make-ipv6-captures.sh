@@ -7,7 +7,7 @@
 #              MTU 1280 toward B, radvd advertising 2001:db8:1::/64, MTU 1500, RDNSS 2001:db8:1::53
 #     --veth-- ns6b B (MTU 1280) 2001:db8:2::1 (02:00:00:00:6b:01)
 # Offloads are off so every checksum is computed by the kernel in software. Needs tcpdump,
-# tshark, radvd, python3 and iputils ping.
+# tshark, radvd, dnsmasq, python3 and iputils ping.
 set -u
 OUT=${1:?usage: make-ipv6-captures.sh OUTDIR}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
@@ -88,5 +88,18 @@ rh0=bytes([59,2,0,1,0,0,0,0])+socket.inet_pton(socket.AF_INET6,"2001:db8:2::1")
 send("2001:db8:1::fe",43,rh0)
 import time; time.sleep(0.3)
 send("2001:db8:2::1",253,b"unknown next header!")'
+# DNS over IPv6: dnsmasq on B answers A's AAAA queries — a direct answer, and one through a
+# CNAME (with name compression) — and an A query for the same dual-stack name. IDs 0x6001-0x6003.
+ip netns exec ns6b dnsmasq --no-daemon --no-resolv --no-hosts --listen-address=$B --bind-interfaces \
+  --pid-file="$WORK/dnsmasq.pid" --host-record=www.example.test,198.51.100.80,2001:db8:2::80 \
+  --cname=alias.example.test,www.example.test >/dev/null 2>&1 & PIDS+=($!)
+sleep 1
+cap dns-aaaa ns6a a0 1 -- ip netns exec ns6a python3 -c '
+import socket,struct
+def ask(ident,name,qtype):
+    q=struct.pack("!HHHHHH",ident,0x0100,1,0,0,0)
+    q+=b"".join(bytes([len(l)])+l.encode() for l in name.split("."))+b"\0"+struct.pack("!HH",qtype,1)
+    s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); s.settimeout(2); s.sendto(q,("2001:db8:2::1",53)); s.recv(512)
+ask(0x6001,"www.example.test",28); ask(0x6002,"alias.example.test",28); ask(0x6003,"www.example.test",1)'
 cat "$WORK/radvd.log" >&2
 ls -la "$OUT"
