@@ -6,52 +6,99 @@ public import NetStackWire
 extension Host {
     // MARK: Addresses
 
-    /// Assigns `address/prefixLength` to `interface` (as `ip -6 addr add`): adds the on-link
-    /// route, joins the solicited-node group, and — on an Ethernet interface the first time —
-    /// gives it its link-local address (RFC 4291 §2.5.6, from the MAC's EUI-64). The address is
-    /// usable at once (as Linux's `nodad`). O(addresses).
-    public func assign(_ address: IPv6Address, prefixLength: Int, to interface: InterfaceID, now: Instant) {
+    /// Turns IPv6 on for `interface` (once): on Ethernet it forms the link-local address
+    /// (fe80::/64 with an RFC 7217 stable identifier, RFC 8064) and starts its DAD. O(addresses).
+    public func enableIPv6(on interface: InterfaceID, now: Instant) {
         self.now = now
-        ensureLinkLocal(on: interface)
-        guard !addresses6.contains(where: { $0.address == address && $0.interface == interface }) else { return }
-        addresses6.append(InterfaceAddress6(address: address, prefixLength: prefixLength, interface: interface,
-                                            state: .preferred))
-        if prefixLength < 128 {
-            addRoute6(Route6(destination: IPv6Network(address: address, prefixLength: prefixLength), interface: interface))
+        while interfaces6.count < adapters.count { interfaces6.append(nil) }
+        guard interfaces6[interface.index] == nil else { return }
+        let secret = secrets.key(.stableInterfaceIdentifiers)
+        let key = withUnsafeBytes(of: (secret.0.bigEndian, secret.1.bigEndian)) { Array($0) }
+        let mac = adapters[interface.index].mac.rawValue
+        let netIface = (0..<6).map { UInt8(truncatingIfNeeded: mac >> (40 - 8 * $0)) }
+        var state = IPv6InterfaceState(addresses: IPv6AddressList(config: config.ipv6.addresses,
+                                                                  identifiers: StableInterfaceIdentifier(secretKey: key),
+                                                                  netIface: netIface))
+        if adapters[interface.index].medium == .ethernet {
+            state.addresses.addLinkLocal(now: now, random: nextRandom6())
+            routes6.add(IPv6Route(destination: IPv6Network(address: IPv6Address(0xfe80, 0, 0, 0, 0, 0, 0, 0), prefixLength: 64),
+                                  interface: interface, metric: IPv6RoutingTable.prefixMetric))
         }
+        interfaces6[interface.index] = state
+        runAddressTimers6()
     }
 
-    /// Gives an Ethernet interface its link-local address and route (fe80::/64), once.
-    func ensureLinkLocal(on interface: InterfaceID) {
-        guard adapters[interface.index].medium == .ethernet,
-              !addresses6.contains(where: { $0.interface == interface && $0.address.isLinkLocal }) else { return }
-        let linkLocal = IPv6Address.linkLocal(eui64: adapters[interface.index].mac)
-        addresses6.append(InterfaceAddress6(address: linkLocal, prefixLength: 64, interface: interface, state: .preferred))
-        addRoute6(Route6(destination: IPv6Network(address: linkLocal, prefixLength: 64), interface: interface))
+    /// Assigns `address/prefixLength` to `interface` (as `ip -6 addr add`): enables IPv6 there,
+    /// adds the on-link route, and starts DAD (RFC 4862 §5.4: the address is usable once DAD
+    /// passes, after about a second; with ``IPv6HostConfig/addresses`` `dupAddrDetectTransmits`
+    /// 0, at once). O(addresses).
+    public func assign(_ address: IPv6Address, prefixLength: Int, to interface: InterfaceID, now: Instant) {
+        enableIPv6(on: interface, now: now)
+        guard interfaces6[interface.index]?.addresses.add(address, prefixLength: prefixLength, origin: .manual,
+                                                           now: now, random: nextRandom6()) == true else { return }
+        if prefixLength < 128 {
+            routes6.add(IPv6Route(destination: IPv6Network(address: address, prefixLength: prefixLength),
+                                  interface: interface, metric: IPv6RoutingTable.prefixMetric))
+        }
+        runAddressTimers6()
+    }
+
+    /// Turns on stateless address autoconfiguration on `interface` (RFC 4862, `--address6 auto`):
+    /// router solicitations go out, and prefixes with the A flag in router advertisements form
+    /// addresses with RFC 7217 identifiers, each passing DAD.
+    public func enableAddressAutoconfiguration(on interface: InterfaceID, now: Instant) {
+        enableIPv6(on: interface, now: now)
+        guard var state = interfaces6[interface.index], !state.autoconfigure else { return }
+        state.autoconfigure = true
+        state.routerSolicitationsLeft = config.ipv6.maxRouterSolicitations
+        // RFC 4861 §6.3.7: the first after a random delay of up to MAX_RTR_SOLICITATION_DELAY (1 s).
+        state.nextRouterSolicitation = now + .milliseconds(Int64(nextRandom6() * 1000))
+        interfaces6[interface.index] = state
     }
 
     /// Adds an IPv6 route (replacing one for the same prefix, gateway and interface).
-    public func addRoute6(_ route: Route6) {
-        routes6.removeAll { $0.destination == route.destination && $0.gateway == route.gateway && $0.interface == route.interface }
-        routes6.append(route)
-    }
+    public func addRoute6(_ route: IPv6Route) { routes6.add(route) }
 
     /// Sets the IPv6 default router, reached through `interface` (`ip -6 route add default via`).
-    public func setDefaultGateway6(_ gateway: IPv6Address, interface: InterfaceID, metric: Int = 1024) {
-        routes6.removeAll { $0.destination.prefixLength == 0 }
-        routes6.append(Route6(destination: IPv6Network(address: .unspecified, prefixLength: 0), gateway: gateway,
-                              interface: interface, metric: metric))
+    public func setDefaultGateway6(_ gateway: IPv6Address, interface: InterfaceID,
+                                   metric: Int = IPv6RoutingTable.routerMetric) {
+        routes6.remove { $0.destination.prefixLength == 0 && $0.origin == .configured }
+        routes6.setDefaultGateway(gateway, interface: interface, metric: metric)
+    }
+
+    /// Every IPv6 address of every interface, with its state (for `ip -6 addr`-like views). Allocates.
+    public var addresses6: [InterfaceAddress6] {
+        interfaces6.indices.flatMap { index in
+            (interfaces6[index]?.addresses.addresses ?? []).map {
+                InterfaceAddress6(address: $0.address, prefixLength: $0.prefixLength, interface: InterfaceID(index),
+                                  state: $0.state, origin: $0.origin)
+            }
+        }
     }
 
     /// The first assigned IPv6 address of `interface` that is not link-local (else the link-local one).
     public func address6(of interface: InterfaceID) -> IPv6Address? {
-        let mine = addresses6.filter { $0.interface == interface && $0.isAssigned }
-        return (mine.first { !$0.address.isLinkLocal } ?? mine.first)?.address
+        guard interface.index < interfaces6.count, let list = interfaces6[interface.index]?.addresses.addresses else { return nil }
+        return (list.first { $0.isAssigned && !$0.address.isLinkLocal } ?? list.first { $0.isAssigned })?.address
     }
 
-    /// True when `address` is this host's (assigned, not tentative), or `::1`.
+    /// The neighbour cache's entries, sorted (for `netstack neigh`). Allocates.
+    public var neighborEntries6: [NeighborEntry] { neighborCache6.allEntries }
+
+    /// True when `address` is this host's (assigned, not tentative), or `::1`. No allocation.
     func isLocal6(_ address: IPv6Address) -> Bool {
-        address.isLoopback || addresses6.contains { $0.address == address && $0.isAssigned }
+        if address.isLoopback { return true }
+        for state in interfaces6 {
+            guard let list = state?.addresses.addresses else { continue }
+            for entry in list where entry.address == address { return entry.isAssigned }
+        }
+        return false
+    }
+
+    /// The state of `address` if it is one of `interface`'s.
+    func addressState6(_ address: IPv6Address, on interface: InterfaceID) -> IPv6InterfaceAddress.State? {
+        guard interface.index < interfaces6.count else { return nil }
+        return interfaces6[interface.index]?.addresses.state(of: address)
     }
 
     /// True when a packet to `address` arriving on `interface` is for this host: one of its
@@ -61,7 +108,11 @@ extension Host {
         guard address.isMulticast else { return isLocal6(address) }
         if address == .allNodes || address == IPv6Address(0xff01, 0, 0, 0, 0, 0, 0, 1) { return true }
         guard address.isSolicitedNodeMulticast else { return false }
-        return addresses6.contains { ($0.interface == interface || interface == nil) && $0.address.solicitedNodeMulticast == address }
+        for index in interfaces6.indices where interface == nil || interface?.index == index {
+            guard let list = interfaces6[index]?.addresses.addresses else { continue }
+            if list.contains(where: { $0.address.solicitedNodeMulticast == address && $0.state != .duplicate }) { return true }
+        }
+        return false
     }
 
     /// The source address for `destination` (RFC 6724 §5, the rules that matter on a host):
@@ -76,17 +127,18 @@ extension Host {
 
     /// The source address for `destination` on `interface`, chosen as ``sourceAddress6(toward:)`` says.
     func sourceAddress6(toward destination: IPv6Address, on interface: InterfaceID) -> IPv6Address? {
+        guard interface.index < interfaces6.count, let list = interfaces6[interface.index]?.addresses.addresses else { return nil }
         let linkScope = destination.isLinkLocal || destination.isLinkLocalMulticast
-        var best: InterfaceAddress6?
+        var best: IPv6Address?
         var bestScore = -1
-        for candidate in addresses6 where candidate.interface == interface && candidate.isAssigned {
+        for candidate in list where candidate.isAssigned {
             var score = 0
             if candidate.address.isLinkLocal == linkScope { score += 1 << 10 }   // rule 2: appropriate scope
             if candidate.state == .preferred { score += 1 << 9 }                 // rule 3: avoid deprecated
             score += Self.commonPrefixLength(candidate.address, destination)    // rule 8: longest matching prefix
-            if score > bestScore { best = candidate; bestScore = score }
+            if score > bestScore { best = candidate.address; bestScore = score }
         }
-        return best?.address
+        return best
     }
 
     static func commonPrefixLength(_ a: IPv6Address, _ b: IPv6Address) -> Int {
@@ -94,24 +146,26 @@ extension Host {
         return high != 0 ? high.leadingZeroBitCount : 64 + (a.low ^ b.low).leadingZeroBitCount
     }
 
+    /// A value in 0..<1 from the host's IPv6 random stream.
+    func nextRandom6() -> Double { Double(splitMix64(&random6) >> 11) / Double(1 << 53) }
+
     // MARK: Routing
 
-    /// The route to `destination`: the longest matching prefix, then the lowest metric. Link-local
-    /// and link-scope multicast destinations leave by the first Ethernet interface with IPv6
-    /// when no route names them (a host with one link, which is the usual case). O(routes).
-    func route6(toward destination: IPv6Address) -> Route6? {
-        var best: Route6?
-        for route in routes6 where route.destination.contains(destination) {
-            guard let current = best else { best = route; continue }
-            if route.destination.prefixLength > current.destination.prefixLength
-                || (route.destination.prefixLength == current.destination.prefixLength && route.metric < current.metric) {
-                best = route
+    /// The route to `destination`: the longest matching prefix, then the lowest metric, with
+    /// RFC 4861 §6.3.6's default router selection (a router whose neighbour entry is missing or
+    /// INCOMPLETE is passed over for another). Link-scope multicast leaves by the first interface
+    /// with IPv6 when no route names it. O(routes), no allocation.
+    func route6(toward destination: IPv6Address) -> IPv6Route? {
+        if let route = routes6.peek(destination) {
+            guard route.destination.prefixLength == 0, route.gateway != nil else { return route }
+            return routes6.lookup(destination) { router, interface in
+                !neighborCache6.isProbablyReachable(NeighborKey(router, on: interface))
             }
         }
-        if best == nil, destination.isMulticast, let first = addresses6.first {
-            return Route6(destination: IPv6Network(address: destination, prefixLength: 128), interface: first.interface)
+        if destination.isMulticast, let index = interfaces6.firstIndex(where: { $0 != nil }) {
+            return IPv6Route(destination: IPv6Network(address: destination, prefixLength: 128), interface: InterfaceID(index))
         }
-        return best
+        return nil
     }
 
     /// The path MTU toward `destination`: what a Packet Too Big said (RFC 8201), else the
@@ -309,8 +363,11 @@ extension Host {
 
     /// True for an NDP message to a tentative address of ours: DAD must see it (RFC 4862 §5.4.3).
     func tentativeNDPTarget(_ header: IPv6Header) -> Bool {
-        header.nextHeader == .icmpv6
-            && addresses6.contains { $0.address == header.destination && $0.state == .tentative }
+        guard header.nextHeader == .icmpv6 else { return false }
+        for state in interfaces6 {
+            if state?.addresses.state(of: header.destination) == .tentative { return true }
+        }
+        return false
     }
 
     /// Hands a whole datagram (not a fragment) to its upper layer.

@@ -1,13 +1,16 @@
 import NetStackWire
 
-// Neighbour discovery (RFC 4861): solicitations and advertisements, the link addresses of
-// next hops, and the packets that wait for them.
+// Neighbour discovery (RFC 4861) and address autoconfiguration (RFC 4862) on the host:
+// solicitations and advertisements, the neighbour cache and the packets waiting in it,
+// duplicate address detection, router discovery and SLAAC. The state machines live in
+// NeighborCache, IPv6AddressList and IPv6RoutingTable; this file moves packets for them.
 
 extension Host {
     /// Handles an NDP message (validated by ``NDPPacket/parse(_:source:destination:hopLimit:)``:
     /// checksum, hop limit 255 — so it came from this link —, code, options).
     func ndpInput(_ message: UnsafeRawBufferPointer, header: IPv6Header, on interface: InterfaceID?) {
-        guard let interface, adapters[interface.index].medium == .ethernet else { return }
+        guard let interface, adapters[interface.index].medium == .ethernet,
+              interface.index < interfaces6.count, interfaces6[interface.index] != nil else { return }
         let packet: NDPPacket
         do {
             packet = try NDPPacket.parse(message, source: header.source, destination: header.destination,
@@ -22,17 +25,25 @@ extension Host {
         case let .neighborSolicitation(target):
             neighborSolicitationInput(target: target, packet: packet, header: header, on: interface)
         case let .neighborAdvertisement(target, router, solicited, override):
-            if let index = addresses6.firstIndex(where: { $0.address == target && $0.interface == interface }) {
+            if let state = addressState6(target, on: interface) {
                 // Someone else claims an address of ours (RFC 4862 §5.4.4).
-                if addresses6[index].state == .tentative { duplicateAddressDetected(at: index) }
+                if state == .tentative { duplicateDetected6(target, on: interface) }
                 return
             }
-            learnNeighbor6(target, mac: packet.options.targetLinkLayerAddress, on: interface, router: router,
-                           solicited: solicited, override: override)
-        case .routerSolicitation, .routerAdvertisement, .redirect:
-            if let mac = packet.options.sourceLinkLayerAddress, !header.source.isUnspecified {
-                learnNeighbor6(header.source, mac: mac, on: interface, router: nil, solicited: false, override: false)
-            }
+            let key = NeighborKey(target, on: interface)
+            let outcome = neighborCache6.advertisement(for: key, targetLinkAddress: packet.options.targetLinkLayerAddress,
+                                                       router: router, solicited: solicited, override: override, now: now)
+            if outcome.stoppedBeingRouter { _ = routes6.removeDefaultRoutes(via: target, interface: interface) }
+            sendWaiting6(outcome.waiting, to: packet.options.targetLinkLayerAddress ?? neighborCache6.entry(key)?.linkAddress,
+                         on: interface)
+        case let .routerAdvertisement(advertisement):
+            routerAdvertisementInput(advertisement, options: packet.options, header: header, on: interface)
+        case .routerSolicitation:
+            learnFromSourceOption(packet.options, source: header.source, isRouter: nil, on: interface)
+        case .redirect:
+            // Redirects are not followed (a host may ignore them, RFC 4861 §8.3 lets it); the
+            // sender's link address is still worth keeping.
+            learnFromSourceOption(packet.options, source: header.source, isRouter: true, on: interface)
         }
     }
 
@@ -40,67 +51,193 @@ extension Host {
     /// §7.2.4); from `::` it is another node's DAD — for our tentative address, a duplicate.
     private func neighborSolicitationInput(target: IPv6Address, packet: NDPPacket, header: IPv6Header,
                                            on interface: InterfaceID) {
-        guard let index = addresses6.firstIndex(where: { $0.address == target && $0.interface == interface }) else { return }
-        if addresses6[index].state == .tentative {
-            if header.source.isUnspecified { duplicateAddressDetected(at: index) }
+        guard let state = addressState6(target, on: interface) else { return }
+        if state == .tentative {
+            // Our own DAD probe looped back carries our nonce (RFC 7527); anyone else's means a duplicate.
+            if header.source.isUnspecified && packet.options.nonce != dadNonce6(target) {
+                duplicateDetected6(target, on: interface)
+            }
             return  // a tentative address is not answered for (RFC 4862 §5.4.3)
         }
-        guard addresses6[index].isAssigned else { return }
-        let mac = adapters[interface.index].mac
+        guard state == .preferred || state == .deprecated else { return }
         if header.source.isUnspecified {
             // RFC 4861 §7.2.4: a DAD probe for an address we hold is answered to all nodes, unsolicited.
             sendNeighborAdvertisement(target: target, to: .allNodes, mac: IPv6Address.allNodes.multicastMAC,
                                       solicited: false, on: interface)
             return
         }
-        if let sourceMAC = packet.options.sourceLinkLayerAddress {
-            learnNeighbor6(header.source, mac: sourceMAC, on: interface, router: nil, solicited: false, override: true,
-                           fromSolicitation: true)
+        learnFromSourceOption(packet.options, source: header.source, isRouter: nil, on: interface)
+        let mac = packet.options.sourceLinkLayerAddress
+            ?? neighborCache6.entry(NeighborKey(header.source, on: interface))?.linkAddress
+        guard let mac else { return }
+        sendNeighborAdvertisement(target: target, to: header.source, mac: mac, solicited: true, on: interface)
+    }
+
+    /// Records a Source Link-Layer Address option's address (RFC 4861 §7.2.3, §6.2.6, §6.3.4) and
+    /// sends what waited for it.
+    private func learnFromSourceOption(_ options: NDPOptions, source: IPv6Address, isRouter: Bool?,
+                                       on interface: InterfaceID) {
+        guard let mac = options.sourceLinkLayerAddress, !source.isUnspecified, !mac.isMulticast else { return }
+        let waiting = neighborCache6.learn(mac, for: NeighborKey(source, on: interface), isRouter: isRouter, now: now)
+        sendWaiting6(waiting, to: mac, on: interface)
+    }
+
+    /// A router advertisement (RFC 4861 §6.3.4): the router's link address, its default route
+    /// (lifetime 0 withdraws it), on-link prefixes, reachable time and retransmission timer, and
+    /// — with autoconfiguration on — addresses from prefixes with the A flag (RFC 4862 §5.5.3).
+    /// A router ignores advertisements (it is configured, not told).
+    private func routerAdvertisementInput(_ advertisement: NDPRouterAdvertisement, options: NDPOptions,
+                                          header: IPv6Header, on interface: InterfaceID) {
+        guard !config.forwarding else { return }
+        learnFromSourceOption(options, source: header.source, isRouter: true, on: interface)
+        neighborCache6.applyRouterAdvertisement(reachableTime: advertisement.reachableTime,
+                                                retransTimer: advertisement.retransmitTimer, random: nextRandom6())
+        routes6.applyRouterLifetime(advertisement.routerLifetime, from: header.source, interface: interface, now: now)
+        for prefix in options.prefixes {
+            routes6.applyPrefixInformation(prefix, interface: interface, now: now)
+            guard interfaces6[interface.index]?.autoconfigure == true else { continue }
+            _ = interfaces6[interface.index]?.addresses.applyPrefixInformation(prefix, now: now, random: nextRandom6())
         }
-        guard let destinationMAC = packet.options.sourceLinkLayerAddress ?? neighbors6[header.source] else { return }
-        _ = mac
-        sendNeighborAdvertisement(target: target, to: header.source, mac: destinationMAC, solicited: true, on: interface)
+        if interfaces6[interface.index]?.autoconfigure == true {
+            interfaces6[interface.index]?.routerSolicitationsLeft = 0  // answered: no more solicitations
+            interfaces6[interface.index]?.nextRouterSolicitation = nil
+        }
+        runAddressTimers6()
     }
 
-    /// DAD failed for the address at `index` (RFC 4862 §5.4.5): it is never used.
-    func duplicateAddressDetected(at index: Int) {
+    /// DAD failed for `address` (RFC 4862 §5.4.5): it is never used; a SLAAC or link-local one is
+    /// replaced by one with the next RFC 7217 DAD counter.
+    func duplicateDetected6(_ address: IPv6Address, on interface: InterfaceID) {
         statistics.ndpDuplicateAddresses += 1
-        addresses6[index].state = .duplicate
+        _ = interfaces6[interface.index]?.addresses.duplicateDetected(address, now: now, random: nextRandom6())
+        runAddressTimers6()
     }
 
-    /// Records `address`'s link address from an NDP message.
-    func learnNeighbor6(_ address: IPv6Address, mac: MACAddress?, on interface: InterfaceID, router: Bool?,
-                        solicited: Bool, override: Bool, fromSolicitation: Bool = false) {
-        guard let mac, !mac.isMulticast else { return }
-        if neighbors6.count >= config.arp.maxEntries && neighbors6[address] == nil { neighbors6.removeAll(keepingCapacity: true) }
-        neighbors6[address] = mac
+    /// The nonce this host's DAD probes for `address` carry (RFC 7527): keyed, so a looped-back
+    /// probe is recognised and no one else can guess it.
+    func dadNonce6(_ address: IPv6Address) -> UInt64 {
+        SipHash.hash(key: secrets.key(.ipv6Timers), words: address.high, address.low) & 0xFFFF_FFFF_FFFF
     }
 
-    /// The link address packets to `nextHop` go to: a multicast address maps to 33:33 + its
-    /// low 32 bits (RFC 2464 §7); a unicast one comes from the neighbour cache. nil when unknown.
+    // MARK: The neighbour cache on the sending path
+
+    /// The link address packets to `nextHop` go to right now: a multicast address maps to 33:33 +
+    /// its low 32 bits (RFC 2464 §7); a unicast one comes from the neighbour cache (a STALE entry
+    /// starts NUD's DELAY). nil when unknown. No allocation.
     func linkAddress6(of nextHop: IPv6Address, on interface: InterfaceID) -> MACAddress? {
         if nextHop.isMulticast { return nextHop.multicastMAC }
-        return neighbors6[nextHop]
+        return neighborCache6.linkAddressForSending(to: NeighborKey(nextHop, on: interface), now: now)
     }
 
-    /// A datagram whose next hop's link address is unknown: solicit it (multicast NS to its
-    /// solicited-node group). The datagram is dropped and counted; the sender's retransmission
-    /// finds the address learnt.
+    /// A datagram whose next hop's link address is unknown: it waits in the neighbour cache
+    /// (bounded per address and in total), and the first wait sends a multicast solicitation.
     func queueForNeighbor(_ datagram: UnsafeRawBufferPointer, nextHop: IPv6Address, on interface: InterfaceID,
                           forwarded: Bool) {
-        statistics.ip6OutDiscards += 1
-        sendNeighborSolicitation(for: nextHop, on: interface, unicastTo: nil)
+        let key = NeighborKey(nextHop, on: interface)
+        let (solicitNow, dropped) = neighborCache6.enqueue(Array(datagram), forwarded: forwarded, for: key, now: now)
+        statistics.ip6OutDiscards += dropped.count
+        if solicitNow { sendNeighborSolicitation(for: nextHop, on: interface, unicastTo: nil) }
+    }
+
+    /// Sends the packets that waited for a neighbour now known at `mac`.
+    private func sendWaiting6(_ waiting: [PendingPacket], to mac: MACAddress?, on interface: InterfaceID) {
+        guard let mac, !waiting.isEmpty else { return }
+        for packet in waiting {
+            packet.datagram.withUnsafeBytes { sendFrame(on: interface, to: mac, type: .ipv6, payload: $0) }
+        }
+    }
+
+    /// Neighbour discovery gave up on a packet's next hop: a forwarded packet earns its source an
+    /// ICMPv6 address unreachable (RFC 4443 §3.1 code 3); a local sender gets the error as if it
+    /// came from this host.
+    func nextHopUnreachable6(_ packet: PendingPacket) {
+        packet.datagram.withUnsafeBytes { bytes in
+            guard let header = try? IPv6Header.parseQuoted(bytes) else { return }
+            let message = ICMPv6Message.destinationUnreachable(code: ICMPv6UnreachableCode.address.rawValue)
+            if packet.forwarded {
+                sendICMPv6Error(message, about: bytes, arrivedOn: nil)
+            } else {
+                deliverICMPv6Error(message, quote: bytes, from: header.source, local: true)
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    /// Runs what is due in neighbour discovery: the cache's solicitations, probes and failures,
+    /// DAD steps and address lifetimes, router solicitations, and expired learnt routes.
+    func runIPv6Timers() {
+        if let deadline = neighborCache6.nextDeadline(), deadline <= now {
+            for action in neighborCache6.due(now: now) {
+                switch action {
+                case let .multicastSolicitation(key, _):
+                    sendNeighborSolicitation(for: key.address, on: key.interface, unicastTo: nil)
+                case let .unicastProbe(key, mac, _):
+                    sendNeighborSolicitation(for: key.address, on: key.interface, unicastTo: mac)
+                case let .unreachable(_, waiting):
+                    statistics.ip6OutDiscards += waiting.count
+                    for packet in waiting { nextHopUnreachable6(packet) }
+                case .expired:
+                    break
+                }
+            }
+        }
+        runAddressTimers6()
+        if let expiry = routes6.nextExpiry, expiry <= now { _ = routes6.removeExpired(now: now) }
+    }
+
+    /// DAD solicitations and address state changes that are due, and router solicitations.
+    func runAddressTimers6() {
+        for index in interfaces6.indices {
+            guard var state = interfaces6[index] else { continue }
+            let interface = InterfaceID(index)
+            var events: [IPv6AddressEvent] = []
+            if let deadline = state.addresses.nextDeadline, deadline <= now { events = state.addresses.due(now: now) }
+            var solicitRouters = false
+            if let next = state.nextRouterSolicitation, next <= now, state.routerSolicitationsLeft > 0 {
+                state.routerSolicitationsLeft -= 1
+                state.nextRouterSolicitation = state.routerSolicitationsLeft > 0 ? now + config.ipv6.routerSolicitationInterval : nil
+                solicitRouters = true
+            }
+            interfaces6[index] = state
+            for event in events {
+                switch event {
+                case let .sendDADSolicitation(address):
+                    sendNeighborSolicitation(for: address, on: interface, unicastTo: nil, dad: true)
+                case let .removed(address):
+                    // An address whose valid lifetime ended: its on-link route stays with the prefix's own lifetime.
+                    _ = address
+                case .becamePreferred, .becameDeprecated, .duplicate, .added:
+                    break
+                }
+            }
+            if solicitRouters { sendRouterSolicitation(on: interface) }
+        }
+    }
+
+    /// The earliest IPv6 timer: neighbour cache, addresses, router solicitations, learnt routes. No allocation.
+    func nextIPv6Deadline() -> Instant? {
+        var next = earliest(neighborCache6.nextDeadline(), routes6.nextExpiry)
+        for state in interfaces6 {
+            guard let state else { continue }
+            next = earliest(next, state.addresses.nextDeadline)
+            if state.routerSolicitationsLeft > 0 { next = earliest(next, state.nextRouterSolicitation) }
+        }
+        return earliest(next, earliest(reassembler6.nextDeadline(), pathMTUs6.nextDeadline()))
     }
 
     // MARK: Sending
 
     /// Sends a neighbour solicitation for `target`: multicast to its solicited-node group, or
-    /// unicast to `unicastTo` (a NUD probe); from `::` without options for DAD (`dad`).
+    /// unicast to `unicastTo` (a NUD probe); for DAD (`dad`) from `::` without a source link-layer
+    /// option, with a nonce (RFC 7527).
     func sendNeighborSolicitation(for target: IPv6Address, on interface: InterfaceID, unicastTo: MACAddress?,
                                   dad: Bool = false) {
         let source: IPv6Address = dad ? .unspecified
             : (sourceAddress6(toward: target, on: interface) ?? .unspecified)
-        let options = source.isUnspecified ? NDPOptions() : NDPOptions(sourceLinkLayerAddress: adapters[interface.index].mac)
+        let mac = adapters[interface.index].mac
+        let options = dad ? NDPOptions(nonce: dadNonce6(target))
+            : source.isUnspecified ? NDPOptions() : NDPOptions(sourceLinkLayerAddress: mac)
         let destination = unicastTo == nil ? target.solicitedNodeMulticast : target
         statistics.ndpNeighborSolicitsSent += 1
         sendNDP(NDPPacket(.neighborSolicitation(target: target), options: options), from: source, to: destination,
@@ -118,9 +255,19 @@ extension Host {
                 from: target, to: destination, mac: mac, on: interface)
     }
 
+    /// Sends a router solicitation to all routers (RFC 4861 §6.3.7): from the link-local address
+    /// with our link address once it passed DAD, else from `::` without it.
+    func sendRouterSolicitation(on interface: InterfaceID) {
+        let source = sourceAddress6(toward: .allRouters, on: interface) ?? .unspecified
+        let options = source.isUnspecified ? NDPOptions() : NDPOptions(sourceLinkLayerAddress: adapters[interface.index].mac)
+        sendNDP(NDPPacket(.routerSolicitation, options: options), from: source, to: .allRouters,
+                mac: IPv6Address.allRouters.multicastMAC, on: interface)
+    }
+
     /// Builds an NDP message with hop limit 255 straight into a frame for `mac`.
     func sendNDP(_ packet: NDPPacket, from source: IPv6Address, to destination: IPv6Address, mac: MACAddress,
                  on interface: InterfaceID) {
+        guard adapters[interface.index].medium == .ethernet else { return }
         let length = packet.encodedLength
         let header = IPv6Header(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length,
                                 hopLimit: NDPPacket.hopLimit)

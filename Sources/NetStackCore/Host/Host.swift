@@ -21,6 +21,8 @@ public struct HostConfig: Sendable {
     public var echoIgnoreBroadcasts = true
     /// TCP settings.
     public var tcp = TCPConfig()
+    /// IPv6: DAD, neighbour discovery and router solicitation settings.
+    public var ipv6 = IPv6HostConfig()
     /// Seeds the host's secrets (initial sequence numbers, SYN cookies, timestamp
     /// offsets, resolver IDs and ports, ephemeral ports) for a reproducible run:
     /// the simulator and tests pass one. nil (the default): the host draws a
@@ -76,12 +78,14 @@ public final class Host {
     @exclusivity(unchecked) public internal(set) var addresses: [InterfaceAddress] = []
     /// The routing table (`route`).
     @exclusivity(unchecked) public internal(set) var routes = RoutingTable()
-    /// Assigned IPv6 addresses, with their DAD state (Host+IPv6.swift).
-    @exclusivity(unchecked) public internal(set) var addresses6: [InterfaceAddress6] = []
+    /// IPv6 state by interface index (nil: IPv6 not enabled there): addresses, DAD, router discovery.
+    @exclusivity(unchecked) var interfaces6: [IPv6InterfaceState?] = []
     /// The IPv6 routing table (`route -6`).
-    @exclusivity(unchecked) public internal(set) var routes6: [Route6] = []
-    /// IPv6 neighbours' link addresses (Host+NDP.swift).
-    @exclusivity(unchecked) var neighbors6: [IPv6Address: MACAddress] = [:]
+    @exclusivity(unchecked) public internal(set) var routes6 = IPv6RoutingTable()
+    /// The IPv6 neighbour cache (`ip -6 neigh`, Host+NDP.swift).
+    @exclusivity(unchecked) public internal(set) var neighborCache6: NeighborCache
+    /// SplitMix64 state for IPv6's random delays (DAD, router solicitation, ReachableTime).
+    @exclusivity(unchecked) var random6: UInt64
     /// Path MTUs learnt from ICMPv6 packet too big (RFC 8201), by destination.
     @exclusivity(unchecked) var pathMTUs6 = PathMTUCache()
     /// IPv6 fragments waiting for the rest of their datagram (RFC 8200 §4.5).
@@ -151,6 +155,10 @@ public final class Host {
                        challengeAckKey: secrets.key(.challengeAcks))
         identification = IPIdentification(key: secrets.key(.ipIdentification), sequential: config.initialIdentification)
         fragmentIdentification6 = IPv6FragmentIdentification(key: secrets.key(.ipv6FragmentIdentification))
+        var random = secrets.key(.ipv6Timers).0
+        random6 = random
+        neighborCache6 = NeighborCache(config: config.ipv6.neighbors,
+                                       random: Double(splitMix64(&random) >> 11) / Double(1 << 53))
         loopback = LoopbackQueue(maxDatagrams: config.loopbackQueueLimit, capacity: config.loopbackQueueBytes)
         resolverState = StubResolver(config: config.resolver, secret: secrets.key(.resolver))
     }
@@ -293,7 +301,7 @@ public final class Host {
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
     public func nextDeadline() -> Instant? {
         if !loopback.isEmpty || adapters.contains(where: \.interruptPending) { return now }
-        let ipv6 = earliest(reassembler6.nextDeadline(), pathMTUs6.nextDeadline())
+        let ipv6 = interfaces6.isEmpty ? earliest(reassembler6.nextDeadline(), pathMTUs6.nextDeadline()) : nextIPv6Deadline()
         return earliest(earliest(earliest(earliest(earliest(arpCache.nextDeadline(), reassembler.nextDeadline()),
                                                    tcp.timers.nextDeadline), resolverDeadline()), udpFlows?.nextDeadline),
                         ipv6)
@@ -359,6 +367,7 @@ public final class Host {
         if let deadline = reassembler.nextDeadline(), deadline <= now { runReassemblyTimers() }
         if let deadline = reassembler6.nextDeadline(), deadline <= now { runReassemblyTimers6() }
         if let deadline = pathMTUs6.nextDeadline(), deadline <= now { pathMTUs6.expire(now: now) }
+        if !interfaces6.isEmpty, let deadline = nextIPv6Deadline(), deadline <= now { runIPv6Timers() }
     }
 
     private func runARPTimers() {

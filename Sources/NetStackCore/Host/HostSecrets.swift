@@ -35,6 +35,10 @@ struct HostSecrets: Sendable {
         case udpPorts = 7
         /// RFC 7739 IPv6 fragment identification.
         case ipv6FragmentIdentification = 8
+        /// Random delays of IPv6 (DAD, router solicitations, ReachableTime).
+        case ipv6Timers = 9
+        /// RFC 7217 stable interface identifiers.
+        case stableInterfaceIdentifiers = 10
     }
 
     private let master: (UInt64, UInt64)

@@ -1,55 +1,49 @@
 public import NetStackWire
 
-/// An IPv6 address assigned to an interface, with its state (RFC 4862 §2).
-public struct InterfaceAddress6: Sendable, Equatable {
-    /// Where an address stands in its life.
-    public enum State: String, Sendable, Equatable {
-        /// Duplicate address detection is still running: only NDP may use it (RFC 4862 §5.4).
-        case tentative
-        /// Usable for new communication.
-        case preferred
-        /// Still valid, but not chosen as the source of new communication (RFC 4862 §5.5.4).
-        case deprecated
-        /// DAD found another node using it: never used (RFC 4862 §5.4.5).
-        case duplicate
-    }
+/// IPv6 settings of a host (RFC 4861, RFC 4862 defaults).
+public struct IPv6HostConfig: Sendable {
+    /// Duplicate address detection and the per-interface address bound (`dupAddrDetectTransmits`
+    /// 0 turns DAD off, as Linux's `nodad`).
+    public var addresses = IPv6AddressConfig()
+    /// The neighbour cache's timers and bounds.
+    public var neighbors = NeighborConfig()
+    /// Router solicitations sent when autoconfiguration starts (MAX_RTR_SOLICITATIONS, RFC 4861 §10).
+    public var maxRouterSolicitations = 3
+    /// Time between them (RTR_SOLICITATION_INTERVAL).
+    public var routerSolicitationInterval: Duration = .seconds(4)
 
+    public init() {}
+}
+
+/// An IPv6 address of one of the host's interfaces, with its state (RFC 4862 §2): a flat view
+/// for tables and tools. The per-interface lists (``IPv6AddressList``) hold the lifetimes and DAD.
+public struct InterfaceAddress6: Sendable, Equatable {
     /// The address.
     public var address: IPv6Address
     /// Its prefix length: the on-link prefix it was configured with.
     public var prefixLength: Int
     /// The interface it belongs to.
     public var interface: InterfaceID
-    /// Its state.
-    public var state: State
+    /// Tentative (DAD running), preferred, deprecated or duplicate.
+    public var state: IPv6InterfaceAddress.State
+    /// Configured by hand, link-local, or formed by SLAAC.
+    public var origin: IPv6InterfaceAddress.Origin
 
     /// The on-link prefix.
     public var network: IPv6Network { IPv6Network(address: address, prefixLength: prefixLength) }
-
-    /// True when packets to it are this host's (preferred or deprecated).
-    public var isAssigned: Bool { state == .preferred || state == .deprecated }
 }
 
-/// An IPv6 route: a destination prefix reached on an interface, directly (no gateway) or
-/// through a router.
-public struct Route6: Sendable, Equatable {
-    /// The destination prefix (`::/0` for the default route).
-    public var destination: IPv6Network
-    /// The router to hand packets to; nil when the prefix is on-link.
-    public var gateway: IPv6Address?
-    /// The interface packets leave by.
-    public var interface: InterfaceID
-    /// Lower wins between routes of the same prefix length (Linux: 256 for connected routes, 1024 for RA ones).
-    public var metric: Int
+extension IPv6InterfaceAddress {
+    /// True when packets to it are this host's (preferred or deprecated; not tentative or duplicate).
+    @inlinable public var isAssigned: Bool { state == .preferred || state == .deprecated }
+}
 
-    /// A route to `destination`.
-    public init(destination: IPv6Network, gateway: IPv6Address? = nil, interface: InterfaceID, metric: Int = 256) {
-        self.destination = destination
-        self.gateway = gateway
-        self.interface = interface
-        self.metric = metric
-    }
-
-    /// The next hop for `address`: the gateway, or the address itself on-link.
-    @inlinable public func nextHop(for address: IPv6Address) -> IPv6Address { gateway ?? address }
+/// The IPv6 state of one interface: its addresses and router discovery.
+struct IPv6InterfaceState {
+    var addresses: IPv6AddressList
+    /// SLAAC is on (`--address6 auto`): prefixes from router advertisements form addresses.
+    var autoconfigure = false
+    /// Router solicitations still to send, and when the next goes (RFC 4861 §6.3.7).
+    var routerSolicitationsLeft = 0
+    var nextRouterSolicitation: Instant?
 }
