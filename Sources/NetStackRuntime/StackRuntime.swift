@@ -29,6 +29,9 @@ public struct RuntimeConfiguration: Sendable {
     public var addresses6: [Address6] = []
     /// The IPv6 default router, if any: link-local, or on the prefix of one of ``addresses6``.
     public var gateway6: IPv6Address?
+    /// Form an IPv6 address from router advertisements (SLAAC, `--address6 auto`): the runtime's
+    /// initializer waits for one (see ``StackRuntime/autoconfigurationTimeout``).
+    public var autoconfigure6 = false
     /// The stack's MAC address on a TAP link; a random locally administered one when nil.
     public var mac: MACAddress?
     /// The IP MTU; the device's own when nil.
@@ -216,17 +219,19 @@ public final class StackRuntime: @unchecked Sendable {
             guard device.kind == .tap else { throw RuntimeError("--address dhcp needs a TAP device (DHCP runs over Ethernet)") }
             try assignIPv6(configuration, now: now)
             try acquireLease(dhcp)
-            return
-        }
-        try assignIPv6(configuration, now: now)
-        guard configuration.address != .any else { return }
-        host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
-        if let gateway = configuration.gateway {
-            guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {
-                throw RuntimeError("gateway \(gateway) is not on \(configuration.address)/\(configuration.prefixLength)")
+        } else {
+            try assignIPv6(configuration, now: now)
+            if configuration.address != .any {
+                host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
+                if let gateway = configuration.gateway {
+                    guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {
+                        throw RuntimeError("gateway \(gateway) is not on \(configuration.address)/\(configuration.prefixLength)")
+                    }
+                    host.setDefaultGateway(gateway, interface: interface)
+                }
             }
-            host.setDefaultGateway(gateway, interface: interface)
         }
+        try settleIPv6(autoconfigure: configuration.autoconfigure6)
     }
 
     /// Assigns ``RuntimeConfiguration/addresses6`` and sets ``RuntimeConfiguration/gateway6``;
@@ -238,6 +243,7 @@ public final class StackRuntime: @unchecked Sendable {
             }
             host.assign(entry.address, prefixLength: entry.prefixLength, to: interface, now: now)
         }
+        if configuration.autoconfigure6 { host.enableAddressAutoconfiguration(on: interface, now: now) }
         guard let gateway = configuration.gateway6 else { return }
         guard gateway.isLinkLocal || configuration.addresses6.contains(where: {
             IPv6Network(address: $0.address, prefixLength: $0.prefixLength).contains(gateway)
@@ -595,6 +601,7 @@ public final class StackRuntime: @unchecked Sendable {
             case .netstatVerbose: host.netstat(verbose: true)
             case .route: host.routeTable6().map { host.routeTable() + "\n" + $0 } ?? host.routeTable()
             case .arp: host.arpTable(now: now)
+            case .neigh: host.neighborTable6()
             case .link: host.linkStatistics()
             case .statistics: host.statisticsReport() + servicesReport()
             }

@@ -25,6 +25,11 @@ struct DeviceOptions: ParsableArguments {
         valueName: "A.B.C.D/P|X:X::X/P|dhcp"))
     var address: [String] = []
 
+    @Option(name: .customLong("address6"), help: ArgumentHelp(
+        "auto: form an IPv6 address from router advertisements (SLAAC, TAP only); --address may then be left out.",
+        valueName: "auto"))
+    var address6: String?
+
     @Option(name: .long, help: ArgumentHelp("Default gateway, IPv4 or IPv6; give it twice for one of each.", valueName: "G"))
     var gateway: [String] = []
 
@@ -56,6 +61,10 @@ struct DeviceOptions: ParsableArguments {
         if let fd = tapFD ?? tunFD, fd < 0 {
             throw ValidationError("bad --\(tapFD != nil ? "tap" : "tun")-fd \(fd): a descriptor number, 0 or more")
         }
+        if let address6, address6 != "auto" { throw ValidationError("bad --address6 '\(address6)': the only mode is auto (SLAAC)") }
+        if address6 != nil, tun != nil || tunFD != nil {
+            throw ValidationError("--address6 auto needs a TAP device (router advertisements come by neighbour discovery)")
+        }
         let addresses = try parsedAddresses()
         if usesDHCP, tun != nil || tunFD != nil { throw ValidationError("--address dhcp needs a TAP device (--tap or --tap-fd)") }
         let gateways = try parsedGateways()
@@ -63,7 +72,7 @@ struct DeviceOptions: ParsableArguments {
         if let gateway = gateways.v4, addresses.v4 == nil, !usesDHCP {
             throw ValidationError("gateway \(gateway) needs an IPv4 --address")
         }
-        if let gateway = gateways.v6, addresses.v6.isEmpty { throw ValidationError("gateway \(gateway) needs an IPv6 --address") }
+        if let gateway = gateways.v6, addresses.v6.isEmpty, address6 == nil { throw ValidationError("gateway \(gateway) needs an IPv6 --address") }
         if let mac {
             guard let parsed = MACAddress(mac) else { throw ValidationError("malformed MAC address '\(mac)'") }
             guard !parsed.isMulticast, parsed != .zero else { throw ValidationError("MAC address \(mac) must be unicast and not zero") }
@@ -84,7 +93,9 @@ struct DeviceOptions: ParsableArguments {
     /// The `--address` options: at most one IPv4 address (or `dhcp`, which is not in the result)
     /// and any number of IPv6 ones, in the order given. Throws one line for the first bad one.
     func parsedAddresses() throws -> (v4: (IPv4Address, Int)?, v6: [(IPv6Address, Int)]) {
-        guard !address.isEmpty else { throw ValidationError("missing --address (e.g. 192.0.2.2/24, 2001:db8::2/64 or dhcp)") }
+        guard !address.isEmpty || address6 != nil else {
+            throw ValidationError("missing --address (e.g. 192.0.2.2/24, 2001:db8::2/64 or dhcp)")
+        }
         var v4: (IPv4Address, Int)?
         var v6: [(IPv6Address, Int)] = []
         var dhcp = false
@@ -141,6 +152,7 @@ struct DeviceOptions: ParsableArguments {
         configuration.gateway = gateways.v4
         configuration.addresses6 = addresses.v6.map { RuntimeConfiguration.Address6(address: $0.0, prefixLength: $0.1) }
         configuration.gateway6 = gateways.v6
+        configuration.autoconfigure6 = address6 != nil
         configuration.mac = mac.flatMap { MACAddress($0) }
         configuration.mtu = mtu
         configuration.impairment = try impair.map { try ImpairmentSpec.parse($0) }

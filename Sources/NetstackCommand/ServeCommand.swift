@@ -101,7 +101,8 @@ struct ServeCommand: ParsableCommand {
         offload.report(runtime)
         // With an IPv6 address the services listen on `::` (both families, as Linux's dual-stack sockets);
         // an IPv4-only stack keeps 0.0.0.0, so its `netstat` reads as before.
-        let listenAddress: IPAddress = configuration.addresses6.isEmpty ? .v4(.any) : .v6(.unspecified)
+        let listenAddress: IPAddress = configuration.addresses6.isEmpty && !configuration.autoconfigure6
+            ? .v4(.any) : .v6(.unspecified)
         var services: [String] = []
         let programs: [any StackApplication] = try runtime.withHost { host, _ in
             var programs: [any StackApplication] = []
@@ -143,9 +144,9 @@ struct ServeCommand: ParsableCommand {
         }
         for program in programs { runtime.start(program) }
         let mode = configuration.deviceKind == .tap ? "tap" : "tun"
-        // The IPv4 address first (the lease's, with dhcp), then the IPv6 ones in the order given.
+        // The IPv4 address first (the lease's, with dhcp), then the IPv6 ones (configured, then formed by SLAAC).
         let ipv4 = runtime.currentAddress.map { "\($0.address)/\($0.prefixLength)" }
-        let address = ([ipv4].compactMap { $0 } + configuration.addresses6.map { "\($0.address)/\($0.prefixLength)" })
+        let address = ([ipv4].compactMap { $0 } + runtime.currentAddresses6.map { "\($0.address)/\($0.prefixLength)" })
             .joined(separator: " ")
         print("ready \(mode) \(runtime.device.name) \(address)" + (services.isEmpty ? "" : " " + services.joined(separator: ", ")))
         fflush(nil)
@@ -158,7 +159,8 @@ struct TableCommand {
     static func fetch(_ request: String, control: String) throws {
         let answer = try controlRequest(path: control, request)
         if answer.hasPrefix("error: ") { throw ValidationError(String(answer.dropFirst(7).prefix { $0 != "\n" })) }
-        print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n")
+        // An empty table (no neighbours yet) prints nothing, as `ip -6 neigh` does.
+        if !answer.isEmpty { print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n") }
     }
 }
 
@@ -193,6 +195,17 @@ struct RouteCommand: ParsableCommand {
     var control: String
 
     func run() throws { try TableCommand.fetch("route", control: control) }
+}
+
+struct NeighCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neigh",
+        abstract: "Show the IPv6 neighbour cache of a running `netstack serve`, like `ip -6 neigh`: address dev IF lladdr MAC STATE.")
+
+    @Option(name: .long, help: ArgumentHelp("The control socket given to `netstack serve --control`.", valueName: "PATH"))
+    var control: String
+
+    func run() throws { try TableCommand.fetch("neigh", control: control) }
 }
 
 struct ARPCommand: ParsableCommand {

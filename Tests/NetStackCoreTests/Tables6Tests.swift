@@ -13,15 +13,17 @@ struct Tables6Tests {
     static let address = IPv6Address("2001:db8::2")!
     static let router = IPv6Address("2001:db8::1")!
     static let long = IPv6Address("2001:db8:1234:5678:9abc:def0:1234:5678")!
+    /// Addresses usable at once (as `nodad`), so that sockets may bind them without running DAD.
+    static func withoutDAD(_ config: inout HostConfig) { config.ipv6.addresses.dupAddrDetectTransmits = 0 }
 
     @Test("routeTable6 has route -6 -n's header and columns; the default route comes last as ::/0")
     func routeTable6Text() throws {
-        let host = makeHost("A", [Port("eth0", Lab.macA, nil)])
+        let host = makeHost("A", [Port("eth0", Lab.macA, nil)], configure: Self.withoutDAD)
         host.assign(Self.address, prefixLength: 64, to: eth0, now: .zero)
         host.assign(Self.long, prefixLength: 64, to: eth0, now: .zero)
         host.setDefaultGateway6(Self.router, interface: eth0)
-        host.addRoute6(Route6(destination: IPv6Network("2001:db8:99::7/128")!, gateway: Self.router, interface: eth0,
-                              metric: 1024))
+        host.addRoute6(IPv6Route(destination: IPv6Network("2001:db8:99::7/128")!, gateway: Self.router, interface: eth0,
+                                 metric: 1024))
 
         let lines = try #require(host.routeTable6()).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         try #require(lines.count == 7, "\(lines)")
@@ -46,7 +48,7 @@ struct Tables6Tests {
 
     @Test("netstat writes IPv6 sockets as tcp6/udp6 rows, the address cut to fit as net-tools does")
     func netstatIPv6Rows() throws {
-        let host = makeHost("A", [.a])
+        let host = makeHost("A", [.a], configure: Self.withoutDAD)
         host.assign(Self.address, prefixLength: 64, to: eth0, now: .zero)
         host.assign(Self.long, prefixLength: 64, to: eth0, now: .zero)
         let listener = host.socket(.stream)

@@ -29,6 +29,16 @@ extension InteropTests {
                 #expect(neighbours.output.contains("\(Interop.netstackAddress6) lladdr \(Interop.netstackMAC)"),
                         "the kernel's neighbour cache: \(neighbours)")
 
+                // NetStack's cache, in ip -6 neigh's form, holds the kernel (learnt from its solicitation).
+                let kernelMAC = try ns.macAddress(of: "tap0")
+                let neigh = try await ns.table("neigh")
+                #expect(neigh.succeeded, "\(neigh)")
+                let entry = neigh.output.split(separator: "\n").first { $0.hasPrefix("\(Interop.kernelAddress6) ") }
+                let fields = entry?.split(separator: " ").map(String.init) ?? []
+                #expect(fields.count == 6 && fields[1] == "dev" && fields[2] == "tap0" && fields[3] == "lladdr"
+                            && fields[4] == kernelMAC && ["REACHABLE", "STALE", "DELAY", "PROBE"].contains(fields[5]),
+                        "NetStack's neighbour cache has no \(Interop.kernelAddress6) at \(kernelMAC): \(neigh)")
+
                 #expect(try await ns.stop(serve) == .exited(0), "\(serve.tails)")
                 try expectCleanEchoReplies6(in: pcap)
             }
@@ -46,13 +56,9 @@ extension InteropTests {
                         "\(ping)")
                 #expect(ping.output.contains("64 bytes from \(Interop.kernelAddress6): icmp_seq=2 ttl=64 time="), "\(ping)")
                 #expect(ping.output.contains("icmp_seq=3"), "\(ping)")
-                // The first request waits for neighbour discovery; the core sends the solicitation and learns the
-                // kernel's advertisement, but drops the request it held meanwhile (seq 1 never leaves; IPv4's ARP
-                // queue sends it). A known issue until the core queues packets behind an INCOMPLETE neighbour.
-                withKnownIssue("the echo request held while NDP resolves is never sent") {
-                    #expect(ping.output.contains("64 bytes from \(Interop.kernelAddress6): icmp_seq=1 ttl=64 time="), "\(ping)")
-                    #expect(ping.output.contains("3 packets transmitted, 3 received, 0% packet loss"), "\(ping)")
-                }
+                // The first request waited for neighbour discovery and still went out.
+                #expect(ping.output.contains("64 bytes from \(Interop.kernelAddress6): icmp_seq=1 ttl=64 time="), "\(ping)")
+                #expect(ping.output.contains("3 packets transmitted, 3 received, 0% packet loss"), "\(ping)")
                 // (The kernel's own neighbour entry for NetStack is checked while `serve` runs, in
                 // kernelPingsNetStack6: when `ping` exits the TAP loses its carrier and the kernel flushes it.)
             }
@@ -64,10 +70,8 @@ extension InteropTests {
                 try await ns.addStandardTap6()
                 let device = ["--tap", "tap0", "--address", "\(Interop.netstackAddress)/24",
                               "--address", "\(Interop.netstackAddress6)/64"]
-                // Two requests: the first is lost to the known NDP queueing issue (netStackPingsKernel6).
-                let ping = try await ns.netstack(["ping"] + device + ["-c", "2", "-i", "0.2", Interop.kernelAddress6],
-                                                 timeout: .seconds(30))
-                #expect(ping.succeeded && ping.output.contains("64 bytes from \(Interop.kernelAddress6): icmp_seq=2"), "\(ping)")
+                let ping = try await ns.netstack(["ping"] + device + ["-c", "1", Interop.kernelAddress6], timeout: .seconds(30))
+                #expect(ping.succeeded && ping.output.contains("64 bytes from \(Interop.kernelAddress6): icmp_seq=1"), "\(ping)")
                 let ping4 = try await ns.netstack(["ping", "-4"] + device + ["-c", "1", Interop.kernelAddress], timeout: .seconds(30))
                 #expect(ping4.succeeded && ping4.output.contains("ttl=64"), "\(ping4)")
 
@@ -93,9 +97,8 @@ extension InteropTests {
                     ["ping", "-6", "--tap", "tap0", "--address", "\(Interop.netstackAddress6)/64", "--mac", Interop.netstackMAC,
                      "-c", "3", "-i", "0.2", "-s", "3000", "--pcap", pcap, Interop.kernelAddress6], timeout: .seconds(30))
                 #expect(netstack.succeeded, "\(netstack)")
-                // Seq 1 is lost to the known NDP queueing issue (netStackPingsKernel6); 2 and 3 must come back.
-                #expect(netstack.output.contains("3008 bytes from \(Interop.kernelAddress6): icmp_seq=2"), "\(netstack)")
-                #expect(netstack.output.contains("3008 bytes from \(Interop.kernelAddress6): icmp_seq=3"), "\(netstack)")
+                #expect(netstack.output.contains("3008 bytes from \(Interop.kernelAddress6): icmp_seq=1"), "\(netstack)")
+                #expect(netstack.output.contains("3 packets transmitted, 3 received"), "\(netstack)")
                 // NetStack's requests left in fragments (3,048 bytes of IPv6 over a 1,500-byte link), each a whole
                 // IPv6 packet within the MTU; the kernel's replies came back in fragments too and were reassembled.
                 let fragments = try TShark.run([
@@ -103,7 +106,7 @@ extension InteropTests {
                     "-T", "fields", "-e", "frame.len",
                 ])
                 let lengths = fragments.output.split(separator: "\n").compactMap { Int($0) }
-                #expect(lengths.count >= 6 && lengths.allSatisfy { $0 <= 1514 }, "NetStack's fragments: \(fragments.output)")
+                #expect(lengths.count >= 9 && lengths.allSatisfy { $0 <= 1514 }, "NetStack's fragments: \(fragments.output)")
             }
         }
 
@@ -204,11 +207,8 @@ extension InteropTests {
                     ["ping", "-6", "--tap", "tap0", "--address", "\(Interop.netstackAddress6)/64", "--mac", Interop.netstackMAC,
                      "--gateway", Interop.kernelAddress6, "-c", "3", "-i", "0.3", "-s", "1400", "--pcap", pcap,
                      "2001:db8:2::9"], timeout: .seconds(30))
-                // iputils' line for it (seq 1 is lost to the known NDP queueing issue, so the first request the
-                // router sees may be seq 2).
-                #expect(ping.output.split(separator: "\n").contains {
-                    $0.hasPrefix("From \(Interop.kernelAddress6) icmp_seq=") && $0.hasSuffix(" Packet too big: mtu=1280")
-                }, "\(ping)")
+                // iputils' line for it.
+                #expect(ping.output.contains("From \(Interop.kernelAddress6) icmp_seq=1 Packet too big: mtu=1280"), "\(ping)")
 
                 // 1,400 bytes of payload: a 1,448-byte packet first, refused by the router; after its packet
                 // too big, the same request leaves in fragments of at most 1,280 bytes.
@@ -256,6 +256,71 @@ extension InteropTests {
                 let ndp = try TShark.run(["-r", pcap, "-Y", "icmpv6.type >= 133 && icmpv6.type <= 137 && ipv6.src == \(Interop.netstackAddress6)",
                                           "-T", "fields", "-e", "frame.number"])
                 #expect(ndp.output.isEmpty, "NetStack sent NDP on a TUN: \(ndp.output)")
+            }
+        }
+
+        @Test("--address6 auto forms an address from the kernel's router advertisement (radvd) and passes DAD")
+        func slaacFromRadvd() async throws {
+            try await withNamespace { ns in
+                try ns.addStandardTap()
+                // The kernel's link-local address is usable as soon as the TAP has a carrier (no DAD), so radvd
+                // can answer NetStack's first router solicitation.
+                try await ns.mustRun(["sysctl", "-qw", "net.ipv6.conf.tap0.accept_dad=0"])
+                try await ns.mustRun(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+                try await ns.enableIPv6(on: "tap0", address: "\(Interop.kernelAddress6)/64")
+                let radvd = try await ns.startRadvd(prefix: "2001:db8::/64")
+                let serve = try await ns.serve(["--tap", "tap0", "--address6", "auto", "--mac", Interop.netstackMAC,
+                                                "--control", ns.controlPath, "--udp-echo", "7"])
+                // "ready tap tap0 2001:db8::…/64 udp-echo 7"
+                let ready = try #require(serve.output.split(separator: "\n").first { $0.hasPrefix("ready") })
+                let formed = try #require(ready.split(separator: " ").dropFirst(3).first.map(String.init), "\(ready)")
+                #expect(formed.hasPrefix("2001:db8::") && formed.hasSuffix("/64"), "\(ready)\n\(radvd.tails)")
+                let address = String(formed.dropLast(3))
+
+                let ping = try await ns.run(["ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", address])
+                #expect(ping.output.contains("3 packets transmitted, 3 received"), "\(ping)\n\(serve.tails)")
+                // The advertised prefix is on-link and the router the default, both learnt from the RA (flag A).
+                let route = try await ns.table("route")
+                let rows = Table(String(route.output[(route.output.range(of: "Kernel IPv6")?.lowerBound ?? route.output.startIndex)...]),
+                                 headerContaining: "Next Hop").rows
+                #expect(rows.contains { $0.first == "2001:db8::/64" && $0.count > 2 && $0[2].contains("A") }, "\(route)")
+                #expect(rows.contains { $0.first == "::/0" && ($0.count > 1 && $0[1].hasPrefix("fe80:")) }, "\(route)")
+                let neigh = try await ns.table("neigh")
+                #expect(neigh.output.split(separator: "\n").contains { $0.hasPrefix("fe80:") && $0.contains(" router ") },
+                        "the router in NetStack's neighbour cache: \(neigh)")
+                #expect(try await ns.stop(serve) == .exited(0), "\(serve.tails)")
+            }
+        }
+
+        @Test("An address the kernel already has fails duplicate address detection: one line, exit 1")
+        func duplicateAddressRefused() async throws {
+            try await withNamespace { ns in
+                try ns.addStandardTap()
+                try await ns.enableIPv6(on: "tap0", address: "\(Interop.netstackAddress6)/64")
+                let serve = try await ns.netstack(["serve", "--tap", "tap0", "--address", "\(Interop.netstackAddress6)/64",
+                                                   "--mac", Interop.netstackMAC], timeout: .seconds(20))
+                #expect(serve.termination == .exited(1), "\(serve)")
+                #expect(serve.errorLines == ["netstack: address \(Interop.netstackAddress6) is already in use on tap0 (duplicate address detection)"],
+                        "\(serve)")
+                #expect(!serve.output.contains("ready"), "\(serve)")
+            }
+        }
+
+        @Test("Bad IPv6 addresses, gateways and families: one line on standard error, exit 64", arguments: [
+            ["serve", "--tap", "tap0", "--address", "2001:db8::2/129"],
+            ["serve", "--tap", "tap0", "--address", "2001:db8::zz/64"],
+            ["serve", "--tap", "tap0", "--address", "ff02::1/64"],
+            ["serve", "--tap", "tap0", "--address", "192.0.2.2/24", "--address", "192.0.2.3/24"],
+            ["serve", "--tap", "tap0", "--address", "192.0.2.2/24", "--gateway", "2001:db8::1"],
+            ["serve", "--tap", "tap0", "--address", "2001:db8::2/64", "--gateway", "2001:db8::1", "--gateway", "2001:db8::3"],
+            ["ping", "--tap", "tap0", "--address", "2001:db8::2/64", "-4", "-6", "2001:db8::1"],
+            ["ping", "--tap", "tap0", "--address", "2001:db8::2/64", "-6", "192.0.2.1"],
+        ])
+        func badIPv6Input(arguments: [String]) async throws {
+            try await withNamespace { ns in
+                let result = try await ns.netstack(arguments)
+                #expect(result.termination == .exited(64), "\(result)")
+                expectOneLineFailure(result)
             }
         }
 

@@ -30,6 +30,28 @@ extension Namespace {
         standardServeArguments + ["--address", "\(Interop.netstackAddress6)/64"]
     }
 
+    /// radvd on `tap0` advertising `prefix` (on-link, autonomous) every 3 to 4 s, as the default router,
+    /// once it runs. Its configuration and pid files live in the scratch directory.
+    func startRadvd(prefix: String) async throws -> ChildProcess {
+        let configuration = directory + "/radvd.conf"
+        try """
+            interface tap0 {
+                AdvSendAdvert on;
+                MinRtrAdvInterval 3;
+                MaxRtrAdvInterval 4;
+                prefix \(prefix) {
+                    AdvOnLink on;
+                    AdvAutonomous on;
+                };
+            };
+
+            """.write(toFile: configuration, atomically: false, encoding: .utf8)
+        let radvd = try spawn(["radvd", "-n", "-C", configuration, "-p", directory + "/radvd.pid", "-m", "stderr"])
+        try await Task.sleep(for: .milliseconds(300))
+        if let ended = radvd.poll() { throw InteropError("radvd ended at once (\(ended))" + radvd.tails) }
+        return radvd
+    }
+
     /// Runs a setup command in the namespace; throws with its output unless it succeeds.
     func mustRun(_ arguments: [String]) async throws {
         let result = try await run(arguments)
