@@ -16,7 +16,10 @@ extension Host {
         let key = withUnsafeBytes(of: (secret.0.bigEndian, secret.1.bigEndian)) { Array($0) }
         let mac = adapters[interface.index].mac.rawValue
         let netIface = (0..<6).map { UInt8(truncatingIfNeeded: mac >> (40 - 8 * $0)) }
-        var state = IPv6InterfaceState(addresses: IPv6AddressList(config: config.ipv6.addresses,
+        var addressConfig = config.ipv6.addresses
+        // A link without link-layer addresses (a TUN) has no neighbour discovery, so no DAD (as Linux's IFF_NOARP).
+        if adapters[interface.index].medium != .ethernet { addressConfig.dupAddrDetectTransmits = 0 }
+        var state = IPv6InterfaceState(addresses: IPv6AddressList(config: addressConfig,
                                                                   identifiers: StableInterfaceIdentifier(secretKey: key),
                                                                   netIface: netIface))
         if adapters[interface.index].medium == .ethernet {
@@ -317,7 +320,8 @@ extension Host {
                 return
             }
         }
-        guard accepts6(header.destination, on: interface) || tentativeNDPTarget(header) else {
+        guard accepts6(header.destination, on: interface) || tentativeNDPTarget(header)
+                || acceptsAnyDestination6(header.destination, on: interface) else {
             if config.forwarding, let interface, !header.destination.isMulticast {
                 forward6(packet, header: header, from: interface)
             } else {
