@@ -11,6 +11,16 @@ extension Host {
             ndpInput(message, header: header, on: interface)
             return
         }
+        if message.count >= 28, message[0] == 130, let interface {
+            // An MLD query (RFC 3810 §5.1: 28 bytes at least); its checksum is checked first.
+            guard (try? ICMPv6Header.parse(message, source: header.source, destination: header.destination)) != nil else {
+                statistics.icmp6InErrors += 1
+                return
+            }
+            statistics.icmp6InMessages += 1
+            mldQueryInput(header: header, on: interface)
+            return
+        }
         let icmp: ICMPv6Header
         do { icmp = try ICMPv6Header.parse(message, source: header.source, destination: header.destination) } catch {
             statistics.icmp6InErrors += 1

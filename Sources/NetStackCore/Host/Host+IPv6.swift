@@ -179,7 +179,15 @@ extension Host {
 
     /// The MTU of the link the route to `destination` leaves by.
     func linkMTU6(toward destination: IPv6Address) -> Int {
-        route6(toward: destination).map { adapters[$0.interface.index].mtu } ?? adapters.first?.mtu ?? 1500
+        guard let route = route6(toward: destination) else { return adapters.first?.mtu ?? 1500 }
+        return linkMTU6(of: route.interface)
+    }
+
+    /// `interface`'s IPv6 link MTU: the device's, or less when a router advertised less (RFC 4861 §6.3.4).
+    func linkMTU6(of interface: InterfaceID) -> Int {
+        let device = adapters[interface.index].mtu
+        guard interface.index < interfaces6.count, let advertised = interfaces6[interface.index]?.advertisedMTU else { return device }
+        return min(device, advertised)
     }
 
     // MARK: Output
@@ -470,7 +478,7 @@ extension Host {
                             arrivedOn: interface)
             return
         }
-        let mtu = adapters[route.interface.index].mtu
+        let mtu = linkMTU6(of: route.interface)
         guard packet.count <= mtu else {
             statistics.ip6InTooBigErrors += 1
             sendICMPv6Error(.packetTooBig(mtu: UInt32(mtu)), about: packet, arrivedOn: interface)
