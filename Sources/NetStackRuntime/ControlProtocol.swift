@@ -1,6 +1,6 @@
 /// The protocol of the `--control` socket, as pure functions (no descriptor, no
 /// clock), so it can be tested and fuzzed on its own: a client sends one line
-/// (`netstat`, `netstat -v`, `netstat -s`, `route`, `arp`, `link`) and gets the
+/// (`netstat`, `netstat -v`, `netstat -s`, `route`, `arp`, `neigh`, `link`) and gets the
 /// table's text back, or one line starting `error: `.
 public enum ControlRequest: String, Sendable, Equatable, CaseIterable {
     case netstat
@@ -8,6 +8,8 @@ public enum ControlRequest: String, Sendable, Equatable, CaseIterable {
     case statistics = "netstat -s"
     case route
     case arp
+    /// The IPv6 neighbour cache, like `ip -6 neigh`.
+    case neigh
     case link
 
     /// Every spelling a client may send for this request.
@@ -70,5 +72,5 @@ public enum ControlProtocol {
         }
     }
 
-    private static let known = "netstat, netstat -v, netstat -s, route, arp, link"
+    private static let known = "netstat, netstat -v, netstat -s, route, arp, neigh, link"
 }

@@ -8,11 +8,30 @@ import Synchronization
 public struct RuntimeConfiguration: Sendable {
     /// The device to attach to; ``deviceName`` and ``deviceKind`` read and set it for a named one.
     public var device: DeviceSource
-    /// The stack's address and prefix on the device's link.
+    /// The stack's IPv4 address and prefix on the device's link; 0.0.0.0 for none (an IPv6-only
+    /// stack, or one that waits for a DHCP lease).
     public var address: IPv4Address
     public var prefixLength: Int
     /// The default gateway, if any.
     public var gateway: IPv4Address?
+    /// An IPv6 address and its on-link prefix length (`--address 2001:db8::2/64`).
+    public struct Address6: Sendable, Equatable {
+        public var address: IPv6Address
+        public var prefixLength: Int
+        /// `address/prefixLength`; the prefix length is 1 to 128.
+        public init(address: IPv6Address, prefixLength: Int) {
+            self.address = address
+            self.prefixLength = prefixLength
+        }
+    }
+    /// The stack's IPv6 addresses on the device (usable at once, as `ip -6 addr add … nodad`); an Ethernet
+    /// device also gets its EUI-64 link-local address when there is at least one.
+    public var addresses6: [Address6] = []
+    /// The IPv6 default router, if any: link-local, or on the prefix of one of ``addresses6``.
+    public var gateway6: IPv6Address?
+    /// Form an IPv6 address from router advertisements (SLAAC, `--address6 auto`): the runtime's
+    /// initializer waits for one (see ``StackRuntime/autoconfigurationTimeout``).
+    public var autoconfigure6 = false
     /// The stack's MAC address on a TAP link; a random locally administered one when nil.
     public var mac: MACAddress?
     /// The IP MTU; the device's own when nil.
@@ -198,16 +217,40 @@ public final class StackRuntime: @unchecked Sendable {
         let now = clock.now()
         if let dhcp = configuration.dhcp {
             guard device.kind == .tap else { throw RuntimeError("--address dhcp needs a TAP device (DHCP runs over Ethernet)") }
+            try assignIPv6(configuration, now: now)
             try acquireLease(dhcp)
-            return
-        }
-        host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
-        if let gateway = configuration.gateway {
-            guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {
-                throw RuntimeError("gateway \(gateway) is not on \(configuration.address)/\(configuration.prefixLength)")
+        } else {
+            try assignIPv6(configuration, now: now)
+            if configuration.address != .any {
+                host.assign(configuration.address, prefixLength: configuration.prefixLength, to: interface, now: now)
+                if let gateway = configuration.gateway {
+                    guard IPv4Network(address: configuration.address, prefixLength: configuration.prefixLength).contains(gateway) else {
+                        throw RuntimeError("gateway \(gateway) is not on \(configuration.address)/\(configuration.prefixLength)")
+                    }
+                    host.setDefaultGateway(gateway, interface: interface)
+                }
             }
-            host.setDefaultGateway(gateway, interface: interface)
         }
+        try settleIPv6(autoconfigure: configuration.autoconfigure6)
+    }
+
+    /// Assigns ``RuntimeConfiguration/addresses6`` and sets ``RuntimeConfiguration/gateway6``;
+    /// throws when the gateway is neither link-local nor on one of the prefixes.
+    private func assignIPv6(_ configuration: RuntimeConfiguration, now: Instant) throws(RuntimeError) {
+        for entry in configuration.addresses6 {
+            guard (1...128).contains(entry.prefixLength) else {
+                throw RuntimeError("bad IPv6 prefix length \(entry.prefixLength): must be 1 to 128")
+            }
+            host.assign(entry.address, prefixLength: entry.prefixLength, to: interface, now: now)
+        }
+        if configuration.autoconfigure6 { host.enableAddressAutoconfiguration(on: interface, now: now) }
+        guard let gateway = configuration.gateway6 else { return }
+        guard gateway.isLinkLocal || configuration.addresses6.contains(where: {
+            IPv6Network(address: $0.address, prefixLength: $0.prefixLength).contains(gateway)
+        }) else {
+            throw RuntimeError("gateway \(gateway) is neither link-local nor on the prefix of an IPv6 address")
+        }
+        host.setDefaultGateway6(gateway, interface: interface)
     }
 
     deinit {
@@ -556,8 +599,9 @@ public final class StackRuntime: @unchecked Sendable {
             switch request {
             case .netstat: host.netstat(verbose: false)
             case .netstatVerbose: host.netstat(verbose: true)
-            case .route: host.routeTable()
+            case .route: host.routeTable6().map { host.routeTable() + "\n" + $0 } ?? host.routeTable()
             case .arp: host.arpTable(now: now)
+            case .neigh: host.neighborTable6()
             case .link: host.linkStatistics()
             case .statistics: host.statisticsReport() + servicesReport()
             }

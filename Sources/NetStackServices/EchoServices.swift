@@ -1,4 +1,5 @@
 public import NetStackCore
+public import NetStackWire
 
 /// The TCP Echo service (RFC 862): every byte a client sends comes back.
 ///
@@ -50,9 +51,9 @@ public final class TCPEchoService: StackApplication, ServiceStatisticsReporting 
     /// A connection used up its turn's budget with work left: it needs another turn at once.
     private var moreWork: Instant?
 
-    /// Listens on `port` on every address of `host`.
-    public init(host: Host, port: UInt16 = 7, backlog: Int = 128) throws(NetError) {
-        listener = try listen(host, port: port, backlog: backlog)
+    /// Listens on `port` of `address` (default 0.0.0.0: every IPv4 address of `host`; `::`: both families).
+    public init(host: Host, address: IPAddress = .v4(.any), port: UInt16 = 7, backlog: Int = 128) throws(NetError) {
+        listener = try listen(host, address: address, port: port, backlog: backlog)
         self.port = port
     }
 
@@ -166,9 +167,9 @@ public final class TCPDiscardService: StackApplication, ServiceStatisticsReporti
     /// A connection used up its turn's budget with data left: it needs another turn at once.
     private var moreWork: Instant?
 
-    /// Listens on `port` on every address of `host`.
-    public init(host: Host, port: UInt16 = 9, backlog: Int = 128) throws(NetError) {
-        listener = try listen(host, port: port, backlog: backlog)
+    /// Listens on `port` of `address` (default 0.0.0.0: every IPv4 address of `host`; `::`: both families).
+    public init(host: Host, address: IPAddress = .v4(.any), port: UInt16 = 9, backlog: Int = 128) throws(NetError) {
+        listener = try listen(host, address: address, port: port, backlog: backlog)
         self.port = port
         scratch = .allocate(byteCount: 64 * 1024, alignment: 16)
     }
@@ -233,11 +234,11 @@ public final class UDPEchoService: StackApplication {
     /// Datagrams were left in the queue at the end of a turn: another turn is needed at once.
     private var moreWork: Instant?
 
-    /// Binds `port` on every address of `host`.
-    public init(host: Host, port: UInt16 = 7) throws(NetError) {
+    /// Binds `port` of `address` (default 0.0.0.0: every IPv4 address of `host`; `::`: both families).
+    public init(host: Host, address: IPAddress = .v4(.any), port: UInt16 = 7) throws(NetError) {
         let socket = host.udpOpen()
         do {
-            try host.udpBind(socket, port: port)
+            try host.udpBind(socket, address: address, port: port)
         } catch {
             host.udpClose(socket)
             throw error
@@ -304,11 +305,11 @@ private func earliestInstant(_ a: Instant?, _ b: Instant?) -> Instant? {
     return min(a, b)
 }
 
-/// A listening TCP socket on `port`, or the error (the descriptor is closed on failure).
-private func listen(_ host: Host, port: UInt16, backlog: Int) throws(NetError) -> Int32 {
+/// A listening TCP socket on `address`:`port`, or the error (the descriptor is closed on failure).
+private func listen(_ host: Host, address: IPAddress, port: UInt16, backlog: Int) throws(NetError) -> Int32 {
     let fd = host.socket(.stream)
     do {
-        try host.bind(fd, to: Endpoint(.any, port))
+        try host.bind(fd, to: Endpoint(address, port))
         try host.listen(fd, backlog: backlog)
     } catch {
         try? host.close(fd, now: .zero)

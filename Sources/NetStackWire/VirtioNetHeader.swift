@@ -81,18 +81,30 @@ public struct VirtioNetHeader: Hashable, Sendable, CustomStringConvertible {
     /// Whether the transport checksum of `frame` (the bytes after the header, the IP header at
     /// `ipOffset`: 14 on a TAP, 0 on a TUN) need not be verified. DATA_VALID: the kernel verified
     /// it. NEEDS_CSUM: only when the header points where a kernel would — `checksumStart` at the
-    /// transport header of an IPv4 packet and `checksumOffset` at TCP's (16) or UDP's (6)
-    /// checksum field — so a forged header cannot switch verification off for some other
-    /// field. Reads at most two bytes of the frame; O(1).
+    /// transport header of an IPv4 packet, or of an IPv6 packet whose fixed header is followed
+    /// directly by TCP or UDP (no extension headers), and `checksumOffset` at TCP's (16) or
+    /// UDP's (6) checksum field — so a forged header cannot switch verification off for some
+    /// other field. Reads at most three bytes of the frame; O(1).
     @inlinable
     public func trustsChecksum(of frame: UnsafeRawBufferPointer, ipOffset: Int) -> Bool {
         if flags & Self.dataValid != 0 { return true }
         guard needsChecksum, ipOffset >= 0, ipOffset + 20 <= frame.count else { return false }
         let versionAndLength = frame[ipOffset]
-        guard versionAndLength >> 4 == 4 else { return false }
-        let transport = ipOffset + Int(versionAndLength & 0x0F) * 4
+        let transport: Int
+        let nextProtocol: UInt8
+        switch versionAndLength >> 4 {
+        case 4:
+            transport = ipOffset + Int(versionAndLength & 0x0F) * 4
+            nextProtocol = frame[ipOffset + 9]
+        case 6:
+            guard ipOffset + 40 <= frame.count else { return false }
+            transport = ipOffset + 40
+            nextProtocol = frame[ipOffset + 6]
+        default:
+            return false
+        }
         let field: Int
-        switch frame[ipOffset + 9] {
+        switch nextProtocol {
         case 6: field = 16
         case 17: field = 6
         default: return false

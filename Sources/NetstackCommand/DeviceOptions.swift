@@ -20,12 +20,18 @@ struct DeviceOptions: ParsableArguments {
     var tunFD: Int32?
 
     @Option(name: .long, help: ArgumentHelp(
-        "The stack's address and prefix length, e.g. 192.0.2.2/24, or dhcp: take a lease from a DHCP server (TAP only).",
-        valueName: "A.B.C.D/P|dhcp"))
-    var address: String
+        "The stack's address and prefix length, e.g. 192.0.2.2/24 or 2001:db8::2/64, or dhcp: take a lease from a DHCP "
+            + "server (TAP only). Give it again for more addresses: one IPv4 (or dhcp) and any number of IPv6 ones.",
+        valueName: "A.B.C.D/P|X:X::X/P|dhcp"))
+    var address: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Default gateway.", valueName: "G"))
-    var gateway: String?
+    @Option(name: .customLong("address6"), help: ArgumentHelp(
+        "auto: form an IPv6 address from router advertisements (SLAAC, TAP only); --address may then be left out.",
+        valueName: "auto"))
+    var address6: String?
+
+    @Option(name: .long, help: ArgumentHelp("Default gateway, IPv4 or IPv6; give it twice for one of each.", valueName: "G"))
+    var gateway: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The stack's MAC address on a TAP link (default: random, locally administered).", valueName: "M"))
     var mac: String?
@@ -55,10 +61,18 @@ struct DeviceOptions: ParsableArguments {
         if let fd = tapFD ?? tunFD, fd < 0 {
             throw ValidationError("bad --\(tapFD != nil ? "tap" : "tun")-fd \(fd): a descriptor number, 0 or more")
         }
-        if !usesDHCP { _ = try parsedAddress() }
+        if let address6, address6 != "auto" { throw ValidationError("bad --address6 '\(address6)': the only mode is auto (SLAAC)") }
+        if address6 != nil, tun != nil || tunFD != nil {
+            throw ValidationError("--address6 auto needs a TAP device (router advertisements come by neighbour discovery)")
+        }
+        let addresses = try parsedAddresses()
         if usesDHCP, tun != nil || tunFD != nil { throw ValidationError("--address dhcp needs a TAP device (--tap or --tap-fd)") }
-        if usesDHCP, gateway != nil { throw ValidationError("--gateway cannot be combined with --address dhcp (the lease names the router)") }
-        if let gateway, IPv4Address(gateway) == nil { throw ValidationError("malformed gateway address '\(gateway)'") }
+        let gateways = try parsedGateways()
+        if usesDHCP, gateways.v4 != nil { throw ValidationError("--gateway cannot be combined with --address dhcp (the lease names the router)") }
+        if let gateway = gateways.v4, addresses.v4 == nil, !usesDHCP {
+            throw ValidationError("gateway \(gateway) needs an IPv4 --address")
+        }
+        if let gateway = gateways.v6, addresses.v6.isEmpty, address6 == nil { throw ValidationError("gateway \(gateway) needs an IPv6 --address") }
         if let mac {
             guard let parsed = MACAddress(mac) else { throw ValidationError("malformed MAC address '\(mac)'") }
             guard !parsed.isMulticast, parsed != .zero else { throw ValidationError("MAC address \(mac) must be unicast and not zero") }
@@ -76,21 +90,69 @@ struct DeviceOptions: ParsableArguments {
         }
     }
 
-    func parsedAddress() throws -> (IPv4Address, Int) { try parseInterfaceAddress(address) }
+    /// The `--address` options: at most one IPv4 address (or `dhcp`, which is not in the result)
+    /// and any number of IPv6 ones, in the order given. Throws one line for the first bad one.
+    func parsedAddresses() throws -> (v4: (IPv4Address, Int)?, v6: [(IPv6Address, Int)]) {
+        guard !address.isEmpty || address6 != nil else {
+            throw ValidationError("missing --address (e.g. 192.0.2.2/24, 2001:db8::2/64 or dhcp)")
+        }
+        var v4: (IPv4Address, Int)?
+        var v6: [(IPv6Address, Int)] = []
+        var dhcp = false
+        for text in address {
+            if text.lowercased() == "dhcp" || !text.contains(":") {
+                guard v4 == nil, !dhcp else { throw ValidationError("--address '\(text)': only one IPv4 address (or dhcp) may be given") }
+                if text.lowercased() == "dhcp" { dhcp = true } else { v4 = try parseInterfaceAddress(text) }
+            } else {
+                let parsed = try parseInterfaceAddress6(text)
+                guard !v6.contains(where: { $0.0 == parsed.0 }) else { throw ValidationError("--address \(text) is given twice") }
+                v6.append(parsed)
+            }
+        }
+        return (v4, v6)
+    }
+
+    /// The `--gateway` options: at most one of each family.
+    func parsedGateways() throws -> (v4: IPv4Address?, v6: IPv6Address?) {
+        var v4: IPv4Address?
+        var v6: IPv6Address?
+        for text in gateway {
+            switch IPAddress(text) {
+            case let .v4(address)?:
+                guard v4 == nil else { throw ValidationError("--gateway '\(text)': only one IPv4 gateway may be given") }
+                v4 = address
+            case let .v6(address)?:
+                guard v6 == nil else { throw ValidationError("--gateway '\(text)': only one IPv6 gateway may be given") }
+                guard !address.isUnspecified, !address.isMulticast, !address.isIPv4Mapped else {
+                    throw ValidationError("gateway \(address) cannot be a router's address")
+                }
+                v6 = address
+            case nil:
+                throw ValidationError("malformed gateway address '\(text)'")
+            }
+        }
+        return (v4, v6)
+    }
 
     /// `--address dhcp`: the runtime waits for a DHCP lease instead.
-    var usesDHCP: Bool { address.lowercased() == "dhcp" }
+    var usesDHCP: Bool { address.contains { $0.lowercased() == "dhcp" } }
 
     /// The runtime's configuration for these options.
     func configuration() throws -> RuntimeConfiguration {
-        let (ip, prefix) = usesDHCP ? (IPv4Address.any, 0) : try parsedAddress()
+        let addresses = try parsedAddresses()
+        // No IPv4 address (an IPv6-only stack, or one waiting for DHCP): 0.0.0.0, which the runtime does not assign.
+        let (ip, prefix) = addresses.v4 ?? (IPv4Address.any, 0)
         let device: DeviceSource = if let fd = tapFD ?? tunFD {
             .adopted(fd: fd, kind: tapFD != nil ? .tap : .tun)
         } else {
             .named(tap ?? tun ?? "", kind: tap != nil ? .tap : .tun)
         }
         var configuration = RuntimeConfiguration(device: device, address: ip, prefixLength: prefix)
-        configuration.gateway = gateway.flatMap { IPv4Address($0) }
+        let gateways = try parsedGateways()
+        configuration.gateway = gateways.v4
+        configuration.addresses6 = addresses.v6.map { RuntimeConfiguration.Address6(address: $0.0, prefixLength: $0.1) }
+        configuration.gateway6 = gateways.v6
+        configuration.autoconfigure6 = address6 != nil
         configuration.mac = mac.flatMap { MACAddress($0) }
         configuration.mtu = mtu
         configuration.impairment = try impair.map { try ImpairmentSpec.parse($0) }
@@ -110,6 +172,18 @@ func parseInterfaceAddress(_ address: String) throws -> (IPv4Address, Int) {
         throw ValidationError("malformed address '\(address)': expected A.B.C.D/P, e.g. 192.0.2.2/24")
     }
     guard ip != .any, !ip.isLimitedBroadcast, !ip.isMulticast else {
+        throw ValidationError("address \(ip) cannot be assigned to an interface")
+    }
+    return (ip, prefix)
+}
+
+/// Parses `--address X:X::X/P`: a unicast IPv6 address (RFC 4291 text) and a prefix length of 1 to 128.
+func parseInterfaceAddress6(_ address: String) throws -> (IPv6Address, Int) {
+    let parts = address.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let ip = IPv6Address(parts[0]), let prefix = Int(parts[1]), (1...128).contains(prefix) else {
+        throw ValidationError("malformed address '\(address)': expected X:X::X/P, e.g. 2001:db8::2/64")
+    }
+    guard !ip.isUnspecified, !ip.isLoopback, !ip.isMulticast, !ip.isIPv4Mapped else {
         throw ValidationError("address \(ip) cannot be assigned to an interface")
     }
     return (ip, prefix)

@@ -10,7 +10,7 @@ struct Netstack: ParsableCommand {
         abstract: "A user-space TCP/IP stack you can watch at work.",
         discussion: "Start with `netstack demo`: it runs the whole journey of a packet on a simulated network.",
         subcommands: [DemoCommand.self, ServeCommand.self, TunnelCommand.self, FetchCommand.self, PingCommand.self,
-                      NetstatCommand.self, RouteCommand.self, ARPCommand.self, Bench.self]
+                      NetstatCommand.self, RouteCommand.self, ARPCommand.self, NeighCommand.self, Bench.self]
     )
 
     /// Runs the command; bad input gets one line on standard error and a non-zero

@@ -3,6 +3,7 @@ import Glibc
 import NetStackCore
 import NetStackRuntime
 import NetStackServices
+import NetStackWire
 
 /// `netstack serve`: NetStack on a TAP/TUN device, answering ARP and ping and running services.
 struct ServeCommand: ParsableCommand {
@@ -98,6 +99,10 @@ struct ServeCommand: ParsableCommand {
         }
         let runtime = try StackRuntime(configuration)
         offload.report(runtime)
+        // With an IPv6 address the services listen on `::` (both families, as Linux's dual-stack sockets);
+        // an IPv4-only stack keeps 0.0.0.0, so its `netstat` reads as before.
+        let listenAddress: IPAddress = configuration.addresses6.isEmpty && !configuration.autoconfigure6
+            ? .v4(.any) : .v6(.unspecified)
         var services: [String] = []
         let programs: [any StackApplication] = try runtime.withHost { host, _ in
             var programs: [any StackApplication] = []
@@ -110,7 +115,7 @@ struct ServeCommand: ParsableCommand {
             let idle = Duration.seconds(idleTimeout)
             if let http, let content {
                 try start("http", http) { () throws(NetError) in
-                    let server = try HTTPServer(host: host, port: http, content: content)
+                    let server = try HTTPServer(host: host, address: listenAddress, port: http, content: content)
                     server.servesDotfiles = dotfiles
                     server.maxConnectionsPerAddress = maxPerClient
                     server.maxConnections = maxConnections
@@ -120,7 +125,7 @@ struct ServeCommand: ParsableCommand {
             }
             if let echo {
                 try start("echo", echo) { () throws(NetError) in
-                    let service = try TCPEchoService(host: host, port: echo)
+                    let service = try TCPEchoService(host: host, address: listenAddress, port: echo)
                     service.maxConnections = maxConnections
                     service.idleTimeout = idle
                     return service
@@ -128,18 +133,21 @@ struct ServeCommand: ParsableCommand {
             }
             if let discard {
                 try start("discard", discard) { () throws(NetError) in
-                    let service = try TCPDiscardService(host: host, port: discard)
+                    let service = try TCPDiscardService(host: host, address: listenAddress, port: discard)
                     service.maxConnections = maxConnections
                     service.idleTimeout = idle
                     return service
                 }
             }
-            if let udpEcho { try start("udp-echo", udpEcho) { () throws(NetError) in try UDPEchoService(host: host, port: udpEcho) } }
+            if let udpEcho { try start("udp-echo", udpEcho) { () throws(NetError) in try UDPEchoService(host: host, address: listenAddress, port: udpEcho) } }
             return programs
         }
         for program in programs { runtime.start(program) }
         let mode = configuration.deviceKind == .tap ? "tap" : "tun"
-        let address = runtime.currentAddress.map { "\($0.address)/\($0.prefixLength)" } ?? device.address
+        // The IPv4 address first (the lease's, with dhcp), then the IPv6 ones (configured, then formed by SLAAC).
+        let ipv4 = runtime.currentAddress.map { "\($0.address)/\($0.prefixLength)" }
+        let address = ([ipv4].compactMap { $0 } + runtime.currentAddresses6.map { "\($0.address)/\($0.prefixLength)" })
+            .joined(separator: " ")
         print("ready \(mode) \(runtime.device.name) \(address)" + (services.isEmpty ? "" : " " + services.joined(separator: ", ")))
         fflush(nil)
         try runtime.run()
@@ -151,7 +159,8 @@ struct TableCommand {
     static func fetch(_ request: String, control: String) throws {
         let answer = try controlRequest(path: control, request)
         if answer.hasPrefix("error: ") { throw ValidationError(String(answer.dropFirst(7).prefix { $0 != "\n" })) }
-        print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n")
+        // An empty table (no neighbours yet) prints nothing, as `ip -6 neigh` does.
+        if !answer.isEmpty { print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n") }
     }
 }
 
@@ -186,6 +195,17 @@ struct RouteCommand: ParsableCommand {
     var control: String
 
     func run() throws { try TableCommand.fetch("route", control: control) }
+}
+
+struct NeighCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neigh",
+        abstract: "Show the IPv6 neighbour cache of a running `netstack serve`, like `ip -6 neigh`: address dev IF lladdr MAC STATE.")
+
+    @Option(name: .long, help: ArgumentHelp("The control socket given to `netstack serve --control`.", valueName: "PATH"))
+    var control: String
+
+    func run() throws { try TableCommand.fetch("neigh", control: control) }
 }
 
 struct ARPCommand: ParsableCommand {

@@ -119,6 +119,25 @@ struct VirtioNetHeaderTests {
         #expect(trusts(VirtioNetHeader(flags: VirtioNetHeader.dataValid)))
     }
 
+    @Test("NEEDS_CSUM on IPv6: trusted at the UDP checksum right after the fixed header, never behind extension headers")
+    func trustsIPv6PartialChecksumOnlyWhereTheKernelPoints() throws {
+        let needs = VirtioNetHeader.needsChecksum
+        // Linux's UDP datagram over IPv6 (icmpv6-port-unreachable #3): Ethernet, 40-byte IPv6, UDP at 54.
+        let plain = try Golden.frame("icmpv6-port-unreachable", 3)
+        try #require(plain[14] >> 4 == 6 && plain[20] == 17)
+        func trusts(_ frame: [UInt8], _ header: VirtioNetHeader, ipOffset: Int = 14) -> Bool {
+            frame.withUnsafeBytes { header.trustsChecksum(of: $0, ipOffset: ipOffset) }
+        }
+        #expect(trusts(plain, VirtioNetHeader(flags: needs, checksumStart: 54, checksumOffset: 6)))
+        #expect(!trusts(plain, VirtioNetHeader(flags: needs, checksumStart: 54, checksumOffset: 16)))  // TCP's field in UDP
+        #expect(!trusts(plain, VirtioNetHeader(flags: needs, checksumStart: 34, checksumOffset: 6)))   // where IPv4's would be
+        #expect(!trusts(plain, VirtioNetHeader(flags: needs, checksumStart: 54, checksumOffset: 6), ipOffset: 0))  // TUN framing
+        // The same datagram behind extension headers (ipv6-extension-headers #1): the next header is not UDP.
+        let extended = try Golden.frame("ipv6-extension-headers", 1)
+        try #require(extended[14] >> 4 == 6 && extended[20] != 17)
+        #expect(!trusts(extended, VirtioNetHeader(flags: needs, checksumStart: 54, checksumOffset: 6)))
+    }
+
     @Test("a checksum offset past the frame changes nothing")
     func refusesOffsetsOutside() {
         var frame = [UInt8](repeating: 7, count: 40)

@@ -153,6 +153,8 @@ extension Host {
     /// Proto, Recv-Q, Send-Q, Local Address, Foreign Address, State — listening,
     /// established and TIME_WAIT sockets alike, transparent listeners and intercepted
     /// UDP flows (state FLOW) too; with `verbose`, an `ss -ti` line under each connection.
+    /// Sockets of IPv6 addresses are `tcp6`/`udp6` rows, their endpoints written as Linux's
+    /// netstat does (`2001:db8::2:8000`, `:::*`: no brackets, the address cut to fit the column).
     public func netstat(verbose: Bool = false) -> String {
         var lines = ["Active Internet connections (servers and established)",
                      "Proto Recv-Q Send-Q Local Address           Foreign Address         State"]
@@ -161,27 +163,54 @@ extension Host {
                 + pad(local, 23) + " " + pad(remote, 23) + " " + state
         }
         for listener in tcp.listeners.values.sorted(by: { $0.local.port < $1.local.port }) {
-            lines.append(row("tcp", listener.acceptQueue.count, 0, "\(listener.local)", "0.0.0.0:*", "LISTEN"))
+            lines.append(row(Self.netstatProtocol("tcp", listener.local), listener.acceptQueue.count, 0,
+                             Self.netstatEndpoint(listener.local), Self.netstatWildcard(listener.local), "LISTEN"))
         }
         for listener in tcp.transparentListeners.values.sorted(by: { ($0.local.address, $0.local.port) < ($1.local.address, $1.local.port) }) {
-            let local = listener.local.port == 0 ? "\(listener.local.address):*" : "\(listener.local)"
-            lines.append(row("tcp", listener.pendingFlowCount + listener.acceptQueue.count, 0, local, "0.0.0.0:*",
+            let local = listener.local.port == 0 ? Self.netstatAddress(listener.local.address, port: "*")
+                : Self.netstatEndpoint(listener.local)
+            lines.append(row(Self.netstatProtocol("tcp", listener.local), listener.pendingFlowCount + listener.acceptQueue.count, 0,
+                             local, Self.netstatWildcard(listener.local),
                              listener.intercepts ? "LISTEN (intercepting)" : "LISTEN (transparent)"))
         }
         for info in tcpConnectionInfo() {
-            lines.append(row("tcp", info.receiveQueue, info.sendQueue, "\(info.local)", "\(info.remote)",
-                             info.state.description))
+            lines.append(row(Self.netstatProtocol("tcp", info.local), info.receiveQueue, info.sendQueue,
+                             Self.netstatEndpoint(info.local), Self.netstatEndpoint(info.remote), info.state.description))
             if verbose { lines.append("\t " + info.summary) }
         }
         for (id, state) in udp.sockets.sorted(by: { $0.key < $1.key }) {
             guard let local = state.local else { continue }
             _ = id
-            lines.append(row("udp", state.queuedBytes, 0, "\(local)", "0.0.0.0:*", ""))
+            lines.append(row(Self.netstatProtocol("udp", local), state.queuedBytes, 0, Self.netstatEndpoint(local),
+                             Self.netstatWildcard(local), ""))
         }
         // Intercepted UDP flows: local is the original destination the client addressed.
         for entry in udpFlowTable() {
-            lines.append(row("udp", entry.queued, 0, "\(entry.flow.destination)", "\(entry.flow.client)", "FLOW"))
+            lines.append(row(Self.netstatProtocol("udp", entry.flow.destination), entry.queued, 0,
+                             Self.netstatEndpoint(entry.flow.destination), Self.netstatEndpoint(entry.flow.client), "FLOW"))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `tcp`/`udp` for an IPv4 socket, `tcp6`/`udp6` for an IPv6 one (as Linux's netstat).
+    static func netstatProtocol(_ name: String, _ local: Endpoint) -> String {
+        local.ipv4 != nil ? name : name + "6"
+    }
+
+    /// An endpoint as netstat writes it: `192.0.2.2:80`, `2001:db8::2:80`.
+    static func netstatEndpoint(_ endpoint: Endpoint) -> String {
+        netstatAddress(endpoint.address, port: String(endpoint.port))
+    }
+
+    /// The foreign address of a socket with no peer: `0.0.0.0:*`, or `:::*` for IPv6.
+    static func netstatWildcard(_ local: Endpoint) -> String {
+        local.ipv4 != nil ? "0.0.0.0:*" : ":::*"
+    }
+
+    /// `address:port`, the address cut so that the whole fits netstat's 23 columns (net-tools keeps
+    /// the port whole and shortens the address; an IPv4 endpoint always fits, so it is never cut).
+    static func netstatAddress(_ address: IPAddress, port: String) -> String {
+        let text = address.description
+        return String(text.prefix(max(0, 22 - port.count))) + ":" + port
     }
 }

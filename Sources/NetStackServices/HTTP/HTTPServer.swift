@@ -1,5 +1,5 @@
 public import NetStackCore
-import NetStackWire
+public import NetStackWire
 
 /// What an ``HTTPServer`` has done so far.
 public struct HTTPServerStatistics: Sendable, Equatable {
@@ -143,11 +143,13 @@ public final class HTTPServer: StackApplication {
     /// so a client reading a byte at a time does not cost a disk read per byte.
     private let sendLowWater = 2048
 
-    /// Listens on `port` on every address of `host`, with an accept queue of `backlog`.
-    public init(host: Host, port: UInt16, content: any HTTPContent, backlog: Int = 128) throws(NetError) {
+    /// Listens on `port` of `address` (default 0.0.0.0: every IPv4 address of `host`; `::`: every
+    /// address of both families), with an accept queue of `backlog`.
+    public init(host: Host, address: IPAddress = .v4(.any), port: UInt16, content: any HTTPContent,
+                backlog: Int = 128) throws(NetError) {
         let fd = host.socket(.stream)
         do {
-            try host.bind(fd, to: Endpoint(.any, port))
+            try host.bind(fd, to: Endpoint(address, port))
             try host.listen(fd, backlog: backlog)
         } catch {
             try? host.close(fd, now: .zero)
