@@ -122,4 +122,29 @@ struct HostileIPv6AddressTests {
         expectBounded(lan.r)
         try lan.expectStillWorks()
     }
+
+    @Test("10,000 packets to forward with hop limit 1: none forwarded, each counted, time exceeded at most the limiter's burst")
+    func hopLimitOneForwarded() throws {
+        let lan = HostileRouterLAN()
+        // The attacker makes itself known to R, so that R's answers go out at once.
+        lan.attack(Hostile6.ndp(.neighborSolicitation(target: HostileRouterLAN.r0),
+                                options: NDPOptions(sourceLinkLayerAddress: HostileLAN.attackerMAC),
+                                from: HostileLAN.attacker6, to: HostileRouterLAN.r0.solicitedNodeMulticast))
+        _ = lan.r.sent(on: eth0)
+        let before = lan.r.statistics
+        var exceeded: [[UInt8]] = []
+        for sequence in 0..<10_000 {
+            lan.attack(Hostile6.echoRequest(from: HostileLAN.attacker6, to: HostileRouterLAN.far,
+                                            sequence: UInt16(sequence), hopLimit: 1))
+            if sequence % 500 == 499 { exceeded += Hostile6.icmpv6(type: 3, in: Hostile6.ipv6Packets(lan.r.sent(on: eth0))) }
+        }
+        #expect(exceeded.count > 0 && exceeded.count <= lan.r.config.icmpErrors.burst)
+        #expect(exceeded.allSatisfy { $0[1] == 0 })  // code 0: hop limit exceeded in transit
+        #expect(lan.r.statistics.icmp6RateLimited == before.icmp6RateLimited + 10_000 - exceeded.count)
+        #expect(lan.r.statistics.ip6InHeaderErrors == before.ip6InHeaderErrors + 10_000)
+        #expect(lan.r.statistics.ip6Forwarded == before.ip6Forwarded)
+        #expect(lan.r.sent(on: eth1).isEmpty)
+        expectBounded(lan.r)
+        try lan.expectStillWorks()
+    }
 }
