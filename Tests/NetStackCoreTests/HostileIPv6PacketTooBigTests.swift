@@ -41,6 +41,20 @@ struct HostileIPv6PacketTooBigTests {
         try lan.expectStillWorks()
     }
 
+    @Test("a packet too big quoting a packet B did not send, or one that fit the MTU, is ignored and counted")
+    func quoteNotOurs() throws {
+        let lan = LAN()
+        let before = lan.b.statistics
+        lan.attack(Self.packetTooBig(mtu: 1280, source: IPv6Address("2001:db8::1234")!))  // not B's address
+        lan.attack(Self.packetTooBig(mtu: 1280, source: LAN.a6))                           // A's, not B's
+        lan.attack(Self.packetTooBig(mtu: 1280, payloadLength: 1000))                      // 1,040 bytes fit 1,280
+        #expect(lan.b.pathMTU6(toward: Self.peer) == 1500)
+        #expect(lan.b.pathMTUs6.count == 0)
+        #expect(lan.b.statistics.icmp6InErrors == before.icmp6InErrors + 3)
+        expectBounded(lan.b)
+        try lan.expectStillWorks()
+    }
+
     @Test("a packet too big never raises the path MTU, nor sets it above the link MTU")
     func neverRaised() throws {
         let lan = LAN()

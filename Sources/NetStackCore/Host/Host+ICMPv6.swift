@@ -34,7 +34,10 @@ extension Host {
         case let .packetTooBig(mtu):
             // RFC 8201 §4: never below 1,280; only lowers. The quote must be a packet of ours, and bigger.
             guard let destination = PathMTUCache.destinationToLower(quoted: data, reportedMTU: mtu,
-                                                                    isOwnAddress: { isLocal6($0) }) else { return }
+                                                                    isOwnAddress: { isLocal6($0) }) else {
+                statistics.icmp6InErrors += 1  // not a packet of ours, or one that fit: forged or stale
+                return
+            }
             _ = pathMTUs6.packetTooBig(destination: destination, reportedMTU: mtu,
                                        linkMTU: linkMTU6(toward: destination), now: now)
             deliverICMPv6Error(icmp.message, quote: data, from: header.source)
