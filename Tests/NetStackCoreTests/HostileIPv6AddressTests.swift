@@ -107,6 +107,16 @@ struct HostileIPv6AddressTests {
         try lan.expectStillWorks()
     }
 
+    @Test("echo requests from :: (only NDP may use it, RFC 4862 §5.4) are dropped and counted, none answered")
+    func unspecifiedSource() throws {
+        let lan = LAN()
+        let before = lan.b.statistics
+        #expect(Self.flood(lan, from: .unspecified, to: LAN.b6, count: 500).isEmpty)
+        #expect(lan.b.statistics.ip6InAddressErrors == before.ip6InAddressErrors + 500)
+        expectBounded(lan.b)
+        try lan.expectStillWorks()
+    }
+
     @Test("a router does not forward to a link-local destination, nor from a link-local source")
     func linkLocalNotForwarded() throws {
         let lan = HostileRouterLAN()

@@ -19,7 +19,10 @@ extension Host {
         }
         statistics.icmp6InMessages += 1
         // Only NDP may use a tentative address or come from :: (RFC 4862 §5.4).
-        guard !header.source.isUnspecified, isLocal6(header.destination) || header.destination.isMulticast else { return }
+        guard !header.source.isUnspecified, isLocal6(header.destination) || header.destination.isMulticast else {
+            statistics.ip6InAddressErrors += 1
+            return
+        }
         let data = UnsafeRawBufferPointer(rebasing: message[ICMPv6Header.length...])
         switch icmp.message {
         case let .echoRequest(identifier, sequence):
