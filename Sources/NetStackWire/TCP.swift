@@ -127,7 +127,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     /// header quoted in an ICMP error (then at least the full header must be
     /// present). Costs one walk over at most 40 option bytes; allocates nothing.
     ///
-    /// - Throws: the same errors as ``parse(_:source:destination:)`` but `.badChecksum`.
+    /// - Throws: the same errors as `parse(_:source:destination:)` but `.badChecksum`.
     public static func parse(_ segment: UnsafeRawBufferPointer) throws(WireError) -> TCPHeader {
         let dataOffset = try checkedDataOffset(segment)
         return try parseFields(segment, dataOffset: dataOffset)

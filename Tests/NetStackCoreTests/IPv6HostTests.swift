@@ -45,6 +45,74 @@ struct IPv6HostTests {
         #expect(probes.allSatisfy { $0.header.destination.isSolicitedNodeMulticast })
     }
 
+    @Test("before probing an address, the host joins its solicited-node group with an MLDv2 report (RFC 4862 §5.4.2)")
+    func mldReportBeforeDAD() throws {
+        let lan = IPv6LAN()
+        let sent = lan.ipv6Sent(by: "A")
+        let reportIndex = try #require(sent.firstIndex { $0.header.destination == .allMLDv2Routers })
+        let report = sent[reportIndex]
+        #expect(report.header.hopLimit == 1 && report.header.nextHeader == .ipv6HopByHop)
+        let chain = try report.packet.withUnsafeBytes { try IPv6ExtensionHeaders.walk($0) }
+        #expect(chain.upperLayerProtocol == .icmpv6 && chain.routerAlert == 0)
+        let parsed = try report.packet.withUnsafeBytes {
+            try MLDv2Report.parse(UnsafeRawBufferPointer(rebasing: $0[chain.upperLayerOffset...]), source: report.header.source,
+                                  destination: report.header.destination, hopLimit: report.header.hopLimit)
+        }
+        let group = try #require(parsed.records.first)
+        #expect(group.type == MLDv2RecordType.changeToExclude.rawValue && group.multicastAddress.isSolicitedNodeMulticast)
+        let probeIndex = try #require(sent.firstIndex {
+            $0.header.source.isUnspecified && $0.packet[40] == 135 && $0.header.destination == group.multicastAddress
+        })
+        #expect(reportIndex < probeIndex)
+    }
+
+    /// A router advertisement from fe80::1 (Lab.macR0) with one prefix, as radvd sends it.
+    static func routerAdvertisement(hopLimit: UInt8 = 255, lifetime: UInt16 = 1800, mtu: UInt32? = 1400) -> [UInt8] {
+        let router = IPv6Address("fe80::1")!
+        let prefix = NDPPrefixInformation(prefix: IPv6Address("2001:db8:1::")!, prefixLength: 64, validLifetime: 86_400,
+                                          preferredLifetime: 14_400)
+        let packet = NDPPacket(.routerAdvertisement(NDPRouterAdvertisement(routerLifetime: lifetime)),
+                               options: NDPOptions(sourceLinkLayerAddress: Lab.macR0, prefixes: [prefix], mtu: mtu))
+        var bytes = [UInt8](repeating: 0, count: 40 + packet.encodedLength)
+        bytes.withUnsafeMutableBytes { buffer in
+            IPv6Header(source: router, destination: .allNodes, nextHeader: .icmpv6, payloadLength: packet.encodedLength,
+                       hopLimit: hopLimit).emit(into: buffer)
+            packet.emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[40...]), source: router, destination: .allNodes)
+        }
+        return Build.ethernet(to: IPv6Address.allNodes.multicastMAC, from: Lab.macR0, type: .ipv6, bytes)
+    }
+
+    @Test("SLAAC: a router solicitation goes out; an advertisement gives a default route, the link MTU and an RFC 7217 address that passes DAD")
+    func addressAutoconfiguration() throws {
+        let host = makeHost("A", [Port("eth0", Lab.macA, nil)])
+        host.enableAddressAutoconfiguration(on: eth0, now: .zero)
+        let solicitations = host.run(until: .seconds(2)).filter { $0.frame.count > 54 && $0.frame[54] == 133 }
+        #expect(!solicitations.isEmpty)
+        host.feed(Self.routerAdvertisement(), at: .seconds(2))
+        _ = host.run(until: .seconds(5))
+        let formed = try #require(host.addresses6.first { $0.origin == .autoconfigured })
+        #expect(IPv6Network("2001:db8:1::/64")!.contains(formed.address) && formed.state == .preferred)
+        #expect(host.routes6.peek(IPv6Address("2001:db8:99::1")!)?.gateway == IPv6Address("fe80::1")!)
+        #expect(host.pathMTU6(toward: IPv6Address("2001:db8:99::1")!) == 1400)
+        // The same host, another key: another identifier (stable per host, not derived from the MAC).
+        let other = makeHost("A", [Port("eth0", Lab.macA, nil)]) { $0.randomSeed = 99 }
+        other.enableAddressAutoconfiguration(on: eth0, now: .zero)
+        other.feed(Self.routerAdvertisement(), at: .seconds(2))
+        _ = other.run(until: .seconds(5))
+        #expect(other.addresses6.first { $0.origin == .autoconfigured }?.address != formed.address)
+    }
+
+    @Test("a router advertisement that did not come from the link (hop limit below 255) changes nothing and is counted")
+    func offLinkAdvertisementIgnored() {
+        let host = makeHost("A", [Port("eth0", Lab.macA, nil)])
+        host.enableAddressAutoconfiguration(on: eth0, now: .zero)
+        host.feed(Self.routerAdvertisement(hopLimit: 64), at: .seconds(1))
+        _ = host.run(until: .seconds(4))
+        #expect(host.statistics.ndpInvalid == 1)
+        #expect(!host.addresses6.contains { $0.origin == .autoconfigured })
+        #expect(host.routes6.defaultRouters.isEmpty)
+    }
+
     @Test("an address is tentative until DAD ends, and a host that already holds it makes it a duplicate")
     func duplicateAddress() throws {
         let lan = IPv6LAN()

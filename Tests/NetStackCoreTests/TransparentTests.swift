@@ -346,3 +346,38 @@ struct TransparentUDPTests {
         #expect(from == IPv4Address(203, 0, 113, 200) && sequence == 1)
     }
 }
+
+@Suite("Transparent termination over IPv6 on a TUN")
+struct TransparentIPv6Tests {
+    @Test("a TCP connection to any IPv6 address arriving on the TUN is intercepted, accepted and carries data both ways")
+    func interceptsIPv6() throws {
+        let pair = TunnelPair()
+        pair.client.assign(IPv6Address("2001:db8::1")!, prefixLength: 64, to: TunnelPair.tun, now: .zero)
+        pair.proxy.assign(IPv6Address("2001:db8::2")!, prefixLength: 64, to: TunnelPair.tun, now: .zero)
+        pair.client.setDefaultGateway6(IPv6Address("2001:db8::2")!, interface: TunnelPair.tun)
+        // The wildcard listener bound to `::`, port 0: both families.
+        let listener = pair.proxy.socket(.stream)
+        try pair.proxy.setOption(listener, .transparent(true))
+        try pair.proxy.setOption(listener, .interceptHandshakes(true))
+        try pair.proxy.bind(listener, to: Endpoint(IPv6Address.unspecified, 0))
+        try pair.proxy.listen(listener, backlog: 8)
+        let remote = Endpoint(IPv6Address("2001:db8:ffff::7")!, 443)
+        let client = try pair.connect(to: remote)
+        pair.run()
+        let request = try #require(try pair.proxy.nextFlowRequest(listener))
+        #expect(request.destination == remote)
+        #expect(request.client.address == .v6(IPv6Address("2001:db8::1")!))
+        let accepted = try pair.proxy.acceptFlow(listener, request, now: pair.now)
+        pair.run()
+        try send(pair.client, client, "hello over six", now: pair.now)
+        pair.run()
+        #expect(receive(pair.proxy, accepted, now: pair.now) == "hello over six")
+        try send(pair.proxy, accepted, "and back", now: pair.now)
+        pair.run()
+        #expect(receive(pair.client, client, now: pair.now) == "and back")
+        // An IPv4 attempt reaches the same `::` listener (no IPV6_V6ONLY).
+        _ = try pair.connect()
+        pair.run()
+        #expect(try pair.proxy.nextFlowRequest(listener)?.destination == TunnelPair.remote)
+    }
+}

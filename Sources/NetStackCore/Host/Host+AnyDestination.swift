@@ -29,4 +29,12 @@ extension Host {
         statistics.inAnyDestination += 1
         return true
     }
+
+    /// ``acceptsAnyDestination(_:on:)`` for an IPv6 `destination`: unicast, not link-local. Counts it. O(1).
+    func acceptsAnyDestination6(_ destination: IPv6Address, on interface: InterfaceID?) -> Bool {
+        guard let interface, !anyDestinationInterfaces.isEmpty, anyDestinationInterfaces.contains(interface.index),
+              !destination.isMulticast, !destination.isUnspecified, !destination.isLinkLocal else { return false }
+        statistics.inAnyDestination += 1
+        return true
+    }
 }

@@ -11,6 +11,16 @@ extension Host {
             ndpInput(message, header: header, on: interface)
             return
         }
+        if message.count >= 28, message[0] == 130, let interface {
+            // An MLD query (RFC 3810 §5.1: 28 bytes at least); its checksum is checked first.
+            guard (try? ICMPv6Header.parse(message, source: header.source, destination: header.destination)) != nil else {
+                statistics.icmp6InErrors += 1
+                return
+            }
+            statistics.icmp6InMessages += 1
+            mldQueryInput(header: header, on: interface)
+            return
+        }
         let icmp: ICMPv6Header
         do { icmp = try ICMPv6Header.parse(message, source: header.source, destination: header.destination) } catch {
             statistics.icmp6InErrors += 1
@@ -19,7 +29,9 @@ extension Host {
         }
         statistics.icmp6InMessages += 1
         // Only NDP may use a tentative address or come from :: (RFC 4862 §5.4).
-        guard !header.source.isUnspecified, isLocal6(header.destination) || header.destination.isMulticast else {
+        guard !header.source.isUnspecified,
+              isLocal6(header.destination) || header.destination.isMulticast
+                || interface.map({ anyDestinationInterfaces.contains($0.index) }) == true else {
             statistics.ip6InAddressErrors += 1
             return
         }

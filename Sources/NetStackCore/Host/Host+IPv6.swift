@@ -16,7 +16,10 @@ extension Host {
         let key = withUnsafeBytes(of: (secret.0.bigEndian, secret.1.bigEndian)) { Array($0) }
         let mac = adapters[interface.index].mac.rawValue
         let netIface = (0..<6).map { UInt8(truncatingIfNeeded: mac >> (40 - 8 * $0)) }
-        var state = IPv6InterfaceState(addresses: IPv6AddressList(config: config.ipv6.addresses,
+        var addressConfig = config.ipv6.addresses
+        // A link without link-layer addresses (a TUN) has no neighbour discovery, so no DAD (as Linux's IFF_NOARP).
+        if adapters[interface.index].medium != .ethernet { addressConfig.dupAddrDetectTransmits = 0 }
+        var state = IPv6InterfaceState(addresses: IPv6AddressList(config: addressConfig,
                                                                   identifiers: StableInterfaceIdentifier(secretKey: key),
                                                                   netIface: netIface))
         if adapters[interface.index].medium == .ethernet {
@@ -176,7 +179,15 @@ extension Host {
 
     /// The MTU of the link the route to `destination` leaves by.
     func linkMTU6(toward destination: IPv6Address) -> Int {
-        route6(toward: destination).map { adapters[$0.interface.index].mtu } ?? adapters.first?.mtu ?? 1500
+        guard let route = route6(toward: destination) else { return adapters.first?.mtu ?? 1500 }
+        return linkMTU6(of: route.interface)
+    }
+
+    /// `interface`'s IPv6 link MTU: the device's, or less when a router advertised less (RFC 4861 §6.3.4).
+    func linkMTU6(of interface: InterfaceID) -> Int {
+        let device = adapters[interface.index].mtu
+        guard interface.index < interfaces6.count, let advertised = interfaces6[interface.index]?.advertisedMTU else { return device }
+        return min(device, advertised)
     }
 
     // MARK: Output
@@ -317,7 +328,8 @@ extension Host {
                 return
             }
         }
-        guard accepts6(header.destination, on: interface) || tentativeNDPTarget(header) else {
+        guard accepts6(header.destination, on: interface) || tentativeNDPTarget(header)
+                || acceptsAnyDestination6(header.destination, on: interface) else {
             if config.forwarding, let interface, !header.destination.isMulticast {
                 forward6(packet, header: header, from: interface)
             } else {
@@ -467,7 +479,7 @@ extension Host {
                             arrivedOn: interface)
             return
         }
-        let mtu = adapters[route.interface.index].mtu
+        let mtu = linkMTU6(of: route.interface)
         guard packet.count <= mtu else {
             statistics.ip6InTooBigErrors += 1
             sendICMPv6Error(.packetTooBig(mtu: UInt32(mtu)), about: packet, arrivedOn: interface)

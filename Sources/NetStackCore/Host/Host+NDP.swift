@@ -93,6 +93,13 @@ extension Host {
         neighborCache6.applyRouterAdvertisement(reachableTime: advertisement.reachableTime,
                                                 retransTimer: advertisement.retransmitTimer, random: nextRandom6())
         routes6.applyRouterLifetime(advertisement.routerLifetime, from: header.source, interface: interface, now: now)
+        if let mtu = options.mtu {
+            // RFC 4861 §6.3.4: an MTU below 1,280 or above the device's own is ignored.
+            let value = Int(mtu)
+            if value >= IPv6Header.minimumMTU && value <= adapters[interface.index].mtu {
+                interfaces6[interface.index]?.advertisedMTU = value
+            }
+        }
         for prefix in options.prefixes {
             routes6.applyPrefixInformation(prefix, interface: interface, now: now)
             guard interfaces6[interface.index]?.autoconfigure == true else { continue }
@@ -203,6 +210,8 @@ extension Host {
             for event in events {
                 switch event {
                 case let .sendDADSolicitation(address):
+                    // Join the solicited-node group before probing it (RFC 4862 §5.4.2).
+                    sendMLDReport([address.solicitedNodeMulticast], type: .changeToExclude, on: interface)
                     sendNeighborSolicitation(for: address, on: interface, unicastTo: nil, dad: true)
                 case let .removed(address):
                     // An address whose valid lifetime ended: its on-link route stays with the prefix's own lifetime.

@@ -46,4 +46,8 @@ struct IPv6InterfaceState {
     /// Router solicitations still to send, and when the next goes (RFC 4861 §6.3.7).
     var routerSolicitationsLeft = 0
     var nextRouterSolicitation: Instant?
+    /// When this interface last answered an MLD query (at most one answer a second).
+    var lastMLDReport: Instant?
+    /// The link MTU a router advertised (RFC 4861 §6.3.4), when it is below the device's; nil otherwise.
+    var advertisedMTU: Int?
 }

@@ -70,8 +70,16 @@ extension Host {
     func transparentListener(for local: Endpoint) -> TCPListenQueue? {
         let table = tcp.transparentListeners
         guard !table.isEmpty else { return nil }
-        return table[local] ?? table[Endpoint(.any, local.port)] ?? table[Endpoint(local.address, 0)]
-            ?? table[Endpoint(.any, 0)]
+        let any = local.address.unspecifiedOfSameFamily
+        return table[local] ?? table[Endpoint(any, local.port)] ?? dualStack(table, port: local.port, for: local)
+            ?? table[Endpoint(local.address, 0)] ?? table[Endpoint(any, 0)] ?? dualStack(table, port: 0, for: local)
+    }
+
+    /// A listener bound to `::` takes IPv4 connections too, unless IPV6_V6ONLY (RFC 3493 §5.3).
+    private func dualStack(_ table: [Endpoint: TCPListenQueue], port: UInt16, for local: Endpoint) -> TCPListenQueue? {
+        guard local.address.isIPv4, let listener = table[Endpoint(IPv6Address.unspecified, port)],
+              !listener.options.v6Only else { return nil }
+        return listener
     }
 
     /// A segment for an intercepting listener: a SYN is held and queued to be

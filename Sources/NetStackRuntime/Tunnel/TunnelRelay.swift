@@ -131,7 +131,8 @@ public final class TunnelRelay: DescriptorWatchingApplication, ServiceStatistics
         do throws(NetError) {
             try host.setOption(fd, .transparent(true))
             try host.setOption(fd, .interceptHandshakes(true))
-            try host.bind(fd, to: Endpoint(.any, 0))
+            // `::`, port 0: every address of both families, every port.
+            try host.bind(fd, to: Endpoint(IPv6Address.unspecified, 0))
             try host.listen(fd, backlog: min(config.maxFlows, 4096))
         } catch {
             try? host.close(fd, now: .zero)
