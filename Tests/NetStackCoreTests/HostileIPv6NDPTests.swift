@@ -117,6 +117,10 @@ struct HostileIPv6NDPTests {
         let addresses = lan.b.addresses6.filter { $0.interface == eth0 }
         #expect(addresses.count == lan.b.config.ipv6.addresses.maxAddresses)
         #expect(addresses.contains { $0.address == LAN.b6 && $0.state == .preferred })
+        // Counted: every prefix past the bounds (1,000 prefixes and 1,000 default routes offered).
+        #expect(lan.b.routes6.learnedRoutesRefused == 2000 - lan.b.routes6.maxLearnedRoutes)
+        let refused = try #require(lan.b.interfaces6[eth0.index]?.addresses.addressesRefused)
+        #expect(refused == 1000 - (addresses.count - 2))  // B's own two (global and link-local) were there first
         expectBounded(lan.b)
         // The SLAAC addresses pass DAD (nobody else has them), and nothing grows meanwhile.
         lan.wires.run(until: lan.wires.now + .seconds(3))
