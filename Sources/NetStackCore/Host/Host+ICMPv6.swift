@@ -31,7 +31,10 @@ extension Host {
         // Only NDP may use a tentative address or come from :: (RFC 4862 §5.4).
         guard !header.source.isUnspecified,
               isLocal6(header.destination) || header.destination.isMulticast
-                || interface.map({ anyDestinationInterfaces.contains($0.index) }) == true else { return }
+                || interface.map({ anyDestinationInterfaces.contains($0.index) }) == true else {
+            statistics.ip6InAddressErrors += 1
+            return
+        }
         let data = UnsafeRawBufferPointer(rebasing: message[ICMPv6Header.length...])
         switch icmp.message {
         case let .echoRequest(identifier, sequence):
@@ -46,7 +49,10 @@ extension Host {
         case let .packetTooBig(mtu):
             // RFC 8201 §4: never below 1,280; only lowers. The quote must be a packet of ours, and bigger.
             guard let destination = PathMTUCache.destinationToLower(quoted: data, reportedMTU: mtu,
-                                                                    isOwnAddress: { isLocal6($0) }) else { return }
+                                                                    isOwnAddress: { isLocal6($0) }) else {
+                statistics.icmp6InErrors += 1  // not a packet of ours, or one that fit: forged or stale
+                return
+            }
             _ = pathMTUs6.packetTooBig(destination: destination, reportedMTU: mtu,
                                        linkMTU: linkMTU6(toward: destination), now: now)
             deliverICMPv6Error(icmp.message, quote: data, from: header.source)

@@ -469,6 +469,7 @@ extension Host {
             return
         }
         guard header.hopLimit > 1 else {
+            statistics.ip6InHeaderErrors += 1  // as Linux's ip6_forward counts it (InHdrErrors)
             sendICMPv6Error(.timeExceeded(code: 0), about: packet, arrivedOn: interface)
             return
         }

@@ -107,6 +107,8 @@ public struct IPv6AddressList: Sendable {
     public let networkID: [UInt8]
     /// The addresses, in the order they were added (a DAD retry takes its predecessor's place).
     public private(set) var addresses: [IPv6InterfaceAddress] = []
+    /// Addresses not added because ``IPv6AddressConfig/maxAddresses`` were held.
+    public private(set) var addressesRefused = 0
 
     /// An empty list whose SLAAC and link-local addresses use `identifiers` with `netIface`
     /// (the interface's MAC address bytes, say) and `networkID`.
@@ -148,7 +150,9 @@ public struct IPv6AddressList: Sendable {
     public mutating func add(_ address: IPv6Address, prefixLength: Int, origin: IPv6InterfaceAddress.Origin = .manual,
                              validLifetime: Duration? = nil, preferredLifetime: Duration? = nil,
                              dadCounter: Int = 0, now: Instant, random: Double) -> Bool {
-        guard addresses.count < config.maxAddresses, !addresses.contains(where: { $0.address == address }) else {
+        guard !addresses.contains(where: { $0.address == address }) else { return false }
+        guard addresses.count < config.maxAddresses else {
+            addressesRefused += 1
             return false
         }
         addresses.append(tentative(address, prefixLength: prefixLength, origin: origin, validLifetime: validLifetime,

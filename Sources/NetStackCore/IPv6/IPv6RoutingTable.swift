@@ -85,6 +85,8 @@ public struct IPv6RoutingTable: Sendable {
     /// together): a flood of spoofed RAs or prefix options adds no more. Linux bounds its
     /// table only loosely (route/max_size); 64 is far above what a real link advertises.
     public var maxLearnedRoutes = 64
+    /// New routes from router advertisements refused because ``maxLearnedRoutes`` were held.
+    public private(set) var learnedRoutesRefused = 0
 
     /// An empty table.
     public init() {}
@@ -206,7 +208,7 @@ public struct IPv6RoutingTable: Sendable {
             }
             learned += 1
         }
-        if learned < maxLearnedRoutes { add(route) }
+        if learned < maxLearnedRoutes { add(route) } else { learnedRoutesRefused += 1 }
     }
 
     /// Removes the default routes through `router` (its IsRouter flag went false, §7.2.5,
