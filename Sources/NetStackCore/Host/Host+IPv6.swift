@@ -85,6 +85,12 @@ extension Host {
     /// The neighbour cache's entries, sorted (for `netstack neigh`). Allocates.
     public var neighborEntries6: [NeighborEntry] { neighborCache6.allEntries }
 
+    /// Adds a permanent neighbour entry (`ip -6 neigh add … lladdr … nud permanent`): never
+    /// probed, never evicted. O(log n).
+    public func addStaticNeighbor6(_ address: IPv6Address, mac: MACAddress, interface: InterfaceID) {
+        neighborCache6.addPermanent(NeighborKey(address, on: interface), linkAddress: mac)
+    }
+
     /// True when `address` is this host's (assigned, not tentative), or `::1`. No allocation.
     func isLocal6(_ address: IPv6Address) -> Bool {
         if address.isLoopback { return true }
