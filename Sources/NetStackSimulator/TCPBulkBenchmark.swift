@@ -23,24 +23,27 @@ public final class TCPBulkBenchmark {
     public private(set) var bytesReceived = 0
     public private(set) var framesMoved = 0
 
-    /// Two hosts, a listener on the receiver, and a connection established.
+    /// Two hosts, a listener on the receiver, and a connection established: over IPv4
+    /// (192.0.2.1 → 192.0.2.2), or with `ipv6` over IPv6 (2001:db8::1 → 2001:db8::2, the
+    /// hosts dual-stack, DAD off, static neighbour entries).
     public init(mtu: Int = 1500, bufferSize: Int = 256 * 1024, tick: Duration = .microseconds(10),
-                congestion: CongestionAlgorithm = .cubic) throws(NetError) {
+                congestion: CongestionAlgorithm = .cubic, ipv6: Bool = false) throws(NetError) {
         self.mtu = mtu
         self.tick = tick
         var tcp = TCPConfig()
         tcp.socketDefaults.sendBufferSize = bufferSize
         tcp.socketDefaults.receiveBufferSize = bufferSize
         tcp.socketDefaults.congestion = congestion
-        let hosts = BackToBackHosts(mtu: mtu, tcp: tcp)
+        let hosts = BackToBackHosts(mtu: mtu, tcp: tcp, ipv6: ipv6)
         sender = hosts.first
         receiver = hosts.second
         chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         listenerFD = receiver.socket(.stream)
-        try receiver.bind(listenerFD, to: Endpoint(.any, 5001))
+        try receiver.bind(listenerFD, to: ipv6 ? Endpoint(IPv6Address.unspecified, 5001) : Endpoint(.any, 5001))
         try receiver.listen(listenerFD, backlog: 1)
         senderFD = sender.socket(.stream)
-        try sender.connect(senderFD, to: Endpoint(BackToBackHosts.secondAddress, 5001), now: now)
+        let server = ipv6 ? Endpoint(BackToBackHosts.secondAddress6, 5001) : Endpoint(BackToBackHosts.secondAddress, 5001)
+        try sender.connect(senderFD, to: server, now: now)
         for _ in 0..<20 where receiverFD == nil { round(sending: false) }
         guard receiverFD != nil else { throw .timedOut }
     }

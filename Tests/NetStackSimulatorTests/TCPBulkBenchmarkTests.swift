@@ -24,4 +24,15 @@ struct TCPBulkBenchmarkTests {
         let info = try #require(bench.sender.tcpConnectionInfo().first { $0.state == .established })
         #expect(info.sendBufferSize == 256 << 10, "min RTT 0: a measured BDP of 0 gives no reason to grow")
     }
+
+    @Test("the IPv6 bulk transfer carries every byte over IPv6, none over IPv4, overrunning no ring")
+    func ipv6Transfer() throws {
+        let bench = try TCPBulkBenchmark(ipv6: true)
+        bench.transfer(16 << 20)
+        #expect(bench.bytesReceived == 16 << 20)
+        #expect(bench.sender.statistics.ip6OutRequests > (16 << 20) / 1500)
+        #expect(bench.sender.statistics.outRequests == 0 && bench.receiver.statistics.outRequests == 0)
+        #expect(bench.receiver.adapters[0].counters.rxMissed == 0)
+        #expect(bench.sender.statistics.ip6OutDiscards == 0)
+    }
 }

@@ -88,14 +88,27 @@ extension Host {
     /// The neighbour cache's entries, sorted (for `netstack neigh`). Allocates.
     public var neighborEntries6: [NeighborEntry] { neighborCache6.allEntries }
 
-    /// True when `address` is this host's (assigned, not tentative), or `::1`. No allocation.
+    /// Adds a permanent neighbour entry (`ip -6 neigh add … lladdr … nud permanent`): never
+    /// probed, never evicted. O(log n).
+    public func addStaticNeighbor6(_ address: IPv6Address, mac: MACAddress, interface: InterfaceID) {
+        neighborCache6.addPermanent(NeighborKey(address, on: interface), linkAddress: mac)
+    }
+
+    /// True when `address` is this host's (assigned, not tentative), or `::1`. O(addresses),
+    /// no allocation: a scan of `localAddresses6`.
     func isLocal6(_ address: IPv6Address) -> Bool {
         if address.isLoopback { return true }
-        for state in interfaces6 {
-            guard let list = state?.addresses.addresses else { continue }
-            for entry in list where entry.address == address { return entry.isAssigned }
-        }
+        for entry in localAddresses6 where entry.address == address { return entry.assigned }
         return false
+    }
+
+    /// Refills `localAddresses6` from `interfaces6` (after any change to it). O(addresses);
+    /// allocates only when the host has more addresses than ever before.
+    func rebuildLocalAddresses6() {
+        localAddresses6.removeAll(keepingCapacity: true)
+        for state in interfaces6 {
+            for entry in state?.addresses.addresses ?? [] { localAddresses6.append((entry.address, entry.isAssigned)) }
+        }
     }
 
     /// The state of `address` if it is one of `interface`'s.
@@ -224,7 +237,9 @@ extension Host {
         }
         let interface = route.interface
         guard let from = source ?? sourceAddress6(toward: destination, on: interface) else { throw .addressNotAvailable }
-        let mtu = pathMTU6(toward: destination)
+        // The route in hand gives the link MTU: `pathMTU6(toward:)` would look it up again.
+        let mtu = max(IPv6Header.minimumMTU, pathMTUs6.pathMTU(to: destination, linkMTU: adapters[interface.index].mtu,
+                                                              now: now))
         let header = IPv6Header(source: from, destination: destination, nextHeader: nextHeader,
                                 payloadLength: payloadLength, hopLimit: hopLimit ?? config.defaultTTL,
                                 trafficClass: trafficClass)
@@ -337,6 +352,13 @@ extension Host {
             }
             return
         }
+        if !header.nextHeader.isIPv6ExtensionHeader {
+            // The common case, no extension header: nothing to reassemble or walk, the upper
+            // layer starts after the fixed header (what the walk would find, without its passes).
+            deliver6(packet, header: header, upperLayer: header.nextHeader, at: IPv6Header.length,
+                     nextHeaderField: 6, from: interface)
+            return
+        }
         if IPv6Reassembler.fragmentHeaderOffset(in: packet) != nil {
             // Before the walk: a first fragment may cut the header chain short (RFC 7112).
             if reassemble6(packet, on: interface) { return }
@@ -385,10 +407,18 @@ extension Host {
     /// Hands a whole datagram (not a fragment) to its upper layer.
     func deliver6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, chain: IPv6ExtensionHeaders,
                   from interface: InterfaceID?) {
+        deliver6(packet, header: header, upperLayer: chain.upperLayerProtocol, at: chain.upperLayerOffset,
+                 nextHeaderField: chain.upperLayerNextHeaderOffset, from: interface)
+    }
+
+    /// Hands a whole datagram to `upperLayer`, whose header starts at `offset` and was named by
+    /// the Next Header field at `nextHeaderField` (a parameter problem's pointer).
+    func deliver6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, upperLayer: IPProtocol, at offset: Int,
+                  nextHeaderField: Int, from interface: InterfaceID?) {
         statistics.ip6InDelivers += 1
-        let payload = UnsafeRawBufferPointer(rebasing: packet[chain.upperLayerOffset..<header.totalLength])
+        let payload = UnsafeRawBufferPointer(rebasing: packet[offset..<header.totalLength])
         let multicast = header.destination.isMulticast
-        switch chain.upperLayerProtocol {
+        switch upperLayer {
         case .icmpv6: icmpv6Input(payload, header: header, packet: packet, from: interface)
         case .tcp:
             tcpInput(payload, source: .v6(header.source), destination: .v6(header.destination), ip: nil,
@@ -401,7 +431,7 @@ extension Host {
         default:
             statistics.ip6InUnknownProtocols += 1
             sendICMPv6Error(.parameterProblem(code: ICMPv6ParameterProblemCode.unrecognizedNextHeader.rawValue,
-                                              pointer: UInt32(chain.upperLayerNextHeaderOffset)),
+                                              pointer: UInt32(nextHeaderField)),
                             about: packet, arrivedOn: interface)
         }
     }
@@ -492,6 +522,19 @@ extension Host {
             _ = IPv6Header.decrementHopLimit(in: buffer)
             sendToLink6(UnsafeRawBufferPointer(buffer), on: route.interface, nextHop: route.nextHop(for: header.destination),
                         forwarded: true)
+        }
+    }
+}
+
+extension IPProtocol {
+    /// True for the headers ``IPv6ExtensionHeaders/walk(_:maximumHeaderCount:)`` walks through:
+    /// hop-by-hop, routing, fragment, destination options and authentication.
+    fileprivate var isIPv6ExtensionHeader: Bool {
+        // The numbers themselves (0, 43, 44, 60, 51): the named constants live in another module,
+        // and reading them costs a call each on every packet.
+        switch rawValue {
+        case 0, 43, 44, 60, 51: true
+        default: false
         }
     }
 }

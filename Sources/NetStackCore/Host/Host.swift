@@ -79,7 +79,12 @@ public final class Host {
     /// The routing table (`route`).
     @exclusivity(unchecked) public internal(set) var routes = RoutingTable()
     /// IPv6 state by interface index (nil: IPv6 not enabled there): addresses, DAD, router discovery.
-    @exclusivity(unchecked) var interfaces6: [IPv6InterfaceState?] = []
+    @exclusivity(unchecked) var interfaces6: [IPv6InterfaceState?] = [] {
+        didSet { rebuildLocalAddresses6() }
+    }
+    /// Every interface's IPv6 addresses in `interfaces6`'s order, flat, with whether each may
+    /// be used: `isLocal6` scans this on every packet instead of the per-interface lists.
+    @exclusivity(unchecked) var localAddresses6: [(address: IPv6Address, assigned: Bool)] = []
     /// The IPv6 routing table (`route -6`).
     @exclusivity(unchecked) public internal(set) var routes6 = IPv6RoutingTable()
     /// The IPv6 neighbour cache (`ip -6 neigh`, Host+NDP.swift).

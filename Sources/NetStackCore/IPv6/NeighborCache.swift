@@ -38,6 +38,10 @@ public struct NeighborCache: Sendable {
     public private(set) var evictions = 0
     /// Packets dropped because the queue they waited in was full or its entry evicted.
     public private(set) var pendingDropped = 0
+    /// The last answer `linkAddressForSending` gave without changing its entry, and until when
+    /// it holds: a run of packets to one neighbour costs one hash lookup, not one each (as
+    /// the ARP cache's `recent`). Forgotten whenever any entry or ReachableTime changes.
+    private var recent: (key: NeighborKey, linkAddress: MACAddress, until: Instant)?
 
     /// An empty cache. `random` in 0..<1 (the caller's random source) picks ReachableTime.
     public init(config: NeighborConfig = NeighborConfig(), random: Double) {
@@ -76,6 +80,7 @@ public struct NeighborCache: Sendable {
     public mutating func applyRouterAdvertisement(reachableTime milliseconds: UInt32, retransTimer: UInt32,
                                                   random: Double) {
         if milliseconds != 0, Duration.milliseconds(milliseconds) != config.baseReachableTime {
+            recent = nil
             config.baseReachableTime = .milliseconds(milliseconds)
             reachableTime = Self.randomised(config.baseReachableTime, random)
         }
@@ -84,6 +89,7 @@ public struct NeighborCache: Sendable {
 
     /// Picks ReachableTime afresh (RFC 4861 §6.3.2 asks for this at least every few hours). O(1).
     public mutating func rerandomiseReachableTime(random: Double) {
+        recent = nil
         reachableTime = Self.randomised(config.baseReachableTime, random)
     }
 
@@ -91,6 +97,7 @@ public struct NeighborCache: Sendable {
 
     /// Sets `entry`, its deadline and its eviction rank. Amortised O(log n).
     private mutating func store(_ entry: NeighborEntry) {
+        recent = nil
         let key = entry.key
         entries[key] = entry
         let lifetime = config.staleLifetime
@@ -113,6 +120,7 @@ public struct NeighborCache: Sendable {
 
     /// Removes `key`'s entry and deadlines; returns the packets that waited for it.
     private mutating func drop(_ key: NeighborKey) -> [PendingPacket] {
+        recent = nil
         entries[key] = nil
         timers.cancel(key)
         evictionOrder.cancel(key)
@@ -143,6 +151,7 @@ public struct NeighborCache: Sendable {
     /// a REACHABLE one past ReachableTime counts as STALE. For the per-packet path:
     /// one hash lookup, no allocation.
     mutating func linkAddressForSending(to key: NeighborKey, now: Instant) -> MACAddress? {
+        if let recent, recent.key == key, now < recent.until { return recent.linkAddress }
         guard let index = entries.index(forKey: key) else { return nil }
         let entry = entries.values[index]
         switch entry.state {
@@ -152,6 +161,11 @@ public struct NeighborCache: Sendable {
             if !entry.used {
                 entries.values[index].used = true
                 if entry.state != .permanent { store(entries.values[index]) }
+            }
+            // Until REACHABLE runs out, or for good: only `store`, `drop` (which forget this) or
+            // time change what the next call answers.
+            if let linkAddress = entry.linkAddress {
+                recent = (key, linkAddress, entry.state == .reachable ? entry.since + reachableTime : Instant(nanoseconds: .max))
             }
             return entry.linkAddress
         case .reachable, .stale:
@@ -241,6 +255,7 @@ public struct NeighborCache: Sendable {
             entry.since = now
             store(entry)
         } else {
+            recent = nil
             entries[key] = entry
         }
         return wasIncomplete ? takePending(key) : []

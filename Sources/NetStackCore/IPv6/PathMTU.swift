@@ -51,7 +51,8 @@ public struct PathMTUCache: Sendable {
     /// The path MTU toward `destination`: the learned one while it is younger than
     /// ``agingInterval``, never above `linkMTU` (the MTU of the interface the route uses). O(1) average.
     public func pathMTU(to destination: IPv6Address, linkMTU: Int, now: Instant) -> Int {
-        guard let entry = entries[destination], now < entry.expires else { return linkMTU }
+        // Empty (no packet too big heard): no hash on the per-packet path.
+        guard !entries.isEmpty, let entry = entries[destination], now < entry.expires else { return linkMTU }
         return min(entry.mtu, linkMTU)
     }
 
