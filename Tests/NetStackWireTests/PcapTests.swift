@@ -7,6 +7,7 @@ import Testing
 /// offsets 0, 976, 1480 and 2456, plus the reply's first).
 private let expectedFrameCounts: [String: Int] = [
     "arp-icmp-echo": 6,  // ARP request and reply, two echo request/reply pairs
+    "dns-aaaa": 6,  // dnsmasq over IPv6: AAAA, AAAA through a CNAME, then A
     "dns-query": 4,  // two queries, two answers
     "icmp-frag-needed": 2,
     "icmp-port-unreachable": 4,  // ARP request and reply, the datagram, the ICMP error

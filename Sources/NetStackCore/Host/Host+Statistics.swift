@@ -72,6 +72,9 @@ extension Host {
         report.line(neighborCache6.count, "neighbour entries now")
         report.line(neighborCache6.evictions, "neighbour entries evicted")
         report.line(neighborCache6.pendingDropped, "packets dropped waiting for a neighbour")
+        report.line(routes6.learnedRoutesRefused, "routes from router advertisements refused (table full)")
+        report.line(interfaces6.reduce(0) { $0 + ($1?.addresses.addressesRefused ?? 0) },
+                    "autoconfigured addresses refused (interface full)")
         report.section("Icmp")
         report.line(s.icmpInMessages, "ICMP messages received")
         report.line(s.icmpInErrors, "input ICMP message failed")
