@@ -25,10 +25,9 @@ private func dhcpFrame(_ frame: [UInt8]) throws -> (ethernet: EthernetHeader, ip
     }
 }
 
-/// dnsmasq-like reply of `type` to `request`, broadcast (the client asked with the BROADCAST flag).
-/// A host whose agent went through DISCOVER, OFFER, REQUEST and ACK with the scripted
-/// server and holds the lease, its sent frames drained.
-private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
+/// A host whose agent went through DISCOVER, OFFER, REQUEST and ACK with the scripted server at
+/// time zero and is checking the address with ARP probes, its sent frames drained.
+private func acknowledgedAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
     let host = makeHost("client", [Port("eth0", clientMAC, nil)])
     let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: seed)
     agent.run(on: host, now: .zero)
@@ -38,6 +37,14 @@ private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
     let request = try dhcpFrame(try #require(host.sent().first)).dhcp
     host.feed(serverFrame(.ack, to: request))
     agent.run(on: host, now: .zero)
+    host.drain()
+    return (host, agent)
+}
+
+/// A host whose agent went through DISCOVER, OFFER, REQUEST and ACK with the scripted
+/// server and holds the lease, its sent frames drained.
+private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
+    let (host, agent) = try acknowledgedAgent(seed: seed)
     // The ARP check (two probes a second apart, then a second of silence).
     for second in 1...2 {
         host.poll(now: .seconds(Double(second)))
@@ -48,6 +55,7 @@ private func boundAgent(seed: UInt64) throws -> (Host, DHCPAgent) {
     return (host, agent)
 }
 
+/// dnsmasq-like reply of `type` to `request`, broadcast (the client asked with the BROADCAST flag).
 private func serverFrame(_ type: DHCPMessageType, to request: DHCPMessage) -> [UInt8] {
     var reply = DHCPMessage(op: DHCPMessage.bootReply, transactionID: request.transactionID, clientMAC: request.clientMAC)
     reply.broadcast = true
@@ -115,16 +123,7 @@ struct DHCPAgentTests {
 
     @Test("an ARP reply for the offered address during the check makes the agent DECLINE it and leave it unassigned")
     func declinesConflictingAddress() throws {
-        let host = makeHost("client", [Port("eth0", clientMAC, nil)])
-        let agent = DHCPAgent(interface: eth0, mac: clientMAC, seed: 12)
-        agent.run(on: host, now: .zero)
-        let discover = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.offer, to: discover))
-        agent.run(on: host, now: .zero)
-        let request = try dhcpFrame(try #require(host.sent().first)).dhcp
-        host.feed(serverFrame(.ack, to: request))
-        agent.run(on: host, now: .zero)
-        _ = host.sent()
+        let (host, agent) = try acknowledgedAgent(seed: 12)
         // Another station holds the address and answers the probe.
         let holder = MACAddress(0x02, 0, 0, 0, 0x0d, 0x77)
         host.feed(Build.arp(.reply, senderMAC: holder, senderIP: leased, targetMAC: clientMAC, targetIP: .any, to: clientMAC),
