@@ -59,29 +59,14 @@ public struct Reassembler: Sendable {
         var pieces: [Piece] = []
         var totalLength: Int?
         var received = 0
-        var deadline: Instant
         var charge = Reassembler.datagramOverhead
-        /// Tells this datagram's heap entries from those of an earlier one under the same key.
-        var serial: UInt64
         var hasFirst = false
-    }
-
-    /// What one source holds: bytes charged, datagrams, and its datagrams in
-    /// creation order (with stale entries for ones gone, skipped and compacted).
-    struct SourceLoad {
-        var bytes = 0
-        var datagrams = 0
-        var ages: [(key: Key, serial: UInt64)] = []
-        var head = 0
     }
 
     public var config: ReassemblyConfig
     private var datagrams: [Key: Datagram] = [:]
-    private var loadBySource: [IPv4Address: SourceLoad] = [:]
-    private var bytesTotal = 0
-    /// Creation order of every datagram (its deadline), with stale entries for ones gone.
-    private var byAge = DeadlineHeap<(key: Key, serial: UInt64)>()
-    private var nextSerial: UInt64 = 0
+    /// Bytes held per source and in all, and the datagrams' ages.
+    private var ledger = ReassemblyLedger<Key, IPv4Address>()
     /// The completed datagram waiting for ``assembleCompleted(header:into:)``.
     private var completed: [Piece] = []
     /// Incomplete datagrams evicted for room, since the start.
@@ -93,7 +78,7 @@ public struct Reassembler: Sendable {
     public var inProgress: Int { datagrams.count }
 
     /// Bytes charged for the fragments held, overhead included.
-    public var bytesHeld: Int { bytesTotal }
+    public var bytesHeld: Int { ledger.bytesTotal }
 
     /// The result of adding a fragment.
     enum Outcome {
@@ -135,8 +120,7 @@ public struct Reassembler: Sendable {
             return .dropped(.inconsistent)
         }
         makeRoom(for: cost, source: header.source, keeping: key)
-        if (loadBySource[header.source]?.bytes ?? 0) + cost > config.maxBytesPerSource
-            || bytesTotal + cost > config.maxBytesTotal {
+        if ledger.bytes(of: header.source) + cost > config.maxBytesPerSource || ledger.bytesTotal + cost > config.maxBytesTotal {
             // Only the datagram this fragment joins is left to give room: it is the one too big.
             discard(key)
             return .dropped(.memoryLimit)
@@ -153,18 +137,17 @@ public struct Reassembler: Sendable {
             datagram.hasFirst = true
         }
         datagram.received += payload.count
-        charge(header.source, cost)
+        ledger.charge(header.source, cost)
         datagram.charge += isNew ? cost - Self.datagramOverhead : cost
 
         if let total = datagram.totalLength, datagram.received == total {
             // No overlaps and every byte up to the end: the pieces tile [0, total).
-            release(key.source, datagram.charge)
+            ledger.close(key, group: key.source, bytes: datagram.charge)
             var whole = datagram.header
             whole.moreFragments = false
             whole.fragmentOffset = 0
             whole.totalLength = whole.headerLength + total
             completed = datagram.pieces
-            tidy()
             return .complete(whole)
         }
         datagrams[key] = datagram
@@ -202,102 +185,26 @@ public struct Reassembler: Sendable {
     }
 
     private mutating func newDatagram(_ header: IPv4Header, now: Instant) -> Datagram {
-        let serial = nextSerial
-        nextSerial &+= 1
         let key = Key(source: header.source, destination: header.destination, proto: header.protocol.rawValue,
                       id: header.identification)
-        let deadline = now + config.timeout
-        byAge.push((key, serial), at: deadline)
-        loadBySource[header.source, default: SourceLoad()].datagrams += 1
-        loadBySource[header.source]!.ages.append((key, serial))
-        return Datagram(header: header, deadline: deadline, serial: serial)
+        ledger.open(key, group: header.source, deadline: now + config.timeout)
+        return Datagram(header: header)
     }
 
     /// Evicts incomplete datagrams, oldest first, until `cost` more bytes fit: the
     /// source's own while it would pass its bound, then anyone's while the total would.
     /// `keeping` (the datagram the fragment joins) is never chosen.
     private mutating func makeRoom(for cost: Int, source: IPv4Address, keeping: Key) {
-        while (loadBySource[source]?.bytes ?? 0) + cost > config.maxBytesPerSource,
-              let victim = oldest(of: source, except: keeping) {
-            evict(victim)
+        while let victim = ledger.victim(for: cost, group: source, keeping: keeping,
+                                         maxGroupBytes: config.maxBytesPerSource, maxTotalBytes: config.maxBytesTotal) {
+            evictions += 1
+            discard(victim)
         }
-        var held: (deadline: Instant, order: UInt64, element: (key: Key, serial: UInt64))?
-        while bytesTotal + cost > config.maxBytesTotal, let top = byAge.firstEntry {
-            if !isLive(top.element) {
-                byAge.popFirst()
-            } else if top.element.key == keeping {
-                held = top  // set aside, put back below with its place in the order
-                byAge.popFirst()
-            } else {
-                evict(top.element.key)
-            }
-        }
-        if let held { byAge.push(held.element, at: held.deadline, order: held.order) }
-    }
-
-    /// The oldest live datagram of `source` other than `except`. Skips (and
-    /// drops) stale entries at the front; amortised O(1).
-    private mutating func oldest(of source: IPv4Address, except: Key) -> Key? {
-        guard var load = loadBySource[source] else { return nil }
-        loadBySource[source] = nil  // edit the copy in place, without a second reference
-        defer { loadBySource[source] = load }
-        while load.head < load.ages.count, !isLive(load.ages[load.head]) { load.head += 1 }
-        if load.head > 32 && load.head * 2 > load.ages.count {
-            load.ages.removeFirst(load.head)
-            load.head = 0
-        }
-        var index = load.head
-        while index < load.ages.count {
-            let entry = load.ages[index]
-            if entry.key != except && isLive(entry) { return entry.key }
-            index += 1
-        }
-        return nil
-    }
-
-    private func isLive(_ entry: (key: Key, serial: UInt64)) -> Bool { datagrams[entry.key]?.serial == entry.serial }
-
-    private mutating func evict(_ key: Key) {
-        guard datagrams[key] != nil else { return }
-        evictions += 1
-        discard(key)
-    }
-
-    private mutating func charge(_ source: IPv4Address, _ bytes: Int) {
-        bytesTotal += bytes
-        loadBySource[source, default: SourceLoad()].bytes += bytes
-    }
-
-    /// Gives back a datagram's charge when it leaves the table.
-    private mutating func release(_ source: IPv4Address, _ bytes: Int) {
-        bytesTotal -= bytes
-        guard var load = loadBySource.removeValue(forKey: source) else { return }
-        load.bytes -= bytes
-        load.datagrams -= 1
-        guard load.datagrams > 0 else { return }
-        if load.ages.count - load.head > 2 * load.datagrams + 16 {
-            // Completed datagrams left their entries behind: keep the live ones only.
-            let datagrams = self.datagrams
-            load.ages.removeAll { datagrams[$0.key]?.serial != $0.serial }
-            load.head = 0
-        }
-        loadBySource[source] = load
     }
 
     private mutating func discard(_ key: Key) {
         guard let datagram = datagrams.removeValue(forKey: key) else { return }
-        release(key.source, datagram.charge)
-        tidy()
-    }
-
-    /// Drops stale heap entries from the top (so the top is a live datagram's deadline)
-    /// and compacts the heap when stale entries outnumber live ones. Amortised O(log n).
-    private mutating func tidy() {
-        while let top = byAge.first, !isLive(top) { byAge.popFirst() }
-        if byAge.count > 2 * datagrams.count + 16 {
-            let live = datagrams
-            byAge.removeAll { live[$0.key]?.serial != $0.serial }
-        }
+        ledger.close(key, group: key.source, bytes: datagram.charge)
     }
 
     /// Drops datagrams whose time is up, oldest first; returns how many and the
@@ -306,16 +213,15 @@ public struct Reassembler: Sendable {
     mutating func expire(now: Instant) -> (count: Int, firstFragments: [[UInt8]]) {
         var count = 0
         var firsts: [[UInt8]] = []
-        while let entry = byAge.popFirst(dueBy: now) {
-            guard let datagram = datagrams[entry.key], datagram.serial == entry.serial else { continue }
+        while let key = ledger.due(by: now) {
+            guard let datagram = datagrams[key] else { continue }
             count += 1
             if datagram.hasFirst, let first = datagram.pieces.first, first.offset == 0 { firsts.append(first.bytes) }
-            discard(entry.key)
+            discard(key)
         }
-        tidy()
         return (count, firsts)
     }
 
     /// The earliest reassembly deadline. O(1).
-    public func nextDeadline() -> Instant? { byAge.firstDeadline }
+    public func nextDeadline() -> Instant? { ledger.nextDeadline }
 }

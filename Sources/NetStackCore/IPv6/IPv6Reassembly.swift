@@ -2,7 +2,7 @@
 // rules), RFC 5722 (an overlap discards the whole datagram), RFC 6946 (atomic fragments),
 // RFC 7112 (the first fragment carries the whole header chain), RFC 4443 §3.3 and §3.4 (the
 // errors the caller sends). Same shape as the IPv4 `Reassembler` (IPv4/Reassembly.swift):
-// pieces sorted by offset, memory charged per source and in total, the oldest evicted first.
+// pieces sorted by offset, memory and ages kept by the same `ReassemblyLedger`, the oldest evicted first.
 
 public import NetStackWire
 
@@ -110,32 +110,17 @@ public struct IPv6Reassembler: Sendable {
         /// Bytes of the fragmentable part, known once the last fragment came.
         var fragmentableLength: Int?
         var received = 0
-        var deadline: Instant
         var charge = IPv6Reassembler.datagramOverhead
-        /// Tells this datagram's heap entries from those of an earlier one under the same key.
-        var serial: UInt64
         var first: FirstLayout?
         /// Discarded for an overlap: a tombstone that drops the rest until the deadline.
         var discarded = false
     }
 
-    /// What one /64 holds: bytes charged, datagrams, and its datagrams in creation order
-    /// (with stale entries for ones gone, skipped and compacted).
-    struct SourceLoad {
-        var bytes = 0
-        var datagrams = 0
-        var ages: [(key: Key, serial: UInt64)] = []
-        var head = 0
-    }
-
     /// The limits; change them between calls if needed.
     public var config: ReassemblyConfig
     private var datagrams: [Key: Datagram] = [:]
-    private var loadBySource: [SourcePrefix: SourceLoad] = [:]
-    private var bytesTotal = 0
-    /// Every datagram by deadline (creation order), with stale entries for ones gone.
-    private var byAge = DeadlineHeap<(key: Key, serial: UInt64)>()
-    private var nextSerial: UInt64 = 0
+    /// Bytes held per /64 and in all, and the datagrams' ages.
+    private var ledger = ReassemblyLedger<Key, SourcePrefix>()
     /// The datagram the last ``add(_:now:)`` completed, waiting for ``assembleCompleted(into:)``.
     private var completed: [Piece] = []
     private var completedLayout: (first: FirstLayout, length: Int)?
@@ -149,10 +134,10 @@ public struct IPv6Reassembler: Sendable {
     public var inProgress: Int { datagrams.count }
 
     /// Bytes charged for what is held, overhead included; never above `config.maxBytesTotal`. O(1).
-    public var bytesHeld: Int { bytesTotal }
+    public var bytesHeld: Int { ledger.bytesTotal }
 
     /// The earliest deadline, when ``expire(now:timeExceeded:)`` has work. O(1).
-    public func nextDeadline() -> Instant? { byAge.firstDeadline }
+    public func nextDeadline() -> Instant? { ledger.nextDeadline }
 
     /// Adds one fragment: `packet` is a whole IPv6 packet from its fixed header on (bytes after
     /// its payload length, link padding, are ignored) with a Fragment header in its
@@ -200,7 +185,7 @@ public struct IPv6Reassembler: Sendable {
             return .dropped(.memoryLimit)
         }
         makeRoom(for: cost, prefix: prefix, keeping: key)
-        if (loadBySource[prefix]?.bytes ?? 0) + cost > config.maxBytesPerSource || bytesTotal + cost > config.maxBytesTotal {
+        if ledger.bytes(of: prefix) + cost > config.maxBytesPerSource || ledger.bytesTotal + cost > config.maxBytesTotal {
             // Only the datagram this fragment joins is left to give room: it is the one too big.
             discard(key)
             return .dropped(.memoryLimit)
@@ -217,7 +202,7 @@ public struct IPv6Reassembler: Sendable {
                                          nextHeader: fragment.nextHeader)
         }
         datagram.received += data.count
-        charge(prefix, cost)
+        ledger.charge(prefix, cost)
         datagram.charge += isNew ? cost - Self.datagramOverhead : cost
 
         if let total = datagram.fragmentableLength, datagram.received == total, let first = datagram.first {
@@ -271,15 +256,14 @@ public struct IPv6Reassembler: Sendable {
     @discardableResult
     public mutating func expire(now: Instant, timeExceeded: (UnsafeRawBufferPointer) -> Void = { _ in }) -> Int {
         var count = 0
-        while let entry = byAge.popFirst(dueBy: now) {
-            guard let datagram = datagrams[entry.key], datagram.serial == entry.serial else { continue }
+        while let key = ledger.due(by: now) {
+            guard let datagram = datagrams[key] else { continue }
             if !datagram.discarded {
                 count += 1
                 if datagram.first != nil, let first = datagram.pieces.first { first.bytes.withUnsafeBytes(timeExceeded) }
             }
-            discard(entry.key)
+            discard(key)
         }
-        tidy()
         return count
     }
 
@@ -391,21 +375,15 @@ public struct IPv6Reassembler: Sendable {
     // MARK: - Memory and age
 
     private mutating func newDatagram(_ key: Key, now: Instant) -> Datagram {
-        let serial = nextSerial
-        nextSerial &+= 1
-        let deadline = now + config.timeout
-        byAge.push((key, serial), at: deadline)
-        loadBySource[key.source.high, default: SourceLoad()].datagrams += 1
-        loadBySource[key.source.high]!.ages.append((key, serial))
-        return Datagram(deadline: deadline, serial: serial)
+        ledger.open(key, group: key.source.high, deadline: now + config.timeout)
+        return Datagram()
     }
 
     /// Turns a datagram into a tombstone: its pieces go, its key and deadline stay, charged
     /// ``datagramOverhead`` only.
     private mutating func tombstone(_ key: Key) {
-        // Edited in place: `release` may compact the /64's age list by what the table holds.
         guard let charge = datagrams[key]?.charge else { return }
-        release(key.source.high, charge - Self.datagramOverhead, leaving: false)
+        ledger.release(key.source.high, charge - Self.datagramOverhead)
         datagrams[key]!.pieces = []
         datagrams[key]!.first = nil
         datagrams[key]!.discarded = true
@@ -416,86 +394,15 @@ public struct IPv6Reassembler: Sendable {
     /// would pass its bound, then anyone's while the total would. `keeping` (the datagram the
     /// fragment joins) is never chosen.
     private mutating func makeRoom(for cost: Int, prefix: SourcePrefix, keeping: Key) {
-        while (loadBySource[prefix]?.bytes ?? 0) + cost > config.maxBytesPerSource,
-              let victim = oldest(of: prefix, except: keeping) {
-            evict(victim)
+        while let victim = ledger.victim(for: cost, group: prefix, keeping: keeping,
+                                         maxGroupBytes: config.maxBytesPerSource, maxTotalBytes: config.maxBytesTotal) {
+            evictions += 1
+            discard(victim)
         }
-        var held: (deadline: Instant, order: UInt64, element: (key: Key, serial: UInt64))?
-        while bytesTotal + cost > config.maxBytesTotal, let top = byAge.firstEntry {
-            if !isLive(top.element) {
-                byAge.popFirst()
-            } else if top.element.key == keeping {
-                held = top  // set aside, put back below with its place in the order
-                byAge.popFirst()
-            } else {
-                evict(top.element.key)
-            }
-        }
-        if let held { byAge.push(held.element, at: held.deadline, order: held.order) }
-    }
-
-    /// The oldest live datagram of `prefix` other than `except`. Skips (and drops) stale
-    /// entries at the front; amortised O(1).
-    private mutating func oldest(of prefix: SourcePrefix, except: Key) -> Key? {
-        guard var load = loadBySource[prefix] else { return nil }
-        loadBySource[prefix] = nil  // edit the copy in place, without a second reference
-        defer { loadBySource[prefix] = load }
-        while load.head < load.ages.count, !isLive(load.ages[load.head]) { load.head += 1 }
-        if load.head > 32 && load.head * 2 > load.ages.count {
-            load.ages.removeFirst(load.head)
-            load.head = 0
-        }
-        var index = load.head
-        while index < load.ages.count {
-            let entry = load.ages[index]
-            if entry.key != except && isLive(entry) { return entry.key }
-            index += 1
-        }
-        return nil
-    }
-
-    private func isLive(_ entry: (key: Key, serial: UInt64)) -> Bool { datagrams[entry.key]?.serial == entry.serial }
-
-    private mutating func evict(_ key: Key) {
-        guard datagrams[key] != nil else { return }
-        evictions += 1
-        discard(key)
-    }
-
-    private mutating func charge(_ prefix: SourcePrefix, _ bytes: Int) {
-        bytesTotal += bytes
-        loadBySource[prefix, default: SourceLoad()].bytes += bytes
-    }
-
-    /// Gives back `bytes` of a /64's charge; `leaving` when a datagram leaves the table with them.
-    private mutating func release(_ prefix: SourcePrefix, _ bytes: Int, leaving: Bool = true) {
-        bytesTotal -= bytes
-        guard var load = loadBySource.removeValue(forKey: prefix) else { return }
-        load.bytes -= bytes
-        if leaving { load.datagrams -= 1 }
-        guard load.datagrams > 0 else { return }
-        if load.ages.count - load.head > 2 * load.datagrams + 16 {
-            // Completed datagrams left their entries behind: keep the live ones only.
-            let datagrams = self.datagrams
-            load.ages.removeAll { datagrams[$0.key]?.serial != $0.serial }
-            load.head = 0
-        }
-        loadBySource[prefix] = load
     }
 
     private mutating func discard(_ key: Key) {
         guard let datagram = datagrams.removeValue(forKey: key) else { return }
-        release(key.source.high, datagram.charge)
-        tidy()
-    }
-
-    /// Drops stale heap entries from the top (so the top is a live datagram's deadline) and
-    /// compacts the heap when stale entries outnumber live ones. Amortised O(log n).
-    private mutating func tidy() {
-        while let top = byAge.first, !isLive(top) { byAge.popFirst() }
-        if byAge.count > 2 * datagrams.count + 16 {
-            let live = datagrams
-            byAge.removeAll { live[$0.key]?.serial != $0.serial }
-        }
+        ledger.close(key, group: key.source.high, bytes: datagram.charge)
     }
 }
