@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the kernel-side peers the interop tests
-# (Tests/NetStackInteropTests; SOCKS5 servers for the tunnel's) and the hostile-network suite (Tests/NetStackHostileTests,
+# (Tests/NetStackInteropTests; SOCKS5 servers for the tunnel's, radvd for SLAAC) and the hostile-network suite (Tests/NetStackHostileTests,
 # scapy) run in their network namespaces, and the headless browser of the demo page's test (Tests/Browser), when missing.
 # Idempotent and quiet: prints one line only when it installs something.
 # Installing needs root; the interop tests themselves are skipped without it.
@@ -13,7 +13,7 @@ declare -A package=(
     [ip]=iproute2 [ss]=iproute2 [ping]=iputils-ping [dnsmasq]=dnsmasq-base [curl]=curl
     [python3]=python3 [socat]=socat [nc]=netcat-openbsd [sysctl]=procps [sha256sum]=coreutils
     [tshark]=tshark [ethtool]=ethtool [scapy]=python3-scapy [microsocks]=microsocks [danted]=dante-server
-    [chromium]=chromium [chromedriver]=chromium-driver
+    [chromium]=chromium [chromedriver]=chromium-driver [radvd]=radvd
 )
 
 missing=()
