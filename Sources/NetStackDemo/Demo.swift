@@ -21,7 +21,12 @@ public struct DemoOptions: Sendable {
     public var loss: Double = 0
     /// The MSS the hosts announce, in `mssRange`: the MTU of every link becomes MSS + 40.
     public var mss = 1460
+    /// Tell the same journey over IPv6 alone (`--ipv6`): the network's IPv6 addresses, an
+    /// AAAA query to the DNS server's IPv6 address, TCP and UDP over IPv6, and neighbour
+    /// discovery where the IPv4 story has ARP.
+    public var ipv6 = false
     /// Also build the interactive HTML page of the run (`DemoResult.html`, what `--html` writes).
+    /// IPv4 runs only: with `ipv6` no page is built (its dissector and pictures know IPv4 and ARP alone).
     public var html = false
     /// Called between steps (for `--step`: wait for Enter); nil runs straight through.
     public var pause: (@Sendable () -> Void)?
@@ -49,8 +54,10 @@ public struct DemoResult: Sendable {
     public var html: [UInt8] = []
     /// The descriptor `socket()` gave the browser.
     public var descriptor: Int32?
-    /// What the resolver found for the web server's name.
+    /// What the resolver found for the web server's name (IPv4 runs; nil with `ipv6`).
     public var resolvedAddress: IPv4Address?
+    /// What the resolver found for the web server's name, of either family.
+    public var resolvedIPAddress: IPAddress?
     /// Whether a second lookup of the name was answered from the resolver's cache.
     public var secondLookupFromCache = false
     /// The MSS each side announced in its SYN or SYN-ACK.
@@ -107,6 +114,8 @@ public struct DemoResult: Sendable {
     public var signalFrameStart: [UInt8] = []
     /// ARP requests sent by all hosts.
     public var arpRequests = 0
+    /// Neighbour solicitations sent by all hosts (duplicate address detection's among them).
+    public var ndpSolicitations = 0
     /// Frames each device sent, in device order.
     public var framesSent: [(device: String, frames: Int)] = []
     /// The ladder diagram of the browser's connection, in full.

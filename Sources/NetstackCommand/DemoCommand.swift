@@ -18,7 +18,9 @@ struct DemoCommand: ParsableCommand {
             check, recovered by TCP's retransmission), close and TIME_WAIT, and UDP datagrams of which \
             one is lost for good. Then a ladder diagram of the connection, the Manchester-coded signal \
             of the SYN, each host's netstat, route and arp tables, and the counters. Needs no root and \
-            no devices; takes a second or two.
+            no devices; takes a second or two. With --ipv6 the same journey runs over IPv6 alone: \
+            an AAAA query, TCP and UDP over IPv6, neighbour discovery in place of ARP, and the \
+            route -6 and neighbour tables.
             """
     )
 
@@ -43,6 +45,9 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The language of the narration, headings and outcomes: ko (Korean, the chapter's language) or en (English). Tables stay as Linux prints them. Default: ko when LC_ALL, LC_MESSAGES or LANG (the first one set) starts with ko, en otherwise.", valueName: "ko|en"))
     var lang: String?
 
+    @Flag(name: .long, help: "Tell the journey over IPv6 (2001:db8::/32 addresses, AAAA records, neighbour discovery instead of ARP); not with --html.")
+    var ipv6 = false
+
     @Flag(name: .long, help: "Only the headings, each step's outcome, the tables summarised and the counters: one screen.")
     var quiet = false
 
@@ -57,6 +62,8 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
+        // The page's frame dissector reads IPv4 and ARP only.
+        if ipv6 && html != nil { throw ValidationError("--html cannot be used with --ipv6 yet") }
         _ = try lossFraction()
         _ = try language()
         guard DemoOptions.mssRange.contains(mss) else {
@@ -104,6 +111,7 @@ struct DemoCommand: ParsableCommand {
         options.loss = try lossFraction()
         options.mss = mss
         options.html = html != nil
+        options.ipv6 = ipv6
         if step && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 {
             options.pause = { _ = readLine() }
         }
