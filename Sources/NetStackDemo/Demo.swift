@@ -26,7 +26,6 @@ public struct DemoOptions: Sendable {
     /// discovery where the IPv4 story has ARP.
     public var ipv6 = false
     /// Also build the interactive HTML page of the run (`DemoResult.html`, what `--html` writes).
-    /// IPv4 runs only: with `ipv6` no page is built (its dissector and pictures know IPv4 and ARP alone).
     public var html = false
     /// Called between steps (for `--step`: wait for Enter); nil runs straight through.
     public var pause: (@Sendable () -> Void)?

@@ -59,7 +59,7 @@ final class DemoRun {
 
     init(_ options: DemoOptions, output: @escaping (String) -> Void) {
         self.options = options
-        let pageLog = options.html && !options.ipv6 ? PageLog() : nil
+        let pageLog = options.html ? PageLog() : nil
         self.pageLog = pageLog
         let sink: (String) -> Void = pageLog.map { log in { line in log.add(line); output(line) } } ?? output
         narrator = Narrator(verbosity: options.verbosity, language: options.language, color: options.color, width: options.width,
@@ -78,6 +78,7 @@ final class DemoRun {
         if let pageLog {
             pageLog.clock = { [unowned net] in net.simulator.now.nanoseconds }
             pageLog.hosts = net.hosts.map(\.host)
+            pageLog.ipv6 = options.ipv6
             narrator.onHeading = { [unowned pageLog] title in pageLog.beginStep(title) }
         }
         storyteller = TCPStoryteller(browser: "browser")
@@ -251,7 +252,7 @@ final class DemoRun {
         return DemoHTMLPage.make(PageInput(
             title: log.steps.first?.title ?? "NetStack demo", language: options.language,
             browserCable: capture.browserCableRecords(), cables: capture.cableRecords(), owners: owners, log: log,
-            signalBytes: result.signalBytes))
+            signalBytes: result.signalBytes, ipv6: ipv6))
     }
 
     /// A 64-bit seed for host `name` derived from the run's seed (FNV-1a, then SplitMix64's finaliser).

@@ -45,7 +45,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The language of the narration, headings and outcomes: ko (Korean, the chapter's language) or en (English). Tables stay as Linux prints them. Default: ko when LC_ALL, LC_MESSAGES or LANG (the first one set) starts with ko, en otherwise.", valueName: "ko|en"))
     var lang: String?
 
-    @Flag(name: .long, help: "Tell the journey over IPv6 (2001:db8::/32 addresses, AAAA records, neighbour discovery instead of ARP); not with --html.")
+    @Flag(name: .long, help: "Tell the journey over IPv6 (2001:db8::/32 addresses, AAAA records, neighbour discovery instead of ARP).")
     var ipv6 = false
 
     @Flag(name: .long, help: "Only the headings, each step's outcome, the tables summarised and the counters: one screen.")
@@ -62,8 +62,6 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
-        // The page's frame dissector reads IPv4 and ARP only.
-        if ipv6 && html != nil { throw ValidationError("--html cannot be used with --ipv6 yet") }
         _ = try lossFraction()
         _ = try language()
         guard DemoOptions.mssRange.contains(mss) else {

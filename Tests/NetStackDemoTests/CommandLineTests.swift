@@ -138,7 +138,6 @@ struct CommandLineTests {
         ["--loss", "2"], ["--loss", "60%"], ["--loss", "-0.1"], ["--loss", "abc"], ["--loss", "nan"],
         ["--mss", "80"], ["--mss", "1461"], ["--mss", "x"], ["--seed", "-1"], ["--quiet", "--verbose"],
         ["--pcap", "/nonexistent-dir/x.pcap"], ["--html", "/nonexistent-dir/x.html"], ["--html", ""], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"],
-        ["--ipv6", "--html", NSTemporaryDirectory() + "netstack-demo6.html"],
     ])
     func badDemoOption(arguments: [String]) throws {
         let result = try netstack(["demo"] + arguments)

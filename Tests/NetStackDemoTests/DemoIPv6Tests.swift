@@ -127,6 +127,32 @@ struct DemoIPv6Tests {
         #expect(DemoRecording.standard.result.capture != Self.english.result.capture)
     }
 
+    @Test("the --html page of an --ipv6 run draws the IPv6 addresses and dissects IPv6, ICMPv6 and NDP; no ARP, no IPv4")
+    func htmlPage() throws {
+        var options = DemoOptions()
+        options.ipv6 = true
+        options.html = true
+        options.verbosity = .quiet
+        let result = Demo.run(options) { _ in }
+        #expect(result.capture == Self.english.result.capture)
+        let page = PageRun(result: result, text: String(decoding: result.html, as: UTF8.self))
+        let frames = try page.frames()
+        #expect(frames.count > 100)
+        let infos = frames.compactMap { $0["info"] as? String }
+        #expect(infos.contains("Neighbor Solicitation for 2001:db8:a::1 from 02:00:00:00:0a:0a"))
+        #expect(infos.contains("Neighbor Advertisement 2001:db8:a::1 (rtr, sol, ovr) is at 02:00:00:00:0a:01"))
+        let protocols = Set(frames.compactMap { $0["proto"] as? String })
+        #expect(protocols.isSuperset(of: ["ICMPv6", "DNS", "TCP", "HTTP", "ECHO"]))
+        #expect(!protocols.contains("ARP") && !protocols.contains("IPv4"))
+        #expect(page.text.contains("Internet Protocol Version 6, Src: 2001:db8:a::10, Dst: 2001:db8:b::53"))
+        #expect(page.text.contains(">2001:db8:a::10</text>"))
+        #expect(!page.text.contains("192.0.2.10"))
+        let ladder = try #require(try page.data()["ladder"] as? [[String: Any]])
+        #expect(ladder.count > 20)
+        #expect(ladder.contains { ($0["retrans"] as? Bool) == true })
+        #expect(try page.data()["neighbourCommand"] as? String == "ip -6 neigh")
+    }
+
     @Test("tshark decodes the --ipv6 capture with no malformed frame and every checksum good, and tells the story")
     func captureDecodes() throws {
         let capture = Self.english.result.capture
