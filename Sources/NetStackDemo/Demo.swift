@@ -20,6 +20,8 @@ public struct DemoOptions: Sendable {
     /// frame, one lost datagram) happens as well.
     public var loss: Double = 0
     /// The MSS the hosts announce, in `mssRange`: the MTU of every link becomes MSS + 40.
+    /// With `ipv6`, in `mssRange6`, and the MTU becomes MSS + 60 (the default 1460 then
+    /// stands for Ethernet's MTU: MSS 1440).
     public var mss = 1460
     /// Tell the same journey over IPv6 alone (`--ipv6`): the network's IPv6 addresses, an
     /// AAAA query to the DNS server's IPv6 address, TCP and UDP over IPv6, and neighbour
@@ -35,6 +37,9 @@ public struct DemoOptions: Sendable {
     /// The MSS values accepted: 536 (what every IPv4 host must accept, RFC 9293
     /// §3.7.1, and the smallest this stack announces) to 1460 (Ethernet's MTU 1500 − 40).
     public static let mssRange = 536...1460
+    /// The MSS values accepted with `ipv6`: 1220 (every IPv6 link carries 1,280 bytes,
+    /// RFC 8200 §5) to 1440 (Ethernet's MTU 1500 − 60).
+    public static let mssRange6 = 1220...1440
 
     /// The defaults: seed 1, normal narration in English, no colour, no extra loss, MSS 1460.
     public init() {}

@@ -89,7 +89,7 @@ extension DemoRun {
             Phrase(.hubCounter, "\(hubFrames)"),
             Phrase(.switchCounter, "\(switchFrames)", "\(net.switch_.counters.forwarded)", "\(net.switch_.counters.flooded)",
                    "\(net.switch_.counters.fcsDrops)"),
-            Phrase(.routerCounter, "\(net.router.host.statistics.forwarded)"),
+            Phrase(.routerCounter, "\(ipv6 ? net.router.host.statistics.ip6Forwarded : net.router.host.statistics.forwarded)"),
             Phrase(.cableCounter, "\(damaged)", "\(lostOnCables)"),
             Phrase(.fcsCounter, "\(fcsDrops)"),
             Phrase(.tcpCounter, "\(storyteller.retransmissions.count)", "\(storyteller.duplicateAcksSent)",

@@ -68,7 +68,7 @@ final class DemoRun {
         let seed = options.seed
         var cable = LinkConfig.fastEthernet
         cable.loss = min(max(options.loss, 0), DemoOptions.maximumLoss)
-        let mtu = min(max(options.mss, DemoOptions.mssRange.lowerBound), DemoOptions.mssRange.upperBound) + 40
+        let mtu = Self.linkMTU(options)
         net = TwoLANNetwork(seed: seed, lanAMTU: mtu, lanBMTU: mtu, cable: cable, ipv6: options.ipv6) { config in
             // Each host's secrets (ISNs, DNS ids, ports) from the seed, so another seed is another run.
             config.randomSeed = Self.mix(seed, config.name)
@@ -168,8 +168,11 @@ final class DemoRun {
         narrator.heading(narrator.say(.title, "\(options.seed)"),
                          (ipv6 ? Self.diagram6 : Self.diagram) + "\n" + narrator.say(ipv6 ? .diagramLegend6 : .diagramLegend).indented(by: 2))
         let loss: PhraseArg = options.loss > 0 ? .plain(Self.percent(options.loss)) : ""
-        let mtu: PhraseArg = options.mss != 1460 ? "\(options.mss + 40)" : ""
-        if options.loss > 0 || options.mss != 1460 { narrator.text(narrator.say(.settings, loss, mtu, "\(options.mss)")) }
+        let linkMTU = Self.linkMTU(options)
+        let mtu: PhraseArg = options.mss != 1460 ? "\(linkMTU)" : ""
+        if options.loss > 0 || options.mss != 1460 {
+            narrator.text(narrator.say(.settings, loss, mtu, "\(linkMTU - (ipv6 ? 60 : 40))"))
+        }
     }
 
     /// Addresses configured, gratuitous ARPs sent (with IPv6: MLD reports and duplicate
@@ -253,6 +256,16 @@ final class DemoRun {
             title: log.steps.first?.title ?? "NetStack demo", language: options.language,
             browserCable: capture.browserCableRecords(), cables: capture.cableRecords(), owners: owners, log: log,
             signalBytes: result.signalBytes, ipv6: ipv6))
+    }
+
+    /// Every link's MTU: the MSS asked for (clamped to its range) plus the IP and TCP headers,
+    /// 40 bytes, or 60 with IPv6, where the default MSS 1460 stands for Ethernet's MTU 1500.
+    static func linkMTU(_ options: DemoOptions) -> Int {
+        guard options.ipv6 else {
+            return min(max(options.mss, DemoOptions.mssRange.lowerBound), DemoOptions.mssRange.upperBound) + 40
+        }
+        let mss = options.mss == 1460 ? DemoOptions.mssRange6.upperBound : options.mss
+        return min(max(mss, DemoOptions.mssRange6.lowerBound), DemoOptions.mssRange6.upperBound) + 60
     }
 
     /// A 64-bit seed for host `name` derived from the run's seed (FNV-1a, then SplitMix64's finaliser).

@@ -39,7 +39,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Extra random loss on every cable, as a fraction (0.01) or a percentage (1%), at most 50%. TCP still delivers the page (its backed-off timers may take minutes of simulated time); lost UDP datagrams stay lost.", valueName: "P"))
     var loss: String?
 
-    @Option(name: .long, help: ArgumentHelp("The MSS the hosts announce, 536 to 1460: every link's MTU becomes N + 40.", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("The MSS the hosts announce, 536 to 1460: every link's MTU becomes N + 40 (with --ipv6: 1220 to 1440, and N + 60).", valueName: "N"))
     var mss: Int = 1460
 
     @Option(name: .long, help: ArgumentHelp("The language of the narration, headings and outcomes: ko (Korean, the chapter's language) or en (English). Tables stay as Linux prints them. Default: ko when LC_ALL, LC_MESSAGES or LANG (the first one set) starts with ko, en otherwise.", valueName: "ko|en"))
@@ -66,6 +66,10 @@ struct DemoCommand: ParsableCommand {
         _ = try language()
         guard DemoOptions.mssRange.contains(mss) else {
             throw ValidationError("--mss must be between \(DemoOptions.mssRange.lowerBound) and \(DemoOptions.mssRange.upperBound), not \(mss)")
+        }
+        let range6 = DemoOptions.mssRange6
+        if ipv6 && mss != 1460 && !range6.contains(mss) {
+            throw ValidationError("--mss with --ipv6 must be between \(range6.lowerBound) and \(range6.upperBound) (an IPv6 link carries at least 1280 bytes), not \(mss)")
         }
     }
 

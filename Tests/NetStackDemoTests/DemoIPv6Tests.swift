@@ -104,6 +104,21 @@ struct DemoIPv6Tests {
         #expect(!demo.says("$ arp"))
     }
 
+    @Test("the smallest MSS IPv6 allows (links of 1,280 bytes) gives 1220-byte segments, and the page still arrives whole")
+    func smallestMSS() {
+        var options = DemoOptions()
+        options.ipv6 = true
+        options.mss = DemoOptions.mssRange6.lowerBound
+        options.verbosity = .quiet
+        var lines: [String] = []
+        let result = Demo.run(options) { lines.append($0) }
+        #expect(result.problems.isEmpty, "\(result.problems)")
+        #expect(result.announcedMSS.browser == 1220 && result.announcedMSS.server == 1220)
+        #expect(result.segmentSize == 1208)
+        #expect(result.pageIntact)
+        #expect(lines.contains { $0.contains("MTU 1280 on every link, so MSS 1220") })
+    }
+
     @Test("the Korean run is the same run, and no English sentence leaks into it (tables excepted)")
     func korean() {
         let (english, korean) = (Self.english, Self.korean)
