@@ -5,9 +5,10 @@ public import NetStackWire
 /// for simulated networks: the `dns` host of the demo's network runs one.
 ///
 /// It knows a fixed set of names, each with A records, AAAA records (RFC 3596)
-/// or a CNAME. An A or AAAA query is answered with the AA bit set (a name holding
-/// only the other family's records gets NOERROR with no answer, RFC 2308's NODATA); a CNAME is followed through the zone and
-/// every record of the chain goes in the answer section. Names it does not
+/// or a CNAME. An A or AAAA query is answered with the AA bit set (a name with
+/// only the other family's records gets NOERROR and no answer: RFC 2308's
+/// NODATA); a CNAME is followed through the zone and every record of the chain
+/// goes in the answer section. Names it does not
 /// know get NXDOMAIN (RFC 6604: the code speaks for the end of the chain). A
 /// query it can read the header of but not parse gets FORMERR; other opcodes
 /// get NOTIMP, other classes REFUSED; datagrams shorter than a header, and
