@@ -16,9 +16,12 @@ private struct IPv6NameserverLAN {
 
     let a: Host, b: Host, wires: Wires, listener: UDPSocketID
 
-    init() throws {
-        a = makeHost("A", [Port("eth0", Lab.macA, nil)]) { $0.resolver.nameservers = [.v6(Self.server6)] }
-        b = makeHost("B", [Port("eth0", Lab.macB, nil)])
+    /// With `dualStack`, A also holds 192.0.2.1/24 and B 192.0.2.2/24.
+    init(nameservers: [IPAddress] = [.v6(Self.server6)], dualStack: Bool = false) throws {
+        a = makeHost("A", [Port("eth0", Lab.macA, dualStack ? IPv4Address(192, 0, 2, 1) : nil)]) {
+            $0.resolver.nameservers = nameservers
+        }
+        b = makeHost("B", [Port("eth0", Lab.macB, dualStack ? IPv4Address(192, 0, 2, 2) : nil)])
         a.assign(Self.client6, prefixLength: 64, to: eth0, now: .zero)
         b.assign(Self.server6, prefixLength: 64, to: eth0, now: .zero)
         listener = b.udpOpen()
@@ -60,5 +63,36 @@ struct ResolverIPv6Tests {
         #expect(found.addresses == [.v6(www6)])
         #expect(found.source == .nameserver(.v6(IPv6NameserverLAN.server6)))
         #expect(lan.a.resolverStatistics.answersAccepted == 1)
+    }
+
+    @Test("one query socket asks an IPv6 nameserver, then, when it stays silent, an IPv4 one, from the same port")
+    func serversOfBothFamiliesInTurn() throws {
+        let silent6 = IPv6Address("2001:db8::99")!  // on the link, but no one holds it
+        let server4 = IPv4Address(192, 0, 2, 2)
+        let lan = try IPv6NameserverLAN(nameservers: [.v6(silent6), .v4(server4)], dualStack: true)
+        var sent: [IPAddress] = [], ports: [UInt16] = []
+        lan.a.observer = { event in
+            if case let .resolverQuerySent(_, type, _, server, _) = event, type == .a { sent.append(server) }
+            if case let .udpSent(from, to, _) = event, to.port == 53 { ports.append(from.port) }
+        }
+        let id = try lan.a.resolve("www.example.test", now: lan.wires.now)
+        lan.wires.run(until: lan.wires.now + .milliseconds(1500))  // the first server's 1 s timeout, then the second
+        #expect(sent == [.v6(silent6), .v4(server4)])
+        let query = try #require(lan.b.udpReceive(lan.listener))
+        #expect(query.source.address == .v4(IPv4Address(192, 0, 2, 1)))
+        #expect(ports.count == 2 && Set(ports) == [query.source.port])
+        let id16 = try query.payload.withUnsafeBytes { raw in Result { () throws(WireError) in try DNSMessage.parse(raw) } }.get().id
+        // dns-query.pcap #2: dnsmasq's A answer for www.example.test.
+        var answer = try Frame(try captured("dns-query", 2)).udp().payload
+        answer[0] = UInt8(id16 >> 8)
+        answer[1] = UInt8(id16 & 0xFF)
+        try lan.b.udpSend(lan.listener, answer, to: query.source, now: lan.wires.now)
+        lan.wires.run(until: lan.wires.now + .milliseconds(10))
+        guard case let .resolved(found) = lan.a.resolution(id) else {
+            Issue.record("not resolved: \(String(describing: lan.a.resolution(id)))")
+            return
+        }
+        #expect(found.source == .nameserver(.v4(server4)))
+        #expect(found.addresses.allSatisfy(\.isIPv4) && !found.addresses.isEmpty)
     }
 }
