@@ -20,7 +20,13 @@ public struct DemoOptions: Sendable {
     /// frame, one lost datagram) happens as well.
     public var loss: Double = 0
     /// The MSS the hosts announce, in `mssRange`: the MTU of every link becomes MSS + 40.
+    /// With `ipv6`, in `mssRange6`, and the MTU becomes MSS + 60 (the default 1460 then
+    /// stands for Ethernet's MTU: MSS 1440).
     public var mss = 1460
+    /// Tell the same journey over IPv6 alone (`--ipv6`): the network's IPv6 addresses, an
+    /// AAAA query to the DNS server's IPv6 address, TCP and UDP over IPv6, and neighbour
+    /// discovery where the IPv4 story has ARP.
+    public var ipv6 = false
     /// Also build the interactive HTML page of the run (`DemoResult.html`, what `--html` writes).
     public var html = false
     /// Called between steps (for `--step`: wait for Enter); nil runs straight through.
@@ -31,6 +37,9 @@ public struct DemoOptions: Sendable {
     /// The MSS values accepted: 536 (what every IPv4 host must accept, RFC 9293
     /// §3.7.1, and the smallest this stack announces) to 1460 (Ethernet's MTU 1500 − 40).
     public static let mssRange = 536...1460
+    /// The MSS values accepted with `ipv6`: 1220 (every IPv6 link carries 1,280 bytes,
+    /// RFC 8200 §5) to 1440 (Ethernet's MTU 1500 − 60).
+    public static let mssRange6 = 1220...1440
 
     /// The defaults: seed 1, normal narration in English, no colour, no extra loss, MSS 1460.
     public init() {}
@@ -49,8 +58,10 @@ public struct DemoResult: Sendable {
     public var html: [UInt8] = []
     /// The descriptor `socket()` gave the browser.
     public var descriptor: Int32?
-    /// What the resolver found for the web server's name.
+    /// What the resolver found for the web server's name (IPv4 runs; nil with `ipv6`).
     public var resolvedAddress: IPv4Address?
+    /// What the resolver found for the web server's name, of either family.
+    public var resolvedIPAddress: IPAddress?
     /// Whether a second lookup of the name was answered from the resolver's cache.
     public var secondLookupFromCache = false
     /// The MSS each side announced in its SYN or SYN-ACK.
@@ -107,6 +118,8 @@ public struct DemoResult: Sendable {
     public var signalFrameStart: [UInt8] = []
     /// ARP requests sent by all hosts.
     public var arpRequests = 0
+    /// Neighbour solicitations sent by all hosts (duplicate address detection's among them).
+    public var ndpSolicitations = 0
     /// Frames each device sent, in device order.
     public var framesSent: [(device: String, frames: Int)] = []
     /// The ladder diagram of the browser's connection, in full.

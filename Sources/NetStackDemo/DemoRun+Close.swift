@@ -48,7 +48,7 @@ extension DemoRun {
     private func tryReuse(local: Endpoint, remote: Endpoint) {
         narrator.detail("   " + narrator.say(.reuseIntro, "\(local)", "\(remote)"))
         let fd = browser.socket(.stream)
-        narrator.call(.callSocketAgain, "\(fd)", node: browser.name, time: clock())
+        narrator.call(.callSocketAgain, "\(fd)", flag(ipv6), node: browser.name, time: clock())
         do {
             try browser.bind(fd, to: local)
             narrator.call(.callBind, "\(fd)", "\(local)", node: browser.name, time: clock())
@@ -98,8 +98,8 @@ extension DemoRun {
     func step7UDP() {
         narrator.heading(Phrase(.udpHeading), Phrase(.udpExplanation, "\(Self.datagramCount)", "\(Self.echoPort)", "\(Self.droppedDatagram)"))
         let fd = browser.socket(.datagram)
-        let peer = Endpoint(TwoLANNetwork.serverAddress, Self.echoPort)
-        narrator.call(.callUDPSocket, "\(fd)", node: browser.name, time: clock())
+        let peer = Endpoint(serverAddress, Self.echoPort)
+        narrator.call(.callUDPSocket, "\(fd)", flag(ipv6), node: browser.name, time: clock())
         do {
             try browser.connect(fd, to: peer, now: simulator.now)
             narrator.call(.callUDPConnect, "\(fd)", "\(peer)", node: browser.name, time: clock())
@@ -107,7 +107,8 @@ extension DemoRun {
             problem(.problemCallFailed, "UDP connect", .plain(error.symbol))
             return
         }
-        let fault = WireFault(.drop, on: net.routerLANBCable, direction: .aToB) { $0 == Self.datagramFrameLength }
+        let frameLength = Self.datagramFrameLength + (ipv6 ? IPv6Header.length - IPv4Header.minimumLength : 0)
+        let fault = WireFault(.drop, on: net.routerLANBCable, direction: .aToB) { $0 == frameLength }
         faults.append(fault)
         let sentBefore = browser.statistics.udpOutDatagrams
         var echoed: [Int] = []
@@ -148,7 +149,7 @@ extension DemoRun {
         narrator.outcome(.udpStackOutcome, "\(result.udpDatagramsSentByStack)", "\(result.udpSent.count)")
     }
 
-    /// The frame on the cable for one of step 7's datagrams: MAC header, IP, UDP, 160 bytes, FCS.
+    /// The frame on the cable for one of step 7's datagrams: MAC header, IPv4, UDP, 160 bytes, FCS (IPv6's header is 20 bytes more).
     static let datagramFrameLength = 14 + 20 + 8 + 160 + 4
 
     /// Datagram `number`: "audio frame 3/5 " padded with dots to 160 bytes.

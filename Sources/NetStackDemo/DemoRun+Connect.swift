@@ -9,11 +9,14 @@ extension DemoRun {
     func step1Socket() -> Int32 {
         narrator.heading(Phrase(.socketHeading), Phrase(.socketExplanation))
         let fd = browser.socket(.stream)
-        narrator.call(.callSocket, "\(fd)", node: browser.name, time: clock())
+        narrator.call(.callSocket, "\(fd)", flag(ipv6), node: browser.name, time: clock())
         result.descriptor = fd
         let state = (try? browser.state(fd)) ?? .closed
         narrator.detail("           " + narrator.say(.socketRowTitle))
-        narrator.detail("""
+        narrator.detail(ipv6 ? """
+                       Proto Recv-Q Send-Q Local Address           Foreign Address         State
+                       tcp6       0      0 :::*                    :::*                    \(state)
+            """ : """
                        Proto Recv-Q Send-Q Local Address           Foreign Address         State
                        tcp        0      0 0.0.0.0:*               0.0.0.0:*               \(state)
             """)
@@ -27,17 +30,17 @@ extension DemoRun {
         return fd
     }
 
-    /// 2. The resolver asks the DNS server; ARP finds the gateway first.
-    func step2Resolve() -> IPv4Address? {
-        narrator.heading(Phrase(.resolveHeading, .plain(Self.serverName)), Phrase(.resolveExplanation))
+    /// 2. The resolver asks the DNS server; ARP (with IPv6: neighbour discovery) finds the gateway first.
+    func step2Resolve() -> IPAddress? {
+        narrator.heading(Phrase(.resolveHeading, .plain(Self.serverName)), Phrase(ipv6 ? .resolveExplanation6 : .resolveExplanation))
         // A browser asks again when a lookup times out (each lookup is up to 3 queries, 1 s apart).
         var outcome: ResolutionState?
         for attempt in 1...Self.lookupAttempts {
-            narrator.call(.callLookup, .plain(Self.serverName), "\(TwoLANNetwork.dnsAddress)", flag(attempt > 1),
+            narrator.call(.callLookup, .plain(Self.serverName), "\(dnsAddress)", flag(attempt > 1),
                           node: browser.name, time: clock())
             let lookup: ResolutionID
             do {
-                lookup = try browser.resolve(Self.serverName, now: simulator.now)
+                lookup = try browser.resolve(Self.serverName, type: ipv6 ? .aaaa : .a, now: simulator.now)
             } catch {
                 problem(.problemCallFailedAtOnce, "resolve()", .plain(error.symbol))
                 narrator.outcome(.resolverCouldNotStart, .plain(error.symbol))
@@ -49,19 +52,20 @@ extension DemoRun {
             outcome = browser.resolution(lookup)
             if case .resolved = outcome { break }
         }
-        guard case let .resolved(answer) = outcome, let address = answer.addresses.first?.ipv4 else {
+        guard case let .resolved(answer) = outcome, let address = answer.addresses.first, address.isIPv4 != ipv6 else {
             let state = outcome.map { "\($0)" } ?? "unknown"
             problem(.problemLookupFailed, "\(Self.lookupAttempts)", .plain(state))
             narrator.outcome(.noAddress, .plain(Self.serverName), .plain(state))
             return nil
         }
-        result.resolvedAddress = address
-        narrator.outcome(.resolveOutcome, .plain(Self.serverName), "\(address)", .source(answer.source), "\(answer.ttl)")
+        result.resolvedAddress = address.ipv4
+        result.resolvedIPAddress = address
+        narrator.outcome(ipv6 ? .resolveOutcome6 : .resolveOutcome, .plain(Self.serverName), "\(address)", .source(answer.source), "\(answer.ttl)")
 
         // The same question again: the cache answers, nothing goes on the wire.
         let framesBefore = browser.adapters[0].counters.txPackets
         narrator.call(.callLookupAgain, .plain(Self.serverName), node: browser.name, time: clock())
-        if let again = try? browser.resolve(Self.serverName, now: simulator.now),
+        if let again = try? browser.resolve(Self.serverName, type: ipv6 ? .aaaa : .a, now: simulator.now),
            case let .resolved(cached) = browser.resolution(again) {
             simulator.kick(net.client)
             result.secondLookupFromCache = cached.source == .cache && browser.adapters[0].counters.txPackets == framesBefore
@@ -71,8 +75,8 @@ extension DemoRun {
     }
 
     /// 3. connect(): SYN, SYN-ACK, ACK with sequence numbers, windows and MSS.
-    func step3Connect(_ fd: Int32, to address: IPv4Address) -> Bool {
-        narrator.heading(Phrase(.connectHeading), Phrase(.connectExplanation))
+    func step3Connect(_ fd: Int32, to address: IPAddress) -> Bool {
+        narrator.heading(Phrase(.connectHeading), Phrase(ipv6 ? .connectExplanation6 : .connectExplanation))
         let remote = Endpoint(address, Self.httpPort)
         narrator.call(.callConnect, "\(fd)", "\(remote)", node: browser.name, time: clock())
         do {
@@ -137,12 +141,17 @@ extension DemoRun {
         narrator.outcome(.signalOutcome, .plain(Self.hexBytes(decoded)), flag(same))
     }
 
-    /// Whether `frame` is a TCP SYN (without ACK) sent by `mac`.
+    /// Whether `frame` is a TCP SYN (without ACK) sent by `mac`, over IPv4 or IPv6 (no extension headers).
     static func isSYN(_ frame: [UInt8], from mac: MACAddress) -> Bool {
-        guard frame.count >= 54, Array(frame[6..<12]) == mac.octets, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 6 else {
+        guard frame.count >= 54, Array(frame[6..<12]) == mac.octets else { return false }
+        let tcp: Int
+        if frame[12] == 0x08, frame[13] == 0x00, frame[23] == 6 {
+            tcp = 14 + Int(frame[14] & 0x0F) * 4
+        } else if frame[12] == 0x86, frame[13] == 0xDD, frame[20] == 6 {
+            tcp = 14 + 40
+        } else {
             return false
         }
-        let tcp = 14 + Int(frame[14] & 0x0F) * 4
         guard frame.count > tcp + 13 else { return false }
         return frame[tcp + 13] & 0x12 == 0x02
     }

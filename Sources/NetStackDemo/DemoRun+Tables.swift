@@ -7,12 +7,18 @@ extension DemoRun {
     /// `netstat`, `route` and `arp` of every host, and the switch's MAC table;
     /// when quiet, one line per host instead, so that the run fits a screen.
     func showTables() {
-        narrator.heading(Phrase(.tablesHeading), Phrase(.tablesExplanation))
+        narrator.heading(Phrase(.tablesHeading), Phrase(ipv6 ? .tablesExplanation6 : .tablesExplanation))
         let macTable = net.switch_.macTable(now: simulator.now)
         guard narrator.tellsEvents else {
             for node in net.hosts {
                 let host = node.host
                 let sockets = host.netstat().split(separator: "\n").dropFirst(2)
+                if ipv6 {
+                    narrator.text("  " + narrator.say(.hostSummary6, .plain(host.name), "\(Self.rows(host.routeTable6() ?? "", header: 2))",
+                                                      "\(host.neighborEntries6.count)", "\(sockets.count)",
+                                                      "\(sockets.filter { $0.hasSuffix("TIME_WAIT") }.count)"))
+                    continue
+                }
                 narrator.text("  " + narrator.say(.hostSummary, .plain(host.name), "\(Self.rows(host.routeTable(), header: 2))",
                                                   "\(Self.rows(host.arpTable(now: simulator.now), header: 1))", "\(sockets.count)",
                                                   "\(sockets.filter { $0.hasSuffix("TIME_WAIT") }.count)"))
@@ -25,6 +31,13 @@ extension DemoRun {
             narrator.text("")
             narrator.text("\(host.name)$ netstat")
             narrator.text(host.netstat())
+            if ipv6 {
+                narrator.text("\(host.name)$ route -6")
+                narrator.text(host.routeTable6() ?? "")
+                narrator.text("\(host.name)$ ip -6 neigh")
+                narrator.text(host.neighborTable6())
+                continue
+            }
             narrator.text("\(host.name)$ route")
             narrator.text(host.routeTable())
             narrator.text("\(host.name)$ arp")
@@ -46,7 +59,7 @@ extension DemoRun {
     func showCounters() {
         narrator.heading(Phrase(.countersHeading))
         var framesSent: [(String, Int)] = []
-        var fcsDrops = net.switch_.counters.fcsDrops, arpRequests = 0
+        var fcsDrops = net.switch_.counters.fcsDrops, arpRequests = 0, ndpSolicitations = 0
         narrator.detail("  device          frames sent  received  FCS errors  not for me (MAC filter)  interrupts")
         for node in net.hosts {
             let host = node.host
@@ -58,6 +71,7 @@ extension DemoRun {
                 fcsDrops += c.rxCRCErrors
             }
             arpRequests += host.statistics.arpRequestsSent
+            ndpSolicitations += host.statistics.ndpNeighborSolicitsSent
             framesSent.append((host.name, host.adapters.reduce(0) { $0 + $1.counters.txPackets }))
         }
         let hubFrames = net.hub.counters.reduce(0) { $0 + $1.framesOut }
@@ -75,12 +89,12 @@ extension DemoRun {
             Phrase(.hubCounter, "\(hubFrames)"),
             Phrase(.switchCounter, "\(switchFrames)", "\(net.switch_.counters.forwarded)", "\(net.switch_.counters.flooded)",
                    "\(net.switch_.counters.fcsDrops)"),
-            Phrase(.routerCounter, "\(net.router.host.statistics.forwarded)"),
+            Phrase(.routerCounter, "\(ipv6 ? net.router.host.statistics.ip6Forwarded : net.router.host.statistics.forwarded)"),
             Phrase(.cableCounter, "\(damaged)", "\(lostOnCables)"),
             Phrase(.fcsCounter, "\(fcsDrops)"),
             Phrase(.tcpCounter, "\(storyteller.retransmissions.count)", "\(storyteller.duplicateAcksSent)",
                    "\(storyteller.windowUpdatesSent)", "\(storyteller.zeroWindowsSent)"),
-            Phrase(.arpDNSCounter, "\(arpRequests)",
+            Phrase(ipv6 ? .ndpDNSCounter : .arpDNSCounter, "\(ipv6 ? ndpSolicitations : arpRequests)",
                    "\(browser.resolverStatistics.queriesSent + browser.resolverStatistics.retransmissions)"),
         ]
         // Quiet: the hub's count is already on the line of frames sent.
@@ -89,6 +103,7 @@ extension DemoRun {
         }
         result.fcsDrops = fcsDrops
         result.arpRequests = arpRequests
+        result.ndpSolicitations = ndpSolicitations
         result.framesSent = framesSent
         if !result.problems.isEmpty {
             narrator.text("")

@@ -26,6 +26,14 @@ final class DemoRun {
     let pageLog: PageLog?
 
     var simulator: Simulator { net.simulator }
+    /// Whether the story is told over IPv6 (`--ipv6`).
+    var ipv6: Bool { options.ipv6 }
+    /// The DNS server's address in the run's family.
+    var dnsAddress: IPAddress { ipv6 ? .v6(TwoLANNetwork.dnsAddress6) : .v4(TwoLANNetwork.dnsAddress) }
+    /// The web server's address in the run's family.
+    var serverAddress: IPAddress { ipv6 ? .v6(TwoLANNetwork.serverAddress6) : .v4(TwoLANNetwork.serverAddress) }
+    /// Where the servers listen: every address of the run's family.
+    var anyAddress: IPAddress { ipv6 ? .v6(.unspecified) : .v4(.any) }
     var browser: Host { net.client.host }
     var server: Host { net.server.host }
 
@@ -56,11 +64,12 @@ final class DemoRun {
         let sink: (String) -> Void = pageLog.map { log in { line in log.add(line); output(line) } } ?? output
         narrator = Narrator(verbosity: options.verbosity, language: options.language, color: options.color, width: options.width,
                             pause: options.pause, output: sink)
+        narrator.ipv6 = options.ipv6
         let seed = options.seed
         var cable = LinkConfig.fastEthernet
         cable.loss = min(max(options.loss, 0), DemoOptions.maximumLoss)
-        let mtu = min(max(options.mss, DemoOptions.mssRange.lowerBound), DemoOptions.mssRange.upperBound) + 40
-        net = TwoLANNetwork(seed: seed, lanAMTU: mtu, lanBMTU: mtu, cable: cable) { config in
+        let mtu = Self.linkMTU(options)
+        net = TwoLANNetwork(seed: seed, lanAMTU: mtu, lanBMTU: mtu, cable: cable, ipv6: options.ipv6) { config in
             // Each host's secrets (ISNs, DNS ids, ports) from the seed, so another seed is another run.
             config.randomSeed = Self.mix(seed, config.name)
             if config.name == "client" { config.name = "browser" }
@@ -69,6 +78,7 @@ final class DemoRun {
         if let pageLog {
             pageLog.clock = { [unowned net] in net.simulator.now.nanoseconds }
             pageLog.hosts = net.hosts.map(\.host)
+            pageLog.ipv6 = options.ipv6
             narrator.onHeading = { [unowned pageLog] title in pageLog.beginStep(title) }
         }
         storyteller = TCPStoryteller(browser: "browser")
@@ -155,17 +165,22 @@ final class DemoRun {
 
     /// The title and the picture of the network.
     private func introduce() {
-        narrator.heading(narrator.say(.title, "\(options.seed)"), Self.diagram + "\n" + narrator.say(.diagramLegend).indented(by: 2))
+        narrator.heading(narrator.say(.title, "\(options.seed)"),
+                         (ipv6 ? Self.diagram6 : Self.diagram) + "\n" + narrator.say(ipv6 ? .diagramLegend6 : .diagramLegend).indented(by: 2))
         let loss: PhraseArg = options.loss > 0 ? .plain(Self.percent(options.loss)) : ""
-        let mtu: PhraseArg = options.mss != 1460 ? "\(options.mss + 40)" : ""
-        if options.loss > 0 || options.mss != 1460 { narrator.text(narrator.say(.settings, loss, mtu, "\(options.mss)")) }
+        let linkMTU = Self.linkMTU(options)
+        let mtu: PhraseArg = options.mss != 1460 ? "\(linkMTU)" : ""
+        if options.loss > 0 || options.mss != 1460 {
+            narrator.text(narrator.say(.settings, loss, mtu, "\(linkMTU - (ipv6 ? 60 : 40))"))
+        }
     }
 
-    /// Addresses configured, gratuitous ARPs sent: told as one line.
+    /// Addresses configured, gratuitous ARPs sent (with IPv6: MLD reports and duplicate
+    /// address detection, which takes up to 2 s): told as one line.
     private func powerOn() {
-        narrator.heading(Phrase(.powerOnHeading), Phrase(.powerOnExplanation))
+        narrator.heading(Phrase(.powerOnHeading), Phrase(ipv6 ? .powerOnExplanation6 : .powerOnExplanation))
         narrator.muted = true
-        simulator.run(for: .milliseconds(10))
+        simulator.run(for: ipv6 ? .seconds(3) : .milliseconds(10))
         narrator.muted = false
         narrator.detail("           " + narrator.say(.powerOnEvents, "\(narrator.mutedCount)"))
     }
@@ -176,18 +191,19 @@ final class DemoRun {
         let page = DemoPage.make()
         result.pageServed = page
         result.pageServedSHA256 = SHA256.hex(page)
-        browser.resolverConfig.nameservers = [TwoLANNetwork.dnsAddress]
+        browser.resolverConfig.nameservers = [dnsAddress]
+        let record: DNSServer.Record = ipv6 ? .aaaa([TwoLANNetwork.serverAddress6], ttl: 300)
+            : .a([TwoLANNetwork.serverAddress], ttl: 300)
         do {
-            net.dns.run(try DNSServer(host: net.dns.host, zone: [
-                Self.serverName: .a([TwoLANNetwork.serverAddress], ttl: 300),
-                "example.test": .a([TwoLANNetwork.serverAddress], ttl: 300),
-            ]))
-            let web = try HTTPServer(host: server, port: Self.httpPort, content: InMemoryContent(["/index.html": page]))
+            net.dns.run(try DNSServer(host: net.dns.host, address: anyAddress,
+                                      zone: [Self.serverName: record, "example.test": record]))
+            let web = try HTTPServer(host: server, address: anyAddress, port: Self.httpPort,
+                                     content: InMemoryContent(["/index.html": page]))
             // Patient, so that a transfer slowed by --loss is not cut off by the server.
             web.idleTimeout = Self.transferLimit
             web.lingerTimeout = Self.transferLimit
             net.server.run(web)
-            net.server.run(try UDPEchoService(host: server, port: Self.echoPort))
+            net.server.run(try UDPEchoService(host: server, address: anyAddress, port: Self.echoPort))
         } catch {
             problem(.problemServerFailed, .plain(error.symbol))
         }
@@ -239,7 +255,17 @@ final class DemoRun {
         return DemoHTMLPage.make(PageInput(
             title: log.steps.first?.title ?? "NetStack demo", language: options.language,
             browserCable: capture.browserCableRecords(), cables: capture.cableRecords(), owners: owners, log: log,
-            signalBytes: result.signalBytes))
+            signalBytes: result.signalBytes, ipv6: ipv6))
+    }
+
+    /// Every link's MTU: the MSS asked for (clamped to its range) plus the IP and TCP headers,
+    /// 40 bytes, or 60 with IPv6, where the default MSS 1460 stands for Ethernet's MTU 1500.
+    static func linkMTU(_ options: DemoOptions) -> Int {
+        guard options.ipv6 else {
+            return min(max(options.mss, DemoOptions.mssRange.lowerBound), DemoOptions.mssRange.upperBound) + 40
+        }
+        let mss = options.mss == 1460 ? DemoOptions.mssRange6.upperBound : options.mss
+        return min(max(mss, DemoOptions.mssRange6.lowerBound), DemoOptions.mssRange6.upperBound) + 60
     }
 
     /// A 64-bit seed for host `name` derived from the run's seed (FNV-1a, then SplitMix64's finaliser).
@@ -281,6 +307,13 @@ final class DemoRun {
           browser 192.0.2.10 ──┐                                     ┌── server 198.51.100.10  (web, UDP echo)
           laptop  192.0.2.20 ── hub ── router 192.0.2.1 | 198.51.100.1 ── switch
                                                                      └── dns    198.51.100.53  (DNS)
+        """
+
+    /// The network drawn with its IPv6 addresses (`--ipv6`).
+    static let diagram6 = """
+          browser 2001:db8:a::10 ──┐                                       ┌── server 2001:db8:b::10  (web, UDP echo)
+          laptop  2001:db8:a::20 ── hub ── router 2001:db8:a::1 | 2001:db8:b::1 ── switch
+                                                                           └── dns    2001:db8:b::53  (DNS)
         """
 }
 

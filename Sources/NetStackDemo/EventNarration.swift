@@ -21,9 +21,9 @@ extension Narration {
             self.init(.app, .pingReply, "\(from)", "\(sequence)", "\(ttl)", .plain(formatMilliseconds(rtt)))
         case let .socketError(port, error, from):
             self.init(.socket, .socketError, "\(from)", "\(port)", .plain(error.symbol))
-        case let .resolverQuerySent(name, id, server, attempt):
+        case let .resolverQuerySent(name, type, id, server, attempt):
             self.init(.socket, .dnsQuery, .plain(name), hex(id), "\(attempt)", "\(server)",
-                      "\(host.resolverConfig.timeout.components.seconds)")
+                      "\(host.resolverConfig.timeout.components.seconds)", "\(type)", "\(Endpoint(server, 53))")
         case let .resolverAnswerAccepted(name, addresses, ttl, canonicalName, server):
             self.init(.socket, .dnsAnswer, "\(server)", .plain(name), .plain(canonicalName == name ? "" : canonicalName),
                       list(addresses), "\(ttl)")
@@ -79,6 +79,30 @@ extension Narration {
             self.init(.arp, .arpLearned, "\(address)", "\(mac)", "\(host.arpCache.config.entryLifetime.components.seconds)")
         case let .arpFailed(address, dropped):
             self.init(.arp, .arpFailed, "\(address)", "\(host.arpCache.config.maxRequests)", "\(dropped)")
+        case let .routeLookup6(destination, route, nextHop):
+            self.init(.ip, .route6, "\(destination)", .plain(route.destination.prefixLength == 0 ? "" : "\(route.destination)"),
+                      "\(route.flags)", .plain(route.gateway.map { "\($0)" } ?? ""), iface(route.interface), "\(nextHop)")
+        case let .ip6Sent(header, interface):
+            self.init(.ip, .ip6Sent, "\(header.source)", "\(header.destination)", "\(header.nextHeader)", "\(header.hopLimit)",
+                      "\(header.payloadLength)", iface(interface), .plain(header.description))
+        case let .ip6Received(header, interface):
+            let local = header.destination.isMulticast || host.addresses6.contains { $0.address == header.destination }
+            let verdict = local ? "local" : host.config.forwarding ? "forward" : "other"
+            self.init(.ip, .ip6Received, iface(interface), "\(header.payloadLength)", "\(header.destination)", .plain(verdict),
+                      .plain(header.description), "\(header.hopLimit)")
+        case let .forwarded6(header, from, to, nextHop):
+            self.init(.router, .forwarded6, "\(header.source)", "\(header.destination)", iface(from), "\(header.hopLimit)",
+                      iface(to), "\(nextHop)")
+        case let .neighborCacheHit(address, mac):
+            self.init(.ndp, .ndpHit, "\(address)", "\(mac)")
+        case let .neighborCacheMiss(address, _):
+            self.init(.ndp, .ndpMiss, "\(address)")
+        case let .neighborSolicitationSent(target, destination, interface, dad):
+            self.init(.ndp, .ndpSolicit, iface(interface), "\(target)", "\(destination)", flag(dad))
+        case let .neighborAdvertisementSent(target, destination, interface, solicited):
+            self.init(.ndp, .ndpAdvert, "\(target)", "\(destination)", "\(host.adapters[interface.index].mac)", flag(solicited))
+        case let .neighborLearned(address, mac, _):
+            self.init(.ndp, .ndpLearned, "\(address)", "\(mac)")
         case let .frameQueued(interface, header, length, fcs):
             let padded = max(length, EthernetHeader.minimumFrameLength) + (fcs == nil ? 0 : 4)
             self.init(.ethernet, .frameQueued, "\(header.destination)", "\(header.source)", "\(header.etherType)", "\(length)",
@@ -95,7 +119,8 @@ extension Narration {
         case let .interrupt(interface, frames):
             self.init(.adapter, .interrupt, iface(interface), "\(frames)")
         case let .driverDelivered(_, header, _):
-            self.init(.driver, .driver, "\(header.etherType)", .plain(header.etherType == .arp ? "ARP" : "IP"))
+            self.init(.driver, .driver, "\(header.etherType)",
+                      .plain(header.etherType == .arp ? "ARP" : header.etherType == .ipv6 ? "IPv6" : "IP"))
         case let .frameDropped(interface, error):
             self.init(.driver, .frameDropped, iface(interface), "\(error)")
         }

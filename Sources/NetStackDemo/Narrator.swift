@@ -10,7 +10,8 @@ public enum Verbosity: Sendable {
 
 /// The layer a line of narration is about; it sets the tag and colour.
 enum Layer: String {
-    case app = "APP", socket = "SOCK", tcp = "TCP", udp = "UDP", icmp = "ICMP", ip = "IP", arp = "ARP", ethernet = "ETH"
+    case app = "APP", socket = "SOCK", tcp = "TCP", udp = "UDP", icmp = "ICMP", ip = "IP", arp = "ARP", ndp = "NDP"
+    case ethernet = "ETH"
     case adapter = "NIC", driver = "DRV", hub = "HUB", switch_ = "SWITCH", wire = "WIRE", router = "ROUTER"
 
     /// ANSI colour code.
@@ -19,7 +20,7 @@ enum Layer: String {
         case .app, .socket: "35"
         case .tcp, .udp, .icmp: "36"
         case .ip, .router: "34"
-        case .arp: "33"
+        case .arp, .ndp: "33"
         case .ethernet, .adapter, .driver: "32"
         case .hub, .switch_: "94"
         case .wire: "31"
@@ -85,6 +86,8 @@ final class Narrator {
     private var repeats: [(noun: String, count: Int)] = []
     private var lowerRepeats = 0
     private var explainedLower = false
+    /// The story runs over IPv6 (`--ipv6`): the lower layers are IPv6 and NDP, not IP and ARP.
+    var ipv6 = false
 
     init(verbosity: Verbosity, language: DemoLanguage = .english, color: Bool, width: Int?, pause: (() -> Void)?,
          output: @escaping (String) -> Void) {
@@ -218,7 +221,7 @@ final class Narrator {
         }.joined(separator: ", ")
         // Which layers "frame-level" means is said the first time only.
         let lower = lowerRepeats == 0 ? ""
-            : say(.lowerRepeats, "\(lowerRepeats)", flag(repeats.isEmpty), flag(!explainedLower))
+            : say(.lowerRepeats, "\(lowerRepeats)", flag(repeats.isEmpty), flag(!explainedLower), flag(ipv6))
         if lowerRepeats > 0 { explainedLower = true }
         let text = say(.repeatsSummary, .plain(upper), .plain(lower))
         repeats = []

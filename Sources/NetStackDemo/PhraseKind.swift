@@ -32,6 +32,15 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case arpAnnounce
     case arpLearned
     case arpFailed
+    case route6
+    case ip6Sent
+    case ip6Received
+    case forwarded6
+    case ndpHit
+    case ndpMiss
+    case ndpSolicit
+    case ndpAdvert
+    case ndpLearned
     case frameQueued
     case adapterAccepted
     case adapterFiltered
@@ -183,4 +192,12 @@ enum PhraseKind: String, CaseIterable, Sendable {
     case receivedZeroWindow
     case receivedACK
     case receivedHandshakeACK
+    case diagramLegend6
+    case powerOnExplanation6
+    case resolveExplanation6
+    case resolveOutcome6
+    case connectExplanation6
+    case tablesExplanation6
+    case hostSummary6
+    case ndpDNSCounter
 }

@@ -46,11 +46,11 @@ final class TCPStoryteller {
     func narrate(_ event: StackEvent, host: Host, now: Instant) -> [Narration] {
         switch event {
         case let .tcpSegmentSent(header, length, to):
-            guard let address = host.addresses.first?.address else { return [] }
+            guard let address = Self.localAddress(host) else { return [] }
             let local = Endpoint(address, header.sourcePort)
             return noticeStates(host, now: now) + [segmentSent(header, length: length, from: local, to: to, host: host, now: now)]
         case let .tcpSegmentReceived(header, length, from):
-            guard let address = host.addresses.first?.address else { return [] }
+            guard let address = Self.localAddress(host) else { return [] }
             let local = Endpoint(address, header.destinationPort)
             return noticeStates(host, now: now) + segmentArrived(header, length: length, from: from, to: local, host: host, now: now)
         case .tcpStateChanged:
@@ -58,6 +58,13 @@ final class TCPStoryteller {
         default:
             return []
         }
+    }
+
+    /// The address `host`'s connections use: its first IPv4 address, else (an IPv6-only
+    /// host, `--ipv6`) its first global IPv6 address.
+    private static func localAddress(_ host: Host) -> IPAddress? {
+        if let address = host.addresses.first?.address { return .v4(address) }
+        return host.address6(of: InterfaceID(0)).map(IPAddress.v6)
     }
 
     // MARK: States

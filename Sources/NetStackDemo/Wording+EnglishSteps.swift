@@ -22,7 +22,7 @@ extension Wording {
         case .socketExplanation:
             Wording({ _ in "An application never calls the protocol stack directly: it calls the socket library. socket() makes a new record of control information in the stack's socket table and returns a descriptor — a small number the application uses to name it from then on." })
         case .callSocket:  // fd
-            Wording({ a in "fd = socket(AF_INET, SOCK_STREAM)  →  \(a[0])   (0, 1 and 2 are standard input, output and error)" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_STREAM)  →  \(a[0])   (0, 1 and 2 are standard input, output and error)" })
         case .socketRowTitle: Wording({ _ in "the socket table's new row: nothing is filled in yet but the protocol" })
         case .callReceiveBuffer:  // fd, size
             Wording({ a in "setsockopt(\(a[0]), SO_RCVBUF, \(a[1]))  →  0   (a small receive buffer, so that the window it advertises is seen to fill and open)" })
@@ -101,7 +101,7 @@ extension Wording {
         case .reuseIntro:  // local, remote
             Wording({ a in "Meanwhile a new socket tries to take the same 4-tuple (\(a[0]) ↔ \(a[1])):" })
         case .callSocketAgain:  // fd
-            Wording({ a in "fd = socket(AF_INET, SOCK_STREAM)  →  \(a[0])   (the descriptor number is free again; the port is not)" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_STREAM)  →  \(a[0])   (the descriptor number is free again; the port is not)" })
         case .callBind:  // fd, local, error or "", port (when the TIME_WAIT socket holds it) or ""
             Wording({ a in "bind(\(a[0]), \(a[1]))  →  \(a.isEmpty(2) ? "0" : a[2])\(a.isEmpty(3) ? "" : ": the TIME_WAIT socket still owns port \(a[3])")" })
         case .callReuseAddress:  // fd
@@ -121,7 +121,7 @@ extension Wording {
         case .udpExplanation:  // datagrams, port, dropped datagram
             Wording({ a in "UDP has no connection, no ACK and no retransmission — right for live audio and video, where late data is useless anyway. The browser sends \(a[0]) datagrams of 160 bytes (20 ms of telephone audio each), 20 ms apart, to the server's UDP echo service on port \(a[1]). Datagram \(a[2]) is lost on the cable from the router to the switch." })
         case .callUDPSocket:  // fd
-            Wording({ a in "fd = socket(AF_INET, SOCK_DGRAM)  →  \(a[0])" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_DGRAM)  →  \(a[0])" })
         case .callUDPConnect:  // fd, peer
             Wording({ a in "connect(\(a[0]), \(a[1]))  →  0   (for UDP this only records the peer: nothing is sent)" })
         case .callUDPSend:  // fd, number, datagrams, length
@@ -207,12 +207,12 @@ extension Wording {
         case .pressEnter: Wording({ _ in "(press Enter for the next step)" })
         case .repeatEntry:  // count, first flag, noun (in this language)
             Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")\(counted(a[2], Int(a[0]) ?? 0))" })
-        case .lowerRepeats:  // count, alone flag, explain layers flag
-            Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")frame-level \(a[0] == "1" ? "event" : "events")\(a.flag(2) ? " (IP, ARP, Ethernet, adapters, hub, switch, router)" : "") like those told above" })
+        case .lowerRepeats:  // count, alone flag, explain layers flag, IPv6 flag
+            Wording({ a in "\(a[0]) \(a.flag(1) ? "more " : "")frame-level \(a[0] == "1" ? "event" : "events")\(a.flag(2) ? " (\(a.flag(3) ? "IPv6, NDP" : "IP, ARP"), Ethernet, adapters, hub, switch, router)" : "") like those told above" })
         case .repeatsSummary:  // upper-layer entries or "", lower-layer part or ""
             Wording({ a in "…and " + (a.isEmpty(0) ? a[1] : a.isEmpty(1) ? a[0] : "\(a[0]) — with \(a[1])") })
         default:
-            nil
+            englishIPv6(kind)
         }
     }
 }

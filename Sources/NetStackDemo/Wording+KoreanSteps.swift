@@ -22,7 +22,7 @@ extension Wording {
         case .socketExplanation:
             Wording({ _ in "애플리케이션은 프로토콜 스택을 직접 부르지 않고 소켓 라이브러리를 호출한다. socket()은 프로토콜 스택의 소켓 테이블에 제어 정보를 기록할 새 자리를 만들고 디스크립터를 돌려준다 — 애플리케이션은 이후 이 작은 번호로 소켓을 가리킨다." })
         case .callSocket:
-            Wording({ a in "fd = socket(AF_INET, SOCK_STREAM)  →  \(a[0])   (0, 1, 2는 표준 입력, 표준 출력, 표준 오류)" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_STREAM)  →  \(a[0])   (0, 1, 2는 표준 입력, 표준 출력, 표준 오류)" })
         case .socketRowTitle: Wording({ _ in "소켓 테이블에 새로 생긴 행: 아직 프로토콜 말고는 아무것도 채워지지 않았다" })
         case .callReceiveBuffer:
             Wording({ a in "setsockopt(\(a[0]), SO_RCVBUF, \(a[1]))  →  0   (수신 버퍼를 작게 잡아, 알리는 윈도우가 찼다가 다시 열리는 모습이 보이게 한다)" })
@@ -101,7 +101,7 @@ extension Wording {
         case .reuseIntro:
             Wording({ a in "그 사이 새 소켓이 같은 4-튜플(\(a[0]) ↔ \(a[1]))을 쓰려고 한다:" })
         case .callSocketAgain:
-            Wording({ a in "fd = socket(AF_INET, SOCK_STREAM)  →  \(a[0])   (디스크립터 번호는 다시 비었지만 포트는 아니다)" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_STREAM)  →  \(a[0])   (디스크립터 번호는 다시 비었지만 포트는 아니다)" })
         case .callBind:
             Wording({ a in "bind(\(a[0]), \(a[1]))  →  \(a.isEmpty(2) ? "0" : a[2])\(a.isEmpty(3) ? "" : ": TIME_WAIT 소켓이 아직 포트 \(josa(a[3], "을", "를")) 쥐고 있다")" })
         case .callReuseAddress:
@@ -121,7 +121,7 @@ extension Wording {
         case .udpExplanation:
             Wording({ a in "UDP에는 연결도 ACK도 재전송도 없다 — 늦게 온 데이터가 어차피 쓸모없는 실시간 음성이나 영상에 알맞다. 브라우저는 160바이트(전화 음성 20밀리초 분량)짜리 데이터그램 \(a[0])개를 20밀리초 간격으로 서버의 UDP 에코 서비스(포트 \(a[1]))에 보낸다. \(a[2])번째 데이터그램은 라우터에서 스위치로 가는 케이블에서 사라진다." })
         case .callUDPSocket:
-            Wording({ a in "fd = socket(AF_INET, SOCK_DGRAM)  →  \(a[0])" })
+            Wording({ a in "fd = socket(AF_INET\(a.flag(1) ? "6" : ""), SOCK_DGRAM)  →  \(a[0])" })
         case .callUDPConnect:
             Wording({ a in "connect(\(a[0]), \(a[1]))  →  0   (UDP에서는 상대를 기록할 뿐 아무것도 보내지 않는다)" })
         case .callUDPSend:
@@ -208,11 +208,11 @@ extension Wording {
         case .repeatEntry:
             Wording({ a in "\(a[2]) \(a[0])개" })
         case .lowerRepeats:
-            Wording({ a in "위와 같은 프레임 수준의 이벤트\(a.flag(2) ? "(IP, ARP, 이더넷, 어댑터, 허브, 스위치, 라우터)" : "") \(a[0])개" })
+            Wording({ a in "위와 같은 프레임 수준의 이벤트\(a.flag(2) ? "(\(a.flag(3) ? "IPv6, NDP" : "IP, ARP"), 이더넷, 어댑터, 허브, 스위치, 라우터)" : "") \(a[0])개" })
         case .repeatsSummary:
             Wording({ a in "…그 밖에 " + (a.isEmpty(0) ? a[1] : a.isEmpty(1) ? a[0] : "\(a[0]), 그리고 \(a[1])") })
         default:
-            nil
+            koreanIPv6(kind)
         }
     }
 }

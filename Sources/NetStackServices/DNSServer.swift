@@ -4,9 +4,11 @@ public import NetStackWire
 /// A small authoritative DNS server over UDP (RFC 1034 §4.3.2, RFC 1035 §4),
 /// for simulated networks: the `dns` host of the demo's network runs one.
 ///
-/// It knows a fixed set of names, each with A records or a CNAME. An A query
-/// is answered with the AA bit set; a CNAME is followed through the zone and
-/// every record of the chain goes in the answer section. Names it does not
+/// It knows a fixed set of names, each with A records, AAAA records (RFC 3596)
+/// or a CNAME. An A or AAAA query is answered with the AA bit set (a name with
+/// only the other family's records gets NOERROR and no answer: RFC 2308's
+/// NODATA); a CNAME is followed through the zone and every record of the chain
+/// goes in the answer section. Names it does not
 /// know get NXDOMAIN (RFC 6604: the code speaks for the end of the chain). A
 /// query it can read the header of but not parse gets FORMERR; other opcodes
 /// get NOTIMP, other classes REFUSED; datagrams shorter than a header, and
@@ -20,6 +22,8 @@ public final class DNSServer: StackApplication {
     public enum Record: Sendable, Equatable {
         /// One or more IPv4 addresses, cached for `ttl` seconds.
         case a([IPv4Address], ttl: UInt32 = 300)
+        /// One or more IPv6 addresses, cached for `ttl` seconds.
+        case aaaa([IPv6Address], ttl: UInt32 = 300)
         /// An alias: the name's canonical name, cached for `ttl` seconds.
         case cname(String, ttl: UInt32 = 300)
     }
@@ -56,6 +60,7 @@ public final class DNSServer: StackApplication {
 
     private enum Entry {
         case a([IPv4Address], ttl: UInt32)
+        case aaaa([IPv6Address], ttl: UInt32)
         case cname(DNSName, ttl: UInt32)
     }
 
@@ -70,11 +75,13 @@ public final class DNSServer: StackApplication {
     /// Datagrams answered per turn, so one turn stays bounded.
     static let datagramsPerTurn = 1024
 
-    /// Serves `zone` on UDP `port` of every address of `host`.
+    /// Serves `zone` on UDP `port` of `address`: by default every IPv4 address of `host`;
+    /// `::` serves both families (as an IPv6 socket without IPV6_V6ONLY).
     ///
     /// - Throws: `EINVAL` when a name in the zone (or a CNAME target, or the
     ///   SOA's zone) is not a valid domain name; `EADDRINUSE` when the port is taken.
-    public init(host: Host, port: UInt16 = 53, zone: [String: Record], soa: SOA? = nil) throws(NetError) {
+    public init(host: Host, address: IPAddress = .v4(.any), port: UInt16 = 53, zone: [String: Record],
+                soa: SOA? = nil) throws(NetError) {
         var entries: [DNSName: Entry] = [:]
         // Sorted, so that of two spellings of one name the same one wins on every run.
         for (text, record) in zone.sorted(by: { $0.key < $1.key }) {
@@ -82,6 +89,7 @@ public final class DNSServer: StackApplication {
             guard entries[name] == nil else { continue }
             switch record {
             case let .a(addresses, ttl): entries[name] = .a(addresses, ttl: ttl)
+            case let .aaaa(addresses, ttl): entries[name] = .aaaa(addresses, ttl: ttl)
             case let .cname(target, ttl):
                 guard let target = try? DNSName(target) else { throw .invalidArgument }
                 entries[name] = .cname(target, ttl: ttl)
@@ -98,7 +106,7 @@ public final class DNSServer: StackApplication {
             self.soa = nil
         }
         let socket = host.udpOpen()
-        do throws(NetError) { try host.udpBind(socket, port: port) } catch {
+        do throws(NetError) { try host.udpBind(socket, address: address, port: port) } catch {
             host.udpClose(socket)
             throw error
         }
@@ -173,6 +181,11 @@ public final class DNSServer: StackApplication {
             case let .a(addresses, ttl):
                 if question.type == .a || question.type.rawValue == 255 {
                     records += addresses.map { DNSResourceRecord(name: current, timeToLive: ttl, data: .a($0)) }
+                }
+                return (records, .noError)
+            case let .aaaa(addresses, ttl):
+                if question.type == .aaaa || question.type.rawValue == 255 {
+                    records += addresses.map { DNSResourceRecord(name: current, timeToLive: ttl, data: .aaaa($0)) }
                 }
                 return (records, .noError)
             case let .cname(target, ttl):

@@ -12,7 +12,14 @@ public import NetStackDevices
 /// The laptop only listens: every frame the hub repeats reaches its adapter,
 /// whose MAC filter discards what is not addressed to it.
 ///
-/// Addresses come from the documentation ranges (RFC 5737); MACs are locally
+/// With `ipv6` the same network carries IPv6 only (RFC 3849's 2001:db8::/32):
+///
+///     client 2001:db8:a::10 ──┐
+///     laptop 2001:db8:a::20 ── hub ── router eth0 2001:db8:a::1
+///                                     router eth1 2001:db8:b::1 ── switch ── server 2001:db8:b::10
+///                                                                         └─ dns    2001:db8:b::53
+///
+/// Addresses come from the documentation ranges (RFC 5737, RFC 3849); MACs are locally
 /// administered (02:…). Every cable is Fast Ethernet carrying an FCS, so the
 /// adapters check it. Used by the demo and the simulator tests.
 public final class TwoLANNetwork {
@@ -33,6 +40,13 @@ public final class TwoLANNetwork {
     public static let routerAddressB = IPv4Address(198, 51, 100, 1)
     public static let serverAddress = IPv4Address(198, 51, 100, 10)
     public static let dnsAddress = IPv4Address(198, 51, 100, 53)
+    /// The hosts' IPv6 addresses (with `ipv6`): LAN A 2001:db8:a::/64, LAN B 2001:db8:b::/64.
+    public static let clientAddress6 = IPv6Address(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 0x10)
+    public static let laptopAddress6 = IPv6Address(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 0x20)
+    public static let routerAddressA6 = IPv6Address(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 0x1)
+    public static let routerAddressB6 = IPv6Address(0x2001, 0xdb8, 0xb, 0, 0, 0, 0, 0x1)
+    public static let serverAddress6 = IPv6Address(0x2001, 0xdb8, 0xb, 0, 0, 0, 0, 0x10)
+    public static let dnsAddress6 = IPv6Address(0x2001, 0xdb8, 0xb, 0, 0, 0, 0, 0x53)
 
     /// Builds the network at time zero. `lanAMTU` sets the MTU of the LAN A hosts
     /// and the router's LAN A side; `lanBMTU` the same for LAN B (smaller than
@@ -40,9 +54,11 @@ public final class TwoLANNetwork {
     /// TCP announces (MTU − 40). `cable` is the impairment every cable gets
     /// (FCS is always carried). Each host's `randomSeed` derives from `seed`
     /// (so its secrets, and the whole run, are reproducible) before `configure`
-    /// runs, which may set another.
+    /// runs, which may set another. With `ipv6` every host gets its IPv6 address instead
+    /// (no IPv4 at all), each passing duplicate address detection in its first two seconds,
+    /// and a static default route through the router.
     public init(seed: UInt64, lanAMTU: Int = 1500, lanBMTU: Int = 1500, cable: LinkConfig = .fastEthernet,
-                configure: (inout HostConfig) -> Void = { _ in }) {
+                ipv6: Bool = false, configure: (inout HostConfig) -> Void = { _ in }) {
         let simulator = Simulator(seed: seed)
         self.simulator = simulator
         var hostIndex: UInt64 = 0
@@ -84,6 +100,18 @@ public final class TwoLANNetwork {
         dnsCable = simulator.connect(dns, 0, switch_, 2, config: wire, name: "dns-switch")
 
         let now = simulator.now
+        if ipv6 {
+            for (host, interface, address, router) in [
+                (clientHost, c0, Self.clientAddress6, Self.routerAddressA6), (laptopHost, l0, Self.laptopAddress6, Self.routerAddressA6),
+                (serverHost, s0, Self.serverAddress6, Self.routerAddressB6), (dnsHost, d0, Self.dnsAddress6, Self.routerAddressB6),
+            ] {
+                host.assign(address, prefixLength: 64, to: interface, now: now)
+                host.setDefaultGateway6(router, interface: interface)
+            }
+            routerHost.assign(Self.routerAddressA6, prefixLength: 64, to: r0, now: now)
+            routerHost.assign(Self.routerAddressB6, prefixLength: 64, to: r1, now: now)
+            return
+        }
         clientHost.assign(Self.clientAddress, prefixLength: 24, to: c0, now: now)
         clientHost.setDefaultGateway(Self.routerAddressA, interface: c0)
         laptopHost.assign(Self.laptopAddress, prefixLength: 24, to: l0, now: now)

@@ -18,7 +18,9 @@ struct DemoCommand: ParsableCommand {
             check, recovered by TCP's retransmission), close and TIME_WAIT, and UDP datagrams of which \
             one is lost for good. Then a ladder diagram of the connection, the Manchester-coded signal \
             of the SYN, each host's netstat, route and arp tables, and the counters. Needs no root and \
-            no devices; takes a second or two.
+            no devices; takes a second or two. With --ipv6 the same journey runs over IPv6 alone: \
+            an AAAA query, TCP and UDP over IPv6, neighbour discovery in place of ARP, and the \
+            route -6 and neighbour tables.
             """
     )
 
@@ -37,11 +39,14 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Extra random loss on every cable, as a fraction (0.01) or a percentage (1%), at most 50%. TCP still delivers the page (its backed-off timers may take minutes of simulated time); lost UDP datagrams stay lost.", valueName: "P"))
     var loss: String?
 
-    @Option(name: .long, help: ArgumentHelp("The MSS the hosts announce, 536 to 1460: every link's MTU becomes N + 40.", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("The MSS the hosts announce, 536 to 1460: every link's MTU becomes N + 40 (with --ipv6: 1220 to 1440, and N + 60).", valueName: "N"))
     var mss: Int = 1460
 
     @Option(name: .long, help: ArgumentHelp("The language of the narration, headings and outcomes: ko (Korean, the chapter's language) or en (English). Tables stay as Linux prints them. Default: ko when LC_ALL, LC_MESSAGES or LANG (the first one set) starts with ko, en otherwise.", valueName: "ko|en"))
     var lang: String?
+
+    @Flag(name: .long, help: "Tell the journey over IPv6 (2001:db8::/32 addresses, AAAA records, neighbour discovery instead of ARP).")
+    var ipv6 = false
 
     @Flag(name: .long, help: "Only the headings, each step's outcome, the tables summarised and the counters: one screen.")
     var quiet = false
@@ -61,6 +66,10 @@ struct DemoCommand: ParsableCommand {
         _ = try language()
         guard DemoOptions.mssRange.contains(mss) else {
             throw ValidationError("--mss must be between \(DemoOptions.mssRange.lowerBound) and \(DemoOptions.mssRange.upperBound), not \(mss)")
+        }
+        let range6 = DemoOptions.mssRange6
+        if ipv6 && mss != 1460 && !range6.contains(mss) {
+            throw ValidationError("--mss with --ipv6 must be between \(range6.lowerBound) and \(range6.upperBound) (an IPv6 link carries at least 1280 bytes), not \(mss)")
         }
     }
 
@@ -104,6 +113,7 @@ struct DemoCommand: ParsableCommand {
         options.loss = try lossFraction()
         options.mss = mss
         options.html = html != nil
+        options.ipv6 = ipv6
         if step && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 {
             options.pause = { _ = readLine() }
         }

@@ -137,7 +137,7 @@ struct CommandLineTests {
     @Test("a bad demo option is a usage error: one line on standard error, exit 64, nothing run", arguments: [
         ["--loss", "2"], ["--loss", "60%"], ["--loss", "-0.1"], ["--loss", "abc"], ["--loss", "nan"],
         ["--mss", "80"], ["--mss", "1461"], ["--mss", "x"], ["--seed", "-1"], ["--quiet", "--verbose"],
-        ["--pcap", "/nonexistent-dir/x.pcap"], ["--html", "/nonexistent-dir/x.html"], ["--html", ""], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"],
+        ["--pcap", "/nonexistent-dir/x.pcap"], ["--html", "/nonexistent-dir/x.html"], ["--html", ""], ["--lang", "fr"], ["--lang", ""], ["--lang", "korean"], ["--ipv6", "--mss", "536"], ["--ipv6", "--mss", "1441"],
     ])
     func badDemoOption(arguments: [String]) throws {
         let result = try netstack(["demo"] + arguments)
@@ -152,7 +152,8 @@ struct CommandLineTests {
     func help() throws {
         let result = try netstack(["demo", "--help"])
         #expect(result.status == 0)
-        for option in ["--pcap", "--pcap-all", "--html", "--seed", "--loss", "--mss", "--lang", "--quiet", "--verbose", "--step", "--no-color"] {
+        for option in ["--pcap", "--pcap-all", "--html", "--seed", "--loss", "--mss", "--lang", "--ipv6", "--quiet", "--verbose", "--step",
+                       "--no-color"] {
             #expect(result.stdout.contains(option), "\(option) missing from the help")
         }
     }

@@ -10,7 +10,8 @@ struct FrameDissectorTests {
     /// Captures whose every frame the dissector should name as tshark does
     /// (ip-fragments is left out: tshark names a datagram only once reassembled).
     static let captures = ["arp-icmp-echo", "icmp-routed-ttl-exceeded", "icmp-port-unreachable", "icmp-frag-needed",
-                           "udp-echo", "tcp-http-session", "tcp-rst-closed-port", "dns-query"]
+                           "udp-echo", "tcp-http-session", "tcp-rst-closed-port", "dns-query",
+                           "ipv6-ndp-echo", "ipv6-link-up", "dns-aaaa"]
 
     @Test("the protocol column is tshark's, frame by frame", .enabled(if: TShark.isAvailable), arguments: captures)
     func protocolColumn(capture: String) throws {
@@ -39,6 +40,22 @@ struct FrameDissectorTests {
             }
             check(tree, within: 0..<frame.count)
         }
+    }
+
+    @Test("neighbour solicitations and advertisements get tshark's Info column", .enabled(if: TShark.isAvailable),
+          arguments: ["ipv6-ndp-echo", "ipv6-link-up"])
+    func neighbourDiscoveryInfo(capture: String) throws {
+        var dissector = FrameDissector()
+        let frames = try Fixtures.captureFrames(capture)
+        let decoded = try TShark.run(["-r", Fixtures.capturesDirectory + "/\(capture).pcap", "-T", "fields", "-e", "_ws.col.Info"])
+        let columns = decoded.output.split(separator: "\n").map(String.init)
+        #expect(columns.count == frames.count)
+        var checked = 0
+        for (index, (frame, column)) in zip(frames, columns).enumerated() where column.hasPrefix("Neighbor ") {
+            #expect(dissector.dissect(frame).info == column, "\(capture) frame \(index + 1)")
+            checked += 1
+        }
+        #expect(checked >= 2)
     }
 
     @Test("the SYN's options are each where they are: MSS, SACK permitted, timestamps, NOP, window scale")

@@ -245,6 +245,8 @@ extension Host {
                                 trafficClass: trafficClass)
         statistics.ip6OutRequests += 1
         let nextHop = route.nextHop(for: destination)
+        emit(.routeLookup6(destination: destination, route: route, nextHop: nextHop))
+        emit(.ip6Sent(header, interface: interface))
         if total > mtu {
             buildBuffer.withUnsafeMutableBytes { buffer in
                 header.emit(into: buffer)
@@ -343,6 +345,7 @@ extension Host {
                 return
             }
         }
+        if let interface { emit(.ip6Received(header, interface: interface)) }
         guard accepts6(header.destination, on: interface) || tentativeNDPTarget(header)
                 || acceptsAnyDestination6(header.destination, on: interface) else {
             if config.forwarding, let interface, !header.destination.isMulticast {
@@ -516,12 +519,14 @@ extension Host {
             return
         }
         statistics.ip6Forwarded += 1
+        let nextHop = route.nextHop(for: header.destination)
+        emit(.forwarded6({ var out = header; out.hopLimit -= 1; return out }(), from: interface, to: route.interface,
+                         nextHop: nextHop))
         forwardBuffer.withUnsafeMutableBytes { whole in
             let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
             buffer.copyMemory(from: packet)
             _ = IPv6Header.decrementHopLimit(in: buffer)
-            sendToLink6(UnsafeRawBufferPointer(buffer), on: route.interface, nextHop: route.nextHop(for: header.destination),
-                        forwarded: true)
+            sendToLink6(UnsafeRawBufferPointer(buffer), on: route.interface, nextHop: nextHop, forwarded: true)
         }
     }
 }

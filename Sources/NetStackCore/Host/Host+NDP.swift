@@ -34,6 +34,9 @@ extension Host {
             let outcome = neighborCache6.advertisement(for: key, targetLinkAddress: packet.options.targetLinkLayerAddress,
                                                        router: router, solicited: solicited, override: override, now: now)
             if outcome.stoppedBeingRouter { _ = routes6.removeDefaultRoutes(via: target, interface: interface) }
+            if let mac = packet.options.targetLinkLayerAddress, neighborCache6.entry(key)?.linkAddress == mac {
+                emit(.neighborLearned(target, mac, interface: interface))
+            }
             sendWaiting6(outcome.waiting, to: packet.options.targetLinkLayerAddress ?? neighborCache6.entry(key)?.linkAddress,
                          on: interface)
         case let .routerAdvertisement(advertisement):
@@ -79,6 +82,7 @@ extension Host {
                                        on interface: InterfaceID) {
         guard let mac = options.sourceLinkLayerAddress, !source.isUnspecified, !mac.isMulticast else { return }
         let waiting = neighborCache6.learn(mac, for: NeighborKey(source, on: interface), isRouter: isRouter, now: now)
+        emit(.neighborLearned(source, mac, interface: interface))
         sendWaiting6(waiting, to: mac, on: interface)
     }
 
@@ -133,13 +137,18 @@ extension Host {
     /// starts NUD's DELAY). nil when unknown. No allocation.
     func linkAddress6(of nextHop: IPv6Address, on interface: InterfaceID) -> MACAddress? {
         if nextHop.isMulticast { return nextHop.multicastMAC }
-        return neighborCache6.linkAddressForSending(to: NeighborKey(nextHop, on: interface), now: now)
+        guard let mac = neighborCache6.linkAddressForSending(to: NeighborKey(nextHop, on: interface), now: now) else {
+            return nil
+        }
+        emit(.neighborCacheHit(nextHop, mac))
+        return mac
     }
 
     /// A datagram whose next hop's link address is unknown: it waits in the neighbour cache
     /// (bounded per address and in total), and the first wait sends a multicast solicitation.
     func queueForNeighbor(_ datagram: UnsafeRawBufferPointer, nextHop: IPv6Address, on interface: InterfaceID,
                           forwarded: Bool) {
+        emit(.neighborCacheMiss(nextHop, interface: interface))
         let key = NeighborKey(nextHop, on: interface)
         let (solicitNow, dropped) = neighborCache6.enqueue(Array(datagram), forwarded: forwarded, for: key, now: now)
         statistics.ip6OutDiscards += dropped.count
@@ -249,6 +258,8 @@ extension Host {
             : source.isUnspecified ? NDPOptions() : NDPOptions(sourceLinkLayerAddress: mac)
         let destination = unicastTo == nil ? target.solicitedNodeMulticast : target
         statistics.ndpNeighborSolicitsSent += 1
+        emit(.neighborSolicitationSent(target: target, destination: destination, interface: interface,
+                                       duplicateAddressDetection: dad))
         sendNDP(NDPPacket(.neighborSolicitation(target: target), options: options), from: source, to: destination,
                 mac: unicastTo ?? destination.multicastMAC, on: interface)
     }
@@ -258,6 +269,8 @@ extension Host {
     func sendNeighborAdvertisement(target: IPv6Address, to destination: IPv6Address, mac: MACAddress, solicited: Bool,
                                    on interface: InterfaceID) {
         statistics.ndpNeighborAdvertsSent += 1
+        emit(.neighborAdvertisementSent(target: target, destination: destination, interface: interface,
+                                        solicited: solicited))
         sendNDP(NDPPacket(.neighborAdvertisement(target: target, router: config.forwarding, solicited: solicited,
                                                  override: true),
                           options: NDPOptions(targetLinkLayerAddress: adapters[interface.index].mac)),

@@ -63,15 +63,15 @@ public enum StackEvent: Sendable {
     case pingReply(from: IPv4Address, identifier: UInt16, sequence: UInt16, ttl: UInt8, rtt: Duration)
     case socketError(port: UInt16, error: NetError, from: IPv4Address)
     // The resolver
-    /// A query (A or AAAA) for `name` left for `server` (attempt counts transmissions of this question, from 1).
-    case resolverQuerySent(name: String, id: UInt16, server: IPv4Address, attempt: Int)
+    /// A query of `type` (A or AAAA) for `name` left for `server` (attempt counts transmissions of this question, from 1).
+    case resolverQuerySent(name: String, type: AddressRecordType, id: UInt16, server: IPAddress, attempt: Int)
     /// A server's answer was accepted: `name`'s chain ends at `canonicalName`, whose addresses last `ttl` seconds.
     case resolverAnswerAccepted(name: String, addresses: [IPAddress], ttl: UInt32, canonicalName: String,
-                                server: IPv4Address)
+                                server: IPAddress)
     /// A datagram on a query's port was thrown away; the query keeps waiting.
     case resolverAnswerRejected(name: String, from: Endpoint, reason: DNSRejection)
     /// A server answered with an error code (SERVFAIL, REFUSED …); the next server is asked.
-    case resolverServerError(name: String, server: IPv4Address, responseCode: UInt8)
+    case resolverServerError(name: String, server: IPAddress, responseCode: UInt8)
     /// Answered without a query: from the hosts table, the cache, or a dotted-quad literal.
     case resolverLocalAnswer(name: String, addresses: [IPAddress], source: ResolutionSource)
     /// A lookup failed for good.
@@ -101,6 +101,30 @@ public enum StackEvent: Sendable {
     case arpAnnounced(IPv4Address, interface: InterfaceID)
     case arpLearned(IPv4Address, MACAddress, interface: InterfaceID)
     case arpFailed(IPv4Address, droppedPackets: Int)
+    // IPv6 and neighbour discovery (RFC 8200, RFC 4861): what IP and ARP tell above, for IPv6
+    /// The IPv6 routing table chose `route` for `destination`; the datagram goes to `nextHop`
+    /// (the destination itself when it is on the link).
+    case routeLookup6(destination: IPv6Address, route: IPv6Route, nextHop: IPv6Address)
+    /// An IPv6 header was put on a datagram this host originates, leaving by `interface`.
+    case ip6Sent(IPv6Header, interface: InterfaceID)
+    /// An IPv6 datagram from `interface` passed the header checks (before it is delivered or forwarded).
+    case ip6Received(IPv6Header, interface: InterfaceID)
+    /// A router forwarded an IPv6 datagram; `header` is as it leaves, its hop limit decremented.
+    case forwarded6(IPv6Header, from: InterfaceID, to: InterfaceID, nextHop: IPv6Address)
+    /// The neighbour cache knew the link address of `address`.
+    case neighborCacheHit(IPv6Address, MACAddress)
+    /// The neighbour cache did not know `address`: the datagram waits while a solicitation asks.
+    case neighborCacheMiss(IPv6Address, interface: InterfaceID)
+    /// A neighbour solicitation for `target` left for `destination` (its solicited-node group, or
+    /// the neighbour itself when probing); from `::` when it is duplicate address detection.
+    case neighborSolicitationSent(target: IPv6Address, destination: IPv6Address, interface: InterfaceID,
+                                  duplicateAddressDetection: Bool)
+    /// A neighbour advertisement for `target`, an address of ours, left for `destination`.
+    case neighborAdvertisementSent(target: IPv6Address, destination: IPv6Address, interface: InterfaceID,
+                                   solicited: Bool)
+    /// The neighbour cache learnt the link address of `address` (from an advertisement or a
+    /// solicitation's source link-layer address option).
+    case neighborLearned(IPv6Address, MACAddress, interface: InterfaceID)
     // Ethernet and the adapter
     case frameQueued(interface: InterfaceID, header: EthernetHeader, length: Int, fcs: UInt32?)
     case adapterReceived(interface: InterfaceID, verdict: AdapterVerdict, length: Int)

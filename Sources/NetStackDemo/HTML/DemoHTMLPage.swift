@@ -27,7 +27,7 @@ enum DemoHTMLPage {
             <main>
             <section id="journey" aria-labelledby="journey-h">
             <h2 id="journey-h" data-ui="journey"></h2>
-            \(PagePictures.network())
+            \(PagePictures.network(ipv6: input.ipv6))
             <div class="controls">
             <button id="previous" type="button" data-ui="previous"></button>
             <button id="next" type="button" data-ui="next"></button>

@@ -67,6 +67,7 @@ struct FrameDissector {
             switch ethernet.etherType {
             case .arp: arp(payload, at: EthernetHeader.length, into: &out)
             case .ipv4: ipv4(payload, at: EthernetHeader.length, into: &out)
+            case .ipv6: ipv6(payload, at: EthernetHeader.length, into: &out)
             default: break
             }
         }
@@ -118,11 +119,114 @@ struct FrameDissector {
         let at = base + ip.headerLength
         switch ip.protocol {
         case .icmp: icmp(payload, at: at, into: &out)
-        case .udp: udp(payload, at: at, ip: ip, into: &out)
-        case .tcp: tcp(payload, at: at, ip: ip, into: &out)
+        case .udp: udp(payload, at: at, source: .v4(ip.source), destination: .v4(ip.destination), into: &out)
+        case .tcp: tcp(payload, at: at, source: .v4(ip.source), destination: .v4(ip.destination), into: &out)
         default: break
         }
     }
+
+    /// The fixed IPv6 header (RFC 8200 §3), a hop-by-hop options header (MLD's router alert)
+    /// when one follows, then ICMPv6, UDP or TCP.
+    private mutating func ipv6(_ bytes: UnsafeRawBufferPointer, at base: Int, into out: inout DissectedFrame) {
+        guard let ip = try? IPv6Header.parse(bytes) else { return }
+        out.protocolName = "IPv6"
+        out.source = ip.source.description
+        out.destination = ip.destination.description
+        out.tree.append(DissectedField("Internet Protocol Version 6, Src: \(ip.source), Dst: \(ip.destination)", base, IPv6Header.length, [
+            DissectedField("Version: 6", base, 1),
+            DissectedField("Traffic class: 0x\(hex(ip.trafficClass, 2))", base, 2),
+            DissectedField("Flow label: 0x\(hex(ip.flowLabel, 5))", base + 1, 3),
+            DissectedField("Payload length: \(ip.payloadLength)", base + 4, 2),
+            DissectedField("Next header: \(ip.nextHeader) (\(ip.nextHeader.rawValue))", base + 6, 1),
+            DissectedField("Hop limit: \(ip.hopLimit)", base + 7, 1),
+            DissectedField("Source address: \(ip.source)", base + 8, 16),
+            DissectedField("Destination address: \(ip.destination)", base + 24, 16),
+        ]))
+        let end = min(bytes.count, ip.totalLength)
+        var next = ip.nextHeader, offset = IPv6Header.length
+        if next.rawValue == 0, end >= offset + 8 {
+            // Hop-by-hop options: next header, length in 8-byte units beyond the first 8, options.
+            let length = (Int(bytes[offset + 1]) + 1) * 8
+            guard end >= offset + length else { return }
+            next = IPProtocol(rawValue: bytes[offset])
+            out.tree.append(DissectedField("IPv6 Hop-by-Hop Option, Next header: \(next) (\(next.rawValue))", base + offset, length, [
+                DissectedField("Next header: \(next) (\(next.rawValue))", base + offset, 1),
+                DissectedField("Length: \(bytes[offset + 1]) (\(length) bytes)", base + offset + 1, 1),
+                DissectedField("Options (\(length - 2) bytes)", base + offset + 2, length - 2),
+            ]))
+            offset += length
+        }
+        guard end > offset else { return }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+        let at = base + offset
+        switch next {
+        case .icmpv6: icmpv6(payload, at: at, ip: ip, into: &out)
+        case .udp: udp(payload, at: at, source: .v6(ip.source), destination: .v6(ip.destination), into: &out)
+        case .tcp: tcp(payload, at: at, source: .v6(ip.source), destination: .v6(ip.destination), into: &out)
+        default: break
+        }
+    }
+
+    /// An ICMPv6 message (RFC 4443): type, code, checksum; for neighbour discovery (RFC 4861
+    /// §4.3, §4.4) the flags, the target address and each option.
+    private func icmpv6(_ bytes: UnsafeRawBufferPointer, at base: Int, ip: IPv6Header, into out: inout DissectedFrame) {
+        guard bytes.count >= 4 else { return }
+        out.protocolName = "ICMPv6"
+        let type = bytes[0]
+        let name = Self.icmpv6Names[type] ?? "Unknown"
+        out.info = name
+        var fields = [
+            DissectedField("Type: \(name) (\(type))", base, 1),
+            DissectedField("Code: \(bytes[1])", base + 1, 1),
+            DissectedField("Checksum: 0x\(hex(UInt16(bytes[2]) << 8 | UInt16(bytes[3]), 4))", base + 2, 2),
+        ]
+        var optionsAt: Int?
+        if let packet = try? NDPPacket.parse(bytes, source: ip.source, destination: ip.destination, hopLimit: ip.hopLimit) {
+            switch packet.message {
+            case let .neighborSolicitation(target):
+                out.info = "Neighbor Solicitation for \(target)" + (packet.options.sourceLinkLayerAddress.map { " from \($0)" } ?? "")
+                fields.append(DissectedField("Reserved", base + 4, 4))
+                fields.append(DissectedField("Target Address: \(target)", base + 8, 16))
+                optionsAt = 24
+            case let .neighborAdvertisement(target, router, solicited, override):
+                let flags = [router ? "rtr" : nil, solicited ? "sol" : nil, override ? "ovr" : nil].compactMap { $0 }
+                    .joined(separator: ", ")
+                out.info = "Neighbor Advertisement \(target)" + (flags.isEmpty ? "" : " (\(flags))")
+                    + (packet.options.targetLinkLayerAddress.map { " is at \($0)" } ?? "")
+                fields.append(DissectedField("Flags: \(flags.isEmpty ? "none" : flags) (Router, Solicited, Override)", base + 4, 4))
+                fields.append(DissectedField("Target Address: \(target)", base + 8, 16))
+                optionsAt = 24
+            default:
+                break
+            }
+        }
+        if var offset = optionsAt {
+            // Type, length in 8-byte units, value (RFC 4861 §4.6); a zero length ends the walk.
+            while offset + 2 <= bytes.count, bytes[offset + 1] > 0, offset + Int(bytes[offset + 1]) * 8 <= bytes.count {
+                let length = Int(bytes[offset + 1]) * 8
+                let mac = length == 8 ? " : " + (2..<8).map { hex(bytes[offset + $0], 2) }.joined(separator: ":") : ""
+                let option = switch bytes[offset] {
+                case 1: "Source link-layer address" + mac
+                case 2: "Target link-layer address" + mac
+                case 14: "Nonce"
+                default: "Type \(bytes[offset])"
+                }
+                fields.append(DissectedField("ICMPv6 Option (\(option))", base + offset, length))
+                offset += length
+            }
+        } else if bytes.count > 4 {
+            fields.append(DissectedField("Message body (\(bytes.count - 4) bytes)", base + 4, bytes.count - 4))
+        }
+        out.tree.append(DissectedField("Internet Control Message Protocol v6", base, bytes.count, fields))
+    }
+
+    /// ICMPv6 types by number, as Wireshark names them.
+    static let icmpv6Names: [UInt8: String] = [
+        1: "Destination Unreachable", 2: "Packet Too Big", 3: "Time Exceeded", 4: "Parameter Problem",
+        128: "Echo (ping) request", 129: "Echo (ping) reply", 133: "Router Solicitation", 134: "Router Advertisement",
+        135: "Neighbor Solicitation", 136: "Neighbor Advertisement", 137: "Redirect",
+        143: "Multicast Listener Report Message v2",
+    ]
 
     private func icmp(_ bytes: UnsafeRawBufferPointer, at base: Int, into out: inout DissectedFrame) {
         guard let header = try? ICMPv4Header.parse(bytes) else { return }
@@ -137,8 +241,9 @@ struct FrameDissector {
         ]))
     }
 
-    private func udp(_ bytes: UnsafeRawBufferPointer, at base: Int, ip: IPv4Header, into out: inout DissectedFrame) {
-        guard let header = try? UDPHeader.parse(bytes, source: ip.source, destination: ip.destination) else { return }
+    private func udp(_ bytes: UnsafeRawBufferPointer, at base: Int, source: IPAddress, destination: IPAddress,
+                     into out: inout DissectedFrame) {
+        guard let header = try? UDPHeader.parse(bytes, source: source, destination: destination) else { return }
         out.protocolName = "UDP"
         out.info = "\(header.sourcePort) → \(header.destinationPort) Len=\(header.payloadLength)"
         out.tree.append(DissectedField("User Datagram Protocol, Src Port: \(header.sourcePort), Dst Port: \(header.destinationPort)", base, UDPHeader.headerLength, [
@@ -160,11 +265,12 @@ struct FrameDissector {
         }
     }
 
-    private mutating func tcp(_ bytes: UnsafeRawBufferPointer, at base: Int, ip: IPv4Header, into out: inout DissectedFrame) {
+    private mutating func tcp(_ bytes: UnsafeRawBufferPointer, at base: Int, source: IPAddress, destination: IPAddress,
+                              into out: inout DissectedFrame) {
         guard let header = try? TCPHeader.parse(bytes) else { return }
         out.protocolName = "TCP"
-        let key = "\(ip.source):\(header.sourcePort)>\(ip.destination):\(header.destinationPort)"
-        let reverse = "\(ip.destination):\(header.destinationPort)>\(ip.source):\(header.sourcePort)"
+        let key = "\(source):\(header.sourcePort)>\(destination):\(header.destinationPort)"
+        let reverse = "\(destination):\(header.destinationPort)>\(source):\(header.sourcePort)"
         let seq = header.sequenceNumber.rawValue, ack = header.acknowledgmentNumber.rawValue
         if header.flags.contains(.syn) { initialSequence[key] = seq }
         let relativeSeq = seq &- (initialSequence[key] ?? seq)

@@ -17,6 +17,8 @@ struct PageInput {
     var log: PageLog
     /// Preamble, SFD and the SYN frame's first bytes, as the signal draws them.
     var signalBytes: [UInt8]
+    /// The run is `--ipv6`'s: the drawings' addresses and the tables' commands are IPv6's.
+    var ipv6 = false
 }
 
 /// Builds the page's data block (frames, ladder, hops, narration, steps and tables) as JSON.
@@ -70,6 +72,10 @@ enum PageData {
             ("steps", .array(input.log.steps.map { .object([("title", .string($0.title)), ("t", .int($0.nanoseconds)),
                                                            ("line", .int($0.firstLine)), ("tables", tables($0.tablesBefore))]) })),
             ("finalTables", tables(input.log.finalTables)),
+            ("browserAddress", .string(input.ipv6 ? "2001:db8:a::10" : "192.0.2.10")),
+            ("serverAddress", .string(input.ipv6 ? "2001:db8:b::10" : "198.51.100.10")),
+            ("routeCommand", .string(input.ipv6 ? "route -6" : "route")),
+            ("neighbourCommand", .string(input.ipv6 ? "ip -6 neigh" : "arp")),
         ]).rendered
     }
 
@@ -95,16 +101,18 @@ enum PageData {
     private static func ladderArrow(_ record: PcapRecord, _ dissected: DissectedFrame, frame: Int?,
                                     highestEnd: inout [Bool: UInt32]) -> PageJSON? {
         let data = record.data
-        guard dissected.protocolName == "TCP" || dissected.protocolName == "HTTP", data.count >= 54,
-              data[12] == 0x08, data[13] == 0x00, data[23] == 6 else { return nil }
-        let ipLength = Int(data[14] & 0x0F) * 4
+        guard dissected.protocolName == "TCP" || dissected.protocolName == "HTTP", data.count >= 54 else { return nil }
+        // IPv4 (header length from IHL, total length) or IPv6 (fixed header, payload length; no extension headers).
+        let ipv4 = data[12] == 0x08 && data[13] == 0x00 && data[23] == 6
+        guard ipv4 || (data[12] == 0x86 && data[13] == 0xDD && data[20] == 6) else { return nil }
+        let ipLength = ipv4 ? Int(data[14] & 0x0F) * 4 : 40
         let tcp = 14 + ipLength
         guard data.count >= tcp + 20 else { return nil }
         let sourcePort = UInt16(data[tcp]) << 8 | UInt16(data[tcp + 1])
         let destinationPort = UInt16(data[tcp + 2]) << 8 | UInt16(data[tcp + 3])
         guard sourcePort == 80 || destinationPort == 80 else { return nil }
         let fromBrowser = destinationPort == 80
-        let totalLength = Int(UInt16(data[16]) << 8 | UInt16(data[17]))
+        let totalLength = ipv4 ? Int(UInt16(data[16]) << 8 | UInt16(data[17])) : 40 + Int(UInt16(data[18]) << 8 | UInt16(data[19]))
         let payload = totalLength - ipLength - Int(data[tcp + 12] >> 4) * 4
         let seq = (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(data[tcp + 4 + $1]) }
         var retransmission = false

@@ -6,7 +6,7 @@ import NetStackCore
 
 /// The narration and the tables of one run, recorded for the page.
 final class PageLog {
-    /// One host's `netstat`, `route` and `arp`, as text.
+    /// One host's `netstat`, `route` and `arp` (with IPv6: `route -6` and `ip -6 neigh`), as text.
     struct Tables {
         var host: String
         var netstat: String
@@ -31,6 +31,8 @@ final class PageLog {
     var clock: () -> Int64 = { 0 }
     /// The hosts whose tables are recorded; set once the network exists.
     var hosts: [Host] = []
+    /// IPv6 tables (`route -6`, the neighbour cache) in place of `route` and `arp` (`--ipv6`).
+    var ipv6 = false
 
     /// Records one line of narration. O(line length).
     func add(_ line: String) {
@@ -49,6 +51,9 @@ final class PageLog {
 
     private func snapshot() -> [Tables] {
         let now = Instant(nanoseconds: clock())
+        if ipv6 {
+            return hosts.map { Tables(host: $0.name, netstat: $0.netstat(), route: $0.routeTable6() ?? "", arp: $0.neighborTable6()) }
+        }
         return hosts.map { Tables(host: $0.name, netstat: $0.netstat(), route: $0.routeTable(), arp: $0.arpTable(now: now)) }
     }
 

@@ -12,6 +12,17 @@ enum PagePictures {
         var y: Int
     }
 
+    /// The devices with their IPv6 addresses (`--ipv6`).
+    private static let nodes6 = [
+        Node(id: "client", label: "browser", detail: "2001:db8:a::10", x: 70, y: 50),
+        Node(id: "laptop", label: "laptop", detail: "2001:db8:a::20", x: 70, y: 190),
+        Node(id: "hub", label: "hub", detail: "", x: 230, y: 120),
+        Node(id: "router", label: "router", detail: "a::1 | b::1", x: 390, y: 120),
+        Node(id: "switch", label: "switch", detail: "", x: 550, y: 120),
+        Node(id: "server", label: "server", detail: "2001:db8:b::10", x: 710, y: 50),
+        Node(id: "dns", label: "dns", detail: "2001:db8:b::53", x: 710, y: 190),
+    ]
+
     private static let nodes = [
         Node(id: "client", label: "browser", detail: "192.0.2.10", x: 70, y: 50),
         Node(id: "laptop", label: "laptop", detail: "192.0.2.20", x: 70, y: 190),
@@ -25,8 +36,10 @@ enum PagePictures {
     /// The cables by their simulator names ("a-b").
     static let cables = ["client-hub", "laptop-hub", "router-hub", "router-switch", "server-switch", "dns-switch"]
 
-    /// The network as SVG: one `<line id="cable-NAME">` per cable, one group per device. Constant.
-    static func network() -> String {
+    /// The network as SVG: one `<line id="cable-NAME">` per cable, one group per device, each
+    /// host labelled with its IPv4 address (or, with `ipv6`, its IPv6 one). Constant.
+    static func network(ipv6: Bool = false) -> String {
+        let nodes = ipv6 ? nodes6 : nodes
         var svg = #"<svg id="net" viewBox="0 0 780 240" role="img" aria-label="network: browser and laptop on a hub, router, switch with server and dns">"#
         for cable in cables {
             let ends = cable.split(separator: "-").map(String.init)

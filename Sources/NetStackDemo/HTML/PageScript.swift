@@ -148,8 +148,8 @@ enum PageScript {
     svg.appendChild(svgMake("line", { x1: leftX, y1: 25, x2: leftX, y2: height - 5, class: "lifeline" }));
     svg.appendChild(svgMake("line", { x1: rightX, y1: 25, x2: rightX, y2: height - 5, class: "lifeline" }));
     const head = (x, text) => { const t = svgMake("text", { x: x, y: 18, class: "who" }); t.textContent = text; svg.appendChild(t); };
-    head(leftX, ui.browser + " 192.0.2.10");
-    head(rightX, "server 198.51.100.10");
+    head(leftX, ui.browser + " " + data.browserAddress);
+    head(rightX, "server " + data.serverAddress);
     data.ladder.forEach((a, k) => {
       const y = top + k * rowH;
       const from = a.left ? leftX : rightX, to = a.left ? rightX : leftX;
@@ -229,7 +229,7 @@ enum PageScript {
       const d = make("details", "host");
       if (host.host === "browser") d.open = true;
       d.appendChild(make("summary", "", host.host));
-      d.appendChild(make("pre", "", host.host + "$ netstat\n" + host.netstat + "\n" + host.host + "$ route\n" + host.route + "\n" + host.host + "$ arp\n" + host.arp));
+      d.appendChild(make("pre", "", host.host + "$ netstat\n" + host.netstat + "\n" + host.host + "$ " + data.routeCommand + "\n" + host.route + "\n" + host.host + "$ " + data.neighbourCommand + "\n" + host.arp));
       box.appendChild(d);
     }
   }
