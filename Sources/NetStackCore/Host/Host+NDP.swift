@@ -40,11 +40,35 @@ extension Host {
             routerAdvertisementInput(advertisement, options: packet.options, header: header, on: interface)
         case .routerSolicitation:
             learnFromSourceOption(packet.options, source: header.source, isRouter: nil, on: interface)
-        case .redirect:
-            // Redirects are not followed (a host may ignore them, RFC 4861 §8.3 lets it); the
-            // sender's link address is still worth keeping.
-            learnFromSourceOption(packet.options, source: header.source, isRouter: true, on: interface)
+        case let .redirect(target, destination):
+            redirectInput(target: target, destination: destination, options: packet.options, header: header,
+                          on: interface)
         }
+    }
+
+    /// A redirect (RFC 4861 §8.3), whose wire checks (§8.1: link-local source, hop limit 255,
+    /// code 0, checksum, target link-local or the destination itself, destination not multicast)
+    /// `NDPPacket.parse` made. Followed only when it comes from the current first-hop router for
+    /// the destination (the route's gateway, or an earlier redirect's target), by the interface
+    /// the route leaves by, and this host does not forward: later packets to the destination go
+    /// to the target; its Target Link-Layer Address option fills the target's neighbour entry
+    /// (a new entry STALE), and a target other than the destination is marked a router.
+    private func redirectInput(target: IPv6Address, destination: IPv6Address, options: NDPOptions,
+                               header: IPv6Header, on interface: InterfaceID) {
+        statistics.icmp6InRedirects += 1
+        guard !config.forwarding, config.ipv6.acceptRedirects, !isLocal6(destination), !isLocal6(target),
+              let route = tableRoute6(toward: destination, countingUse: false), let router = route.gateway,
+              route.interface == interface,
+              header.source == redirects6.target(for: destination, via: router, on: interface, now: now) ?? router
+        else {
+            statistics.ndpRedirectsIgnored += 1
+            return
+        }
+        redirects6.add(destination: destination, target: target, interface: interface, router: router, now: now)
+        guard let mac = options.targetLinkLayerAddress, !mac.isMulticast else { return }
+        let waiting = neighborCache6.learn(mac, for: NeighborKey(target, on: interface),
+                                           isRouter: target == destination ? nil : true, now: now)
+        sendWaiting6(waiting, to: mac, on: interface)
     }
 
     /// A neighbour solicitation: for an address of ours, answer with an advertisement (RFC 4861
@@ -276,17 +300,30 @@ extension Host {
     /// Builds an NDP message with hop limit 255 straight into a frame for `mac`.
     func sendNDP(_ packet: NDPPacket, from source: IPv6Address, to destination: IPv6Address, mac: MACAddress,
                  on interface: InterfaceID) {
+        sendLinkScope6(from: source, to: destination, mac: mac, nextHeader: .icmpv6, hopLimit: NDPPacket.hopLimit,
+                       payloadLength: packet.encodedLength, on: interface) { body in
+            packet.emit(into: body, source: source, destination: destination)
+        }
+    }
+
+    /// Sends one ICMPv6 message of the link's own business (NDP, MLD) straight into an Ethernet
+    /// frame for `mac`: no route, no neighbour lookup, no fragmentation — the caller knows the
+    /// link address and the message fits. `writeBody` fills the `payloadLength` bytes after the
+    /// IPv6 header. Counted as an ICMPv6 message sent. Nothing on a link without link-layer
+    /// addresses (a TUN has no NDP or MLD). O(length), no allocation.
+    func sendLinkScope6(from source: IPv6Address, to destination: IPv6Address, mac: MACAddress, nextHeader: IPProtocol,
+                        hopLimit: UInt8, payloadLength: Int, on interface: InterfaceID,
+                        writeBody: (UnsafeMutableRawBufferPointer) -> Void) {
         guard adapters[interface.index].medium == .ethernet else { return }
-        let length = packet.encodedLength
-        let header = IPv6Header(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length,
-                                hopLimit: NDPPacket.hopLimit)
+        let header = IPv6Header(source: source, destination: destination, nextHeader: nextHeader,
+                                payloadLength: payloadLength, hopLimit: hopLimit)
         let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv6)
-        let total = EthernetHeader.length + IPv6Header.length + length
+        let start = EthernetHeader.length + IPv6Header.length
+        let total = start + payloadLength
         let (_, fcs) = adapters[interface.index].send(length: total) { frame in
             ethernet.emit(into: frame)
             header.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...]))
-            packet.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[(EthernetHeader.length + IPv6Header.length)..<total]),
-                        source: source, destination: destination)
+            writeBody(UnsafeMutableRawBufferPointer(rebasing: frame[start..<total]))
         }
         statistics.icmp6OutMessages += 1
         emit(.frameQueued(interface: interface, header: ethernet, length: total, fcs: fcs))

@@ -91,6 +91,8 @@ public final class Host {
     @exclusivity(unchecked) public internal(set) var neighborCache6: NeighborCache
     /// SplitMix64 state for IPv6's random delays (DAD, router solicitation, ReachableTime).
     @exclusivity(unchecked) var random6: UInt64
+    /// Destinations a router redirected to a better first hop (RFC 4861 §8.3), bounded.
+    @exclusivity(unchecked) public internal(set) var redirects6 = RedirectTable()
     /// Path MTUs learnt from ICMPv6 packet too big (RFC 8201), by destination.
     @exclusivity(unchecked) var pathMTUs6 = PathMTUCache()
     /// IPv6 fragments waiting for the rest of their datagram (RFC 8200 §4.5).
