@@ -160,6 +160,19 @@ extension Host {
         return neighborCache6.linkAddressForSending(to: NeighborKey(nextHop, on: interface), now: now)
     }
 
+    /// TCP's forward progress toward `peer` (an acknowledgement of new data): proof that the next
+    /// hop is reachable (RFC 4861 §7.3.1), so its neighbour entry turns REACHABLE and NUD sends no
+    /// probe while a transfer runs. Called at most once per half the shorter of ReachableTime and
+    /// DELAY_FIRST_PROBE_TIME per connection (often enough that an entry never reaches PROBE while
+    /// acknowledgements come, rarely enough to cost nothing per segment). O(routes) + O(log n).
+    func confirmReachability6(toward peer: IPv6Address, for connection: TCPConnection) {
+        let config = neighborCache6.config
+        connection.nextReachabilityHint = now + min(neighborCache6.reachableTime, config.delayFirstProbeTime) / 2
+        guard let route = route6(toward: peer), route.interface.index < adapters.count,
+              adapters[route.interface.index].medium == .ethernet else { return }
+        neighborCache6.confirmReachability(NeighborKey(route.nextHop(for: peer), on: route.interface), now: now)
+    }
+
     /// A datagram whose next hop's link address is unknown: it waits in the neighbour cache
     /// (bounded per address and in total), and the first wait sends a multicast solicitation.
     func queueForNeighbor(_ datagram: UnsafeRawBufferPointer, nextHop: IPv6Address, on interface: InterfaceID,
