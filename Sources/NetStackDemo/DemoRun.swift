@@ -176,7 +176,7 @@ final class DemoRun {
         let page = DemoPage.make()
         result.pageServed = page
         result.pageServedSHA256 = SHA256.hex(page)
-        browser.resolverConfig.nameservers = [TwoLANNetwork.dnsAddress]
+        browser.resolverConfig.nameservers = [.v4(TwoLANNetwork.dnsAddress)]
         do {
             net.dns.run(try DNSServer(host: net.dns.host, zone: [
                 Self.serverName: .a([TwoLANNetwork.serverAddress], ttl: 300),

@@ -21,9 +21,9 @@ extension Narration {
             self.init(.app, .pingReply, "\(from)", "\(sequence)", "\(ttl)", .plain(formatMilliseconds(rtt)))
         case let .socketError(port, error, from):
             self.init(.socket, .socketError, "\(from)", "\(port)", .plain(error.symbol))
-        case let .resolverQuerySent(name, id, server, attempt):
+        case let .resolverQuerySent(name, type, id, server, attempt):
             self.init(.socket, .dnsQuery, .plain(name), hex(id), "\(attempt)", "\(server)",
-                      "\(host.resolverConfig.timeout.components.seconds)")
+                      "\(host.resolverConfig.timeout.components.seconds)", "\(type)", "\(Endpoint(server, 53))")
         case let .resolverAnswerAccepted(name, addresses, ttl, canonicalName, server):
             self.init(.socket, .dnsAnswer, "\(server)", .plain(name), .plain(canonicalName == name ? "" : canonicalName),
                       list(addresses), "\(ttl)")

@@ -23,9 +23,9 @@ extension Wording {
         case .socketError:  // from, port, error
             Wording("socket errors", { a in "ICMP from \(a[0]) concerns port \(a[1]): the socket will report \(a[2])" },
                     brief: { a in "port \(a[1]): \(a[2]) from \(a[0])" })
-        case .dnsQuery:  // name, id (hex), attempt, server, timeout seconds
-            Wording("DNS queries sent", { a in "resolver: the A query for \(a[0]) (id 0x\(a[1]), attempt \(a[2])) is on its way to \(a[3]):53; the resolver waits \(a[4]) s for the answer before asking again" },
-                    brief: { a in "DNS A? \(a[0]) → \(a[3]) (attempt \(a[2]))" })
+        case .dnsQuery:  // name, id (hex), attempt, server, timeout seconds, type (A or AAAA), server's endpoint
+            Wording("DNS queries sent", { a in "resolver: the \(a[5]) query for \(a[0]) (id 0x\(a[1]), attempt \(a[2])) is on its way to \(a[6]); the resolver waits \(a[4]) s for the answer before asking again" },
+                    brief: { a in "DNS \(a[5])? \(a[0]) → \(a[3]) (attempt \(a[2]))" })
         case .dnsAnswer:  // server, name, canonical name or "", addresses, ttl
             Wording("DNS answers accepted", { a in "resolver: the answer matches the query's id, port and question: \(a[0]) says \(a[1])\(a.isEmpty(2) ? "" : " (alias of \(a[2]))") is \(a[3]), valid for \(a[4]) s — kept in the resolver's cache for that long" },
                     brief: { a in "DNS \(a[1]) → \(a[3])" })

@@ -38,7 +38,7 @@ struct FetchCommand: ParsableCommand {
     var url: String
 
     func validate() throws {
-        if let dns, IPv4Address(dns) == nil { throw ValidationError("malformed DNS server address '\(dns)'") }
+        if let dns, IPAddress(dns) == nil { throw ValidationError("malformed DNS server address '\(dns)'") }
         do { _ = try HTTPURL.parse(url) } catch { throw ValidationError("bad URL '\(url)': \(error)") }
     }
 
@@ -48,7 +48,7 @@ struct FetchCommand: ParsableCommand {
         configuration.offload = try offload.mode()
         configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
-        if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
+        if let dns = dns.flatMap({ IPAddress($0) }) { configuration.host.resolver.nameservers = [dns] }
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         let sink = try OutputFile(path: output)
         let runtime = try StackRuntime(configuration)

@@ -45,7 +45,7 @@ struct PingCommand: ParsableCommand {
         if !(interval >= 0.01 && interval <= 3600) { throw ValidationError("bad interval \(interval): 0.01 to 3600 seconds") }
         if !(0...65_507).contains(size) { throw ValidationError("bad size \(size): 0 to 65507 bytes") }
         if ipv4Only && ipv6Only { throw ValidationError("-4 and -6 cannot be combined") }
-        if let dns, IPv4Address(dns) == nil { throw ValidationError("malformed DNS server address '\(dns)'") }
+        if let dns, IPAddress(dns) == nil { throw ValidationError("malformed DNS server address '\(dns)'") }
         if let literal = IPAddress(destination) {
             // As iputils: a literal of the other family than -4/-6 asks for is refused.
             if (ipv4Only && literal.ipv4Address == nil) || (ipv6Only && literal.ipv4Address != nil) {
@@ -62,7 +62,7 @@ struct PingCommand: ParsableCommand {
         configuration.offload = try offload.mode()
         configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
-        if let dns = dns.flatMap({ IPv4Address($0) }) { configuration.host.resolver.nameservers = [dns] }
+        if let dns = dns.flatMap({ IPAddress($0) }) { configuration.host.resolver.nameservers = [dns] }
         let runtime = try StackRuntime(configuration)
         offload.report(runtime)
         let resolved = try resolve(runtime)

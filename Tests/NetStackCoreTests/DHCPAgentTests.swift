@@ -105,7 +105,7 @@ struct DHCPAgentTests {
         #expect(agent.lease?.address == leased)
         #expect(host.isLocal(leased))
         #expect(host.routes.peek(IPv4Address(203, 0, 113, 9))?.gateway == server)
-        #expect(host.resolverConfig.nameservers == [IPv4Address(192, 0, 2, 53)])
+        #expect(host.resolverConfig.nameservers == [.v4(IPv4Address(192, 0, 2, 53))])
         // The gratuitous ARP of the new address.
         let announcement = try #require(host.sent().first)
         #expect(Array(announcement[12..<14]) == [0x08, 0x06])

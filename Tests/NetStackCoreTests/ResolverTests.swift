@@ -15,7 +15,7 @@ private let ns2 = IPv4Address(198, 51, 100, 54)
 private func client(_ servers: [IPv4Address] = [ns1], seed: UInt64? = nil,
                     _ configure: (inout ResolverConfig) -> Void = { _ in }) -> Host {
     let host = makeHost("A", [.a]) { config in
-        config.resolver.nameservers = servers
+        config.resolver.nameservers = servers.map(IPAddress.v4)
         if let seed { config.randomSeed = seed }
         configure(&config.resolver)
     }
@@ -130,7 +130,7 @@ struct ResolverLocalTests {
         let first = try host.resolve("www.example.test", now: .zero)
         let query = try onlyQuery(host)
         deliver(answer(query, [try a("www.example.test", Lab.ipB)]), for: query, to: host)
-        #expect(try resolved(host, first).source == .nameserver(ns1))
+        #expect(try resolved(host, first).source == .nameserver(.v4(ns1)))
 
         host.resolverConfig.hosts = ["WWW.Example.Test": [.v4(IPv4Address(192, 0, 2, 99))]]
         let id = try host.resolve("www.EXAMPLE.test.", now: .s(1))
@@ -191,7 +191,7 @@ struct ResolverExchangeTests {
         let query = try onlyQuery(host)
         deliver(try dnsmasqAnswer(2, id: query.message.id), for: query, to: host, at: .s(0.001))
         #expect(try resolved(host, id) == Resolution(name: "www.example.test", canonicalName: "www.example.test",
-                                                     addresses: [.v4(Lab.ipB)], ttl: 0, source: .nameserver(Lab.ipB)))
+                                                     addresses: [.v4(Lab.ipB)], ttl: 0, source: .nameserver(.v4(Lab.ipB))))
         _ = try host.resolve("www.example.test", now: .s(0.002))
         #expect(try sentQueries(host).count == 1, "not cached: asked again")
     }
@@ -441,7 +441,7 @@ struct ResolverRejectionTests {
         #expect(second.server == Endpoint(ns2, 53))
         #expect(second.message.id == first.message.id)
         deliver(answer(second, [try a("www.example.test", Lab.ipB)]), for: second, to: host, at: .s(0.2))
-        #expect(try resolved(host, id).source == .nameserver(ns2))
+        #expect(try resolved(host, id).source == .nameserver(.v4(ns2)))
         #expect(host.resolverStatistics.rejectedTruncated == 1)
 
         let alone = client()
@@ -507,7 +507,7 @@ struct ResolverNegativeTests {
         let second = try onlyQuery(host)
         #expect(second.server == Endpoint(ns2, 53))
         deliver(answer(second, [try a("www.example.test", Lab.ipB)]), for: second, to: host, at: .s(0.02))
-        #expect(try resolved(host, id).source == .nameserver(ns2))
+        #expect(try resolved(host, id).source == .nameserver(.v4(ns2)))
     }
 }
 
@@ -527,7 +527,7 @@ struct ResolverTimerTests {
         #expect(second.server == Endpoint(ns2, 53))
         #expect(second.message.id == first.message.id && second.source == first.source)
         deliver(answer(second, [try a("www.example.test", Lab.ipB)]), for: second, to: host, at: .s(1.2))
-        #expect(try resolved(host, id).source == .nameserver(ns2))
+        #expect(try resolved(host, id).source == .nameserver(.v4(ns2)))
         #expect(host.resolverStatistics.retransmissions == 1)
         #expect(host.nextDeadline() == nil)
     }
@@ -540,7 +540,7 @@ struct ResolverTimerTests {
         host.poll(now: .s(1))
         _ = try onlyQuery(host)
         deliver(answer(first, [try a("www.example.test", Lab.ipB)]), for: first, to: host, at: .s(1.5))
-        #expect(try resolved(host, id).source == .nameserver(ns1))
+        #expect(try resolved(host, id).source == .nameserver(.v4(ns1)))
     }
 
     @Test("every attempt times out: attempts × servers transmissions, one per timeout, then timedOut")
@@ -559,7 +559,7 @@ struct ResolverTimerTests {
         #expect(host.resolution(id) == .failed(.timedOut))
         #expect(host.nextDeadline() == nil)
         let attempts = events.compactMap { event -> Int? in
-            if case let .resolverQuerySent(_, _, _, attempt) = event { return attempt }
+            if case let .resolverQuerySent(_, _, _, _, attempt) = event { return attempt }
             return nil
         }
         #expect(attempts == [1, 2, 3, 4])
@@ -612,7 +612,7 @@ struct ResolverTimerTests {
     func forgedUnreachableSpray() throws {
         let range: ClosedRange<UInt16> = 40000...40255
         let host = makeHost("A", [.a]) {
-            $0.resolver.nameservers = [ns1]
+            $0.resolver.nameservers = [.v4(ns1)]
             $0.udp.ephemeralPorts = range
         }
         host.setDefaultGateway(Lab.ipR0, interface: eth0)
@@ -641,7 +641,7 @@ struct ResolverTimerTests {
 
     @Test("with no route to any nameserver the lookup fails at once with unreachable(ENETUNREACH)")
     func noRoute() throws {
-        let host = makeHost("A", [.a]) { $0.resolver.nameservers = [ns1] }
+        let host = makeHost("A", [.a]) { $0.resolver.nameservers = [.v4(ns1)] }
         let id = try host.resolve("www.example.test", now: .zero)
         #expect(host.resolution(id) == .failed(.unreachable(.networkUnreachable)))
         #expect(host.nextDeadline() == nil)
@@ -692,7 +692,7 @@ private func sentQueries(hostFrames frames: [[UInt8]]) throws -> [SentQuery] {
 }
 
 /// The DNS payload of frame `number` of dns-aaaa.pcap (dnsmasq over IPv6), its ID replaced by `id`.
-private func dnsmasqAAAAAnswer(_ number: Int, id: UInt16) throws -> [UInt8] {
+func dnsmasqAAAAAnswer(_ number: Int, id: UInt16) throws -> [UInt8] {
     let frame = try captured("dns-aaaa", number)
     try #require(frame[12] == 0x86 && frame[13] == 0xDD && frame[14 + 6] == 17, "an IPv6 UDP frame")
     var payload = Array(frame[(14 + 40 + 8)...])
@@ -701,7 +701,7 @@ private func dnsmasqAAAAAnswer(_ number: Int, id: UInt16) throws -> [UInt8] {
     return payload
 }
 
-private let www6 = IPv6Address(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x80)
+let www6 = IPv6Address(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x80)
 
 private func aaaa(_ owner: String, _ address: IPv6Address, ttl: UInt32 = 300) throws -> DNSResourceRecord {
     DNSResourceRecord(name: try name(owner), timeToLive: ttl, data: .aaaa(address))
@@ -718,7 +718,7 @@ struct ResolverAAAATests {
         deliver(try dnsmasqAAAAAnswer(2, id: query.message.id), for: query, to: host)
         let found = try resolved(host, id)
         #expect(found.addresses == [.v6(www6)])
-        #expect(found.source == .nameserver(ns1))
+        #expect(found.source == .nameserver(.v4(ns1)))
     }
 
     @Test("through a CNAME the AAAA of the chain's end is taken (dns-aaaa.pcap #4)")

@@ -152,7 +152,7 @@ struct SocketLayerOverTAPTests {
         try await Self.withRuntime { runtime in
             runtime.withHost { host, _ in
                 var config = ResolverConfig()
-                config.nameservers = [IPv4Address(192, 0, 2, 99)]  // nobody there: the query goes unanswered
+                config.nameservers = [.v4(IPv4Address(192, 0, 2, 99))]  // nobody there: the query goes unanswered
                 config.timeout = .milliseconds(300)
                 config.attempts = 1
                 config.hosts = ["self.test": [.v4(Self.own)]]

@@ -22,7 +22,7 @@ private let zone: [String: DNSServer.Record] = [
 /// The two-LAN network with `server` answering on the `dns` host and every host asking it.
 private func network(seed: UInt64 = 1, soa: DNSServer.SOA? = nil,
                      zone: [String: DNSServer.Record] = zone) throws -> (TwoLANNetwork, DNSServer) {
-    let net = TwoLANNetwork(seed: seed) { $0.resolver.nameservers = [TwoLANNetwork.dnsAddress] }
+    let net = TwoLANNetwork(seed: seed) { $0.resolver.nameservers = [.v4(TwoLANNetwork.dnsAddress)] }
     let server = try DNSServer(host: net.dns.host, zone: zone, soa: soa)
     net.dns.run(server)
     return (net, server)
@@ -65,7 +65,7 @@ struct DNSServerResolutionTests {
         let state = try lookUp("www.example.test", on: net)
         #expect(state == .resolved(Resolution(name: "www.example.test", canonicalName: "www.example.test",
                                               addresses: [.v4(TwoLANNetwork.serverAddress)], ttl: 300,
-                                              source: .nameserver(TwoLANNetwork.dnsAddress))))
+                                              source: .nameserver(.v4(TwoLANNetwork.dnsAddress)))))
         let queued = events.compactMap { event -> EtherType? in
             if case let .frameQueued(_, header, _, _) = event { return header.etherType }
             return nil
@@ -136,7 +136,7 @@ struct DNSServerResolutionTests {
         for (index, name) in names.enumerated() {
             #expect(try lookUp(name, on: net) == .resolved(Resolution(
                 name: name, canonicalName: name, addresses: [.v4(IPv4Address(198, 51, 100, UInt8(100 + index)))], ttl: 300,
-                source: .nameserver(TwoLANNetwork.dnsAddress))))
+                source: .nameserver(.v4(TwoLANNetwork.dnsAddress)))))
         }
         #expect(net.client.host.resolverStatistics.retransmissions > 0)
         #expect(net.dnsCable.counters(.aToB).lost + net.dnsCable.counters(.bToA).lost > 0)
@@ -234,7 +234,7 @@ struct DNSServerProtocolTests {
 /// The network under an AsyncNetwork with the DNS server running: stack 0 is the client, 3 the server.
 private func asyncNetwork() -> AsyncNetwork {
     AsyncNetwork {
-        let net = TwoLANNetwork(seed: 2) { $0.resolver.nameservers = [TwoLANNetwork.dnsAddress] }
+        let net = TwoLANNetwork(seed: 2) { $0.resolver.nameservers = [.v4(TwoLANNetwork.dnsAddress)] }
         if let server = try? DNSServer(host: net.dns.host, zone: zone) { net.dns.run(server) }
         return (net.simulator, net.hosts)
     }

@@ -61,7 +61,7 @@ final class Scenario {
         var hostConfig = HostConfig(name: "A")
         hostConfig.randomSeed = 0x5eed
         var resolver = ResolverConfig()
-        resolver.nameservers = r.bool() ? [Lab.server] : [Lab.server, Lab.farServer]
+        resolver.nameservers = r.bool() ? [.v4(Lab.server)] : [.v4(Lab.server), .v4(Lab.farServer)]
         resolver.attempts = 1 + r.below(3)
         resolver.timeout = .milliseconds(250 * (1 + r.below(8)))
         resolver.cacheCapacity = 1 + r.below(8)
@@ -181,7 +181,7 @@ final class Scenario {
         if tamper & 0x07 == 1 { id = r.u16(); forged = id != query.id }
         if tamper & 0x07 == 2 {
             source = r.pick([Lab.gateway, Lab.farServer, Lab.server, Lab.ipA])
-            forged = !config.nameservers.contains(source)
+            forged = !config.nameservers.contains(.v4(source))
         }
         if tamper & 0x07 == 3 { sourcePort = r.u16(); forged = sourcePort != 53 }
         if tamper & 0x07 == 4 { port = r.u16() }

@@ -43,7 +43,7 @@ extension Host {
         }
         if !lease.dnsServers.isEmpty {
             var resolver = resolverConfig
-            resolver.nameservers = lease.dnsServers
+            resolver.nameservers = lease.dnsServers.map(IPAddress.v4)
             resolverConfig = resolver
         }
     }
@@ -57,7 +57,7 @@ extension Host {
             route.interface == interface
                 && (route.destination == network || route.gateway.map(network.contains) ?? false)
         }
-        if !lease.dnsServers.isEmpty, resolverConfig.nameservers == lease.dnsServers {
+        if !lease.dnsServers.isEmpty, resolverConfig.nameservers == lease.dnsServers.map(IPAddress.v4) {
             var resolver = resolverConfig
             resolver.nameservers = []
             resolverConfig = resolver

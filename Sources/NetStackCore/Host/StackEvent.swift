@@ -63,15 +63,15 @@ public enum StackEvent: Sendable {
     case pingReply(from: IPv4Address, identifier: UInt16, sequence: UInt16, ttl: UInt8, rtt: Duration)
     case socketError(port: UInt16, error: NetError, from: IPv4Address)
     // The resolver
-    /// A query (A or AAAA) for `name` left for `server` (attempt counts transmissions of this question, from 1).
-    case resolverQuerySent(name: String, id: UInt16, server: IPv4Address, attempt: Int)
+    /// A query of `type` (A or AAAA) for `name` left for `server` (attempt counts transmissions of this question, from 1).
+    case resolverQuerySent(name: String, type: AddressRecordType, id: UInt16, server: IPAddress, attempt: Int)
     /// A server's answer was accepted: `name`'s chain ends at `canonicalName`, whose addresses last `ttl` seconds.
     case resolverAnswerAccepted(name: String, addresses: [IPAddress], ttl: UInt32, canonicalName: String,
-                                server: IPv4Address)
+                                server: IPAddress)
     /// A datagram on a query's port was thrown away; the query keeps waiting.
     case resolverAnswerRejected(name: String, from: Endpoint, reason: DNSRejection)
     /// A server answered with an error code (SERVFAIL, REFUSED …); the next server is asked.
-    case resolverServerError(name: String, server: IPv4Address, responseCode: UInt8)
+    case resolverServerError(name: String, server: IPAddress, responseCode: UInt8)
     /// Answered without a query: from the hosts table, the cache, or a dotted-quad literal.
     case resolverLocalAnswer(name: String, addresses: [IPAddress], source: ResolutionSource)
     /// A lookup failed for good.

@@ -139,8 +139,7 @@ extension Host {
         while let datagram = udpReceive(query.socket) {
             let verdict = query.examine(datagram.payload, from: datagram.source,
                                         maxCNAMEChain: resolverState.config.maxCNAMEChain)
-            // Nameservers are IPv4 for now: `examine` rejects any other source.
-            let server = datagram.source.ipv4 ?? .any
+            let server = datagram.source.address
             switch verdict {
             case let .reject(reason):
                 resolverState.statistics.count(reason)
@@ -262,7 +261,7 @@ extension Host {
             query.serversAsked.insert(server)
             query.erroredSinceSend = false
             query.deadline = now + resolverState.config.timeout
-            emit(.resolverQuerySent(name: query.question.description, id: query.id, server: server,
+            emit(.resolverQuerySent(name: query.question.description, type: query.type, id: query.id, server: server,
                                     attempt: query.transmissions))
             return true
         }
@@ -328,20 +327,21 @@ extension Host {
 
     /// Binds a query's socket to a random port of the ephemeral range (RFC 5452
     /// §9.2: an unpredictable port as well as ID), trying a few before taking
-    /// whatever port the UDP layer hands out next.
+    /// whatever port the UDP layer hands out next. Bound to `::`, which takes
+    /// both families, so one socket can ask IPv4 and IPv6 nameservers in turn.
     private func bindQuerySocket(_ socket: UDPSocketID) throws(NetError) {
         let range = udp.config.ephemeralPorts
         let span = UInt64(range.count)
         for _ in 0..<8 {
             let port = range.lowerBound + UInt16(truncatingIfNeeded: resolverState.random() % span)
             do throws(NetError) {
-                try udpBind(socket, port: port)
+                try udpBind(socket, address: .v6(.unspecified), port: port)
                 return
             } catch .addressInUse {
                 continue
             }
         }
-        try udpBind(socket, port: 0)
+        try udpBind(socket, address: .v6(.unspecified), port: 0)
     }
 }
 

@@ -9,8 +9,9 @@ public import NetStackWire
 
 /// How a host's stub resolver is set up (what `/etc/resolv.conf` and `/etc/hosts` say on Linux).
 public struct ResolverConfig: Sendable {
-    /// The recursive servers to ask, in order (resolv.conf `nameserver`).
-    public var nameservers: [IPv4Address] = []
+    /// The recursive servers to ask, in order (resolv.conf `nameserver`), of
+    /// either family: the query's socket is bound to `::`, so it reaches both.
+    public var nameservers: [IPAddress] = []
     /// How long one transmission waits for its answer (resolv.conf `timeout:`).
     public var timeout: Duration = .seconds(1)
     /// Rounds over the nameservers: each round asks every server once, in
@@ -64,11 +65,11 @@ public enum ResolutionSource: Sendable, Equatable, CustomStringConvertible {
     /// The answer cache, filled by an earlier answer.
     case cache
     /// A nameserver's answer to a query sent for this lookup.
-    case nameserver(IPv4Address)
+    case nameserver(IPAddress)
     /// The name was an address literal (dotted quad or IPv6 text): nothing to look up.
     case literal
 
-    /// `hosts table`, `cache`, `nameserver 198.51.100.53`, `literal`.
+    /// `hosts table`, `cache`, `nameserver 198.51.100.53` (or `nameserver 2001:db8::53`), `literal`.
     public var description: String {
         switch self {
         case .hostsTable: "hosts table"

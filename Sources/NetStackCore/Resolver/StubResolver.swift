@@ -102,9 +102,10 @@ struct ResolverQuery {
     var id: UInt16
     /// Transmissions of this question; the next goes to server `transmissions % count`.
     var transmissions = 0
-    var serversAsked: Set<IPv4Address> = []
+    /// Servers this question was sent to: the only sources whose answers count.
+    var serversAsked: Set<IPAddress> = []
     /// Servers that answered this question with an error code or TC: not asked again.
-    var failedServers: Set<IPv4Address> = []
+    var failedServers: Set<IPAddress> = []
     var lastResponseCode: UInt8?
     var sawTruncation = false
     var sawTimeout = false
@@ -142,7 +143,7 @@ extension ResolverQuery {
     /// and never used, so an answer cannot slip in addresses for other names.
     /// O(n²) in the answer records (n is small: one UDP message).
     func examine(_ payload: [UInt8], from source: Endpoint, maxCNAMEChain: Int) -> AnswerVerdict {
-        guard source.port == 53, let server = source.ipv4, serversAsked.contains(server) else {
+        guard source.port == 53, serversAsked.contains(source.address) else {
             return .reject(.wrongServer(source))
         }
         let parsed: Result<DNSMessage, WireError> = payload.withUnsafeBytes { bytes in
