@@ -108,8 +108,9 @@ extension Host {
 
     /// A router advertisement (RFC 4861 §6.3.4): the router's link address, its default route
     /// (lifetime 0 withdraws it), on-link prefixes, reachable time and retransmission timer, and
-    /// — with autoconfiguration on — addresses from prefixes with the A flag (RFC 4862 §5.5.3).
-    /// A router ignores advertisements (it is configured, not told).
+    /// — with autoconfiguration on — addresses from prefixes with the A flag (RFC 4862 §5.5.3);
+    /// RDNSS options' servers for the resolver (RFC 8106). A router ignores advertisements (it is
+    /// configured, not told).
     private func routerAdvertisementInput(_ advertisement: NDPRouterAdvertisement, options: NDPOptions,
                                           header: IPv6Header, on interface: InterfaceID) {
         guard !config.forwarding else { return }
@@ -129,12 +130,35 @@ extension Host {
             guard interfaces6[interface.index]?.autoconfigure == true else { continue }
             _ = interfaces6[interface.index]?.addresses.applyPrefixInformation(prefix, now: now, random: nextRandom6())
         }
+        var serversChanged = false
+        for option in options.recursiveDNSServers {
+            serversChanged = rdnss6.apply(option, interface: interface, now: now) || serversChanged
+        }
+        if serversChanged { applyRecursiveDNSServers6() }
         if interfaces6[interface.index]?.autoconfigure == true {
             interfaces6[interface.index]?.routerSolicitationsLeft = 0  // answered: no more solicitations
             interfaces6[interface.index]?.nextRouterSolicitation = nil
         }
         runAddressTimers6()
     }
+
+    /// Gives the resolver the servers router advertisements named (RFC 8106 §5.3.1), unless its
+    /// nameservers were set otherwise (by hand, `--dns`, or a DHCP lease): only a list that is
+    /// empty or still the one this host put there follows the advertisements.
+    func applyRecursiveDNSServers6() {
+        let current = resolverConfig.nameservers
+        guard current.isEmpty || current == rdnssNameservers6 else { return }
+        let learned = rdnss6.addresses.map(IPAddress.v6)
+        rdnssNameservers6 = learned
+        guard learned != current else { return }
+        var resolver = resolverConfig
+        resolver.nameservers = learned
+        resolverConfig = resolver
+    }
+
+    /// The recursive DNS servers router advertisements named, first advertised first, with their
+    /// expiry (RFC 8106; at most three, as the resolver asks no more). Allocates.
+    public var recursiveDNSServers6: [RecursiveDNSServer] { rdnss6.servers }
 
     /// DAD failed for `address` (RFC 4862 §5.4.5): it is never used; a SLAAC or link-local one is
     /// replaced by one with the next RFC 7217 DAD counter.
@@ -209,7 +233,7 @@ extension Host {
     // MARK: Timers
 
     /// Runs what is due in neighbour discovery: the cache's solicitations, probes and failures,
-    /// DAD steps and address lifetimes, router solicitations, and expired learnt routes.
+    /// DAD steps and address lifetimes, router solicitations, expired learnt routes and DNS servers.
     func runIPv6Timers() {
         if let deadline = neighborCache6.nextDeadline(), deadline <= now {
             for action in neighborCache6.due(now: now) {
@@ -228,6 +252,7 @@ extension Host {
         }
         runAddressTimers6()
         if let expiry = routes6.nextExpiry, expiry <= now { _ = routes6.removeExpired(now: now) }
+        if let expiry = rdnss6.nextExpiry, expiry <= now, rdnss6.removeExpired(now: now) { applyRecursiveDNSServers6() }
     }
 
     /// DAD solicitations and address state changes that are due, and router solicitations.
@@ -261,9 +286,10 @@ extension Host {
         }
     }
 
-    /// The earliest IPv6 timer: neighbour cache, addresses, router solicitations, learnt routes. No allocation.
+    /// The earliest IPv6 timer: neighbour cache, addresses, router solicitations, learnt routes,
+    /// recursive DNS servers. No allocation.
     func nextIPv6Deadline() -> Instant? {
-        var next = earliest(neighborCache6.nextDeadline(), routes6.nextExpiry)
+        var next = earliest(earliest(neighborCache6.nextDeadline(), routes6.nextExpiry), rdnss6.nextExpiry)
         for state in interfaces6 {
             guard let state else { continue }
             next = earliest(next, state.addresses.nextDeadline)
