@@ -87,6 +87,17 @@ struct RecursiveDNSServerTests {
         #expect(lab.host.recursiveDNSServers6.map(\.address) == [Lab6.server])
     }
 
+    @Test("nameservers emptied by hand are filled again from the next advertisement")
+    func emptiedNameserversRefilled() throws {
+        let lab = Lab6 { $0.resolver.nameservers = [.v4(IPv4Address(192, 0, 2, 53))] }
+        lab.host.feed(Lab6.advertisement(lifetime: 600), at: .seconds(1))
+        var resolver = lab.host.resolverConfig
+        resolver.nameservers = []
+        lab.host.resolverConfig = resolver
+        lab.host.feed(Lab6.advertisement(lifetime: 600), at: .seconds(2))
+        #expect(lab.host.resolverConfig.nameservers == [.v6(Lab6.server)])
+    }
+
     @Test("at most three servers are kept; multicast and unspecified addresses are not servers")
     func bounded() throws {
         let lab = Lab6()

@@ -130,11 +130,11 @@ extension Host {
             guard interfaces6[interface.index]?.autoconfigure == true else { continue }
             _ = interfaces6[interface.index]?.addresses.applyPrefixInformation(prefix, now: now, random: nextRandom6())
         }
-        var serversChanged = false
-        for option in options.recursiveDNSServers {
-            serversChanged = rdnss6.apply(option, interface: interface, now: now) || serversChanged
+        if !options.recursiveDNSServers.isEmpty {
+            for option in options.recursiveDNSServers { _ = rdnss6.apply(option, interface: interface, now: now) }
+            // Even when the list is the same: the resolver's may have been emptied since (a lease ended).
+            applyRecursiveDNSServers6()
         }
-        if serversChanged { applyRecursiveDNSServers6() }
         if interfaces6[interface.index]?.autoconfigure == true {
             interfaces6[interface.index]?.routerSolicitationsLeft = 0  // answered: no more solicitations
             interfaces6[interface.index]?.nextRouterSolicitation = nil
