@@ -8,9 +8,9 @@ private struct IPv6LAN {
     static let b6 = IPv6Address("2001:db8::2")!
     let a: Host, b: Host, wires: Wires
 
-    init(mtu: Int = 1500) {
-        a = makeHost("A", [Port("eth0", Lab.macA, nil, mtu: mtu)])
-        b = makeHost("B", [Port("eth0", Lab.macB, nil, mtu: mtu)])
+    init(mtu: Int = 1500, configure: (inout HostConfig) -> Void = { _ in }) {
+        a = makeHost("A", [Port("eth0", Lab.macA, nil, mtu: mtu)], configure: configure)
+        b = makeHost("B", [Port("eth0", Lab.macB, nil, mtu: mtu)], configure: configure)
         a.assign(Self.a6, prefixLength: 64, to: eth0, now: .zero)
         b.assign(Self.b6, prefixLength: 64, to: eth0, now: .zero)
         wires = Wires()
@@ -197,6 +197,45 @@ struct IPv6HostTests {
         let syn = try #require(lan.ipv6Sent(by: "A").first { $0.header.nextHeader == .tcp })
         let mss = syn.packet.withUnsafeBytes { try? TCPHeader.parse(UnsafeRawBufferPointer(rebasing: $0[40...])) }?.options.mss
         #expect(mss == 1440)
+    }
+
+    @Test("TCP's acknowledgements keep the peer REACHABLE (RFC 4861 §7.3.1): a 20 s transfer with a 1 s reachable time sends no NUD probe")
+    func tcpProgressConfirmsReachability() throws {
+        let lan = IPv6LAN { $0.ipv6.neighbors.baseReachableTime = .seconds(1) }
+        let listener = lan.b.socket(.stream)
+        try lan.b.bind(listener, to: Endpoint(IPv6Address.unspecified, 8080))
+        try lan.b.listen(listener, backlog: 4)
+        let client = lan.a.socket(.stream)
+        try lan.a.connect(client, to: Endpoint(IPv6LAN.b6, 8080), now: lan.wires.now)
+        var server: Int32?
+        for step in 1...200 where server == nil {
+            lan.wires.run(until: lan.wires.now + .milliseconds(step * 5))
+            server = try? lan.b.accept(listener).descriptor
+        }
+        let accepted = try #require(server)
+        // 1,000 bytes every 10 ms for 20 s: twenty ReachableTimes (0.5–1.5 s) and more than three
+        // DELAY_FIRST_PROBE_TIMEs (5 s), so without confirmations the entry would go STALE, DELAY, PROBE.
+        let start = lan.wires.now
+        let chunk = [UInt8](repeating: 0x5a, count: 1000)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var received = 0
+        for step in 1...2000 {
+            _ = try chunk.withUnsafeBytes { try lan.a.send(client, $0, now: lan.wires.now) }
+            lan.wires.run(until: start + .milliseconds(10 * step))
+            received += (try? buffer.withUnsafeMutableBytes { try lan.b.recv(accepted, into: $0, now: lan.wires.now) }) ?? 0
+        }
+        #expect(received == 2_000_000)
+        /// Unicast neighbour solicitations (NUD probes) `name` sent toward `peer` after the handshake.
+        func probes(from name: String, toward peer: IPv6Address) -> Int {
+            lan.ipv6Sent(by: name).filter {
+                $0.header.nextHeader == .icmpv6 && $0.packet[40] == 135 && $0.header.destination == peer
+            }.count
+        }
+        #expect(probes(from: "A", toward: IPv6LAN.b6) == 0)
+        #expect(lan.a.neighborEntries6.first { $0.key.address == IPv6LAN.b6 }?.state == .reachable)
+        // The reachable time did run out meanwhile: B, whose data nobody acknowledges (it sends
+        // none), had to probe A.
+        #expect(probes(from: "B", toward: IPv6LAN.a6) > 0)
     }
 
     @Test("UDP over IPv6: a 4,000-byte datagram is fragmented at the source and reassembled at the destination")

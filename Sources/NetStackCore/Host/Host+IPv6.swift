@@ -169,19 +169,32 @@ extension Host {
 
     /// The route to `destination`: the longest matching prefix, then the lowest metric, with
     /// RFC 4861 §6.3.6's default router selection (a router whose neighbour entry is missing or
-    /// INCOMPLETE is passed over for another). Link-scope multicast leaves by the first interface
-    /// with IPv6 when no route names it. O(routes), no allocation.
-    func route6(toward destination: IPv6Address) -> IPv6Route? {
-        if let route = routes6.peek(destination) {
-            guard route.destination.prefixLength == 0, route.gateway != nil else { return route }
-            return routes6.lookup(destination) { router, interface in
-                !neighborCache6.isProbablyReachable(NeighborKey(router, on: interface))
+    /// INCOMPLETE is passed over for another), and a router's redirect (RFC 4861 §8.3: the route
+    /// comes back with the redirect's target as gateway). Link-scope multicast leaves by the first interface
+    /// with IPv6 when no route names it. `countingUse` bumps the route's Use column (a packet
+    /// takes it, as `output6` and `forward6` say). O(routes), one pass, no allocation.
+    func route6(toward destination: IPv6Address, countingUse: Bool = false) -> IPv6Route? {
+        if let route = tableRoute6(toward: destination, countingUse: countingUse) {
+            if let router = route.gateway, !redirects6.isEmpty,
+               let target = redirects6.target(for: destination, via: router, on: route.interface, now: now) {
+                var redirected = route
+                redirected.gateway = target
+                return redirected
             }
+            return route
         }
         if destination.isMulticast, let index = interfaces6.firstIndex(where: { $0 != nil }) {
             return IPv6Route(destination: IPv6Network(address: destination, prefixLength: 128), interface: InterfaceID(index))
         }
         return nil
+    }
+
+    /// The routing table's route to `destination`, with default router selection, before any
+    /// redirect. O(routes), one pass (the closure runs only when the best match is a default route).
+    func tableRoute6(toward destination: IPv6Address, countingUse: Bool) -> IPv6Route? {
+        routes6.lookup(destination, countingUse: countingUse) { router, interface in
+            !neighborCache6.isProbablyReachable(NeighborKey(router, on: interface))
+        }
     }
 
     /// The path MTU toward `destination`: what a Packet Too Big said (RFC 8201), else the
@@ -231,7 +244,7 @@ extension Host {
             }
             return
         }
-        guard let route = route6(toward: destination) else {
+        guard let route = route6(toward: destination, countingUse: true) else {
             statistics.ip6OutNoRoutes += 1
             throw .networkUnreachable
         }
@@ -506,7 +519,7 @@ extension Host {
             sendICMPv6Error(.timeExceeded(code: 0), about: packet, arrivedOn: interface)
             return
         }
-        guard let route = route6(toward: header.destination) else {
+        guard let route = route6(toward: header.destination, countingUse: true) else {
             statistics.ip6OutNoRoutes += 1
             sendICMPv6Error(.destinationUnreachable(code: ICMPv6UnreachableCode.noRoute.rawValue), about: packet,
                             arrivedOn: interface)

@@ -28,23 +28,13 @@ extension Host {
         let source = sourceAddress6(toward: .allMLDv2Routers, on: interface) ?? .unspecified
         let destination = IPv6Address.allMLDv2Routers
         let hopByHop = IPv6ExtensionHeaders.routerAlertHopByHopLength
-        let length = hopByHop + report.encodedLength
-        let header = IPv6Header(source: source, destination: destination, nextHeader: .ipv6HopByHop,
-                                payloadLength: length, hopLimit: MLDv2Report.hopLimit)
-        let mac = adapters[interface.index].mac
-        let ethernet = EthernetHeader(destination: destination.multicastMAC, source: mac, etherType: .ipv6)
-        let total = EthernetHeader.length + IPv6Header.length + length
-        let start = EthernetHeader.length + IPv6Header.length
-        let (_, fcs) = adapters[interface.index].send(length: total) { frame in
-            ethernet.emit(into: frame)
-            header.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...]))
-            IPv6ExtensionHeaders.emitRouterAlertHopByHop(nextHeader: .icmpv6,
-                                                         into: UnsafeMutableRawBufferPointer(rebasing: frame[start...]))
-            report.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[(start + hopByHop)..<total]),
-                        source: source, destination: destination)
+        sendLinkScope6(from: source, to: destination, mac: destination.multicastMAC, nextHeader: .ipv6HopByHop,
+                       hopLimit: MLDv2Report.hopLimit, payloadLength: hopByHop + report.encodedLength,
+                       on: interface) { body in
+            IPv6ExtensionHeaders.emitRouterAlertHopByHop(nextHeader: .icmpv6, into: body)
+            report.emit(into: UnsafeMutableRawBufferPointer(rebasing: body[hopByHop...]), source: source,
+                        destination: destination)
         }
-        statistics.icmp6OutMessages += 1
-        emit(.frameQueued(interface: interface, header: ethernet, length: total, fcs: fcs))
     }
 
     /// An MLD query (type 130, RFC 3810 §5.1) from a router on the link (hop limit 1, link-local

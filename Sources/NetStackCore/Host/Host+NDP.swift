@@ -43,11 +43,35 @@ extension Host {
             routerAdvertisementInput(advertisement, options: packet.options, header: header, on: interface)
         case .routerSolicitation:
             learnFromSourceOption(packet.options, source: header.source, isRouter: nil, on: interface)
-        case .redirect:
-            // Redirects are not followed (a host may ignore them, RFC 4861 §8.3 lets it); the
-            // sender's link address is still worth keeping.
-            learnFromSourceOption(packet.options, source: header.source, isRouter: true, on: interface)
+        case let .redirect(target, destination):
+            redirectInput(target: target, destination: destination, options: packet.options, header: header,
+                          on: interface)
         }
+    }
+
+    /// A redirect (RFC 4861 §8.3), whose wire checks (§8.1: link-local source, hop limit 255,
+    /// code 0, checksum, target link-local or the destination itself, destination not multicast)
+    /// `NDPPacket.parse` made. Followed only when it comes from the current first-hop router for
+    /// the destination (the route's gateway, or an earlier redirect's target), by the interface
+    /// the route leaves by, and this host does not forward: later packets to the destination go
+    /// to the target; its Target Link-Layer Address option fills the target's neighbour entry
+    /// (a new entry STALE), and a target other than the destination is marked a router.
+    private func redirectInput(target: IPv6Address, destination: IPv6Address, options: NDPOptions,
+                               header: IPv6Header, on interface: InterfaceID) {
+        statistics.icmp6InRedirects += 1
+        guard !config.forwarding, config.ipv6.acceptRedirects, !isLocal6(destination), !isLocal6(target),
+              let route = tableRoute6(toward: destination, countingUse: false), let router = route.gateway,
+              route.interface == interface,
+              header.source == redirects6.target(for: destination, via: router, on: interface, now: now) ?? router
+        else {
+            statistics.ndpRedirectsIgnored += 1
+            return
+        }
+        redirects6.add(destination: destination, target: target, interface: interface, router: router, now: now)
+        guard let mac = options.targetLinkLayerAddress, !mac.isMulticast else { return }
+        let waiting = neighborCache6.learn(mac, for: NeighborKey(target, on: interface),
+                                           isRouter: target == destination ? nil : true, now: now)
+        sendWaiting6(waiting, to: mac, on: interface)
     }
 
     /// A neighbour solicitation: for an address of ours, answer with an advertisement (RFC 4861
@@ -88,8 +112,9 @@ extension Host {
 
     /// A router advertisement (RFC 4861 §6.3.4): the router's link address, its default route
     /// (lifetime 0 withdraws it), on-link prefixes, reachable time and retransmission timer, and
-    /// — with autoconfiguration on — addresses from prefixes with the A flag (RFC 4862 §5.5.3).
-    /// A router ignores advertisements (it is configured, not told).
+    /// — with autoconfiguration on — addresses from prefixes with the A flag (RFC 4862 §5.5.3);
+    /// RDNSS options' servers for the resolver (RFC 8106). A router ignores advertisements (it is
+    /// configured, not told).
     private func routerAdvertisementInput(_ advertisement: NDPRouterAdvertisement, options: NDPOptions,
                                           header: IPv6Header, on interface: InterfaceID) {
         guard !config.forwarding else { return }
@@ -109,12 +134,35 @@ extension Host {
             guard interfaces6[interface.index]?.autoconfigure == true else { continue }
             _ = interfaces6[interface.index]?.addresses.applyPrefixInformation(prefix, now: now, random: nextRandom6())
         }
+        if !options.recursiveDNSServers.isEmpty {
+            for option in options.recursiveDNSServers { _ = rdnss6.apply(option, interface: interface, now: now) }
+            // Even when the list is the same: the resolver's may have been emptied since (a lease ended).
+            applyRecursiveDNSServers6()
+        }
         if interfaces6[interface.index]?.autoconfigure == true {
             interfaces6[interface.index]?.routerSolicitationsLeft = 0  // answered: no more solicitations
             interfaces6[interface.index]?.nextRouterSolicitation = nil
         }
         runAddressTimers6()
     }
+
+    /// Gives the resolver the servers router advertisements named (RFC 8106 §5.3.1), unless its
+    /// nameservers were set otherwise (by hand, `--dns`, or a DHCP lease): only a list that is
+    /// empty or still the one this host put there follows the advertisements.
+    func applyRecursiveDNSServers6() {
+        let current = resolverConfig.nameservers
+        guard current.isEmpty || current == rdnssNameservers6 else { return }
+        let learned = rdnss6.addresses.map(IPAddress.v6)
+        rdnssNameservers6 = learned
+        guard learned != current else { return }
+        var resolver = resolverConfig
+        resolver.nameservers = learned
+        resolverConfig = resolver
+    }
+
+    /// The recursive DNS servers router advertisements named, first advertised first, with their
+    /// expiry (RFC 8106; at most three, as the resolver asks no more). Allocates.
+    public var recursiveDNSServers6: [RecursiveDNSServer] { rdnss6.servers }
 
     /// DAD failed for `address` (RFC 4862 §5.4.5): it is never used; a SLAAC or link-local one is
     /// replaced by one with the next RFC 7217 DAD counter.
@@ -142,6 +190,19 @@ extension Host {
         }
         emit(.neighborCacheHit(nextHop, mac))
         return mac
+    }
+
+    /// TCP's forward progress toward `peer` (an acknowledgement of new data): proof that the next
+    /// hop is reachable (RFC 4861 §7.3.1), so its neighbour entry turns REACHABLE and NUD sends no
+    /// probe while a transfer runs. Called at most once per half the shorter of ReachableTime and
+    /// DELAY_FIRST_PROBE_TIME per connection (often enough that an entry never reaches PROBE while
+    /// acknowledgements come, rarely enough to cost nothing per segment). O(routes) + O(log n).
+    func confirmReachability6(toward peer: IPv6Address, for connection: TCPConnection) {
+        let config = neighborCache6.config
+        connection.nextReachabilityHint = now + min(neighborCache6.reachableTime, config.delayFirstProbeTime) / 2
+        guard let route = route6(toward: peer), route.interface.index < adapters.count,
+              adapters[route.interface.index].medium == .ethernet else { return }
+        neighborCache6.confirmReachability(NeighborKey(route.nextHop(for: peer), on: route.interface), now: now)
     }
 
     /// A datagram whose next hop's link address is unknown: it waits in the neighbour cache
@@ -181,7 +242,7 @@ extension Host {
     // MARK: Timers
 
     /// Runs what is due in neighbour discovery: the cache's solicitations, probes and failures,
-    /// DAD steps and address lifetimes, router solicitations, and expired learnt routes.
+    /// DAD steps and address lifetimes, router solicitations, expired learnt routes and DNS servers.
     func runIPv6Timers() {
         if let deadline = neighborCache6.nextDeadline(), deadline <= now {
             for action in neighborCache6.due(now: now) {
@@ -200,6 +261,7 @@ extension Host {
         }
         runAddressTimers6()
         if let expiry = routes6.nextExpiry, expiry <= now { _ = routes6.removeExpired(now: now) }
+        if let expiry = rdnss6.nextExpiry, expiry <= now, rdnss6.removeExpired(now: now) { applyRecursiveDNSServers6() }
     }
 
     /// DAD solicitations and address state changes that are due, and router solicitations.
@@ -233,9 +295,10 @@ extension Host {
         }
     }
 
-    /// The earliest IPv6 timer: neighbour cache, addresses, router solicitations, learnt routes. No allocation.
+    /// The earliest IPv6 timer: neighbour cache, addresses, router solicitations, learnt routes,
+    /// recursive DNS servers. No allocation.
     func nextIPv6Deadline() -> Instant? {
-        var next = earliest(neighborCache6.nextDeadline(), routes6.nextExpiry)
+        var next = earliest(earliest(neighborCache6.nextDeadline(), routes6.nextExpiry), rdnss6.nextExpiry)
         for state in interfaces6 {
             guard let state else { continue }
             next = earliest(next, state.addresses.nextDeadline)
@@ -289,17 +352,30 @@ extension Host {
     /// Builds an NDP message with hop limit 255 straight into a frame for `mac`.
     func sendNDP(_ packet: NDPPacket, from source: IPv6Address, to destination: IPv6Address, mac: MACAddress,
                  on interface: InterfaceID) {
+        sendLinkScope6(from: source, to: destination, mac: mac, nextHeader: .icmpv6, hopLimit: NDPPacket.hopLimit,
+                       payloadLength: packet.encodedLength, on: interface) { body in
+            packet.emit(into: body, source: source, destination: destination)
+        }
+    }
+
+    /// Sends one ICMPv6 message of the link's own business (NDP, MLD) straight into an Ethernet
+    /// frame for `mac`: no route, no neighbour lookup, no fragmentation — the caller knows the
+    /// link address and the message fits. `writeBody` fills the `payloadLength` bytes after the
+    /// IPv6 header. Counted as an ICMPv6 message sent. Nothing on a link without link-layer
+    /// addresses (a TUN has no NDP or MLD). O(length), no allocation.
+    func sendLinkScope6(from source: IPv6Address, to destination: IPv6Address, mac: MACAddress, nextHeader: IPProtocol,
+                        hopLimit: UInt8, payloadLength: Int, on interface: InterfaceID,
+                        writeBody: (UnsafeMutableRawBufferPointer) -> Void) {
         guard adapters[interface.index].medium == .ethernet else { return }
-        let length = packet.encodedLength
-        let header = IPv6Header(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length,
-                                hopLimit: NDPPacket.hopLimit)
+        let header = IPv6Header(source: source, destination: destination, nextHeader: nextHeader,
+                                payloadLength: payloadLength, hopLimit: hopLimit)
         let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv6)
-        let total = EthernetHeader.length + IPv6Header.length + length
+        let start = EthernetHeader.length + IPv6Header.length
+        let total = start + payloadLength
         let (_, fcs) = adapters[interface.index].send(length: total) { frame in
             ethernet.emit(into: frame)
             header.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...]))
-            packet.emit(into: UnsafeMutableRawBufferPointer(rebasing: frame[(EthernetHeader.length + IPv6Header.length)..<total]),
-                        source: source, destination: destination)
+            writeBody(UnsafeMutableRawBufferPointer(rebasing: frame[start..<total]))
         }
         statistics.icmp6OutMessages += 1
         emit(.frameQueued(interface: interface, header: ethernet, length: total, fcs: fcs))

@@ -91,6 +91,13 @@ public final class Host {
     @exclusivity(unchecked) public internal(set) var neighborCache6: NeighborCache
     /// SplitMix64 state for IPv6's random delays (DAD, router solicitation, ReachableTime).
     @exclusivity(unchecked) var random6: UInt64
+    /// Destinations a router redirected to a better first hop (RFC 4861 §8.3), bounded.
+    @exclusivity(unchecked) public internal(set) var redirects6 = RedirectTable()
+    /// Recursive DNS servers router advertisements named (RFC 8106), with their lifetimes.
+    @exclusivity(unchecked) var rdnss6 = RecursiveDNSServerList()
+    /// The nameservers this host last gave the resolver from ``rdnss6``: while the resolver's
+    /// list is still this (or empty), it follows the advertisements; set by hand, it is left alone.
+    @exclusivity(unchecked) var rdnssNameservers6: [IPAddress] = []
     /// Path MTUs learnt from ICMPv6 packet too big (RFC 8201), by destination.
     @exclusivity(unchecked) var pathMTUs6 = PathMTUCache()
     /// IPv6 fragments waiting for the rest of their datagram (RFC 8200 §4.5).

@@ -148,6 +148,9 @@ public struct IPStatistics: Sendable, Equatable {
     public var ip6Forwarded = 0, ip6InMartians = 0
     public var icmp6InMessages = 0, icmp6InErrors = 0, icmp6OutMessages = 0, icmp6RateLimited = 0
     public var ndpNeighborSolicitsSent = 0, ndpNeighborAdvertsSent = 0, ndpInvalid = 0, ndpDuplicateAddresses = 0
+    /// Redirects that passed RFC 4861 §8.1's checks on the wire (Linux's Icmp6InRedirects), and those
+    /// of them not followed: not from the destination's current first-hop router, or this host forwards.
+    public var icmp6InRedirects = 0, ndpRedirectsIgnored = 0
     public var tcpInSegments = 0, tcpOutSegments = 0, tcpInErrors = 0, tcpResetsSent = 0, tcpNoConnection = 0
     /// TCP super-segments handed to a device with segmentation offload (each counted in
     /// ``tcpOutSegments`` as the segments the device cuts it into).

@@ -128,8 +128,9 @@ public struct IPv6RoutingTable: Sendable {
     /// default route through a router `isSuspect` flags (its neighbour entry is missing or
     /// INCOMPLETE: see `NeighborCache.isProbablyReachable`), the next default route through a
     /// router not flagged is taken instead; if every one is flagged, the best route stands.
-    /// Counts a use. O(n) at worst; `isSuspect` is called once per default route looked at.
-    public mutating func lookup(_ destination: IPv6Address,
+    /// Counts a use when `countingUse`. O(n) at worst, one pass over the table; `isSuspect` is
+    /// called once per default route looked at, and never when a more specific route matches.
+    public mutating func lookup(_ destination: IPv6Address, countingUse: Bool = true,
                                 avoiding isSuspect: (IPv6Address, InterfaceID) -> Bool) -> IPv6Route? {
         guard var index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
         if routes[index].destination.prefixLength == 0, let router = routes[index].gateway,
@@ -140,7 +141,7 @@ public struct IPv6RoutingTable: Sendable {
            }) {
             index = better
         }
-        routes[index].use += 1
+        if countingUse { routes[index].use += 1 }
         return routes[index]
     }
 

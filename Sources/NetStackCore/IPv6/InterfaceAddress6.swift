@@ -11,6 +11,9 @@ public struct IPv6HostConfig: Sendable {
     public var maxRouterSolicitations = 3
     /// Time between them (RTR_SOLICITATION_INTERVAL).
     public var routerSolicitationInterval: Duration = .seconds(4)
+    /// Follow redirects from the first-hop router (RFC 4861 §8.3; Linux's accept_redirects,
+    /// on by default for a host). A host that forwards never follows them.
+    public var acceptRedirects = true
 
     public init() {}
 }

@@ -113,8 +113,13 @@ extension Host {
         let cached = tcp.lastConnection.flatMap { $0.local == key.local && $0.remote == key.remote ? $0 : nil }
         if let connection = cached ?? tcp.byKey[key].flatMap({ tcp.connections[$0] }) {
             tcp.lastConnection = connection
+            let unacknowledged = connection.sndUna
             if let reply = connection.input(header, payload: payload, now: now) {
                 sendReset(to: key.remote, from: key.local, sequence: reply.sequence, acknowledgment: reply.acknowledgment)
+            }
+            if connection.sndUna != unacknowledged, now >= connection.nextReachabilityHint,
+               case let .v6(peer) = key.remote.address {
+                confirmReachability6(toward: peer, for: connection)
             }
             if connection.invalidAckSuppressed {
                 connection.invalidAckSuppressed = false

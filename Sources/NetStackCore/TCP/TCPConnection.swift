@@ -361,6 +361,9 @@ final class TCPConnection {
     /// In the host's readiness list (``Host/takeReadinessChanges(into:)``) since it was last taken.
     var listedReady = false
     var lastActivity = Instant.zero
+    /// The earliest time an acknowledgement of new data may next confirm the IPv6 next hop's
+    /// reachability (RFC 4861 §7.3.1; `Host.tcpInput`): once in a while, not per segment.
+    var nextReachabilityHint = Instant.zero
 
     init(id: Int, local: Endpoint, remote: Endpoint, options: TCPSocketOptions, config: TCPConfig,
          passive: Bool, now: Instant, sharedConfig: TCPConfigBox? = nil, memory: TCPBufferMemory? = nil) {
