@@ -243,6 +243,9 @@ struct HostileIPv6Tests {
             #expect(answers["ns-hop255"]?.neighborAdvertisements == 1, "\(result.output)")
             #expect(answers["ns-hop254"]?.neighborAdvertisements == 0, "\(result.output)")
             #expect(answers["ns-not-ours"]?.frames == 0, "\(result.output)")
+            // RFC 6980 §5: NDP in a packet with a fragment header (atomic, or in two fragments) is ignored.
+            #expect(answers["ns-atomic-fragment"]?.neighborAdvertisements == 0, "\(result.output)")
+            #expect(answers["ns-fragmented"]?.neighborAdvertisements == 0, "\(result.output)")
 
             // The kernel's entry is the kernel's MAC (the NA with hop limit 254 that pointed it elsewhere
             // was ignored), and the flood's sources and targets are bounded or absent.
@@ -296,6 +299,9 @@ struct HostileIPv6Tests {
             let answers = probeAnswers(result.output)
             #expect(answers["ra-hop254"]?.frames == 0, "\(result.output)")
             #expect(answers["ra-global-source"]?.frames == 0, "\(result.output)")
+            // RFC 6980 §5: nor is one in a packet with a fragment header (the way round RA guards, RFC 7113).
+            #expect(answers["ra-atomic-fragment"]?.frames == 0, "\(result.output)")
+            #expect(answers["ra-fragmented"]?.frames == 0, "\(result.output)")
             #expect((answers["ra-control"]?.frames ?? 0) > 0, "the control RA made no SLAAC address: \(result.output)")
             #expect(answers["echo-after-mtu100"] == ProbeAnswer(frames: 1, echoReplies: 1), "\(result.output)")
             #expect(answers["echo-slaac-after-trick"]?.echoReplies == 1, "\(result.output)")
@@ -304,12 +310,18 @@ struct HostileIPv6Tests {
             let text = String(route.output[(route.output.range(of: "Kernel IPv6")?.lowerBound ?? route.output.endIndex)...])
             let rows = Table(text, headerContaining: "Next Hop").rows
             let destinations = rows.compactMap(\.first)
-            #expect(!destinations.contains("2001:db8:bad:1::/64") && !destinations.contains("2001:db8:bad:2::/64"), "\(route)")
+            for ignored in [1, 2, 6, 7] {
+                #expect(!destinations.contains("2001:db8:bad:\(ignored)::/64"), "\(route)")
+            }
             #expect(destinations.contains("2001:db8:bad:3::/64"), "\(route)")
+            // No default route through a spoofing router (the ignored ones advertised a router lifetime, the others 0).
+            #expect(!rows.contains { $0.count > 1 && $0[1].hasPrefix("fe80::bad:") }, "\(route)")
             let learned = rows.filter { $0.count > 2 && $0[2].contains("A") }
             print("hostile6 ra: \(learned.count) routes learned from router advertisements after the flood")
             #expect(learned.count <= HostileIPv6.learnedRoutesBound, "\(learned.count) learned routes:\n\(route)")
-            // The SLAAC address and its route survived the flood.
+            // The legitimate router's default route, learnt first, was not pushed out by the flood.
+            #expect(rows.contains { $0.count > 1 && $0[0] == "::/0" && $0[1] == "fe80::1" }, "\(route)")
+            // The SLAAC address survived (its on-link route may not have: RFC 4861 §6.3.4 takes the 4 s as given).
             let ping = try await target.ping6(slaac)
             #expect(ping.succeeded, "NetStack's SLAAC address \(slaac) does not answer after the attack: \(ping)")
             try await checkAfterAttack(.routerAdvertisements, target)

@@ -690,6 +690,21 @@ def icmp6_message(src, dst, kind, code, body):
     return message[:2] + struct.pack("!H", checksum(pseudo + message)) + message[4:]
 
 
+def in_fragments(frame, ident, cut=None):
+    """The frames of `frame` (from ip6_frame, no extension header) sent with a fragment header:
+    one atomic fragment when `cut` is None, else two fragments split `cut` bytes into the payload."""
+    ether, header, payload = frame[:14], bytearray(frame[14:54]), frame[54:]
+    next_header = header[6]
+    header[6] = 44
+    pieces = [(0, payload, False)] if cut is None else [(0, payload[:cut], True), (cut, payload[cut:], False)]
+    frames = []
+    for offset, data, more in pieces:
+        struct.pack_into("!H", header, 4, 8 + len(data))
+        fragment = struct.pack("!BxHI", next_header, offset | (1 if more else 0), ident)
+        frames.append(ether + bytes(header) + fragment + data)
+    return frames
+
+
 def icmp6_at(frame):
     """(ICMPv6 offset, fragmented) of an IPv6 frame: the offset is None unless the frame holds
     the start of an ICMPv6 message right after the fixed header or a fragment header."""
@@ -917,7 +932,7 @@ def frag6(args):
 def ndp6(args):
     """Neighbour discovery floods: solicitations from many spoofed sources and for many targets,
     unsolicited advertisements for many targets; solicitations and advertisements with hop limit 254
-    (from off the link: RFC 4861 §7.1.1, §7.1.2)."""
+    (from off the link: RFC 4861 §7.1.1, §7.1.2), and solicitations behind a fragment header (RFC 6980)."""
     wire = Wire(args.iface)
     capture = Capture(args)
     probes = Probes(args, wire)
@@ -938,6 +953,11 @@ def ndp6(args):
                                             ("ns-not-ours", "2001:db8::79", "2001:db8::99", 255)):
         probes.send(name, addr6(source), [solicitation(source, target, "02:00:00:00:77:%02x" % hop_limit, hop_limit)],
                     gap=0.2)
+    # RFC 6980 §5: NDP in a packet with a fragment header is ignored, even an atomic fragment.
+    probes.send("ns-atomic-fragment", addr6("2001:db8::7a"),
+                in_fragments(solicitation("2001:db8::7a", NETSTACK6, "02:00:00:00:77:7a"), 0x6980), gap=0.2)
+    probes.send("ns-fragmented", addr6("2001:db8::7b"),
+                in_fragments(solicitation("2001:db8::7b", NETSTACK6, "02:00:00:00:77:7b"), 0x6981, cut=16), gap=0.2)
     # From off the link, an override of the kernel's entry towards another MAC: ignored (the test reads `neigh`).
     probes.send("na-hop254-override", b"\x02\x66\x66\x66\x66\x66",
                 [advertisement(KERNEL6, KERNEL6, "02:66:66:66:66:66", flags=0x20, hop_limit=254)], gap=0.2)
@@ -999,8 +1019,8 @@ def router6(args):
 
 
 def ra6(args):
-    """Spoofed router advertisements: with hop limit 254 and from a global source (both ignored,
-    RFC 4861 §6.1.2), one with an MTU of 100, the two-hour rule (RFC 4862 §5.5.3 e) against a
+    """Spoofed router advertisements: with hop limit 254, from a global source (both ignored,
+    RFC 4861 §6.1.2) and behind a fragment header (ignored, RFC 6980), one with an MTU of 100, the two-hour rule (RFC 4862 §5.5.3 e) against a
     short lifetime for NetStack's own SLAAC prefix, and a flood from many routers with many prefixes.
 
     A probe's marker is its prefix's first 8 bytes: NetStack's duplicate address detection for an
@@ -1015,6 +1035,11 @@ def ra6(args):
             # The control: a valid advertisement (no default route) whose prefix NetStack does take.
             ("ra-control", "fe80::bad:3", "2001:db8:bad:3::", 255, 0)):
         probes.send(name, addr6(prefix)[:8], [router_advertisement(source, [prefix], lifetime, hop_limit)], gap=0.2)
+    # RFC 6980 §5: an RA in a packet with a fragment header (atomic, or in two fragments: the way
+    # round RA guards) is ignored.
+    for name, prefix, cut in (("ra-atomic-fragment", "2001:db8:bad:6::", None), ("ra-fragmented", "2001:db8:bad:7::", 16)):
+        probes.send(name, addr6(prefix)[:8], in_fragments(router_advertisement("fe80::bad:6", [prefix]), 0x6980, cut),
+                    gap=0.2)
     m = probes.marker()
     probes.send("ra-mtu100", NO_ANSWER, [router_advertisement("fe80::bad:4", lifetime=0, mtu=100)], gap=0.2)
     # 1,448 bytes of echo request: under an MTU of 1,500 the reply leaves whole; under 100 or 1,280 in fragments.
