@@ -86,6 +86,49 @@ struct HostileIPv6NDPTests {
         try lan.expectStillWorks(sequence: 2)
     }
 
+    @Test("an RA or NS in a packet with a fragment header, atomic or in two fragments, is ignored and counted (RFC 6980 §5)")
+    func fragmentedNDP() throws {
+        let lan = LAN()
+        lan.b.enableAddressAutoconfiguration(on: eth0, now: lan.wires.now)
+        let router = IPv6Address("fe80::bad:6")!, solicitor = IPv6Address("2001:db8::7a")!
+        let advertisement = Self.routerAdvertisement(from: router, mac: LAN.attackerMAC, prefixes: [Self.prefix(0x96)])
+        let solicitation = Hostile6.ndp(.neighborSolicitation(target: LAN.b6),
+                                        options: NDPOptions(sourceLinkLayerAddress: Hostile6.mac(0x7a)),
+                                        from: solicitor, to: LAN.b6.solicitedNodeMulticast)
+        /// `packet`'s NDP message behind a fragment header with hop limit 255: one atomic fragment, or two cut at byte 16.
+        func fragments(of packet: [UInt8], to destination: IPv6Address, id: UInt32, cut: Int?) -> [[UInt8]] {
+            let message = Array(packet[IPv6Header.length...])
+            let source = packet.withUnsafeBytes { try! IPv6Header.parse($0).source }
+            let pieces = cut.map { [(0, Array(message[..<$0]), true), ($0, Array(message[$0...]), false)] } ?? [(0, message, false)]
+            return pieces.map { offset, data, more in
+                var fragment = V6Frag.fragment(from: source, to: destination, id: id, offset: offset, more: more, data: data)
+                fragment[7] = 255
+                return fragment
+            }
+        }
+        let before = lan.b.statistics
+        for (index, cut) in [nil, 16].enumerated() {
+            for fragment in fragments(of: advertisement, to: .allNodes, id: UInt32(10 + index), cut: cut) {
+                lan.attack(fragment, to: Self.allNodesMAC)
+            }
+            for fragment in fragments(of: solicitation, to: LAN.b6.solicitedNodeMulticast, id: UInt32(20 + index), cut: cut) {
+                lan.attack(fragment, to: Self.solicitedNodeMAC)
+            }
+        }
+        #expect(lan.b.statistics.ndpInvalid == before.ndpInvalid + 4)
+        #expect(Hostile6.icmpv6(type: 136, in: lan.takeSentByB()).isEmpty, "no advertisement answers a fragmented solicitation")
+        #expect(Self.defaultRoutes(lan.b).isEmpty)
+        #expect(lan.b.routes6.peek(IPv6Address("2001:db8:96::1")!) == nil)
+        #expect(!lan.b.addresses6.contains { $0.origin == .autoconfigured })
+        #expect(lan.b.neighborCache6.entry(NeighborKey(router, on: eth0)) == nil)
+        #expect(lan.b.neighborCache6.entry(NeighborKey(solicitor, on: eth0)) == nil)
+        // The same advertisement unfragmented is taken: what the fragment header alone changed.
+        lan.attack(advertisement, to: Self.allNodesMAC)
+        #expect(Self.defaultRoutes(lan.b).map(\.gateway) == [router])
+        expectBounded(lan.b)
+        try lan.expectStillWorks()
+    }
+
     @Test("a router advertisement from a source that is not link-local is dropped as invalid")
     func routerAdvertisementNotLinkLocal() throws {
         let lan = LAN()

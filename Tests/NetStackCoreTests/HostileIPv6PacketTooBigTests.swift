@@ -71,6 +71,49 @@ struct HostileIPv6PacketTooBigTests {
         try lan.expectStillWorks()
     }
 
+    @Test("TCP follows a path MTU lowered by a packet too big that quoted something else: its segments shrink to fit, none leaves in fragments")
+    func tcpFollowsPathMTU() throws {
+        let lan = LAN()
+        let listener = lan.a.socket(.stream)
+        try lan.a.bind(listener, to: Endpoint(IPv6Address.unspecified, 8080))
+        try lan.a.listen(listener, backlog: 4)
+        let client = lan.b.socket(.stream)
+        try lan.b.connect(client, to: Endpoint(LAN.a6, 8080), now: lan.wires.now)
+        var server: Int32?
+        for _ in 1...200 where server == nil {
+            lan.wires.run(until: lan.wires.now + .milliseconds(5))
+            server = try? lan.a.accept(listener).descriptor
+        }
+        let accepted = try #require(server)
+        // 2 MB: most of it is sent after the attack (B's send buffer and window hold less).
+        let data = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var sent = 0, received: [UInt8] = [], framesBeforeAttack: Int?
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        for _ in 0..<20_000 where received.count < data.count {
+            if sent < data.count {
+                // EAGAIN (the send buffer is full, nothing to read yet) is 0 bytes here.
+                sent += (try? data[sent...].withUnsafeBytes { try lan.b.send(client, $0, now: lan.wires.now) }) ?? 0
+            }
+            lan.wires.run(until: lan.wires.now + .milliseconds(1))
+            let count = (try? buffer.withUnsafeMutableBytes { try lan.a.recv(accepted, into: $0, now: lan.wires.now) }) ?? 0
+            received += buffer[0..<count]
+            if framesBeforeAttack == nil, received.count > 100_000 {
+                // The quote is an echo request of B's to A (as a segment already acknowledged would be, TCP
+                // is not told): the path MTU toward A goes down to 1,280 all the same.
+                framesBeforeAttack = lan.wires.frames(from: "B").count
+                lan.attack(Self.packetTooBig(mtu: 1280, destination: LAN.a6))
+            }
+        }
+        #expect(received == data)
+        #expect(lan.b.pathMTU6(toward: LAN.a6) == 1280)
+        let after = Hostile6.ipv6Packets(Array(lan.wires.frames(from: "B").dropFirst(try #require(framesBeforeAttack))))
+        let segments = after.filter { $0.header.nextHeader == .tcp }
+        #expect(!after.contains { $0.header.nextHeader == .ipv6Fragment }, "B sent its TCP segments in fragments")
+        #expect(segments.count > 1000 && segments.allSatisfy { $0.packet.count <= 1280 },
+                "\(segments.count) segments, the largest \(segments.map(\.packet.count).max() ?? 0) bytes")
+        expectBounded(lan.b)
+    }
+
     @Test("packet too big messages for 100,000 destinations keep the path MTU cache at its capacity")
     func floodOfDestinations() throws {
         let lan = LAN()

@@ -53,8 +53,10 @@ extension Host {
                 statistics.icmp6InErrors += 1  // not a packet of ours, or one that fit: forged or stale
                 return
             }
-            _ = pathMTUs6.packetTooBig(destination: destination, reportedMTU: mtu,
-                                       linkMTU: linkMTU6(toward: destination), now: now)
+            if pathMTUs6.packetTooBig(destination: destination, reportedMTU: mtu,
+                                      linkMTU: linkMTU6(toward: destination), now: now) != nil {
+                pathMTU6Decreases &+= 1  // TCP toward it follows, whether or not the quote names its segment
+            }
             deliverICMPv6Error(icmp.message, quote: data, from: header.source)
         case .destinationUnreachable, .timeExceeded, .parameterProblem:
             deliverICMPv6Error(icmp.message, quote: data, from: header.source)

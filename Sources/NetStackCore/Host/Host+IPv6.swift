@@ -383,8 +383,10 @@ extension Host {
     }
 
     /// The rest of input for a whole datagram (or an atomic fragment): the extension headers'
-    /// rules, then the upper layer.
-    func walkAndDeliver6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, on interface: InterfaceID?) {
+    /// rules, then the upper layer. `reassembled`: the datagram came in fragments (its fragment
+    /// header is gone).
+    func walkAndDeliver6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, on interface: InterfaceID?,
+                         reassembled: Bool = false) {
         let chain: IPv6ExtensionHeaders
         do { chain = try IPv6ExtensionHeaders.walk(packet) } catch {
             statistics.ip6InHeaderErrors += 1
@@ -406,6 +408,13 @@ extension Host {
             statistics.ip6InHeaderErrors += 1
             sendICMPv6Error(.parameterProblem(code: ICMPv6ParameterProblemCode.erroneousHeaderField.rawValue,
                                               pointer: UInt32(routing.typePointer)), about: packet, arrivedOn: interface)
+            return
+        }
+        if reassembled || chain.fragment != nil, chain.upperLayerProtocol == .icmpv6,
+           chain.upperLayerOffset < header.totalLength, NDPPacket.isNDP(type: packet[chain.upperLayerOffset]) {
+            // RFC 6980 §5: NDP is never fragmented, so NDP with a fragment header (even an atomic
+            // one) is ignored — fragments are how a forged RA slips past an RA guard (RFC 7113).
+            statistics.ndpInvalid += 1
             return
         }
         deliver6(packet, header: header, chain: chain, from: interface)
@@ -486,7 +495,7 @@ extension Host {
                 let length = reassembler6.assembleCompleted(into: buffer)
                 let whole = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
                 guard let header = try? IPv6Header.parse(whole) else { return }
-                walkAndDeliver6(whole, header: header, on: interface)
+                walkAndDeliver6(whole, header: header, on: interface, reassembled: true)
             }
             return true
         }

@@ -100,6 +100,9 @@ public final class Host {
     @exclusivity(unchecked) var rdnssNameservers6: [IPAddress] = []
     /// Path MTUs learnt from ICMPv6 packet too big (RFC 8201), by destination.
     @exclusivity(unchecked) var pathMTUs6 = PathMTUCache()
+    /// How many times a packet too big lowered a path MTU: a TCP connection whose count differs
+    /// checks its MSS against its path before it sends (Host+TCP.swift `transmit`).
+    var pathMTU6Decreases = 0
     /// IPv6 fragments waiting for the rest of their datagram (RFC 8200 §4.5).
     @exclusivity(unchecked) var reassembler6 = IPv6Reassembler()
     /// Picks the identification of each IPv6 datagram this host fragments (RFC 7739).

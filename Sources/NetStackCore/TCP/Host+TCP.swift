@@ -393,6 +393,12 @@ extension Host {
         if connection.segmentationLimit == nil {
             connection.segmentationLimit = segmentationLimit(toward: connection.remote.address)
         }
+        if connection.pathMTU6Serial != pathMTU6Decreases, case let .v6(remote) = connection.remote.address,
+           connection.state.isSynchronized, connection.synAcknowledged {
+            // A path MTU went down since this connection last looked: segments must fit it, not be fragmented.
+            connection.pathMTU6Serial = pathMTU6Decreases
+            connection.followPathMTU(pathMTU6(toward: remote), ipHeaderLength: IPv6Header.length)
+        }
         connection.output(now: now, allowChallengeAck: { challengeAckAllowed(connection) }) { segment in
             let header = segment.header
             let local = connection.local, remote = connection.remote

@@ -111,6 +111,8 @@ final class TCPConnection {
     /// Most payload bytes one super-segment may carry (segmentation offload on the route's
     /// device); 0: one segment per packet. Nil until the host has looked (first transmit).
     var segmentationLimit: Int?
+    /// The host's `pathMTU6Decreases` when this connection last matched its MSS to the path MTU.
+    var pathMTU6Serial = 0
     var peerMSS = 536
     var sndScale: UInt8 = 0
     var rcvScale: UInt8 = 0
@@ -547,15 +549,24 @@ final class TCPConnection {
     /// shrink to fit and what was in flight is sent again at the new size. Believed only about data in flight.
     func pathMTUDecreased(to mtu: Int, ipHeaderLength: Int, quotedSequence: SequenceNumber) {
         guard sndUna <= quotedSequence && quotedSequence < sndMax else { return }
-        guard state.isSynchronized && synAcknowledged else { return }
-        let limit = mtu - ipHeaderLength - TCPHeader.minimumLength - (timestampsEnabled ? 12 : 0)
-        if limit >= 256 && limit < sendMSS {
-            sendMSS = limit
-            congestion.setMSS(limit)
-            // Resends go record by record: a record of the old size would be dropped again.
-            transmissions.split(maximumLength: limit)
+        if followPathMTU(mtu, ipHeaderLength: ipHeaderLength) {
             sndNxt = sndUna  // resend what was too big, in smaller segments
         }
+    }
+
+    /// Shrinks segments to fit a path MTU of `mtu` that the host learnt (Linux's tcp_sync_mss:
+    /// TCP follows the route's PMTU rather than have IP fragment its segments). True when the
+    /// MSS went down; what is in flight is left to arrive or be recovered as usual.
+    @discardableResult
+    func followPathMTU(_ mtu: Int, ipHeaderLength: Int) -> Bool {
+        guard state.isSynchronized && synAcknowledged else { return false }
+        let limit = mtu - ipHeaderLength - TCPHeader.minimumLength - (timestampsEnabled ? 12 : 0)
+        guard limit >= 256 && limit < sendMSS else { return false }
+        sendMSS = limit
+        congestion.setMSS(limit)
+        // Resends go record by record: a record of the old size would be dropped again.
+        transmissions.split(maximumLength: limit)
+        return true
     }
 
     /// Ends the connection, recording why for the socket.

@@ -10,8 +10,9 @@ Every attack is bounded twice: by a packet/connection count and by time
 (--count, --seconds; hard caps below), and it stops early when NetStack's
 resident set passes --rss-cap MiB (a safety valve for a shared machine: the
 suite's RSS assertion then fails, which is the finding). Addresses come from
-192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24, plus the martian literals of
-the land/martian class, which never leave the namespace.
+192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32, plus the martian
+literals of the land/martian class and IPv6 link-local and multicast addresses on
+the TAP, which never leave the namespace.
 
 Each class prints `key value` lines the Swift test reads (e.g. `sent 20000`).
 """
@@ -26,8 +27,8 @@ import struct
 import sys
 import time
 
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, AsyncSniffer, Ether, Raw,  # noqa: F401
-                       conf, fragment)
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, AsyncSniffer, Ether, HBHOptUnknown, ICMPv6EchoRequest,  # noqa: F401
+                       IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, conf, fragment)
 
 conf.verb = 0
 
@@ -643,8 +644,486 @@ def slowdns(args):
         print(f"query {peer[1]}", flush=True)
 
 
+# --- IPv6 classes (HostileIPv6Tests.swift) --------------------------------------
+#
+# NetStack is 2001:db8::2, the kernel 2001:db8::1 (tap0, a /64). Each class first sends a
+# few probes, one at a time, and records what NetStack answers to each (its frames, by its
+# MAC, are captured from a thread: a probe's answers are the captured frames that hold the
+# probe's marker bytes, in a quote or in echoed data); then it floods, bounded in count and
+# time. It prints `probe NAME frames F echo E na N fragments G problems CODE/POINTER,...`
+# per probe and the Budget's lines; the Swift test holds what each probe should have earned.
+
+NETSTACK6 = "2001:db8::2"
+KERNEL6 = "2001:db8::1"
+ALL_NODES = "ff02::1"
+# The marker of a probe that expects no answer at all of its own.
+NO_ANSWER = b"\x00no answer expected\x00"
+
+
+def addr6(text):
+    return socket.inet_pton(socket.AF_INET6, text)
+
+
+def mac_bytes(mac):
+    return bytes.fromhex(mac.replace(":", ""))
+
+
+def multicast_mac(address):
+    """The Ethernet group address of an IPv6 multicast address (RFC 2464 §7)."""
+    return "33:33:" + ":".join("%02x" % b for b in addr6(address)[12:])
+
+
+def solicited_node(address):
+    return socket.inet_ntop(socket.AF_INET6, addr6("ff02::1:ff00:0")[:13] + addr6(address)[13:])
+
+
+def ip6_frame(dst_mac, src_mac, src, dst, next_header, payload, hop_limit=64):
+    """An Ethernet frame holding an IPv6 packet, built by hand (fast: no scapy per packet)."""
+    header = struct.pack("!IHBB", 0x60000000, len(payload), next_header, hop_limit) + addr6(src) + addr6(dst)
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + b"\x86\xdd" + header + payload
+
+
+def icmp6_message(src, dst, kind, code, body):
+    """An ICMPv6 message with its checksum over the IPv6 pseudo-header (RFC 4443 §2.3)."""
+    message = struct.pack("!BBH", kind, code, 0) + body
+    pseudo = addr6(src) + addr6(dst) + struct.pack("!IxxxB", len(message), 58)
+    return message[:2] + struct.pack("!H", checksum(pseudo + message)) + message[4:]
+
+
+def in_fragments(frame, ident, cut=None):
+    """The frames of `frame` (from ip6_frame, no extension header) sent with a fragment header:
+    one atomic fragment when `cut` is None, else two fragments split `cut` bytes into the payload."""
+    ether, header, payload = frame[:14], bytearray(frame[14:54]), frame[54:]
+    next_header = header[6]
+    header[6] = 44
+    pieces = [(0, payload, False)] if cut is None else [(0, payload[:cut], True), (cut, payload[cut:], False)]
+    frames = []
+    for offset, data, more in pieces:
+        struct.pack_into("!H", header, 4, 8 + len(data))
+        fragment = struct.pack("!BxHI", next_header, offset | (1 if more else 0), ident)
+        frames.append(ether + bytes(header) + fragment + data)
+    return frames
+
+
+def icmp6_at(frame):
+    """(ICMPv6 offset, fragmented) of an IPv6 frame: the offset is None unless the frame holds
+    the start of an ICMPv6 message right after the fixed header or a fragment header."""
+    if len(frame) < 54 or frame[12:14] != b"\x86\xdd":
+        return None, False
+    next_header = frame[20]
+    if next_header == 44 and len(frame) >= 62:
+        first = struct.unpack_from("!H", frame, 56)[0] >> 3 == 0
+        return (62 if first and frame[54] == 58 else None), True
+    return (54 if next_header == 58 else None), False
+
+
+class Capture:
+    """NetStack's IPv6 frames on the TAP (by its source MAC), read from a thread with an AF_PACKET socket."""
+
+    def __init__(self, args, limit=400_000):
+        import threading
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.bind((args.iface, 0))
+        self.sock.settimeout(0.05)
+        self.mac = mac_bytes(args.mac)
+        self.limit = limit
+        self.frames = []
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            try:
+                frame = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if frame[6:12] == self.mac and frame[12:14] == b"\x86\xdd" and len(self.frames) < self.limit:
+                self.frames.append((time.monotonic(), frame))
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class Probes:
+    """Probes sent one at a time; each one's answers are NetStack's frames that hold its marker."""
+
+    def __init__(self, args, wire):
+        self.args = args
+        self.wire = wire
+        self.sent = []   # (name, marker)
+        self.counter = 0
+
+    def marker(self):
+        self.counter += 1
+        return b"PROBE6-%04d" % self.counter
+
+    def send(self, name, marker, frames, gap=0.05):
+        for frame in frames:
+            self.wire.send(bytes(frame))
+            time.sleep(0.01)
+        self.sent.append((name, marker))
+        # Apart: the ICMPv6 error limiter (a burst of 50, one more a millisecond) never stands in the way.
+        time.sleep(gap)
+
+    def report(self, capture):
+        for name, marker in self.sent:
+            frames = echo = na = fragments = 0
+            problems = []
+            for _, frame in capture.frames:
+                if marker not in frame:
+                    continue
+                frames += 1
+                at, fragmented = icmp6_at(frame)
+                fragments += fragmented
+                if at is None:
+                    continue
+                kind, code = frame[at], frame[at + 1]
+                if kind == 129:
+                    echo += 1
+                elif kind == 136:
+                    na += 1
+                elif kind == 4:
+                    problems.append("%d/%d" % (code, struct.unpack_from("!I", frame, at + 4)[0]))
+            print(f"probe {name} frames {frames} echo {echo} na {na} fragments {fragments} "
+                  f"problems {','.join(problems) or '-'}")
+
+
+def echo6(marker, size=24, ident=0x6006, seq=1):
+    """An echo request whose data starts with `marker` (so its reply, or an error quoting it, can be told)."""
+    return ICMPv6EchoRequest(id=ident, seq=seq, data=marker + b"." * max(0, size - len(marker)))
+
+
+def ext6(args):
+    """Extension-header chains (RFC 8200 §4): unknown options with each action, type 0 routing headers
+    with segments left (RFC 5095), hop-by-hop not first, chains past the walker's bound; then a flood of them."""
+    wire = Wire(args.iface)
+    capture = Capture(args)
+    probes = Probes(args, wire)
+    unicast = Ether(dst=args.mac, src=args.kernel_mac)
+    multicast = Ether(dst=multicast_mac(ALL_NODES), src=args.kernel_mac)
+
+    def option(kind):
+        return IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=kind, optdata=b"\xab\xcd")])
+
+    def chain(count):
+        headers = IPv6ExtHdrDestOpt()
+        for _ in range(count - 1):
+            headers = headers / IPv6ExtHdrDestOpt()
+        return headers
+
+    def routing0(segments_left):
+        return IPv6ExtHdrRouting(type=0, addresses=["2001:db8::99"], segleft=segments_left)
+
+    m = probes.marker()
+    probes.send("control", m, [unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / IPv6ExtHdrDestOpt() / echo6(m)])
+    # The two high bits of an unknown option's type say what to do (RFC 8200 §4.2).
+    for destination, ether_, where in ((NETSTACK6, unicast, "unicast"), (ALL_NODES, multicast, "multicast")):
+        for bits, kind in (("00", 0x1E), ("01", 0x5E), ("10", 0x9E), ("11", 0xDE)):
+            m = probes.marker()
+            probes.send(f"option{bits}-{where}", m,
+                        [ether_ / IPv6(src=KERNEL6, dst=destination) / option(kind) / echo6(m)])
+    for left in (1, 0):
+        m = probes.marker()
+        probes.send(f"routing0-left{left}", m,
+                    [unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / routing0(left) / echo6(m)])
+    m = probes.marker()
+    probes.send("hop-by-hop-second", m,
+                [unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / echo6(m)])
+    for count in (2, 9, 64):
+        m = probes.marker()
+        probes.send(f"chain-{count}", m, [unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / chain(count) / echo6(m)])
+    m = probes.marker()
+    probes.send("hop-by-hop-then-chain-30", m,
+                [unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / IPv6ExtHdrHopByHop() / chain(30) / echo6(m)])
+    time.sleep(0.5)
+
+    flood = [bytes(f) for f in (
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / option(0x5E) / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / option(0x9E) / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / option(0xDE) / echo6(b"FLOOD"),
+        multicast / IPv6(src=KERNEL6, dst=ALL_NODES) / option(0x9E) / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / routing0(1) / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / chain(9) / echo6(b"FLOOD"),
+        unicast / IPv6(src=KERNEL6, dst=NETSTACK6) / chain(120) / echo6(b"FLOOD"),
+    )]
+    budget = Budget(args)
+    while budget.more():
+        wire.send(flood[budget.used % len(flood)])
+    time.sleep(0.5)
+    capture.stop()
+    probes.report(capture)
+    budget.report()
+
+
+def fragment6(src, dst, ident, offset, more, data, next_header=58):
+    """The bytes of an IPv6 packet holding one fragment (RFC 8200 §4.5) of `data` at `offset`."""
+    fragment = struct.pack("!BxHI", next_header, offset | (1 if more else 0), ident)
+    return IPv6(src=src, dst=dst, nh=44) / Raw(fragment + bytes(data))
+
+
+def frag6(args):
+    """Overlapping fragments (RFC 5722), a first fragment without the upper-layer header (RFC 7112),
+    atomic fragments (RFC 8200 §4.5, RFC 6946); then never-completed fragment trains from many
+    sources and identifications."""
+    wire = Wire(args.iface)
+    capture = Capture(args)
+    probes = Probes(args, wire)
+    e = Ether(dst=args.mac, src=args.kernel_mac)
+
+    def message(marker, size):
+        # The whole echo request (checksum over the reassembled datagram), to be cut into fragments.
+        return bytes(IPv6(src=KERNEL6, dst=NETSTACK6) / echo6(marker, size=size))[40:]
+
+    def frag(ident, offset, more, data, next_header=58):
+        return e / fragment6(KERNEL6, NETSTACK6, ident, offset, more, data, next_header)
+
+    m = probes.marker()
+    whole = message(m, 1200)   # 1,208 bytes: the reply fits one frame
+    # 0..<608 (more), then 600..<1208 overlapping it by 8 bytes, then the honest 608..<1208.
+    probes.send("overlap", m, [frag(0x5722, 0, True, whole[:608]), frag(0x5722, 600, False, whole[600:]),
+                               frag(0x5722, 608, False, whole[608:])], gap=0.3)
+    m = probes.marker()
+    whole = message(m, 1200)
+    probes.send("overlap-control", m, [frag(0x5723, 0, True, whole[:608]), frag(0x5723, 608, False, whole[608:])],
+                gap=0.3)
+    # A destination options header, then only 8 bytes of the TCP header, in a first fragment: the
+    # identification is the marker (the parameter problem quotes the fragment header).
+    options = bytes(IPv6ExtHdrDestOpt(nh=6))
+    probes.send("tiny-first", struct.pack("!I", 0x71127112),
+                [frag(0x71127112, 0, True, options + b"\x00" * 8, next_header=60)], gap=0.3)
+    # A datagram in progress under identification 0x6946, then an atomic fragment with the same
+    # identification carrying a whole echo request: answered at once, and the first still completes.
+    first = probes.marker()
+    held = message(first, 1200)
+    m = probes.marker()
+    probes.send("atomic", m, [frag(0x6946, 0, True, held[:608]), frag(0x6946, 0, False, message(m, 24))], gap=0.3)
+    probes.send("atomic-in-flight", first, [frag(0x6946, 608, False, held[608:])], gap=0.3)
+    time.sleep(0.5)
+
+    # Never completed: first and middle fragments, and overlapping pairs, from 2001:db8:<n>::<h>
+    # (1,024 /64s), each datagram under a fresh identification. One template, patched per frame.
+    template = bytearray(bytes(frag(0, 0, True, b"Z" * 1232)))
+    budget = Budget(args)
+    source_at, ident_at, offset_at = 14 + 8, 14 + 40 + 4, 14 + 40 + 2
+    while budget.more():
+        n = budget.used
+        kind = n % 4
+        # Kinds 2 and 3 are the two halves of one overlapping pair (same source and identification).
+        key = n if kind < 2 else n - kind + 2
+        struct.pack_into("!HHHH", template, source_at, 0x2001, 0xDB8, 0x1000 + key % 1024, 0)
+        struct.pack_into("!H", template, source_at + 14, (key >> 10) & 0xFFFF)
+        struct.pack_into("!I", template, ident_at, key & 0xFFFFFFFF)
+        offset = (0, 2464, 1232, 1224)[kind]
+        struct.pack_into("!H", template, offset_at, offset | 1)
+        wire.send(bytes(template))
+    time.sleep(0.5)
+    capture.stop()
+    probes.report(capture)
+    budget.report()
+
+
+def ndp6(args):
+    """Neighbour discovery floods: solicitations from many spoofed sources and for many targets,
+    unsolicited advertisements for many targets; solicitations and advertisements with hop limit 254
+    (from off the link: RFC 4861 §7.1.1, §7.1.2), and solicitations behind a fragment header (RFC 6980)."""
+    wire = Wire(args.iface)
+    capture = Capture(args)
+    probes = Probes(args, wire)
+    group = solicited_node(NETSTACK6)
+    group_mac = multicast_mac(group)
+
+    def solicitation(src, target, mac, hop_limit=255, dst=group, dst_mac=group_mac):
+        body = struct.pack("!I", 0) + addr6(target) + b"\x01\x01" + mac_bytes(mac)
+        return ip6_frame(dst_mac, mac, src, dst, 58, icmp6_message(src, dst, 135, 0, body), hop_limit)
+
+    def advertisement(src, target, mac, flags=0x20, hop_limit=255, dst=ALL_NODES):
+        body = struct.pack("!I", flags << 24) + addr6(target) + b"\x02\x01" + mac_bytes(mac)
+        return ip6_frame(multicast_mac(dst), mac, src, dst, 58, icmp6_message(src, dst, 136, 0, body), hop_limit)
+
+    # The marker of a solicitation is its source: NetStack's advertisement in answer is sent there.
+    for name, source, target, hop_limit in (("ns-hop255", "2001:db8::77", NETSTACK6, 255),
+                                            ("ns-hop254", "2001:db8::78", NETSTACK6, 254),
+                                            ("ns-not-ours", "2001:db8::79", "2001:db8::99", 255)):
+        probes.send(name, addr6(source), [solicitation(source, target, "02:00:00:00:77:%02x" % hop_limit, hop_limit)],
+                    gap=0.2)
+    # RFC 6980 §5: NDP in a packet with a fragment header is ignored, even an atomic fragment.
+    probes.send("ns-atomic-fragment", addr6("2001:db8::7a"),
+                in_fragments(solicitation("2001:db8::7a", NETSTACK6, "02:00:00:00:77:7a"), 0x6980), gap=0.2)
+    probes.send("ns-fragmented", addr6("2001:db8::7b"),
+                in_fragments(solicitation("2001:db8::7b", NETSTACK6, "02:00:00:00:77:7b"), 0x6981, cut=16), gap=0.2)
+    # From off the link, an override of the kernel's entry towards another MAC: ignored (the test reads `neigh`).
+    probes.send("na-hop254-override", b"\x02\x66\x66\x66\x66\x66",
+                [advertisement(KERNEL6, KERNEL6, "02:66:66:66:66:66", flags=0x20, hop_limit=254)], gap=0.2)
+    time.sleep(0.5)
+
+    # The flood, one template per kind patched per frame: NS for NetStack from spoofed
+    # 2001:db8::7:<n> (each would be a new neighbour), NS for targets 2001:db8::5:<n> that are not
+    # NetStack's, unsolicited NAs for targets 2001:db8::6:<n>, and every tenth an NS with hop limit 254.
+    templates = [
+        (bytearray(solicitation("2001:db8::7:0:0", NETSTACK6, "02:07:00:00:00:00")), 0x7, False),
+        (bytearray(solicitation("2001:db8::7:0:0", "2001:db8::5:0:0", "02:05:00:00:00:00")), 0x5, True),
+        (bytearray(advertisement("2001:db8::6:0:0", "2001:db8::6:0:0", "02:06:00:00:00:00")), 0x6, True),
+    ]
+    off_link = bytearray(solicitation("2001:db8::8:0:0", NETSTACK6, "02:08:00:00:00:00", hop_limit=254))
+    budget = Budget(args)
+    src_at, dst_at, icmp_at, target_at, mac_at = 14 + 8, 14 + 24, 54, 62, 80
+    while budget.more():
+        n = budget.used
+        frame, group_word, target_varies = (off_link, 0x8, False) if n % 10 == 9 else templates[n % 3]
+        struct.pack_into("!HHH", frame, src_at + 10, group_word, (n >> 16) & 0xFFFF, n & 0xFFFF)
+        if target_varies:
+            struct.pack_into("!HHH", frame, target_at + 10, group_word, (n >> 16) & 0xFFFF, n & 0xFFFF)
+        struct.pack_into("!BBBBBB", frame, mac_at, 2, group_word, 0, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF)
+        frame[6:12] = frame[mac_at:mac_at + 6]
+        struct.pack_into("!H", frame, icmp_at + 2, 0)
+        pseudo = bytes(frame[src_at:src_at + 32]) + struct.pack("!IxxxB", len(frame) - icmp_at, 58)
+        struct.pack_into("!H", frame, icmp_at + 2, checksum(pseudo + bytes(frame[icmp_at:])))
+        wire.send(bytes(frame))
+    time.sleep(0.5)
+    capture.stop()
+    probes.report(capture)
+    budget.report()
+
+
+def router_advertisement(source, prefixes=(), lifetime=1800, hop_limit=255, mtu=None, mac="02:00:00:00:ba:d0",
+                         valid=86_400, preferred=14_400):
+    """An RA frame to all nodes with on-link, autonomous /64 prefixes, built by hand (RFC 4861 §4.2,
+    §4.6): scapy takes seconds for ra6's flood."""
+    body = struct.pack("!BBHII", 64, 0, lifetime, 0, 0) + b"\x01\x01" + mac_bytes(mac)
+    if mtu is not None:
+        body += struct.pack("!BBHI", 5, 1, 0, mtu)
+    for prefix in prefixes:
+        body += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, valid, preferred, 0) + addr6(prefix)  # L and A
+    return ip6_frame(multicast_mac(ALL_NODES), mac, source, ALL_NODES, 58,
+                     icmp6_message(source, ALL_NODES, 134, 0, body), hop_limit)
+
+
+def router6(args):
+    """The legitimate router of the ra6 test: --router (a link-local address of the kernel's) with the
+    kernel's MAC advertises --prefix (on-link, autonomous) and a default route every 0.5 s, for --seconds."""
+    wire = Wire(args.iface)
+    frame = router_advertisement(args.router, [args.prefix], mac=args.kernel_mac)
+    print("advertising", flush=True)
+    budget = Budget(args, count=int(2 * min(args.seconds, MAX_SECONDS)) + 1)
+    while budget.more():
+        wire.send(frame)
+        time.sleep(0.5)
+    budget.report()
+
+
+def ra6(args):
+    """Spoofed router advertisements: with hop limit 254, from a global source (both ignored,
+    RFC 4861 §6.1.2) and behind a fragment header (ignored, RFC 6980), one with an MTU of 100, the two-hour rule (RFC 4862 §5.5.3 e) against a
+    short lifetime for NetStack's own SLAAC prefix, and a flood from many routers with many prefixes.
+
+    A probe's marker is its prefix's first 8 bytes: NetStack's duplicate address detection for an
+    address formed from it (an NS for that target) is a frame that holds them.
+    """
+    wire = Wire(args.iface)
+    capture = Capture(args)
+    probes = Probes(args, wire)
+    for name, source, prefix, hop_limit, lifetime in (
+            ("ra-hop254", "fe80::bad:1", "2001:db8:bad:1::", 254, 1800),
+            ("ra-global-source", "2001:db8::bad", "2001:db8:bad:2::", 255, 1800),
+            # The control: a valid advertisement (no default route) whose prefix NetStack does take.
+            ("ra-control", "fe80::bad:3", "2001:db8:bad:3::", 255, 0)):
+        probes.send(name, addr6(prefix)[:8], [router_advertisement(source, [prefix], lifetime, hop_limit)], gap=0.2)
+    # RFC 6980 §5: an RA in a packet with a fragment header (atomic, or in two fragments: the way
+    # round RA guards) is ignored.
+    for name, prefix, cut in (("ra-atomic-fragment", "2001:db8:bad:6::", None), ("ra-fragmented", "2001:db8:bad:7::", 16)):
+        probes.send(name, addr6(prefix)[:8], in_fragments(router_advertisement("fe80::bad:6", [prefix]), 0x6980, cut),
+                    gap=0.2)
+    m = probes.marker()
+    probes.send("ra-mtu100", NO_ANSWER, [router_advertisement("fe80::bad:4", lifetime=0, mtu=100)], gap=0.2)
+    # 1,448 bytes of echo request: under an MTU of 1,500 the reply leaves whole; under 100 or 1,280 in fragments.
+    probes.send("echo-after-mtu100", m, [Ether(dst=args.mac, src=args.kernel_mac)
+                                         / IPv6(src=KERNEL6, dst=NETSTACK6) / echo6(m, size=1400)], gap=0.3)
+    # The real router's own address and prefix, with a valid lifetime of 4 s: the two-hour rule
+    # keeps NetStack's SLAAC address two hours at least. Its echo reply 5 s later shows it is still there.
+    probes.send("lifetime-trick", NO_ANSWER,
+                [router_advertisement(args.router, [args.prefix], valid=4, preferred=2, mac=args.kernel_mac)], gap=5.0)
+    m = probes.marker()
+    probes.send("echo-slaac-after-trick", m, [Ether(dst=args.mac, src=args.kernel_mac)
+                                              / IPv6(src=KERNEL6, dst=args.slaac) / echo6(m)], gap=0.3)
+    time.sleep(0.5)
+
+    # The flood: 200 routers fe80::1:<n>, each advertising 20 prefixes 2001:db8:f<n>:<i>::/64 (4,000 in all).
+    frames = []
+    for n in range(200):
+        prefixes = ["2001:db8:%x:%x::" % (0xF000 + n, i) for i in range(20)]
+        frames.append(router_advertisement("fe80::1:%x" % n, prefixes, mac="02:01:00:00:%02x:%02x" % (n >> 8, n & 0xFF)))
+    budget = Budget(args)
+    while budget.more():
+        wire.send(frames[budget.used % len(frames)])
+    time.sleep(1.5)   # the SLAAC addresses the flood made are being checked (DAD)
+    capture.stop()
+    probes.report(capture)
+    budget.report()
+
+
+def ptb6(args):
+    """Packet too big during a transfer from NetStack to the kernel: a few quoting a real segment
+    with MTUs below 1,280 (RFC 8201 §4: never below the minimum), then a flood for many quoted
+    destinations (NetStack's path MTU table must stay bounded), one in eight quoting a packet not
+    NetStack's (RFC 4443 §3.2, counted as an input error)."""
+    wire = Wire(args.iface)
+    capture = Capture(args)
+    router = "2001:db8::fe"
+
+    def too_big(mtu, quote):
+        body = struct.pack("!I", mtu) + quote[:1232]
+        return ip6_frame(args.mac, args.kernel_mac, router, NETSTACK6, 58, icmp6_message(router, NETSTACK6, 2, 0, body))
+
+    def tcp_to_kernel(frame):
+        return frame[20] == 6 and frame[38:54] == addr6(KERNEL6)
+
+    # Wait (up to 15 s) for the transfer: NetStack's full-sized TCP segments to the kernel.
+    deadline = time.monotonic() + 15
+    segment = None
+    while segment is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        segment = next((f for _, f in reversed(capture.frames[-50:]) if tcp_to_kernel(f) and len(f) > 1400), None)
+    if segment is None:
+        print("error no transfer seen")
+        capture.stop()
+        sys.exit(2)
+    print("transfer seen", flush=True)
+    lowered_at = time.monotonic()
+    for mtu in (600, 100, 0, 1279):
+        wire.send(too_big(mtu, segment[14:]))
+        time.sleep(0.02)
+
+    # The flood, one template patched per frame: a quoted echo request of 1,400 bytes from NetStack
+    # to 2001:db8:9:<n>::<n>, or (one in eight) from 2001:db8::1234, which is not NetStack.
+    quote = bytearray(struct.pack("!IHBB", 0x60000000, 1400, 58, 64) + addr6(NETSTACK6) + addr6("2001:db8:9::")
+                      + b"\x80\x00\x00\x00\xde\xad\x00\x01")
+    foreign = addr6("2001:db8::1234")
+    budget = Budget(args)
+    while budget.more():
+        n = budget.used
+        quote[8:24] = foreign if n % 8 == 7 else addr6(NETSTACK6)
+        struct.pack_into("!HH", quote, 24 + 6, (n >> 16) & 0xFFFF, n & 0xFFFF)
+        struct.pack_into("!H", quote, 24 + 14, n & 0xFFFF)
+        wire.send(too_big(1280, bytes(quote)))
+    time.sleep(1.0)
+    capture.stop()
+    after = [len(f) - 14 for t, f in capture.frames if t > lowered_at + 0.2 and tcp_to_kernel(f)]
+    print(f"segments-after {len(after)}")
+    print(f"largest-after {max(after, default=0)}")
+    print(f"fragments {sum(1 for _, f in capture.frames if f[20] == 44)}")
+    budget.report()
+
+
 CLASSES = {f.__name__: f for f in (malformed, garbage, tcpopts, synflood, inject, fragments, martian, arpflood,
-                                     handshakes, timewait, slowread, ooo, icmpspray, slowdns)}
+                                     handshakes, timewait, slowread, ooo, icmpspray, slowdns,
+                                     ext6, frag6, ndp6, router6, ra6, ptb6)}
 
 
 def main():
@@ -671,6 +1150,9 @@ def main():
     parser.add_argument("--server", default=KERNEL)
     parser.add_argument("--answer", default=KERNEL)
     parser.add_argument("--delay", type=float, default=0.5)
+    parser.add_argument("--prefix", default="2001:db8:1::", help="NetStack's SLAAC prefix (a /64), for ra6")
+    parser.add_argument("--router", default="fe80::1", help="the legitimate router's link-local address, for router6 and ra6")
+    parser.add_argument("--slaac", default="2001:db8:1::1", help="NetStack's SLAAC address, for ra6")
     args = parser.parse_args()
     if args.kernel_mac is None:
         with open(f"/sys/class/net/{args.iface}/address") as f:
