@@ -208,8 +208,11 @@ extension Host {
     /// Sends a datagram this host originates (RFC 8200): picks the route and source, builds the
     /// IPv6 header (`nextHeader` is the upper layer: no extension headers), and hands it to
     /// neighbour discovery and the link. Local destinations go through the loopback queue.
-    /// `segmentSize` must be 0 (no IPv6 super-segments yet). A datagram over the path MTU is
-    /// fragmented at the source (RFC 8200 §4.5), with an identification per RFC 7739.
+    /// A datagram over the path MTU is fragmented at the source (RFC 8200 §4.5), with an
+    /// identification per RFC 7739. `segmentSize` > 0: a TCP super-segment (TSO6) for an adapter
+    /// with segmentation offload, which may exceed the MTU and is never fragmented (its checksum
+    /// is partial); it goes out only when the next hop's link address is known (else it is
+    /// dropped, and TCP's retransmission sends it again).
     func output6(nextHeader: IPProtocol, source: IPv6Address?, destination: IPv6Address, hopLimit: UInt8?,
                  trafficClass: UInt8, segmentSize: Int, payloadLength: Int,
                  writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
@@ -245,7 +248,15 @@ extension Host {
                                 trafficClass: trafficClass)
         statistics.ip6OutRequests += 1
         let nextHop = route.nextHop(for: destination)
-        if total > mtu {
+        // A super-segment fits any adapter with offload: the device cuts it to the MSS.
+        let superSegment = segmentSize > 0 && adapters[interface.index].segmentationOffload
+        let mark = UInt32(truncatingIfNeeded: segmentSize)
+        if total > mtu && !superSegment {
+            guard segmentSize == 0 else {
+                // A partial checksum: fragments would carry it to a host that cannot finish it.
+                statistics.ip6OutDiscards += 1
+                return
+            }
             buildBuffer.withUnsafeMutableBytes { buffer in
                 header.emit(into: buffer)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[IPv6Header.length..<total]))
@@ -254,7 +265,7 @@ extension Host {
             return
         }
         if adapters[interface.index].medium == .ipOnly {
-            adapters[interface.index].send(length: total) { datagram in
+            adapters[interface.index].send(length: total, mark: mark) { datagram in
                 header.emit(into: datagram)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[IPv6Header.length..<total]))
             }
@@ -262,13 +273,18 @@ extension Host {
         }
         if let mac = linkAddress6(of: nextHop, on: interface) {
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv6)
-            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total) { frame in
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark) { frame in
                 ethernet.emit(into: frame)
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
                 header.emit(into: datagram)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[IPv6Header.length..<total]))
             }
             emit(.frameQueued(interface: interface, header: ethernet, length: EthernetHeader.length + total, fcs: fcs))
+            return
+        }
+        if segmentSize > 0 {
+            // Its checksum is partial: neighbour discovery's queue may not hold it.
+            statistics.ip6OutDiscards += 1
             return
         }
         buildBuffer.withUnsafeMutableBytes { buffer in
