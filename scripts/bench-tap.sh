@@ -405,7 +405,7 @@ echo "receivers; MB/s as blast reports it (connect to the peer's FIN), the same 
 echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP server; ceiling = UDP payload the kernel"
 echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service,"
 echo "with \`serve --busy-poll\` each of: $BUSY_POLL µs (0 = sleeping in epoll_wait between frames; its CPU time counts the spinning)."
-echo "Offload on: serve --offload on (virtio-net headers, TSO4 + checksum offload): the kernel hands over and"
+echo "Offload on: serve --offload on (virtio-net headers, TSO4, TSO6 + checksum offload): the kernel hands over and"
 echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR,"
 echo "and tapgsotx the do-nothing sender of prebuilt 64 KiB TSO frames (into socat; the kernel delivers them uncut)."
 for mode in $OFFLOADS; do

@@ -508,7 +508,8 @@ extension Host {
 
     /// Forwards a datagram (RFC 8200 §3, RFC 4443): hop-limit check and decrement (time
     /// exceeded at 1), route lookup (destination unreachable, no route), and a packet too big
-    /// when the next link is smaller — IPv6 routers never fragment.
+    /// when the next link is smaller — IPv6 routers never fragment; but a TCP super-segment a
+    /// device with offload handed over is cut to fit (Host+IPv6Offload.swift).
     func forward6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, from interface: InterfaceID) {
         guard !header.source.isUnspecified, !header.destination.isLinkLocal, !header.source.isLinkLocal else {
             statistics.ip6InAddressErrors += 1  // link-local scope never leaves its link (RFC 4291 §2.5.6)
@@ -526,6 +527,8 @@ extension Host {
             return
         }
         let mtu = linkMTU6(of: route.interface)
+        if packet.count > mtu, receivedChecksumTrusted,
+           forwardSegmented6(packet, header: header, mtu: mtu, route: route) { return }
         guard packet.count <= mtu else {
             statistics.ip6InTooBigErrors += 1
             sendICMPv6Error(.packetTooBig(mtu: UInt32(mtu)), about: packet, arrivedOn: interface)
@@ -536,6 +539,9 @@ extension Host {
             let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
             buffer.copyMemory(from: packet)
             _ = IPv6Header.decrementHopLimit(in: buffer)
+            // A checksum the device vouched for may be only partial (virtio-net NEEDS_CSUM):
+            // trusted for this host, it must be whole before another host sees it.
+            if receivedChecksumTrusted { finishTransportChecksum6(in: buffer, header: header) }
             sendToLink6(UnsafeRawBufferPointer(buffer), on: route.interface, nextHop: route.nextHop(for: header.destination),
                         forwarded: true)
         }
