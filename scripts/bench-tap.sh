@@ -25,9 +25,16 @@
 #                             BUSY_POLL value (`serve --busy-poll US`; a fresh serve for each value but 0)
 #   with NetStack's CPU time per measurement (/proc/PID/stat utime+stime) and the frames
 #   that crossed the TAP device (kernel-side counters). wait_quiet before every measurement.
+#   With FAMILIES="4 6", IPv6 too (tap0 also 2001:db8::1/64, NetStack also 2001:db8::2/64), in
+#   the same serve, each IPv6 transfer right after its IPv4 twin so that both see the same machine:
+#     kernel -> NetStack      Benchmarks/ceilings/tcpsend.c (blast's "tcp" for either family) to
+#                             192.0.2.2, then to 2001:db8::2, into the discard service
+#     NetStack -> kernel      curl -6 of the same file from http://[2001:db8::2]:8080, after curl -4
+#   and a second table: IPv4 and IPv6 medians, IPv6/IPv4 per direction and offload mode.
 # Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
 #
 # Env: BYTES (1073741824), RR_N (100000 round trips), OFFLOADS ("on off": the --offload modes, in order),
+#      FAMILIES ("4"; "4 6" adds the IPv6 rows),
 #      BUSY_POLL ("0 50": the --busy-poll microseconds the round trip is measured with; the transfers use 0),
 #      PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
@@ -35,7 +42,7 @@
 #      .build-release/release/netstack), RES_DIR (logs; default the anchors' results dir).
 #
 # Network safety: traffic stays in namespace `tapbench` (created and deleted here) and in
-# the anchors' own namespaces; addresses from 192.0.2.0/24 only. Every wait is bounded;
+# the anchors' own namespaces; addresses from 192.0.2.0/24 and 2001:db8::/64 only. Every wait is bounded;
 # only processes this script started are signalled.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench-tap.sh: needs root (ip netns, TAP devices)" >&2; exit 2; }
@@ -61,6 +68,12 @@ for bp in $BUSY_POLL; do
     [[ "$bp" =~ ^[0-9]{1,7}$ ]] && [ "$bp" -le 1000000 ] ||
         { echo "bench-tap.sh: bad BUSY_POLL '$BUSY_POLL': microseconds, 0 to 1000000" >&2; exit 2; }
 done
+FAMILIES="${FAMILIES:-4}"
+case " $FAMILIES " in *" 4 "*) ;; *) echo "bench-tap.sh: FAMILIES '$FAMILIES' must include 4 (IPv6 is measured beside IPv4)" >&2; exit 2 ;; esac
+for family in $FAMILIES; do
+    case "$family" in 4|6) ;; *) echo "bench-tap.sh: bad FAMILIES '$FAMILIES': words from 4, 6" >&2; exit 2 ;; esac
+done
+V6=0; case " $FAMILIES " in *" 6 "*) V6=1 ;; esac
 PIN="${PIN:-}"
 if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
 
@@ -68,6 +81,8 @@ NS=tapbench
 DEV=tap0
 KADDR=192.0.2.1
 NADDR=192.0.2.2
+KADDR6=2001:db8::1
+NADDR6=2001:db8::2
 NMAC=02:00:00:00:00:02
 PORT_DISCARD=9
 PORT_ECHO=7
@@ -82,8 +97,10 @@ SERVE_PID=""     # the `timeout` that wraps `netstack serve` (forwards SIGTERM, 
 NS_PID=""        # netstack itself, whose CPU time is counted
 SERVE_STATUS=""
 
-start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer
-    ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" --mac "$NMAC" \
+start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer (each family)
+    local v6args=()
+    [ "$V6" = 1 ] && v6args=(--address "$NADDR6/64")
+    ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" "${v6args[@]}" --mac "$NMAC" \
         --offload "${OFFLOAD:-auto}" --busy-poll "${BUSYPOLL:-0}" --verbose \
         --discard "$PORT_DISCARD" --echo "$PORT_ECHO" --http "$PORT_HTTP" --root "$WWW" \
         --control "$WORK/control.sock" >"$WORK/serve.out" 2>"$WORK/serve.err" &
@@ -96,8 +113,12 @@ start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 
     done
     grep -q '^ready' "$WORK/serve.out" || { echo "netstack serve did not get ready:"; cat "$WORK/serve.err"; return 1; } >&2
     NS_PID=$(awk '{print $1}' "/proc/$SERVE_PID/task/$SERVE_PID/children" 2>/dev/null)  # taskset execs netstack
-    for i in $(seq 10); do ip netns exec "$NS" ping -c1 -W1 "$NADDR" >/dev/null 2>&1 && return 0; done
-    echo "netstack serve does not answer ping" >&2
+    local answered=0
+    for i in $(seq 10); do ip netns exec "$NS" ping -c1 -W1 "$NADDR" >/dev/null 2>&1 && { answered=1; break; }; done
+    [ "$answered" = 1 ] || { echo "netstack serve does not answer ping" >&2; return 1; }
+    [ "$V6" = 1 ] || return 0
+    for i in $(seq 10); do ip netns exec "$NS" ping -6 -c1 -W1 "$NADDR6" >/dev/null 2>&1 && return 0; done
+    echo "netstack serve does not answer ping -6" >&2
     return 1
 }
 
@@ -165,6 +186,8 @@ build_c blast
 build_c rr
 gcc -O2 -o "$WORK/tapgsotx" "$ROOT/Benchmarks/ceilings/tapgsotx.c" ||
     { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tapgsotx.c" >&2; exit 1; }
+gcc -O2 -o "$WORK/tcpsend" "$ROOT/Benchmarks/ceilings/tcpsend.c" ||
+    { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tcpsend.c" >&2; exit 1; }
 if [ -z "${NETSTACK:-}" ]; then
     echo "== swift build -c release --product netstack --scratch-path .build-release"
     if ! (cd "$ROOT" && swift build -c release --product netstack --scratch-path .build-release >"$WORK/build.log" 2>&1); then
@@ -177,7 +200,7 @@ fi
     { echo "bench-tap.sh: $NETSTACK has no 'serve --discard' (not built yet?)" >&2; exit 1; }
 
 { sysinfo
-  echo "# bench-tap.sh RUNS=$RUNS BYTES=$BYTES RR_N=$RR_N BUSY_POLL='$BUSY_POLL' PIN=${PIN:-none} netstack=$NETSTACK" \
+  echo "# bench-tap.sh RUNS=$RUNS BYTES=$BYTES RR_N=$RR_N BUSY_POLL='$BUSY_POLL' FAMILIES='$FAMILIES' PIN=${PIN:-none} netstack=$NETSTACK" \
        "($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+uncommitted'))"
 } | tee -a "$LOG"
 
@@ -192,6 +215,10 @@ ip -n "$NS" link set lo up
 ip -n "$NS" tuntap add dev "$DEV" mode tap
 ip -n "$NS" link set "$DEV" mtu 1500
 ip -n "$NS" addr add "$KADDR/24" dev "$DEV"
+if [ "$V6" = 1 ]; then  # IPv6 on tap0 alone, its address usable at once (nodad)
+    ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$DEV.disable_ipv6=0"
+    ip -n "$NS" -6 addr add "$KADDR6/64" dev "$DEV" nodad
+fi
 ip -n "$NS" link set "$DEV" up
 echo "## netstack serve pin=${PIN:-none}: namespace $NS, TAP $DEV mtu=1500 kernel-side [$(offload_summary "$NS" "$DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$DEV/tx_queue_len")" | tee -a "$LOG"
 
@@ -218,6 +245,26 @@ gso_ceiling() {  # gso_ceiling ROUND: tapgsotx on NetStack's TAP (serve not runn
     [ "$(field bytes_acked "$out")" = "$BYTES" ] && put gso tx "$(field MBps "$out")"
 }
 
+send_rx() {  # send_rx MODE ROUND FAMILY ADDR KEY: tcpsend BYTES into the discard service at ADDR
+    local s
+    wait_quiet; snap a
+    s=$(ip netns exec "$NS" timeout 80 $TK "$WORK/tcpsend" "$4" "$PORT_DISCARD" "$BYTES" 60)
+    snap b; delta
+    echo "  run $2 offload=$1 kernel->netstack IPv$3: ${s:-tcpsend failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$1" "$5" "$(field MBps "$s")"; put "$1" "$5_cpu" "$LAST_CPU"; }
+}
+
+download_tx() {  # download_tx MODE ROUND FAMILY URL KEY: curl -FAMILY downloads BYTES from NetStack
+    local c mbps
+    wait_quiet; snap a
+    c=$(ip netns exec "$NS" timeout 80 $TK curl "-$3" -g -sS -o /dev/null --max-time 70 \
+        -w 'http=%{http_code} bytes=%{size_download} secs=%{time_total} Bps=%{speed_download}' "$4" 2>&1)
+    snap b; delta
+    mbps=$(awk -v b="$(field Bps "$c")" 'BEGIN{printf "%.1f", b/1e6}')
+    echo "  run $2 offload=$1 netstack->kernel IPv$3: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$c")" = "$BYTES" ] && { put "$1" "$5" "$mbps"; put "$1" "$5_cpu" "$LAST_CPU"; }
+}
+
 measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, then the three measurements
     local mode="$1" i="$2" s c r mbps sha
     OFFLOAD="$mode"
@@ -231,6 +278,11 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
         sha=$(ip netns exec "$NS" timeout 120 curl -sS --max-time 110 "http://$NADDR:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
         if [ "$sha" = "$SHA" ]; then VERIFY+="offload $mode ok; "; else VERIFY+="offload $mode MISMATCH (got $sha); "; fi
         echo "  verify offload=$mode: HTTP download of $BYTES B sha256 ${VERIFY##*offload $mode }" | tee -a "$LOG"
+        if [ "$V6" = 1 ]; then
+            sha=$(ip netns exec "$NS" timeout 120 curl -6 -g -sS --max-time 110 "http://[$NADDR6]:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
+            if [ "$sha" = "$SHA" ]; then VERIFY+="IPv6 offload $mode ok; "; else VERIFY+="IPv6 offload $mode MISMATCH (got $sha); "; fi
+            echo "  verify offload=$mode: HTTP download over IPv6 of $BYTES B sha256 ${VERIFY##*IPv6 offload $mode }" | tee -a "$LOG"
+        fi
     fi
 
     wait_quiet; snap a
@@ -239,14 +291,13 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
     echo "  run $i offload=$mode kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
     [ "$(field bytes "$s")" = "$BYTES" ] && { put "$mode" rx "$(field MBps "$s")"; put "$mode" rx_cpu "$LAST_CPU"; }
 
-    wait_quiet; snap a
-    c=$(ip netns exec "$NS" timeout 80 $TK curl -sS -o /dev/null --max-time 70 \
-        -w 'http=%{http_code} bytes=%{size_download} secs=%{time_total} Bps=%{speed_download}' \
-        "http://$NADDR:$PORT_HTTP/big.bin" 2>&1)
-    snap b; delta
-    mbps=$(awk -v b="$(field Bps "$c")" 'BEGIN{printf "%.1f", b/1e6}')
-    echo "  run $i offload=$mode netstack->kernel: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$c")" = "$BYTES" ] && { put "$mode" tx "$mbps"; put "$mode" tx_cpu "$LAST_CPU"; }
+    if [ "$V6" = 1 ]; then  # the same sender for both families, IPv6 right after IPv4
+        send_rx "$mode" "$i" 4 "$NADDR" rx4s
+        send_rx "$mode" "$i" 6 "$NADDR6" rx6
+    fi
+
+    download_tx "$mode" "$i" 4 "http://$NADDR:$PORT_HTTP/big.bin" tx
+    [ "$V6" = 1 ] && download_tx "$mode" "$i" 6 "http://[$NADDR6]:$PORT_HTTP/big.bin" tx6
 
     ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
         sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
@@ -354,7 +405,7 @@ echo "receivers; MB/s as blast reports it (connect to the peer's FIN), the same 
 echo "stack → kernel: \`curl\` downloading the file from NetStack's HTTP server; ceiling = UDP payload the kernel"
 echo "received from one write() per 1514-byte frame. Round trip: \`rr pingpong\` against NetStack's echo service,"
 echo "with \`serve --busy-poll\` each of: $BUSY_POLL µs (0 = sleeping in epoll_wait between frames; its CPU time counts the spinning)."
-echo "Offload on: serve --offload on (virtio-net headers, TSO4 + checksum offload): the kernel hands over and"
+echo "Offload on: serve --offload on (virtio-net headers, TSO4, TSO6 + checksum offload): the kernel hands over and"
 echo "cuts TCP super-segments of up to 64 KiB; its ceiling tcp_vnet_ack2 is the do-nothing receiver with IFF_VNET_HDR,"
 echo "and tapgsotx the do-nothing sender of prebuilt 64 KiB TSO frames (into socat; the kernel delivers them uncut)."
 for mode in $OFFLOADS; do
@@ -365,4 +416,27 @@ done
 echo "Download integrity (sha256 of one full download): ${VERIFY:-not checked}; serve exit statuses after SIGTERM: ${SERVE_EXITS[*]:-none}."
 echo "¹ kernel TCP over veth, ../shared/anchors/README.md §2 (02_kernel_rr.sh, pin none), not re-measured here."
 echo "Per-run lines: $LOG; the anchors' own logs: $RES_DIR/lwip.txt, $RES_DIR/tap.txt (tcp_vnet_ack2 there too)."
+} | tee -a "$LOG"
+
+[ "$V6" = 1 ] || exit 0
+{
+echo
+echo "### IPv6 vs. IPv4 over TAP, same serve, interleaved — $RUNS rounds, $BYTES B per transfer"
+echo
+echo "| direction, offload | IPv4 MB/s median (min–max) | IPv6 MB/s median (min–max) | IPv6 / IPv4 | stack CPU s per GiB, IPv4 / IPv6 |"
+echo "|---|---|---|---|---|"
+for mode in $OFFLOADS; do
+    tag="offload $mode"; [ -n "$(got "$mode" refused)" ] && tag+=" (refused: per-frame)"
+    for pair in "kernel → stack (tcpsend):rx4s:rx6" "stack → kernel (curl):tx:tx6"; do
+        IFS=: read -r label k4 k6 <<<"$pair"
+        v4=($(got "$mode" "$k4")); v6=($(got "$mode" "$k6"))
+        echo "| $label, $tag | $(range 1 "${v4[@]}") | $(range 1 "${v6[@]}") |" \
+             "$(ratio "$(median "${v6[@]}")" "$(median "${v4[@]}")") |" \
+             "$(per_gib "$(median $(got "$mode" "${k4}_cpu"))") / $(per_gib "$(median $(got "$mode" "${k6}_cpu"))") |"
+    done
+done
+echo
+echo "IPv4 and IPv6 share the serve process, the device and the file; in each round every IPv6 transfer runs right"
+echo "after its IPv4 twin. kernel → stack: Benchmarks/ceilings/tcpsend.c (64 KiB writes, shutdown, the peer's FIN) into"
+echo "the discard service at $NADDR, then at $NADDR6; stack → kernel: curl -4, then curl -6, of the same file."
 } | tee -a "$LOG"

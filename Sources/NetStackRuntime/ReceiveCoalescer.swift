@@ -6,12 +6,14 @@ import NetStackWire
 /// input — and its decision to ACK — runs once per run of segments instead of once per frame.
 ///
 /// What may be glued onto the segment held (Linux's tcp_gro_receive rules, written anew):
-/// - IPv4 without options, not a fragment, within the MTU, the TCP and IP header checksums
-///   verified for every frame before it is glued (a frame that fails passes on as it came, for
-///   the stack to count: a giant is still dropped as one, a bad checksum still counted);
+/// - IPv4 without options, not a fragment, or IPv6 with TCP right after the fixed header (no
+///   extension header), within the MTU, the TCP checksum (and IPv4's header checksum) verified
+///   for every frame before it is glued (a frame that fails passes on as it came, for the stack
+///   to count: a giant is still dropped as one, a bad checksum still counted);
 /// - flags exactly ACK, or ACK|PSH (PSH ends the run: it is glued, then the run is handed on);
 ///   SYN, FIN, RST, URG, ECE, CWR or a reserved bit pass on alone;
-/// - the same link header, TOS, DF/fragment field, TTL, addresses, ports, acknowledgment number,
+/// - the same link header, TOS, DF/fragment field, TTL (for IPv6: version, traffic class, flow
+///   label, next header, hop limit), addresses, ports, acknowledgment number,
 ///   window, urgent pointer and option bytes as the first segment — so timestamps glue only
 ///   when TSval and TSecr are both the same (as Linux: then the glued segment says exactly
 ///   what each of its parts said, and PAWS and RTT samples see no difference); the IP ID is not
@@ -23,8 +25,9 @@ import NetStackWire
 /// Anything else hands on what is held, then itself: one segment is held at a time, so the
 /// order of frames across connections is kept. ``flush(deliver:)`` ends a run at the end of a
 /// batch. The glued segment carries the first frame's headers with PSH from the last, the IP
-/// total length and both checksums rewritten (the TCP one from the per-frame sums, no second
-/// pass over the data), so it is a valid segment for anyone who looks (a forwarding host too).
+/// total length (IPv6's payload length) and the checksums rewritten (the TCP one from the
+/// per-frame sums, no second pass over the data; IPv6 has no header checksum), so it is a valid
+/// segment for anyone who looks (a forwarding host too).
 ///
 /// Costs: one 64 KiB buffer for the life of the coalescer; per frame, one checksum pass (which
 /// the stack then skips) and one copy of the payload; no allocation.
@@ -38,6 +41,8 @@ final class ReceiveCoalescer {
     private let buffer: UnsafeMutableRawBufferPointer
     /// Bytes held, link header onwards; zero when nothing is held.
     private var length = 0
+    /// The held run's IP header length: 20 (IPv4 without options) or 40 (IPv6).
+    private var ipLength = 0
     private var headersEnd = 0
     private var nextSequence: UInt32 = 0
     /// The first segment's payload length: the most any later one may carry.
@@ -109,6 +114,8 @@ final class ReceiveCoalescer {
 
     /// Where a frame's TCP data segment lies, and what it says about itself.
     struct Part {
+        /// 20 for IPv4 (no options), 40 for IPv6 (no extension headers): where TCP starts.
+        var ipLength: Int
         var headersEnd: Int
         /// The end of the IP packet (Ethernet padding after it is not part of it).
         var end: Int
@@ -122,46 +129,71 @@ final class ReceiveCoalescer {
     /// a bad checksum included. O(frame length) for a segment that gets as far as its checksum.
     static func dataSegment(in frame: UnsafeRawBufferPointer, ipOffset ip: Int, mtu: Int) -> Part? {
         guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return nil }
-        if ip > 0, frame.be16(12) != EtherType.ipv4.rawValue { return nil }
-        // Version 4 with no options; protocol TCP; neither MF nor a fragment offset.
-        guard frame[ip] == 0x45, frame[ip + 9] == IPProtocol.tcp.rawValue, frame.be16(ip + 6) & 0x3FFF == 0 else { return nil }
-        let total = Int(frame.be16(ip + 2))
-        let tcp = ip + IPv4Header.minimumLength
+        let ipLength: Int, total: Int
+        var sum: InternetChecksum
+        switch frame[ip] {
+        case 0x45:
+            // IPv4 with no options; protocol TCP; neither MF nor a fragment offset.
+            if ip > 0, frame.be16(12) != EtherType.ipv4.rawValue { return nil }
+            guard frame[ip + 9] == IPProtocol.tcp.rawValue, frame.be16(ip + 6) & 0x3FFF == 0 else { return nil }
+            ipLength = IPv4Header.minimumLength
+            total = Int(frame.be16(ip + 2))
+            guard total >= ipLength else { return nil }
+            var ipSum = InternetChecksum()
+            ipSum.add(UnsafeRawBufferPointer(rebasing: frame[ip..<(ip + ipLength)]))
+            guard ipSum.verifies else { return nil }
+            sum = InternetChecksum.pseudoHeader(source: IPv4Address(rawValue: frame.be32(ip + 12)),
+                                                destination: IPv4Address(rawValue: frame.be32(ip + 16)),
+                                                protocol: .tcp, length: total - ipLength)
+        case 0x60...0x6F:
+            // IPv6 whose next header is TCP: no extension header to walk or keep.
+            if ip > 0, frame.be16(12) != EtherType.ipv6.rawValue { return nil }
+            guard frame.count >= ip + IPv6Header.length + TCPHeader.minimumLength,
+                  frame[ip + 6] == IPProtocol.tcp.rawValue else { return nil }
+            ipLength = IPv6Header.length
+            total = ipLength + Int(frame.be16(ip + 4))
+            // RFC 8200 §8.1's pseudo-header: both addresses as they lie, the upper-layer length, TCP.
+            sum = InternetChecksum()
+            sum.add(UnsafeRawBufferPointer(rebasing: frame[(ip + 8)..<(ip + 40)]))
+            sum.add(UInt32(total - ipLength))
+            sum.add(UInt16(IPProtocol.tcp.rawValue))
+        default:
+            return nil
+        }
+        let tcp = ip + ipLength
         let headerLength = Int(frame[tcp + 12] >> 4) * 4
         guard headerLength >= TCPHeader.minimumLength, ip + total <= frame.count, total <= mtu,
-              IPv4Header.minimumLength + headerLength < total else { return nil }  // some payload
+              ipLength + headerLength < total else { return nil }  // some payload
         // Only ACK, or ACK|PSH; no reserved or AE bit either.
         guard frame[tcp + 12] & 0x0F == 0, frame[tcp + 13] & ~TCPFlags.psh.rawValue == TCPFlags.ack.rawValue else { return nil }
-        var ipSum = InternetChecksum()
-        ipSum.add(UnsafeRawBufferPointer(rebasing: frame[ip..<tcp]))
-        guard ipSum.verifies else { return nil }
         let end = ip + total, headersEnd = tcp + headerLength
         var payload = InternetChecksum()
         payload.add(UnsafeRawBufferPointer(rebasing: frame[headersEnd..<end]))
         let payloadSum = payload.foldedSum
-        var sum = InternetChecksum.pseudoHeader(source: IPv4Address(rawValue: frame.be32(ip + 12)),
-                                                destination: IPv4Address(rawValue: frame.be32(ip + 16)),
-                                                protocol: .tcp, length: total - IPv4Header.minimumLength)
         sum.add(UnsafeRawBufferPointer(rebasing: frame[tcp..<headersEnd]))
         sum.add(payloadSum)
         guard sum.verifies else { return nil }
-        return Part(headersEnd: headersEnd, end: end, sequence: frame.be32(tcp + 4),
+        return Part(ipLength: ipLength, headersEnd: headersEnd, end: end, sequence: frame.be32(tcp + 4),
                     push: frame[tcp + 13] & TCPFlags.psh.rawValue != 0, payloadSum: payloadSum)
     }
 
     /// Whether `part` carries on the segment held: same flow and headers, next in sequence, fits.
     private func continues(with part: Part, _ frame: UnsafeRawBufferPointer) -> Bool {
-        let ip = ipOffset, tcp = ip + IPv4Header.minimumLength
-        guard part.headersEnd == headersEnd, part.sequence == nextSequence, part.payloadLength <= segmentSize,
-              length + part.payloadLength <= ip + Self.maximumPacket else { return false }
+        let ip = ipOffset, tcp = ip + ipLength
+        guard part.ipLength == ipLength, part.headersEnd == headersEnd, part.sequence == nextSequence,
+              part.payloadLength <= segmentSize, length + part.payloadLength <= ip + Self.maximumPacket else { return false }
         let held = UnsafeRawBufferPointer(buffer)
         func same(_ range: Range<Int>) -> Bool {
             memcmp(held.baseAddress! + range.lowerBound, frame.baseAddress! + range.lowerBound, range.count) == 0
         }
-        return same(0..<ip)                         // MAC addresses and EtherType
-            && held[ip + 1] == frame[ip + 1]        // TOS
-            && same((ip + 6)..<(ip + 10))           // DF, TTL, protocol
-            && same((ip + 12)..<tcp)                // addresses
+        let sameIP = ipLength == IPv6Header.length
+            ? same(ip..<(ip + 4))                   // version, traffic class, flow label
+                && same((ip + 6)..<tcp)             // next header, hop limit, addresses
+            : held[ip + 1] == frame[ip + 1]         // TOS
+                && same((ip + 6)..<(ip + 10))       // DF, TTL, protocol
+                && same((ip + 12)..<tcp)            // addresses
+        return sameIP
+            && same(0..<ip)                         // MAC addresses and EtherType
             && same(tcp..<(tcp + 4))                // ports
             && same((tcp + 8)..<(tcp + 12))         // acknowledgment number
             && same((tcp + 14)..<(tcp + 16))        // window
@@ -172,6 +204,7 @@ final class ReceiveCoalescer {
     private func hold(_ part: Part, of frame: UnsafeRawBufferPointer) {
         UnsafeMutableRawBufferPointer(rebasing: buffer[..<part.end]).copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[..<part.end]))
         length = part.end
+        ipLength = part.ipLength
         headersEnd = part.headersEnd
         segmentSize = part.payloadLength
         payloadLength = part.payloadLength
@@ -188,7 +221,7 @@ final class ReceiveCoalescer {
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[part.headersEnd..<part.end]))
         // RFC 1071 §2(B): a part that starts at an odd offset adds its sum with its bytes swapped.
         payloadSum.add(payloadLength & 1 == 0 ? part.payloadSum : part.payloadSum.byteSwapped)
-        if part.push { buffer[ipOffset + IPv4Header.minimumLength + 13] |= TCPFlags.psh.rawValue }
+        if part.push { buffer[ipOffset + ipLength + 13] |= TCPFlags.psh.rawValue }
         length += count
         payloadLength += count
         nextSequence &+= UInt32(count)
@@ -196,18 +229,27 @@ final class ReceiveCoalescer {
         framesMerged += 1
     }
 
-    /// A glued segment's IP total length and both checksums, for its new length.
+    /// A glued segment's IP total length (IPv6: payload length) and checksums, for its new length.
     private func rewriteHeaders() {
-        let ip = ipOffset, tcp = ip + IPv4Header.minimumLength
+        let ip = ipOffset, tcp = ip + ipLength
         let total = length - ip
-        buffer.storeBE16(UInt16(total), at: ip + 2)
-        buffer.storeBE16(0, at: ip + 10)
-        buffer.storeBE16(InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: buffer[ip..<tcp])), at: ip + 10)
         let held = UnsafeRawBufferPointer(buffer)
-        buffer.storeBE16(0, at: tcp + 16)
-        var sum = InternetChecksum.pseudoHeader(source: IPv4Address(rawValue: held.be32(ip + 12)),
+        var sum: InternetChecksum
+        if ipLength == IPv6Header.length {
+            buffer.storeBE16(UInt16(total - ipLength), at: ip + 4)
+            sum = InternetChecksum()
+            sum.add(UnsafeRawBufferPointer(rebasing: held[(ip + 8)..<(ip + 40)]))
+            sum.add(UInt32(total - ipLength))
+            sum.add(UInt16(IPProtocol.tcp.rawValue))
+        } else {
+            buffer.storeBE16(UInt16(total), at: ip + 2)
+            buffer.storeBE16(0, at: ip + 10)
+            buffer.storeBE16(InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: buffer[ip..<tcp])), at: ip + 10)
+            sum = InternetChecksum.pseudoHeader(source: IPv4Address(rawValue: held.be32(ip + 12)),
                                                 destination: IPv4Address(rawValue: held.be32(ip + 16)),
-                                                protocol: .tcp, length: total - IPv4Header.minimumLength)
+                                                protocol: .tcp, length: total - ipLength)
+        }
+        buffer.storeBE16(0, at: tcp + 16)
         sum.add(UnsafeRawBufferPointer(rebasing: held[tcp..<headersEnd]))
         sum.add(payloadSum.foldedSum)
         buffer.storeBE16(sum.checksum, at: tcp + 16)

@@ -516,16 +516,19 @@ public final class StackRuntime: @unchecked Sendable {
     }
 
     /// A TCP super-segment (offload on, so no impaired wire): behind a virtio-net header asking
-    /// the kernel to cut it every `segmentSize` bytes and finish its partial checksum. The capture
-    /// shows it whole, its checksum finished for the moment of the copy (one pass, with --pcap only).
+    /// the kernel to cut it every `segmentSize` bytes and finish its partial checksum — TSO for
+    /// IPv4, TSO6 for IPv6 (whose TCP header follows the fixed header: NetStack's TCP sends no
+    /// extension headers). The capture shows it whole, its checksum finished for the moment of
+    /// the copy (one pass, with --pcap only).
     private func writeSuperSegment(_ frame: UnsafeRawBufferPointer, segmentSize: Int, now: Instant) {
         let ip = device.kind == .tap ? EthernetHeader.length : 0
         guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return }
-        let transport = ip + Int(frame[ip] & 0x0F) * 4
+        let ipv6 = frame[ip] >> 4 == 6
+        let transport = ip + (ipv6 ? IPv6Header.length : Int(frame[ip] & 0x0F) * 4)
         guard frame.count >= transport + TCPHeader.minimumLength else { return }
         let headers = transport + Int(frame[transport + 12] >> 4) * 4
         let header = VirtioNetHeader.tcpSegmentation(transportOffset: transport, headersLength: headers,
-                                                     segmentSize: segmentSize)
+                                                     segmentSize: segmentSize, ipv6: ipv6)
         if let pcap {
             let bytes = UnsafeMutableRawBufferPointer(mutating: frame)
             let partial = (bytes[transport + 16], bytes[transport + 17])

@@ -114,9 +114,12 @@ public struct VirtioNetHeader: Hashable, Sendable, CustomStringConvertible {
 
     /// A TCP super-segment for the kernel to cut into `segmentSize`-byte segments, its TCP checksum
     /// left partial (pseudo-header sum only) at `transportOffset` + 16, `headersLength` bytes of headers.
+    /// `ipv6`: the segment rides on IPv6 (gso_type TCPV6, the kernel's TSO6), else on IPv4 (TCPV4). O(1).
     @inlinable
-    public static func tcpSegmentation(transportOffset: Int, headersLength: Int, segmentSize: Int) -> VirtioNetHeader {
-        VirtioNetHeader(flags: needsChecksum, gsoType: .tcpV4, headerLength: UInt16(truncatingIfNeeded: headersLength),
+    public static func tcpSegmentation(transportOffset: Int, headersLength: Int, segmentSize: Int,
+                                       ipv6: Bool = false) -> VirtioNetHeader {
+        VirtioNetHeader(flags: needsChecksum, gsoType: ipv6 ? .tcpV6 : .tcpV4,
+                        headerLength: UInt16(truncatingIfNeeded: headersLength),
                         gsoSize: UInt16(truncatingIfNeeded: segmentSize),
                         checksumStart: UInt16(truncatingIfNeeded: transportOffset), checksumOffset: 16)
     }

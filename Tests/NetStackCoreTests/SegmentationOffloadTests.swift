@@ -13,6 +13,7 @@ import Testing
 /// into packets of at most `segmentSize` payload bytes, as Linux's GSO does. Byte by byte,
 /// with the harness's naive checksum: an oracle independent of NetStack's own code.
 func kernelCut(_ packet: [UInt8], segmentSize: Int) -> [[UInt8]] {
+    if packet[0] >> 4 == 6 { return kernelCut6(packet, segmentSize: segmentSize) }
     let ipLength = Int(packet[0] & 0x0F) * 4
     let tcpLength = Int(packet[ipLength + 12] >> 4) * 4
     let headers = ipLength + tcpLength
@@ -53,7 +54,8 @@ struct SegmentSummary: Equatable, CustomStringConvertible {
     var sequence: UInt32, acknowledgment: UInt32, flags: UInt8, window: UInt16, length: Int, options: [UInt8]
 
     init(_ packet: [UInt8]) {
-        let ip = Int(packet[0] & 0x0F) * 4
+        let ipv6 = packet[0] >> 4 == 6
+        let ip = ipv6 ? 40 : Int(packet[0] & 0x0F) * 4
         let tcp = Int(packet[ip + 12] >> 4) * 4
         func be32(_ at: Int) -> UInt32 {
             UInt32(packet[at]) << 24 | UInt32(packet[at + 1]) << 16 | UInt32(packet[at + 2]) << 8 | UInt32(packet[at + 3])
@@ -62,15 +64,15 @@ struct SegmentSummary: Equatable, CustomStringConvertible {
         acknowledgment = be32(ip + 8)
         flags = packet[ip + 13]
         window = UInt16(packet[ip + 14]) << 8 | UInt16(packet[ip + 15])
-        length = (Int(packet[2]) << 8 | Int(packet[3])) - ip - tcp
+        length = ipv6 ? (Int(packet[4]) << 8 | Int(packet[5])) - tcp : (Int(packet[2]) << 8 | Int(packet[3])) - ip - tcp
         options = Array(packet[(ip + 20)..<(ip + tcp)])
     }
 
     var description: String { "seq \(sequence) len \(length) flags \(flags)" }
 }
 
-/// A (sender, 192.0.2.1) and B (receiver, 192.0.2.2) on a point-to-point IP link, each
-/// with or without offload. A's super-segments reach B whole when B has offload (the
+/// A (sender, 192.0.2.1 or 2001:db8::1) and B (receiver, 192.0.2.2 or 2001:db8::2) on a
+/// point-to-point IP link, each with or without offload. A's super-segments reach B whole when B has offload (the
 /// checksum trusted, as a NEEDS_CSUM header says), else cut by `kernelCut`.
 final class OffloadPair {
     let a: Host, b: Host
@@ -81,13 +83,17 @@ final class OffloadPair {
     /// What B received from A, after any cutting.
     var receivedByB: [[UInt8]] = []
 
-    init(aOffload: Bool, bOffload: Bool) {
-        a = Self.host("a", last: 1, offload: aOffload)
-        b = Self.host("b", last: 2, offload: bOffload)
+    /// B's address A connects to.
+    let bAddress: IPAddress
+
+    init(aOffload: Bool, bOffload: Bool, ipv6: Bool = false) {
+        a = Self.host("a", last: 1, offload: aOffload, ipv6: ipv6)
+        b = Self.host("b", last: 2, offload: bOffload, ipv6: ipv6)
         self.bOffload = bOffload
+        bAddress = ipv6 ? .v6(IPv6Address(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)) : .v4(IPv4Address(192, 0, 2, 2))
     }
 
-    static func host(_ name: String, last: UInt8, offload: Bool) -> Host {
+    static func host(_ name: String, last: UInt8, offload: Bool, ipv6: Bool = false) -> Host {
         var config = HostConfig(name: name)
         config.randomSeed = testSeed &+ UInt64(last)
         let host = Host(config)
@@ -95,7 +101,12 @@ final class OffloadPair {
         adapter.medium = .ipOnly
         adapter.segmentationOffload = offload
         let interface = host.addInterface(adapter)
-        host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: interface, now: .zero)
+        if ipv6 {
+            // No DAD on a link without link-layer addresses: usable at once.
+            host.assign(IPv6Address(0x2001, 0xdb8, 0, 0, 0, 0, 0, UInt16(last)), prefixLength: 64, to: interface, now: .zero)
+        } else {
+            host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: interface, now: .zero)
+        }
         return host
     }
 
@@ -122,10 +133,10 @@ final class OffloadPair {
     /// Connects A to B's port 80 and sends `data`, reading on B as it arrives. Returns what B read.
     func transfer(_ data: [UInt8], rounds: Int = 3000) throws -> [UInt8] {
         let listener = b.socket(.stream)
-        try b.bind(listener, to: Endpoint(.any, 80))
+        try b.bind(listener, to: bAddress.isIPv4 ? Endpoint(.any, 80) : Endpoint(IPv6Address.unspecified, 80))
         try b.listen(listener, backlog: 4)
         let client = a.socket(.stream)
-        try a.connect(client, to: Endpoint(IPv4Address(192, 0, 2, 2), 80), now: now)
+        try a.connect(client, to: Endpoint(bAddress, 80), now: now)
         for _ in 0..<20 { step() }
         let (server, _) = try b.accept(listener)
         var sent = 0
@@ -147,7 +158,7 @@ final class OffloadPair {
 }
 
 /// `count` bytes of a fixed pseudo-random pattern.
-private func pattern(_ count: Int) -> [UInt8] {
+func pattern(_ count: Int) -> [UInt8] {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15
     return (0..<count).map { _ in
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -55,6 +55,18 @@ struct VirtioNetHeaderTests {
         #expect(bytes == tsoBytes)
     }
 
+    @Test("an IPv6 super-segment's header says TCPV6 (4), its checksum at the TCP header after the 40-byte fixed header")
+    func emitsTSO6() {
+        // On a TAP: 14 Ethernet + 40 IPv6 = 54 to the TCP header, 54 + 32 = 86 bytes of headers,
+        // gso_size 1,428 (1,500 − 40 − 20 − 12 of timestamps) = 0x0594.
+        let expected: [UInt8] = [0x01, 0x04, 0x56, 0x00, 0x94, 0x05, 0x36, 0x00, 0x10, 0x00]
+        let header = VirtioNetHeader.tcpSegmentation(transportOffset: 54, headersLength: 86, segmentSize: 1428, ipv6: true)
+        var bytes = [UInt8](repeating: 0xEE, count: VirtioNetHeader.length)
+        bytes.withUnsafeMutableBytes { header.emit(into: $0) }
+        #expect(bytes == expected)
+        #expect(header.description == "vnet csum 54+16 gso tcp6/1428 hdr 86")
+    }
+
     @Test("a plain header is ten zero bytes and trusts nothing")
     func plain() throws {
         let zeros = [UInt8](repeating: 0, count: 10)

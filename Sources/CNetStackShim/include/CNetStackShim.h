@@ -12,7 +12,7 @@
 /// of the interface into `actual` (IFNAMSIZ bytes). Returns the fd or -errno.
 /// `offload` (may be NULL): when it points at a non-zero value, asks for IFF_VNET_HDR
 /// with a 10-byte struct virtio_net_hdr (TUNSETVNETHDRSZ) and TUNSETOFFLOAD
-/// TUN_F_CSUM | TUN_F_TSO4; left as is when granted, set to -errno (and the device
+/// TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6; left as is when granted, set to -errno (and the device
 /// attached without them) when the kernel refused. Without offload, the device's offloads
 /// are turned off (TUNSETOFFLOAD 0): a persistent device keeps those an earlier opener set.
 int ns_tun_open(const char *name, int tap, char *actual, int *offload);

@@ -221,8 +221,11 @@ extension Host {
     /// Sends a datagram this host originates (RFC 8200): picks the route and source, builds the
     /// IPv6 header (`nextHeader` is the upper layer: no extension headers), and hands it to
     /// neighbour discovery and the link. Local destinations go through the loopback queue.
-    /// `segmentSize` must be 0 (no IPv6 super-segments yet). A datagram over the path MTU is
-    /// fragmented at the source (RFC 8200 §4.5), with an identification per RFC 7739.
+    /// A datagram over the path MTU is fragmented at the source (RFC 8200 §4.5), with an
+    /// identification per RFC 7739. `segmentSize` > 0: a TCP super-segment (TSO6) for an adapter
+    /// with segmentation offload, which may exceed the MTU and is never fragmented (its checksum
+    /// is partial); it goes out only when the next hop's link address is known (else it is
+    /// dropped, and TCP's retransmission sends it again).
     func output6(nextHeader: IPProtocol, source: IPv6Address?, destination: IPv6Address, hopLimit: UInt8?,
                  trafficClass: UInt8, segmentSize: Int, payloadLength: Int,
                  writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
@@ -260,7 +263,15 @@ extension Host {
         let nextHop = route.nextHop(for: destination)
         emit(.routeLookup6(destination: destination, route: route, nextHop: nextHop))
         emit(.ip6Sent(header, interface: interface))
-        if total > mtu {
+        // A super-segment fits any adapter with offload: the device cuts it to the MSS.
+        let superSegment = segmentSize > 0 && adapters[interface.index].segmentationOffload
+        let mark = UInt32(truncatingIfNeeded: segmentSize)
+        if total > mtu && !superSegment {
+            guard segmentSize == 0 else {
+                // A partial checksum: fragments would carry it to a host that cannot finish it.
+                statistics.ip6OutDiscards += 1
+                return
+            }
             buildBuffer.withUnsafeMutableBytes { buffer in
                 header.emit(into: buffer)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: buffer[IPv6Header.length..<total]))
@@ -269,7 +280,7 @@ extension Host {
             return
         }
         if adapters[interface.index].medium == .ipOnly {
-            adapters[interface.index].send(length: total) { datagram in
+            adapters[interface.index].send(length: total, mark: mark) { datagram in
                 header.emit(into: datagram)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[IPv6Header.length..<total]))
             }
@@ -277,13 +288,18 @@ extension Host {
         }
         if let mac = linkAddress6(of: nextHop, on: interface) {
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv6)
-            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total) { frame in
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark) { frame in
                 ethernet.emit(into: frame)
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
                 header.emit(into: datagram)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[IPv6Header.length..<total]))
             }
             emit(.frameQueued(interface: interface, header: ethernet, length: EthernetHeader.length + total, fcs: fcs))
+            return
+        }
+        if segmentSize > 0 {
+            // Its checksum is partial: neighbour discovery's queue may not hold it.
+            statistics.ip6OutDiscards += 1
             return
         }
         buildBuffer.withUnsafeMutableBytes { buffer in
@@ -517,7 +533,8 @@ extension Host {
 
     /// Forwards a datagram (RFC 8200 §3, RFC 4443): hop-limit check and decrement (time
     /// exceeded at 1), route lookup (destination unreachable, no route), and a packet too big
-    /// when the next link is smaller — IPv6 routers never fragment.
+    /// when the next link is smaller — IPv6 routers never fragment; but a TCP super-segment a
+    /// device with offload handed over is cut to fit (Host+IPv6Offload.swift).
     func forward6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, from interface: InterfaceID) {
         guard !header.source.isUnspecified, !header.destination.isLinkLocal, !header.source.isLinkLocal else {
             statistics.ip6InAddressErrors += 1  // link-local scope never leaves its link (RFC 4291 §2.5.6)
@@ -535,6 +552,8 @@ extension Host {
             return
         }
         let mtu = linkMTU6(of: route.interface)
+        if packet.count > mtu, receivedChecksumTrusted,
+           forwardSegmented6(packet, header: header, mtu: mtu, route: route) { return }
         guard packet.count <= mtu else {
             statistics.ip6InTooBigErrors += 1
             sendICMPv6Error(.packetTooBig(mtu: UInt32(mtu)), about: packet, arrivedOn: interface)
@@ -548,6 +567,9 @@ extension Host {
             let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<packet.count])
             buffer.copyMemory(from: packet)
             _ = IPv6Header.decrementHopLimit(in: buffer)
+            // A checksum the device vouched for may be only partial (virtio-net NEEDS_CSUM):
+            // trusted for this host, it must be whole before another host sees it.
+            if receivedChecksumTrusted { finishTransportChecksum6(in: buffer, header: header) }
             sendToLink6(UnsafeRawBufferPointer(buffer), on: route.interface, nextHop: nextHop, forwarded: true)
         }
     }

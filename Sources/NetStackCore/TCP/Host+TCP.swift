@@ -434,13 +434,20 @@ extension Host {
     }
 
     /// Most TCP payload bytes one super-segment toward `destination` may carry: what fits
-    /// a 65,535-byte IP packet with the largest TCP header, when the route's adapter has
-    /// segmentation offload; 0 otherwise (and for a destination with no route, or this host).
-    /// (IPv6 super-segments, TSO6, are not built yet: 0.)
+    /// a 65,535-byte IP packet (IPv6 header included, as Linux's GSO limit counts it) with the
+    /// largest TCP header, when the route's adapter has segmentation offload (TSO for IPv4,
+    /// TSO6 for IPv6); 0 otherwise (and for a destination with no route, or this host).
     func segmentationLimit(toward destination: IPAddress) -> Int {
-        guard case let .v4(destination) = destination, !isLocal(destination), let route = routes.peek(destination),
-              adapters[route.interface.index].segmentationOffload else { return 0 }
-        return 65_535 - IPv4Header.minimumLength - 60
+        switch destination {
+        case let .v4(destination):
+            guard !isLocal(destination), let route = routes.peek(destination),
+                  adapters[route.interface.index].segmentationOffload else { return 0 }
+            return 65_535 - IPv4Header.minimumLength - 60
+        case let .v6(destination):
+            guard !isLocal6(destination), let route = route6(toward: destination),
+                  adapters[route.interface.index].segmentationOffload else { return 0 }
+            return 65_535 - IPv6Header.length - 60
+        }
     }
 
     /// RFC 5961 §7 with Linux's two limits: first the connection's own

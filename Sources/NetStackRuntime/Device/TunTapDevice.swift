@@ -7,7 +7,7 @@ public import NetStackWire
 /// Frames carry no FCS and no packet-information header (IFF_NO_PI). Each
 /// `receive` or `send` is one system call (about 1 µs here), with no allocation.
 /// With offload granted (``offload``), every frame crosses behind a 10-byte
-/// `VirtioNetHeader` (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4): one readv(2)
+/// `VirtioNetHeader` (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6): one readv(2)
 /// or writev(2) then moves a TCP super-segment of up to 64 KiB.
 /// A device created by opening disappears when it is closed unless it was made
 /// persistent beforehand (`ip tuntap add`).
