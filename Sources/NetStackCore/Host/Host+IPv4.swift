@@ -306,25 +306,12 @@ extension Host {
     func forwardSegmented(_ packet: UnsafeRawBufferPointer, header: IPv4Header, mtu: Int, route: Route,
                           from interface: InterfaceID) -> Bool {
         let ipLength = header.headerLength
-        guard header.payloadLength >= TCPHeader.minimumLength else { return false }
-        let headers = ipLength + Int(packet[ipLength + 12] >> 4) * 4
-        guard headers >= ipLength + TCPHeader.minimumLength, headers <= header.totalLength, mtu > headers else { return false }
-        let size = mtu - headers, payload = header.totalLength - headers
         let nextHop = route.nextHop(for: header.destination)
-        let sequence = packet.be32(ipLength + 4)
-        let flags = packet[ipLength + 13]
-        var offset = 0, cut: UInt16 = 0
-        while offset < payload {
-            let length = min(size, payload - offset)
-            let last = offset + length >= payload
-            let total = headers + length
-            buildBuffer.withUnsafeMutableBytes { whole in
-                let piece = UnsafeMutableRawBufferPointer(rebasing: whole[0..<total])
-                piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[0..<headers]))
-                if length > 0 {
-                    UnsafeMutableRawBufferPointer(rebasing: piece[headers...])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[(headers + offset)..<(headers + offset + length)]))
-                }
+        let sent = cutTCPSuperSegment(
+            packet, ipLength: ipLength, totalLength: header.totalLength, mtu: mtu,
+            pseudoHeader: { InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                          protocol: .tcp, length: $0) },
+            finishIP: { piece, cut, total in
                 piece.storeBE16(UInt16(total), at: 2)
                 piece.storeBE16(header.identification &+ cut, at: 4)
                 piece[8] = header.timeToLive - 1
@@ -332,21 +319,9 @@ extension Host {
                 var ipSum = InternetChecksum()
                 ipSum.add(UnsafeRawBufferPointer(rebasing: piece[0..<ipLength]))
                 piece.storeBE16(ipSum.checksum, at: 10)
-                piece.storeBE32(sequence &+ UInt32(truncatingIfNeeded: offset), at: ipLength + 4)
-                var pieceFlags = flags
-                if !last { pieceFlags &= ~(TCPFlags.psh.rawValue | TCPFlags.fin.rawValue) }
-                if cut > 0 { pieceFlags &= ~TCPFlags.cwr.rawValue }
-                piece[ipLength + 13] = pieceFlags
-                piece.storeBE16(0, at: ipLength + 16)
-                var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
-                                                        protocol: .tcp, length: total - ipLength)
-                sum.add(UnsafeRawBufferPointer(rebasing: piece[ipLength..<total]))
-                piece.storeBE16(sum.checksum, at: ipLength + 16)
-                sendToLink(UnsafeRawBufferPointer(piece), on: route.interface, nextHop: nextHop, forwarded: true)
-            }
-            offset += length
-            cut &+= 1
-        }
+            },
+            send: { sendToLink($0, on: route.interface, nextHop: nextHop, forwarded: true) })
+        guard sent else { return false }
         var outgoing = header
         outgoing.timeToLive -= 1
         statistics.forwarded += 1

@@ -13,41 +13,18 @@ extension Host {
     /// sending nothing, when it is not such a segment or its headers leave no room for payload.
     /// One checksum pass; built in `buildBuffer`, no allocation.
     func forwardSegmented6(_ packet: UnsafeRawBufferPointer, header: IPv6Header, mtu: Int, route: IPv6Route) -> Bool {
-        let ipLength = IPv6Header.length
-        guard header.nextHeader == .tcp, header.payloadLength >= TCPHeader.minimumLength else { return false }
-        let headers = ipLength + Int(packet[ipLength + 12] >> 4) * 4
-        guard headers >= ipLength + TCPHeader.minimumLength, headers <= header.totalLength, mtu > headers else { return false }
-        let size = mtu - headers, payload = header.totalLength - headers
+        guard header.nextHeader == .tcp else { return false }
         let nextHop = route.nextHop(for: header.destination)
-        let sequence = packet.be32(ipLength + 4)
-        let flags = packet[ipLength + 13]
-        var offset = 0, first = true
-        while offset < payload {
-            let length = min(size, payload - offset)
-            let last = offset + length >= payload
-            let total = headers + length
-            buildBuffer.withUnsafeMutableBytes { whole in
-                let piece = UnsafeMutableRawBufferPointer(rebasing: whole[0..<total])
-                piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[0..<headers]))
-                UnsafeMutableRawBufferPointer(rebasing: piece[headers...])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[(headers + offset)..<(headers + offset + length)]))
-                piece.storeBE16(UInt16(total - ipLength), at: 4)
+        let sent = cutTCPSuperSegment(
+            packet, ipLength: IPv6Header.length, totalLength: header.totalLength, mtu: mtu,
+            pseudoHeader: { InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
+                                                          nextHeader: .tcp, length: $0) },
+            finishIP: { piece, _, total in
+                piece.storeBE16(UInt16(total - IPv6Header.length), at: 4)
                 piece[7] = header.hopLimit - 1
-                piece.storeBE32(sequence &+ UInt32(truncatingIfNeeded: offset), at: ipLength + 4)
-                var pieceFlags = flags
-                if !last { pieceFlags &= ~(TCPFlags.psh.rawValue | TCPFlags.fin.rawValue) }
-                if !first { pieceFlags &= ~TCPFlags.cwr.rawValue }
-                piece[ipLength + 13] = pieceFlags
-                piece.storeBE16(0, at: ipLength + 16)
-                var sum = InternetChecksum.pseudoHeader(source: header.source, destination: header.destination,
-                                                        nextHeader: .tcp, length: total - ipLength)
-                sum.add(UnsafeRawBufferPointer(rebasing: piece[ipLength..<total]))
-                piece.storeBE16(sum.checksum, at: ipLength + 16)
-                sendToLink6(UnsafeRawBufferPointer(piece), on: route.interface, nextHop: nextHop, forwarded: true)
-            }
-            offset += length
-            first = false
-        }
+            },
+            send: { sendToLink6($0, on: route.interface, nextHop: nextHop, forwarded: true) })
+        guard sent else { return false }
         statistics.ip6Forwarded += 1
         return true
     }
