@@ -39,7 +39,7 @@
 #      PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
 #      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
-#      .build-release/release/netstack), RES_DIR (logs; default the anchors' results dir).
+#      .build-bench/release/netstack, a plain release build), RES_DIR (logs; default the anchors' results dir).
 #
 # Network safety: traffic stays in namespace `tapbench` (created and deleted here) and in
 # the anchors' own namespaces; addresses from 192.0.2.0/24 and 2001:db8::/64 only. Every wait is bounded;
@@ -189,12 +189,14 @@ gcc -O2 -o "$WORK/tapgsotx" "$ROOT/Benchmarks/ceilings/tapgsotx.c" ||
 gcc -O2 -o "$WORK/tcpsend" "$ROOT/Benchmarks/ceilings/tcpsend.c" ||
     { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tcpsend.c" >&2; exit 1; }
 if [ -z "${NETSTACK:-}" ]; then
-    echo "== swift build -c release --product netstack --scratch-path .build-release"
-    if ! (cd "$ROOT" && swift build -c release --product netstack --scratch-path .build-release >"$WORK/build.log" 2>&1); then
+    # Its own scratch path: scripts/test.sh builds .build-release with -enable-testing, which leaves
+    # Swift's dynamic exclusivity checks on internal state and slows the stack 2-3x.
+    echo "== swift build -c release --product netstack --scratch-path .build-bench"
+    if ! (cd "$ROOT" && swift build -c release --product netstack --scratch-path .build-bench >"$WORK/build.log" 2>&1); then
         grep -m3 'error:' "$WORK/build.log" >&2
         echo "WARNING: the release build failed (someone mid-edit?); measuring the previous build" >&2
     fi
-    NETSTACK="$ROOT/.build-release/release/netstack"
+    NETSTACK="$ROOT/.build-bench/release/netstack"
 fi
 "$NETSTACK" serve --help 2>&1 | grep -q -- '--discard' ||
     { echo "bench-tap.sh: $NETSTACK has no 'serve --discard' (not built yet?)" >&2; exit 1; }
