@@ -151,109 +151,85 @@ struct CongestionWindow: Sendable {
 /// owns loss detection (RACK-TLP, RFC 8985; DupThresh; RFC 6582's `recover`)
 /// and PRR's arithmetic (RFC 9937), and tells this type what happened.
 struct CongestionControl: Sendable {
-    /// The algorithm and its state, inline (a few dozen bytes; no box).
-    private enum Algorithm: Sendable {
-        /// RFC 5681 with RFC 3465.
-        case newReno(NewReno)
-        /// RFC 9438.
-        case cubic(Cubic)
-        /// draft-ietf-ccwg-bbr (BBRv3).
-        case bbr(BBR)
-    }
+    // The three states side by side, the unused two idle, rather than an enum with
+    // payloads: every `case .cubic(var cubic): …; state = .cubic(cubic)` copied the
+    // enum's largest payload (BBR's state) out and back, a memmove of a few hundred
+    // bytes several times per segment. Stored properties mutate in place.
 
-    /// The one stored property: which algorithm, and its state.
-    private var state: Algorithm
+    /// The algorithm in use. O(1).
+    let algorithm: CongestionAlgorithm
+    /// NewReno's state (used when `algorithm` is `.newReno`).
+    private var reno: NewReno
+    /// CUBIC's state (used when `algorithm` is `.cubic`).
+    private var curve: Cubic
+    /// BBR's state (used when `algorithm` is `.bbr`).
+    private var model: BBR
 
     /// A controller for `algorithm`, window at the RFC 6928 initial window for
     /// `mss`, ssthresh "arbitrarily high" (RFC 5681 §3.1). O(1).
     init(_ algorithm: CongestionAlgorithm, mss: Int, now: Instant) {
-        switch algorithm {
-        case .newReno: state = .newReno(NewReno(mss: mss))
-        case .cubic: state = .cubic(Cubic(mss: mss, now: now))
-        case .bbr: state = .bbr(BBR(mss: mss, now: now, seed: UInt64(bitPattern: now.nanoseconds)))
-        }
+        self.init(algorithm, mss: mss, now: now, seed: UInt64(bitPattern: now.nanoseconds))
     }
 
     /// A controller for `algorithm` whose random choices (BBR's probe timing)
     /// come from `seed`, so a simulation replays exactly. O(1).
     init(_ algorithm: CongestionAlgorithm, mss: Int, now: Instant, seed: UInt64) {
-        self.init(algorithm, mss: mss, now: now)
-        if case .bbr = state { state = .bbr(BBR(mss: mss, now: now, seed: seed)) }
-    }
-
-    /// The shared window state of the loss-based algorithms, read-only; nil for BBR. O(1).
-    private var window: CongestionWindow? {
-        switch state {
-        case .newReno(let reno): reno.window
-        case .cubic(let cubic): cubic.window
-        case .bbr: nil
-        }
+        self.algorithm = algorithm
+        reno = NewReno(mss: mss)
+        curve = Cubic(mss: mss, now: now)
+        model = BBR(mss: mss, now: now, seed: seed)
     }
 
     /// BBR's pacing rate (bytes/s) and send quantum (bytes); nil for the
     /// loss-based algorithms, which the connection paces from cwnd/SRTT. O(1).
     var modelPacing: (rate: Int, quantum: Int)? {
-        if case .bbr(let bbr) = state { return (bbr.pacingRate, bbr.sendQuantum) }
-        return nil
+        algorithm == .bbr ? (model.pacingRate, model.sendQuantum) : nil
     }
 
-    /// The BBR state, when BBR is the algorithm (for netstat). O(1).
-    var bbr: BBR? {
-        if case .bbr(let bbr) = state { return bbr }
-        return nil
-    }
+    /// The BBR state, when BBR is the algorithm (for netstat; a copy). O(1).
+    var bbr: BBR? { algorithm == .bbr ? model : nil }
 
-    /// The algorithm in use. O(1).
-    var algorithm: CongestionAlgorithm {
-        switch state {
-        case .newReno: .newReno
-        case .cubic: .cubic
-        case .bbr: .bbr
-        }
-    }
-
-    // The readers below switch on `state` and read one field in place: going through
-    // `window` or `bbr` (Optional copies of the payload) copied the whole enum, BBR's
-    // state included, on every read of cwnd, several times per segment.
+    /// BBR wants the delivery-rate sampler to mark application-limited periods. False for the others. O(1).
+    var wantsAppLimitedMark: Bool { algorithm == .bbr && model.wantsAppLimitedMark }
 
     /// Congestion window in bytes (RFC 5681 cwnd). O(1), copies nothing.
     var cwnd: Int {
-        switch state {
-        case .newReno(let reno): reno.window.cwnd
-        case .cubic(let cubic): cubic.window.cwnd
-        case .bbr(let bbr): bbr.cwnd
+        switch algorithm {
+        case .newReno: reno.window.cwnd
+        case .cubic: curve.window.cwnd
+        case .bbr: model.cwnd
         }
     }
     /// Slow-start threshold in bytes; `Int.max` until the first loss (always for BBR, which has none). O(1).
     var ssthresh: Int {
-        switch state {
-        case .newReno(let reno): reno.window.ssthresh
-        case .cubic(let cubic): cubic.window.ssthresh
+        switch algorithm {
+        case .newReno: reno.window.ssthresh
+        case .cubic: curve.window.ssthresh
         case .bbr: Int.max
         }
     }
     /// In fast recovery (RFC 9937 §5; BBR: between entering and leaving loss recovery). O(1).
     var inRecovery: Bool {
-        switch state {
-        case .newReno(let reno): reno.window.inRecovery
-        case .cubic(let cubic): cubic.window.inRecovery
-        case .bbr(let bbr): bbr.inRecovery
+        switch algorithm {
+        case .newReno: reno.window.inRecovery
+        case .cubic: curve.window.inRecovery
+        case .bbr: model.inRecovery
         }
     }
     /// In slow start, cwnd < ssthresh (RFC 5681 §3.1); for BBR, in Startup. O(1).
     var inSlowStart: Bool {
-        switch state {
-        case .newReno(let reno): reno.window.inSlowStart
-        case .cubic(let cubic): cubic.window.inSlowStart
-        case .bbr(let bbr): bbr.state == .startup
+        switch algorithm {
+        case .newReno: reno.window.inSlowStart
+        case .cubic: curve.window.inSlowStart
+        case .bbr: model.state == .startup
         }
     }
     /// The sender MSS the window is counted in. O(1).
     var mss: Int {
-        switch state {
-        case .newReno(let reno): reno.window.mss
-        case .cubic(let cubic): cubic.window.mss
-        case .bbr(let bbr): bbr.mss
+        switch algorithm {
+        case .newReno: reno.window.mss
+        case .cubic: curve.window.mss
+        case .bbr: model.mss
         }
     }
 
@@ -262,10 +238,10 @@ struct CongestionControl: Sendable {
     /// the SYN or SYN-ACK was retransmitted (RFC 5681 §3.1). Call before data
     /// flows. O(1).
     mutating func setMSS(_ mss: Int, synRetransmitted: Bool = false) {
-        switch state {
-        case .newReno(var reno): reno.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .newReno(reno)
-        case .cubic(var cubic): cubic.window.setMSS(mss, synRetransmitted: synRetransmitted); state = .cubic(cubic)
-        case .bbr(var bbr): bbr.setMSS(mss, synRetransmitted: synRetransmitted); state = .bbr(bbr)
+        switch algorithm {
+        case .newReno: reno.window.setMSS(mss, synRetransmitted: synRetransmitted)
+        case .cubic: curve.window.setMSS(mss, synRetransmitted: synRetransmitted)
+        case .bbr: model.setMSS(mss, synRetransmitted: synRetransmitted)
         }
     }
 
@@ -276,13 +252,9 @@ struct CongestionControl: Sendable {
     /// nil keeps the last one given); `flightSize` is the flight when the ACK
     /// arrived, before SND.UNA advanced. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
-        switch state {
-        case .newReno(var reno):
-            reno.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
-            state = .newReno(reno)
-        case .cubic(var cubic):
-            cubic.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
-            state = .cubic(cubic)
+        switch algorithm {
+        case .newReno: reno.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+        case .cubic: curve.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
         case .bbr:
             break  // BBR grows from its model, in onRateSample
         }
@@ -295,10 +267,10 @@ struct CongestionControl: Sendable {
     /// its cwnd and conserves packets for a round (`inFlight`: the pipe after
     /// loss marking; nil takes `flightSize`). No-op if already in recovery. O(1).
     mutating func enterFastRecovery(flightSize: Int, inFlight: Int? = nil, now: Instant) {
-        switch state {
-        case .newReno(var reno): reno.fastRecovery(flightSize: flightSize, now: now); state = .newReno(reno)
-        case .cubic(var cubic): cubic.fastRecovery(flightSize: flightSize, now: now); state = .cubic(cubic)
-        case .bbr(var bbr): bbr.onEnterRecovery(inFlight: inFlight ?? flightSize, now: now); state = .bbr(bbr)
+        switch algorithm {
+        case .newReno: reno.fastRecovery(flightSize: flightSize, now: now)
+        case .cubic: curve.fastRecovery(flightSize: flightSize, now: now)
+        case .bbr: model.onEnterRecovery(inFlight: inFlight ?? flightSize, now: now)
         }
     }
 
@@ -307,10 +279,10 @@ struct CongestionControl: Sendable {
     /// entry, bounded by its model. `now` is the ACK's time (no default: a
     /// controller that keeps time must not be told it is 0). No-op outside recovery. O(1).
     mutating func exitRecovery(flightSize: Int, now: Instant) {
-        switch state {
-        case .newReno(var reno): reno.recoveryEnded(flightSize: flightSize); state = .newReno(reno)
-        case .cubic(var cubic): cubic.recoveryEnded(flightSize: flightSize); state = .cubic(cubic)
-        case .bbr(var bbr): bbr.onExitRecovery(now: now); state = .bbr(bbr)
+        switch algorithm {
+        case .newReno: reno.recoveryEnded(flightSize: flightSize)
+        case .cubic: curve.recoveryEnded(flightSize: flightSize)
+        case .bbr: model.onExitRecovery(now: now)
         }
     }
 
@@ -319,7 +291,7 @@ struct CongestionControl: Sendable {
     /// at the full ACK. True for NewReno and CUBIC; BBR handles recovery
     /// itself (draft-ietf-ccwg-bbr §5.6.4.4). O(1).
     var usesProportionalRateReduction: Bool {
-        switch state {
+        switch algorithm {
         case .newReno, .cubic: true
         case .bbr: false
         }
@@ -328,9 +300,9 @@ struct CongestionControl: Sendable {
     /// PRR's cwnd for this ACK in recovery (RFC 9937 §5: cwnd = pipe + sndcnt),
     /// floored at 1·SMSS. No-op outside recovery and for BBR. O(1).
     mutating func setRecoveryWindow(_ bytes: Int) {
-        switch state {
-        case .newReno(var reno): reno.window.setRecoveryWindow(bytes); state = .newReno(reno)
-        case .cubic(var cubic): cubic.window.setRecoveryWindow(bytes); state = .cubic(cubic)
+        switch algorithm {
+        case .newReno: reno.window.setRecoveryWindow(bytes)
+        case .cubic: curve.window.setRecoveryWindow(bytes)
         case .bbr: break
         }
     }
@@ -348,9 +320,9 @@ struct CongestionControl: Sendable {
     /// anything, after loss marking (draft-ietf-ccwg-bbr §4.5). NewReno and
     /// CUBIC ignore it; BBR updates its model, state, pacing rate and cwnd. O(1).
     mutating func onRateSample(_ sample: RateSample, now: Instant) {
-        switch state {
+        switch algorithm {
         case .newReno, .cubic: break
-        case .bbr(var bbr): bbr.onRateSample(sample, now: now); state = .bbr(bbr)
+        case .bbr: model.onRateSample(sample, now: now)
         }
     }
 
@@ -359,9 +331,9 @@ struct CongestionControl: Sendable {
     /// learnt since and restores its cwnd and bounds (draft-ietf-ccwg-bbr
     /// §5.5.11.2). O(1).
     mutating func undo(restoring saved: CongestionControl, now: Instant) {
-        switch state {
+        switch algorithm {
         case .newReno, .cubic: self = saved
-        case .bbr(var bbr): bbr.onSpuriousRecovery(now: now); state = .bbr(bbr)
+        case .bbr: model.onSpuriousRecovery(now: now)
         }
     }
 
@@ -371,12 +343,10 @@ struct CongestionControl: Sendable {
     /// for the same data. BBR: cwnd = inflight + SMSS (`inFlight` after the
     /// timeout's loss marking; nil takes `flightSize`). Ends fast recovery. O(1).
     mutating func onRetransmissionTimeout(flightSize: Int, inFlight: Int? = nil, now: Instant) {
-        switch state {
-        case .newReno(var reno): reno.retransmissionTimeout(flightSize: flightSize, now: now); state = .newReno(reno)
-        case .cubic(var cubic): cubic.retransmissionTimeout(flightSize: flightSize, now: now); state = .cubic(cubic)
-        case .bbr(var bbr):
-            bbr.onRetransmissionTimeout(inFlight: inFlight ?? flightSize, now: now)
-            state = .bbr(bbr)
+        switch algorithm {
+        case .newReno: reno.retransmissionTimeout(flightSize: flightSize, now: now)
+        case .cubic: curve.retransmissionTimeout(flightSize: flightSize, now: now)
+        case .bbr: model.onRetransmissionTimeout(inFlight: inFlight ?? flightSize, now: now)
         }
     }
 
@@ -386,10 +356,10 @@ struct CongestionControl: Sendable {
     /// (draft-ietf-ccwg-bbr §5.4.1). Call it whenever sending restarts from an
     /// empty flight, with idle = now − last send. O(1).
     mutating func onIdleRestart(idle: Duration, rto: Duration, now: Instant = .zero) {
-        switch state {
-        case .newReno(var reno): reno.idleRestart(idle: idle, rto: rto); state = .newReno(reno)
-        case .cubic(var cubic): cubic.idleRestart(idle: idle, rto: rto); state = .cubic(cubic)
-        case .bbr(var bbr): bbr.onIdleRestart(now: now); state = .bbr(bbr)
+        switch algorithm {
+        case .newReno: reno.idleRestart(idle: idle, rto: rto)
+        case .cubic: curve.idleRestart(idle: idle, rto: rto)
+        case .bbr: model.onIdleRestart(now: now)
         }
     }
 }

@@ -83,7 +83,7 @@ extension TCPConnection {
     /// BBR's ProbeRTT asks for the same mark while it holds the flight down
     /// (draft-ietf-ccwg-bbr §5.3.4.4): its low rate is its own doing.
     func noteApplicationLimited() {
-        if congestion.bbr?.wantsAppLimitedMark == true {
+        if congestion.wantsAppLimitedMark {
             appLimitedUntil = max(deliveredTotal + inFlight, 1)
             return
         }
