@@ -303,16 +303,31 @@ public final class Host {
 
     /// Takes the oldest frame waiting to leave by `interface`, as it goes on the
     /// wire (padded, FCS appended when the link carries one); nil when none waits.
+    /// Inlined into the caller, so `R` is specialised there: an unspecialised generic
+    /// looked `Optional<R>`'s metadata up at run time for every frame.
+    @inlinable
     public func takeFrame<R>(from interface: InterfaceID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        try adapters[interface.index].takeTransmitted(body)
+        var result: R?
+        _ = try withTransmittedFrame(interface.index) { frame, _ in result = try body(frame) }
+        return result
     }
 
     /// Like ``takeFrame(from:_:)``, also giving the frame's segment size: 0 for an ordinary
     /// frame; else (an adapter with ``AdapterConfig/segmentationOffload``) a TCP super-segment
     /// whose checksum is partial, for the device to cut into segments of that many payload bytes.
+    @inlinable
     public func takeFrameSegments<R>(from interface: InterfaceID,
                                      _ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
-        try adapters[interface.index].takeTransmittedSegments(body)
+        var result: R?
+        _ = try withTransmittedFrame(interface.index) { frame, segmentSize in result = try body(frame, segmentSize) }
+        return result
+    }
+
+    /// The non-generic core of ``takeFrame(from:_:)``: hands the oldest frame queued on
+    /// adapter `index` and its segment size to `body`; false when none waits. O(1).
+    @usableFromInline
+    func withTransmittedFrame(_ index: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows -> Bool {
+        try adapters[index].takeTransmittedSegments(body) != nil
     }
 
     /// When `poll` must run next, or nil if only an arriving frame can give it work.
