@@ -407,8 +407,11 @@ public final class StackRuntime: @unchecked Sendable {
                 }
             }
             host.poll(now: now)
-            for program in programs { program.run(on: host, now: now) }
-            serveSocketRequests(now: now)
+            // Corked: an application's writes in its turn leave together, as full segments.
+            host.withOutputCorked {
+                for program in programs { program.run(on: host, now: now) }
+                serveSocketRequests(now: now)
+            }
             flushOutput(now: now)
             rounds += 1
         } while full && rounds < 16 && deviceFailure == nil
@@ -418,11 +421,13 @@ public final class StackRuntime: @unchecked Sendable {
     /// Tells each watching program which of its descriptors are ready, then
     /// sends what they made the stack send. O(ready descriptors), no allocation.
     private func dispatchWatched(now: Instant) {
-        for (token, events) in watchedReady {
-            let index = Int(token >> 32) - 1
-            guard index < watchingPrograms.count else { continue }
-            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
-            watchingPrograms[index].descriptorReady(fd, DescriptorEvents(epoll: events), on: host, now: now)
+        host.withOutputCorked {
+            for (token, events) in watchedReady {
+                let index = Int(token >> 32) - 1
+                guard index < watchingPrograms.count else { continue }
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+                watchingPrograms[index].descriptorReady(fd, DescriptorEvents(epoll: events), on: host, now: now)
+            }
         }
         flushOutput(now: now)
     }

@@ -131,11 +131,15 @@ final class OffloadPair {
     }
 
     /// Connects A to B's port 80 and sends `data`, reading on B as it arrives. Returns what B read.
-    func transfer(_ data: [UInt8], rounds: Int = 3000) throws -> [UInt8] {
+    /// Each round A writes `chunk` bytes per `send` while the buffer takes them; with `corked`,
+    /// a round's writes happen in ``Host/withOutputCorked(_:)``, as a driver's turn does.
+    func transfer(_ data: [UInt8], rounds: Int = 3000, chunk: Int = .max, corked: Bool = false,
+                  sendBuffer: Int? = nil) throws -> [UInt8] {
         let listener = b.socket(.stream)
         try b.bind(listener, to: bAddress.isIPv4 ? Endpoint(.any, 80) : Endpoint(IPv6Address.unspecified, 80))
         try b.listen(listener, backlog: 4)
         let client = a.socket(.stream)
+        if let sendBuffer { try a.setOption(client, .sendBuffer(sendBuffer)) }
         try a.connect(client, to: Endpoint(bAddress, 80), now: now)
         for _ in 0..<20 { step() }
         let (server, _) = try b.accept(listener)
@@ -143,9 +147,15 @@ final class OffloadPair {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for _ in 0..<rounds where received.count < data.count {
-            if sent < data.count {
-                sent += data[sent...].withUnsafeBytes { (try? a.send(client, $0, now: now)) ?? 0 }  // 0: the buffer is full
+            func write() {
+                while sent < data.count {
+                    let want = min(chunk, data.count - sent)
+                    let n = data[sent..<(sent + want)].withUnsafeBytes { (try? a.send(client, $0, now: now)) ?? 0 }  // 0: the buffer is full
+                    sent += n
+                    if n < want || chunk == .max { break }
+                }
             }
+            if corked { a.withOutputCorked { write() } } else { write() }
             step()
             while true {
                 let count = buffer.withUnsafeMutableBytes { (try? b.recv(server, into: $0, now: now)) ?? 0 }  // 0: nothing yet

@@ -24,6 +24,11 @@ struct TCPTable {
     /// Descriptors of connections with activity since the application last took them
     /// (``Host/takeTCPActivity(into:)``), each listed once; nil while nobody asked for the list.
     var activity: [Int32]?
+    /// True inside ``Host/withOutputCorked(_:)``: `send` leaves its data in the send buffer
+    /// and lists the connection in `corked`, sent when the scope ends.
+    var corking = false
+    /// Connections written to while corking, each listed once (`TCPConnection.listedCorked`).
+    var corked: [TCPConnection] = []
     var nextID = 1
     var isn: ISNGenerator
     var cookies: SYNCookies

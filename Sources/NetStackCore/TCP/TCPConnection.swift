@@ -362,6 +362,8 @@ final class TCPConnection {
     var listedActive = false
     /// In the host's readiness list (``Host/takeReadinessChanges(into:)``) since it was last taken.
     var listedReady = false
+    /// In the host's list of connections whose output waits for the end of a corked scope.
+    var listedCorked = false
     var lastActivity = Instant.zero
     /// The earliest time an acknowledgement of new data may next confirm the IPv6 next hop's
     /// reachability (RFC 4861 §7.3.1; `Host.tcpInput`): once in a while, not per segment.

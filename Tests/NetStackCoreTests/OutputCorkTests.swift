@@ -1,0 +1,109 @@
+// Corked output (Host.withOutputCorked): a driver runs each application turn corked, so that
+// the writes of one turn leave together — full segments, and with segmentation offload one
+// super-segment instead of a full one plus a short tail per write.
+
+@testable import NetStackCore
+import NetStackWire
+import Testing
+
+@Suite("Corked output")
+struct OutputCorkTests {
+    /// A connected pair (A's client to B's port 80, no offload), A's socket with TCP_NODELAY so that
+    /// nothing but corking can hold a small write back.
+    static func connected() throws -> (pair: OffloadPair, client: Int32, server: Int32) {
+        let pair = OffloadPair(aOffload: false, bOffload: false)
+        let listener = pair.b.socket(.stream)
+        try pair.b.bind(listener, to: Endpoint(.any, 80))
+        try pair.b.listen(listener, backlog: 4)
+        let client = pair.a.socket(.stream)
+        try pair.a.setOption(client, .noDelay(true))
+        try pair.a.connect(client, to: Endpoint(pair.bAddress, 80), now: pair.now)
+        for _ in 0..<20 { pair.step() }
+        let (server, _) = try pair.b.accept(listener)
+        pair.sentByA.removeAll()
+        pair.receivedByB.removeAll()
+        return (pair, client, server)
+    }
+
+    static func dataLengths(_ packets: [[UInt8]]) -> [Int] {
+        packets.map { SegmentSummary($0).length }.filter { $0 > 0 }
+    }
+
+    @Test("three writes in one corked scope leave as one segment; uncorked, as three")
+    func smallWritesCoalesce() throws {
+        let bytes = [UInt8](repeating: 0x61, count: 100)
+        let (corked, client, _) = try Self.connected()
+        var leftEarly = true
+        try corked.a.withOutputCorked { () throws in
+            for _ in 0..<3 { _ = try bytes.withUnsafeBytes { raw in try corked.a.send(client, raw, now: corked.now) } }
+            // Nothing left A while the scope was open.
+            leftEarly = corked.a.takeFrame(from: InterfaceID(0), { Array($0) }) != nil
+        }
+        #expect(!leftEarly)
+        corked.step()
+        #expect(Self.dataLengths(corked.receivedByB) == [300])
+
+        let (plain, plainClient, _) = try Self.connected()
+        for _ in 0..<3 { _ = try bytes.withUnsafeBytes { raw in try plain.a.send(plainClient, raw, now: plain.now) } }
+        plain.step()
+        #expect(Self.dataLengths(plain.receivedByB) == [100, 100, 100])
+    }
+
+    @Test("a close inside the scope sends the data and the FIN; the peer reads all and then end of stream")
+    func closeInsideScope() throws {
+        let (pair, client, server) = try Self.connected()
+        let bytes = [UInt8](repeating: 0x62, count: 1000)
+        try pair.a.withOutputCorked { () throws in
+            _ = try bytes.withUnsafeBytes { raw in try pair.a.send(client, raw, now: pair.now) }
+            try pair.a.close(client, now: pair.now)
+        }
+        for _ in 0..<5 { pair.step() }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let first = try buffer.withUnsafeMutableBytes { raw in try pair.b.recv(server, into: raw, now: pair.now) }
+        #expect(first == 1000)
+        let end = try buffer.withUnsafeMutableBytes { raw in try pair.b.recv(server, into: raw, now: pair.now) }
+        #expect(end == 0)
+    }
+
+    @Test("an abort inside the scope after a write resets the connection and sends no data")
+    func abortInsideScope() throws {
+        let (pair, client, server) = try Self.connected()
+        try pair.a.setOption(client, .linger(.zero))
+        let bytes = [UInt8](repeating: 0x63, count: 500)
+        try pair.a.withOutputCorked { () throws in
+            _ = try bytes.withUnsafeBytes { raw in try pair.a.send(client, raw, now: pair.now) }
+            try pair.a.close(client, now: pair.now)  // SO_LINGER 0: RST, the buffer dropped
+        }
+        for _ in 0..<3 { pair.step() }
+        #expect(pair.receivedByB.contains { SegmentSummary($0).flags & TCPFlags.rst.rawValue != 0 })
+        #expect(Self.dataLengths(pair.receivedByB).isEmpty)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(throws: NetError.self) {
+            _ = try buffer.withUnsafeMutableBytes { raw in try pair.b.recv(server, into: raw, now: pair.now) }
+        }
+    }
+
+    @Test("with TSO6, an application-limited sender's writes corked per round leave in far fewer super-segments, the stream intact")
+    func corkedWritesFillSuperSegments() throws {
+        // A 128 KiB send buffer the network empties every round: the application's writes, not ACKs,
+        // start each round's sending. Uncorked, every 10,000-byte write leaves as its own short
+        // super-segment (7 segments of 1,428 bytes); corked, a round's writes fill super-segments of
+        // 45 segments (64,260 bytes, the most a 64 KiB IPv6 packet holds).
+        let data = pattern(4 << 20)
+        let plain = OffloadPair(aOffload: true, bOffload: false, ipv6: true)
+        #expect(try plain.transfer(data, chunk: 10_000, sendBuffer: 128 << 10) == data)
+        let corked = OffloadPair(aOffload: true, bOffload: false, ipv6: true)
+        #expect(try corked.transfer(data, chunk: 10_000, corked: true, sendBuffer: 128 << 10) == data)
+
+        func packets(_ pair: OffloadPair) -> [Int] {
+            pair.sentByA.map { SegmentSummary($0.packet).length }.filter { $0 > 0 }
+        }
+        let plainCount = packets(plain).count, corkedCount = packets(corked).count
+        #expect(corkedCount * 3 < plainCount, "data packets: corked \(corkedCount), uncorked \(plainCount)")
+        // Most bytes leave in super-segments of at least 44 segments (uncorked: 7).
+        let inLarge = packets(corked).filter { $0 >= 44 * 1428 }.reduce(0, +)
+        #expect(inLarge * 10 > data.count * 7, "bytes in super-segments of 44 or more segments: \(inLarge)")
+        #expect(corked.b.statistics.tcpInErrors == 0)
+        #expect(corked.a.statistics.tcpOutSegments == plain.a.statistics.tcpOutSegments)
+    }
+}
