@@ -94,7 +94,8 @@ public struct IPv6UnrecognizedOption: Hashable, Sendable {
 /// options or authentication; that is the upper layer (ICMPv6, TCP, UDP, no next header, ESP or
 /// anything unknown — the caller answers an unknown one with a parameter problem, code 1,
 /// pointing at ``upperLayerNextHeaderOffset``). It also stops after a fragment header whose
-/// offset is not 0: the rest is fragment data, not headers.
+/// offset is not 0 (the rest is fragment data, not headers), and at a hop-by-hop header
+/// anywhere but first, which is then the unknown upper layer (RFC 8200 §4.1).
 public struct IPv6ExtensionHeaders: Hashable, Sendable {
     /// The protocol of the upper layer (or of the fragment data, after a non-first fragment header).
     public var upperLayerProtocol: IPProtocol
@@ -123,11 +124,13 @@ public struct IPv6ExtensionHeaders: Hashable, Sendable {
     public static let defaultMaximumHeaderCount = 8
 
     /// Walks the chain of `packet`, a whole IPv6 packet from its fixed header on (link-layer
-    /// padding after the payload length is ignored). Costs one pass over the extension headers, allocates nothing.
+    /// padding after the payload length is ignored). A hop-by-hop header anywhere but first
+    /// ends the walk as if it were the upper layer (RFC 8200 §4.1: it is not recognised there),
+    /// `upperLayerNextHeaderOffset` pointing at the field that named it. Costs one pass over the
+    /// extension headers, allocates nothing.
     ///
     /// - Throws: `.truncated(.ipv6, …)` when a header runs past the packet;
-    ///   `.badField(.ipv6, …)` for a hop-by-hop header anywhere but first (RFC 8200 §4.3) or
-    ///   more than `maximumHeaderCount` headers; `.badOption(.ipv6, …)` for an option whose
+    ///   `.badField(.ipv6, …)` for more than `maximumHeaderCount` headers; `.badOption(.ipv6, …)` for an option whose
     ///   length runs past its header; what ``IPv6Header/parse(_:)`` throws.
     public static func walk(_ packet: UnsafeRawBufferPointer,
                             maximumHeaderCount: Int = defaultMaximumHeaderCount) throws(WireError) -> IPv6ExtensionHeaders {
@@ -160,10 +163,16 @@ public struct IPv6ExtensionHeaders: Hashable, Sendable {
             guard found.headerCount < maximumHeaderCount else {
                 throw .badField(.ipv6, "more than \(maximumHeaderCount) extension headers")
             }
-            guard offset + length <= end else { throw .truncated(.ipv6, needed: offset + length, available: end) }
             if next == .ipv6HopByHop && offset != IPv6Header.length {
-                throw .badField(.ipv6, "hop-by-hop options header at offset \(offset), not first")
+                // RFC 8200 §4.1: only right after the IPv6 header. Elsewhere it is a Next Header value
+                // the node does not recognise there: the walk ends on it, and delivery answers with a
+                // parameter problem, code 1, pointing at the field that named it (§4).
+                found.upperLayerProtocol = next
+                found.upperLayerOffset = offset
+                found.upperLayerNextHeaderOffset = nextHeaderField
+                return found
             }
+            guard offset + length <= end else { throw .truncated(.ipv6, needed: offset + length, available: end) }
             found.headerCount += 1
             let body = UnsafeRawBufferPointer(rebasing: packet[offset..<(offset + length)])
             switch next {

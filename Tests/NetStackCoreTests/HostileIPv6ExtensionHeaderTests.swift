@@ -24,15 +24,20 @@ struct HostileIPv6ExtensionHeaderTests {
         try lan.expectStillWorks()
     }
 
-    @Test("a hop-by-hop header anywhere but first is dropped as a header error")
+    @Test("a hop-by-hop header anywhere but first is an unrecognised next header: dropped, parameter problem code 1 at the field naming it")
     func hopByHopNotFirst() throws {
         let lan = LAN()
         lan.introduceAttacker()
         let chain = Hostile6.optionsHeader(next: .ipv6HopByHop) + Hostile6.optionsHeader(next: .icmpv6)
         let before = lan.b.statistics
         lan.attack(Hostile6.echoRequest(from: LAN.attacker6, to: LAN.b6, first: .ipv6DestinationOptions, extensions: chain))
-        #expect(lan.b.statistics.ip6InHeaderErrors == before.ip6InHeaderErrors + 1)
-        #expect(Hostile6.icmpv6(type: 129, in: lan.takeSentByB()).isEmpty)
+        let sent = lan.takeSentByB()
+        // RFC 8200 §4.1 and §4: the destination options header at byte 40 names a hop-by-hop header in
+        // its first byte, where none may be; the answer points there.
+        let problem = try #require(Hostile6.icmpv6(type: 4, in: sent).first)
+        #expect(Hostile6.parameterProblem(problem) == (1, 40))
+        #expect(lan.b.statistics.ip6InUnknownProtocols == before.ip6InUnknownProtocols + 1)
+        #expect(Hostile6.icmpv6(type: 129, in: sent).isEmpty)
         expectBounded(lan.b)
         try lan.expectStillWorks()
     }

@@ -192,7 +192,9 @@ struct HostileIPv6Tests {
             // the options header's 2 — (10), the same unless the destination is multicast (11).
             // RFC 5095: a type 0 routing header with segments left is a parameter problem code 0 at its
             // type (byte 42); with none left, RFC 8200 §4.4 says go on. A hop-by-hop header only first
-            // (§4.1), and chains past the walker's bound of 8 headers are dropped.
+            // (§4.1): elsewhere it is an unrecognised next header, a parameter problem code 1 pointing at the
+            // destination options header's Next Header field (byte 40). Chains past the walker's bound of 8
+            // headers are dropped.
             expectProbes(result.output, [
                 "control": (1, []),
                 "option00-unicast": (1, []), "option01-unicast": (0, []),
@@ -200,7 +202,7 @@ struct HostileIPv6Tests {
                 "option00-multicast": (1, []), "option01-multicast": (0, []),
                 "option10-multicast": (0, ["2/42"]), "option11-multicast": (0, []),
                 "routing0-left1": (0, ["0/42"]), "routing0-left0": (1, []),
-                "hop-by-hop-second": (0, nil),
+                "hop-by-hop-second": (0, ["1/40"]),
                 "chain-2": (1, []), "chain-9": (0, nil), "chain-64": (0, nil), "hop-by-hop-then-chain-30": (0, nil),
             ])
             try await checkAfterAttack(.extensionHeaders, target)
