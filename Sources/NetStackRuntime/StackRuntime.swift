@@ -406,9 +406,10 @@ public final class StackRuntime: @unchecked Sendable {
                     if direction == .towardStack { deliver(bytes, now: now) } else { writeToDevice(bytes) }
                 }
             }
-            host.poll(now: now)
-            // Corked: an application's writes in its turn leave together, as full segments.
+            // Corked: a batch's ACKs and the applications' writes after it leave together, as full
+            // (super-)segments, once per connection.
             host.withOutputCorked {
+                host.poll(now: now)
                 for program in programs { program.run(on: host, now: now) }
                 serveSocketRequests(now: now)
             }

@@ -106,4 +106,50 @@ struct OutputCorkTests {
         #expect(corked.b.statistics.tcpInErrors == 0)
         #expect(corked.a.statistics.tcpOutSegments == plain.a.statistics.tcpOutSegments)
     }
+
+    @Test("ACKs processed in a corked poll release new data when the scope ends, not one burst per ACK")
+    func acksInCorkedPoll() throws {
+        let (pair, client, server) = try Self.connected()
+        let bytes = [UInt8](repeating: 0x64, count: 200_000)
+        _ = try bytes.withUnsafeBytes { raw in try pair.a.send(client, raw, now: pair.now) }  // more than cwnd
+        var toB: [[UInt8]] = []
+        while let packet = pair.a.takeFrame(from: InterfaceID(0), { Array($0) }) { toB.append(packet) }
+        #expect(toB.count >= 10, "the initial window: \(toB.count) segments")
+        for packet in toB { pair.b.receive(packet, on: InterfaceID(0), now: pair.now) }
+        pair.b.poll(now: pair.now)
+        var acks: [[UInt8]] = []
+        while let packet = pair.b.takeFrame(from: InterfaceID(0), { Array($0) }) { acks.append(packet) }
+        #expect(acks.count >= 5, "B's ACKs: \(acks.count)")
+
+        var sentInside = 0
+        pair.a.withOutputCorked {
+            for ack in acks { pair.a.receive(ack, on: InterfaceID(0), now: pair.now) }
+            pair.a.poll(now: pair.now)
+            while pair.a.takeFrame(from: InterfaceID(0), { _ in () }) != nil { sentInside += 1 }
+        }
+        #expect(sentInside == 0, "nothing leaves while corked")
+        var after: [[UInt8]] = []
+        while let packet = pair.a.takeFrame(from: InterfaceID(0), { Array($0) }) { after.append(packet) }
+        // Slow start: what the ACKs released — at least the acknowledged window again — leaves at the end.
+        #expect(after.count >= toB.count, "after the scope: \(after.count)")
+        #expect(after.allSatisfy { SegmentSummary($0).length > 0 })
+        _ = server
+    }
+
+    @Test("an ACK owed at once is not corked: a receiver's poll inside the scope sends it")
+    func owedAckIsNotCorked() throws {
+        let (pair, client, _) = try Self.connected()
+        let bytes = [UInt8](repeating: 0x65, count: 4 * 1448)
+        _ = try bytes.withUnsafeBytes { raw in try pair.a.send(client, raw, now: pair.now) }
+        var toB: [[UInt8]] = []
+        while let packet = pair.a.takeFrame(from: InterfaceID(0), { Array($0) }) { toB.append(packet) }
+        var ackedInside = 0
+        pair.b.withOutputCorked {
+            for packet in toB { pair.b.receive(packet, on: InterfaceID(0), now: pair.now) }
+            pair.b.poll(now: pair.now)
+            while pair.b.takeFrame(from: InterfaceID(0), { _ in () }) != nil { ackedInside += 1 }
+        }
+        // RFC 5681 §4.2: at least one ACK for every second full-sized segment, corked or not.
+        #expect(ackedInside >= 1)
+    }
 }

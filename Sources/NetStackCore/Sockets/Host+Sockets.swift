@@ -184,15 +184,7 @@ extension Host {
         }
         guard let connection = record.connection else { throw .notConnected }
         let written = try connection.send(bytes, now: now)
-        if tcp.corking && written > 0 {
-            // Sent when the corked scope ends, with whatever else the application writes first.
-            if !connection.listedCorked {
-                connection.listedCorked = true
-                tcp.corked.append(connection)
-            }
-        } else {
-            afterActivity(connection)
-        }
+        afterActivity(connection)
         if written == 0 && !bytes.isEmpty { throw .wouldBlock }
         return written
     }

@@ -1,14 +1,16 @@
 extension Host {
-    /// Runs `body` with TCP output corked: what `send` writes stays in the connections'
-    /// send buffers until `body` returns, then each connection written to sends it all at
-    /// once. A driver wraps an application's turn in this (Linux's autocorking does the same
-    /// for writes that follow each other closely), so that several writes in one turn leave
-    /// as full segments — with segmentation offload as one super-segment instead of a full
-    /// one and a short tail per write. Other calls (`recv`, `close`, `shutdown`) and the
-    /// stack's own timers and input still send at once. Nested calls cork once.
+    /// Runs `body` with TCP output corked: a connection in ESTABLISHED or CLOSE-WAIT that
+    /// something gave data or room to send — the application's `send`, an arriving ACK, a
+    /// timer — sends it when `body` returns, once, instead of at each event. A driver wraps a
+    /// poll and the applications' turns after it in this (Linux's autocorking and its
+    /// deferral of small TSO frames aim at the same), so that a batch of ACKs and a turn's
+    /// writes leave as full segments — with segmentation offload as full super-segments
+    /// instead of a full one and a short tail per write or per ACK. An ACK the connection owes
+    /// now, and the output of connections in other states (handshake, closing), go at once.
+    /// Nested calls cork once.
     ///
-    /// Cost: one append per connection written to (no allocation once the list has grown),
-    /// one table lookup per listed connection at the end.
+    /// Cost: one append per connection listed (no allocation once the list has grown), one
+    /// table lookup per listed connection at the end.
     public func withOutputCorked<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         if tcp.corking { return try body() }
         tcp.corking = true

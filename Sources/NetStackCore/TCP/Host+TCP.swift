@@ -24,10 +24,10 @@ struct TCPTable {
     /// Descriptors of connections with activity since the application last took them
     /// (``Host/takeTCPActivity(into:)``), each listed once; nil while nobody asked for the list.
     var activity: [Int32]?
-    /// True inside ``Host/withOutputCorked(_:)``: `send` leaves its data in the send buffer
-    /// and lists the connection in `corked`, sent when the scope ends.
+    /// True inside ``Host/withOutputCorked(_:)``: `afterActivity` lists a connection with data
+    /// to send in `corked` instead of sending it, until the scope ends.
     var corking = false
-    /// Connections written to while corking, each listed once (`TCPConnection.listedCorked`).
+    /// Connections whose output waits for the corked scope to end, each listed once (`TCPConnection.listedCorked`).
     var corked: [TCPConnection] = []
     var nextID = 1
     var isn: ISNGenerator
@@ -342,7 +342,18 @@ extension Host {
             connection.listedReady = true
             readinessChanges?.append(fd)
         }
-        transmit(connection)
+        if tcp.corking && !connection.ackNow && (connection.state == .established || connection.state == .closeWait) {
+            // Corked (``Host/withOutputCorked(_:)``): what it may send leaves when the scope ends,
+            // with whatever else this turn gives it. An ACK owed now goes now (RFC 5681's one per
+            // two segments, at once for out-of-order data), and so does the output of other
+            // states: it (a SYN-ACK, a FIN, a RST) decides what the bookkeeping below does.
+            if !connection.listedCorked {
+                connection.listedCorked = true
+                tcp.corked.append(connection)
+            }
+        } else {
+            transmit(connection)
+        }
         if let listener = connection.listener, connection.state != .synReceived,
            listener.halfOpen.remove(connection.id) != nil {
             if connection.state.isSynchronized && listener.acceptQueue.count < listener.backlog {
