@@ -86,16 +86,18 @@ final class OffloadPair {
     /// B's address A connects to.
     let bAddress: IPAddress
 
-    init(aOffload: Bool, bOffload: Bool, ipv6: Bool = false) {
-        a = Self.host("a", last: 1, offload: aOffload, ipv6: ipv6)
-        b = Self.host("b", last: 2, offload: bOffload, ipv6: ipv6)
+    /// `pacing` false turns TCP pacing off on both hosts (the 1 ms steps make SRTT long enough for it).
+    init(aOffload: Bool, bOffload: Bool, ipv6: Bool = false, pacing: Bool = true) {
+        a = Self.host("a", last: 1, offload: aOffload, ipv6: ipv6, pacing: pacing)
+        b = Self.host("b", last: 2, offload: bOffload, ipv6: ipv6, pacing: pacing)
         self.bOffload = bOffload
         bAddress = ipv6 ? .v6(IPv6Address(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)) : .v4(IPv4Address(192, 0, 2, 2))
     }
 
-    static func host(_ name: String, last: UInt8, offload: Bool, ipv6: Bool = false) -> Host {
+    static func host(_ name: String, last: UInt8, offload: Bool, ipv6: Bool = false, pacing: Bool = true) -> Host {
         var config = HostConfig(name: name)
         config.randomSeed = testSeed &+ UInt64(last)
+        config.tcp.pacing = pacing
         let host = Host(config)
         var adapter = AdapterConfig(name: "tun0", mac: .zero, mtu: 1500)
         adapter.medium = .ipOnly

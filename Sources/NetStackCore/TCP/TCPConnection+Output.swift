@@ -43,8 +43,11 @@ extension TCPConnection {
             // With segmentation offload, consecutive full segments go out as one super-segment
             // (each still judged by cwnd, pacing and the peer's window, and recorded on its own).
             let limit = segmentationLimit ?? 0
+            let budget = limit > 0 ? superSegmentBudget(limit: limit) : Int.max
             var pending: OutgoingSegment?
-            while let segment = nextDataSegment(now: now) {
+            var sentBytes = 0
+            while sentBytes < budget, let segment = nextDataSegment(now: now) {
+                sentBytes += segment.payloadLength
                 notePacedSend(bytes: segment.payloadLength, now: now)
                 ackCarried = true
                 sentNew = true
@@ -85,6 +88,24 @@ extension TCPConnection {
         if segmentsSinceAck > 0 && delayedAckDeadline == nil {
             delayedAckDeadline = Instant(nanoseconds: now.nanoseconds &+ delayedAckNanoseconds)
         }
+    }
+
+    /// With segmentation offload, how many bytes of new data this `output` may send: all it
+    /// may (`Int.max`), except when more is sure to come — the window, not the data, is the
+    /// limit, or the application waits on a full send buffer — with a flight big enough that
+    /// ACKs keep coming. Then only whole full super-segments go, and the rest waits for the
+    /// next ACK (and the writes it lets in) to fill one: Linux's tcp_tso_should_defer, without
+    /// its timer, since the flight of at least two more full super-segments is what brings that
+    /// ACK, and an ACK that leaves the buffer room the application does not use ends the wait.
+    /// Without it, a short super-segment sent at an ACK made the next ACKs short in turn, and
+    /// the pattern kept itself going. O(1).
+    private func superSegmentBudget(limit: Int) -> Int {
+        let full = (limit / sendMSS) * sendMSS
+        guard full > 0, state == .established, sndNxt == sndMax, !inRecovery, !inTimeoutRecovery,
+              consecutiveTimeouts == 0, !tlpSending, pacingRate == 0, congestion.cwnd >= 3 * full else { return .max }
+        let usable = min(sndWnd - flightSize, congestion.cwnd - inFlight), unsent = unsentBytes
+        guard usable < unsent || sendSpace < sendMSS, inFlight >= 2 * full else { return .max }
+        return (max(min(usable, unsent), 0) / full) * full
     }
 
     /// The SYN (active open) or SYN-ACK (passive), with our options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
