@@ -18,7 +18,7 @@ extension Host {
         return try body()
     }
 
-    /// Ends a corked scope: each listed connection sends what its application wrote.
+    /// Ends a corked scope: each listed connection sends what it has to send (written data, room an ACK opened).
     private func uncork() {
         tcp.corking = false
         var index = 0
