@@ -245,13 +245,9 @@ public struct LANAdapter: Sendable {
         return (queued, fcs)
     }
 
-    /// Hands the oldest queued frame (as sent on the wire) to `body`; nil when none is queued.
-    mutating func takeTransmitted<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        try takeTransmittedSegments { frame, _ in try body(frame) }
-    }
-
-    /// Like ``takeTransmitted(_:)``, also giving the frame's segment size: 0 for a frame as it
-    /// goes on the wire, else a TCP super-segment for the device to cut every that many bytes.
+    /// Hands the oldest queued frame (as sent on the wire) and its segment size to `body`: 0 for a
+    /// frame as it goes on the wire, else a TCP super-segment for the device to cut every that many
+    /// bytes. Nil when none is queued.
     mutating func takeTransmittedSegments<R>(_ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R? {
         guard !transmitQueue.isEmpty else { return nil }
         if transmitQueue.peekMark() == Self.largeFrame {
