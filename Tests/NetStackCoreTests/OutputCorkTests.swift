@@ -220,4 +220,71 @@ struct OutputCorkTests {
         #expect(received.count == data.count)
         #expect(received == data)
     }
+
+    @Test("with TSO6, a streaming sender whose writes do not end on super-segment boundaries sends whole super-segments; each tail waits for the flight's ACK")
+    func streamingTailsWaitForTheFlightsAck() throws {
+        // The HTTP server's pattern: 64 KiB writes into a 256 KiB send buffer, corked per turn, and a
+        // peer that ACKs each super-segment at once. 65,536 is 45 IPv6 segments of 1,428 and 1,276
+        // bytes: without the wait, each round's last super-segment was a short one (1 to 4 segments).
+        let data = pattern(16 << 20)
+        let pair = OffloadPair(aOffload: true, bOffload: true, ipv6: true, pacing: false)
+        pair.stepInterval = .microseconds(100)  // a round trip of a few hundred µs, as over TAP
+        #expect(try pair.transfer(data, chunk: 65_536, corked: true) == data)
+        let lengths = pair.sentByA.map { SegmentSummary($0.packet).length }.filter { $0 > 0 }.dropLast()
+        // The second half: past slow start and the window's growth, which leave short ones of their own.
+        let steady = lengths.suffix(lengths.count / 2)
+        let short = steady.filter { $0 != 45 * 1428 }
+        #expect(steady.count > 100)
+        // Before the wait: 70 of 184, tails of 9 and 11 segments after each round's full ones.
+        #expect(short.count * 50 < steady.count, "short super-segments: \(short.count) of \(steady.count): \(short.map { $0 / 1428 })")
+    }
+
+    @Test("with TSO6 on a path with a round trip over a millisecond, a streaming sender's tails leave with their burst")
+    func streamingTailsLeaveOnALongPath() throws {
+        let data = pattern(8 << 20)
+        let pair = OffloadPair(aOffload: true, bOffload: true, ipv6: true, pacing: false)
+        pair.stepInterval = .milliseconds(2)
+        #expect(try pair.transfer(data, chunk: 65_536, corked: true) == data)
+        let lengths = pair.sentByA.map { SegmentSummary($0.packet).length }.filter { $0 > 0 }.dropLast()
+        let steady = lengths.suffix(lengths.count / 2)
+        // Waiting would cost a round trip per response: the tails go at once.
+        #expect(steady.filter { $0 != 45 * 1428 }.count * 10 > steady.count)
+    }
+
+    @Test("with TSO6, a response that fills less than half the send buffer leaves at once, its tail included")
+    func smallResponseIsNotHeld() throws {
+        let pair = OffloadPair(aOffload: true, bOffload: true, ipv6: true, pacing: false)
+        let listener = pair.b.socket(.stream)
+        try pair.b.bind(listener, to: Endpoint(IPv6Address.unspecified, 80))
+        try pair.b.listen(listener, backlog: 4)
+        let client = pair.a.socket(.stream)
+        try pair.a.setOption(client, .noDelay(true))  // so that Nagle does not hold the last partial segment
+        try pair.a.connect(client, to: Endpoint(pair.bAddress, 80), now: pair.now)
+        for _ in 0..<20 { pair.step() }
+        let server = try pair.b.accept(listener).0
+        // Grow the window past the response with a few round trips of bulk data first, read by B.
+        let warm = pattern(1 << 20)
+        var sent = 0, read = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for _ in 0..<400 where read < warm.count {
+            sent += warm[sent...].withUnsafeBytes { (try? pair.a.send(client, $0, now: pair.now)) ?? 0 }
+            pair.step()
+            read += buffer.withUnsafeMutableBytes { (try? pair.b.recv(server, into: $0, now: pair.now)) ?? 0 }
+        }
+        #expect(read == warm.count)
+        for _ in 0..<20 { pair.step() }
+        pair.sentByA.removeAll()
+        // 75,000 bytes (the window takes about 59 segments): one 45-segment super-segment and an
+        // 8-segment tail, with nothing in flight.
+        let response = pattern(75_000)
+        let taken = pair.a.withOutputCorked {
+            response.withUnsafeBytes { (try? pair.a.send(client, $0, now: pair.now)) ?? 0 }
+        }
+        #expect(taken == response.count)
+        var lengths: [Int] = []
+        while let (packet, _) = pair.a.takeFrameSegments(from: InterfaceID(0), { (Array($0), $1) }) {
+            lengths.append(SegmentSummary(packet).length)
+        }
+        #expect(lengths.filter { $0 > 0 } == [64_260, 10_740], "sent before any ACK: \(lengths)")
+    }
 }

@@ -112,7 +112,10 @@ final class OffloadPair {
         return host
     }
 
-    /// Moves packets both ways once, then advances the clock 1 ms and polls both hosts.
+    /// How far `step` moves the clock: 1 ms unless a test wants a shorter round trip.
+    var stepInterval: Duration = .milliseconds(1)
+
+    /// Moves packets both ways once, then advances the clock by `stepInterval` and polls both hosts.
     func step() {
         while let (packet, size) = a.takeFrameSegments(from: InterfaceID(0), { (Array($0), $1) }) {
             sentByA.append((packet, size))
@@ -127,7 +130,7 @@ final class OffloadPair {
             }
         }
         while let packet = b.takeFrame(from: InterfaceID(0), { Array($0) }) { a.receive(packet, on: InterfaceID(0), now: now) }
-        now = now + .milliseconds(1)
+        now = now + stepInterval
         a.poll(now: now)
         b.poll(now: now)
     }
