@@ -140,8 +140,10 @@ extension TCPConnection {
         let available = sendBuffer.count - dataOffset
         let finNext = finSeq.map { sndNxt + max(available, 0) == $0 } ?? false
         guard available > 0 || finNext else { return nil }
-        // RFC 3042 limited transmit: one more segment on each of the first two duplicate ACKs.
-        let limited = !inRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
+        // RFC 3042 limited transmit: one more segment of new data on each of the first two
+        // duplicate ACKs; not after a timeout, where the next segment is an old one resent (and
+        // F-RTO's step 2, RFC 5682, waits for the retransmission's ACK before sending anything).
+        let limited = !inRecovery && !inTimeoutRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
         var window = sndWnd
         if window == 0 && consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna {
             // The peer shrank its window to zero under data in flight: the timeout resends

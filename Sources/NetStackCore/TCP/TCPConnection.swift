@@ -177,8 +177,10 @@ final class TCPConnection {
     var ackSample = RateSample()
     /// The ACK in progress found a record with a rate snapshot.
     var ackHasPrior = false
-    /// The ACK in progress delivered a record sent only once (F-RTO's step 3.b, RFC 5682 §2).
-    var ackDeliveredOriginal = false
+    /// The lowest start of a record sent only once that the ACK in progress delivered, and the
+    /// highest end of any record it delivered (nil: none): F-RTO's evidence (RFC 5682 §2 and §3 step 3).
+    var ackLowestOriginal: SequenceNumber?
+    var ackHighestDelivered: SequenceNumber?
     /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
     var ackPriorDeliveredNanoseconds: Int64 = 0
     var ackSendIntervalNanoseconds: Int64 = 0
@@ -233,7 +235,7 @@ final class TCPConnection {
     var episodeRetransmitHigh: SequenceNumber = 0
     /// The last D-SACK block counted toward undo (a repeat is not counted twice).
     var lastDSACKCounted: TCPSACKBlock?
-    /// F-RTO (RFC 5682 §2): 1 after a timeout's retransmission, 2 once the first
+    /// F-RTO (RFC 5682 §2, §3 with SACK): 1 after a timeout's retransmission, 2 once the first
     /// ACK advanced SND.UNA and new data went out instead of more retransmissions; 0: not running.
     var frtoStep = 0
     /// The congestion state before the timeout, restored if F-RTO finds it spurious.
