@@ -65,7 +65,9 @@ extension TCPConnection {
             return
         }
         snapshot.txInFlight = inFlight + (end - start)
+        let allocated = transmissions.allocatedBytes
         transmissions.append(snapshot)
+        if transmissions.allocatedBytes != allocated { accountBuffers() }  // the ring grew (rarely)
     }
 
     /// The longest segment that may start at `seq` below SND.MAX so that a

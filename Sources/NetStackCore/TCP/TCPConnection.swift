@@ -433,11 +433,12 @@ final class TCPConnection {
 
     deinit { memory.change(by: -accountedBufferBytes, threshold: .max) }
 
-    /// Reports a change of this connection's buffer storage to the host's count
-    /// (call after anything that may grow or free a buffer). O(1): two loads and a compare when nothing changed.
+    /// Reports a change of this connection's buffer storage — send and receive
+    /// buffers and the transmission records' ring — to the host's count (call
+    /// after anything that may grow or free one). O(1): three loads and a compare when nothing changed.
     @inline(__always)
     func accountBuffers() {
-        let held = sendBuffer.allocatedBytes + receiveBuffer.allocatedBytes
+        let held = sendBuffer.allocatedBytes + receiveBuffer.allocatedBytes + transmissions.allocatedBytes
         guard held != accountedBufferBytes else { return }
         memory.change(by: held - accountedBufferBytes, threshold: config.bufferMemoryPressure)
         accountedBufferBytes = held
@@ -570,6 +571,7 @@ final class TCPConnection {
         congestion.setMSS(limit)
         // Resends go record by record: a record of the old size would be dropped again.
         transmissions.split(maximumLength: limit)
+        accountBuffers()
         return true
     }
 
