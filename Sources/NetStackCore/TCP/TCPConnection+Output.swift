@@ -116,9 +116,9 @@ extension TCPConnection {
         if config.timestamps && (offering || timestampsEnabled) {
             options.timestamps = TCPTimestamps(value: timestamp(now), echo: offering ? 0 : tsRecent)
         }
-        if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
-            options.windowScale = offering ? Self.windowShift(for: receiveBufferCeiling) : rcvScale
-        }
+        // Our SYN offers the shift chosen at connect (`rcvScale`), retransmission or not: the peer
+        // keeps the first it receives, and SO_RCVBUF set since must not change it (RFC 7323 §2.2).
+        if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) { options.windowScale = rcvScale }
         let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
         let window = min(advertisableWindow(), 65_535)
         rcvAdvertisedEdge = rcvNxt + window
