@@ -234,7 +234,11 @@ struct MemoryPressureTests {
         var peak = 0
         let result = transfer(pair, from: pair.a, clients, to: pair.b, servers, payloads: payloads,
                               alreadySent: [taken, small, 0, 0], readWhen: { _ in true }, start: .milliseconds(10),
-                              onRound: { _ in peak = max(peak, pair.a.tcp.memory.allocated) })
+                              onRound: { _ in
+                                  // The transmission records' rings are counted too; the bound below is the buffers'.
+                                  let rings = pair.connections(pair.a).reduce(0) { $0 + $1.transmissions.allocatedBytes }
+                                  peak = max(peak, pair.a.tcp.memory.allocated - rings)
+                              })
         #expect(result.received == payloads, "every byte arrived, in order")
         // One buffer of 256 KiB, the others at their first allocation (plus small receive rings for ACK-only traffic).
         #expect(peak <= 256 * 1024 + 3 * SendBuffer.minimumAllocation + 4 * SendBuffer.minimumAllocation)
@@ -364,5 +368,54 @@ struct MemoryPressureJumboTests {
         #expect(connection.receiveWindowLimit == SendBuffer.minimumAllocation)
         #expect(connection.advertisableWindow() == SendBuffer.minimumAllocation, "not a zero window")
         memory.change(by: -(1 << 20), threshold: config.bufferMemoryPressure)
+    }
+}
+
+@Suite("TCP memory: transmission records")
+struct TransmissionRecordMemoryTests {
+    /// An established connection sharing `memory`, with cwnd and the peer's window
+    /// at 1 MiB and a full 256 KiB send buffer: one `output` sends ~180 segments.
+    private static func sender(_ memory: TCPBufferMemory, port: UInt16) -> TCPConnection {
+        let connection = TCPConnection(id: Int(port), local: Endpoint(IPv4Address(192, 0, 2, 1), port),
+                                       remote: Endpoint(IPv4Address(192, 0, 2, 2), 80), options: TCPSocketOptions(),
+                                       config: TCPConfig(), passive: false, now: .zero, memory: memory)
+        connection.state = .established
+        connection.synAcknowledged = true
+        connection.sendMSS = 1460
+        connection.congestion = CongestionControl(.cubic, mss: 1460, now: .zero)
+        while connection.congestion.cwnd < 1 << 20 {
+            connection.congestion.onAck(newlyAcked: 2920, flightSize: connection.congestion.cwnd, rtt: nil, now: .zero)
+        }
+        connection.sndWnd = 1 << 20
+        let bytes = [UInt8](repeating: 0x5a, count: connection.sendBuffer.freeSpace)
+        _ = bytes.withUnsafeBytes { try? connection.send($0, now: .zero) }
+        return connection
+    }
+
+    @Test("many connections with large flights charge their record rings to the host's TCP memory; closed and freed, they give it all back")
+    func recordRingsCounted() throws {
+        let memory = TCPBufferMemory()
+        var connections = (0..<16).map { Self.sender(memory, port: 40000 + UInt16($0)) }
+        let buffersOnly = memory.allocated
+        for connection in connections {
+            connection.output(now: .zero, allowChallengeAck: { false }) { _ in }
+        }
+        // Each flight is more than the first 64 records: every ring grew (to 256 records of 72 bytes).
+        for connection in connections {
+            try #require(connection.transmissions.count > RetransmissionQueue.initialCapacity)
+            #expect(connection.transmissions.allocatedBytes
+                    == connection.transmissions.capacity * RetransmissionQueue.recordBytes)
+        }
+        let rings = connections.reduce(0) { $0 + $1.transmissions.allocatedBytes }
+        #expect(rings >= 16 * 256 * RetransmissionQueue.recordBytes)
+        #expect(memory.allocated == buffersOnly + rings)
+        // Closed (aborted): no record is needed any more, and the rings are given back at once.
+        for connection in connections { connection.finish(error: .connectionReset) }
+        #expect(memory.allocated == connections.reduce(0) {
+            $0 + $1.sendBuffer.allocatedBytes + $1.receiveBuffer.allocatedBytes
+        })
+        // Freed: nothing is left charged.
+        connections.removeAll()
+        #expect(memory.allocated == 0)
     }
 }

@@ -63,16 +63,18 @@ struct TransmissionRecord: Sendable {
 ///
 /// Costs: `append`, `removeFirst` and every flag change are O(1);
 /// `firstIndex(endingAfter:)` is a binary search, O(log count). Storage is one
-/// array of `capacity` records (≈ 80 bytes each), grown by doubling from
+/// array of `capacity` records (72 bytes each), grown by doubling from
 /// ``initialCapacity`` to at most ``maximumRecords`` and freed by ``releaseIfEmpty()``;
 /// growth copies the records once, so appends are amortized O(1) and
 /// allocation-free once the ring has reached the connection's working size.
+/// ``allocatedBytes`` is what the connection counts toward the host's TCP
+/// buffer memory (``TCPBufferMemory``), beside its send and receive buffers.
 struct RetransmissionQueue: Sendable {
     /// The first allocation: enough for an initial window and then some.
     static let initialCapacity = 64
     /// The most records held: 16 384 segments, 16 MiB of 1 KiB segments or
     /// 23 MiB of full 1460-byte ones, past any send buffer the stack offers,
-    /// ≈ 1.3 MB of records at most. When full, the sender sends no new data
+    /// ≈ 1.2 MB of records at most. When full, the sender sends no new data
     /// until ACKs free records (tiny segments then wait, they do not grow memory).
     static let maximumRecords = 16_384
 
@@ -90,6 +92,11 @@ struct RetransmissionQueue: Sendable {
     private(set) var retransmittedBytes = 0
     /// Bytes in records marked lost and not sent again since: what waits to be retransmitted.
     private(set) var lostUnsentBytes = 0
+    /// Bytes of storage held (`capacity` records), kept here to spare a pointer chase per check.
+    private(set) var allocatedBytes = 0
+
+    /// Bytes one record takes in the ring.
+    static let recordBytes = MemoryLayout<TransmissionRecord>.stride
 
     /// An empty queue; allocates nothing.
     init() {}
@@ -256,6 +263,7 @@ struct RetransmissionQueue: Sendable {
             }
         }
         storage = split
+        allocatedBytes = capacity * Self.recordBytes
         head = 0
         count = pieces  // the byte counts are unchanged: the pieces cover the same bytes with the same flags
     }
@@ -264,6 +272,7 @@ struct RetransmissionQueue: Sendable {
     mutating func releaseIfEmpty() {
         guard count == 0, !storage.isEmpty else { return }
         storage = []
+        allocatedBytes = 0
         head = 0
     }
 
@@ -292,6 +301,7 @@ struct RetransmissionQueue: Sendable {
         var bigger = [TransmissionRecord](repeating: filler, count: newCapacity)
         for index in 0..<count { bigger[index] = self[index] }
         storage = bigger
+        allocatedBytes = newCapacity * Self.recordBytes
         head = 0
     }
 }

@@ -3,8 +3,9 @@
 // grow any more, so a thousand slow readers or stalled receivers cannot each
 // take their full SO_SNDBUF/SO_RCVBUF.
 
-/// The bytes of send and receive buffer storage all of one host's connections
-/// hold now. Each connection reports changes of its own storage
+/// The bytes of storage all of one host's connections hold now for their send
+/// and receive buffers and their transmission records (``RetransmissionQueue``).
+/// Each connection reports changes of its own storage
 /// (``TCPConnection/accountBuffers()``) and gives its share back when it goes.
 ///
 /// Not thread-safe: the host's thread owns it, as it owns the connections.

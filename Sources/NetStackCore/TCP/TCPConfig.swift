@@ -89,12 +89,13 @@ public struct TCPConfig: Sendable {
     /// TIME_WAIT connections the host keeps (Linux's tcp_max_tw_buckets); beyond it a
     /// closing connection is destroyed at once instead ("time wait bucket table overflow").
     public var maxTimeWait = 32_768
-    /// Bytes of send and receive buffer storage all connections together may hold before
-    /// "memory pressure" (Linux's tcp_mem[1]): past it no buffer grows beyond what it holds
-    /// now (or 4 KiB, so every connection still moves): `send` takes less and receive
-    /// windows stop opening past it. Buffers already allocated keep their storage; storage
-    /// comes back as connections drain and close. 32 MiB allows 64 connections at full
-    /// 256 KiB send and receive buffers before pressure starts.
+    /// Bytes of send and receive buffer storage, with the records of segments in flight,
+    /// all connections together may hold before "memory pressure" (Linux's tcp_mem[1]):
+    /// past it no buffer grows beyond what it holds now (or 4 KiB, so every connection
+    /// still moves): `send` takes less and receive windows stop opening past it. Buffers
+    /// already allocated keep their storage; storage comes back as connections drain and
+    /// close. 32 MiB allows 64 connections at full 256 KiB send and receive buffers before
+    /// pressure starts.
     public var bufferMemoryPressure = 32 << 20
     /// Pace data segments (new and retransmitted) at a rate derived from cwnd and SRTT,
     /// as Linux's fq does for CUBIC and Reno: 2 × cwnd/SRTT in slow start, 1.2 × after.

@@ -59,8 +59,7 @@ extension TCPConnection {
             }
         }
         if frtoStep > 0 {
-            frtoProcessAck(advanced: sndUna > unaBefore, deliveredOriginal: ackDeliveredOriginal,
-                           isDuplicate: isPureDuplicate || newlySacked > 0, now: now)
+            frtoProcessAck(advanced: sndUna > unaBefore, isDuplicate: isPureDuplicate || newlySacked > 0, now: now)
         }
         if dsack { rackNoteDSACK() }
         tlpProcessAck(ack: ack, isPureDuplicate: isPureDuplicate, dsack: dsack, now: now)

@@ -18,8 +18,9 @@ import NetStackWire
 extension TCPConnection {
     /// The most the receive buffer may become: its capacity if SO_RCVBUF was set, else
     /// at least `TCPConfig.receiveBufferMaximum`. The window scale offered in the SYN
-    /// or SYN-ACK is computed from this (RFC 7323 §2.3), so that growth can be
-    /// advertised later: the shift cannot change after the handshake. O(1).
+    /// (at connect) or SYN-ACK (when the peer's SYN arrives) is computed from this
+    /// (RFC 7323 §2.3), so that growth can be advertised later: once offered, the shift
+    /// does not change, even if SO_RCVBUF changes this before the handshake ends. O(1).
     var receiveBufferCeiling: Int {
         options.receiveBufferLocked ? receiveBuffer.capacity : max(receiveBuffer.capacity, config.receiveBufferMaximum)
     }

@@ -39,7 +39,9 @@ extension TCPConnection {
         peerMSS = Int(peer.mss ?? 536)
         if config.windowScaling, let shift = peer.windowScale {
             sndScale = min(shift, TCPOptions.maximumWindowScale)
-            rcvScale = Self.windowShift(for: receiveBufferCeiling)
+            // An active open keeps the shift its SYN offered, whatever the receive buffer became
+            // since (SO_RCVBUF after connect): the peer scales our windows by that one.
+            if state != .synSent { rcvScale = Self.windowShift(for: receiveBufferCeiling) }
         } else {
             sndScale = 0
             rcvScale = 0

@@ -131,9 +131,9 @@ extension TCPConnection {
         if config.timestamps && (offering || timestampsEnabled) {
             options.timestamps = TCPTimestamps(value: timestamp(now), echo: offering ? 0 : tsRecent)
         }
-        if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) {
-            options.windowScale = offering ? Self.windowShift(for: receiveBufferCeiling) : rcvScale
-        }
+        // Our SYN offers the shift chosen at connect (`rcvScale`), retransmission or not: the peer
+        // keeps the first it receives, and SO_RCVBUF set since must not change it (RFC 7323 §2.2).
+        if config.windowScaling && (offering || sndScale > 0 || rcvScale > 0) { options.windowScale = rcvScale }
         let flags: TCPFlags = state == .synSent ? [.syn] : [.syn, .ack]
         let window = min(advertisableWindow(), 65_535)
         rcvAdvertisedEdge = rcvNxt + window
@@ -155,8 +155,10 @@ extension TCPConnection {
         let available = sendBuffer.count - dataOffset
         let finNext = finSeq.map { sndNxt + max(available, 0) == $0 } ?? false
         guard available > 0 || finNext else { return nil }
-        // RFC 3042 limited transmit: one more segment on each of the first two duplicate ACKs.
-        let limited = !inRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
+        // RFC 3042 limited transmit: one more segment of new data on each of the first two
+        // duplicate ACKs; not after a timeout, where the next segment is an old one resent (and
+        // F-RTO's step 2, RFC 5682, waits for the retransmission's ACK before sending anything).
+        let limited = !inRecovery && !inTimeoutRecovery && (1...2).contains(duplicateAcks) ? duplicateAcks * sendMSS : 0
         var window = sndWnd
         if window == 0 && consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna {
             // The peer shrank its window to zero under data in flight: the timeout resends

@@ -65,7 +65,9 @@ extension TCPConnection {
             return
         }
         snapshot.txInFlight = inFlight + (end - start)
+        let allocated = transmissions.allocatedBytes
         transmissions.append(snapshot)
+        if transmissions.allocatedBytes != allocated { accountBuffers() }  // the ring grew (rarely)
     }
 
     /// The longest segment that may start at `seq` below SND.MAX so that a
@@ -98,20 +100,25 @@ extension TCPConnection {
         ackSample = RateSample()
         ackSample.priorInFlight = inFlight
         ackHasPrior = false
-        ackDeliveredOriginal = false
+        ackLowestOriginal = nil
+        ackHighestDelivered = nil
         rackFackBeforeAck = rackFack
     }
 
     /// Record `index` was delivered by this ACK (cumulatively or by SACK):
     /// counts it, takes the rate snapshot of the most recently sent record
-    /// delivered (draft §4.5.2.4, "UpdateRateSample"), and advances RACK
-    /// (RFC 8985 §6.2 steps 2–3). The caller removes or marks it. O(1).
+    /// delivered (draft §4.5.2.4, "UpdateRateSample"), notes what F-RTO asks of
+    /// the ACK (RFC 5682 step 3), and advances RACK (RFC 8985 §6.2 steps 2–3).
+    /// The caller removes or marks it. O(1).
     func noteDelivered(_ index: Int, length: Int, now: Instant, echo: UInt32?) {
         let record = transmissions[index]
         deliveredTotal += length
         deliveredNanoseconds = now.nanoseconds
         ackSample.newlyAcked += length
-        if !record.flags.contains(.everRetransmitted) { ackDeliveredOriginal = true }
+        if !record.flags.contains(.everRetransmitted), ackLowestOriginal.map({ record.start < $0 }) ?? true {
+            ackLowestOriginal = record.start
+        }
+        if ackHighestDelivered.map({ record.end > $0 }) ?? true { ackHighestDelivered = record.end }
         if !record.flags.contains(.sampled) {
             if !ackHasPrior || record.delivered > ackSample.priorDelivered {
                 ackHasPrior = true

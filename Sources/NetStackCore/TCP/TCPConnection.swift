@@ -177,8 +177,10 @@ final class TCPConnection {
     var ackSample = RateSample()
     /// The ACK in progress found a record with a rate snapshot.
     var ackHasPrior = false
-    /// The ACK in progress delivered a record sent only once (F-RTO's step 3.b, RFC 5682 §2).
-    var ackDeliveredOriginal = false
+    /// The lowest start of a record sent only once that the ACK in progress delivered, and the
+    /// highest end of any record it delivered (nil: none): F-RTO's evidence (RFC 5682 §2 and §3 step 3).
+    var ackLowestOriginal: SequenceNumber?
+    var ackHighestDelivered: SequenceNumber?
     /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
     var ackPriorDeliveredNanoseconds: Int64 = 0
     var ackSendIntervalNanoseconds: Int64 = 0
@@ -233,7 +235,7 @@ final class TCPConnection {
     var episodeRetransmitHigh: SequenceNumber = 0
     /// The last D-SACK block counted toward undo (a repeat is not counted twice).
     var lastDSACKCounted: TCPSACKBlock?
-    /// F-RTO (RFC 5682 §2): 1 after a timeout's retransmission, 2 once the first
+    /// F-RTO (RFC 5682 §2, §3 with SACK): 1 after a timeout's retransmission, 2 once the first
     /// ACK advanced SND.UNA and new data went out instead of more retransmissions; 0: not running.
     var frtoStep = 0
     /// The congestion state before the timeout, restored if F-RTO finds it spurious.
@@ -431,11 +433,12 @@ final class TCPConnection {
 
     deinit { memory.change(by: -accountedBufferBytes, threshold: .max) }
 
-    /// Reports a change of this connection's buffer storage to the host's count
-    /// (call after anything that may grow or free a buffer). O(1): two loads and a compare when nothing changed.
+    /// Reports a change of this connection's buffer storage — send and receive
+    /// buffers and the transmission records' ring — to the host's count (call
+    /// after anything that may grow or free one). O(1): three loads and a compare when nothing changed.
     @inline(__always)
     func accountBuffers() {
-        let held = sendBuffer.allocatedBytes + receiveBuffer.allocatedBytes
+        let held = sendBuffer.allocatedBytes + receiveBuffer.allocatedBytes + transmissions.allocatedBytes
         guard held != accountedBufferBytes else { return }
         memory.change(by: held - accountedBufferBytes, threshold: config.bufferMemoryPressure)
         accountedBufferBytes = held
@@ -568,6 +571,7 @@ final class TCPConnection {
         congestion.setMSS(limit)
         // Resends go record by record: a record of the old size would be dropped again.
         transmissions.split(maximumLength: limit)
+        accountBuffers()
         return true
     }
 

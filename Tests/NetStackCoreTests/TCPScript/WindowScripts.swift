@@ -189,6 +189,38 @@ struct WindowScripts {
         s.expect(at: 1.01, .ack(seq: 1, ack: 2897, win: 32406, options: TCPScript.tsBlock(.now, 1000)))
     }
 
+    // MARK: SO_RCVBUF between connect and the SYN-ACK
+
+    /// Our SYN at 0.1 offers window scale 3 (256 KiB buffer); SO_RCVBUF 32 KiB is set at 0.15.
+    private func connectThenShrinkBuffer(_ s: TCPScript) -> Int32 {
+        let fd = s.connect(at: 0.1)
+        s.expect(at: 0.1, .syn(seq: 0, win: 65535, options: [.mss(1460), .sackOK, .ts(.now, 0), .nop, .wscale(3)]))
+        s.setOption(at: 0.15, fd, .receiveBuffer(32 * 1024))
+        return fd
+    }
+
+    @Test("SO_RCVBUF set after connect: our windows stay scaled by the shift the SYN offered (RFC 7323 §2.2): 32768 >> 3 = 4096")
+    func receiveBufferAfterConnectKeepsOfferedScale() {
+        let s = TCPScript()
+        _ = connectThenShrinkBuffer(s)
+        s.inject(at: 0.2, .synAck(seq: 0, ack: 1, win: 65535, options: PeerOptions.full.syn(at: 0.2, echo: 0.1)))
+        // The peer multiplies our window field by 2^3: 4096 says 32 KiB. A shift recomputed
+        // from the smaller buffer (0) would send 32768, which the peer reads as 256 KiB.
+        s.expect(at: 0.2, .ack(seq: 1, ack: 1, win: 4096, options: TCPScript.tsBlock(.now, peerClock(0.2))))
+        s.inject(at: 0.3, .data(seq: 1, ack: 1, len: 1448, win: 502, options: TCPScript.tsBlock(300, .stack(at: 0.2))))
+        s.inject(at: 0.31, .data(seq: 1449, ack: 1, len: 1448, win: 502, options: TCPScript.tsBlock(310, .stack(at: 0.2))))
+        s.expect(at: 0.31, .ack(seq: 1, ack: 2897, win: (32768 - 2896) >> 3, options: TCPScript.tsBlock(.now, 300)))
+    }
+
+    @Test("SO_RCVBUF set after connect: a retransmitted SYN offers the same window scale as the first")
+    func retransmittedSYNKeepsOfferedScale() {
+        let s = TCPScript()
+        _ = connectThenShrinkBuffer(s)
+        // The SYN is lost: the initial RTO (1 s, RFC 6298 §2.1) resends it; the peer may hold
+        // the first copy, so the shift cannot change. The window field follows the buffer.
+        s.expect(at: 1.1, .syn(seq: 0, win: 32768, options: [.mss(1460), .sackOK, .ts(.now, 0), .nop, .wscale(3)]))
+    }
+
     @Test("reading when the window already shows its largest value sends no window update")
     func noUpdateWhenWindowAlreadyMaximal() {
         let s = TCPScript()
