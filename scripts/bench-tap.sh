@@ -26,10 +26,11 @@
 #   with NetStack's CPU time per measurement (/proc/PID/stat utime+stime) and the frames
 #   that crossed the TAP device (kernel-side counters). wait_quiet before every measurement.
 #   With FAMILIES="4 6", IPv6 too (tap0 also 2001:db8::1/64, NetStack also 2001:db8::2/64), in
-#   the same serve, each IPv6 transfer right after its IPv4 twin so that both see the same machine:
+#   the same serve, each IPv6 transfer next to its IPv4 twin so that both see the same machine
+#   (IPv4 first in odd rounds, IPv6 first in even ones):
 #     kernel -> NetStack      Benchmarks/ceilings/tcpsend.c (blast's "tcp" for either family) to
-#                             192.0.2.2, then to 2001:db8::2, into the discard service
-#     NetStack -> kernel      curl -6 of the same file from http://[2001:db8::2]:8080, after curl -4
+#                             192.0.2.2 and to 2001:db8::2, into the discard service
+#     NetStack -> kernel      curl -6 of the same file from http://[2001:db8::2]:8080, and curl -4
 #   and a second table: IPv4 and IPv6 medians, IPv6/IPv4 per direction and offload mode.
 # Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
 #
@@ -293,13 +294,23 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
     echo "  run $i offload=$mode kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
     [ "$(field bytes "$s")" = "$BYTES" ] && { put "$mode" rx "$(field MBps "$s")"; put "$mode" rx_cpu "$LAST_CPU"; }
 
-    if [ "$V6" = 1 ]; then  # the same sender for both families, IPv6 right after IPv4
+    # The same sender for both families, the twins back to back; IPv6 goes first in even rounds,
+    # so that neither family always runs second (a systematic order effect would read as a family's cost).
+    if [ "$V6" = 1 ] && [ $((i % 2)) = 0 ]; then
+        send_rx "$mode" "$i" 6 "$NADDR6" rx6
+        send_rx "$mode" "$i" 4 "$NADDR" rx4s
+    elif [ "$V6" = 1 ]; then
         send_rx "$mode" "$i" 4 "$NADDR" rx4s
         send_rx "$mode" "$i" 6 "$NADDR6" rx6
     fi
 
-    download_tx "$mode" "$i" 4 "http://$NADDR:$PORT_HTTP/big.bin" tx
-    [ "$V6" = 1 ] && download_tx "$mode" "$i" 6 "http://[$NADDR6]:$PORT_HTTP/big.bin" tx6
+    if [ "$V6" = 1 ] && [ $((i % 2)) = 0 ]; then
+        download_tx "$mode" "$i" 6 "http://[$NADDR6]:$PORT_HTTP/big.bin" tx6
+        download_tx "$mode" "$i" 4 "http://$NADDR:$PORT_HTTP/big.bin" tx
+    else
+        download_tx "$mode" "$i" 4 "http://$NADDR:$PORT_HTTP/big.bin" tx
+        [ "$V6" = 1 ] && download_tx "$mode" "$i" 6 "http://[$NADDR6]:$PORT_HTTP/big.bin" tx6
+    fi
 
     ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
         sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
@@ -438,7 +449,8 @@ for mode in $OFFLOADS; do
     done
 done
 echo
-echo "IPv4 and IPv6 share the serve process, the device and the file; in each round every IPv6 transfer runs right"
-echo "after its IPv4 twin. kernel → stack: Benchmarks/ceilings/tcpsend.c (64 KiB writes, shutdown, the peer's FIN) into"
-echo "the discard service at $NADDR, then at $NADDR6; stack → kernel: curl -4, then curl -6, of the same file."
+echo "IPv4 and IPv6 share the serve process, the device and the file; in each round every IPv6 transfer runs next"
+echo "to its IPv4 twin, IPv4 first in odd rounds and IPv6 first in even ones. kernel → stack: Benchmarks/ceilings/tcpsend.c"
+echo "(64 KiB writes, shutdown, the peer's FIN) into the discard service at $NADDR and at $NADDR6; stack → kernel:"
+echo "curl -4 and curl -6 of the same file."
 } | tee -a "$LOG"
