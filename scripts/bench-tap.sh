@@ -31,6 +31,11 @@
 #     kernel -> NetStack      Benchmarks/ceilings/tcpsend.c (blast's "tcp" for either family) to
 #                             192.0.2.2 and to 2001:db8::2, into the discard service
 #     NetStack -> kernel      curl -6 of the same file from http://[2001:db8::2]:8080, and curl -4
+#   and, when OFFLOADS has "off", after NetStack each round (serve not running, on the same tap0):
+#     tapack                  Benchmarks/ceilings/tapack.c, a do-nothing TCP receiver for both
+#                             families (one read() per frame, no virtio-net header), tcpsend into
+#                             192.0.2.2 and into 2001:db8::2 (order alternating as above): the
+#                             device's own IPv6/IPv4 ratio, beside NetStack's offload-off one
 #   and a second table: IPv4 and IPv6 medians, IPv6/IPv4 per direction and offload mode.
 # Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
 #
@@ -75,6 +80,8 @@ for family in $FAMILIES; do
     case "$family" in 4|6) ;; *) echo "bench-tap.sh: bad FAMILIES '$FAMILIES': words from 4, 6" >&2; exit 2 ;; esac
 done
 V6=0; case " $FAMILIES " in *" 6 "*) V6=1 ;; esac
+ACK_ROW=0  # the do-nothing receiver for both families: with IPv6, beside the offload-off rows
+[ "$V6" = 1 ] && case " $OFFLOADS " in *" off "*) ACK_ROW=1 ;; esac
 PIN="${PIN:-}"
 if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
 
@@ -97,6 +104,7 @@ WWW=$(mktemp -d /dev/shm/tapbench.XXXXXX)
 SERVE_PID=""     # the `timeout` that wraps `netstack serve` (forwards SIGTERM, returns its status)
 NS_PID=""        # netstack itself, whose CPU time is counted
 SERVE_STATUS=""
+ACK_PID=""       # the `timeout` that wraps tapack, while one runs
 
 start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer (each family)
     local v6args=()
@@ -138,6 +146,7 @@ stop_serve() {  # SIGTERM, then up to 10 s for a clean exit; SIGKILL only if it 
 bench_cleanup() {
     [ "$BASHPID" = "$$" ] || return 0  # a subshell (pipeline, $(…)) must not tear the bench down
     stop_serve
+    [ -n "$ACK_PID" ] && kill "$ACK_PID" 2>/dev/null
     kill_bg
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WWW" "$WORK"
@@ -189,6 +198,8 @@ gcc -O2 -o "$WORK/tapgsotx" "$ROOT/Benchmarks/ceilings/tapgsotx.c" ||
     { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tapgsotx.c" >&2; exit 1; }
 gcc -O2 -o "$WORK/tcpsend" "$ROOT/Benchmarks/ceilings/tcpsend.c" ||
     { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tcpsend.c" >&2; exit 1; }
+gcc -O2 -o "$WORK/tapack" "$ROOT/Benchmarks/ceilings/tapack.c" ||
+    { echo "bench-tap.sh: cannot compile Benchmarks/ceilings/tapack.c" >&2; exit 1; }
 if [ -z "${NETSTACK:-}" ]; then
     # Its own scratch path: scripts/test.sh builds .build-release with -enable-testing, which leaves
     # Swift's dynamic exclusivity checks on internal state and slows the stack 2-3x.
@@ -246,6 +257,22 @@ gso_ceiling() {  # gso_ceiling ROUND: tapgsotx on NetStack's TAP (serve not runn
     ip -n "$NS" neigh del "$NADDR" dev "$DEV" 2>/dev/null
     echo "  run $1: $out" | tee -a "$LOG"
     [ "$(field bytes_acked "$out")" = "$BYTES" ] && put gso tx "$(field MBps "$out")"
+}
+
+tapack_ceiling() {  # tapack_ceiling ROUND FAMILY ADDR KEY: tcpsend BYTES into tapack on tap0 (serve not running)
+    local s a
+    wait_quiet
+    ip netns exec "$NS" timeout 90 $TU "$WORK/tapack" "$DEV" 70 1000 >"$WORK/tapack.out" 2>&1 &
+    ACK_PID=$!
+    for _ in $(seq 50); do grep -q '^ready' "$WORK/tapack.out" 2>/dev/null && break; sleep 0.1; done
+    if grep -q '^ready' "$WORK/tapack.out"; then
+        s=$(ip netns exec "$NS" timeout 80 $TK "$WORK/tcpsend" "$3" "$PORT_DISCARD" "$BYTES" 60)
+    fi
+    wait "$ACK_PID" 2>/dev/null; ACK_PID=""
+    a=$(grep -v '^ready' "$WORK/tapack.out" | tr '\n' ' ')
+    echo "  run $1 kernel->tapack IPv$2: ${s:-tcpsend failed} | ${a:-tapack said nothing} | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && [ "$(field bytes "$a")" = "$BYTES" ] &&
+        { put ack "$4" "$(field MBps "$s")"; put ack "$4_cpu" "$(field receiver_cpu_s "$a")"; }
 }
 
 send_rx() {  # send_rx MODE ROUND FAMILY ADDR KEY: tcpsend BYTES into the discard service at ADDR
@@ -350,6 +377,16 @@ for i in $(seq "$RUNS"); do
         echo "== round $i/$RUNS: NetStack --offload $mode"
         measure_netstack "$mode" "$i"
     done
+    # The device's own IPv6/IPv4 ratio, for the offload-off rows (tapack has no virtio-net header):
+    # the do-nothing receiver on the same tap0 (serve stopped), the families' order as for NetStack.
+    if [ "$ACK_ROW" = 1 ]; then
+        echo "== round $i/$RUNS: the do-nothing receiver for both families (Benchmarks/ceilings/tapack.c)"
+        if [ $((i % 2)) = 0 ]; then
+            tapack_ceiling "$i" 6 "$NADDR6" rx6; tapack_ceiling "$i" 4 "$NADDR" rx4
+        else
+            tapack_ceiling "$i" 4 "$NADDR" rx4; tapack_ceiling "$i" 6 "$NADDR6" rx6
+        fi
+    fi
 done
 ip netns list | grep -q '^bnch_' && echo "WARNING: the anchors left a namespace behind" >&2
 
@@ -447,10 +484,23 @@ for mode in $OFFLOADS; do
              "$(ratio "$(median "${v6[@]}")" "$(median "${v4[@]}")") |" \
              "$(per_gib "$(median $(got "$mode" "${k4}_cpu"))") / $(per_gib "$(median $(got "$mode" "${k6}_cpu"))") |"
     done
+    if [ "$mode" = off ]; then
+        v4=($(got ack rx4)); v6=($(got ack rx6))
+        echo "| do-nothing receiver (tapack), offload off | $(range 1 "${v4[@]}") | $(range 1 "${v6[@]}") |" \
+             "$(ratio "$(median "${v6[@]}")" "$(median "${v4[@]}")") |" \
+             "$(per_gib "$(median $(got ack rx4_cpu))") / $(per_gib "$(median $(got ack rx6_cpu))") |"
+    fi
 done
 echo
 echo "IPv4 and IPv6 share the serve process, the device and the file; in each round every IPv6 transfer runs next"
 echo "to its IPv4 twin, IPv4 first in odd rounds and IPv6 first in even ones. kernel → stack: Benchmarks/ceilings/tcpsend.c"
 echo "(64 KiB writes, shutdown, the peer's FIN) into the discard service at $NADDR and at $NADDR6; stack → kernel:"
 echo "curl -4 and curl -6 of the same file."
+if [ "$ACK_ROW" = 1 ]; then
+    echo "do-nothing receiver (tapack): the same tcpsend into Benchmarks/ceilings/tapack.c on the same tap0 (serve stopped),"
+    echo "a receiver that does nothing but ACK (every 2nd segment and when the queue is drained; one read() per frame, no"
+    echo "checksums checked), as $NADDR and as $NADDR6 with the same TCP options, in each round after NetStack and in the"
+    echo "same alternating order: the kernel's own IPv6/IPv4 ratio into a TAP, for NetStack's offload-off kernel → stack row"
+    echo "to be read against. Its CPU column is tapack's own."
+fi
 } | tee -a "$LOG"
