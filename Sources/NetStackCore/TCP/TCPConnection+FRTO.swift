@@ -40,10 +40,10 @@ extension TCPConnection {
                 return
             }
             // Step 2.a: an ACK of everything sent before the timeout ends F-RTO; so does having no
-            // new data to send (2.b's fallback). New data means bytes past SND.MAX (after a timeout
-            // SND.NXT is back at SND.UNA).
+            // new data the peer's window lets go (2.b's fallback). New data means bytes past
+            // SND.MAX (after a timeout SND.NXT is back at SND.UNA).
             let newData = sendBuffer.count - (sndMax - sndUna)
-            guard sndUna < recover, newData > 0 else {
+            guard sndUna < recover, newData > 0, sndWnd > sndMax - sndUna else {
                 endFRTO()
                 return
             }
@@ -67,10 +67,14 @@ extension TCPConnection {
                 // proves nothing spurious (Linux's FLAG_ORIG_SACK_ACKED). The recovery goes on.
                 endFRTO()
             } else {
-                // Step 3.a: the timeout was genuine; resend what is lost, starting now.
+                // Step 3.a: the timeout was genuine; resend what is lost, starting now (nothing,
+                // when the ACK already covered it all: a forced send left armed would later let a
+                // fast recovery's first retransmission past cwnd).
                 endFRTO()
-                frtoForceRetransmit = true
-                retransmitHolePending = true
+                if transmissions.lostUnsentBytes > 0 {
+                    frtoForceRetransmit = true
+                    retransmitHolePending = true
+                }
             }
         default:
             endFRTO()

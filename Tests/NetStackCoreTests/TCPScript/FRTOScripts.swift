@@ -88,6 +88,19 @@ struct FRTOScripts {
         #expect(c.undoneByFRTO == 0)
     }
 
+    @Test("basic: when the peer's window takes no new data at the retransmission's ACK, F-RTO ends (step 2.b): recovery as usual")
+    func closedWindowEndsBasic() throws {
+        let s = lossRecoveryScript()
+        _ = timeout(s)
+        // ACK 1461 offers exactly the 13,140 bytes already sent above it: no room for new data.
+        s.inject(at: 1.4, .ack(seq: 1, ack: 1461, win: 13_140))
+        let c = try #require(connection(s))
+        #expect(c.frtoStep == 0)
+        let sent = s.takeSent(until: 1.4)
+        #expect(!sent.isEmpty)
+        #expect(sent.allSatisfy { s.relativeSeq($0) < 14_601 })
+    }
+
     // MARK: SACK-enhanced algorithm (§3)
 
     @Test("SACK: duplicate ACKs before the retransmission's ACK only feed the scoreboard; a SACK of data sent once below the recovery point proves the timeout spurious")
@@ -116,6 +129,7 @@ struct FRTOScripts {
         #expect(c.transmissions.lostBytes == 0)
         // Nothing sent before the timeout goes again: the rest of the flight is in flight after all.
         let sent = s.takeSent(until: 1.75)
+        #expect(!sent.isEmpty)
         #expect(sent.allSatisfy { s.relativeSeq($0) >= 16_061 })
     }
 
