@@ -94,8 +94,8 @@ public struct TCPConfig: Sendable {
     /// past it no buffer grows beyond what it holds now (or 4 KiB, so every connection
     /// still moves): `send` takes less and receive windows stop opening past it. Buffers
     /// already allocated keep their storage; storage comes back as connections drain and
-    /// close. 32 MiB allows 64 connections at full 256 KiB send and receive buffers before
-    /// pressure starts.
+    /// close. 32 MiB allows about 60 connections at full 256 KiB send and receive buffers
+    /// (each with its records of a full flight) before pressure starts.
     public var bufferMemoryPressure = 32 << 20
     /// Pace data segments (new and retransmitted) at a rate derived from cwnd and SRTT,
     /// as Linux's fq does for CUBIC and Reno: 2 × cwnd/SRTT in slow start, 1.2 × after.

@@ -90,6 +90,9 @@ extension TCPConnection {
         }
     }
 
+    /// The longest smoothed RTT at which a streaming sender's short tail waits for its flight's ACK, ns.
+    static let tailWaitRTTLimit: Int64 = 1_000_000
+
     /// With segmentation offload, how many bytes of new data this `output` may send: all it
     /// may (`Int.max`), except when more is sure to come — the window, not the data, is the
     /// limit, or the application waits on a full send buffer — with a flight big enough that
@@ -107,9 +110,6 @@ extension TCPConnection {
     /// whose SRTT is under `tailWaitRTTLimit` (a TAP or TUN peer on this machine, a LAN): where
     /// a round trip is long, the wait would delay a response's last bytes by that much, and the
     /// packets saved are few. A response that fills less than half the buffer leaves at once. O(1).
-    /// The longest smoothed RTT at which a streaming sender's short tail waits for its flight's ACK.
-    static let tailWaitRTTLimit: Int64 = 1_000_000
-
     private func superSegmentBudget(limit: Int) -> Int {
         let full = (limit / sendMSS) * sendMSS
         guard full > 0, state == .established, sndNxt == sndMax, !inRecovery, !inTimeoutRecovery,
@@ -117,8 +117,9 @@ extension TCPConnection {
         let usable = min(sndWnd - flightSize, congestion.cwnd - inFlight), unsent = unsentBytes
         let whole = (max(min(usable, unsent), 0) / full) * full
         let held = usable < unsent || sendSpace < sendMSS
-        let streaming = unsent <= usable && inFlight + whole >= full && 2 * sendBuffer.count >= sendBuffer.capacity
-            && (rtt.srttNanoseconds ?? .max) < Self.tailWaitRTTLimit
+        // A super-segment of two segments or more: its ACK is owed at once, not delayed.
+        let streaming = unsent <= usable && full >= 2 * sendMSS && inFlight + whole >= full
+            && 2 * sendBuffer.count >= sendBuffer.capacity && (rtt.srttNanoseconds ?? .max) < Self.tailWaitRTTLimit
         guard (held && inFlight >= 2 * full) || streaming else { return .max }
         return whole
     }
