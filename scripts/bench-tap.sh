@@ -260,7 +260,7 @@ gso_ceiling() {  # gso_ceiling ROUND: tapgsotx on NetStack's TAP (serve not runn
 }
 
 tapack_ceiling() {  # tapack_ceiling ROUND FAMILY ADDR KEY: tcpsend BYTES into tapack on tap0 (serve not running)
-    local s a
+    local s="" a=""
     wait_quiet
     ip netns exec "$NS" timeout 90 $TU "$WORK/tapack" "$DEV" 70 1000 >"$WORK/tapack.out" 2>&1 &
     ACK_PID=$!

@@ -227,6 +227,7 @@ int main(int argc, char **argv) {
                 if (n < 14 + 20 || ip[9] != 6 || memcmp(ip + 16, IP4, 4)) continue;
                 size_t ihl = (size_t)(ip[0] & 15) * 4, tot = get16(ip + 2);
                 if (ihl < 20 || tot < ihl + 20 || tot > (size_t)n - 14) continue;
+                if (get16(ip + 6) & 0x3fff) continue; /* a fragment: not a whole segment */
                 t = ip + ihl; seglen = tot - ihl; src = ip + 12; v6 = 0;
             } else if (type == 0x86dd) {
                 ip = f + 14;
