@@ -28,7 +28,7 @@ extension TCPConnection {
 
     /// RFC 5682 steps 2 and 3 for one ACK after the timeout's retransmission: §3's
     /// SACK-enhanced variant on SACK connections, §2's basic one otherwise. Reads what
-    /// the ACK delivered from `ackLowestOriginal` and `ackHighestDelivered`. O(1),
+    /// the ACK delivered from `ackLowestOriginal` and RACK.fack. O(1),
     /// except the undo, which takes back the loss marks, O(records).
     func frtoProcessAck(advanced: Bool, isDuplicate: Bool, now: Instant) {
         switch frtoStep {
@@ -88,7 +88,9 @@ extension TCPConnection {
     /// RFC does not expect here (a tail loss probe before the timeout): their ACK
     /// may answer the retransmission. O(1).
     private var frtoSACKSaysSpurious: Bool {
-        let pastRecoveryPoint = sndUna > recover || ackHighestDelivered.map { $0 > recover } ?? false
+        // RACK.fack past the recovery point: only the new data of step 2.b lies there, sent once and
+        // acknowledged no earlier than this ACK (the first since 2.b that advanced or SACKed).
+        let pastRecoveryPoint = sndUna > recover || rackFack > recover
         guard !pastRecoveryPoint, let lowest = ackLowestOriginal else { return false }
         return lowest < recover
     }

@@ -101,7 +101,6 @@ extension TCPConnection {
         ackSample.priorInFlight = inFlight
         ackHasPrior = false
         ackLowestOriginal = nil
-        ackHighestDelivered = nil
         rackFackBeforeAck = rackFack
     }
 
@@ -118,7 +117,6 @@ extension TCPConnection {
         if !record.flags.contains(.everRetransmitted), ackLowestOriginal.map({ record.start < $0 }) ?? true {
             ackLowestOriginal = record.start
         }
-        if ackHighestDelivered.map({ record.end > $0 }) ?? true { ackHighestDelivered = record.end }
         if !record.flags.contains(.sampled) {
             if !ackHasPrior || record.delivered > ackSample.priorDelivered {
                 ackHasPrior = true

@@ -177,10 +177,9 @@ final class TCPConnection {
     var ackSample = RateSample()
     /// The ACK in progress found a record with a rate snapshot.
     var ackHasPrior = false
-    /// The lowest start of a record sent only once that the ACK in progress delivered, and the
-    /// highest end of any record it delivered (nil: none): F-RTO's evidence (RFC 5682 §2 and §3 step 3).
+    /// The lowest start of a record sent only once that the ACK in progress delivered (nil:
+    /// none): F-RTO's evidence (RFC 5682 §2 and §3 step 3).
     var ackLowestOriginal: SequenceNumber?
-    var ackHighestDelivered: SequenceNumber?
     /// P.delivered_time of the sampled record, and its send interval, for the ACK in progress (ns).
     var ackPriorDeliveredNanoseconds: Int64 = 0
     var ackSendIntervalNanoseconds: Int64 = 0
