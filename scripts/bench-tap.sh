@@ -44,6 +44,8 @@
 #      BUSY_POLL ("0 50": the --busy-poll microseconds the round trip is measured with; the transfers use 0),
 #      PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
+#      TAPACK_EVERY (2: tapack ACKs every K data frames and when its queue drains; NetStack's own
+#      ACK rate is in its frames_from_netstack column),
 #      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
 #      .build-bench/release/netstack, a plain release build), RES_DIR (logs; default the anchors' results dir).
 #
@@ -65,6 +67,8 @@ RUNS="${1:-${ENV_RUNS:-3}}"
 [[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || { echo "usage: bench-tap.sh [RUNS 1-99]" >&2; exit 2; }
 BYTES="${BYTES:-1073741824}"
 RR_N="${RR_N:-100000}"
+TAPACK_EVERY="${TAPACK_EVERY:-2}"
+case "$TAPACK_EVERY" in ''|*[!0-9]*|0) echo "bench-tap.sh: bad TAPACK_EVERY '$TAPACK_EVERY': a positive count of frames" >&2; exit 2 ;; esac
 OFFLOADS="${OFFLOADS:-on off}"
 for mode in $OFFLOADS; do
     case "$mode" in on|off|auto) ;; *) echo "bench-tap.sh: bad OFFLOADS '$OFFLOADS': words from on, off, auto" >&2; exit 2 ;; esac
@@ -262,7 +266,7 @@ gso_ceiling() {  # gso_ceiling ROUND: tapgsotx on NetStack's TAP (serve not runn
 tapack_ceiling() {  # tapack_ceiling ROUND FAMILY ADDR KEY: tcpsend BYTES into tapack on tap0 (serve not running)
     local s="" a=""
     wait_quiet
-    ip netns exec "$NS" timeout 90 $TU "$WORK/tapack" "$DEV" 70 1000 >"$WORK/tapack.out" 2>&1 &
+    ip netns exec "$NS" timeout 90 $TU "$WORK/tapack" "$DEV" 70 1000 --ackevery "$TAPACK_EVERY" >"$WORK/tapack.out" 2>&1 &
     ACK_PID=$!
     for _ in $(seq 50); do grep -q '^ready' "$WORK/tapack.out" 2>/dev/null && break; sleep 0.1; done
     if grep -q '^ready' "$WORK/tapack.out"; then
