@@ -235,6 +235,29 @@ struct CubicTests {
         #expect(cubic.window.cwnd == 25221)
     }
 
+    @Test("in paced slow start a flight of half cwnd counts as using the window (growth doubles per round)")
+    func slowStartHalfWindowInUse() {
+        var cc = CongestionControl(.cubic, mss: 1000, now: start)
+        cc.paced = true
+        // cwnd 10000. A paced flight of 4999 bytes is less than half: application-limited, no growth.
+        cc.onAck(newlyAcked: 1000, flightSize: 4999, rtt: .milliseconds(20), now: start)
+        #expect(cc.cwnd == 10000)
+        // A flight of 5000, half of cwnd: the window is in use, slow start counts the whole ACK.
+        cc.onAck(newlyAcked: 3000, flightSize: 5000, rtt: .milliseconds(20), now: start)
+        #expect(cc.cwnd == 13000)
+        // A round of ACKs, each finding the paced flight at 60% of cwnd, doubles it: 13000 → 26000.
+        var acked = 0
+        while acked < 13000 {
+            cc.onAck(newlyAcked: 1000, flightSize: cc.cwnd * 6 / 10, rtt: .milliseconds(20), now: start)
+            acked += 1000
+        }
+        #expect(cc.cwnd == 26000)
+        // Unpaced, the same flight leaves room for another segment: application-limited, no growth.
+        cc.paced = false
+        cc.onAck(newlyAcked: 1000, flightSize: cc.cwnd * 6 / 10, rtt: .milliseconds(20), now: start)
+        #expect(cc.cwnd == 26000)
+    }
+
     @Test("idle time is left out of t; idle beyond the RTO restarts at the initial window")
     func idle() {
         var cubic = Cubic.afterLoss(at: 36000)

@@ -62,7 +62,7 @@ struct NewRenoTests {
         #expect(cc.cwnd == 58400)
     }
 
-    @Test("byte counting caps one ACK's growth at L = 2·SMSS (RFC 3465 §2.2)")
+    @Test("unpaced, byte counting caps one ACK's growth at L = 2·SMSS (RFC 3465 §2.2)")
     func abcLimit() {
         var cc = reno()
         // A stretch ACK of 5 segments grows cwnd by 2 segments only: 10000 → 12000.
@@ -71,6 +71,21 @@ struct NewRenoTests {
         // A half-segment ACK grows it by the 500 bytes acknowledged.
         cc.ack(1, of: 500)
         #expect(cc.cwnd == 12500)
+    }
+
+    @Test("paced, slow start counts every byte a stretch ACK covers (RFC 9406 §4.3: L = infinity)")
+    func pacedSlowStartCountsWholeACK() {
+        var cc = reno()
+        cc.paced = true
+        // One ACK covering 12 segments, e.g. after the ACKs before it were lost or arrive late: 10000 → 22000.
+        cc.ack(1, of: 12000)
+        #expect(cc.cwnd == 22000)
+        // Still never past ssthresh, and L = 1·SMSS after an RTO whatever the pacing (RFC 3465 §2.3).
+        cc.onRetransmissionTimeout(flightSize: 22000, now: t0)  // ssthresh 11000, cwnd 1000
+        cc.ack(1, of: 5000)
+        #expect(cc.cwnd == 2000)
+        cc.ack(1, of: 50000)
+        #expect(cc.cwnd == 3000)
     }
 
     @Test("congestion avoidance adds one SMSS per cwnd of bytes acknowledged (≈ 1 SMSS per RTT)")

@@ -69,6 +69,26 @@ struct SegmentSummary: Equatable, CustomStringConvertible {
     }
 
     var description: String { "seq \(sequence) len \(length) flags \(flags)" }
+
+    /// The segment without what depends on when it left rather than on how it was cut: PSH (set
+    /// where the send buffer ran dry) and the timestamp option's values (1 ms clocks). Paced slow start grows cwnd
+    /// by the flight each ACK finds, which a sender of super-segments and a plain one see a little
+    /// differently, so late in a transfer the two send the same bytes at slightly different times.
+    var cut: SegmentSummary {
+        var copy = self
+        copy.flags &= ~0x08
+        var index = 0
+        while index + 1 < copy.options.count {
+            let kind = copy.options[index]
+            if kind == 0 { break }
+            if kind == 1 { index += 1; continue }
+            let length = Int(copy.options[index + 1])
+            guard length >= 2, index + length <= copy.options.count else { break }
+            if kind == 8 && length == 10 { for byte in (index + 2)..<(index + 10) { copy.options[byte] = 0 } }
+            index += length
+        }
+        return copy
+    }
 }
 
 /// A (sender, 192.0.2.1 or 2001:db8::1) and B (receiver, 192.0.2.2 or 2001:db8::2) on a
@@ -196,11 +216,14 @@ struct SegmentationOffloadTests {
         #expect(supers.allSatisfy { $0.packet.count <= 65_535 && $0.segmentSize == 1448 })
         #expect(supers.contains { $0.packet.count > 60_000 }, "the longest: \(supers.map(\.packet.count).max() ?? 0)")
         #expect(plain.sentByA.allSatisfy { $0.segmentSize == 0 && $0.packet.count <= 1500 })
-        // The receiver saw the same segments, field for field, and checked every checksum.
+        // The receiver saw the same cuts, field for field, and checked every checksum.
         let withOffload = offload.receivedByB.filter { SegmentSummary($0).length > 0 }.map(SegmentSummary.init)
         let without = plain.receivedByB.filter { SegmentSummary($0).length > 0 }.map(SegmentSummary.init)
         #expect(withOffload.count == without.count)
-        #expect(withOffload == without, "first difference at \(zip(withOffload, without).enumerated().first { $0.element.0 != $0.element.1 }.map { "\($0.offset): \($0.element)" } ?? "none")")
+        #expect(withOffload.map(\.cut) == without.map(\.cut), "first difference at \(zip(withOffload, without).enumerated().first { $0.element.0.cut != $0.element.1.cut }.map { "\($0.offset): \($0.element)" } ?? "none")")
+        // Until the send times part, the very same segments, PSH and timestamps included.
+        let common = zip(withOffload, without).prefix { $0 == $1 }.count
+        #expect(common * 2 >= without.count, "identical for the first \(common) of \(without.count)")
         #expect(offload.b.statistics.tcpInErrors == 0)
         #expect(offload.a.statistics.tcpOutSuperSegments == supers.count)
         #expect(offload.a.statistics.tcpOutSegments == plain.a.statistics.tcpOutSegments)

@@ -51,8 +51,15 @@ struct CongestionWindow: Sendable {
     /// the same data holds ssthresh (RFC 5681 §3.1, after eqn 4).
     var timeoutPending = false
     /// In the slow start that follows an RTO, where byte counting uses
-    /// L = 1·SMSS rather than 2·SMSS (RFC 3465 §2.3).
+    /// L = 1·SMSS (RFC 3465 §2.3).
     var slowStartAfterTimeout = false
+    /// The connection paces its data segments (set before each output): slow
+    /// start then counts every byte an ACK covers (RFC 9406 §4.3: L = infinity
+    /// when paced), since pacing spreads the growth over the round trip; a
+    /// stretch ACK, or one whose late, reordered predecessors acknowledge
+    /// nothing new, no longer costs the window what it acknowledged. Unpaced,
+    /// L stays RFC 3465's 2·SMSS.
+    var paced = false
 
     /// A window for `mss`, starting at the RFC 6928 initial window. O(1).
     init(mss: Int) {
@@ -87,10 +94,11 @@ struct CongestionWindow: Sendable {
     mutating func newDataAcknowledged() { timeoutPending = false }
 
     /// Slow start with appropriate byte counting (RFC 5681 §3.1, RFC 3465 §2.2):
-    /// cwnd += min(acked, L), L = 2·SMSS (1·SMSS after an RTO), never past
-    /// ssthresh. O(1).
+    /// cwnd += min(acked, L), L = 1·SMSS after an RTO (RFC 3465 §2.3), else
+    /// unbounded when ``paced`` (RFC 9406 §4.3), else 2·SMSS (RFC 3465 §2.2).
+    /// Never past ssthresh. O(1).
     mutating func slowStart(acked: Int) {
-        let limit = slowStartAfterTimeout ? mss : 2 * mss
+        let limit = slowStartAfterTimeout ? mss : paced ? Self.maximum : 2 * mss
         let increase = min(acked, limit, ssthresh - cwnd)
         cwnd = min(cwnd + max(increase, 0), Self.maximum)
         if cwnd >= ssthresh { slowStartAfterTimeout = false }
@@ -224,6 +232,25 @@ struct CongestionControl: Sendable {
         case .bbr: model.state == .startup
         }
     }
+    /// The connection paces its data (``CongestionWindow/paced``): NewReno and
+    /// CUBIC count whole ACKs in slow start (RFC 9406 §4.3). BBR paces by its
+    /// own model and ignores it. O(1).
+    var paced: Bool {
+        get {
+            switch algorithm {
+            case .newReno: reno.window.paced
+            case .cubic: curve.window.paced
+            case .bbr: true
+            }
+        }
+        set {
+            switch algorithm {
+            case .newReno: reno.window.paced = newValue
+            case .cubic: curve.window.paced = newValue
+            case .bbr: break
+            }
+        }
+    }
     /// The sender MSS the window is counted in. O(1).
     var mss: Int {
         switch algorithm {
@@ -246,7 +273,7 @@ struct CongestionControl: Sendable {
     }
 
     /// A cumulative ACK advanced SND.UNA by `newlyAcked` bytes outside fast
-    /// recovery: slow start (RFC 5681 §3.1, RFC 3465 L = 2·SMSS) or congestion
+    /// recovery: slow start (RFC 5681 §3.1, RFC 3465 with RFC 9406's L) or congestion
     /// avoidance (Reno: +1 SMSS per cwnd of bytes acknowledged; CUBIC: RFC 9438
     /// §4.2–4.5 at time `now`). `rtt` is the smoothed RTT (``RTTEstimator/srtt``;
     /// nil keeps the last one given); `flightSize` is the flight when the ACK

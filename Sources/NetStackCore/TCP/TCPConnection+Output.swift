@@ -19,6 +19,7 @@ extension TCPConnection {
         }
         if isFinished { return }
         updatePacingRate(now: now)
+        congestion.paced = pacingRate > 0
         tuneSendBuffer()
         var ackCarried = false
         if synPending {
