@@ -703,6 +703,66 @@ struct BBRTests {
         #expect(!bbr.inRecovery)
     }
 
+    @Test("a rate 25% above full_bw on any ACK, not only a round's first, restarts the full-pipe count (Linux BBRv3)")
+    func fullPipeGrowthOnEveryAck() {
+        var bbr = newBBR()
+        var now = Instant.seconds(1)
+        // One ACK: starts a round when `roundStart`, else lands inside the current one.
+        func ack(rate: Int, roundStart: Bool) {
+            now = now + .milliseconds(5)
+            var rs = RateSample()
+            rs.delivered = 1000
+            rs.newlyAcked = 1000
+            rs.priorDelivered = roundStart ? bbr.delivered : bbr.delivered - 1
+            rs.totalDelivered = bbr.delivered + 1000
+            rs.deliveryRate = rate
+            rs.intervalNanoseconds = 20_000_000
+            bbr.onRateSample(rs, now: now)
+        }
+        ack(rate: 1_000_000, roundStart: true)  // full_bw = 1 MB/s
+        ack(rate: 1_000_000, roundStart: true)
+        ack(rate: 1_000_000, roundStart: true)  // two rounds without growth
+        #expect(bbr.fullBandwidthCount == 2)
+        // A mid-round ACK measures 1.3 MB/s, the round's first ones did not: a new baseline.
+        ack(rate: 1_300_000, roundStart: false)
+        #expect(bbr.fullBandwidthCount == 0)
+        ack(rate: 200_000, roundStart: true)  // an unrepresentative round-start sample
+        ack(rate: 1_300_000, roundStart: true)
+        #expect(bbr.state == .startup && !bbr.fullBandwidthReached)
+        ack(rate: 1_300_000, roundStart: true)  // the third round without growth
+        #expect(bbr.fullBandwidthReached)
+    }
+
+    @Test("rounds in which the peer's receive window held new data back do not count toward a full pipe")
+    func receiveWindowLimitedRoundsDoNotFillThePipe() {
+        var control = CongestionControl(.bbr, mss: 1000, now: .seconds(1))
+        var now = Instant.seconds(1)
+        var delivered = 0
+        func roundStart(windowLimited: Bool) {
+            if windowLimited { control.noteReceiveWindowLimited() }
+            now = now + .milliseconds(20)
+            var rs = RateSample()
+            rs.delivered = 1000
+            rs.newlyAcked = 1000
+            rs.priorDelivered = delivered
+            delivered += 1000
+            rs.totalDelivered = delivered
+            rs.deliveryRate = 1_000_000
+            rs.intervalNanoseconds = 20_000_000
+            control.onRateSample(rs, now: now)
+        }
+        roundStart(windowLimited: false)  // full_bw = 1 MB/s
+        // Ten rounds at the same rate, each held back by the peer's window: Startup goes on.
+        for _ in 0..<10 { roundStart(windowLimited: true) }
+        #expect(control.inSlowStart)
+        // Three rounds the window did not hold back end Startup.
+        roundStart(windowLimited: false)
+        roundStart(windowLimited: false)
+        #expect(control.inSlowStart)
+        roundStart(windowLimited: false)
+        #expect(!control.inSlowStart)
+    }
+
     @Test("random loss below 2% does not end Startup early")
     func startupTolerates1Percent() {
         var path = tenMegabitPath()

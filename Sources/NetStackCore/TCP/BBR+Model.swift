@@ -57,6 +57,8 @@ extension BBR {
         roundStart = true
         cwndLimitedLastRound = cwndLimitedInRound
         cwndLimitedInRound = false
+        receiveWindowLimitedLastRound = receiveWindowLimitedInRound
+        receiveWindowLimitedInRound = false
     }
 
     /// StartRound (§5.5.1): the round ends with data sent from now on. O(1).

@@ -19,17 +19,27 @@ extension BBR {
         fullBandwidthNow = false
     }
 
-    /// CheckFullBWReached (§5.3.1.2): at each round start with a
-    /// non-application-limited rate, a rate ≥ 1.25 × full_bw restarts the
-    /// count from the new baseline; three rounds without it mean the pipe is
-    /// full. Samples without a rate (interval 0) are not rounds of evidence. O(1).
+    /// CheckFullBWReached (§5.3.1.2): any non-application-limited rate
+    /// ≥ 1.25 × full_bw restarts the count from the new baseline; three round
+    /// starts without one mean the pipe is full. The growth test runs on every
+    /// ACK, as in Linux's BBRv3 (bbr_check_full_bw_reached), not only on the ACK
+    /// that starts a round: that one sample may be a retransmission's or come
+    /// from a flight cut short by reordering (a jittery link's round-start
+    /// samples fell to 3 % of the rate the ACKs around them measured), and three
+    /// such rounds ended Startup at a fifth of the path's rate. Nor is a round
+    /// in which the peer's receive window held data back: its plateau is the
+    /// receiver's autotuning (or a hole it waits to fill), not the path — the
+    /// draft waits three rounds for that window to open, and a lossy path's
+    /// holes can keep it shut for longer. Samples without a rate (interval 0)
+    /// are not evidence. O(1).
     mutating func checkFullBandwidthReached(_ rs: RateSample) {
-        guard !fullBandwidthNow, roundStart, !rs.isAppLimited, rs.intervalNanoseconds > 0 else { return }
+        guard !fullBandwidthNow, !rs.isAppLimited, rs.intervalNanoseconds > 0 else { return }
         if Double(rs.deliveryRate) >= Double(fullBandwidth) * Self.fullBandwidthGrowth {
             resetFullBandwidth()
             fullBandwidth = rs.deliveryRate
             return
         }
+        guard roundStart, !receiveWindowLimitedLastRound else { return }
         fullBandwidthCount += 1
         fullBandwidthNow = fullBandwidthCount >= Self.fullBandwidthRounds
         if fullBandwidthNow { fullBandwidthReached = true }

@@ -259,6 +259,10 @@ struct BBR: Sendable {
     var cwndLimitedInRound = false
     /// The flight filled cwnd at some point last round.
     var cwndLimitedLastRound = false
+    /// The peer's receive window held back new data at some point this round.
+    var receiveWindowLimitedInRound = false
+    /// The peer's receive window held back new data at some point last round.
+    var receiveWindowLimitedLastRound = false
 
     // MARK: Startup and ProbeBW (§2.13, §2.14)
 

@@ -353,6 +353,20 @@ struct CongestionControl: Sendable {
         }
     }
 
+    /// The peer's receive window, not cwnd or pacing, stopped new data that was
+    /// ready to go. BBR keeps such rounds out of its full-pipe count; NewReno and
+    /// CUBIC ignore it. O(1).
+    mutating func noteReceiveWindowLimited() {
+        switch algorithm {
+        case .newReno, .cubic: break
+        case .bbr: model.receiveWindowLimitedInRound = true
+        }
+    }
+
+    /// BBR heard this round that the peer's window held new data back; false for
+    /// NewReno and CUBIC, which do not track it. O(1).
+    var receiveWindowLimitedInRound: Bool { algorithm == .bbr && model.receiveWindowLimitedInRound }
+
     /// A reduction proved spurious (Eifel, D-SACK, F-RTO): NewReno and CUBIC go
     /// back to `saved`, the state before it (RFC 4015 §3.2); BBR keeps what it
     /// learnt since and restores its cwnd and bounds (draft-ietf-ccwg-bbr

@@ -169,7 +169,13 @@ extension TCPConnection {
         }
         // The peer's window counts from SND.UNA; cwnd limits what is in flight (RFC 6675's pipe).
         let probe = tlpSending ? sendMSS : 0
-        var usable = min(window - offset, congestion.cwnd + limited + probe - inFlight)
+        let congestionRoom = congestion.cwnd + limited + probe - inFlight
+        var usable = min(window - offset, congestionRoom)
+        if available > 0 && sndNxt >= sndMax {
+            // New data that cwnd would let go and the peer's window holds back (BBR's full-pipe test).
+            let ready = min(available, sendMSS)
+            if window - offset < ready && congestionRoom >= ready { congestion.noteReceiveWindowLimited() }
+        }
         // RFC 6298 §5.4: the timeout resends the earliest unacknowledged segment, whatever
         // the flight accounting says.
         if consecutiveTimeouts > 0 && sndNxt == sndUna && sndMax > sndUna { usable = max(usable, min(window, sendMSS)) }

@@ -48,6 +48,28 @@ struct WindowScripts {
         s.expectNothing(until: 5)
     }
 
+    @Test("BBR hears when the peer's window, not cwnd, held new data back (its full-pipe test skips such rounds)")
+    func receiveWindowLimitReachesBBR() throws {
+        let s = TCPScript { $0.tcp.socketDefaults.congestion = .bbr }
+        let fd = s.establishPassive(peerWindow: 4000, synWindow: 4000, listenOptions: [.noDelay(true)])
+        let connection = try #require(s.host.tcp.connections.values.first)
+        #expect(!connection.congestion.receiveWindowLimitedInRound)
+        s.send(at: 1.0, fd, 10_000)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
+        // BBR's initial cwnd (10 segments) had room for more: the 4000-byte window stopped it.
+        #expect(connection.congestion.receiveWindowLimitedInRound)
+
+        let open = TCPScript { $0.tcp.socketDefaults.congestion = .bbr }
+        let openFD = open.establishPassive(listenOptions: [.noDelay(true)])
+        let unbounded = try #require(open.host.tcp.connections.values.first)
+        open.send(at: 1.0, openFD, 3000)
+        open.expect(at: 1.0, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."),
+                    .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."),
+                    .data(seq: 2921, ack: 1, len: 80, win: 65535))
+        #expect(!unbounded.congestion.receiveWindowLimitedInRound)
+    }
+
     @Test("window scale 7: a window field of 100 lets 12800 bytes go (RFC 7323 §2.3)")
     func peerWindowScaled() {
         let s = TCPScript()
