@@ -68,7 +68,7 @@ RUNS="${1:-${ENV_RUNS:-3}}"
 BYTES="${BYTES:-1073741824}"
 RR_N="${RR_N:-100000}"
 TAPACK_EVERY="${TAPACK_EVERY:-2}"
-case "$TAPACK_EVERY" in ''|*[!0-9]*|0) echo "bench-tap.sh: bad TAPACK_EVERY '$TAPACK_EVERY': a positive count of frames" >&2; exit 2 ;; esac
+case "$TAPACK_EVERY" in ''|*[!0-9]*|0*) echo "bench-tap.sh: bad TAPACK_EVERY '$TAPACK_EVERY': a positive count of frames" >&2; exit 2 ;; esac
 OFFLOADS="${OFFLOADS:-on off}"
 for mode in $OFFLOADS; do
     case "$mode" in on|off|auto) ;; *) echo "bench-tap.sh: bad OFFLOADS '$OFFLOADS': words from on, off, auto" >&2; exit 2 ;; esac
@@ -502,7 +502,7 @@ echo "(64 KiB writes, shutdown, the peer's FIN) into the discard service at $NAD
 echo "curl -4 and curl -6 of the same file."
 if [ "$ACK_ROW" = 1 ]; then
     echo "do-nothing receiver (tapack): the same tcpsend into Benchmarks/ceilings/tapack.c on the same tap0 (serve stopped),"
-    echo "a receiver that does nothing but ACK (every 2nd segment and when the queue is drained; one read() per frame, no"
+    echo "a receiver that does nothing but ACK (every ${TAPACK_EVERY} data frames, TAPACK_EVERY, and when the queue is drained; one read() per frame, no"
     echo "checksums checked), as $NADDR and as $NADDR6 with the same TCP options, in each round after NetStack and in the"
     echo "same alternating order: the kernel's own IPv6/IPv4 ratio into a TAP, for NetStack's offload-off kernel → stack row"
     echo "to be read against. Its CPU column is tapack's own."

@@ -80,12 +80,26 @@ struct NewRenoTests {
         // One ACK covering 12 segments, e.g. after the ACKs before it were lost or arrive late: 10000 → 22000.
         cc.ack(1, of: 12000)
         #expect(cc.cwnd == 22000)
-        // Still never past ssthresh, and L = 1·SMSS after an RTO whatever the pacing (RFC 3465 §2.3).
+        // L = 1·SMSS after an RTO whatever the pacing (RFC 3465 §2.3).
         cc.onRetransmissionTimeout(flightSize: 22000, now: t0)  // ssthresh 11000, cwnd 1000
         cc.ack(1, of: 5000)
         #expect(cc.cwnd == 2000)
         cc.ack(1, of: 50000)
         #expect(cc.cwnd == 3000)
+    }
+
+    @Test("paced, a whole-ACK increase still stops at ssthresh")
+    func pacedSlowStartStopsAtSsthresh() {
+        var cc = reno()
+        cc.paced = true
+        cc.ack(1, of: 30000)  // 10000 → 40000
+        cc.enterFastRecovery(flightSize: 40000, now: t0)  // ssthresh 20000
+        cc.endRecovery(now: t0)  // cwnd = ssthresh 20000
+        // Idle past the RTO: back to the initial window, below ssthresh, in slow start again (RFC 5681 §4.1).
+        cc.onIdleRestart(idle: .seconds(5), rto: .seconds(1), now: t0)
+        #expect(cc.cwnd == 10000 && cc.inSlowStart)
+        cc.ack(1, of: 50000)
+        #expect(cc.cwnd == 20000)
     }
 
     @Test("congestion avoidance adds one SMSS per cwnd of bytes acknowledged (≈ 1 SMSS per RTT)")

@@ -16,6 +16,7 @@ extension BBR {
     mutating func resetFullBandwidth() {
         fullBandwidth = 0
         fullBandwidthCount = 0
+        receiveWindowRoundsSkipped = 0
         fullBandwidthNow = false
     }
 
@@ -26,12 +27,13 @@ extension BBR {
     /// that starts a round: that one sample may be a retransmission's or come
     /// from a flight cut short by reordering (a jittery link's round-start
     /// samples fell to 3 % of the rate the ACKs around them measured), and three
-    /// such rounds ended Startup at a fifth of the path's rate. Nor is a round
-    /// in which the peer's receive window held data back: its plateau is the
-    /// receiver's autotuning (or a hole it waits to fill), not the path — the
-    /// draft waits three rounds for that window to open, and a lossy path's
-    /// holes can keep it shut for longer. Samples without a rate (interval 0)
-    /// are not evidence. O(1).
+    /// such rounds ended Startup at a fifth of the path's rate. In Startup, up
+    /// to three rounds of a plateau in which the peer's receive window held data
+    /// back are not counted either: their plateau is the receiver's autotuning
+    /// (or a hole it waits to fill), not the path. The draft's three rounds allow
+    /// for the window opening once; a lossy path's holes kept a Linux receiver's
+    /// window shut for longer. Samples without a rate (interval 0) are not
+    /// evidence. O(1).
     mutating func checkFullBandwidthReached(_ rs: RateSample) {
         guard !fullBandwidthNow, !rs.isAppLimited, rs.intervalNanoseconds > 0 else { return }
         if Double(rs.deliveryRate) >= Double(fullBandwidth) * Self.fullBandwidthGrowth {
@@ -39,7 +41,11 @@ extension BBR {
             fullBandwidth = rs.deliveryRate
             return
         }
-        guard roundStart, !receiveWindowLimitedLastRound else { return }
+        guard roundStart else { return }
+        if receiveWindowLimitedLastRound && state == .startup && receiveWindowRoundsSkipped < Self.receiveWindowRoundsExcused {
+            receiveWindowRoundsSkipped += 1
+            return
+        }
         fullBandwidthCount += 1
         fullBandwidthNow = fullBandwidthCount >= Self.fullBandwidthRounds
         if fullBandwidthNow { fullBandwidthReached = true }

@@ -120,6 +120,10 @@ struct BBR: Sendable {
     static let fullBandwidthGrowth = 1.25
     /// Rounds without that growth before the pipe counts as full (§5.3.1.2).
     static let fullBandwidthRounds = 3
+    /// Rounds of one Startup plateau that the peer's receive window may keep out of
+    /// the full-pipe count: a window stuck between one and two BDPs must not hold
+    /// Startup (and its queue) for ever.
+    static let receiveWindowRoundsExcused = 3
     /// BBRStartupFullLossCnt = 6 loss events in a round for the loss-based Startup exit (§5.3.1.3).
     static let startupFullLossCount = 6
     /// BBR.MaxBwFilterLen = 2 ProbeBW cycles (§2.11).
@@ -274,6 +278,8 @@ struct BBR: Sendable {
     var fullBandwidth = 0
     /// BBR.full_bw_count.
     var fullBandwidthCount = 0
+    /// Rounds of the current plateau not counted because the peer's window held data back.
+    var receiveWindowRoundsSkipped = 0
     /// BBR.drain_start_round.
     var drainStartRound: Int64 = 0
     /// BBR.ack_phase.

@@ -54,11 +54,12 @@ struct CongestionWindow: Sendable {
     /// L = 1·SMSS (RFC 3465 §2.3).
     var slowStartAfterTimeout = false
     /// The connection paces its data segments (set before each output): slow
-    /// start then counts every byte an ACK covers (RFC 9406 §4.3: L = infinity
-    /// when paced), since pacing spreads the growth over the round trip; a
-    /// stretch ACK, or one whose late, reordered predecessors acknowledge
-    /// nothing new, no longer costs the window what it acknowledged. Unpaced,
-    /// L stays RFC 3465's 2·SMSS.
+    /// start then counts every byte an ACK covers, as Linux's tcp_slow_start does
+    /// (and as RFC 9406 §4.3 sets L for a paced HyStart++ sender) — a departure
+    /// from RFC 3465 §2.2's L ≤ 2·SMSS, whose purpose, bounding the burst a
+    /// stretch ACK releases, pacing serves instead. Without it a stretch ACK, or
+    /// one whose late, reordered predecessors acknowledge nothing new, cost the
+    /// window what it acknowledged. Unpaced, L stays RFC 3465's 2·SMSS.
     var paced = false
 
     /// A window for `mss`, starting at the RFC 6928 initial window. O(1).
@@ -95,7 +96,7 @@ struct CongestionWindow: Sendable {
 
     /// Slow start with appropriate byte counting (RFC 5681 §3.1, RFC 3465 §2.2):
     /// cwnd += min(acked, L), L = 1·SMSS after an RTO (RFC 3465 §2.3), else
-    /// unbounded when ``paced`` (RFC 9406 §4.3), else 2·SMSS (RFC 3465 §2.2).
+    /// unbounded when ``paced`` (see there), else 2·SMSS (RFC 3465 §2.2).
     /// Never past ssthresh. O(1).
     mutating func slowStart(acked: Int) {
         let limit = slowStartAfterTimeout ? mss : paced ? Self.maximum : 2 * mss
@@ -273,7 +274,7 @@ struct CongestionControl: Sendable {
     }
 
     /// A cumulative ACK advanced SND.UNA by `newlyAcked` bytes outside fast
-    /// recovery: slow start (RFC 5681 §3.1, RFC 3465 with RFC 9406's L) or congestion
+    /// recovery: slow start (RFC 5681 §3.1, RFC 3465; L unbounded when paced) or congestion
     /// avoidance (Reno: +1 SMSS per cwnd of bytes acknowledged; CUBIC: RFC 9438
     /// §4.2–4.5 at time `now`). `rtt` is the smoothed RTT (``RTTEstimator/srtt``;
     /// nil keeps the last one given); `flightSize` is the flight when the ACK

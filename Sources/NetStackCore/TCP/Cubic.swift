@@ -64,18 +64,19 @@ struct Cubic: Sendable {
 
     /// A cumulative ACK of new data outside recovery (RFC 9438 §4.2–4.5).
     ///
-    /// No growth while the flow is application-limited (§5.8) — in congestion
-    /// avoidance or unpaced, `flightSize`, the flight when this ACK arrived, left
-    /// room for another full segment; in paced slow start, it was less than half
-    /// of cwnd — and
-    /// that time is kept out of t. This is the "other measure" §4.6 requires of
-    /// implementations that, like this one, take ssthresh from cwnd rather than
-    /// FlightSize. Slow start's half is RFC 7661's validated phase, pipeACK ≥ ½·cwnd (Linux's
-    /// tcp_is_cwnd_limited does the same): a paced sender spreads each doubled
+    /// No growth while the flow is application-limited (§5.8) — `flightSize`,
+    /// the flight when this ACK arrived, left room for another full segment —
+    /// and that time is kept out of t. This is the "other measure" §4.6 requires
+    /// of implementations that, like this one, take ssthresh from cwnd rather
+    /// than FlightSize. One departure, Linux's (tcp_is_cwnd_limited): in paced
+    /// slow start a flight of half cwnd counts as using the window (RFC 7661's
+    /// validated phase, pipeACK ≥ ½·cwnd). A paced sender spreads each doubled
     /// window over the round trip, so its flight trails cwnd for most of the
     /// round although the window is in use; requiring a full window there grew
-    /// cwnd by about 1.5× per round instead of 2×. Otherwise: slow start below
-    /// ssthresh, else the cubic update. O(1).
+    /// cwnd by about 1.5× per round instead of 2×. The cost: cwnd may reach twice
+    /// the flight before the first loss, as unpaced slow start's does in the
+    /// round that detects it. Otherwise: slow start below ssthresh, else the
+    /// cubic update. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
         if let rtt { srttSeconds = Double(max(rtt.nanoseconds, 0)) / 1e9 }
         let acked = CongestionWindow.clampBytes(newlyAcked)

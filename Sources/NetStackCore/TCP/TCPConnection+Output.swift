@@ -169,12 +169,12 @@ extension TCPConnection {
         }
         // The peer's window counts from SND.UNA; cwnd limits what is in flight (RFC 6675's pipe).
         let probe = tlpSending ? sendMSS : 0
-        let congestionRoom = congestion.cwnd + limited + probe - inFlight
-        var usable = min(window - offset, congestionRoom)
+        var usable = min(window - offset, congestion.cwnd + limited + probe - inFlight)
         if available > 0 && sndNxt >= sndMax {
-            // New data that cwnd would let go and the peer's window holds back (BBR's full-pipe test).
+            // New data that cwnd itself (no limited-transmit or probe allowance) would let go
+            // and the peer's window holds back: BBR's full-pipe test skips such rounds.
             let ready = min(available, sendMSS)
-            if window - offset < ready && congestionRoom >= ready { congestion.noteReceiveWindowLimited() }
+            if window - offset < ready && congestion.cwnd - inFlight >= ready { congestion.noteReceiveWindowLimited() }
         }
         // RFC 6298 §5.4: the timeout resends the earliest unacknowledged segment, whatever
         // the flight accounting says.
