@@ -233,9 +233,10 @@ struct CongestionControl: Sendable {
         case .bbr: model.state == .startup
         }
     }
-    /// The connection paces its data (``CongestionWindow/paced``): NewReno and
-    /// CUBIC count whole ACKs in slow start (RFC 9406 §4.3). BBR paces by its
-    /// own model and ignores it. O(1).
+    /// The connection paces its data: NewReno and CUBIC then count whole ACKs in
+    /// slow start, and CUBIC takes half a window in flight as the window in use
+    /// (``CongestionWindow/paced``, ``Cubic/onAck(newlyAcked:flightSize:rtt:now:)``).
+    /// BBR paces by its own model and ignores it. O(1).
     var paced: Bool {
         get {
             switch algorithm {
