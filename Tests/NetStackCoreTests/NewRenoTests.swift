@@ -73,7 +73,7 @@ struct NewRenoTests {
         #expect(cc.cwnd == 12500)
     }
 
-    @Test("paced, slow start counts every byte a stretch ACK covers (RFC 9406 §4.3: L = infinity)")
+    @Test("paced, slow start counts every byte a stretch ACK covers (L unbounded, as Linux's tcp_slow_start)")
     func pacedSlowStartCountsWholeACK() {
         var cc = reno()
         cc.paced = true

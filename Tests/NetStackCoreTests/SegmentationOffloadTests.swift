@@ -91,6 +91,20 @@ struct SegmentSummary: Equatable, CustomStringConvertible {
     }
 }
 
+/// What a receiver saw from an offloading sender and from a plain one carry the same data
+/// segments: the same cuts, field for field (``SegmentSummary/cut``), and until the two runs' send
+/// times part, the very same segments, PSH and timestamps included, for at least the first half.
+func expectSameCuts(_ withOffload: [[UInt8]], _ without: [[UInt8]],
+                    sourceLocation: SourceLocation = #_sourceLocation) {
+    let withOffload = withOffload.map(SegmentSummary.init).filter { $0.length > 0 }
+    let without = without.map(SegmentSummary.init).filter { $0.length > 0 }
+    #expect(withOffload.count == without.count, sourceLocation: sourceLocation)
+    #expect(withOffload.map(\.cut) == without.map(\.cut), "first difference at \(zip(withOffload, without).enumerated().first { $0.element.0.cut != $0.element.1.cut }.map { "\($0.offset): \($0.element)" } ?? "none")",
+            sourceLocation: sourceLocation)
+    let common = zip(withOffload, without).prefix { $0 == $1 }.count
+    #expect(common * 2 >= without.count, "identical for the first \(common) of \(without.count)", sourceLocation: sourceLocation)
+}
+
 /// A (sender, 192.0.2.1 or 2001:db8::1) and B (receiver, 192.0.2.2 or 2001:db8::2) on a
 /// point-to-point IP link, each with or without offload. A's super-segments reach B whole when B has offload (the
 /// checksum trusted, as a NEEDS_CSUM header says), else cut by `kernelCut`.
@@ -217,13 +231,7 @@ struct SegmentationOffloadTests {
         #expect(supers.contains { $0.packet.count > 60_000 }, "the longest: \(supers.map(\.packet.count).max() ?? 0)")
         #expect(plain.sentByA.allSatisfy { $0.segmentSize == 0 && $0.packet.count <= 1500 })
         // The receiver saw the same cuts, field for field, and checked every checksum.
-        let withOffload = offload.receivedByB.filter { SegmentSummary($0).length > 0 }.map(SegmentSummary.init)
-        let without = plain.receivedByB.filter { SegmentSummary($0).length > 0 }.map(SegmentSummary.init)
-        #expect(withOffload.count == without.count)
-        #expect(withOffload.map(\.cut) == without.map(\.cut), "first difference at \(zip(withOffload, without).enumerated().first { $0.element.0.cut != $0.element.1.cut }.map { "\($0.offset): \($0.element)" } ?? "none")")
-        // Until the send times part, the very same segments, PSH and timestamps included.
-        let common = zip(withOffload, without).prefix { $0 == $1 }.count
-        #expect(common * 2 >= without.count, "identical for the first \(common) of \(without.count)")
+        expectSameCuts(offload.receivedByB, plain.receivedByB)
         #expect(offload.b.statistics.tcpInErrors == 0)
         #expect(offload.a.statistics.tcpOutSuperSegments == supers.count)
         #expect(offload.a.statistics.tcpOutSegments == plain.a.statistics.tcpOutSegments)
