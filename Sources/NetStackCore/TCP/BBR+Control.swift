@@ -74,21 +74,15 @@ extension BBR {
 
     // MARK: cwnd (§5.6.4)
 
-    /// SetCwnd (§5.6.4.6): in recovery's first round, cwnd = max(cwnd,
-    /// inflight + newly ACKed) (packet conservation); once the pipe has been
-    /// full, cwnd grows by the bytes ACKed up to max_inflight (and is cut to
-    /// it at once if above); before, it grows freely while below max_inflight
-    /// or while less than InitialCwnd has been delivered. Floor MinPipeCwnd,
-    /// then the ProbeRTT and model caps. O(1).
+    /// SetCwnd (§5.6.4.6): once the pipe has been full, cwnd grows by the
+    /// bytes ACKed up to max_inflight (and is cut to it at once if above);
+    /// before, it grows freely while below max_inflight or while less than
+    /// InitialCwnd has been delivered. Floor MinPipeCwnd, then the ProbeRTT
+    /// and model caps. Recovery does not change the rule (no packet
+    /// conservation, see ``onEnterRecovery(inFlight:now:)``). O(1).
     private mutating func setCwnd(_ rs: RateSample) {
-        // Packet conservation ends once a segment sent in recovery is delivered (one round).
-        if packetConservation && rs.delivered > 0 && rs.priorDelivered >= recoveryStartDelivered {
-            packetConservation = false
-        }
         let target = maxInflight
-        if packetConservation {
-            cwnd = max(cwnd, inFlight + rs.newlyAcked)
-        } else if fullBandwidthReached {
+        if fullBandwidthReached {
             cwnd = min(cwnd + rs.newlyAcked, target)
         } else if cwnd < target || delivered < initialCwnd {
             cwnd += rs.newlyAcked

@@ -293,8 +293,9 @@ struct CongestionControl: Sendable {
     /// recovery. Reno sets ssthresh = max(FlightSize/2, 2·SMSS) (RFC 5681 §3.2);
     /// CUBIC updates W_max (fast convergence) and sets ssthresh = max(cwnd·β,
     /// 2·SMSS), β = 0.7 (RFC 9438 §4.6–4.7); PRR then drives cwnd. BBR saves
-    /// its cwnd and conserves packets for a round (`inFlight`: the pipe after
-    /// loss marking; nil takes `flightSize`). No-op if already in recovery. O(1).
+    /// its cwnd and model for undo and leaves cwnd to its model (`inFlight`:
+    /// the pipe after loss marking; nil takes `flightSize`). No-op if already
+    /// in recovery. O(1).
     mutating func enterFastRecovery(flightSize: Int, inFlight: Int? = nil, now: Instant) {
         switch algorithm {
         case .newReno: reno.fastRecovery(flightSize: flightSize, now: now)
