@@ -104,7 +104,10 @@ struct OutputCorkTests {
         let inLarge = packets(corked).filter { $0 >= 44 * 1428 }.reduce(0, +)
         #expect(inLarge * 10 > data.count * 7, "bytes in super-segments of 44 or more segments: \(inLarge)")
         #expect(corked.b.statistics.tcpInErrors == 0)
-        #expect(corked.a.statistics.tcpOutSegments == plain.a.statistics.tcpOutSegments)
+        // Corking packs segments; it never adds any (uncorked, a write's small tail may leave on
+        // its own, once per round trip, as Nagle in Minshall's form allows).
+        #expect(corked.a.statistics.tcpOutSegments <= plain.a.statistics.tcpOutSegments)
+        #expect(corked.a.statistics.tcpOutSegments >= data.count / 1428)
     }
 
     @Test("ACKs processed in a corked poll release new data when the scope ends, not one burst per ACK")

@@ -191,7 +191,14 @@ extension TCPConnection {
             let emptiesBuffer = length == available
             if length < sendMSS && sndNxt >= sndMax {
                 if options.cork && !corkExpired { return nil }
-                let nagleHolds = !options.noDelay && !options.cork && flightSize > 0
+                // Nagle (RFC 896, RFC 1122 §4.2.3.4) in Minshall's form, as Linux's
+                // tcp_nagle_check: a small segment waits only while an earlier small one is
+                // unacknowledged. At most one small segment per round trip, as Nagle wants, but
+                // a response's tail does not wait for the whole response's ACK — nor, in loss
+                // recovery, for the end of it: sent with the retransmissions, its SACK lets RACK
+                // see a lost retransmission instead of waiting for the RTO.
+                let smallOutstanding = smallSegmentEnd.map { $0 > sndUna && $0 <= sndMax } ?? false
+                let nagleHolds = !options.noDelay && !options.cork && flightSize > 0 && smallOutstanding
                 if nagleHolds && !corkExpired { return nil }
                 // Sender SWS avoidance: a window-limited small segment waits for more window,
                 // until the override timer says otherwise.
@@ -222,6 +229,7 @@ extension TCPConnection {
             rttTimedAt = now
         }
         if sndNxt > sndMax { sndMax = sndNxt }
+        if !wasRetransmission && length > 0 && length < sendMSS { smallSegmentEnd = sndNxt }
         swsOverride = false
         if retransmitDeadline == nil { retransmitDeadline = Instant(nanoseconds: now.nanoseconds &+ rtt.rtoNanoseconds) }
         if unackedSince == nil { unackedSince = now }

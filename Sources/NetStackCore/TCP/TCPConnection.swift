@@ -159,6 +159,9 @@ final class TCPConnection {
     var persistBackoff = 0
     /// When data last went out: the idle time before a restart (RFC 5681 §4.1).
     var lastDataSent: Instant?
+    /// Where the last new-data segment shorter than SMSS ended (Linux's snd_sml):
+    /// Nagle holds another small one only while this is unacknowledged.
+    var smallSegmentEnd: SequenceNumber?
 
     // MARK: Loss detection (RFC 8985)
     /// One record per data segment in flight (see ``RetransmissionQueue``).

@@ -74,10 +74,10 @@ struct ListenScripts {
         s.inject(at: 1.3, .data(seq: 1, ack: 1, len: 100, win: 65535))
         s.expect(at: 1.34, .ack(seq: 1, ack: 101, win: 65535))
         s.send(at: 1.4, fd, 2000)
-        // MSS 1460 came back out of the cookie; Nagle keeps the 540-byte tail until the ACK.
-        s.expect(at: 1.4, .data(seq: 1, ack: 101, len: 1460, win: 65535, flags: "."))
-        s.inject(at: 1.5, .ack(seq: 101, ack: 1461, win: 65535))
-        s.expect(at: 1.5, .data(seq: 1461, ack: 101, len: 540, win: 65535))
+        // MSS 1460 came back out of the cookie: a full segment and the 540-byte tail.
+        s.expect(at: 1.4, .data(seq: 1, ack: 101, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1461, ack: 101, len: 540, win: 65535))
+        s.inject(at: 1.5, .ack(seq: 101, ack: 2001, win: 65535))
         s.expectPoll(fd, has: .readable)
     }
 

@@ -1,5 +1,6 @@
 // When data goes out: Nagle's algorithm (RFC 896, RFC 9293 §3.7.4, RFC 1122
-// §4.2.3.4) holds a small segment while data is unacknowledged; TCP_NODELAY
+// §4.2.3.4), in Minshall's form as Linux's, holds a small segment while an
+// earlier small segment is unacknowledged; TCP_NODELAY
 // turns it off; TCP_CORK holds partial segments until the cork comes out or
 // 200 ms pass (the chapter's "wait for MSS, or until the timer fires").
 //
@@ -36,6 +37,25 @@ struct NagleCorkScripts {
         s.expectNothing(until: 1.1)
         s.inject(at: 1.1, .ack(seq: 1, ack: 3021, win: 65535))
         s.expect(at: 1.1, .data(seq: 3021, ack: 1, len: 80, win: 65535))
+    }
+
+    @Test("Nagle in Minshall's form: a write's small tail goes with its full segments; the next small one waits for its ACK")
+    func nagleSendsTailAtOnce() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 3000)
+        // Classic Nagle would hold the 80 bytes until 2920 were acknowledged (a round trip, or a
+        // delayed ACK's 40+ ms); no small segment is outstanding, so they go now (Linux's rule).
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."),
+                 .data(seq: 2921, ack: 1, len: 80, win: 65535))
+        s.send(at: 1.01, fd, 100)
+        s.expectNothing(until: 1.1)
+        // An ACK short of the small segment's end keeps the hold.
+        s.inject(at: 1.1, .ack(seq: 1, ack: 2921, win: 65535))
+        s.expectNothing(until: 1.2)
+        s.inject(at: 1.2, .ack(seq: 1, ack: 3001, win: 65535))
+        s.expect(at: 1.2, .data(seq: 3001, ack: 1, len: 100, win: 65535))
     }
 
     @Test("TCP_NODELAY: every small write goes at once")
