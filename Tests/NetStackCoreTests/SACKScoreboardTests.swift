@@ -38,6 +38,29 @@ struct SACKScoreboardRecordingTests {
         #expect(uncovered(board, 1000, 2000) == [[1000, 2000]])
     }
 
+    @Test("an ascending walk finds the range holding each sequence number with one moving cursor")
+    func rangeLookupWithCursor() {
+        let held = board([block(3000, 4000), block(6000, 8000), block(9000, 10_000)])
+        var cursor = 0
+        #expect(held.end(ofRangeHolding: 1500, cursor: &cursor) == nil)       // below the first range
+        #expect(cursor == 0)
+        #expect(held.end(ofRangeHolding: 3000, cursor: &cursor) == 4000)      // a range's first byte
+        #expect(held.end(ofRangeHolding: 3999, cursor: &cursor) == 4000)      // its last
+        #expect(held.end(ofRangeHolding: 4000, cursor: &cursor) == nil)       // the hole after it
+        #expect(cursor == 1)
+        #expect(held.end(ofRangeHolding: 7000, cursor: &cursor) == 8000)
+        #expect(held.end(ofRangeHolding: 10_500, cursor: &cursor) == nil)     // past every range
+        #expect(cursor == 3)
+        // Across wrap-around: ranges are ordered by distance from SND.UNA, not by raw value.
+        var wrapped = SACKScoreboard()
+        _ = wrapped.update(blocks: [block(UInt32.max - 999, UInt32.max), block(500, 1500)],
+                           snaUna: SequenceNumber(UInt32.max - 2999), sndNxt: 3000)
+        var wrapCursor = 0
+        #expect(wrapped.end(ofRangeHolding: SequenceNumber(UInt32.max - 500), cursor: &wrapCursor) == SequenceNumber(UInt32.max))
+        #expect(wrapped.end(ofRangeHolding: 100, cursor: &wrapCursor) == nil)
+        #expect(wrapped.end(ofRangeHolding: 1000, cursor: &wrapCursor) == 1500)
+    }
+
     @Test("blocks are kept sorted; overlapping and adjacent blocks merge; newly SACKed bytes are counted once")
     func merging() {
         var board = SACKScoreboard()

@@ -98,6 +98,17 @@ struct SACKScoreboard: Sendable {
         if cursor < end { body(cursor, end) }
     }
 
+    /// The end of the range that holds `seq`, or nil if none does, for a walk
+    /// in ascending sequence order: `cursor` (start it at 0) passes over the
+    /// ranges that end at or below `seq` and keeps its place for the next,
+    /// higher, query. O(1) amortized over such a walk, O(ranges) at most.
+    func end(ofRangeHolding seq: SequenceNumber, cursor: inout Int) -> SequenceNumber? {
+        let held = slots.span
+        while cursor < count && SequenceNumber(rawValue: held[cursor].end) <= seq { cursor += 1 }
+        guard cursor < count, SequenceNumber(rawValue: held[cursor].start) <= seq else { return nil }
+        return SequenceNumber(rawValue: held[cursor].end)
+    }
+
     // MARK: Internals
 
     /// One SACKed range as raw sequence numbers, `end` exclusive.
