@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# NetStack over a real TAP device, measured against the anchors in the same run.
+# NetStack over a real TAP device, measured against the anchors in the same run (and over a TUN device).
 #
 #   sudo scripts/bench-tap.sh [RUNS]     (RUNS rounds, default 3; medians are reported)
 #
@@ -37,10 +37,27 @@
 #                             192.0.2.2 and into 2001:db8::2 (order alternating as above): the
 #                             device's own IPv6/IPv4 ratio, beside NetStack's offload-off one
 #   and a second table: IPv4 and IPv6 medians, IPv6/IPv4 per direction and offload mode.
-# Then one Markdown table: NetStack, lwIP, the ceilings, the ratios.
+#   With "tun" in DEVICES (the default), NetStack over TUN too, each round after the TAP serves (and
+#   before tapack): `netstack serve --tun tun0 --address 192.0.2.2/24` (IPv6: also 2001:db8::2/64),
+#   the TAP's flags but --mac, a fresh process per round and offload mode (OFFLOADS, as for TAP),
+#   on tun0 in the same namespace, point-to-point: kernel side 192.0.2.1 peer 192.0.2.2 (IPv6:
+#   2001:db8::1 peer 2001:db8::2), MTU 1500, txqueuelen 1000 as tap0's (a TUN's default is 500).
+#   tun0 exists only while its serve runs (created before, deleted after): its host route to
+#   192.0.2.2 would otherwise take the TAP's traffic. Measured as for TAP, with NetStack's CPU time
+#   and the frames that crossed tun0: kernel -> NetStack (blast into the discard service; with
+#   FAMILIES="4 6" also the tcpsend IPv4/IPv6 twins) and NetStack -> kernel (curl, -4 and -6), one
+#   sha256-checked download per mode in round 1. The anchors, lwIP, the ceilings (tapgsotx and
+#   tapack included) and the 1-byte round trip stay TAP-only: there are no TUN anchors, so the TUN
+#   rows are set beside NetStack over TAP in the same rounds. Per-run lines for TUN say
+#   "device=tun"; DEVICES=tun alone skips the anchors and every TAP row.
+# Then one Markdown table: NetStack, lwIP, the ceilings, the ratios; with TUN a second one after it,
+# NetStack over TUN beside NetStack over TAP ("–" where TUN has no number: the round trip); with
+# IPv6 the IPv4/IPv6 table, for TAP and then for TUN.
 #
 # Env: BYTES (1073741824), RR_N (100000 round trips), OFFLOADS ("on off": the --offload modes, in order),
 #      FAMILIES ("4"; "4 6" adds the IPv6 rows),
+#      DEVICES ("tap tun": words from tap, tun; TAP is measured first, then TUN; "tap" alone is the
+#      old TAP-only run, "tun" alone skips the anchors and the TAP rows),
 #      BUSY_POLL ("0 50": the --busy-poll microseconds the round trip is measured with; the transfers use 0),
 #      PIN ("" = the scheduler decides |
 #      "split" = kernel side on cpu0, user-space stack on cpu1; passed on to the anchors),
@@ -49,9 +66,9 @@
 #      SKIP_ANCHORS=1 (NetStack only), NETSTACK (a prebuilt binary; default: build and use
 #      .build-bench/release/netstack, a plain release build), RES_DIR (logs; default the anchors' results dir).
 #
-# Network safety: traffic stays in namespace `tapbench` (created and deleted here) and in
-# the anchors' own namespaces; addresses from 192.0.2.0/24 and 2001:db8::/64 only. Every wait is bounded;
-# only processes this script started are signalled.
+# Network safety: traffic stays in namespace `tapbench` (created and deleted here, with its tap0 and
+# tun0, also on failure) and in the anchors' own namespaces; addresses from 192.0.2.0/24 and
+# 2001:db8::/64 only. Every wait is bounded; only processes this script started are signalled.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench-tap.sh: needs root (ip netns, TAP devices)" >&2; exit 2; }
 
@@ -84,13 +101,21 @@ for family in $FAMILIES; do
     case "$family" in 4|6) ;; *) echo "bench-tap.sh: bad FAMILIES '$FAMILIES': words from 4, 6" >&2; exit 2 ;; esac
 done
 V6=0; case " $FAMILIES " in *" 6 "*) V6=1 ;; esac
-ACK_ROW=0  # the do-nothing receiver for both families: with IPv6, beside the offload-off rows
-[ "$V6" = 1 ] && case " $OFFLOADS " in *" off "*) ACK_ROW=1 ;; esac
+DEVICES="${DEVICES:-tap tun}"
+for device in $DEVICES; do
+    case "$device" in tap|tun) ;; *) echo "bench-tap.sh: bad DEVICES '$DEVICES': words from tap, tun" >&2; exit 2 ;; esac
+done
+TAP_ON=0; case " $DEVICES " in *" tap "*) TAP_ON=1 ;; esac
+TUN_ON=0; case " $DEVICES " in *" tun "*) TUN_ON=1 ;; esac
+[ "$TAP_ON$TUN_ON" != 00 ] || { echo "bench-tap.sh: bad DEVICES '$DEVICES': words from tap, tun" >&2; exit 2; }
+ACK_ROW=0  # the do-nothing receiver for both families: with IPv6, beside the offload-off rows (TAP only)
+[ "$V6" = 1 ] && [ "$TAP_ON" = 1 ] && case " $OFFLOADS " in *" off "*) ACK_ROW=1 ;; esac
 PIN="${PIN:-}"
 if [ "$PIN" = split ]; then TK="taskset -c 0"; TU="taskset -c 1"; else TK=""; TU=""; fi
 
 NS=tapbench
 DEV=tap0
+TUN_DEV=tun0
 KADDR=192.0.2.1
 NADDR=192.0.2.2
 KADDR6=2001:db8::1
@@ -109,11 +134,17 @@ SERVE_PID=""     # the `timeout` that wraps `netstack serve` (forwards SIGTERM, 
 NS_PID=""        # netstack itself, whose CPU time is counted
 SERVE_STATUS=""
 ACK_PID=""       # the `timeout` that wraps tapack, while one runs
+# The device NetStack is measured on: tap0, or tun0 while a TUN serve runs (see measure_netstack).
+KIND=tap         # tap | tun
+CUR_DEV="$DEV"   # the kernel-side device whose counters snap reads
+K=""             # the prefix of the table keys: "" for TAP, "tun-" for TUN
+T=""             # the per-run lines' tag: "" for TAP, "device=tun " for TUN
 
 start_serve() {  # in the namespace; waits (max 10 s) for "ready", then (max 10 s) for a ping answer (each family)
-    local v6args=()
+    local v6args=() devargs=(--tap "$DEV") macargs=(--mac "$NMAC")
     [ "$V6" = 1 ] && v6args=(--address "$NADDR6/64")
-    ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve --tap "$DEV" --address "$NADDR/24" "${v6args[@]}" --mac "$NMAC" \
+    [ "$KIND" = tun ] && { devargs=(--tun "$TUN_DEV"); macargs=(); }
+    ip netns exec "$NS" timeout 1800 $TU "$NETSTACK" serve "${devargs[@]}" --address "$NADDR/24" "${v6args[@]}" "${macargs[@]}" \
         --offload "${OFFLOAD:-auto}" --busy-poll "${BUSYPOLL:-0}" --verbose \
         --discard "$PORT_DISCARD" --echo "$PORT_ECHO" --http "$PORT_HTTP" --root "$WWW" \
         --control "$WORK/control.sock" >"$WORK/serve.out" 2>"$WORK/serve.err" &
@@ -147,11 +178,27 @@ stop_serve() {  # SIGTERM, then up to 10 s for a clean exit; SIGKILL only if it 
     SERVE_PID=""
 }
 
+add_tun() {  # tun0 in the namespace, point-to-point: kernel side KADDR peer NADDR (and KADDR6 peer NADDR6)
+    # Its host routes to NADDR (and NADDR6) outrank tap0's /24 (and /64): tun0 exists only while a TUN serve runs.
+    ip -n "$NS" tuntap add dev "$TUN_DEV" mode tun || return 1
+    # txqueuelen 1000 as tap0's (a TUN's own default is 500), so that the TUN/TAP ratios compare like with like
+    ip -n "$NS" link set "$TUN_DEV" mtu 1500 txqueuelen 1000 || return 1
+    ip -n "$NS" addr add "$KADDR" peer "$NADDR" dev "$TUN_DEV" || return 1
+    [ "$V6" = 1 ] && { ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$TUN_DEV.disable_ipv6=0" || return 1; }
+    ip -n "$NS" link set "$TUN_DEV" up || return 1
+    # IPv6 (disabled in the namespace by default) once tun0 is up: an IPv6 peer address added while
+    # the device is down gets no route to the peer. nodad: usable at once.
+    [ "$V6" = 1 ] || return 0
+    ip -n "$NS" -6 addr add "$KADDR6" peer "$NADDR6" dev "$TUN_DEV" nodad
+}
+del_tun() { ip -n "$NS" link del "$TUN_DEV" 2>/dev/null || true; }
+
 bench_cleanup() {
     [ "$BASHPID" = "$$" ] || return 0  # a subshell (pipeline, $(…)) must not tear the bench down
     stop_serve
     [ -n "$ACK_PID" ] && kill "$ACK_PID" 2>/dev/null
     kill_bg
+    del_tun
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WWW" "$WORK"
 }
@@ -177,10 +224,10 @@ range() {  # range DECIMALS v1 v2 ... -> "**median** (min–max)"
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }  # utime+stime
-kstat() { dev_stat "$NS" "$DEV" "$1"; }
+kstat() { dev_stat "$NS" "$CUR_DEV" "$1"; }
 nstat_get() { ip netns exec "$NS" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1==k {print $2}'; }
 
-snap() {  # snap a|b: NetStack's CPU ticks, kernel-side TAP counters, kernel TCP retransmissions
+snap() {  # snap a|b: NetStack's CPU ticks, kernel-side TAP (or TUN) counters, kernel TCP retransmissions
     printf -v "$1_cpu" '%s' "$(cpu_ticks "$NS_PID")"
     printf -v "$1_tx" '%s' "$(kstat tx_packets)"; printf -v "$1_rx" '%s' "$(kstat rx_packets)"
     printf -v "$1_txb" '%s' "$(kstat tx_bytes)"; printf -v "$1_rxb" '%s' "$(kstat rx_bytes)"
@@ -192,7 +239,7 @@ delta() {  # between snap a and b: sets LAST_CPU (NetStack CPU seconds) and DELT
     local to=$((b_tx - a_tx)) from=$((b_rx - a_rx))
     DELTA="netstack_cpu_s=$LAST_CPU frames_to_netstack=$to (avg $(( to > 0 ? (b_txb - a_txb) / to : 0 )) B)"
     DELTA+=" frames_from_netstack=$from (avg $(( from > 0 ? (b_rxb - a_rxb) / from : 0 )) B)"
-    DELTA+=" tap_tx_dropped=$((b_drop - a_drop)) kernel_retrans=$(( ${b_retr:-0} - ${a_retr:-0} ))"
+    DELTA+=" ${KIND}_tx_dropped=$((b_drop - a_drop)) kernel_retrans=$(( ${b_retr:-0} - ${a_retr:-0} ))"
 }
 
 # --- build and set up ----------------------------------------------------------------------
@@ -230,20 +277,27 @@ ip netns del "$NS" 2>/dev/null || true
 ip netns add "$NS"
 ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip -n "$NS" link set lo up
-ip -n "$NS" tuntap add dev "$DEV" mode tap
-ip -n "$NS" link set "$DEV" mtu 1500
-ip -n "$NS" addr add "$KADDR/24" dev "$DEV"
-if [ "$V6" = 1 ]; then  # IPv6 on tap0 alone, its address usable at once (nodad)
-    ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$DEV.disable_ipv6=0"
-    ip -n "$NS" -6 addr add "$KADDR6/64" dev "$DEV" nodad
+if [ "$TAP_ON" = 1 ]; then
+    ip -n "$NS" tuntap add dev "$DEV" mode tap
+    ip -n "$NS" link set "$DEV" mtu 1500
+    ip -n "$NS" addr add "$KADDR/24" dev "$DEV"
+    if [ "$V6" = 1 ]; then  # IPv6 on tap0 alone, its address usable at once (nodad)
+        ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$DEV.disable_ipv6=0"
+        ip -n "$NS" -6 addr add "$KADDR6/64" dev "$DEV" nodad
+    fi
+    ip -n "$NS" link set "$DEV" up
+    echo "## netstack serve pin=${PIN:-none}: namespace $NS, TAP $DEV mtu=1500 kernel-side [$(offload_summary "$NS" "$DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$DEV/tx_queue_len")" | tee -a "$LOG"
 fi
-ip -n "$NS" link set "$DEV" up
-echo "## netstack serve pin=${PIN:-none}: namespace $NS, TAP $DEV mtu=1500 kernel-side [$(offload_summary "$NS" "$DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$DEV/tx_queue_len")" | tee -a "$LOG"
+if [ "$TUN_ON" = 1 ]; then  # a trial tun0, for the log line; measure_netstack creates one per serve
+    add_tun || { echo "bench-tap.sh: cannot create TUN $TUN_DEV in namespace $NS" >&2; exit 1; }
+    echo "## netstack serve over TUN pin=${PIN:-none}: namespace $NS, TUN $TUN_DEV mtu=1500, kernel side $KADDR peer $NADDR$([ "$V6" = 1 ] && echo ", $KADDR6 peer $NADDR6"), created per serve; kernel-side [$(offload_summary "$NS" "$TUN_DEV")] txqueuelen=$(ip netns exec "$NS" cat "/sys/class/net/$TUN_DEV/tx_queue_len")" | tee -a "$LOG"
+    del_tun
+fi
 
 # --- the rounds ----------------------------------------------------------------------------
 # NetStack runs once per offload mode (OFFLOADS) per round; its numbers go to $WORK/MODE.KEY,
 # one value a line, for the table.
-SERVE_EXITS=(); VERIFY=""
+SERVE_EXITS=(); VERIFY=""; SERVE_EXITS_TUN=(); VERIFY_TUN=""
 : >"$WORK/lwip.out"; : >"$WORK/tap.out"; : >"$WORK/vnet.out"
 put() { echo "$3" >>"$WORK/$1.$2"; }       # put MODE KEY VALUE
 got() { cat "$WORK/$1.$2" 2>/dev/null; }   # got MODE KEY: the values, one a line
@@ -284,8 +338,8 @@ send_rx() {  # send_rx MODE ROUND FAMILY ADDR KEY: tcpsend BYTES into the discar
     wait_quiet; snap a
     s=$(ip netns exec "$NS" timeout 80 $TK "$WORK/tcpsend" "$4" "$PORT_DISCARD" "$BYTES" 60)
     snap b; delta
-    echo "  run $2 offload=$1 kernel->netstack IPv$3: ${s:-tcpsend failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$1" "$5" "$(field MBps "$s")"; put "$1" "$5_cpu" "$LAST_CPU"; }
+    echo "  run $2 ${T}offload=$1 kernel->netstack IPv$3: ${s:-tcpsend failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$K$1" "$5" "$(field MBps "$s")"; put "$K$1" "$5_cpu" "$LAST_CPU"; }
 }
 
 download_tx() {  # download_tx MODE ROUND FAMILY URL KEY: curl -FAMILY downloads BYTES from NetStack
@@ -295,35 +349,48 @@ download_tx() {  # download_tx MODE ROUND FAMILY URL KEY: curl -FAMILY downloads
         -w 'http=%{http_code} bytes=%{size_download} secs=%{time_total} Bps=%{speed_download}' "$4" 2>&1)
     snap b; delta
     mbps=$(awk -v b="$(field Bps "$c")" 'BEGIN{printf "%.1f", b/1e6}')
-    echo "  run $2 offload=$1 netstack->kernel IPv$3: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$c")" = "$BYTES" ] && { put "$1" "$5" "$mbps"; put "$1" "$5_cpu" "$LAST_CPU"; }
+    echo "  run $2 ${T}offload=$1 netstack->kernel IPv$3: curl $c MBps=$mbps | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$c")" = "$BYTES" ] && { put "$K$1" "$5" "$mbps"; put "$K$1" "$5_cpu" "$LAST_CPU"; }
 }
 
-measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, then the three measurements
-    local mode="$1" i="$2" s c r mbps sha
+check_sha() {  # check_sha URL [curl options]: one untimed download; "ok" or "MISMATCH (got SHA)"
+    local sha
+    sha=$(ip netns exec "$NS" timeout 120 curl "${@:2}" -sS --max-time 110 "$1" | sha256sum | cut -d' ' -f1)
+    if [ "$sha" = "$SHA" ]; then echo ok; else echo "MISMATCH (got $sha)"; fi
+}
+
+measure_netstack() {  # measure_netstack MODE ROUND [tap|tun]: serve with --offload MODE, then the measurements
+    local mode="$1" i="$2" s c r mbps ok
+    KIND="${3:-tap}"
+    if [ "$KIND" = tun ]; then
+        CUR_DEV="$TUN_DEV"; K="tun-"; T="device=tun "
+        add_tun || { echo "bench-tap.sh: cannot create TUN $TUN_DEV in namespace $NS" >&2; exit 1; }
+    else
+        CUR_DEV="$DEV"; K=""; T=""
+    fi
     OFFLOAD="$mode"
     start_serve || exit 1
     # --verbose: serve says on stderr when the kernel refused offload; the numbers are then per-frame ones.
     if grep -q 'offload off' "$WORK/serve.err"; then
-        echo "  run $i offload=$mode: $(grep -m1 'offload off' "$WORK/serve.err")" | tee -a "$LOG"
-        put "$mode" refused 1
+        echo "  run $i ${T}offload=$mode: $(grep -m1 'offload off' "$WORK/serve.err")" | tee -a "$LOG"
+        put "$K$mode" refused 1
     fi
     if [ "$i" = 1 ]; then  # once per mode, untimed: the download arrives intact
-        sha=$(ip netns exec "$NS" timeout 120 curl -sS --max-time 110 "http://$NADDR:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
-        if [ "$sha" = "$SHA" ]; then VERIFY+="offload $mode ok; "; else VERIFY+="offload $mode MISMATCH (got $sha); "; fi
-        echo "  verify offload=$mode: HTTP download of $BYTES B sha256 ${VERIFY##*offload $mode }" | tee -a "$LOG"
+        ok=$(check_sha "http://$NADDR:$PORT_HTTP/big.bin")
+        if [ "$KIND" = tun ]; then VERIFY_TUN+="offload $mode $ok; "; else VERIFY+="offload $mode $ok; "; fi
+        echo "  verify ${T}offload=$mode: HTTP download of $BYTES B sha256 $ok; " | tee -a "$LOG"
         if [ "$V6" = 1 ]; then
-            sha=$(ip netns exec "$NS" timeout 120 curl -6 -g -sS --max-time 110 "http://[$NADDR6]:$PORT_HTTP/big.bin" | sha256sum | cut -d' ' -f1)
-            if [ "$sha" = "$SHA" ]; then VERIFY+="IPv6 offload $mode ok; "; else VERIFY+="IPv6 offload $mode MISMATCH (got $sha); "; fi
-            echo "  verify offload=$mode: HTTP download over IPv6 of $BYTES B sha256 ${VERIFY##*IPv6 offload $mode }" | tee -a "$LOG"
+            ok=$(check_sha "http://[$NADDR6]:$PORT_HTTP/big.bin" -6 -g)
+            if [ "$KIND" = tun ]; then VERIFY_TUN+="IPv6 offload $mode $ok; "; else VERIFY+="IPv6 offload $mode $ok; "; fi
+            echo "  verify ${T}offload=$mode: HTTP download over IPv6 of $BYTES B sha256 $ok; " | tee -a "$LOG"
         fi
     fi
 
     wait_quiet; snap a
     s=$(ip netns exec "$NS" timeout 80 $TK "$BIN_DIR/blast" tcp "$NADDR" "$PORT_DISCARD" "$BYTES" 60)
     snap b; delta
-    echo "  run $i offload=$mode kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
-    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$mode" rx "$(field MBps "$s")"; put "$mode" rx_cpu "$LAST_CPU"; }
+    echo "  run $i ${T}offload=$mode kernel->netstack: ${s:-blast failed} | $DELTA | bg_busy_before=${LAST_BUSY}%" | tee -a "$LOG"
+    [ "$(field bytes "$s")" = "$BYTES" ] && { put "$K$mode" rx "$(field MBps "$s")"; put "$K$mode" rx_cpu "$LAST_CPU"; }
 
     # The same sender for both families, the twins back to back; IPv6 goes first in even rounds,
     # so that neither family always runs second (a systematic order effect would read as a family's cost).
@@ -344,7 +411,15 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
     fi
 
     ip netns exec "$NS" timeout 10 "$NETSTACK" netstat --verbose --control "$WORK/control.sock" >"$WORK/netstat.txt" 2>&1 &&
-        sed 's/^/    netstat: /' "$WORK/netstat.txt" >>"$LOG"
+        sed "s/^/    ${T}netstat: /" "$WORK/netstat.txt" >>"$LOG"
+
+    if [ "$KIND" = tun ]; then  # no round trip over TUN (TAP only); tun0 goes with its serve
+        stop_serve; SERVE_EXITS_TUN+=("$mode:$SERVE_STATUS")
+        echo "  run $i ${T}offload=$mode: netstack serve exit status after SIGTERM: $SERVE_STATUS" | tee -a "$LOG"
+        del_tun
+        KIND=tap; CUR_DEV="$DEV"; K=""; T=""
+        return 0
+    fi
 
     local bp
     for bp in $BUSY_POLL; do
@@ -369,7 +444,7 @@ measure_netstack() {  # measure_netstack MODE ROUND: serve with --offload MODE, 
 }
 
 for i in $(seq "$RUNS"); do
-    if [ "${SKIP_ANCHORS:-0}" != 1 ]; then
+    if [ "${SKIP_ANCHORS:-0}" != 1 ] && [ "$TAP_ON" = 1 ]; then
         echo "== round $i/$RUNS: anchors (03_lwip.sh tap, 04_tap.sh tcp_ack2 tx_udp1472 tcp_vnet_ack2; pin=${PIN:-none})"
         RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/03_lwip.sh" tap 2>&1 | tee -a "$WORK/lwip.out"
         RUNS=1 PIN="$PIN" BYTES="$BYTES" "$ANCHORS/04_tap.sh" tcp_ack2 tx_udp1472 2>&1 | tee -a "$WORK/tap.out"
@@ -377,10 +452,18 @@ for i in $(seq "$RUNS"); do
         echo "== round $i/$RUNS: the GSO send ceiling (Benchmarks/ceilings/tapgsotx.c)"
         gso_ceiling "$i"
     fi
-    for mode in $OFFLOADS; do
-        echo "== round $i/$RUNS: NetStack --offload $mode"
-        measure_netstack "$mode" "$i"
-    done
+    if [ "$TAP_ON" = 1 ]; then
+        for mode in $OFFLOADS; do
+            echo "== round $i/$RUNS: NetStack --offload $mode"
+            measure_netstack "$mode" "$i"
+        done
+    fi
+    if [ "$TUN_ON" = 1 ]; then
+        for mode in $OFFLOADS; do
+            echo "== round $i/$RUNS: NetStack over TUN --offload $mode"
+            measure_netstack "$mode" "$i" tun
+        done
+    fi
     # The device's own IPv6/IPv4 ratio, for the offload-off rows (tapack has no virtio-net header):
     # the do-nothing receiver on the same tap0 (serve stopped), the families' order as for NetStack.
     if [ "$ACK_ROW" = 1 ]; then
@@ -424,7 +507,7 @@ cpu_lw=$(per_gib "$(median "${LW_CPU[@]}")"); cpu_ce=$(per_gib "$(median "${CEIL
 cpu_cv=$(per_gib "$(median "${VNET_CPU[@]}")")
 gbit() { awk -v m="$1" 'BEGIN{ if (m ~ /^[0-9.]+$/) printf "%.2f", m*8/1000; else print "–" }'; }
 
-{
+[ "$TAP_ON" = 1 ] && {
 echo
 echo "### NetStack over TAP vs. the anchors — $(date -u +%Y-%m-%dT%H:%M:%SZ), $RUNS rounds, pin=${PIN:-none}, $BYTES B per transfer, offload: $OFFLOADS"
 echo
@@ -472,23 +555,65 @@ echo "¹ kernel TCP over veth, ../shared/anchors/README.md §2 (02_kernel_rr.sh,
 echo "Per-run lines: $LOG; the anchors' own logs: $RES_DIR/lwip.txt, $RES_DIR/tap.txt (tcp_vnet_ack2 there too)."
 } | tee -a "$LOG"
 
+# NetStack over TUN: no anchors, no ceilings, no round trip (TAP only); beside NetStack over TAP, same rounds.
+[ "$TUN_ON" = 1 ] && {
+echo
+echo "### NetStack over TUN vs. NetStack over TAP — $(date -u +%Y-%m-%dT%H:%M:%SZ), $RUNS rounds, pin=${PIN:-none}, $BYTES B per transfer, offload: $OFFLOADS"
+echo
+echo "| metric | NetStack over TUN median (min–max) | NetStack over TAP median (min–max) | TUN / TAP |"
+echo "|---|---|---|---|"
+for mode in $OFFLOADS; do
+    tag="offload $mode"; [ -n "$(got "tun-$mode" refused)" ] && tag+=" (refused: per-frame)"
+    [ -n "$(got "$mode" refused)" ] && tag+=" (TAP refused: per-frame)"
+    for row in "kernel → NetStack, MB/s:rx:1" "NetStack CPU s per GiB received:rx_cpu:cpu" \
+               "NetStack → kernel, MB/s:tx:1" "NetStack CPU s per GiB sent:tx_cpu:cpu"; do
+        IFS=: read -r label key d <<<"$row"
+        vu=($(got "tun-$mode" "$key")); va=($(got "$mode" "$key"))
+        if [ "$d" = cpu ]; then
+            cu=$(per_gib "$(median "${vu[@]}")"); ca=$(per_gib "$(median "${va[@]}")")
+            echo "| NetStack over TUN, $label, $tag | $cu | $ca | $(ratio "$cu" "$ca") |"
+        else
+            ra="–"; [ "$TAP_ON" = 1 ] && ra=$(range "$d" "${va[@]}")
+            echo "| NetStack over TUN, $label, $tag | $(range "$d" "${vu[@]}") | $ra |" \
+                 "$(ratio "$(median "${vu[@]}")" "$(median "${va[@]}")") |"
+        fi
+    done
+done
+echo "| NetStack over TUN, 1-byte round trip | – (TAP only) | see the TAP table | – |"
+echo
+echo "Over TUN: \`netstack serve --tun $TUN_DEV --address $NADDR/24\` with the TAP's flags but --mac, on $TUN_DEV in namespace"
+echo "$NS (point-to-point, kernel side $KADDR peer $NADDR; created for each serve, deleted after it); kernel → NetStack:"
+echo "the same \`blast tcp\` into the discard service, NetStack → kernel: curl of the same file; CPU per GiB as for TAP."
+echo "There are no TUN anchors: lwIP, the ceilings (tcp_ack2, tcp_vnet_ack2, tx_udp1472, tapgsotx, tapack) and the"
+echo "1-byte round trip are measured on TAP only; the TAP column is NetStack over TAP in the same rounds (– without TAP)."
+for mode in $OFFLOADS; do
+    echo "TUN offload $mode in Gbit/s: kernel → NetStack $(gbit "$(median $(got "tun-$mode" rx))"), NetStack → kernel $(gbit "$(median $(got "tun-$mode" tx))")."
+done
+vt="${VERIFY_TUN%; }"
+echo "Download integrity over TUN (sha256 of one full download): ${vt:-not checked}; serve exit statuses after SIGTERM: ${SERVE_EXITS_TUN[*]:-none}."
+echo "Per-run lines: $LOG (the TUN ones say device=tun)."
+} | tee -a "$LOG"
+
 [ "$V6" = 1 ] || exit 0
+v6_table() {  # v6_table tap|tun: IPv4 and IPv6 medians side by side, per direction and offload mode
+    local kind="$1" k="" dname=TAP
+    [ "$kind" = tun ] && { k="tun-"; dname=TUN; }
 {
 echo
-echo "### IPv6 vs. IPv4 over TAP, same serve, interleaved — $RUNS rounds, $BYTES B per transfer"
+echo "### IPv6 vs. IPv4 over $dname, same serve, interleaved — $RUNS rounds, $BYTES B per transfer"
 echo
 echo "| direction, offload | IPv4 MB/s median (min–max) | IPv6 MB/s median (min–max) | IPv6 / IPv4 | stack CPU s per GiB, IPv4 / IPv6 |"
 echo "|---|---|---|---|---|"
 for mode in $OFFLOADS; do
-    tag="offload $mode"; [ -n "$(got "$mode" refused)" ] && tag+=" (refused: per-frame)"
+    tag="offload $mode"; [ -n "$(got "$k$mode" refused)" ] && tag+=" (refused: per-frame)"
     for pair in "kernel → stack (tcpsend):rx4s:rx6" "stack → kernel (curl):tx:tx6"; do
         IFS=: read -r label k4 k6 <<<"$pair"
-        v4=($(got "$mode" "$k4")); v6=($(got "$mode" "$k6"))
+        v4=($(got "$k$mode" "$k4")); v6=($(got "$k$mode" "$k6"))
         echo "| $label, $tag | $(range 1 "${v4[@]}") | $(range 1 "${v6[@]}") |" \
              "$(ratio "$(median "${v6[@]}")" "$(median "${v4[@]}")") |" \
-             "$(per_gib "$(median $(got "$mode" "${k4}_cpu"))") / $(per_gib "$(median $(got "$mode" "${k6}_cpu"))") |"
+             "$(per_gib "$(median $(got "$k$mode" "${k4}_cpu"))") / $(per_gib "$(median $(got "$k$mode" "${k6}_cpu"))") |"
     done
-    if [ "$mode" = off ]; then
+    if [ "$mode" = off ] && [ "$kind" = tap ]; then
         v4=($(got ack rx4)); v6=($(got ack rx6))
         echo "| do-nothing receiver (tapack), offload off | $(range 1 "${v4[@]}") | $(range 1 "${v6[@]}") |" \
              "$(ratio "$(median "${v6[@]}")" "$(median "${v4[@]}")") |" \
@@ -500,11 +625,18 @@ echo "IPv4 and IPv6 share the serve process, the device and the file; in each ro
 echo "to its IPv4 twin, IPv4 first in odd rounds and IPv6 first in even ones. kernel → stack: Benchmarks/ceilings/tcpsend.c"
 echo "(64 KiB writes, shutdown, the peer's FIN) into the discard service at $NADDR and at $NADDR6; stack → kernel:"
 echo "curl -4 and curl -6 of the same file."
-if [ "$ACK_ROW" = 1 ]; then
+if [ "$ACK_ROW" = 1 ] && [ "$kind" = tap ]; then
     echo "do-nothing receiver (tapack): the same tcpsend into Benchmarks/ceilings/tapack.c on the same tap0 (serve stopped),"
     echo "a receiver that does nothing but ACK (every ${TAPACK_EVERY} data frames, TAPACK_EVERY, and when the queue is drained; one read() per frame, no"
     echo "checksums checked), as $NADDR and as $NADDR6 with the same TCP options, in each round after NetStack and in the"
     echo "same alternating order: the kernel's own IPv6/IPv4 ratio into a TAP, for NetStack's offload-off kernel → stack row"
     echo "to be read against. Its CPU column is tapack's own."
 fi
+if [ "$kind" = tun ]; then
+    echo "Over TUN: tun0 is $KADDR6 peer $NADDR6 on the kernel side; there is no do-nothing receiver for TUN (tapack is TAP only)."
+fi
 } | tee -a "$LOG"
+}
+[ "$TAP_ON" = 1 ] && v6_table tap
+[ "$TUN_ON" = 1 ] && v6_table tun
+exit 0
