@@ -2,6 +2,7 @@
 # NetStack over a real TAP device, measured against the anchors in the same run (and over a TUN device).
 #
 #   sudo scripts/bench-tap.sh [RUNS]     (RUNS rounds, default 3; medians are reported)
+#   sudo DEVICES=tap scripts/bench-tap.sh [RUNS]   (TAP only, as before the TUN rows)
 #
 # Each round runs, one after the other (so a slow drift of the machine hits all alike):
 #   the anchors (../shared/anchors, see its README.md), one run each:

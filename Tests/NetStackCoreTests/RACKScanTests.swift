@@ -53,6 +53,24 @@ struct RACKScanTests {
         #expect(perScan <= 8, "\(perScan) records per scan")
     }
 
+    @Test("a hundred one-record SACK islands, past the scoreboard's 32 ranges: every hole between them is found lost")
+    func holesBeyondTheScoreboardsRanges() {
+        let c = connection(records: 200)
+        let now = Instant(nanoseconds: 100_000_000)
+        // The odd records arrive, one SACK block each (four per ACK, as the option holds): the even
+        // ones are holes, and the scoreboard keeps only the lowest 32 ranges.
+        let islands = stride(from: 1, to: 200, by: 2).map { (100 * $0, 100 * $0 + 100) }
+        for first in stride(from: 0, to: islands.count, by: 4) {
+            sack(c, Array(islands[first..<min(first + 4, islands.count)]), at: now)
+        }
+        #expect(c.scoreboard.ranges.count == 32)
+        c.rackDetectLoss(now: now)
+        for k in 0..<200 {
+            #expect(c.transmissions[k].flags.contains(k % 2 == 0 ? .lost : .sacked), "record \(k)")
+        }
+        #expect(c.transmissions.lostBytes == 100 * 100)
+    }
+
     @Test("a resent hole is still found lost again once later-sent data is SACKed")
     func lostRetransmissionFoundPastSACKedRuns() {
         let c = connection(records: 1000)

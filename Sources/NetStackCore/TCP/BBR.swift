@@ -396,7 +396,7 @@ struct BBR: Sendable {
     /// the loss rate and inflight bounds answer losses), as in Linux's BBRv3;
     /// BBR v1's packet conservation (cwnd cut to the flight left after loss
     /// marking) is not applied: with 1% random loss and reordering it threw
-    /// Startup back by rounds (a cut of 333,040 to 1,448 bytes was seen).
+    /// Startup back by rounds (cuts to a quarter of cwnd were seen).
     /// `inFlight` is C.inflight after loss marking. No-op if already in
     /// recovery. O(1).
     mutating func onEnterRecovery(inFlight: Int, now: Instant) {

@@ -3,8 +3,8 @@
 // scoreboard), RFC 2883 (D-SACK, which this scoreboard ignores). Loss
 // detection and the pipe estimate work on the per-segment records instead
 // (`RetransmissionQueue`, RFC 8985); the connection uses the ranges to find
-// which part of a SACK block is new, and to skip SACKed data when SND.NXT
-// goes back after a timeout.
+// which part of a SACK block is new, and RACK's scan uses them to jump over
+// runs of SACKed records.
 //
 // Ranges are kept sorted, disjoint and non-adjacent in a fixed inline array of
 // raw sequence-number pairs, so recording a SACK block never allocates. Loops
@@ -41,7 +41,7 @@ struct SACKScoreboard: Sendable {
         self.capacity = min(max(capacity, 1), Self.maximumCapacity)
     }
 
-    /// The ranges, lowest first, as `start ..< end` pairs (skipping SACKed data after a timeout; tests).
+    /// The ranges, lowest first, as `start ..< end` pairs (finding the uncovered parts; tests).
     /// Copies the inline storage once: O(1), no allocation.
     var ranges: some Collection<(start: SequenceNumber, end: SequenceNumber)> {
         Ranges(slots: slots, count: count)

@@ -189,7 +189,10 @@ extension TCPConnection {
             guard usable > 0 else { return nil }
             length = min(length, usable)
             let emptiesBuffer = length == available
-            if length < sendMSS && sndNxt >= sndMax {
+            // The last data before a FIN: nothing more will be written, so neither the cork
+            // nor Nagle has anything to wait for (Linux pushes at close with TCP_NAGLE_OFF).
+            let carriesFIN = finNext && emptiesBuffer
+            if length < sendMSS && sndNxt >= sndMax && !carriesFIN {
                 if options.cork && !corkExpired { return nil }
                 // Nagle (RFC 896, RFC 1122 §4.2.3.4) in Minshall's form, as Linux's
                 // tcp_nagle_check: a small segment waits only while an earlier small one is
@@ -197,6 +200,7 @@ extension TCPConnection {
                 // a response's tail does not wait for the whole response's ACK — nor, in loss
                 // recovery, for the end of it: sent with the retransmissions, its SACK lets RACK
                 // see a lost retransmission instead of waiting for the RTO.
+                if let end = smallSegmentEnd, end <= sndUna { smallSegmentEnd = nil }  // acknowledged
                 let smallOutstanding = smallSegmentEnd.map { $0 > sndUna && $0 <= sndMax } ?? false
                 let nagleHolds = !options.noDelay && !options.cork && flightSize > 0 && smallOutstanding
                 if nagleHolds && !corkExpired { return nil }

@@ -299,11 +299,10 @@ extension TCPConnection {
     /// SACKed, and walking them on every ACK made recovery quadratic. A
     /// record inside a range but not itself SACKed (a block boundary inside
     /// it: the peer holds all its bytes) is skipped too. The ranges are looked
-    /// up with a cursor that moves up with the scan: SACKed records beyond
-    /// the scoreboard's 32 ranges (a jittery path SACKs segments one by one,
-    /// hundreds of islands) each cost a flag test, where a search of all
-    /// ranges per record took 42 % of the stack's CPU on such a link. O(holes'
-    /// records + SACKed islands + ranges + SACKed runs × log records).
+    /// up with a cursor that moves up with the scan, so SACKed records beyond
+    /// the scoreboard's 32 ranges (a jittery path SACKs segments one by one)
+    /// cost a flag test each. O(holes' records + SACKed islands + ranges +
+    /// SACKed runs × log records).
     @discardableResult
     func rackDetectLoss(now: Instant) -> Int {
         guard let xmit = rackXmitNanoseconds else { return 0 }

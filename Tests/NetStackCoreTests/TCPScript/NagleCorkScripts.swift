@@ -58,6 +58,20 @@ struct NagleCorkScripts {
         s.expect(at: 1.2, .data(seq: 3001, ack: 1, len: 100, win: 65535))
     }
 
+    @Test("close() after small writes: the last one leaves with the FIN at once, Nagle or not")
+    func nagleDoesNotHoldFIN() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.send(at: 1.0, fd, 100)
+        s.expect(at: 1.0, .data(seq: 1, ack: 1, len: 100, win: 65535))
+        s.send(at: 1.01, fd, 100)
+        s.expectNothing(until: 1.05)  // the first small segment is unacknowledged
+        // No more data can follow a close: the held 100 bytes go now, carrying the FIN (Linux's
+        // tcp_send_fin pushes with TCP_NAGLE_OFF).
+        s.close(at: 1.05, fd)
+        s.expect(at: 1.05, .data(seq: 101, ack: 1, len: 100, win: 65535, flags: "FP."))
+    }
+
     @Test("TCP_NODELAY: every small write goes at once")
     func noDelay() {
         let s = TCPScript()
@@ -101,6 +115,17 @@ struct NagleCorkScripts {
                  .data(seq: 1461, ack: 1, len: 1460, win: 65535, flags: "."))
         s.expectNothing(until: 1.199)
         s.expect(at: 1.2, .data(seq: 2921, ack: 1, len: 80, win: 65535))
+    }
+
+    @Test("TCP_CORK: shutdown(write) sends the corked tail with the FIN at once")
+    func corkReleasedByFIN() {
+        let s = TCPScript()
+        let fd = s.establishPassive()
+        s.setOption(at: 0.5, fd, .cork(true))
+        s.send(at: 1.0, fd, 100)
+        s.expectNothing(until: 1.05)
+        s.shutdown(at: 1.05, fd, .write)
+        s.expect(at: 1.05, .data(seq: 1, ack: 1, len: 100, win: 65535, flags: "FP."))
     }
 
     @Test("removing the cork sends the partial segment at once")
