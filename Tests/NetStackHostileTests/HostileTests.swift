@@ -232,7 +232,8 @@ struct HostileTests {
             let port = 40_000
             let out = target.ns.directory + "/injected.out"
             let curl = try target.ns.spawn([
-                "curl", "--silent", "--show-error", "--fail", "--max-time", "40", "--limit-rate", "1M",
+                // 32 s at 256 KiB/s, so it outlasts the injection (curl 7.88's limit overshoots up to 2×).
+                "curl", "--silent", "--show-error", "--fail", "--max-time", "60", "--limit-rate", "256K",
                 "--local-port", "\(port)", "-o", out, "http://\(Interop.netstackAddress):8080/big.bin",
             ])
             // Inject only into a transfer that is under way (curl starts slowly on a loaded machine;
@@ -246,7 +247,7 @@ struct HostileTests {
                                                      "--seconds", "5"])
             try await flood.wait(timeout: .seconds(30))
             #expect(curl.poll() == nil, "the transfer ended before the injection did: \(curl.tails)")
-            let ended = try await curl.wait(timeout: .seconds(45))
+            let ended = try await curl.wait(timeout: .seconds(65))
             #expect(ended == .exited(0), "the attacked transfer failed: \(ended)\(curl.tails)")
             if ended == .exited(0) {
                 #expect(try await target.ns.sha256(ofFile: out) == target.expected, "the attacked transfer arrived changed")
