@@ -9,6 +9,16 @@ extension TCPConnection {
     /// `windowMayUpdate` is false for a duplicate ACK accepted out of order
     /// despite PAWS: it carries an older window than the one already taken.
     func processAck(_ header: TCPHeader, ack: SequenceNumber, dataLength: Int, windowMayUpdate: Bool, now: Instant) {
+        // Nothing outstanding and nothing new (the ACK field of the data a receiver that sends
+        // nothing is given): only the window can change. The loss and rate machinery below
+        // would find nothing to do, at some hundred instructions per segment.
+        if ack == sndUna, sndMax == sndUna, transmissions.isEmpty, !inRecovery, !inTimeoutRecovery,
+           frtoStep == 0, tlpEndSeq == nil, header.options.sackBlocks.isEmpty {
+            updateSendWindow(header, ack: ack, windowMayUpdate: windowMayUpdate)
+            if sndWnd == 0 { consecutiveTimeouts = 0 }
+            rackDeadline = nil
+            return
+        }
         let previousWindow = sndWnd
         let unaBefore = sndUna
         let echo = timestampsEnabled ? header.options.timestamps.map(\.echo) : nil
@@ -19,16 +29,7 @@ extension TCPConnection {
             dsack = processDSACK(header.options.sackBlocks, ack: ack, now: now)
             newlySacked = applySACK(header.options.sackBlocks, now: now, echo: echo)
         }
-
-        // Window update (RFC 9293 §3.10.7.4: only from a newer segment).
-        let seq = header.sequenceNumber
-        if windowMayUpdate, sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {
-            sndWnd = Int(header.window) << Int(sndScale)
-            sndWl1 = seq
-            sndWl2 = ack
-            maxSndWnd = max(maxSndWnd, sndWnd)
-            if sndWnd > 0 { persistDeadline = nil; persistBackoff = 0 }
-        }
+        updateSendWindow(header, ack: ack, windowMayUpdate: windowMayUpdate)
 
         var delivered = newlySacked
         var isPureDuplicate = false
@@ -82,6 +83,18 @@ extension TCPConnection {
         if transmissions.isEmpty { rackDeadline = nil }
     }
 
+    /// The send window from `header` (RFC 9293 §3.10.7.4: only from a newer segment). O(1).
+    private func updateSendWindow(_ header: TCPHeader, ack: SequenceNumber, windowMayUpdate: Bool) {
+        let seq = header.sequenceNumber
+        if windowMayUpdate, sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {
+            sndWnd = Int(header.window) << Int(sndScale)
+            sndWl1 = seq
+            sndWl2 = ack
+            maxSndWnd = max(maxSndWnd, sndWnd)
+            if sndWnd > 0 { persistDeadline = nil; persistBackoff = 0 }
+        }
+    }
+
     /// A cumulative ACK that advances SND.UNA. Returns the data bytes it
     /// delivered that no SACK or duplicate ACK had already reported (RFC 9937's share of DeliveredData).
     private func acknowledge(upTo ack: SequenceNumber, header: TCPHeader, echo: UInt32?, now: Instant) -> Int {
@@ -123,12 +136,12 @@ extension TCPConnection {
         }
         if let sample { rtt.addSample(max(sample, .microseconds(1))) }
 
-        if let undo, ack > undo.hole {
-            self.undo = nil
+        if let hole = undoHole, ack > hole {
+            undoHole = nil
             if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0,
-               Int32(bitPattern: ts.echo &- undo.retransmitTS) < 0 {
+               Int32(bitPattern: ts.echo &- undoRetransmitTS) < 0 {
                 undoneByTimestamps += 1
-                undoSpuriousReduction(undo.congestion, now: now)
+                undoSpuriousReduction(undoCongestion, now: now)
             }
         }
 
@@ -165,6 +178,14 @@ extension TCPConnection {
         return delivered
     }
 
+    /// Arms Eifel's check (RFC 3522): the congestion state now, the TSval the
+    /// retransmission of `hole` carries. O(size of the controller's state).
+    func armUndo(retransmitTS: UInt32, hole: SequenceNumber) {
+        undoCongestion = congestion
+        undoRetransmitTS = retransmitTS
+        undoHole = hole
+    }
+
     /// The ACK covering a retransmitted hole echoes the original's timestamp: the
     /// original arrived, late, so the path reordered rather than dropped it. Restore
     /// the window from before the reduction (RFC 4015 §3.2's "undo") and leave recovery.
@@ -190,7 +211,7 @@ extension TCPConnection {
     /// SND.MAX (RFC 6582 §3.2 step 2), PRR's state reset.
     func enterRecovery(now: Instant) {
         // Eifel watches the first segment resent: with RACK that need not be the one at SND.UNA.
-        if timestampsEnabled { undo = (congestion, timestamp(now), firstLostSequence ?? sndUna) }
+        if timestampsEnabled { armUndo(retransmitTS: timestamp(now), hole: firstLostSequence ?? sndUna) }
         dsackUndo = congestion
         recoveryRetransmissionsUndetected = 0
         episodeRetransmitLow = sndUna

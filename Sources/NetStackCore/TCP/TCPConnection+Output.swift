@@ -44,23 +44,33 @@ extension TCPConnection {
             // With segmentation offload, consecutive full segments go out as one super-segment
             // (each still judged by cwnd, pacing and the peer's window, and recorded on its own).
             let limit = segmentationLimit ?? 0
-            let budget = limit > 0 ? superSegmentBudget(limit: limit) : Int.max
-            var pending: OutgoingSegment?
-            var sentBytes = 0
-            while sentBytes < budget, let segment = nextDataSegment(now: now) {
-                sentBytes += segment.payloadLength
-                notePacedSend(bytes: segment.payloadLength, now: now)
-                ackCarried = true
-                sentNew = true
-                if limit > 0, var head = pending, head.canAbsorb(segment, mss: sendMSS, limit: limit) {
-                    head.absorb(segment, mss: sendMSS)
-                    pending = head
-                    continue
+            if limit == 0 {
+                // One segment at a time, straight out: no super-segment to hold back.
+                while let segment = nextDataSegment(now: now) {
+                    notePacedSend(bytes: segment.payloadLength, now: now)
+                    ackCarried = true
+                    sentNew = true
+                    emit(segment)
+                }
+            } else {
+                let budget = superSegmentBudget(limit: limit)
+                var pending: OutgoingSegment?
+                var sentBytes = 0
+                while sentBytes < budget, let segment = nextDataSegment(now: now) {
+                    sentBytes += segment.payloadLength
+                    notePacedSend(bytes: segment.payloadLength, now: now)
+                    ackCarried = true
+                    sentNew = true
+                    if var head = pending, head.canAbsorb(segment, mss: sendMSS, limit: limit) {
+                        head.absorb(segment, mss: sendMSS)
+                        pending = head
+                        continue
+                    }
+                    if let head = pending { emit(head) }
+                    pending = segment
                 }
                 if let head = pending { emit(head) }
-                pending = segment
             }
-            if let head = pending { emit(head) }
             if tlpPending {
                 tlpPending = false
                 if !sentNew, sendProbe(now: now, emit: emit) { ackCarried = true }

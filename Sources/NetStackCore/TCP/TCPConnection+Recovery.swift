@@ -239,7 +239,7 @@ extension TCPConnection {
         if recoveryRetransmissionsUndetected == 0 {
             // RFC 3708 §3 / RFC 4015: every retransmission was needless; restore the window.
             undoneByDSACK += 1
-            undo = nil
+            undoHole = nil
             undoSpuriousReduction(saved.cwnd > congestion.cwnd || inRecovery ? saved : congestion, now: now)
         }
         return true
@@ -306,6 +306,19 @@ extension TCPConnection {
     @discardableResult
     func rackDetectLoss(now: Instant) -> Int {
         guard let xmit = rackXmitNanoseconds else { return 0 }
+        // The steady state, answered without the scoreboard's copy: the oldest record is not
+        // SACKed, lost or ever resent, and went out after RACK.xmit_ts — the scan stops there.
+        if transmissions.isEmpty {
+            rackDeadline = nil
+            return 0
+        }
+        let oldest = transmissions[0]
+        if oldest.flags.isDisjoint(with: [.sacked, .lost, .everRetransmitted]),
+           oldest.sentNanoseconds > xmit || (oldest.sentNanoseconds == xmit && oldest.end > rackEndSeq) {
+            rackRecordsScanned += 1
+            rackDeadline = nil
+            return 0
+        }
         let reorderWindow = rackReorderWindowNanoseconds
         var newlyLost = 0, timeout: Int64 = 0
         var index = 0

@@ -111,7 +111,7 @@ extension TCPConnection {
         guard sndMax > sndUna else { return }
         // The first timeout of this data keeps what to restore if it proves spurious (RFC 3522),
         // or, without timestamps, starts F-RTO (RFC 5682 step 1) to find out.
-        if timestampsEnabled, consecutiveTimeouts == 1 { undo = (congestion, timestamp(now), sndUna) }
+        if timestampsEnabled, consecutiveTimeouts == 1 { armUndo(retransmitTS: timestamp(now), hole: sndUna) }
         frtoStep = frtoMayStart ? 1 : 0
         frtoUndo = frtoStep == 1 ? congestion : nil
         // Everything unSACKed is about to be marked lost: BBR's inflight after the marking is 0.

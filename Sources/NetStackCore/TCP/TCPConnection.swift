@@ -152,8 +152,12 @@ final class TCPConnection {
     /// The congestion state before the last fast retransmit or timeout, and the
     /// TSval the retransmission carried: if the first ACK to cover it echoes an
     /// older TSval, the original had arrived and the reduction is undone (Eifel
-    /// detection, RFC 3522; response as in RFC 4015).
-    var undo: (congestion: CongestionControl, retransmitTS: UInt32, hole: SequenceNumber)?
+    /// detection, RFC 3522; response as in RFC 4015). `undoHole` is nil when none is armed;
+    /// the snapshot stays apart so that the check on every ACK reads one small optional
+    /// instead of copying the controller's few hundred bytes out of an optional tuple.
+    var undoHole: SequenceNumber?
+    var undoRetransmitTS: UInt32 = 0
+    var undoCongestion: CongestionControl
     /// Retransmissions found spurious by the timestamp check.
     var spuriousRetransmissions = 0
     var persistBackoff = 0
@@ -390,6 +394,7 @@ final class TCPConnection {
         rtt = RTTEstimator(initialRTO: config.initialRTO, minimumRTO: config.minimumRTO,
                            maximumRTO: config.maximumRTO)
         congestion = CongestionControl(options.congestion, mss: 536, now: now)
+        undoCongestion = congestion
         lastActivity = now
     }
 
