@@ -11,24 +11,23 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Host address (IPv4), RFC 1035 §3.4.1.
-    public static let a = DNSType(rawValue: 1)
+    @inlinable public static var a: DNSType { DNSType(rawValue: 1) }
     /// Authoritative name server, RFC 1035 §3.3.11.
-    public static let ns = DNSType(rawValue: 2)
+    @inlinable public static var ns: DNSType { DNSType(rawValue: 2) }
     /// Canonical name of an alias, RFC 1035 §3.3.1.
-    public static let cname = DNSType(rawValue: 5)
+    @inlinable public static var cname: DNSType { DNSType(rawValue: 5) }
     /// Start of a zone of authority, RFC 1035 §3.3.13.
-    public static let soa = DNSType(rawValue: 6)
+    @inlinable public static var soa: DNSType { DNSType(rawValue: 6) }
     /// Domain name pointer, RFC 1035 §3.3.12.
-    public static let ptr = DNSType(rawValue: 12)
+    @inlinable public static var ptr: DNSType { DNSType(rawValue: 12) }
     /// Mail exchange, RFC 1035 §3.3.9.
-    public static let mx = DNSType(rawValue: 15)
+    @inlinable public static var mx: DNSType { DNSType(rawValue: 15) }
     /// Text strings, RFC 1035 §3.3.14.
-    public static let txt = DNSType(rawValue: 16)
+    @inlinable public static var txt: DNSType { DNSType(rawValue: 16) }
     /// Host address (IPv6), RFC 3596 §2.1.
-    public static let aaaa = DNSType(rawValue: 28)
+    @inlinable public static var aaaa: DNSType { DNSType(rawValue: 28) }
     /// EDNS(0) pseudo-record, RFC 6891 §6.1.
-    public static let opt = DNSType(rawValue: 41)
-
+    @inlinable public static var opt: DNSType { DNSType(rawValue: 41) }
     /// The mnemonic (`A`, `CNAME`, …) or `TYPE<n>` (RFC 3597 §5).
     public var description: String {
         switch self {
@@ -56,8 +55,7 @@ public struct DNSClass: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// The Internet.
     public static let `in` = DNSClass(rawValue: 1)
     /// Any class (QCLASS only).
-    public static let any = DNSClass(rawValue: 255)
-
+    @inlinable public static var any: DNSClass { DNSClass(rawValue: 255) }
     /// `IN`, `ANY` or `CLASS<n>` (RFC 3597 §5).
     public var description: String {
         switch self {
@@ -132,18 +130,17 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// No error.
-    public static let noError = DNSResponseCode(rawValue: 0)
+    @inlinable public static var noError: DNSResponseCode { DNSResponseCode(rawValue: 0) }
     /// The server could not interpret the query.
-    public static let formatError = DNSResponseCode(rawValue: 1)
+    @inlinable public static var formatError: DNSResponseCode { DNSResponseCode(rawValue: 1) }
     /// The server failed to process the query.
-    public static let serverFailure = DNSResponseCode(rawValue: 2)
+    @inlinable public static var serverFailure: DNSResponseCode { DNSResponseCode(rawValue: 2) }
     /// The name does not exist (NXDOMAIN).
-    public static let nameError = DNSResponseCode(rawValue: 3)
+    @inlinable public static var nameError: DNSResponseCode { DNSResponseCode(rawValue: 3) }
     /// The server does not support this kind of query.
-    public static let notImplemented = DNSResponseCode(rawValue: 4)
+    @inlinable public static var notImplemented: DNSResponseCode { DNSResponseCode(rawValue: 4) }
     /// The server refuses to answer, by policy.
-    public static let refused = DNSResponseCode(rawValue: 5)
-
+    @inlinable public static var refused: DNSResponseCode { DNSResponseCode(rawValue: 5) }
     /// The name dig prints: `NOERROR`, `FORMERR`, `SERVFAIL`, `NXDOMAIN`, `NOTIMP`, `REFUSED`, or `RCODE<n>`.
     public var description: String {
         switch rawValue {

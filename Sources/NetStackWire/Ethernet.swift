@@ -3,11 +3,10 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let ipv4 = EtherType(rawValue: 0x0800)
-    public static let arp = EtherType(rawValue: 0x0806)
-    public static let vlan = EtherType(rawValue: 0x8100)
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
-
+    @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
+    @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
+    @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
+    @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
     public var description: String {
         switch self {
         case .ipv4: "IPv4"

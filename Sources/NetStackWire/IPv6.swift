@@ -4,19 +4,19 @@
 
 extension IPProtocol {
     /// Hop-by-Hop Options header (RFC 8200 §4.3); only directly after the IPv6 header.
-    public static let ipv6HopByHop = IPProtocol(rawValue: 0)
+    @inlinable public static var ipv6HopByHop: IPProtocol { IPProtocol(rawValue: 0) }
     /// Routing header (RFC 8200 §4.4).
-    public static let ipv6Routing = IPProtocol(rawValue: 43)
+    @inlinable public static var ipv6Routing: IPProtocol { IPProtocol(rawValue: 43) }
     /// Fragment header (RFC 8200 §4.5).
-    public static let ipv6Fragment = IPProtocol(rawValue: 44)
+    @inlinable public static var ipv6Fragment: IPProtocol { IPProtocol(rawValue: 44) }
     /// Authentication header (RFC 4302): walked over, not verified.
-    public static let authenticationHeader = IPProtocol(rawValue: 51)
+    @inlinable public static var authenticationHeader: IPProtocol { IPProtocol(rawValue: 51) }
     /// ICMPv6 (RFC 4443).
-    public static let icmpv6 = IPProtocol(rawValue: 58)
+    @inlinable public static var icmpv6: IPProtocol { IPProtocol(rawValue: 58) }
     /// No next header (RFC 8200 §4.7): nothing follows.
-    public static let ipv6NoNextHeader = IPProtocol(rawValue: 59)
+    @inlinable public static var ipv6NoNextHeader: IPProtocol { IPProtocol(rawValue: 59) }
     /// Destination Options header (RFC 8200 §4.6).
-    public static let ipv6DestinationOptions = IPProtocol(rawValue: 60)
+    @inlinable public static var ipv6DestinationOptions: IPProtocol { IPProtocol(rawValue: 60) }
 }
 
 /// The fixed IPv6 header (RFC 8200 §3), 40 bytes.

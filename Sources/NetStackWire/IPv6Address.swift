@@ -42,16 +42,15 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     // MARK: Well-known addresses
 
     /// ::, the unspecified address (RFC 4291 §2.5.2): a source before an address is assigned.
-    public static let unspecified = IPv6Address(high: 0, low: 0)
+    @inlinable public static var unspecified: IPv6Address { IPv6Address(high: 0, low: 0) }
     /// ::1, the loopback address (RFC 4291 §2.5.3).
-    public static let loopback = IPv6Address(high: 0, low: 1)
+    @inlinable public static var loopback: IPv6Address { IPv6Address(high: 0, low: 1) }
     /// ff02::1, every node on the link (RFC 4291 §2.7.1).
-    public static let allNodes = IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 1)
+    @inlinable public static var allNodes: IPv6Address { IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 1) }
     /// ff02::2, every router on the link (RFC 4291 §2.7.1).
-    public static let allRouters = IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 2)
+    @inlinable public static var allRouters: IPv6Address { IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 2) }
     /// ff02::16, where MLDv2 reports go (RFC 3810 §5.2.14).
-    public static let allMLDv2Routers = IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 0x16)
-
+    @inlinable public static var allMLDv2Routers: IPv6Address { IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 0x16) }
     // MARK: Kinds
 
     /// True for ::.

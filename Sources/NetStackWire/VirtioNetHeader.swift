@@ -34,15 +34,15 @@ public struct VirtioNetHeader: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: UInt8
         @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
         /// One segment: nothing to cut.
-        public static let none = GSOType(rawValue: 0)
+        @inlinable public static var none: GSOType { GSOType(rawValue: 0) }
         /// TCP over IPv4, cut every `gsoSize` payload bytes.
-        public static let tcpV4 = GSOType(rawValue: 1)
+        @inlinable public static var tcpV4: GSOType { GSOType(rawValue: 1) }
         /// UDP fragmentation offload (deprecated by Linux).
-        public static let udp = GSOType(rawValue: 3)
+        @inlinable public static var udp: GSOType { GSOType(rawValue: 3) }
         /// TCP over IPv6.
-        public static let tcpV6 = GSOType(rawValue: 4)
+        @inlinable public static var tcpV6: GSOType { GSOType(rawValue: 4) }
         /// Bit set with the TCP types when the segments carry ECN's CWR.
-        public static let ecn = GSOType(rawValue: 0x80)
+        @inlinable public static var ecn: GSOType { GSOType(rawValue: 0x80) }
         /// The type without the ECN bit.
         @inlinable public var kind: GSOType { GSOType(rawValue: rawValue & 0x7F) }
     }

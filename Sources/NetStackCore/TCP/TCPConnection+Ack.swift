@@ -84,6 +84,7 @@ extension TCPConnection {
     }
 
     /// The send window from `header` (RFC 9293 §3.10.7.4: only from a newer segment). O(1).
+    @inline(__always)
     private func updateSendWindow(_ header: TCPHeader, ack: SequenceNumber, windowMayUpdate: Bool) {
         let seq = header.sequenceNumber
         if windowMayUpdate, sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {

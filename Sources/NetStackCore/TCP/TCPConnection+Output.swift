@@ -160,7 +160,7 @@ extension TCPConnection {
     private func nextDataSegment(now: Instant) -> OutgoingSegment? {
         guard state.isSynchronized, state != .timeWait else { return nil }
         if let finSeq, sndNxt > finSeq { return nil }
-        skipSackedData()
+        if sackEnabled && sndNxt < sndMax { skipSackedData() }
         let offset = sndNxt - sndUna
         let dataOffset = offset - (synAcknowledged ? 0 : 1)
         guard dataOffset >= 0 else { return nil }  // SND.NXT on an unacknowledged SYN: that is synPending's job
@@ -253,9 +253,8 @@ extension TCPConnection {
 
     /// After a timeout SND.NXT moves back; data the peer already SACKed need not go again.
     /// The records say what is SACKed (the scoreboard keeps at most 32 ranges). O(log records
-    /// + SACKed records skipped).
+    /// + SACKed records skipped). The caller checks that SACK is on and SND.NXT < SND.MAX.
     private func skipSackedData() {
-        guard sackEnabled, sndNxt < sndMax else { return }
         var index = transmissions.firstIndex(endingAfter: sndNxt)
         while index < transmissions.count, transmissions[index].start <= sndNxt,
               transmissions[index].flags.contains(.sacked) {

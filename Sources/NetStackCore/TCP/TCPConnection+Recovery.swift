@@ -85,12 +85,15 @@ extension TCPConnection {
     /// BBR's ProbeRTT asks for the same mark while it holds the flight down
     /// (draft-ietf-ccwg-bbr §5.3.4.4): its low rate is its own doing.
     func noteApplicationLimited() {
+        let mark = max(deliveredTotal + inFlight, 1)
+        // Already marked up to here (a receiver that sends nothing asks on every segment): no change either way.
+        if appLimitedUntil == mark { return }
         if congestion.wantsAppLimitedMark {
-            appLimitedUntil = max(deliveredTotal + inFlight, 1)
+            appLimitedUntil = mark
             return
         }
         guard unsentBytes < sendMSS, inFlight < congestion.cwnd, transmissions.lostBytes == 0 else { return }
-        appLimitedUntil = max(deliveredTotal + inFlight, 1)
+        appLimitedUntil = mark
     }
 
     // MARK: The ACK
