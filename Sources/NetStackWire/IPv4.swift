@@ -26,8 +26,9 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
 ///
 /// `parse` validates version, header length, total length, checksum and the
 /// option list's structure; after it succeeds no field read can fail.
-/// `emit` computes the checksum. Options are kept as their raw bytes (rare in
-/// practice; an empty array costs no allocation).
+/// `emit` computes the checksum. Options are kept as their raw bytes, inline (at
+/// most 40): the header is a plain value, so the several copies the per-packet
+/// path makes of it retain and release nothing.
 public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     /// DSCP and ECN (the old type-of-service byte).
     public var typeOfService: UInt8 = 0
@@ -44,8 +45,16 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     public var checksum: UInt16 = 0
     public var source: IPv4Address
     public var destination: IPv4Address
-    /// Raw option bytes, a multiple of 4 and at most 40 long.
-    public var options: [UInt8] = []
+    /// The option bytes, held inline.
+    @usableFromInline var optionBytes = InlineOptionBytes()
+
+    /// Raw option bytes, a multiple of 4 and at most 40 long. Reading allocates an
+    /// array only when there are options; setting more than 40 bytes is a programming
+    /// error (the header cannot carry them) and traps.
+    public var options: [UInt8] {
+        get { optionBytes.count == 0 ? [] : optionBytes.bytes }
+        set { optionBytes = InlineOptionBytes(newValue) }
+    }
 
     /// Header size without options.
     public static let minimumLength = 20
@@ -63,7 +72,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Header size in bytes: 20 plus options.
-    @inlinable public var headerLength: Int { Self.minimumLength + options.count }
+    @inlinable public var headerLength: Int { Self.minimumLength + Int(optionBytes.count) }
     /// Payload size in bytes.
     @inlinable public var payloadLength: Int { totalLength - headerLength }
     /// True when this datagram is a fragment of a larger one.
@@ -115,7 +124,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
         header.moreFragments = flags & 0x2000 != 0
         header.fragmentOffset = fragmentOffset
         header.checksum = bytes.be16(10)
-        if !options.isEmpty { header.options = Array(options) }
+        if !options.isEmpty { header.optionBytes = InlineOptionBytes(options) }
         return header
     }
 
@@ -143,7 +152,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     /// Precondition: `buffer` holds at least `headerLength` bytes and options are a multiple of 4, at most 40.
     public func emit(into buffer: UnsafeMutableRawBufferPointer) {
         let length = headerLength
-        precondition(options.count % 4 == 0 && options.count <= 40, "IPv4 options must be a multiple of 4, at most 40")
+        precondition(optionBytes.count % 4 == 0, "IPv4 options must be a multiple of 4, at most 40")
         precondition(buffer.count >= length, "IPv4 header needs \(length) bytes")
         buffer[0] = 0x40 | UInt8(length / 4)
         buffer[1] = typeOfService
@@ -158,7 +167,9 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
         buffer.storeBE16(0, at: 10)
         source.store(buffer, at: 12)
         destination.store(buffer, at: 16)
-        for (i, byte) in options.enumerated() { buffer[Self.minimumLength + i] = byte }
+        if length > Self.minimumLength {
+            optionBytes.copy(into: UnsafeMutableRawBufferPointer(rebasing: buffer[Self.minimumLength..<length]))
+        }
         let sum = InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
         buffer.storeBE16(sum, at: 10)
     }
@@ -199,5 +210,54 @@ extension InternetChecksum {
         sum.add(UInt16(`protocol`.rawValue))
         sum.add(UInt16(truncatingIfNeeded: length))
         return sum
+    }
+}
+
+/// Up to 40 IPv4 option bytes stored in place (RFC 791 §3.1 allows no more): five
+/// words and a count, so ``IPv4Header`` needs no heap storage and copies without
+/// reference counting. Equality and hashing look at the `count` bytes only.
+@usableFromInline
+struct InlineOptionBytes: Hashable, Sendable {
+    /// The most option bytes an IPv4 header carries (a 60-byte header less 20).
+    static let capacity = 40
+    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    /// Bytes held.
+    @usableFromInline private(set) var count: UInt8 = 0
+
+    /// No option bytes.
+    @usableFromInline init() {}
+
+    /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
+    init<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+        precondition(bytes.count <= Self.capacity, "IPv4 options must be a multiple of 4, at most 40")
+        count = UInt8(bytes.count)
+        withUnsafeMutableBytes(of: &words) { storage in
+            for (i, byte) in bytes.enumerated() { storage[i] = byte }
+        }
+    }
+
+    /// The bytes, as a new array. O(count); allocates.
+    var bytes: [UInt8] {
+        withUnsafeBytes(of: words) { Array($0.prefix(Int(count))) }
+    }
+
+    /// Writes the bytes at the start of `buffer` (which holds at least `count`). O(count).
+    func copy(into buffer: UnsafeMutableRawBufferPointer) {
+        withUnsafeBytes(of: words) { storage in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage.prefix(Int(count))))
+        }
+    }
+
+    @usableFromInline static func == (lhs: InlineOptionBytes, rhs: InlineOptionBytes) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        let count = Int(lhs.count)
+        return withUnsafeBytes(of: lhs.words) { left in
+            withUnsafeBytes(of: rhs.words) { right in left.prefix(count).elementsEqual(right.prefix(count)) }
+        }
+    }
+
+    @usableFromInline func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        withUnsafeBytes(of: words) { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
     }
 }

@@ -184,6 +184,28 @@ struct IPv4CaptureTests {
         #expect(header.headerLength == 24)
         #expect(header.payloadLength == 8)
     }
+
+    @Test("a header is a plain value, options and all: its copies retain nothing")
+    func headerIsPlainValue() {
+        #expect(_isPOD(IPv4Header.self))
+    }
+
+    @Test("headers are equal, and hash alike, exactly when their fields and option bytes are")
+    func equalityCoversOptions() throws {
+        let alert = try parseIPv4(emittedDatagram(options: [0x94, 0x04, 0x00, 0x00]))
+        let same = try parseIPv4(emittedDatagram(options: [0x94, 0x04, 0x00, 0x00]))
+        var other = alert  // every field the same but the last option byte
+        other.options = [0x94, 0x04, 0x00, 0x01]
+        var longer = alert
+        longer.options = [0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00]
+        var none = alert
+        none.options = []
+        #expect(alert == same && alert.hashValue == same.hashValue)
+        #expect(alert != other)
+        #expect(alert != longer && alert != none)
+        #expect(none.options.isEmpty && none.headerLength == 20)
+        #expect(longer.headerLength == 28)
+    }
 }
 
 @Suite("IPv4 rejects malformed headers")

@@ -225,6 +225,7 @@ extension Host {
     }
 
     /// Hands a whole datagram to the transport protocol it names.
+    @inline(__always)
     func deliver(_ packet: UnsafeRawBufferPointer, header: IPv4Header, from interface: InterfaceID?, broadcast: Bool) {
         statistics.inDelivers += 1
         let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength..<header.totalLength])

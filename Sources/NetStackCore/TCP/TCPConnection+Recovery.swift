@@ -107,13 +107,14 @@ extension TCPConnection {
         rackFackBeforeAck = rackFack
     }
 
-    /// Record `index` was delivered by this ACK (cumulatively or by SACK):
+    /// `record` (the one at `index`) was delivered by this ACK (cumulatively or by SACK):
     /// counts it, takes the rate snapshot of the most recently sent record
     /// delivered (draft §4.5.2.4, "UpdateRateSample"), notes what F-RTO asks of
     /// the ACK (RFC 5682 step 3), and advances RACK (RFC 8985 §6.2 steps 2–3).
-    /// The caller removes or marks it. O(1).
-    func noteDelivered(_ index: Int, length: Int, now: Instant, echo: UInt32?) {
-        let record = transmissions[index]
+    /// The caller removes or marks it; `markSampled` false spares the write for a
+    /// record about to be removed. O(1).
+    func noteDelivered(_ record: TransmissionRecord, at index: Int, length: Int, now: Instant, echo: UInt32?,
+                       markSampled: Bool = true) {
         deliveredTotal += length
         deliveredNanoseconds = now.nanoseconds
         ackSample.newlyAcked += length
@@ -133,7 +134,7 @@ extension TCPConnection {
                 ackSample.rttNanoseconds = record.flags.contains(.everRetransmitted)
                     ? -1 : now.nanoseconds - record.sentNanoseconds
             }
-            transmissions.markSampled(index)
+            if markSampled { transmissions.markSampled(index) }
         }
         rackAdvance(record, now: now, echo: echo)
     }
@@ -181,7 +182,7 @@ extension TCPConnection {
                     if record.start >= gapEnd { break }
                     // Only whole records are SACKed: a block ending inside one leaves it outstanding.
                     if record.start >= block.left, record.end <= block.right, !record.flags.contains(.sacked) {
-                        noteDelivered(index, length: record.length, now: now, echo: echo)
+                        noteDelivered(record, at: index, length: record.length, now: now, echo: echo)
                         transmissions.markSacked(index)
                         newly += record.length
                     }
@@ -200,8 +201,11 @@ extension TCPConnection {
     func removeAcknowledgedRecords(upTo ack: SequenceNumber, now: Instant, echo: UInt32?) {
         while let first = transmissions.isEmpty ? nil : transmissions[0], first.start < ack {
             let covered = SequenceNumber.earliest(first.end, ack) - first.start
-            if !first.flags.contains(.sacked) { noteDelivered(0, length: covered, now: now, echo: echo) }
-            if first.end <= ack {
+            let removed = first.end <= ack
+            if !first.flags.contains(.sacked) {
+                noteDelivered(first, at: 0, length: covered, now: now, echo: echo, markSampled: !removed)
+            }
+            if removed {
                 transmissions.removeFirst()
             } else {
                 transmissions.trimFirst(to: ack)
