@@ -31,6 +31,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     @inlinable public static var broadcast: MACAddress { MACAddress(rawValue: 0xFFFF_FFFF_FFFF) }
     /// 00:00:00:00:00:00, used as the unknown target in an ARP request.
     @inlinable public static var zero: MACAddress { MACAddress(rawValue: 0) }
+
     /// True for ff:ff:ff:ff:ff:ff.
     @inlinable public var isBroadcast: Bool { rawValue == 0xFFFF_FFFF_FFFF }
     /// True when the group bit (least significant bit of the first octet) is set.
@@ -88,6 +89,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     @inlinable public static var any: IPv4Address { IPv4Address(rawValue: 0) }
     /// 255.255.255.255, the limited broadcast address.
     @inlinable public static var broadcast: IPv4Address { IPv4Address(rawValue: 0xFFFF_FFFF) }
+
     /// The four octets, first one first.
     public var octets: [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: rawValue >> $0) } }
 

@@ -28,6 +28,7 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     @inlinable public static var aaaa: DNSType { DNSType(rawValue: 28) }
     /// EDNS(0) pseudo-record, RFC 6891 §6.1.
     @inlinable public static var opt: DNSType { DNSType(rawValue: 41) }
+
     /// The mnemonic (`A`, `CNAME`, …) or `TYPE<n>` (RFC 3597 §5).
     public var description: String {
         switch self {
@@ -53,9 +54,10 @@ public struct DNSClass: RawRepresentable, Hashable, Sendable, CustomStringConver
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// The Internet.
-    public static let `in` = DNSClass(rawValue: 1)
+    @inlinable public static var `in`: DNSClass { DNSClass(rawValue: 1) }
     /// Any class (QCLASS only).
     @inlinable public static var any: DNSClass { DNSClass(rawValue: 255) }
+
     /// `IN`, `ANY` or `CLASS<n>` (RFC 3597 §5).
     public var description: String {
         switch self {
@@ -141,6 +143,7 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
     @inlinable public static var notImplemented: DNSResponseCode { DNSResponseCode(rawValue: 4) }
     /// The server refuses to answer, by policy.
     @inlinable public static var refused: DNSResponseCode { DNSResponseCode(rawValue: 5) }
+
     /// The name dig prints: `NOERROR`, `FORMERR`, `SERVFAIL`, `NXDOMAIN`, `NOTIMP`, `REFUSED`, or `RCODE<n>`.
     public var description: String {
         switch rawValue {

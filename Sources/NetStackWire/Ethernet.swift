@@ -3,10 +3,15 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
+    /// IPv4 (RFC 894).
     @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
+    /// ARP (RFC 826).
     @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
+    /// An IEEE 802.1Q VLAN tag.
     @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
+    /// IPv6 (RFC 2464).
     @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
+
     public var description: String {
         switch self {
         case .ipv4: "IPv4"

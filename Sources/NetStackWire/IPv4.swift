@@ -3,9 +3,13 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// ICMP (RFC 792).
     @inlinable public static var icmp: IPProtocol { IPProtocol(rawValue: 1) }
+    /// TCP (RFC 9293).
     @inlinable public static var tcp: IPProtocol { IPProtocol(rawValue: 6) }
+    /// UDP (RFC 768).
     @inlinable public static var udp: IPProtocol { IPProtocol(rawValue: 17) }
+
     public var description: String {
         switch self {
         case .icmp: "ICMP"
@@ -46,14 +50,14 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     public var source: IPv4Address
     public var destination: IPv4Address
     /// The option bytes, held inline.
-    @usableFromInline var optionBytes = InlineOptionBytes()
+    @usableFromInline var optionBytes = IPv4OptionBytes()
 
     /// Raw option bytes, a multiple of 4 and at most 40 long. Reading allocates an
     /// array only when there are options; setting more than 40 bytes is a programming
     /// error (the header cannot carry them) and traps.
     public var options: [UInt8] {
         get { optionBytes.count == 0 ? [] : optionBytes.bytes }
-        set { optionBytes = InlineOptionBytes(newValue) }
+        set { optionBytes = IPv4OptionBytes(newValue) }
     }
 
     /// Header size without options.
@@ -124,7 +128,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
         header.moreFragments = flags & 0x2000 != 0
         header.fragmentOffset = fragmentOffset
         header.checksum = bytes.be16(10)
-        if !options.isEmpty { header.optionBytes = InlineOptionBytes(options) }
+        if !options.isEmpty { header.optionBytes = IPv4OptionBytes(options) }
         return header
     }
 
@@ -217,7 +221,7 @@ extension InternetChecksum {
 /// words and a count, so ``IPv4Header`` needs no heap storage and copies without
 /// reference counting. Equality and hashing look at the `count` bytes only.
 @usableFromInline
-struct InlineOptionBytes: Hashable, Sendable {
+struct IPv4OptionBytes: Hashable, Sendable {
     /// The most option bytes an IPv4 header carries (a 60-byte header less 20).
     static let capacity = 40
     private var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
@@ -229,7 +233,7 @@ struct InlineOptionBytes: Hashable, Sendable {
 
     /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
     init<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
-        precondition(bytes.count <= Self.capacity, "IPv4 options must be a multiple of 4, at most 40")
+        precondition(bytes.count <= Self.capacity, "IPv4 options: at most 40 bytes")
         count = UInt8(bytes.count)
         withUnsafeMutableBytes(of: &words) { storage in
             for (i, byte) in bytes.enumerated() { storage[i] = byte }
@@ -248,7 +252,7 @@ struct InlineOptionBytes: Hashable, Sendable {
         }
     }
 
-    @usableFromInline static func == (lhs: InlineOptionBytes, rhs: InlineOptionBytes) -> Bool {
+    @usableFromInline static func == (lhs: IPv4OptionBytes, rhs: IPv4OptionBytes) -> Bool {
         guard lhs.count == rhs.count else { return false }
         let count = Int(lhs.count)
         return withUnsafeBytes(of: lhs.words) { left in

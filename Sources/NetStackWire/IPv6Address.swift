@@ -51,6 +51,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     @inlinable public static var allRouters: IPv6Address { IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 2) }
     /// ff02::16, where MLDv2 reports go (RFC 3810 §5.2.14).
     @inlinable public static var allMLDv2Routers: IPv6Address { IPv6Address(0xff02, 0, 0, 0, 0, 0, 0, 0x16) }
+
     // MARK: Kinds
 
     /// True for ::.

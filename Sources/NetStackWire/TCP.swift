@@ -26,6 +26,7 @@ public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
     @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x40) }
     /// Congestion Window Reduced (RFC 3168).
     @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x80) }
+
     /// The names tshark prints, in its order: `FIN, SYN, RST, PSH, ACK, URG, ECE, CWR`.
     public var description: String {
         let names: [(TCPFlags, String)] = [(.fin, "FIN"), (.syn, "SYN"), (.rst, "RST"), (.psh, "PSH"),

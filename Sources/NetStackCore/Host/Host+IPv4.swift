@@ -117,8 +117,9 @@ extension Host {
         let payload = UnsafeRawBufferPointer(rebasing: datagram[header.headerLength..<header.totalLength])
         var offset = 0, count = 0
         var piece = header
+        let laterOptions = header.options.isEmpty ? [] : Self.copiedOptions(header.options)
         while offset < payload.count {
-            if offset > 0 { piece.options = Self.copiedOptions(header.options) }
+            if offset > 0 { piece.options = laterOptions }
             let room = (mtu - piece.headerLength) & ~7
             guard room > 0 else { statistics.fragmentsFailed += 1; return }
             let length = min(room, payload.count - offset)

@@ -292,6 +292,10 @@ extension Host {
             options.congestion = algorithm
             if let connection = record.connection, connection.congestion.algorithm != algorithm {
                 connection.congestion = CongestionControl(algorithm, mss: connection.sendMSS, now: now)
+                // A saved state of the old controller would bring it back on an undo.
+                connection.undoHole = nil
+                connection.dsackUndo = nil
+                connection.frtoUndo = nil
             }
         case let .transparent(on):
             guard record.type == .stream, record.bound == nil else { throw .invalidArgument }

@@ -149,14 +149,15 @@ final class TCPConnection {
     /// Duplicate ACKs (without SACK), or segments' worth of SACKed bytes, that
     /// mean a loss (RFC 5681 §3.2); RACK's reordering window is 0 from there (RFC 8985 §6.2 step 4).
     let dupThresh = 3
-    /// The congestion state before the last fast retransmit or timeout, and the
-    /// TSval the retransmission carried: if the first ACK to cover it echoes an
-    /// older TSval, the original had arrived and the reduction is undone (Eifel
-    /// detection, RFC 3522; response as in RFC 4015). `undoHole` is nil when none is armed;
-    /// the snapshot stays apart so that the check on every ACK reads one small optional
-    /// instead of copying the controller's few hundred bytes out of an optional tuple.
+    // Eifel detection (RFC 3522; response as in RFC 4015): if the first ACK to cover the
+    // retransmitted hole echoes a TSval older than the retransmission's, the original had
+    // arrived, and the reduction is undone. Three fields, not one optional tuple, so that the
+    // check on every ACK reads a small optional instead of copying the controller out.
+    /// The retransmitted hole whose ACK decides; nil when no check is armed (see `armUndo`).
     var undoHole: SequenceNumber?
+    /// The TSval the retransmission of `undoHole` carried.
     var undoRetransmitTS: UInt32 = 0
+    /// The congestion state before the reduction; meaningful only while `undoHole` is set.
     var undoCongestion: CongestionControl
     /// Retransmissions found spurious by the timestamp check.
     var spuriousRetransmissions = 0

@@ -44,6 +44,21 @@ struct SpuriousRetransmissionScripts {
         #expect(after.cwnd >= 10 * 1448)
     }
 
+    @Test("a controller chosen after the fast retransmit stays: the old one's saved state is not restored")
+    func controllerChangedMidRecoveryStays() throws {
+        let s = TCPScript()
+        let fd = fastRetransmit(s)
+        let before = try #require(info(s))
+        let other: CongestionAlgorithm = before.congestion == .newReno ? .cubic : .newReno
+        s.setOption(at: 1.125, fd, .congestion(other))
+        // The echo of the original's TSval would undo the reduction, restoring the state saved
+        // at the fast retransmit — a state of the controller the application has since replaced.
+        s.inject(at: 1.13, .ack(seq: 1, ack: 14_481, win: 502, options: TCPScript.tsBlock(peerClock(1.13), .stack(at: 1.0))))
+        let after = try #require(info(s))
+        #expect(after.congestion == other)
+        #expect(after.spuriousRetransmissions == 0)
+    }
+
     @Test("an ACK echoing the retransmission's TSval confirms the loss: the reduction stays")
     func echoOfTheRetransmissionKeeps() throws {
         let s = TCPScript()
