@@ -281,9 +281,16 @@ struct CongestionControl: Sendable {
     /// nil keeps the last one given); `flightSize` is the flight when the ACK
     /// arrived, before SND.UNA advanced. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
+        onAck(newlyAcked: newlyAcked, flightSize: flightSize, srttNanoseconds: rtt?.nanoseconds, now: now)
+    }
+
+    /// ``onAck(newlyAcked:flightSize:rtt:now:)`` with the smoothed RTT in nanoseconds
+    /// (``RTTEstimator/srttNanoseconds``), as the per-ACK path holds it: no `Duration`
+    /// arithmetic. O(1).
+    mutating func onAck(newlyAcked: Int, flightSize: Int, srttNanoseconds: Int64?, now: Instant) {
         switch algorithm {
-        case .newReno: reno.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
-        case .cubic: curve.acknowledged(newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+        case .newReno: reno.acknowledged(newlyAcked, flightSize: flightSize, srttNanoseconds: srttNanoseconds, now: now)
+        case .cubic: curve.acknowledged(newlyAcked, flightSize: flightSize, srttNanoseconds: srttNanoseconds, now: now)
         case .bbr:
             break  // BBR grows from its model, in onRateSample
         }

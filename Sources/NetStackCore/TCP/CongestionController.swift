@@ -6,8 +6,9 @@
 protocol CongestionController: Sendable {
     /// cwnd, ssthresh and the recovery flag, shared by all algorithms.
     var window: CongestionWindow { get set }
-    /// A cumulative ACK outside recovery (slow start or congestion avoidance).
-    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant)
+    /// A cumulative ACK outside recovery (slow start or congestion avoidance); the
+    /// smoothed RTT in nanoseconds, nil before the first sample.
+    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, srttNanoseconds: Int64?, now: Instant)
     /// Fast retransmit: the multiplicative decrease and the start of fast recovery.
     mutating func fastRecovery(flightSize: Int, now: Instant)
     /// The full ACK that ends fast recovery.
@@ -19,7 +20,7 @@ protocol CongestionController: Sendable {
 }
 
 extension NewReno: CongestionController {
-    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
+    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, srttNanoseconds: Int64?, now: Instant) {
         onAck(newlyAcked: newlyAcked)
     }
     mutating func fastRecovery(flightSize: Int, now: Instant) { enterFastRecovery(flightSize: flightSize) }
@@ -29,8 +30,8 @@ extension NewReno: CongestionController {
 }
 
 extension Cubic: CongestionController {
-    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
-        onAck(newlyAcked: newlyAcked, flightSize: flightSize, rtt: rtt, now: now)
+    mutating func acknowledged(_ newlyAcked: Int, flightSize: Int, srttNanoseconds: Int64?, now: Instant) {
+        onAck(newlyAcked: newlyAcked, flightSize: flightSize, srttNanoseconds: srttNanoseconds, now: now)
     }
     mutating func fastRecovery(flightSize: Int, now: Instant) { enterFastRecovery() }
     mutating func recoveryEnded(flightSize: Int) { exitRecovery(flightSize: flightSize) }

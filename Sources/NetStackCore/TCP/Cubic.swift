@@ -78,7 +78,12 @@ struct Cubic: Sendable {
     /// round that detects it. Otherwise: slow start below ssthresh, else the
     /// cubic update. O(1).
     mutating func onAck(newlyAcked: Int, flightSize: Int, rtt: Duration?, now: Instant) {
-        if let rtt { srttSeconds = Double(max(rtt.nanoseconds, 0)) / 1e9 }
+        onAck(newlyAcked: newlyAcked, flightSize: flightSize, srttNanoseconds: rtt?.nanoseconds, now: now)
+    }
+
+    /// ``onAck(newlyAcked:flightSize:rtt:now:)`` with the smoothed RTT in nanoseconds. O(1).
+    mutating func onAck(newlyAcked: Int, flightSize: Int, srttNanoseconds: Int64?, now: Instant) {
+        if let srtt = srttNanoseconds { srttSeconds = Double(max(srtt, 0)) / 1e9 }
         let acked = CongestionWindow.clampBytes(newlyAcked)
         let flightBefore = CongestionWindow.clampBytes(flightSize)
         let sinceLastAck = max(now.nanoseconds &- lastAckNanoseconds, 0)

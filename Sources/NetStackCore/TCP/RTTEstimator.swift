@@ -86,7 +86,13 @@ struct RTTEstimator: Sendable {
     /// (a longer RTT could never be measured without the timer firing first).
     /// The caller applies Karn's rule. O(1).
     mutating func addSample(_ rtt: Duration) {
-        let r = min(max(rtt.nanoseconds, 0), maximumRTONanoseconds)
+        addSample(nanoseconds: rtt.nanoseconds)
+    }
+
+    /// ``addSample(_:)`` for an RTT in nanoseconds, as the per-ACK path measures it
+    /// (`Duration` arithmetic is 128-bit). O(1).
+    mutating func addSample(nanoseconds rtt: Int64) {
+        let r = min(max(rtt, 0), maximumRTONanoseconds)
         if let srtt = srttNanoseconds {
             let delta = srtt > r ? srtt - r : r - srtt
             rttvarNanoseconds = (3 * rttvarNanoseconds + delta) / 4

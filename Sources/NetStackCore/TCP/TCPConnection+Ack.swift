@@ -127,15 +127,16 @@ extension TCPConnection {
         }
 
         // RTT: from the echoed timestamp, or from the timed segment (never a retransmitted one: Karn).
-        var sample: Duration?
+        // In nanoseconds: Duration arithmetic is 128-bit, and this runs on every ACK.
+        var sample: Int64?
         if timestampsEnabled, let ts = header.options.timestamps, ts.echo != 0 {
             let elapsed = timestamp(now) &- ts.echo
-            if elapsed < 1 << 31 { sample = .milliseconds(Int64(elapsed)) }
+            if elapsed < 1 << 31 { sample = Int64(elapsed) * 1_000_000 }
         } else if let timed = rttTimedSeq, ack > timed {
-            sample = now - rttTimedAt
+            sample = now.nanoseconds &- rttTimedAt.nanoseconds
             rttTimedSeq = nil
         }
-        if let sample { rtt.addSample(max(sample, .microseconds(1))) }
+        if let sample { rtt.addSample(nanoseconds: max(sample, 1_000)) }
 
         if let hole = undoHole, ack > hole {
             undoHole = nil
@@ -165,7 +166,7 @@ extension TCPConnection {
                 markFirstLost()
             }
         } else {
-            congestion.onAck(newlyAcked: acked, flightSize: flightBefore, rtt: rtt.srtt, now: now)
+            congestion.onAck(newlyAcked: acked, flightSize: flightBefore, srttNanoseconds: rtt.srttNanoseconds, now: now)
         }
 
         // RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged, else restart it.
