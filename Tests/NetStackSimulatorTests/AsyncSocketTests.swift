@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import NetStackWire
 import NetStackCore
@@ -36,6 +37,32 @@ struct AsyncSocketTests {
         #expect(try await connection.read().isEmpty, "the server closed after our FIN")
         try await served
         await connection.close()
+    }
+
+    @Test("a task held off its thread between two socket calls still acts at the same virtual instant")
+    func preemptedTaskActsOnTime() async throws {
+        let network = network()
+        let client = network.stack(0), server = network.stack(3)
+        let listener = try await server.listen(port: 7000)
+        async let served: Void = {
+            let connection = try await listener.accept()
+            _ = try await connection.read()
+            try await connection.write(Array("ok\n".utf8))
+            // The thread blocked 4 ms between the write and the close, as the OS preempting it on
+            // a loaded machine would: the driver must not jump virtual time past the close meanwhile.
+            usleep(4_000)
+            await connection.close()
+        }()
+        let connection = try await client.connect(to: Endpoint(TwoLANNetwork.serverAddress, 7000))
+        try await connection.write(Array("hi\n".utf8))
+        var reply: [UInt8] = []
+        for try await chunk in connection.inbound { reply += chunk }
+        let answered = await network.now
+        #expect(reply == Array("ok\n".utf8))
+        #expect(answered < .seconds(1), "the end of the reply came at \(answered) of virtual time")
+        try await served
+        await connection.close()
+        await listener.close()
     }
 
     @Test("a 2 MiB write through a lossy path waits for send-buffer room and arrives intact (SHA-256)")
