@@ -143,9 +143,9 @@ public struct IPv4Network: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The netmask, e.g. 255.255.255.0.
-    public var mask: IPv4Address { IPv4Address.mask(prefixLength: prefixLength) }
+    @inlinable public var mask: IPv4Address { IPv4Address.mask(prefixLength: prefixLength) }
     /// The directed broadcast address of the network.
-    public var broadcast: IPv4Address { IPv4Address(rawValue: address.rawValue | ~mask.rawValue) }
+    @inlinable public var broadcast: IPv4Address { IPv4Address(rawValue: address.rawValue | ~mask.rawValue) }
     /// True when `other` lies inside this network.
     @inlinable public func contains(_ other: IPv4Address) -> Bool {
         other.rawValue & IPv4Address.mask(prefixLength: prefixLength).rawValue == address.rawValue

@@ -63,8 +63,9 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     /// Header size without options.
     public static let minimumLength = 20
 
-    /// A header for a datagram carrying `payloadLength` bytes.
-    public init(source: IPv4Address, destination: IPv4Address, protocol: IPProtocol, payloadLength: Int,
+    /// A header for a datagram carrying `payloadLength` bytes. Inlinable, so that the header
+    /// is built where the caller keeps it rather than copied out of a call.
+    @inlinable public init(source: IPv4Address, destination: IPv4Address, protocol: IPProtocol, payloadLength: Int,
                 timeToLive: UInt8 = 64, identification: UInt16 = 0, dontFragment: Bool = false) {
         self.source = source
         self.destination = destination
@@ -224,12 +225,12 @@ extension InternetChecksum {
 struct IPv4OptionBytes: Hashable, Sendable {
     /// The most option bytes an IPv4 header carries (a 60-byte header less 20).
     static let capacity = 40
-    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     /// Bytes held.
     @usableFromInline private(set) var count: UInt8 = 0
 
     /// No option bytes.
-    @usableFromInline init() {}
+    @inlinable init() {}
 
     /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
     init<Bytes: Collection<UInt8>>(_ bytes: Bytes) {

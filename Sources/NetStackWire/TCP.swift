@@ -112,13 +112,17 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses and verifies a segment as above, over the pseudo-header of either IP version.
+    /// `verifyingChecksum` false skips the checksum pass, for a segment whose device vouched
+    /// for it (offload): one call either way, so the header is built once, in the caller's place.
     public static func parse(_ segment: UnsafeRawBufferPointer, source: IPAddress,
-                             destination: IPAddress) throws(WireError) -> TCPHeader {
+                             destination: IPAddress, verifyingChecksum: Bool = true) throws(WireError) -> TCPHeader {
         let dataOffset = try checkedDataOffset(segment)
-        var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .tcp,
-                                                length: segment.count)
-        sum.add(segment)
-        guard sum.verifies else { throw .badChecksum(.tcp) }
+        if verifyingChecksum {
+            var sum = InternetChecksum.pseudoHeader(source: source, destination: destination, protocol: .tcp,
+                                                    length: segment.count)
+            sum.add(segment)
+            guard sum.verifies else { throw .badChecksum(.tcp) }
+        }
         return try parseFields(segment, dataOffset: dataOffset)
     }
 

@@ -177,6 +177,12 @@ public struct TCPOptions: Hashable, Sendable, CustomStringConvertible {
         throws(WireError) -> TCPOptions {
         var result = TCPOptions()
         let count = options.count
+        // The layout of nearly every data segment and ACK (RFC 7323 Appendix A): NOP, NOP,
+        // Timestamps and nothing else — read without walking the list, as Linux does.
+        if count == 12, options.be32(0) == 0x0101_080A {
+            result.timestamps = TCPTimestamps(value: options.be32(4), echo: options.be32(8))
+            return result
+        }
         var i = 0
         while i < count {
             let kind = options[i]
@@ -262,6 +268,13 @@ public struct TCPOptions: Hashable, Sendable, CustomStringConvertible {
     @discardableResult
     public func emit(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         precondition(buffer.count >= fixedLength, "TCP options need \(fixedLength) bytes")
+        if let timestamps, mss == nil, windowScale == nil, !sackPermitted, sackBlocks.isEmpty {
+            // A data segment's or an ACK's options: NOP, NOP, Timestamps.
+            buffer.storeBE32(0x0101_080A, at: 0)
+            buffer.storeBE32(timestamps.value, at: 4)
+            buffer.storeBE32(timestamps.echo, at: 8)
+            return 12
+        }
         var at = 0
         func put(_ byte: UInt8) { buffer[at] = byte; at += 1 }
         func put32(_ value: UInt32) { buffer.storeBE32(value, at: at); at += 4 }

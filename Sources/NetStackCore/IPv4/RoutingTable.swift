@@ -59,11 +59,14 @@ public struct RoutingTable: Sendable {
     /// Removes every route matching `predicate`.
     public mutating func remove(where predicate: (Route) -> Bool) { routes.removeAll(where: predicate) }
 
-    /// The best route to `destination`, or nil when none matches. Counts a use.
+    /// The best route to `destination`, or nil when none matches. Counts a use (the copy
+    /// returned holds the count from before it).
+    @inline(__always)  // the Route comes back in registers, not through memory copied with a stall
     public mutating func lookup(_ destination: IPv4Address) -> Route? {
         guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        let route = routes[index]  // read before the count changes: no load waits on that store
         routes[index].use += 1
-        return routes[index]
+        return route
     }
 
     /// The best route without counting a use.

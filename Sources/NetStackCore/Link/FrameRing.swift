@@ -88,12 +88,18 @@ public struct FrameRing: @unchecked Sendable {
     /// The mark pushed with the oldest frame; 0 when empty.
     public func peekMark() -> UInt32 { count > 0 ? slots.marks[head] : 0 }
 
-    /// Forgets the oldest frame.
+    /// Forgets the oldest frame. Emptied, the ring starts again at its first slot: a burst
+    /// then reuses the slots the last one warmed in the cache instead of walking the whole
+    /// ring (1,024 transmit slots are 1.5 MiB, more than the L2 cache).
     public mutating func dropOldest() {
         guard count > 0 else { return }
+        count -= 1
+        if count == 0 {
+            head = 0
+            return
+        }
         head += 1
         if head == slots.capacity { head = 0 }
-        count -= 1
     }
 
     /// Removes the oldest frame, lending its bytes to `body` for the duration of the call.

@@ -102,9 +102,8 @@ extension Host {
         do {
             // A checksum the device vouched for (offload) is not summed again: for a 64 KiB
             // super-segment that pass would cost more than the rest of TCP input.
-            header = receivedChecksumTrusted && interface != nil
-                ? try TCPHeader.parse(segment)
-                : try TCPHeader.parse(segment, source: source, destination: destination)
+            header = try TCPHeader.parse(segment, source: source, destination: destination,
+                                         verifyingChecksum: !(receivedChecksumTrusted && interface != nil))
         } catch {
             statistics.tcpInErrors += 1
             emit(.ipDropped(.malformed(error), header: ip))
@@ -115,9 +114,14 @@ extension Host {
         let key = ConnectionKey(local: Endpoint(destination, header.destinationPort),
                                 remote: Endpoint(source, header.sourcePort))
         emit(.tcpSegmentReceived(header, payloadLength: payload.count, from: key.remote))
-        let cached = tcp.lastConnection.flatMap { $0.local == key.local && $0.remote == key.remote ? $0 : nil }
-        if let connection = cached ?? tcp.byKey[key].flatMap({ tcp.connections[$0] }) {
-            tcp.lastConnection = connection
+        let found: TCPConnection?
+        if let last = tcp.lastConnection, last.local == key.local, last.remote == key.remote {
+            found = last  // the one-entry cache hit: no hashing, no store
+        } else {
+            found = tcp.byKey[key].flatMap { tcp.connections[$0] }
+            if found != nil { tcp.lastConnection = found }
+        }
+        if let connection = found {
             let unacknowledged = connection.sndUna
             if let reply = connection.input(header, payload: payload, now: now) {
                 sendReset(to: key.remote, from: key.local, sequence: reply.sequence, acknowledgment: reply.acknowledgment)
