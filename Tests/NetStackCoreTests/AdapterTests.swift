@@ -290,3 +290,46 @@ struct AdapterSendTests {
         #expect(reported == [expected])
     }
 }
+
+@Suite("LAN adapter: frame ring")
+struct FrameRingTests {
+    @discardableResult
+    private func push(_ ring: inout FrameRing, _ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { ring.push($0) } }
+
+    @Test("frames leave in the order they came, across the ring's wrap")
+    func fifoAcrossWrap() {
+        var ring = FrameRing(capacity: 3, slotSize: 4)
+        var seen: [UInt8] = []
+        for value in UInt8(0)..<10 {
+            #expect(push(&ring, [value, value]))
+            if ring.count == 2, let oldest = ring.pop({ $0[0] }) { seen.append(oldest) }
+        }
+        while let oldest = ring.pop({ $0[0] }) { seen.append(oldest) }
+        #expect(seen == Array(0..<10))
+    }
+
+    @Test("an emptied ring starts again at its first slot, so a new burst reuses warm memory")
+    func emptiedRingRewinds() throws {
+        var ring = FrameRing(capacity: 4, slotSize: 8)
+        push(&ring, [1])
+        let first = try #require(ring.peek()).baseAddress
+        push(&ring, [2])
+        ring.dropOldest()
+        #expect(ring.peek()?.baseAddress != first)  // the second slot: not empty yet, no rewind
+        ring.dropOldest()
+        #expect(ring.isEmpty)
+        push(&ring, [3])
+        #expect(ring.peek()?.baseAddress == first)
+        #expect(ring.peek().map { Array($0) } == [3])
+    }
+
+    @Test("a full ring refuses a frame and keeps what it holds")
+    func fullRingRefuses() {
+        var ring = FrameRing(capacity: 2, slotSize: 4)
+        #expect(push(&ring, [1]) && push(&ring, [2]))
+        #expect(!push(&ring, [3]))
+        #expect(ring.pop { Array($0) } == [1])
+        #expect(ring.pop { Array($0) } == [2])
+        #expect(ring.pop { Array($0) } == nil)
+    }
+}

@@ -132,6 +132,18 @@ struct TCPOptionLayoutTests {
 
 @Suite("TCP option parsing rules")
 struct TCPOptionParsingTests {
+    @Test("the aligned NOP, NOP, timestamps layout reads as the same option in any other spelling")
+    func alignedTimestampsMatchTheGeneralWalk() throws {
+        let aligned = try parseOptions(ackOptionBytes)
+        #expect(aligned == TCPOptions(timestamps: TCPTimestamps(value: 2_513_052_660, echo: 3_785_604_561)))
+        // Timestamps first, the NOPs after, and timestamps followed by End of Option List:
+        // twelve bytes each, not the aligned layout, so the list is walked.
+        #expect(try parseOptions(Array(ackOptionBytes[2...]) + [1, 1]) == aligned)
+        #expect(try parseOptions(Array(ackOptionBytes[2...]) + [0, 0]) == aligned)
+        // The aligned prefix with a bad length is still refused.
+        #expect(optionError([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0]) == .badOption(.tcp, kind: 8, offset: 22))
+    }
+
     @Test("a window scale above 14 is read as 14 (RFC 7323 §2.3)", arguments: [15, 16, 100, 255])
     func windowScaleClamped(shift: Int) throws {
         #expect(try parseOptions([3, 3, UInt8(shift), 0]).windowScale == 14)
