@@ -86,6 +86,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     /// Parses and validates the header at the start of `bytes` (a whole datagram;
     /// link-layer padding after `totalLength` is allowed). Costs one checksum
     /// pass over the header.
+    @inlinable @inline(__always)  // built where the caller keeps it: no copy right after the stores
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> IPv4Header {
         let header = try parseFields(bytes, quoted: false)
         guard InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<header.headerLength])) == 0 else {
@@ -101,6 +102,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
         try parseFields(bytes, quoted: true)
     }
 
+    @inlinable @inline(__always)
     static func parseFields(_ bytes: UnsafeRawBufferPointer, quoted: Bool) throws(WireError) -> IPv4Header {
         guard bytes.count >= minimumLength else {
             throw .truncated(.ipv4, needed: minimumLength, available: bytes.count)
@@ -136,6 +138,7 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     /// Walks the option list (RFC 791 §3.1): End of Option List and No Operation
     /// are one byte; every other option has a length byte of at least 2 that must
     /// stay inside the header.
+    @usableFromInline
     static func validateOptions(_ options: UnsafeRawBufferPointer) throws(WireError) {
         var offset = 0
         while offset < options.count {
@@ -233,6 +236,7 @@ struct IPv4OptionBytes: Hashable, Sendable {
     @inlinable init() {}
 
     /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
+    @usableFromInline
     init<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
         precondition(bytes.count <= Self.capacity, "IPv4 options: at most 40 bytes")
         count = UInt8(bytes.count)

@@ -64,23 +64,36 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     public var urgentPointer: UInt16 = 0
     /// The options. Setting them sets ``headerLength`` to `20 + options.encodedLength`.
     public var options: TCPOptions {
-        didSet { headerLength = Self.minimumLength + options.encodedLength }
+        @inlinable get { storedOptions }
+        @inlinable set {
+            storedOptions = newValue
+            storedHeaderLength = Self.minimumLength + newValue.encodedLength
+        }
+        @inlinable _modify {
+            yield &storedOptions
+            storedHeaderLength = Self.minimumLength + storedOptions.encodedLength
+        }
     }
+    /// ``options``' storage, which parsing fills in place.
+    @usableFromInline var storedOptions: TCPOptions
     /// The header size in bytes, the data offset × 4: where the payload starts.
     ///
     /// For a parsed header it is the data offset received (which may include
     /// options NetStack does not keep, or padding); for a header built or whose
     /// options were set, `20 + options.encodedLength`. `emit` writes exactly
     /// this many bytes.
-    public private(set) var headerLength: Int
+    @inlinable public var headerLength: Int { storedHeaderLength }
+    /// ``headerLength``'s storage, settable by the inlinable initializer.
+    @usableFromInline var storedHeaderLength: Int
 
     /// Header size without options.
     public static let minimumLength = 20
     /// Header size with the most options a data offset can express (15 × 4).
     public static let maximumLength = 60
 
-    /// A header with `options`; ``headerLength`` follows from them.
-    public init(sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: SequenceNumber,
+    /// A header with `options`; ``headerLength`` follows from them. Inlinable, so that a header
+    /// is built field by field where the caller keeps it, not copied out of a call.
+    @inlinable public init(sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: SequenceNumber,
                 acknowledgmentNumber: SequenceNumber = 0, flags: TCPFlags, window: UInt16,
                 urgentPointer: UInt16 = 0, options: TCPOptions = TCPOptions()) {
         self.sourcePort = sourcePort
@@ -90,8 +103,8 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         self.flags = flags
         self.window = window
         self.urgentPointer = urgentPointer
-        self.options = options
-        self.headerLength = Self.minimumLength + options.encodedLength
+        self.storedOptions = options
+        self.storedHeaderLength = Self.minimumLength + options.encodedLength
     }
 
     // MARK: Parsing
@@ -114,6 +127,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     /// Parses and verifies a segment as above, over the pseudo-header of either IP version.
     /// `verifyingChecksum` false skips the checksum pass, for a segment whose device vouched
     /// for it (offload): one call either way, so the header is built once, in the caller's place.
+    @inlinable @inline(__always)
     public static func parse(_ segment: UnsafeRawBufferPointer, source: IPAddress,
                              destination: IPAddress, verifyingChecksum: Bool = true) throws(WireError) -> TCPHeader {
         let dataOffset = try checkedDataOffset(segment)
@@ -138,6 +152,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The header length in bytes, checked against the minimum and the bytes at hand.
+    @inlinable
     static func checkedDataOffset(_ segment: UnsafeRawBufferPointer) throws(WireError) -> Int {
         guard segment.count >= minimumLength else {
             throw .truncated(.tcp, needed: minimumLength, available: segment.count)
@@ -150,16 +165,21 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         return dataOffset
     }
 
+    /// The fields, then the options parsed straight into the header being returned (no
+    /// options value built aside and copied in: that copy stalled on the stores just made).
+    @inlinable @inline(__always)
     static func parseFields(_ segment: UnsafeRawBufferPointer, dataOffset: Int) throws(WireError) -> TCPHeader {
-        let options = try TCPOptions.parse(UnsafeRawBufferPointer(rebasing: segment[minimumLength..<dataOffset]),
-                                           headerOffset: minimumLength)
         var header = TCPHeader(sourcePort: segment.be16(0), destinationPort: segment.be16(2),
                                sequenceNumber: SequenceNumber(segment.be32(4)),
                                acknowledgmentNumber: SequenceNumber(segment.be32(8)),
                                flags: TCPFlags(rawValue: segment[13]), window: segment.be16(14),
-                               urgentPointer: segment.be16(18), options: options)
+                               urgentPointer: segment.be16(18))
         header.checksum = segment.be16(16)
-        header.headerLength = dataOffset
+        header.storedHeaderLength = dataOffset
+        if dataOffset > minimumLength {
+            try TCPOptions.parse(UnsafeRawBufferPointer(rebasing: segment[minimumLength..<dataOffset]),
+                                 headerOffset: minimumLength, into: &header.storedOptions)
+        }
         return header
     }
 

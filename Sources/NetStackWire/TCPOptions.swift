@@ -176,12 +176,21 @@ public struct TCPOptions: Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ options: UnsafeRawBufferPointer, headerOffset: Int = TCPHeader.minimumLength)
         throws(WireError) -> TCPOptions {
         var result = TCPOptions()
+        try parse(options, headerOffset: headerOffset, into: &result)
+        return result
+    }
+
+    /// Parses as ``parse(_:headerOffset:)`` into `result` (no options set, as `TCPOptions()`), in
+    /// place: a header being parsed gets its options without a copy of the whole value.
+    @usableFromInline
+    static func parse(_ options: UnsafeRawBufferPointer, headerOffset: Int, into result: inout TCPOptions)
+        throws(WireError) {
         let count = options.count
         // The layout of nearly every data segment and ACK (RFC 7323 Appendix A): NOP, NOP,
         // Timestamps and nothing else — read without walking the list, as Linux does.
         if count == 12, options.be32(0) == 0x0101_080A {
             result.timestamps = TCPTimestamps(value: options.be32(4), echo: options.be32(8))
-            return result
+            return
         }
         var i = 0
         while i < count {
@@ -225,7 +234,6 @@ public struct TCPOptions: Hashable, Sendable, CustomStringConvertible {
             }
             i += length
         }
-        return result
     }
 
     // MARK: Emitting

@@ -235,8 +235,11 @@ extension Host {
         case .icmp: icmpInput(payload, header: header, packet: packet, from: interface, broadcast: broadcast)
         case .udp: udpInput(payload, source: .v4(header.source), destination: .v4(header.destination), ip: header,
                             packet: packet, from: interface, broadcast: broadcast)
-        case .tcp: tcpInput(payload, source: .v4(header.source), destination: .v4(header.destination), ip: header,
-                            from: interface, broadcast: broadcast)
+        case .tcp:
+            withUnsafePointer(to: header) { ip in
+                tcpInput(payload, source: .v4(header.source), destination: .v4(header.destination), ip: ip,
+                         from: interface, broadcast: broadcast)
+            }
         default:
             statistics.inUnknownProtocols += 1
             emit(.ipDropped(.unknownProtocol(header.protocol), header: header))

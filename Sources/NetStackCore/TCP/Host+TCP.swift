@@ -93,10 +93,12 @@ struct TCPTable {
 extension Host {
     /// TCP input (RFC 9293 §3.10.7): verify, find the connection by its 4-tuple
     /// (or a listener for a SYN), hand the segment over, then send what it wants sent.
-    /// `source` and `destination` are the datagram's addresses, of either family; `ip` its IPv4
-    /// header (nil for IPv6), for narration and for the quote an intercepted attempt keeps.
-    func tcpInput(_ segment: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress, ip: IPv4Header?,
-                  from interface: InterfaceID?, broadcast: Bool) {
+    /// `source` and `destination` are the datagram's addresses, of either family; `ip` points at
+    /// its IPv4 header (nil for IPv6), for narration and for the quote an intercepted attempt
+    /// keeps: lent, not copied into an optional on every segment (a copy that stalled the
+    /// load of the header just parsed).
+    func tcpInput(_ segment: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress,
+                  ip: UnsafePointer<IPv4Header>?, from interface: InterfaceID?, broadcast: Bool) {
         guard !broadcast else { return }  // TCP is unicast only (RFC 1122 §4.2.3.10)
         let header: TCPHeader
         do {
@@ -106,7 +108,7 @@ extension Host {
                                          verifyingChecksum: !(receivedChecksumTrusted && interface != nil))
         } catch {
             statistics.tcpInErrors += 1
-            emit(.ipDropped(.malformed(error), header: ip))
+            emit(.ipDropped(.malformed(error), header: ip?.pointee))
             return
         }
         statistics.tcpInSegments += 1
@@ -144,7 +146,7 @@ extension Host {
         if let id = tcp.byKey[key], tcp.timeWait[id] != nil {
             if let (listener, iss) = timeWaitInput(id, header: header, payloadLength: payload.count) {
                 if listener.intercepts {
-                    interceptInput(listener, header: header, segment: segment, ip: ip, key: key, iss: iss)
+                    interceptInput(listener, header: header, segment: segment, ip: ip?.pointee, key: key, iss: iss)
                 } else {
                     listenInput(listener, header: header, payload: payload, key: key, iss: iss)
                 }
@@ -163,7 +165,7 @@ extension Host {
         if let interface, anyDestinationInterfaces.contains(interface.index),
            let listener = transparentListener(for: key.local) {
             if listener.intercepts {
-                interceptInput(listener, header: header, segment: segment, ip: ip, key: key)
+                interceptInput(listener, header: header, segment: segment, ip: ip?.pointee, key: key)
             } else {
                 listenInput(listener, header: header, payload: payload, key: key)
             }

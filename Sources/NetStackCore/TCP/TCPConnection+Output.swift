@@ -341,19 +341,23 @@ extension TCPConnection {
     /// A segment at `seq` carrying `length` bytes of the send buffer, with the
     /// current ACK, window, timestamps and SACK blocks.
     func makeSegment(seq: SequenceNumber, length: Int, flags: TCPFlags, now: Instant) -> OutgoingSegment {
-        var options = TCPOptions()
-        if timestampsEnabled { options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }
+        // Built field by field in the value returned: a header assembled aside and copied in
+        // stalled on the narrow stores just made (store forwarding), on every segment.
+        var segment = OutgoingSegment(header: TCPHeader(sourcePort: local.port, destinationPort: remote.port,
+                                                        sequenceNumber: seq, acknowledgmentNumber: rcvNxt,
+                                                        flags: flags, window: 0),
+                                      payloadLength: length)
+        if timestampsEnabled { segment.header.options.timestamps = TCPTimestamps(value: timestamp(now), echo: tsRecent) }
         if sackEnabled && (receiveBuffer.outOfOrderBytes > 0 || pendingDSACK != nil) {
-            options.sackBlocks = sackBlocks(room: timestampsEnabled ? 3 : 4)
+            segment.header.options.sackBlocks = sackBlocks(room: timestampsEnabled ? 3 : 4)
         } else {
             lastSACKBlocks.removeAll()
         }
-        let header = TCPHeader(sourcePort: local.port, destinationPort: remote.port, sequenceNumber: seq,
-                               acknowledgmentNumber: rcvNxt, flags: flags, window: advertiseWindow(),
-                               options: options)
+        segment.header.window = advertiseWindow()
         noteAckSent()
         let dataOffset = (seq - sndUna) - (synAcknowledged ? 0 : 1)
-        return OutgoingSegment(header: header, payloadOffset: max(0, dataOffset), payloadLength: length)
+        segment.payloadOffset = max(0, dataOffset)
+        return segment
     }
 
     /// The SACK blocks to send (RFC 2018 §4): first the block holding the most
