@@ -48,8 +48,9 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
     /// The smallest link MTU IPv6 allows (RFC 8200 §5).
     public static let minimumMTU = 1280
 
-    /// A header for a packet carrying `payloadLength` bytes after it.
-    public init(source: IPv6Address, destination: IPv6Address, nextHeader: IPProtocol, payloadLength: Int,
+    /// A header for a packet carrying `payloadLength` bytes after it. Inlinable, so that the
+    /// header is built where the caller keeps it rather than copied out of a call.
+    @inlinable public init(source: IPv6Address, destination: IPv6Address, nextHeader: IPProtocol, payloadLength: Int,
                 hopLimit: UInt8 = 64, trafficClass: UInt8 = 0, flowLabel: UInt32 = 0) {
         self.source = source
         self.destination = destination
@@ -68,6 +69,7 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Throws: `.truncated(.ipv6, …)` below 40 bytes; `.badVersion(.ipv6, v)`;
     ///   `.badLength(.ipv6, n)` when the payload length runs past the bytes.
+    @inlinable @inline(__always)  // built where the caller keeps it: no copy right after the stores
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> IPv6Header {
         let header = try parseQuoted(bytes)
         guard header.totalLength <= bytes.count else { throw .badLength(.ipv6, header.payloadLength) }
@@ -76,6 +78,7 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a header quoted in an ICMPv6 error (RFC 4443 §2.4 (c)): the packet behind it is
     /// cut short, so the payload length is not checked against the bytes.
+    @inlinable
     public static func parseQuoted(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> IPv6Header {
         guard bytes.count >= length else { throw .truncated(.ipv6, needed: length, available: bytes.count) }
         let first = bytes.be32(0)

@@ -117,11 +117,13 @@ public struct IPv6RoutingTable: Sendable {
     public mutating func remove(where predicate: (IPv6Route) -> Bool) { routes.removeAll(where: predicate) }
 
     /// The best route to `destination`, or nil when none matches (a reject route is returned:
-    /// the caller refuses the packet). Counts a use. O(n) at worst, no allocation.
+    /// the caller refuses the packet). Counts a use (the copy returned holds the count from before
+    /// it). O(n) at worst, no allocation.
     public mutating func lookup(_ destination: IPv6Address) -> IPv6Route? {
         guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        let route = routes[index]  // read before the count changes: no load waits on that store
         routes[index].use += 1
-        return routes[index]
+        return route
     }
 
     /// `lookup` with RFC 4861 §6.3.6's default router selection: when the best route is a
@@ -141,8 +143,9 @@ public struct IPv6RoutingTable: Sendable {
            }) {
             index = better
         }
+        let route = routes[index]  // read before the count changes: no load waits on that store
         if countingUse { routes[index].use += 1 }
-        return routes[index]
+        return route
     }
 
     /// The best route without counting a use.
