@@ -228,15 +228,26 @@ extension InternetChecksum {
 struct IPv4OptionBytes: Hashable, Sendable {
     /// The most option bytes an IPv4 header carries (a 60-byte header less 20).
     static let capacity = 40
-    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    /// The bytes, little-endian in five words; those past `count` are zero.
+    @usableFromInline private(set) var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     /// Bytes held.
     @usableFromInline private(set) var count: UInt8 = 0
 
     /// No option bytes.
     @inlinable init() {}
 
-    /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
+    /// A copy of option bytes read from a header; more than 40 is a programming error (traps).
+    /// O(count). Not generic: parsing, inlined into other modules, would call a generic unspecialized.
     @usableFromInline
+    init(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= Self.capacity, "IPv4 options: at most 40 bytes")
+        count = UInt8(bytes.count)
+        withUnsafeMutableBytes(of: &words) { storage in
+            storage.copyMemory(from: bytes)
+        }
+    }
+
+    /// A copy of `bytes`; more than 40 is a programming error (traps). O(count).
     init<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
         precondition(bytes.count <= Self.capacity, "IPv4 options: at most 40 bytes")
         count = UInt8(bytes.count)

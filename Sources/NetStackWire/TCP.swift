@@ -37,8 +37,8 @@ public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
 
 /// A TCP header (RFC 9293 §3.1), options included.
 ///
-/// `parse` validates the data offset, the option list and (with addresses)
-/// the checksum over the IPv4 pseudo-header; after it succeeds no field read
+/// `parse` validates the data offset, the option list and (with addresses, unless
+/// told not to) the checksum over the IPv4 or IPv6 pseudo-header; after it succeeds no field read
 /// can fail. It allocates nothing: options are held in fixed fields
 /// (``TCPOptions``). `emit` writes the header and computes the checksum over
 /// the header and the payload the caller has placed after it.
@@ -70,11 +70,12 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
             storedHeaderLength = Self.minimumLength + newValue.encodedLength
         }
         @inlinable _modify {
+            defer { storedHeaderLength = Self.minimumLength + storedOptions.encodedLength }
             yield &storedOptions
-            storedHeaderLength = Self.minimumLength + storedOptions.encodedLength
         }
     }
-    /// ``options``' storage, which parsing fills in place.
+    /// Storage for ``options``. Writing it directly leaves ``headerLength`` alone, which is what
+    /// parsing wants (the received data offset stands); everything else goes through `options`.
     @usableFromInline var storedOptions: TCPOptions
     /// The header size in bytes, the data offset × 4: where the payload starts.
     ///
@@ -83,7 +84,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     /// options were set, `20 + options.encodedLength`. `emit` writes exactly
     /// this many bytes.
     @inlinable public var headerLength: Int { storedHeaderLength }
-    /// ``headerLength``'s storage, settable by the inlinable initializer.
+    /// Storage for ``headerLength``: the data offset for a parsed header, else `20 + options.encodedLength`.
     @usableFromInline var storedHeaderLength: Int
 
     /// Header size without options.
@@ -125,9 +126,9 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses and verifies a segment as above, over the pseudo-header of either IP version.
-    /// `verifyingChecksum` false skips the checksum pass, for a segment whose device vouched
-    /// for it (offload): one call either way, so the header is built once, in the caller's place.
-    @inlinable @inline(__always)
+    /// `verifyingChecksum` false skips the checksum pass: for a segment whose device vouched
+    /// for it (checksum offload); every other check still applies.
+    @inlinable @inline(__always)  // built where the caller keeps it: no copy right after the stores
     public static func parse(_ segment: UnsafeRawBufferPointer, source: IPAddress,
                              destination: IPAddress, verifyingChecksum: Bool = true) throws(WireError) -> TCPHeader {
         let dataOffset = try checkedDataOffset(segment)

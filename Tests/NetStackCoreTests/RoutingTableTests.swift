@@ -76,6 +76,16 @@ struct RoutingTableTests {
         #expect(uses[network("10.0.0.0/8")] == 0)
     }
 
+    @Test("the route a lookup returns shows its use counted, as the table holds it")
+    func returnedRouteShowsTheUse() throws {
+        var table = nested()
+        _ = table.lookup(address("10.1.2.9"))
+        let found = table.lookup(address("10.1.2.9"))
+        let route = try #require(found)
+        #expect(route.use == 2)
+        #expect(table.routes.first { $0.destination == route.destination } == route)
+    }
+
     @Test("adding a route to the same network, gateway and interface replaces it")
     func addReplaces() {
         var table = RoutingTable()

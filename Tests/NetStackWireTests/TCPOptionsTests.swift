@@ -140,8 +140,25 @@ struct TCPOptionParsingTests {
         // twelve bytes each, not the aligned layout, so the list is walked.
         #expect(try parseOptions(Array(ackOptionBytes[2...]) + [1, 1]) == aligned)
         #expect(try parseOptions(Array(ackOptionBytes[2...]) + [0, 0]) == aligned)
-        // The aligned prefix with a bad length is still refused.
+        // The aligned layout cut to 11 bytes, and twelve bytes with the wrong timestamps length,
+        // are still refused as the walk refuses them.
         #expect(optionError([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0]) == .badOption(.tcp, kind: 8, offset: 22))
+        #expect(optionError([1, 1, 8, 11, 0, 0, 0, 1, 0, 0, 0, 2]) == .badOption(.tcp, kind: 8, offset: 22))
+    }
+
+    @Test("timestamps of any value: the aligned layout reads as a reordered spelling, and emit then parse returns them")
+    func alignedTimestampsRoundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        let edges: [(UInt32, UInt32)] = [(0, 0), (.max, .max), (0, .max), (.max, 0)]
+        let values = edges + (0..<200).map { _ in (UInt32.random(in: .min ... .max, using: &generator),
+                                                   UInt32.random(in: .min ... .max, using: &generator)) }
+        for (value, echo) in values {
+            let options = TCPOptions(timestamps: TCPTimestamps(value: value, echo: echo))
+            let bytes = emitOptions(options)
+            #expect(Array(bytes[0..<4]) == [1, 1, 8, 10])
+            #expect(try parseOptions(bytes) == options)
+            #expect(try parseOptions(Array(bytes[2...]) + [1, 1]) == options)
+        }
     }
 
     @Test("a window scale above 14 is read as 14 (RFC 7323 §2.3)", arguments: [15, 16, 100, 255])

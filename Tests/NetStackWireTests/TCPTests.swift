@@ -298,6 +298,37 @@ struct TCPEmitTests {
 
 @Suite("TCP header errors")
 struct TCPErrorTests {
+    @Test("verifyingChecksum false accepts a wrong checksum but still refuses a bad data offset; good bytes parse alike")
+    func parseWithoutVerifying() throws {
+        let segment = try CapturedTCPSegment("tcp-http-session", 3)
+        let source = IPAddress.v4(segment.source), destination = IPAddress.v4(segment.destination)
+        let verified = try segment.bytes.withUnsafeBytes { try TCPHeader.parse($0, source: source, destination: destination) }
+        let trusted = try segment.bytes.withUnsafeBytes {
+            try TCPHeader.parse($0, source: source, destination: destination, verifyingChecksum: false)
+        }
+        #expect(trusted == verified)
+        var damaged = segment.bytes
+        damaged[16] ^= 0xFF
+        #expect(tcpError { () throws(WireError) in
+            try damaged.withUnsafeBytes { raw in
+                Result { () throws(WireError) in try TCPHeader.parse(raw, source: source, destination: destination) }
+            }.get()
+        } == .badChecksum(.tcp))
+        let accepted = try damaged.withUnsafeBytes {
+            try TCPHeader.parse($0, source: source, destination: destination, verifyingChecksum: false)
+        }
+        #expect(accepted.sequenceNumber == verified.sequenceNumber && accepted.checksum != verified.checksum)
+        var shortOffset = segment.bytes
+        shortOffset[12] = 4 << 4
+        #expect(tcpError { () throws(WireError) in
+            try shortOffset.withUnsafeBytes { raw in
+                Result { () throws(WireError) in
+                    try TCPHeader.parse(raw, source: source, destination: destination, verifyingChecksum: false)
+                }
+            }.get()
+        } == .badHeaderLength(.tcp, 16))
+    }
+
     @Test("fewer than 20 bytes are truncated, at every length")
     func shorterThanMinimum() throws {
         let captured = try CapturedTCPSegment("tcp-http-session", 1)

@@ -100,7 +100,7 @@ extension Host {
     /// The route a datagram this host originates takes: the routing table's
     /// choice, except that 255.255.255.255 never leaves the link — it goes out of
     /// the first interface, to everyone on it. `countingUse` bumps the route's Use column.
-    @inline(__always)
+    @inline(__always)  // with the lookup inlined too, the route is not copied out of a call
     func outboundRoute(toward destination: IPv4Address, countingUse: Bool) -> Route? {
         if destination.isLimitedBroadcast {
             if let first = addresses.first { return Route(destination: first.network, interface: first.interface) }

@@ -59,13 +59,14 @@ public struct RoutingTable: Sendable {
     /// Removes every route matching `predicate`.
     public mutating func remove(where predicate: (Route) -> Bool) { routes.removeAll(where: predicate) }
 
-    /// The best route to `destination`, or nil when none matches. Counts a use (the copy
-    /// returned holds the count from before it).
-    @inline(__always)  // the Route comes back in registers, not through memory copied with a stall
+    /// The best route to `destination`, or nil when none matches. Counts a use.
+    @inline(__always)  // inlined, the caller's copy is the one read from the table
     public mutating func lookup(_ destination: IPv4Address) -> Route? {
         guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
-        let route = routes[index]  // read before the count changes: no load waits on that store
-        routes[index].use += 1
+        // Read, then count: copying the row right after storing its count stalled the load.
+        var route = routes[index]
+        route.use += 1
+        routes[index].use = route.use
         return route
     }
 

@@ -117,12 +117,13 @@ public struct IPv6RoutingTable: Sendable {
     public mutating func remove(where predicate: (IPv6Route) -> Bool) { routes.removeAll(where: predicate) }
 
     /// The best route to `destination`, or nil when none matches (a reject route is returned:
-    /// the caller refuses the packet). Counts a use (the copy returned holds the count from before
-    /// it). O(n) at worst, no allocation.
+    /// the caller refuses the packet). Counts a use. O(n) at worst, no allocation.
     public mutating func lookup(_ destination: IPv6Address) -> IPv6Route? {
         guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
-        let route = routes[index]  // read before the count changes: no load waits on that store
-        routes[index].use += 1
+        // Read, then count: copying the row right after storing its count stalled the load.
+        var route = routes[index]
+        route.use += 1
+        routes[index].use = route.use
         return route
     }
 
@@ -143,8 +144,11 @@ public struct IPv6RoutingTable: Sendable {
            }) {
             index = better
         }
-        let route = routes[index]  // read before the count changes: no load waits on that store
-        if countingUse { routes[index].use += 1 }
+        var route = routes[index]  // read, then count, as above
+        if countingUse {
+            route.use += 1
+            routes[index].use = route.use
+        }
         return route
     }
 

@@ -341,8 +341,9 @@ extension TCPConnection {
     /// A segment at `seq` carrying `length` bytes of the send buffer, with the
     /// current ACK, window, timestamps and SACK blocks.
     func makeSegment(seq: SequenceNumber, length: Int, flags: TCPFlags, now: Instant) -> OutgoingSegment {
-        // Built field by field in the value returned: a header assembled aside and copied in
-        // stalled on the narrow stores just made (store forwarding), on every segment.
+        // Built in the value returned, not assembled aside and copied in: that copy stalled on
+        // the stores just made. The window is set below: advertiseWindow() moves the advertised
+        // edge, after the options as before.
         var segment = OutgoingSegment(header: TCPHeader(sourcePort: local.port, destinationPort: remote.port,
                                                         sequenceNumber: seq, acknowledgmentNumber: rcvNxt,
                                                         flags: flags, window: 0),
