@@ -31,6 +31,8 @@ struct FetchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The DNS server the resolver asks.", valueName: "IP"))
     var dns: String?
 
+    @OptionGroup var dnsTimeout: DNSTimeoutOption
+
     @Option(name: .short, help: ArgumentHelp("Write the body to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
@@ -49,6 +51,7 @@ struct FetchCommand: ParsableCommand {
         configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPAddress($0) }) { configuration.host.resolver.nameservers = [dns] }
+        try dnsTimeout.apply(to: &configuration.host.resolver)
         if let algorithm = congestion.algorithm { configuration.host.tcp.socketDefaults.congestion = algorithm }
         let sink = try OutputFile(path: output)
         let runtime = try StackRuntime(configuration)

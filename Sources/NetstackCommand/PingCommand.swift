@@ -31,6 +31,8 @@ struct PingCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The DNS server for a host name.", valueName: "IP"))
     var dns: String?
 
+    @OptionGroup var dnsTimeout: DNSTimeoutOption
+
     @Flag(name: .customShort("4"), help: "Use IPv4 only (a name resolves to its IPv4 address).")
     var ipv4Only = false
 
@@ -63,6 +65,7 @@ struct PingCommand: ParsableCommand {
         configuration.dhcp?.narrate = offload.verbose
         configuration.busyPoll = try busyPoll.duration()
         if let dns = dns.flatMap({ IPAddress($0) }) { configuration.host.resolver.nameservers = [dns] }
+        try dnsTimeout.apply(to: &configuration.host.resolver)
         let runtime = try StackRuntime(configuration)
         offload.report(runtime)
         let resolved = try resolve(runtime)
