@@ -76,6 +76,12 @@ public struct IPv6RoutingTable: Sendable {
     /// The routes in lookup order: longest prefix first, then lowest metric, then oldest.
     public private(set) var routes: [IPv6Route] = []
 
+    /// The last lookup that matched a route more specific than a default route: the destination
+    /// and the index of its route, reused while the destination repeats (a connection's every
+    /// segment asks for the same one). Cleared by every change to the rows (a use count is not one).
+    /// Default routes are never cached: which one wins depends on the neighbour cache.
+    private var lastLookup: (destination: IPv6Address, index: Int)?
+
     /// Linux's metric for RA default routes.
     public static let routerMetric = 1024
     /// Linux's metric for a prefix on the link.
@@ -94,6 +100,7 @@ public struct IPv6RoutingTable: Sendable {
     /// Adds a route; one to the same network through the same interface and gateway is replaced
     /// (its Use count kept). O(n log n).
     public mutating func add(_ route: IPv6Route) {
+        lastLookup = nil
         var route = route
         if let old = routes.firstIndex(where: { $0.sameKey(as: route) }) {
             route.use = routes[old].use
@@ -114,12 +121,15 @@ public struct IPv6RoutingTable: Sendable {
     }
 
     /// Removes every route matching `predicate`. O(n).
-    public mutating func remove(where predicate: (IPv6Route) -> Bool) { routes.removeAll(where: predicate) }
+    public mutating func remove(where predicate: (IPv6Route) -> Bool) {
+        lastLookup = nil
+        routes.removeAll(where: predicate)
+    }
 
     /// The best route to `destination`, or nil when none matches (a reject route is returned:
     /// the caller refuses the packet). Counts a use. O(n) at worst, no allocation.
     public mutating func lookup(_ destination: IPv6Address) -> IPv6Route? {
-        guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        guard let index = matchIndex(destination) else { return nil }
         // Read, then count: copying the row right after storing its count stalled the load.
         var route = routes[index]
         route.use += 1
@@ -135,7 +145,7 @@ public struct IPv6RoutingTable: Sendable {
     /// called once per default route looked at, and never when a more specific route matches.
     public mutating func lookup(_ destination: IPv6Address, countingUse: Bool = true,
                                 avoiding isSuspect: (IPv6Address, InterfaceID) -> Bool) -> IPv6Route? {
-        guard var index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        guard var index = matchIndex(destination) else { return nil }
         if routes[index].destination.prefixLength == 0, let router = routes[index].gateway,
            isSuspect(router, routes[index].interface),
            let better = routes[(index + 1)...].firstIndex(where: { candidate in
@@ -150,6 +160,16 @@ public struct IPv6RoutingTable: Sendable {
             routes[index].use = route.use
         }
         return route
+    }
+
+    /// The index of the first route that contains `destination` (the longest prefix, then the
+    /// lowest metric): the cached one when `destination` is the last one looked up, else one scan.
+    @inline(__always)
+    private mutating func matchIndex(_ destination: IPv6Address) -> Int? {
+        if let last = lastLookup, last.destination == destination { return last.index }
+        guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
+        if routes[index].destination.prefixLength > 0 { lastLookup = (destination, index) }
+        return index
     }
 
     /// The best route without counting a use.
@@ -234,7 +254,10 @@ public struct IPv6RoutingTable: Sendable {
     /// Removes and returns the routes whose lifetime has run out by `now`. O(n).
     public mutating func removeExpired(now: Instant) -> [IPv6Route] {
         let expired = routes.filter { ($0.expires ?? .init(nanoseconds: .max)) <= now }
-        if !expired.isEmpty { routes.removeAll { ($0.expires ?? .init(nanoseconds: .max)) <= now } }
+        if !expired.isEmpty {
+            lastLookup = nil
+            routes.removeAll { ($0.expires ?? .init(nanoseconds: .max)) <= now }
+        }
         return expired
     }
 
