@@ -15,6 +15,7 @@ public final class TCPBulkBenchmark {
     private var senderFD: Int32 = -1
     private var receiverFD: Int32?
     private let listenerFD: Int32
+    private let hosts: BackToBackHosts
     private var now = Instant.zero
     private let tick: Duration
     private let chunk: [UInt8]
@@ -22,19 +23,27 @@ public final class TCPBulkBenchmark {
     public private(set) var bytesSent = 0
     public private(set) var bytesReceived = 0
     public private(set) var framesMoved = 0
+    /// With `verifying`: received bytes that differ from what the sender wrote at their offset.
+    public private(set) var corruptBytes = 0
+    private let verifying: Bool
 
     /// Two hosts, a listener on the receiver, and a connection established: over IPv4
     /// (192.0.2.1 → 192.0.2.2), or with `ipv6` over IPv6 (2001:db8::1 → 2001:db8::2, the
-    /// hosts dual-stack, DAD off, static neighbour entries).
+    /// hosts dual-stack, DAD off, static neighbour entries). `coalescing`: each host glues the
+    /// in-order segments of a delivery before TCP input (``BackToBackHosts``), as the runtime
+    /// does for a batch read from a device. `verifying`: every byte read is checked against
+    /// the byte written at its offset (``corruptBytes``; a test's check, not the benchmark's).
     public init(mtu: Int = 1500, bufferSize: Int = 256 * 1024, tick: Duration = .microseconds(10),
-                congestion: CongestionAlgorithm = .cubic, ipv6: Bool = false) throws(NetError) {
+                congestion: CongestionAlgorithm = .cubic, ipv6: Bool = false, coalescing: Bool = true,
+                verifying: Bool = false) throws(NetError) {
         self.mtu = mtu
+        self.verifying = verifying
         self.tick = tick
         var tcp = TCPConfig()
         tcp.socketDefaults.sendBufferSize = bufferSize
         tcp.socketDefaults.receiveBufferSize = bufferSize
         tcp.socketDefaults.congestion = congestion
-        let hosts = BackToBackHosts(mtu: mtu, tcp: tcp, ipv6: ipv6)
+        hosts = BackToBackHosts(mtu: mtu, tcp: tcp, ipv6: ipv6, coalescing: coalescing)
         sender = hosts.first
         receiver = hosts.second
         chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
@@ -51,7 +60,7 @@ public final class TCPBulkBenchmark {
     /// Moves every queued frame from `from` into `to`'s adapter.
     @inline(__always)
     private func carry(from: Host, to: Host) {
-        framesMoved += BackToBackHosts.carry(from: from, to: to, now: now)
+        framesMoved += hosts.carry(from: from, to: to, now: now)
     }
 
     /// One round: the sender's application writes, frames cross, the receiver
@@ -62,8 +71,10 @@ public final class TCPBulkBenchmark {
             chunk.withUnsafeBytes { bytes in
                 // Write only while poll() says there is room, as an event-driven application does.
                 while bytesSent < limit, (try? sender.poll(senderFD))?.contains(.writable) == true {
-                    let want = min(bytes.count, limit - bytesSent)
-                    guard let n = try? sender.send(senderFD, UnsafeRawBufferPointer(rebasing: bytes[0..<want]), now: now),
+                    // The stream is the chunk repeated: each write goes on from where the last one stopped.
+                    let start = bytesSent % bytes.count
+                    let want = min(bytes.count - start, limit - bytesSent)
+                    guard let n = try? sender.send(senderFD, UnsafeRawBufferPointer(rebasing: bytes[start..<(start + want)]), now: now),
                           n > 0 else { break }
                     bytesSent += n
                 }
@@ -75,12 +86,20 @@ public final class TCPBulkBenchmark {
         if receiverFD == nil, let (fd, _) = try? receiver.accept(listenerFD) { receiverFD = fd }
         if let fd = receiverFD {
             sink.withUnsafeMutableBytes { buffer in
-                while let n = try? receiver.recv(fd, into: buffer, now: now), n > 0 { bytesReceived += n }
+                while let n = try? receiver.recv(fd, into: buffer, now: now), n > 0 {
+                    if verifying { check(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: bytesReceived) }
+                    bytesReceived += n
+                }
             }
         }
         receiver.poll(now: now)
         carry(from: receiver, to: sender)
         sender.poll(now: now)
+    }
+
+    /// Counts the bytes of `data`, read at stream offset `offset`, that differ from what was written there.
+    private func check(_ data: UnsafeRawBufferPointer, at offset: Int) {
+        for (index, byte) in data.enumerated() where byte != chunk[(offset + index) % chunk.count] { corruptBytes += 1 }
     }
 
     /// Transfers `bytes` more bytes; returns when the receiver has read them all

@@ -14,7 +14,11 @@ struct BenchTCP: ParsableCommand {
         abstract: "Bulk TCP transfer between two NetStack stacks in one process (run with `swift run -c release`).",
         discussion: """
             Two hosts joined back to back in memory, MTU 1500, every IP and TCP checksum computed and \
-            verified, data copied into the send buffer and out of the receive buffer. Reports throughput, \
+            verified, data copied into the send buffer and out of the receive buffer. Each host glues the \
+            in-order TCP segments of one delivery into one of up to 64 KiB before TCP sees them, as \
+            `serve` does for a batch read from a TAP or TUN device without offload (receive coalescing, \
+            software GRO: one ACK per glued segment); --no-receive-coalescing hands TCP every frame \
+            (one ACK per two segments). Reports throughput, \
             segments per second, CPU time per segment and heap allocations per segment (counted by \
             interposing malloc in this executable; Benchmarks/ has the same workload under package-benchmark).
 
@@ -45,6 +49,9 @@ struct BenchTCP: ParsableCommand {
 
     @Flag(help: "Run over IPv6 only (the IPv4 report's layout).")
     var ipv6Only = false
+
+    @Flag(inversion: .prefixedNo, help: "Glue each delivery's in-order TCP segments before TCP input (software GRO), as serve does on a TAP or TUN device.")
+    var receiveCoalescing = true
 
     /// One run's measurements.
     struct RunResult {
@@ -81,7 +88,7 @@ struct BenchTCP: ParsableCommand {
         let rate = Double(total) / median.seconds
         let packets = median.packets
         print("netstack bench tcp: \(total) bytes, MTU \(mtu), \(algorithm.commandLineName), median of \(runs)"
-            + (ipv6Only ? ", IPv6" : ""))
+            + (ipv6Only ? ", IPv6" : "") + (receiveCoalescing ? "" : ", no receive coalescing"))
         print("  throughput   \(fixed(rate * 8 / 1e9, 2)) Gbit/s (\(fixed(rate / 1e6, 0)) MB/s)")
         print("  segments     \(median.segments) data, \(median.acks) ACK; \(fixed(Double(packets) / median.seconds, 0)) segments/s")
         print("  CPU          \(fixed(median.cpu, 3)) s (\(fixed(median.cpu * Double(1 << 30) / Double(total), 3)) s per GiB), "
@@ -92,8 +99,10 @@ struct BenchTCP: ParsableCommand {
 
     /// One transfer of `total` bytes after a 1 MiB warm-up, over IPv4 or IPv6.
     func measure(_ total: Int, _ algorithm: CongestionAlgorithm, ipv6: Bool, run: Int) throws -> RunResult {
-        let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm, ipv6: ipv6)
-        bench.transfer(1 << 20)  // warm-up: slow start and buffers
+        let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm, ipv6: ipv6, coalescing: receiveCoalescing)
+        // Warm-up: slow start and the buffers' growth (with one ACK per glued run, slow start's
+        // 2·SMSS per ACK takes longer than 1 MiB to fill the send buffer).
+        bench.transfer(8 << 20)
         let before = bench.segments, cpuBefore = cpuSeconds()
         let allocationsBefore = netstack_allocation_count()
         let clock = ContinuousClock(), start = clock.now
@@ -126,7 +135,7 @@ struct BenchTCP: ParsableCommand {
         }
         func ratio(_ a: Double, _ b: Double) -> String { a > 0 ? fixed(b / a, 3) : "—" }
         print("netstack bench tcp: \(total) bytes, MTU \(mtu), \(algorithm.commandLineName), median of \(runs) per family, "
-            + "IPv4 and IPv6 runs alternating")
+            + "IPv4 and IPv6 runs alternating" + (receiveCoalescing ? "" : ", no receive coalescing"))
         print(row("", "IPv4", "IPv6", "IPv6/IPv4"))
         print(row("throughput Gbit/s", fixed(gbits(v4), 2), fixed(gbits(v6), 2), ratio(gbits(v4), gbits(v6))))
         print(row("segments/s", fixed(perSecond(v4), 0), fixed(perSecond(v6), 0), ratio(perSecond(v4), perSecond(v6))))

@@ -25,6 +25,23 @@ struct TCPBulkBenchmarkTests {
         #expect(info.sendBufferSize == 256 << 10, "min RTT 0: a measured BDP of 0 gives no reason to grow")
     }
 
+    @Test("with receive coalescing the receiver ACKs once per glued run, not once per two segments, and every byte arrives intact",
+          arguments: [false, true])
+    func coalescingACKsPerRun(_ ipv6: Bool) throws {
+        let bench = try TCPBulkBenchmark(ipv6: ipv6, verifying: true)
+        bench.transfer(8 << 20)
+        let segments = bench.segments
+        #expect(bench.bytesReceived == 8 << 20 && bench.corruptBytes == 0)
+        #expect(segments.receiver * 10 < segments.sender, "\(segments.receiver) ACKs for \(segments.sender) segments")
+        #expect(bench.receiver.adapters[0].counters.rxMissed == 0)
+        #expect(bench.sender.tcpLossStatistics.rackLossesMarked == 0)
+
+        let perFrame = try TCPBulkBenchmark(ipv6: ipv6, coalescing: false, verifying: true)
+        perFrame.transfer(8 << 20)
+        #expect(perFrame.bytesReceived == 8 << 20 && perFrame.corruptBytes == 0)
+        #expect(perFrame.segments.receiver * 5 > perFrame.segments.sender * 2, "one ACK per two segments, near enough")
+    }
+
     @Test("the IPv6 bulk transfer carries every byte over IPv6, none over IPv4, overrunning no ring")
     func ipv6Transfer() throws {
         let bench = try TCPBulkBenchmark(ipv6: true)

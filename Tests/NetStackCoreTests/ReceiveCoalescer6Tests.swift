@@ -1,5 +1,5 @@
 import NetStackTestSupport
-@testable import NetStackRuntime
+import NetStackCore
 import NetStackWire
 import Testing
 

@@ -1,4 +1,3 @@
-import Glibc
 import NetStackWire
 
 /// Receive coalescing in software (GRO without a NIC): glues consecutive in-order TCP segments of
@@ -31,7 +30,7 @@ import NetStackWire
 ///
 /// Costs: one 64 KiB buffer for the life of the coalescer; per frame, one checksum pass (which
 /// the stack then skips) and one copy of the payload; no allocation.
-final class ReceiveCoalescer {
+package final class ReceiveCoalescer {
     /// The longest IP packet a run may grow to.
     static let maximumPacket = 65_535
     /// Bytes in front of the IP header: 14 on a TAP device (Ethernet), none on TUN.
@@ -53,12 +52,12 @@ final class ReceiveCoalescer {
     private var payloadSum = InternetChecksum()
 
     /// Frames glued onto one before them (each spared the stack one pass through IP and TCP input).
-    private(set) var framesMerged = 0
+    package private(set) var framesMerged = 0
     /// Segments of two frames or more handed on.
-    private(set) var segmentsMerged = 0
+    package private(set) var segmentsMerged = 0
 
     /// A coalescer for frames whose IP header starts `ipOffset` bytes in, on a link of `mtu`.
-    init(ipOffset: Int, mtu: Int) {
+    package init(ipOffset: Int, mtu: Int) {
         self.ipOffset = ipOffset
         self.mtu = mtu
         buffer = .allocate(byteCount: ipOffset + Self.maximumPacket, alignment: 16)
@@ -67,7 +66,7 @@ final class ReceiveCoalescer {
     deinit { buffer.deallocate() }
 
     /// What a frame or segment handed on is.
-    enum Delivery: Equatable {
+    package enum Delivery: Equatable {
         /// A frame as it came, not verified here: the stack checks it as any other.
         case asReceived
         /// One frame (up to the end of its IP packet) whose checksums were verified here.
@@ -80,7 +79,7 @@ final class ReceiveCoalescer {
     /// hands it on (after whatever is held). `deliver` gets each frame or glued segment, in order,
     /// and what it is (a verified one's TCP checksum need not be summed again).
     /// O(frame length): one checksum pass and one copy for a TCP data segment, none otherwise.
-    func offer(_ frame: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
+    package func offer(_ frame: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
         guard let part = Self.dataSegment(in: frame, ipOffset: ipOffset, mtu: mtu) else {
             flush(deliver: deliver)
             deliver(frame, .asReceived)
@@ -102,7 +101,7 @@ final class ReceiveCoalescer {
     }
 
     /// Hands on the segment held, if any (the end of a batch, or a frame that does not continue it).
-    func flush(deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
+    package func flush(deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
         guard length > 0 else { return }
         if segments > 1 { rewriteHeaders() }
         deliver(UnsafeRawBufferPointer(rebasing: buffer[..<length]), segments > 1 ? .glued : .verified)
@@ -113,7 +112,7 @@ final class ReceiveCoalescer {
     // MARK: Parts
 
     /// Where a frame's TCP data segment lies, and what it says about itself.
-    struct Part {
+    package struct Part {
         /// 20 for IPv4 (no options), 40 for IPv6 (no extension headers): where TCP starts.
         var ipLength: Int
         var headersEnd: Int
@@ -127,7 +126,7 @@ final class ReceiveCoalescer {
 
     /// The frame's TCP data segment if it may be glued at all (see the type's rules); nil otherwise,
     /// a bad checksum included. O(frame length) for a segment that gets as far as its checksum.
-    static func dataSegment(in frame: UnsafeRawBufferPointer, ipOffset ip: Int, mtu: Int) -> Part? {
+    package static func dataSegment(in frame: UnsafeRawBufferPointer, ipOffset ip: Int, mtu: Int) -> Part? {
         guard frame.count >= ip + IPv4Header.minimumLength + TCPHeader.minimumLength else { return nil }
         let ipLength: Int, total: Int
         var sum: InternetChecksum
@@ -184,7 +183,19 @@ final class ReceiveCoalescer {
               part.payloadLength <= segmentSize, length + part.payloadLength <= ip + Self.maximumPacket else { return false }
         let held = UnsafeRawBufferPointer(buffer)
         func same(_ range: Range<Int>) -> Bool {
-            memcmp(held.baseAddress! + range.lowerBound, frame.baseAddress! + range.lowerBound, range.count) == 0
+            // Eight bytes at a time: the ranges are a few to 40 bytes.
+            let a = held.baseAddress!, b = frame.baseAddress!
+            var offset = range.lowerBound
+            while offset + 8 <= range.upperBound {
+                guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+                offset += 8
+            }
+            while offset < range.upperBound {
+                guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self) else { return false }
+                offset += 1
+            }
+            return true
         }
         let sameIP = ipLength == IPv6Header.length
             ? same(ip..<(ip + 4))                   // version, traffic class, flow label
