@@ -63,9 +63,9 @@ public struct RuntimeConfiguration: Sendable {
     /// Take the address from a DHCP server (`--address dhcp`) instead of ``address``: the
     /// runtime's initializer waits for a lease (see ``DHCPSettings``); ``gateway`` is then ignored.
     public var dhcp: DHCPSettings?
-    /// Receive coalescing (software GRO) where the device has no offload: the in-order TCP data
-    /// segments of one connection read in one batch reach the stack glued into one segment of up
-    /// to 64 KiB (``StackRuntime/framesCoalesced``), as a TSO super-segment does with offload on.
+    /// Receive coalescing (software GRO; ``AdapterConfig/receiveCoalescing``) where the device has
+    /// no offload: the in-order TCP data segments of one connection read in one batch reach the
+    /// stack glued into one segment of up to 64 KiB (``StackRuntime/framesCoalesced``), as a TSO super-segment does with offload on.
     /// On by default; it stays off under `--impair` (a wire that works frame by frame) and with
     /// offload on (the kernel glues already). Not a command-line option: `--offload off` keeps it.
     public var receiveCoalescing = true
@@ -96,8 +96,8 @@ public struct RuntimeConfiguration: Sendable {
 /// in-order TCP segments of a batch reach the stack glued into one
 /// (``RuntimeConfiguration/receiveCoalescing``), so TCP input and its ACK run per batch.
 /// The per-frame path does not allocate: frames are read into one buffer and written straight
-/// from the adapter's transmit ring (`--impair` and `--pcap` add one copy; coalescing one copy of
-/// each TCP payload, in place of the checksum pass the stack then skips).
+/// from the adapter's transmit ring (`--impair` and `--pcap` add one copy; coalescing, done by
+/// the adapter as it stores each frame, adds none, and its checksum pass replaces the stack's).
 ///
 /// Other threads use the stack through ``withHost(_:)``, which takes the same
 /// lock, runs their socket calls, writes out what they sent and wakes the loop
@@ -137,8 +137,6 @@ public final class StackRuntime: @unchecked Sendable {
     private var stopRequested = false
     private var stopDeadline: Instant?
     private let frameBuffer: UnsafeMutableRawBufferPointer
-    /// Glues a batch's in-order TCP segments (nil: offload on, an impaired wire, or not asked for).
-    private let coalescer: ReceiveCoalescer?
     /// Tasks parked until a descriptor is ready or a resolution finishes (the async sockets).
     private var waiters = SocketWaiters()
     /// Cancellations and releases asked for without the lock (RuntimeSockets.swift).
@@ -162,7 +160,7 @@ public final class StackRuntime: @unchecked Sendable {
     public private(set) var framesIn = 0, framesOut = 0
     /// Frames read from the device that receive coalescing glued onto the TCP segment before them
     /// (so the stack's TCP input counts that many segments fewer); 0 when it is off.
-    public var framesCoalesced: Int { lock.withLock { _ in coalescer?.framesMerged ?? 0 } }
+    public var framesCoalesced: Int { lock.withLock { _ in host.adapters[interface.index].framesCoalesced } }
     /// Times the loop polled without sleeping because of ``RuntimeConfiguration/busyPoll`` (0 when it is zero).
     public var busyPolls: Int { lock.withLock { _ in spins } }
     private var spins = 0
@@ -198,8 +196,7 @@ public final class StackRuntime: @unchecked Sendable {
         adapter.medium = device.kind == .tap ? .ethernet : .ipOnly
         adapter.segmentationOffload = device.offload
         let coalescing = configuration.receiveCoalescing && !device.offload && !impaired
-        adapter.largeReceive = coalescing
-        coalescer = coalescing ? ReceiveCoalescer(ipOffset: device.kind == .tap ? EthernetHeader.length : 0, mtu: mtu) : nil
+        adapter.receiveCoalescing = coalescing
         interface = host.addInterface(adapter)
         frameBuffer = .allocate(byteCount: 65_536 + 64, alignment: 16)
         wakeup = try WakeupSignal()
@@ -397,8 +394,6 @@ public final class StackRuntime: @unchecked Sendable {
                     arrive(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<length]), checksumTrusted: trusted, now: now)
                     count += 1
                 }
-                // A batch's last run reaches the stack before it is polled: TCP sees, and ACKs, the batch.
-                coalescer?.flush { segment, delivery in stackReceive(segment, delivery, now: now) }
             }
             full = count == 64
             wire?.due(now: now) { direction, frame in
@@ -489,16 +484,9 @@ public final class StackRuntime: @unchecked Sendable {
     /// A frame to the stack, recorded first as it crossed the device (before any coalescing).
     private func deliver(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: Instant) {
         pcap?.record(frame, now: now)
-        if let coalescer {
-            coalescer.offer(frame) { segment, delivery in stackReceive(segment, delivery, now: now) }
-        } else {
-            host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
-        }
-    }
-
-    /// What the coalescer hands on, to the stack: checksums it verified are not summed again.
-    private func stackReceive(_ segment: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery, now: Instant) {
-        host.receive(segment, on: interface, now: now, checksumTrusted: delivery != .asReceived, coalesced: delivery == .glued)
+        // With receive coalescing the adapter glues a batch's in-order segments as it stores them;
+        // the stack's poll after the batch sees, and ACKs, each run once.
+        host.receive(frame, on: interface, now: now, checksumTrusted: checksumTrusted)
     }
 
     /// Takes every frame the stack queued and puts it on the (possibly impaired) wire.

@@ -12,12 +12,9 @@ struct BackToBackHosts {
     let first: Host
     let second: Host
 
-    /// Receive coalescing for the frames arriving at `first` and at `second` (nil: frame by frame).
-    let coalescers: (first: ReceiveCoalescer, second: ReceiveCoalescer)?
-
     /// The two hosts, both with `tcp` as their TCP configuration; with `ipv6`, dual-stack; with
-    /// `coalescing`, each glues the in-order TCP segments of one carry before TCP sees them, as
-    /// the runtime does for a batch read from a TAP device (``ReceiveCoalescer``).
+    /// `coalescing`, each adapter glues the in-order TCP segments of one carry as it stores them
+    /// (``AdapterConfig/receiveCoalescing``), as the runtime's does for a batch read from a device.
     init(mtu: Int, tcp: TCPConfig, ipv6: Bool = false, coalescing: Bool = false) {
         func makeHost(_ name: String, _ last: UInt8) -> Host {
             var config = HostConfig(name: name)
@@ -27,14 +24,12 @@ struct BackToBackHosts {
             config.ipv6.addresses.dupAddrDetectTransmits = 0
             let host = Host(config)
             var adapter = AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, last), mtu: mtu, fcs: false)
-            adapter.largeReceive = coalescing
+            adapter.receiveCoalescing = coalescing
             host.addInterface(adapter)
             host.assign(IPv4Address(192, 0, 2, last), prefixLength: 24, to: InterfaceID(0), now: .zero)
             if ipv6 { host.assign(Self.address6(last), prefixLength: 64, to: InterfaceID(0), now: .zero) }
             return host
         }
-        coalescers = coalescing ? (ReceiveCoalescer(ipOffset: EthernetHeader.length, mtu: mtu),
-                                   ReceiveCoalescer(ipOffset: EthernetHeader.length, mtu: mtu)) : nil
         first = makeHost("sender", 1)
         second = makeHost("receiver", 2)
         first.addStaticARP(Self.secondAddress, mac: MACAddress(2, 0, 0, 0, 0, 2), interface: InterfaceID(0))
@@ -60,23 +55,6 @@ struct BackToBackHosts {
         while from.takeFrame(from: InterfaceID(0), { frame in to.receive(frame, on: InterfaceID(0), now: now) }) != nil {
             moved += 1
         }
-        return moved
-    }
-
-    /// Moves every frame queued on one host into the other's adapter, through the receiving
-    /// host's coalescer when there is one; returns how many frames left `from`. O(frames).
-    @inline(__always)
-    func carry(from: Host, to: Host, now: Instant) -> Int {
-        guard let coalescers else { return Self.carry(from: from, to: to, now: now) }
-        let coalescer = to === first ? coalescers.first : coalescers.second
-        func hand(_ segment: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery) {
-            _ = to.receive(segment, on: InterfaceID(0), now: now, checksumTrusted: delivery != .asReceived, coalesced: delivery == .glued)
-        }
-        var moved = 0
-        while from.takeFrame(from: InterfaceID(0), { frame in coalescer.offer(frame, deliver: hand) }) != nil {
-            moved += 1
-        }
-        coalescer.flush(deliver: hand)
         return moved
     }
 }

@@ -15,7 +15,6 @@ public final class TCPBulkBenchmark {
     private var senderFD: Int32 = -1
     private var receiverFD: Int32?
     private let listenerFD: Int32
-    private let hosts: BackToBackHosts
     private var now = Instant.zero
     private let tick: Duration
     private let chunk: [UInt8]
@@ -43,7 +42,7 @@ public final class TCPBulkBenchmark {
         tcp.socketDefaults.sendBufferSize = bufferSize
         tcp.socketDefaults.receiveBufferSize = bufferSize
         tcp.socketDefaults.congestion = congestion
-        hosts = BackToBackHosts(mtu: mtu, tcp: tcp, ipv6: ipv6, coalescing: coalescing)
+        let hosts = BackToBackHosts(mtu: mtu, tcp: tcp, ipv6: ipv6, coalescing: coalescing)
         sender = hosts.first
         receiver = hosts.second
         chunk = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
@@ -60,7 +59,7 @@ public final class TCPBulkBenchmark {
     /// Moves every queued frame from `from` into `to`'s adapter.
     @inline(__always)
     private func carry(from: Host, to: Host) {
-        framesMoved += hosts.carry(from: from, to: to, now: now)
+        framesMoved += BackToBackHosts.carry(from: from, to: to, now: now)
     }
 
     /// One round: the sender's application writes, frames cross, the receiver

@@ -1,5 +1,5 @@
 import NetStackTestSupport
-import NetStackCore
+@testable import NetStackCore
 import NetStackWire
 import Testing
 
@@ -133,10 +133,7 @@ import Testing
         // On a TUN (no link header, nothing but the version to tell the families apart), the IPv4 frame
         // right after in sequence still starts a run of its own.
         let frames = [Array(try Self.frame(40)[14...]), Array(try V4.frame(41)[14...])]
-        let coalescer = ReceiveCoalescer(ipOffset: 0, mtu: 1500)
-        let delivered = V4.Delivered()
-        for frame in frames { frame.withUnsafeBytes { coalescer.offer($0, deliver: delivered.take) } }
-        coalescer.flush(deliver: delivered.take)
+        let (delivered, coalescer) = V4.coalesce(frames, ipOffset: 0)
         #expect(delivered.items.map(\.bytes) == frames)
         #expect(coalescer.framesMerged == 0)
     }

@@ -1,5 +1,5 @@
 import NetStackTestSupport
-import NetStackCore
+@testable import NetStackCore
 import NetStackWire
 import Testing
 
@@ -16,19 +16,46 @@ import Testing
         try Fixtures.captureFrames("tcp-http-session")[number - 1]
     }
 
-    /// What the coalescer handed on, in order: the bytes and what it made of them.
+    /// What the driver found in the adapter's receive ring, in order: the bytes and what the coalescer made of them.
     final class Delivered {
         var items: [(bytes: [UInt8], delivery: ReceiveCoalescer.Delivery)] = []
-        func take(_ bytes: UnsafeRawBufferPointer, _ delivery: ReceiveCoalescer.Delivery) { items.append(([UInt8](bytes), delivery)) }
     }
 
-    /// Offers `frames` in order, then (unless told not to) flushes as the runtime does at a batch's end.
-    static func coalesce(_ frames: [[UInt8]], flush: Bool = true, mtu: Int = 1500) -> (Delivered, ReceiveCoalescer) {
-        let coalescer = ReceiveCoalescer(ipOffset: 14, mtu: mtu)
+    /// The coalescer's counts after a test's frames.
+    struct Counts {
+        var framesMerged: Int
+        var segmentsMerged: Int
+    }
+
+    /// An adapter that coalesces (promiscuous, no FCS; IP-only when `ipOffset` is 0, as a TUN).
+    static func adapter(mtu: Int = 1500, ipOffset: Int = 14) -> LANAdapter {
+        var config = AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 1), mtu: mtu, fcs: false)
+        config.promiscuous = true
+        config.receiveCoalescing = true
+        if ipOffset == 0 { config.medium = .ipOnly }
+        return LANAdapter(config)
+    }
+
+    /// Reads what the driver may read: everything, after closing the run (`close`), or all but an open run.
+    static func drain(_ adapter: inout LANAdapter, close: Bool, into delivered: Delivered) {
+        if close { adapter.closeReceiveRun() }
+        var ready = adapter.receiveRing.count - (adapter.receiveRunOpen ? 1 : 0)
+        while ready > 0, let frame = adapter.peekReceived() {
+            let delivery = ReceiveCoalescer.Delivery(rawValue: adapter.receiveRing.peekMark()) ?? .asReceived
+            delivered.items.append(([UInt8](frame), delivery))
+            adapter.dropReceived()
+            ready -= 1
+        }
+    }
+
+    /// Stores `frames` in order in a coalescing adapter, then reads the ring as the driver does
+    /// after a batch (closing the run first), or without `flush` only what precedes an open run.
+    static func coalesce(_ frames: [[UInt8]], flush: Bool = true, mtu: Int = 1500, ipOffset: Int = 14) -> (Delivered, Counts) {
+        var adapter = adapter(mtu: mtu, ipOffset: ipOffset)
+        for frame in frames { frame.withUnsafeBytes { _ = adapter.receive($0) } }
         let delivered = Delivered()
-        for frame in frames { frame.withUnsafeBytes { coalescer.offer($0, deliver: delivered.take) } }
-        if flush { coalescer.flush(deliver: delivered.take) }
-        return (delivered, coalescer)
+        drain(&adapter, close: flush, into: delivered)
+        return (delivered, Counts(framesMerged: adapter.framesCoalesced, segmentsMerged: adapter.runsCoalesced))
     }
 
     /// A frame with its IP header and TCP checksums computed again after a test changed it.
@@ -100,15 +127,29 @@ import Testing
         #expect(glued.payload == frames.dropLast().flatMap(Self.payload))
     }
 
-    @Test func whatIsHeldReachesTheStackOnlyWhenTheBatchEnds() throws {
-        let coalescer = ReceiveCoalescer(ipOffset: 14, mtu: 1500)
+    @Test func anOpenRunReachesTheDriverOnlyWhenClosed() throws {
+        var adapter = Self.adapter()
+        for frame in try [40, 41].map(Self.frame) { frame.withUnsafeBytes { _ = adapter.receive($0) } }
+        #expect(adapter.receiveRing.count == 1 && adapter.receiveRunOpen, "41 glued onto 40 in place")
         let delivered = Delivered()
-        for frame in try [40, 41].map(Self.frame) { frame.withUnsafeBytes { coalescer.offer($0, deliver: delivered.take) } }
-        #expect(delivered.items.isEmpty)
-        coalescer.flush(deliver: delivered.take)
-        #expect(delivered.items.count == 1)
-        coalescer.flush(deliver: delivered.take)
-        #expect(delivered.items.count == 1, "nothing is held twice")
+        Self.drain(&adapter, close: true, into: delivered)
+        #expect(delivered.items.map(\.delivery) == [.glued])
+        adapter.closeReceiveRun()
+        #expect(adapter.receiveRing.isEmpty && adapter.runsCoalesced == 1, "nothing is closed twice")
+        // After the driver read the run, the next segment in sequence starts a run of its own.
+        try Self.frame(42).withUnsafeBytes { _ = adapter.receive($0) }
+        Self.drain(&adapter, close: true, into: delivered)
+        #expect(delivered.items.map(\.delivery) == [.glued, .verified])
+        #expect(adapter.framesCoalesced == 1)
+    }
+
+    @Test func aFullRingRefusesANewSlotButStillGlues() throws {
+        // 64 large slots: 64 lone ACKs fill them; the 65th frame is refused and counted.
+        var adapter = Self.adapter()
+        let ack = try Self.frame(9)
+        for _ in 0..<64 { #expect(ack.withUnsafeBytes { adapter.receive($0) } == .accepted) }
+        #expect(ack.withUnsafeBytes { adapter.receive($0) } == .ringOverflow)
+        #expect(adapter.counters.rxMissed == 1)
     }
 
     @Test func aLoneSegmentPassesUnchanged() throws {
@@ -176,9 +217,10 @@ import Testing
         // 40 and 41 carry 1,000-byte IP packets: fine on a 1,000-byte MTU, giants on a 999-byte one.
         let frames = try [40, 41].map(Self.frame)
         #expect(Self.coalesce(frames, mtu: 1000).0.items.map(\.delivery) == [.glued])
-        let (delivered, _) = Self.coalesce(frames, mtu: 999)
-        #expect(delivered.items.map(\.bytes) == frames)
-        #expect(delivered.items.map(\.delivery) == [.asReceived, .asReceived], "for the stack to drop and count as giants")
+        var adapter = Self.adapter(mtu: 999)
+        #expect(frames.map { frame in frame.withUnsafeBytes { adapter.receive($0) } } == [.oversized, .oversized])
+        #expect(adapter.counters.rxErrors == 2 && adapter.receiveRing.isEmpty && adapter.framesCoalesced == 0,
+                "giants are dropped and counted before anything is glued")
     }
 
     @Test func aShorterSegmentEndsTheRunAndALongerOneStartsAnother() throws {

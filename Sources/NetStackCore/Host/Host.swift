@@ -270,6 +270,7 @@ public final class Host {
         self.now = now
         for index in adapters.indices where adapters[index].interruptPending {
             let interface = InterfaceID(index)
+            adapters[index].closeReceiveRun()
             emit(.interrupt(interface: interface, frames: adapters[index].receiveRing.count))
             // The driver reads each frame where the adapter stored it, then frees the slot.
             while let frame = adapters[index].peekReceived() {

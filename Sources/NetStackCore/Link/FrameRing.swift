@@ -41,6 +41,8 @@ public struct FrameRing: @unchecked Sendable {
     private var head = 0
     /// Frames currently held.
     public private(set) var count = 0
+    /// Frames pushed since creation (wrapping): tells a coalescer whether the newest slot is still its run.
+    private(set) var pushes = 0
 
     /// A ring of `capacity` slots of `slotSize` bytes each.
     public init(capacity: Int, slotSize: Int) {
@@ -76,7 +78,27 @@ public struct FrameRing: @unchecked Sendable {
         slots.lengths[index] = length
         slots.marks[index] = mark
         count += 1
+        pushes &+= 1
         return true
+    }
+
+    /// The newest frame's slot index. Requires a frame held.
+    private var newest: Int {
+        let index = head + count - 1
+        return index >= slots.capacity ? index - slots.capacity : index
+    }
+
+    /// Sets the newest frame's length (bytes written into its slot in place: receive coalescing
+    /// glued a segment onto it). Requires a frame held and `length` within a slot.
+    mutating func resizeNewest(to length: Int) {
+        precondition(count > 0 && length >= 0 && length <= slots.slotSize, "no frame held, or longer than a slot")
+        slots.lengths[newest] = length
+    }
+
+    /// Replaces the newest frame's mark. Requires a frame held.
+    mutating func markNewest(_ mark: UInt32) {
+        precondition(count > 0, "no frame held")
+        slots.marks[newest] = mark
     }
 
     /// The oldest frame, in place; valid until it is dropped. Nil when empty.

@@ -49,8 +49,18 @@ public struct AdapterConfig: Sendable {
     /// of one MTU. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
     public var largeReceive: Bool = false
 
-    /// Whether the receive ring takes IP packets longer than the MTU (``segmentationOffload`` or ``largeReceive``).
-    var receivesLarge: Bool { segmentationOffload || largeReceive }
+    /// Receive coalescing in the adapter (LRO): consecutive in-order TCP data segments of one
+    /// connection that arrive between two drains of the ring are glued, as they are stored, into
+    /// one segment of up to 64 KiB in one slot (``ReceiveCoalescer`` has the rules), so TCP input
+    /// and its ACK decision run once per run (RFC 5681's ACK for every two full segments then
+    /// covers the run at once, as Linux's receiver does after GRO). Each frame's checksums are
+    /// verified as it is glued (the stack does not sum them again); a frame that cannot be glued
+    /// is stored as it came. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
+    public var receiveCoalescing: Bool = false
+
+    /// Whether the receive ring takes IP packets longer than the MTU (``segmentationOffload``,
+    /// ``largeReceive`` or ``receiveCoalescing``).
+    var receivesLarge: Bool { segmentationOffload || largeReceive || receiveCoalescing }
 
     public init(name: String, mac: MACAddress, mtu: Int = 1500, fcs: Bool = true) {
         self.name = name
@@ -97,6 +107,8 @@ public struct LANAdapter: Sendable {
     var largeTransmitQueue: FrameRing?
     /// The mark of a transmit entry whose frame waits in ``largeTransmitQueue``.
     static let largeFrame = UInt32.max
+    /// With ``AdapterConfig/receiveCoalescing``: the run being glued in the receive ring's newest slot.
+    private var coalescer: ReceiveCoalescer?
 
     /// An adapter with empty rings.
     public init(_ config: AdapterConfig) {
@@ -109,7 +121,18 @@ public struct LANAdapter: Sendable {
                                 slotSize: config.receivesLarge ? large : slot)
         transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: slot)
         if config.segmentationOffload { largeTransmitQueue = FrameRing(capacity: 128, slotSize: large) }
+        if config.receiveCoalescing {
+            coalescer = ReceiveCoalescer(ipOffset: config.medium == .ethernet ? EthernetHeader.length : 0, mtu: config.mtu)
+        }
     }
+
+    /// Frames received that receive coalescing glued onto the segment before them (each spared
+    /// the stack a pass through IP and TCP input); 0 without ``AdapterConfig/receiveCoalescing``.
+    public var framesCoalesced: Int { coalescer?.framesMerged ?? 0 }
+    /// Glued runs (of two frames or more) closed.
+    var runsCoalesced: Int { coalescer?.segmentsMerged ?? 0 }
+    /// Whether the receive ring's newest slot holds a run still open to more frames.
+    var receiveRunOpen: Bool { coalescer?.isOpen(in: receiveRing) ?? false }
 
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
@@ -161,7 +184,7 @@ public struct LANAdapter: Sendable {
             return .filtered(destination)
         }
         let body = UnsafeRawBufferPointer(rebasing: frame[0..<(frame.count - trailer)])
-        guard receiveRing.push(body, mark: mark) else {
+        guard store(body, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -183,7 +206,7 @@ public struct LANAdapter: Sendable {
             counters.rxErrors += 1
             return .oversized
         }
-        guard receiveRing.push(packet, mark: mark) else {
+        guard store(packet, mark: mark) else {
             counters.rxMissed += 1
             return .ringOverflow
         }
@@ -192,6 +215,21 @@ public struct LANAdapter: Sendable {
         if !interruptPending { counters.interrupts += 1 }
         interruptPending = true
         return .accepted
+    }
+
+    /// Puts a frame that passed the checks into the receive ring: through the coalescer when
+    /// there is one. False when the ring had no room.
+    @inline(__always)
+    private mutating func store(_ frame: UnsafeRawBufferPointer, mark: UInt32) -> Bool {
+        guard coalescer != nil else { return receiveRing.push(frame, mark: mark) }
+        return coalescer!.store(frame, mark: mark, in: &receiveRing)
+    }
+
+    /// Ends the receive run being glued, if any (its headers rewritten): the driver calls this
+    /// before it reads the ring, which holds only finished frames afterwards. O(headers).
+    mutating func closeReceiveRun() {
+        guard coalescer != nil else { return }
+        coalescer!.close(in: &receiveRing)
     }
 
     /// The oldest received frame (FCS already removed), read in place by the driver.

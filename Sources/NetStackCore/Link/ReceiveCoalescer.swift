@@ -1,16 +1,17 @@
 import NetStackWire
 
-/// Receive coalescing in software (GRO without a NIC): glues consecutive in-order TCP segments of
-/// one connection, read from the device in one batch, into one segment of up to 64 KiB, so TCP
-/// input — and its decision to ACK — runs once per run of segments instead of once per frame.
+/// Receive coalescing in the adapter (LRO; GRO without a NIC): glues consecutive in-order TCP
+/// segments of one connection, as they are stored into the receive ring, into one segment of up
+/// to 64 KiB in the ring's newest slot, so TCP input — and its decision to ACK — runs once per run
+/// of segments instead of once per frame, and a glued frame costs no copy beyond the one into the ring.
 ///
-/// What may be glued onto the segment held (Linux's tcp_gro_receive rules, written anew):
+/// What may be glued onto the run held (Linux's tcp_gro_receive rules, written anew):
 /// - IPv4 without options, not a fragment, or IPv6 with TCP right after the fixed header (no
 ///   extension header), within the MTU, the TCP checksum (and IPv4's header checksum) verified
-///   for every frame before it is glued (a frame that fails passes on as it came, for the stack
+///   for every frame before it is glued (a frame that fails is stored as it came, for the stack
 ///   to count: a giant is still dropped as one, a bad checksum still counted);
-/// - flags exactly ACK, or ACK|PSH (PSH ends the run: it is glued, then the run is handed on);
-///   SYN, FIN, RST, URG, ECE, CWR or a reserved bit pass on alone;
+/// - flags exactly ACK, or ACK|PSH (PSH ends the run: it is glued, then the run is closed);
+///   SYN, FIN, RST, URG, ECE, CWR or a reserved bit are stored alone;
 /// - the same link header, TOS, DF/fragment field, TTL (for IPv6: version, traffic class, flow
 ///   label, next header, hop limit), addresses, ports, acknowledgment number,
 ///   window, urgent pointer and option bytes as the first segment — so timestamps glue only
@@ -21,26 +22,33 @@ import NetStackWire
 /// - the sequence number right after the data held, a payload no longer than the first one's
 ///   (a shorter one ends the run), and the whole no longer than 65,535 bytes of IP.
 ///
-/// Anything else hands on what is held, then itself: one segment is held at a time, so the
-/// order of frames across connections is kept. ``flush(deliver:)`` ends a run at the end of a
-/// batch. The glued segment carries the first frame's headers with PSH from the last, the IP
-/// total length (IPv6's payload length) and the checksums rewritten (the TCP one from the
-/// per-frame sums, no second pass over the data; IPv6 has no header checksum), so it is a valid
-/// segment for anyone who looks (a forwarding host too).
+/// Anything else closes the run, then takes a slot of its own: one run is open at a time, in
+/// the ring's newest slot, so the order of frames across connections is kept. The driver closes
+/// the run (``close(in:)``) before it drains the ring. A closed run carries the first frame's
+/// headers with PSH from the last, the IP total length (IPv6's payload length) and the checksums
+/// rewritten (the TCP one from the per-frame sums, no second pass over the data; IPv6 has no
+/// header checksum), so it is a valid segment for anyone who looks (a forwarding host too).
 ///
-/// Costs: one 64 KiB buffer for the life of the coalescer; per frame, one checksum pass (which
-/// the stack then skips) and one copy of the payload; no allocation.
-package final class ReceiveCoalescer {
+/// Marks kept with each stored frame (``FrameRing``): ``Delivery``'s raw values.
+///
+/// Costs: per TCP data frame, one checksum pass (which the stack then skips) and the one copy
+/// into the ring (of the payload only, when glued); no allocation.
+///
+/// `@unchecked Sendable` as ``FrameRing``: its pointer is into the ring of the adapter that owns both.
+package struct ReceiveCoalescer: @unchecked Sendable {
     /// The longest IP packet a run may grow to.
     static let maximumPacket = 65_535
-    /// Bytes in front of the IP header: 14 on a TAP device (Ethernet), none on TUN.
+    /// Bytes in front of the IP header: 14 on Ethernet, none on an IP-only link.
     let ipOffset: Int
     /// The longest IP packet of one frame that may be glued: the link's MTU.
     let mtu: Int
-    private let buffer: UnsafeMutableRawBufferPointer
-    /// Bytes held, link header onwards; zero when nothing is held.
+    /// The open run's slot (the ring's newest) and the ring's push count when it was stored:
+    /// the run is open only while the ring has pushed nothing since and still holds it.
+    private var slot: UnsafeMutableRawPointer?
+    private var pushesAtOpen = 0
+    /// Bytes held in the open run's slot, link header onwards.
     private var length = 0
-    /// The held run's IP header length: 20 (IPv4 without options) or 40 (IPv6).
+    /// The run's IP header length: 20 (IPv4 without options) or 40 (IPv6).
     private var ipLength = 0
     private var headersEnd = 0
     private var nextSequence: UInt32 = 0
@@ -53,60 +61,71 @@ package final class ReceiveCoalescer {
 
     /// Frames glued onto one before them (each spared the stack one pass through IP and TCP input).
     package private(set) var framesMerged = 0
-    /// Segments of two frames or more handed on.
+    /// Runs of two frames or more closed.
     package private(set) var segmentsMerged = 0
 
     /// A coalescer for frames whose IP header starts `ipOffset` bytes in, on a link of `mtu`.
     package init(ipOffset: Int, mtu: Int) {
         self.ipOffset = ipOffset
         self.mtu = mtu
-        buffer = .allocate(byteCount: ipOffset + Self.maximumPacket, alignment: 16)
     }
 
-    deinit { buffer.deallocate() }
-
-    /// What a frame or segment handed on is.
-    package enum Delivery: Equatable {
+    /// What a stored frame is: the mark it is stored with.
+    package enum Delivery: UInt32, Equatable {
         /// A frame as it came, not verified here: the stack checks it as any other.
-        case asReceived
-        /// One frame (up to the end of its IP packet) whose checksums were verified here.
-        case verified
+        case asReceived = 0
+        /// One frame (up to the end of its IP packet) whose checksums were verified here, or
+        /// that the device vouched for.
+        case verified = 1
         /// Two frames or more glued, checksums verified and rewritten: longer than the MTU, maybe.
-        case glued
+        case glued = 2
     }
 
-    /// Takes one frame as it came from the device: glues it onto the segment held, holds it, or
-    /// hands it on (after whatever is held). `deliver` gets each frame or glued segment, in order,
-    /// and what it is (a verified one's TCP checksum need not be summed again).
-    /// O(frame length): one checksum pass and one copy for a TCP data segment, none otherwise.
-    package func offer(_ frame: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
+    /// Stores `frame` (marked `mark` by the device: 0, or 1 when it vouched for the checksum) in
+    /// `ring`: glued onto the open run, as a new slot opening a run, or as a new slot alone.
+    /// Returns false when it needed a slot and the ring had none (nothing stored; the open run
+    /// stays open). O(frame length): one checksum pass and one copy for a TCP data segment.
+    package mutating func store(_ frame: UnsafeRawBufferPointer, mark: UInt32, in ring: inout FrameRing) -> Bool {
         guard let part = Self.dataSegment(in: frame, ipOffset: ipOffset, mtu: mtu) else {
-            flush(deliver: deliver)
-            deliver(frame, .asReceived)
-            return
+            close(in: &ring)
+            return ring.push(frame, mark: mark)
         }
-        if length > 0 {
+        if isOpen(in: ring) {
             if continues(with: part, frame) {
-                append(part, of: frame)
-                if part.push || part.payloadLength < segmentSize { flush(deliver: deliver) }
-                return
+                append(part, of: frame, in: &ring)
+                if part.push || part.payloadLength < segmentSize { close(in: &ring) }
+                return true
             }
-            flush(deliver: deliver)
+            close(in: &ring)
         }
-        if part.push {
-            deliver(UnsafeRawBufferPointer(rebasing: frame[..<part.end]), .verified)  // ends its own run: no copy
-            return
-        }
-        hold(part, of: frame)
+        let stored = UnsafeRawBufferPointer(rebasing: frame[..<part.end])
+        var start: UnsafeMutableRawPointer?
+        guard ring.push(length: stored.count, mark: Delivery.verified.rawValue, { slot in
+            slot.copyMemory(from: stored)
+            start = slot.baseAddress
+        }) else { return false }
+        // A PSH segment ends its own run; one that fills a slot's worth of IP cannot grow.
+        if !part.push, ring.slotSize >= ipOffset + Self.maximumPacket, let start { open(part, at: start, in: ring) }
+        return true
     }
 
-    /// Hands on the segment held, if any (the end of a batch, or a frame that does not continue it).
-    package func flush(deliver: (UnsafeRawBufferPointer, Delivery) -> Void) {
-        guard length > 0 else { return }
-        if segments > 1 { rewriteHeaders() }
-        deliver(UnsafeRawBufferPointer(rebasing: buffer[..<length]), segments > 1 ? .glued : .verified)
-        length = 0
-        segments = 0
+    /// Closes the open run, if any: a glued one's headers rewritten for its length. The driver
+    /// calls this before it reads the ring. O(headers).
+    package mutating func close(in ring: inout FrameRing) {
+        guard isOpen(in: ring) else {
+            slot = nil
+            return
+        }
+        if segments > 1 {
+            rewriteHeaders()
+            ring.markNewest(Delivery.glued.rawValue)
+        }
+        slot = nil
+    }
+
+    /// Whether a run is open and its slot is still the ring's newest, unread.
+    func isOpen(in ring: FrameRing) -> Bool {
+        slot != nil && ring.pushes == pushesAtOpen && !ring.isEmpty
     }
 
     // MARK: Parts
@@ -176,23 +195,24 @@ package final class ReceiveCoalescer {
                     push: frame[tcp + 13] & TCPFlags.psh.rawValue != 0, payloadSum: payloadSum)
     }
 
-    /// Whether `part` carries on the segment held: same flow and headers, next in sequence, fits.
+    /// Whether `part` carries on the run held: same flow and headers, next in sequence, fits.
     private func continues(with part: Part, _ frame: UnsafeRawBufferPointer) -> Bool {
         let ip = ipOffset, tcp = ip + ipLength
         guard part.ipLength == ipLength, part.headersEnd == headersEnd, part.sequence == nextSequence,
-              part.payloadLength <= segmentSize, length + part.payloadLength <= ip + Self.maximumPacket else { return false }
-        let held = UnsafeRawBufferPointer(buffer)
+              part.payloadLength <= segmentSize, length + part.payloadLength <= ip + Self.maximumPacket,
+              let slot else { return false }
+        let held = UnsafeRawPointer(slot)
+        let incoming = frame.baseAddress!
         func same(_ range: Range<Int>) -> Bool {
             // Eight bytes at a time: the ranges are a few to 40 bytes.
-            let a = held.baseAddress!, b = frame.baseAddress!
             var offset = range.lowerBound
             while offset + 8 <= range.upperBound {
-                guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                        == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+                guard held.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        == incoming.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
                 offset += 8
             }
             while offset < range.upperBound {
-                guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self) else { return false }
+                guard held.load(fromByteOffset: offset, as: UInt8.self) == incoming.load(fromByteOffset: offset, as: UInt8.self) else { return false }
                 offset += 1
             }
             return true
@@ -200,7 +220,7 @@ package final class ReceiveCoalescer {
         let sameIP = ipLength == IPv6Header.length
             ? same(ip..<(ip + 4))                   // version, traffic class, flow label
                 && same((ip + 6)..<tcp)             // next header, hop limit, addresses
-            : held[ip + 1] == frame[ip + 1]         // TOS
+            : held.load(fromByteOffset: ip + 1, as: UInt8.self) == frame[ip + 1]  // TOS
                 && same((ip + 6)..<(ip + 10))       // DF, TTL, protocol
                 && same((ip + 12)..<tcp)            // addresses
         return sameIP
@@ -211,9 +231,10 @@ package final class ReceiveCoalescer {
             && same((tcp + 18)..<headersEnd)        // urgent pointer, options
     }
 
-    /// Starts a run with `part`: its frame copied up to the end of its IP packet.
-    private func hold(_ part: Part, of frame: UnsafeRawBufferPointer) {
-        UnsafeMutableRawBufferPointer(rebasing: buffer[..<part.end]).copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[..<part.end]))
+    /// Opens a run on `part`, just stored at `start` as the ring's newest slot.
+    private mutating func open(_ part: Part, at start: UnsafeMutableRawPointer, in ring: FrameRing) {
+        slot = start
+        pushesAtOpen = ring.pushes
         length = part.end
         ipLength = part.ipLength
         headersEnd = part.headersEnd
@@ -225,26 +246,32 @@ package final class ReceiveCoalescer {
         segments = 1
     }
 
-    /// Glues `part`'s payload after the data held.
-    private func append(_ part: Part, of frame: UnsafeRawBufferPointer) {
+    /// Glues `part`'s payload after the data held, in the run's slot.
+    private mutating func append(_ part: Part, of frame: UnsafeRawBufferPointer, in ring: inout FrameRing) {
+        guard let slot else { return }
         let count = part.payloadLength
-        UnsafeMutableRawBufferPointer(rebasing: buffer[length..<(length + count)])
-            .copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[part.headersEnd..<part.end]))
+        (slot + length).copyMemory(from: frame.baseAddress! + part.headersEnd, byteCount: count)
         // RFC 1071 §2(B): a part that starts at an odd offset adds its sum with its bytes swapped.
         payloadSum.add(payloadLength & 1 == 0 ? part.payloadSum : part.payloadSum.byteSwapped)
-        if part.push { buffer[ipOffset + ipLength + 13] |= TCPFlags.psh.rawValue }
+        if part.push {
+            let flags = slot.load(fromByteOffset: ipOffset + ipLength + 13, as: UInt8.self)
+            slot.storeBytes(of: flags | TCPFlags.psh.rawValue, toByteOffset: ipOffset + ipLength + 13, as: UInt8.self)
+        }
         length += count
         payloadLength += count
         nextSequence &+= UInt32(count)
         segments += 1
         framesMerged += 1
+        ring.resizeNewest(to: length)
     }
 
-    /// A glued segment's IP total length (IPv6: payload length) and checksums, for its new length.
-    private func rewriteHeaders() {
+    /// A glued run's IP total length (IPv6: payload length) and checksums, for its new length.
+    private mutating func rewriteHeaders() {
+        guard let slot else { return }
+        let buffer = UnsafeMutableRawBufferPointer(start: slot, count: length)
+        let held = UnsafeRawBufferPointer(buffer)
         let ip = ipOffset, tcp = ip + ipLength
         let total = length - ip
-        let held = UnsafeRawBufferPointer(buffer)
         var sum: InternetChecksum
         if ipLength == IPv6Header.length {
             buffer.storeBE16(UInt16(total - ipLength), at: ip + 4)
@@ -255,7 +282,7 @@ package final class ReceiveCoalescer {
         } else {
             buffer.storeBE16(UInt16(total), at: ip + 2)
             buffer.storeBE16(0, at: ip + 10)
-            buffer.storeBE16(InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: buffer[ip..<tcp])), at: ip + 10)
+            buffer.storeBE16(InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: held[ip..<tcp])), at: ip + 10)
             sum = InternetChecksum.pseudoHeader(source: IPv4Address(rawValue: held.be32(ip + 12)),
                                                 destination: IPv4Address(rawValue: held.be32(ip + 16)),
                                                 protocol: .tcp, length: total - ipLength)
