@@ -97,7 +97,7 @@ struct BenchTCP: ParsableCommand {
             + "\(fixed(Double(median.allocations) / Double(max(1, packets)), 4)) per segment")
     }
 
-    /// One transfer of `total` bytes after a 1 MiB warm-up, over IPv4 or IPv6.
+    /// One transfer of `total` bytes after an 8 MiB warm-up, over IPv4 or IPv6.
     func measure(_ total: Int, _ algorithm: CongestionAlgorithm, ipv6: Bool, run: Int) throws -> RunResult {
         let bench = try TCPBulkBenchmark(mtu: mtu, congestion: algorithm, ipv6: ipv6, coalescing: receiveCoalescing)
         // Warm-up: slow start and the buffers' growth (with one ACK per glued run, slow start's

@@ -32,34 +32,43 @@ struct IPv6RoutingTableTests {
         #expect(table.lookup(address("2001:db9::7"))?.destination.prefixLength == 0)
     }
 
-    @Test("a repeated lookup answers from its cache until the rows change: a longer prefix added, the route removed, it expired")
+    @Test("a repeated lookup follows every change of the rows: routes added before it, removed, expired, the table shrunk")
     func repeatedLookupFollowsChanges() {
-        var table = nested()
-        let destination = address("2001:db8:5:2::7")
-        #expect(table.lookup(destination)?.destination == network("2001:db8:5::/48"))
-        #expect(table.lookup(destination)?.use == 2, "the cached row's use is counted as any other")
-        table.add(IPv6Route(destination: network("2001:db8:5:2::/64"), interface: v0, metric: 256))
-        #expect(table.lookup(destination)?.destination == network("2001:db8:5:2::/64"))
-        table.remove { $0.destination == network("2001:db8:5:2::/64") }
-        #expect(table.lookup(destination)?.destination == network("2001:db8:5::/48"))
-        table.remove { $0.destination == network("2001:db8:5::/48") }
+        var table = nested()  // 5:1::/64, 5::/48, ::/32, ::/0, in that order
+        let destination = address("2001:db8:6::7")
         #expect(table.lookup(destination)?.destination == network("2001:db8::/32"))
-        var expiring = IPv6Route(destination: network("2001:db8:5:2::/64"), interface: v0, metric: 256)
+        #expect(table.lookup(destination)?.use == 2, "the cached row's use is counted as any other")
+        // A /48 elsewhere sorts before the /32: the row the last lookup found moves down one.
+        table.add(IPv6Route(destination: network("2001:db8:7::/48"), interface: v0, metric: 256))
+        #expect(table.lookup(destination)?.destination == network("2001:db8::/32"))
+        // Two rows before it go: it moves up two.
+        table.remove { $0.destination == network("2001:db8:7::/48") || $0.destination == network("2001:db8:5::/48") }
+        #expect(table.lookup(destination)?.destination == network("2001:db8::/32"))
+        // A longer prefix for the destination itself, then its expiry.
+        var expiring = IPv6Route(destination: network("2001:db8:6::/48"), interface: v0, metric: 256)
         expiring.expires = Instant(nanoseconds: 1_000)
         table.add(expiring)
-        #expect(table.lookup(destination)?.destination == network("2001:db8:5:2::/64"))
+        #expect(table.lookup(destination)?.destination == network("2001:db8:6::/48"))
         #expect(table.removeExpired(now: Instant(nanoseconds: 2_000)).count == 1)
         #expect(table.lookup(destination)?.destination == network("2001:db8::/32"))
+        // The table shrinks below the cached index.
+        table.remove { $0.destination.prefixLength > 0 }
+        #expect(table.lookup(destination)?.destination.prefixLength == 0)
+        table.remove { _ in true }
+        #expect(table.lookup(destination) == nil)
     }
 
-    @Test("a lookup that ends on a default route is never cached: the router's reachability picks it each time")
-    func defaultRoutesAreChosenAfresh() {
+    @Test("a repeated lookup through a default route still passes over a router that turned suspect, and a more specific route added later wins")
+    func cachedDefaultRouteStillSelectsRouters() {
         var table = IPv6RoutingTable()
         table.setDefaultGateway(address("fe80::1"), interface: v0)
         table.setDefaultGateway(address("fe80::2"), interface: v0)
         let destination = address("2001:db8:9::1")
         #expect(table.lookup(destination, avoiding: { _, _ in false })?.gateway == address("fe80::1"))
         #expect(table.lookup(destination, avoiding: { router, _ in router == address("fe80::1") })?.gateway == address("fe80::2"))
+        #expect(table.lookup(destination, avoiding: { _, _ in false })?.gateway == address("fe80::1"))
+        table.add(IPv6Route(destination: network("2001:db8:9::/48"), interface: v0, metric: 256))
+        #expect(table.lookup(destination, avoiding: { _, _ in false })?.destination == network("2001:db8:9::/48"))
     }
 
     @Test("among equally long prefixes the lowest metric wins; a later equal metric does not displace the first")

@@ -79,7 +79,7 @@ import Testing
         #expect(glued.tcp.flags == [.ack])
         #expect(glued.tcp.options.timestamps == TCPTimestamps(value: 3_785_604_566, echo: 2_513_052_665))
         #expect(glued.payload == frames.flatMap(Self.payload))
-        #expect(coalescer.framesMerged == 4 && coalescer.segmentsMerged == 1)
+        #expect(coalescer.framesMerged == 4 && coalescer.runsClosed == 1)
     }
 
     @Test func pushEndsAnIPv6RunAfterJoiningIt() throws {

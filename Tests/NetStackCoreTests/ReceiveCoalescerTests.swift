@@ -24,7 +24,7 @@ import Testing
     /// The coalescer's counts after a test's frames.
     struct Counts {
         var framesMerged: Int
-        var segmentsMerged: Int
+        var runsClosed: Int
     }
 
     /// An adapter that coalesces (promiscuous, no FCS; IP-only when `ipOffset` is 0, as a TUN).
@@ -55,7 +55,7 @@ import Testing
         for frame in frames { frame.withUnsafeBytes { _ = adapter.receive($0) } }
         let delivered = Delivered()
         drain(&adapter, close: flush, into: delivered)
-        return (delivered, Counts(framesMerged: adapter.framesCoalesced, segmentsMerged: adapter.runsCoalesced))
+        return (delivered, Counts(framesMerged: adapter.framesCoalesced, runsClosed: adapter.runsCoalesced))
     }
 
     /// A frame with its IP header and TCP checksums computed again after a test changed it.
@@ -114,7 +114,7 @@ import Testing
         #expect(glued.tcp.flags == [.ack])
         #expect(glued.tcp.options.timestamps == TCPTimestamps(value: 3_785_604_566, echo: 2_513_052_665))
         #expect(glued.payload == frames.flatMap(Self.payload))
-        #expect(coalescer.framesMerged == 4 && coalescer.segmentsMerged == 1)
+        #expect(coalescer.framesMerged == 4 && coalescer.runsClosed == 1)
     }
 
     @Test func pushEndsARunAfterJoiningIt() throws {
@@ -144,12 +144,20 @@ import Testing
     }
 
     @Test func aFullRingRefusesANewSlotButStillGlues() throws {
-        // 64 large slots: 64 lone ACKs fill them; the 65th frame is refused and counted.
+        // 64 large slots: 63 lone ACKs and segment 40 fill them; 41 is glued onto 40 all the
+        // same, and only a frame that needs a slot of its own is refused and counted.
         var adapter = Self.adapter()
         let ack = try Self.frame(9)
-        for _ in 0..<64 { #expect(ack.withUnsafeBytes { adapter.receive($0) } == .accepted) }
+        for _ in 0..<63 { #expect(ack.withUnsafeBytes { adapter.receive($0) } == .accepted) }
+        #expect(try Self.frame(40).withUnsafeBytes { adapter.receive($0) } == .accepted)
+        #expect(try Self.frame(41).withUnsafeBytes { adapter.receive($0) } == .accepted)
+        #expect(adapter.receiveRing.count == 64 && adapter.framesCoalesced == 1 && adapter.counters.rxMissed == 0)
         #expect(ack.withUnsafeBytes { adapter.receive($0) } == .ringOverflow)
         #expect(adapter.counters.rxMissed == 1)
+        let delivered = Delivered()
+        Self.drain(&adapter, close: true, into: delivered)
+        #expect(delivered.items.map(\.delivery) == Array(repeating: .asReceived, count: 63) + [.glued])
+        #expect(try Self.parsed(delivered.items[63].bytes).payload == (try [40, 41].map(Self.frame)).flatMap(Self.payload))
     }
 
     @Test func aLoneSegmentPassesUnchanged() throws {

@@ -246,9 +246,10 @@ public final class Host {
     /// stores it in its receive ring; `poll` takes it from there.
     /// `checksumTrusted`: the device vouched for the TCP checksum (a virtio-net header with
     /// NEEDS_CSUM or DATA_VALID); TCP then does not verify it, sparing a pass over the data.
-    /// `coalesced`: the frame holds TCP segments that receive coalescing glued together, each
-    /// within the MTU on its own; an adapter with ``AdapterConfig/largeReceive`` takes it up to
-    /// 65,535 bytes of IP (any other frame longer than the MTU is still a giant).
+    /// `coalesced`: the frame holds TCP segments that a driver glued together before the adapter,
+    /// each within the MTU on its own; an adapter with ``AdapterConfig/largeReceive`` takes it up
+    /// to 65,535 bytes of IP (any other frame longer than the MTU is still a giant). The adapter's
+    /// own coalescing (``AdapterConfig/receiveCoalescing``) needs none of this.
     @discardableResult
     public func receive(_ frame: UnsafeRawBufferPointer, on interface: InterfaceID, now: Instant,
                         checksumTrusted: Bool = false, coalesced: Bool = false) -> AdapterVerdict {
@@ -272,11 +273,15 @@ public final class Host {
             let interface = InterfaceID(index)
             adapters[index].closeReceiveRun()
             emit(.interrupt(interface: interface, frames: adapters[index].receiveRing.count))
-            // The driver reads each frame where the adapter stored it, then frees the slot.
-            while let frame = adapters[index].peekReceived() {
+            // The driver reads each frame where the adapter stored it, then frees the slot: only
+            // those there now, all finished; one stored meanwhile (by an observer, say) waits for
+            // the next poll, its interrupt still pending, so no open run is ever read.
+            var pending = adapters[index].receiveRing.count
+            while pending > 0, let frame = adapters[index].peekReceived() {
                 receivedChecksumTrusted = adapters[index].receivedChecksumTrusted
                 handleFrame(frame, on: interface)
                 adapters[index].dropReceived()
+                pending -= 1
             }
             receivedChecksumTrusted = false
         }

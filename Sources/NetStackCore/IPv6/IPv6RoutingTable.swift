@@ -76,10 +76,11 @@ public struct IPv6RoutingTable: Sendable {
     /// The routes in lookup order: longest prefix first, then lowest metric, then oldest.
     public private(set) var routes: [IPv6Route] = []
 
-    /// The last lookup that matched a route more specific than a default route: the destination
-    /// and the index of its route, reused while the destination repeats (a connection's every
-    /// segment asks for the same one). Cleared by every change to the rows (a use count is not one).
-    /// Default routes are never cached: which one wins depends on the neighbour cache.
+    /// The last lookup's first match: the destination and the index of the route that contains
+    /// it, reused while the destination repeats (a connection's every segment asks for the same
+    /// one). Cleared by every change to the rows (a use count is not one). Default router
+    /// selection runs after it, on every lookup, so a cached default route still gives way to
+    /// another when its router turns suspect.
     private var lastLookup: (destination: IPv6Address, index: Int)?
 
     /// Linux's metric for RA default routes.
@@ -168,7 +169,7 @@ public struct IPv6RoutingTable: Sendable {
     private mutating func matchIndex(_ destination: IPv6Address) -> Int? {
         if let last = lastLookup, last.destination == destination { return last.index }
         guard let index = routes.firstIndex(where: { $0.destination.contains(destination) }) else { return nil }
-        if routes[index].destination.prefixLength > 0 { lastLookup = (destination, index) }
+        lastLookup = (destination, index)
         return index
     }
 

@@ -43,10 +43,11 @@ public struct AdapterConfig: Sendable {
     /// slots hold 64 KiB each (at most 64 of them), and super-segments wait in a transmit queue
     /// of their own (128 × 64 KiB) beside the ordinary one.
     public var segmentationOffload: Bool = false
-    /// Receive coalescing (software GRO in front of the adapter): a frame received as
+    /// For a driver that glues segments itself before the adapter: a frame received as
     /// `coalesced` (in-order TCP segments glued into one) may carry an IP packet of up to 65,535
     /// bytes whatever the MTU; any other frame is held to the MTU, and TCP still sends segments
-    /// of one MTU. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
+    /// of one MTU. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off
+    /// by default. (The adapter glues by itself with ``receiveCoalescing``.)
     public var largeReceive: Bool = false
 
     /// Receive coalescing in the adapter (LRO): consecutive in-order TCP data segments of one
@@ -55,7 +56,9 @@ public struct AdapterConfig: Sendable {
     /// and its ACK decision run once per run (RFC 5681's ACK for every two full segments then
     /// covers the run at once, as Linux's receiver does after GRO). Each frame's checksums are
     /// verified as it is glued (the stack does not sum them again); a frame that cannot be glued
-    /// is stored as it came. The receive ring then holds 64 KiB slots, as with ``segmentationOffload``. Off by default.
+    /// is stored as it came, and a frame longer than the MTU is still a giant. The receive ring
+    /// then holds 64 KiB slots, at most 64 of them whatever ``receiveRing`` says (4 MiB), as with
+    /// ``segmentationOffload``: every frame that is not glued takes a whole slot. Off by default.
     public var receiveCoalescing: Bool = false
 
     /// Whether the receive ring takes IP packets longer than the MTU (``segmentationOffload``,
@@ -130,7 +133,7 @@ public struct LANAdapter: Sendable {
     /// the stack a pass through IP and TCP input); 0 without ``AdapterConfig/receiveCoalescing``.
     public var framesCoalesced: Int { coalescer?.framesMerged ?? 0 }
     /// Glued runs (of two frames or more) closed.
-    var runsCoalesced: Int { coalescer?.segmentsMerged ?? 0 }
+    var runsCoalesced: Int { coalescer?.runsClosed ?? 0 }
     /// Whether the receive ring's newest slot holds a run still open to more frames.
     var receiveRunOpen: Bool { coalescer?.isOpen(in: receiveRing) ?? false }
 
@@ -138,9 +141,11 @@ public struct LANAdapter: Sendable {
     public var mac: MACAddress { config.mac }
     public var mtu: Int { config.mtu }
     /// Longest frame the adapter takes, without FCS: MAC header plus MTU (at least 60 bytes),
-    /// or plus 65,535 with segmentation offload or receive coalescing.
+    /// or plus 65,535 with segmentation offload or, for frames glued before it, ``AdapterConfig/largeReceive``
+    /// (the adapter's own coalescing takes frames of one MTU and glues them in its ring).
     public var maxFrameLength: Int {
-        max(linkHeaderLength + (config.receivesLarge ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
+        let large = config.segmentationOffload || config.largeReceive
+        return max(linkHeaderLength + (large ? 65_535 : config.mtu), EthernetHeader.minimumFrameLength)
     }
 
     /// Whether super-segments longer than the MTU cross this adapter (``AdapterConfig/segmentationOffload``).

@@ -9,7 +9,7 @@ import NetStackWire
 /// - IPv4 without options, not a fragment, or IPv6 with TCP right after the fixed header (no
 ///   extension header), within the MTU, the TCP checksum (and IPv4's header checksum) verified
 ///   for every frame before it is glued (a frame that fails is stored as it came, for the stack
-///   to count: a giant is still dropped as one, a bad checksum still counted);
+///   to count: a bad checksum is still counted; a giant never gets here, the adapter drops it);
 /// - flags exactly ACK, or ACK|PSH (PSH ends the run: it is glued, then the run is closed);
 ///   SYN, FIN, RST, URG, ECE, CWR or a reserved bit are stored alone;
 /// - the same link header, TOS, DF/fragment field, TTL (for IPv6: version, traffic class, flow
@@ -62,7 +62,7 @@ package struct ReceiveCoalescer: @unchecked Sendable {
     /// Frames glued onto one before them (each spared the stack one pass through IP and TCP input).
     package private(set) var framesMerged = 0
     /// Runs of two frames or more closed.
-    package private(set) var segmentsMerged = 0
+    package private(set) var runsClosed = 0
 
     /// A coalescer for frames whose IP header starts `ipOffset` bytes in, on a link of `mtu`.
     package init(ipOffset: Int, mtu: Int) {
@@ -83,8 +83,9 @@ package struct ReceiveCoalescer: @unchecked Sendable {
 
     /// Stores `frame` (marked `mark` by the device: 0, or 1 when it vouched for the checksum) in
     /// `ring`: glued onto the open run, as a new slot opening a run, or as a new slot alone.
-    /// Returns false when it needed a slot and the ring had none (nothing stored; the open run
-    /// stays open). O(frame length): one checksum pass and one copy for a TCP data segment.
+    /// Returns false when it needed a slot and the ring had none (nothing stored; the open run,
+    /// which the frame did not continue, is closed all the same). O(frame length): one checksum
+    /// pass and one copy for a TCP data segment.
     package mutating func store(_ frame: UnsafeRawBufferPointer, mark: UInt32, in ring: inout FrameRing) -> Bool {
         guard let part = Self.dataSegment(in: frame, ipOffset: ipOffset, mtu: mtu) else {
             close(in: &ring)
@@ -124,7 +125,7 @@ package struct ReceiveCoalescer: @unchecked Sendable {
     }
 
     /// Whether a run is open and its slot is still the ring's newest, unread.
-    func isOpen(in ring: FrameRing) -> Bool {
+    func isOpen(in ring: borrowing FrameRing) -> Bool {
         slot != nil && ring.pushes == pushesAtOpen && !ring.isEmpty
     }
 
@@ -232,7 +233,7 @@ package struct ReceiveCoalescer: @unchecked Sendable {
     }
 
     /// Opens a run on `part`, just stored at `start` as the ring's newest slot.
-    private mutating func open(_ part: Part, at start: UnsafeMutableRawPointer, in ring: FrameRing) {
+    private mutating func open(_ part: Part, at start: UnsafeMutableRawPointer, in ring: borrowing FrameRing) {
         slot = start
         pushesAtOpen = ring.pushes
         length = part.end
@@ -291,6 +292,6 @@ package struct ReceiveCoalescer: @unchecked Sendable {
         sum.add(UnsafeRawBufferPointer(rebasing: held[tcp..<headersEnd]))
         sum.add(payloadSum.foldedSum)
         buffer.storeBE16(sum.checksum, at: tcp + 16)
-        segmentsMerged += 1
+        runsClosed += 1
     }
 }

@@ -1,4 +1,4 @@
-// Segments glued by receive coalescing (software GRO, NetStackRuntime's ReceiveCoalescer) and
+// Segments glued by receive coalescing (software GRO, as NetStackCore's ReceiveCoalescer glues them) and
 // the ACK clock (RFC 5681 §4.2: an ACK for at least every second full-sized segment; out-of-order
 // data ACKed at once). A glued run of N full segments arrives as one segment of N × MSS: it
 // is ACKed at once, as Linux does after GRO, never left to the delayed-ACK timer as one segment.
