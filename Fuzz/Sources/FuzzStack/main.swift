@@ -5,7 +5,8 @@
 // well-formed Ethernet/IPv4/TCP/UDP/ICMP/ARP with valid checksums, fields
 // chosen by the input; some raw junk; some reflections of what the host sent),
 // advance the clock, poll, take transmitted frames (or carry them to the peer
-// host), application calls.
+// host), application calls. The adapters coalesce received TCP segments, as
+// `serve`'s do on a TAP or TUN device without offload.
 //
 // Invariants, each a trap with a message:
 // - no trap inside the stack (Swift's own checks);
@@ -101,7 +102,10 @@ final class Scenario {
             var config = HostConfig(name: name)
             config.randomSeed = 0x5eed
             let host = Host(config)
-            let id = host.addInterface(AdapterConfig(name: "eth0", mac: mac, mtu: 1500, fcs: false))
+            var adapter = AdapterConfig(name: "eth0", mac: mac, mtu: 1500, fcs: false)
+            // As `serve` sets up a TAP without offload: in-order TCP segments glued in the ring (LRO).
+            adapter.receiveCoalescing = true
+            let id = host.addInterface(adapter)
             host.assign(ip, prefixLength: 24, to: id, now: .zero)
             host.setDefaultGateway(Lab.gateway, interface: id)
             while host.takeFrame(from: id, { _ in () }) != nil {}
