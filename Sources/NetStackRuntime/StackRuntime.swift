@@ -63,7 +63,7 @@ public struct RuntimeConfiguration: Sendable {
     /// Take the address from a DHCP server (`--address dhcp`) instead of ``address``: the
     /// runtime's initializer waits for a lease (see ``DHCPSettings``); ``gateway`` is then ignored.
     public var dhcp: DHCPSettings?
-    /// Receive coalescing (software GRO; ``AdapterConfig/receiveCoalescing``) where the device has
+    /// Receive coalescing (software GRO; NetStackCore's `AdapterConfig.receiveCoalescing`) where the device has
     /// no offload: the in-order TCP data segments of one connection read in one batch reach the
     /// stack glued into one segment of up to 64 KiB (``StackRuntime/framesCoalesced``), as a TSO super-segment does with offload on.
     /// On by default; it stays off under `--impair` (a wire that works frame by frame) and with

@@ -14,7 +14,7 @@ struct BackToBackHosts {
 
     /// The two hosts, both with `tcp` as their TCP configuration; with `ipv6`, dual-stack; with
     /// `coalescing`, each adapter glues the in-order TCP segments of one carry as it stores them
-    /// (``AdapterConfig/receiveCoalescing``), as the runtime's does for a batch read from a device.
+    /// (`AdapterConfig.receiveCoalescing`), as the runtime's does for a batch read from a device.
     init(mtu: Int, tcp: TCPConfig, ipv6: Bool = false, coalescing: Bool = false) {
         func makeHost(_ name: String, _ last: UInt8) -> Host {
             var config = HostConfig(name: name)

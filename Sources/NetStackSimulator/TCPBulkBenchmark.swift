@@ -29,7 +29,7 @@ public final class TCPBulkBenchmark {
     /// Two hosts, a listener on the receiver, and a connection established: over IPv4
     /// (192.0.2.1 → 192.0.2.2), or with `ipv6` over IPv6 (2001:db8::1 → 2001:db8::2, the
     /// hosts dual-stack, DAD off, static neighbour entries). `coalescing`: each host glues the
-    /// in-order segments of a delivery before TCP input (``BackToBackHosts``), as the runtime
+    /// in-order segments of a delivery before TCP input (receive coalescing in the adapter), as the runtime
     /// does for a batch read from a device. `verifying`: every byte read is checked against
     /// the byte written at its offset (``corruptBytes``; a test's check, not the benchmark's).
     public init(mtu: Int = 1500, bufferSize: Int = 256 * 1024, tick: Duration = .microseconds(10),

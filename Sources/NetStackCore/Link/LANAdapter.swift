@@ -52,7 +52,7 @@ public struct AdapterConfig: Sendable {
 
     /// Receive coalescing in the adapter (LRO): consecutive in-order TCP data segments of one
     /// connection that arrive between two drains of the ring are glued, as they are stored, into
-    /// one segment of up to 64 KiB in one slot (``ReceiveCoalescer`` has the rules), so TCP input
+    /// one segment of up to 64 KiB in one slot (the package's `ReceiveCoalescer` has the rules), so TCP input
     /// and its ACK decision run once per run (RFC 5681's ACK for every two full segments then
     /// covers the run at once, as Linux's receiver does after GRO). Each frame's checksums are
     /// verified as it is glued (the stack does not sum them again); a frame that cannot be glued
