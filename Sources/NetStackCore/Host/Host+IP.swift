@@ -11,8 +11,8 @@ extension Host {
     /// `typeOfService` is IPv6's traffic class; `ttl` its hop limit.
     func output(protocol proto: IPProtocol, source: IPAddress?, destination: IPAddress,
                 ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false,
-                identificationSlot: IPIdentification.Slot? = nil, segmentSize: Int = 0, payloadLength: Int,
-                writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
+                identificationSlot: IPIdentification.Slot? = nil, segmentSize: Int = 0, transportHeaderLength: Int = 0,
+                payloadLength: Int, writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         switch destination {
         case let .v4(to):
             var from: IPv4Address?
@@ -22,7 +22,7 @@ extension Host {
             }
             try output(protocol: proto, source: from, destination: to, ttl: ttl, typeOfService: typeOfService,
                        dontFragment: dontFragment, identificationSlot: identificationSlot, segmentSize: segmentSize,
-                       payloadLength: payloadLength, writePayload: writePayload)
+                       transportHeaderLength: transportHeaderLength, payloadLength: payloadLength, writePayload: writePayload)
         case let .v6(to):
             var from: IPv6Address?
             if let source {
@@ -30,7 +30,8 @@ extension Host {
                 from = address
             }
             try output6(nextHeader: proto, source: from, destination: to, hopLimit: ttl, trafficClass: typeOfService,
-                        segmentSize: segmentSize, payloadLength: payloadLength, writePayload: writePayload)
+                        segmentSize: segmentSize, transportHeaderLength: transportHeaderLength,
+                        payloadLength: payloadLength, writePayload: writePayload)
         }
     }
 

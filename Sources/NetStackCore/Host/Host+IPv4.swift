@@ -12,8 +12,8 @@ extension Host {
     /// link address is known (else it is dropped, and TCP's retransmission sends it again).
     func output(protocol proto: IPProtocol, source: IPv4Address? = nil, destination: IPv4Address,
                 ttl: UInt8? = nil, typeOfService: UInt8 = 0, dontFragment: Bool = false,
-                identificationSlot: IPIdentification.Slot? = nil, segmentSize: Int = 0, payloadLength: Int,
-                writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
+                identificationSlot: IPIdentification.Slot? = nil, segmentSize: Int = 0, transportHeaderLength: Int = 0,
+                payloadLength: Int, writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         guard payloadLength + IPv4Header.minimumLength <= 65_535 else { throw .messageTooLong }
         let local = isLocal(destination)
         var route: Route?
@@ -60,7 +60,8 @@ extension Host {
         let mark = UInt32(truncatingIfNeeded: segmentSize)
         if fits, adapters[interface.index].medium == .ipOnly {
             // A point-to-point IP link: the datagram is the whole frame.
-            adapters[interface.index].send(length: total, mark: mark) { datagram in
+            adapters[interface.index].send(length: total, mark: mark,
+                                           headersLength: header.headerLength + transportHeaderLength) { datagram in
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))
                 header.emit(into: datagram)
             }
@@ -69,7 +70,8 @@ extension Host {
         if fits, let mac = resolvedLinkAddress(of: nextHop, on: interface) {
             // The common case: build the datagram straight into the adapter's transmit slot.
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv4)
-            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark) { frame in
+            let headers = EthernetHeader.length + header.headerLength + transportHeaderLength
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark, headersLength: headers) { frame in
                 ethernet.emit(into: frame)
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[header.headerLength..<total]))

@@ -227,7 +227,7 @@ extension Host {
     /// is partial); it goes out only when the next hop's link address is known (else it is
     /// dropped, and TCP's retransmission sends it again).
     func output6(nextHeader: IPProtocol, source: IPv6Address?, destination: IPv6Address, hopLimit: UInt8?,
-                 trafficClass: UInt8, segmentSize: Int, payloadLength: Int,
+                 trafficClass: UInt8, segmentSize: Int, transportHeaderLength: Int = 0, payloadLength: Int,
                  writePayload: (UnsafeMutableRawBufferPointer) -> Void) throws(NetError) {
         guard payloadLength <= 65_535 else { throw .messageTooLong }
         let total = IPv6Header.length + payloadLength
@@ -280,7 +280,8 @@ extension Host {
             return
         }
         if adapters[interface.index].medium == .ipOnly {
-            adapters[interface.index].send(length: total, mark: mark) { datagram in
+            adapters[interface.index].send(length: total, mark: mark,
+                                           headersLength: IPv6Header.length + transportHeaderLength) { datagram in
                 header.emit(into: datagram)
                 writePayload(UnsafeMutableRawBufferPointer(rebasing: datagram[IPv6Header.length..<total]))
             }
@@ -288,7 +289,8 @@ extension Host {
         }
         if let mac = linkAddress6(of: nextHop, on: interface) {
             let ethernet = EthernetHeader(destination: mac, source: adapters[interface.index].mac, etherType: .ipv6)
-            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark) { frame in
+            let headers = EthernetHeader.length + IPv6Header.length + transportHeaderLength
+            let (_, fcs) = adapters[interface.index].send(length: EthernetHeader.length + total, mark: mark, headersLength: headers) { frame in
                 ethernet.emit(into: frame)
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: frame[EthernetHeader.length...])
                 header.emit(into: datagram)

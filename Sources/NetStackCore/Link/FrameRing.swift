@@ -4,24 +4,29 @@ final class FrameSlots {
     let lengths: UnsafeMutablePointer<Int>
     /// A word the owner keeps with each frame (offload metadata: a trusted checksum, a GSO segment size).
     let marks: UnsafeMutablePointer<UInt32>
+    /// Where each frame starts in its slot (0 unless pushed with headroom).
+    let offsets: UnsafeMutablePointer<Int>
     let capacity: Int
     let slotSize: Int
 
     init(capacity: Int, slotSize: Int) {
         self.capacity = capacity
         self.slotSize = slotSize
-        base = .allocate(byteCount: capacity * slotSize, alignment: 16)
+        base = .allocate(byteCount: capacity * slotSize, alignment: 64)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * slotSize)
         lengths = .allocate(capacity: capacity)
         lengths.initialize(repeating: 0, count: capacity)
         marks = .allocate(capacity: capacity)
         marks.initialize(repeating: 0, count: capacity)
+        offsets = .allocate(capacity: capacity)
+        offsets.initialize(repeating: 0, count: capacity)
     }
 
     deinit {
         base.deallocate()
         lengths.deallocate()
         marks.deallocate()
+        offsets.deallocate()
     }
 
     @inline(__always) func slot(_ index: Int) -> UnsafeMutableRawPointer { base + index * slotSize }
@@ -69,13 +74,16 @@ public struct FrameRing: @unchecked Sendable {
 
     /// Reserves the next slot, lets `fill` write exactly `length` bytes into it,
     /// and commits it. Returns false without calling `fill` when full or too long.
+    /// `headroom`: the frame starts that many bytes into its slot (to align what follows its headers).
     @discardableResult
-    public mutating func push(length: Int, mark: UInt32 = 0, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
-        guard count < slots.capacity, length <= slots.slotSize, length >= 0 else { return false }
+    public mutating func push(length: Int, mark: UInt32 = 0, headroom: Int = 0,
+                              _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        guard count < slots.capacity, length >= 0, headroom >= 0, length + headroom <= slots.slotSize else { return false }
         var index = head + count
         if index >= slots.capacity { index -= slots.capacity }
-        fill(UnsafeMutableRawBufferPointer(start: slots.slot(index), count: length))
+        fill(UnsafeMutableRawBufferPointer(start: slots.slot(index) + headroom, count: length))
         slots.lengths[index] = length
+        slots.offsets[index] = headroom
         slots.marks[index] = mark
         count += 1
         pushes &+= 1
@@ -91,7 +99,7 @@ public struct FrameRing: @unchecked Sendable {
     /// Sets the newest frame's length (bytes written into its slot in place: receive coalescing
     /// glued a segment onto it). Requires a frame held and `length` within a slot.
     mutating func resizeNewest(to length: Int) {
-        precondition(count > 0 && length >= 0 && length <= slots.slotSize, "no frame held, or longer than a slot")
+        precondition(count > 0 && length >= 0 && length + slots.offsets[newest] <= slots.slotSize, "no frame held, or longer than a slot")
         slots.lengths[newest] = length
     }
 
@@ -104,7 +112,7 @@ public struct FrameRing: @unchecked Sendable {
     /// The oldest frame, in place; valid until it is dropped. Nil when empty.
     public func peek() -> UnsafeRawBufferPointer? {
         guard count > 0 else { return nil }
-        return UnsafeRawBufferPointer(start: slots.slot(head), count: slots.lengths[head])
+        return UnsafeRawBufferPointer(start: slots.slot(head) + slots.offsets[head], count: slots.lengths[head])
     }
 
     /// The mark pushed with the oldest frame; 0 when empty.

@@ -430,6 +430,7 @@ extension Host {
             do {
                 try output(protocol: .tcp, source: local.address, destination: remote.address,
                            identificationSlot: connection.ipIDSlot, segmentSize: segment.segmentSize,
+                           transportHeaderLength: header.headerLength,
                            payloadLength: header.headerLength + segment.payloadLength) { buffer in
                     if segment.payloadLength > 0 {
                         connection.sendBuffer.copy(
