@@ -48,6 +48,14 @@ struct TransmitAlignmentTests {
         #expect(offset == 0 && bytes.count == length)
     }
 
+    @Test("the headroom does not let a frame longer than the link through: 1,518 bytes go, 1,519 are dropped and counted")
+    func headroomIsNotRoomForLongerFrames() {
+        var adapter = LANAdapter(AdapterConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 1), mtu: 1500, fcs: false))
+        #expect(Self.queued(&adapter, length: 1518, headers: 0) != nil, "MAC header + MTU + FCS's four bytes, as before")
+        #expect(Self.queued(&adapter, length: 1519, headers: 0) == nil)
+        #expect(adapter.counters.txDropped == 1)
+    }
+
     @Test("a frame pushed with headroom is read back from where it was written; the slot still bounds headroom plus length")
     func headroomKeepsTheFrame() {
         var ring = FrameRing(capacity: 2, slotSize: 128)

@@ -114,6 +114,9 @@ public struct LANAdapter: Sendable {
     static let payloadAlignment = 64
     /// With ``AdapterConfig/receiveCoalescing``: the run being glued in the receive ring's newest slot.
     private var coalescer: ReceiveCoalescer?
+    /// The longest frame (FCS included) the ordinary transmit queue takes: MAC header, MTU, FCS.
+    /// Its slots are longer, for the payload alignment's headroom, but the link is not.
+    private let longestTransmitFrame: Int
 
     /// An adapter with empty rings.
     public init(_ config: AdapterConfig) {
@@ -128,6 +131,7 @@ public struct LANAdapter: Sendable {
         receiveRing = FrameRing(capacity: config.receivesLarge ? min(config.receiveRing, 64) : config.receiveRing,
                                 slotSize: config.receivesLarge ? large : slot)
         transmitQueue = FrameRing(capacity: config.transmitQueue, slotSize: aligned(slot))
+        longestTransmitFrame = slot
         if config.segmentationOffload { largeTransmitQueue = FrameRing(capacity: 128, slotSize: aligned(large)) }
         if config.receiveCoalescing {
             coalescer = ReceiveCoalescer(ipOffset: config.medium == .ethernet ? EthernetHeader.length : 0, mtu: config.mtu)
@@ -284,9 +288,14 @@ public struct LANAdapter: Sendable {
         }
         let queued: Bool
         let headroom = (Self.payloadAlignment - headersLength % Self.payloadAlignment) % Self.payloadAlignment
-        if total + headroom > transmitQueue.slotSize, largeTransmitQueue != nil, !transmitQueue.isFull {
-            queued = largeTransmitQueue?.push(length: total, mark: mark, headroom: headroom, write) ?? false
-            if queued { transmitQueue.push(length: 0, mark: Self.largeFrame) { _ in } }
+        if total > longestTransmitFrame {
+            // Longer than the link takes: a super-segment's queue, or (without one) no room, as ever.
+            if largeTransmitQueue != nil, !transmitQueue.isFull {
+                queued = largeTransmitQueue?.push(length: total, mark: mark, headroom: headroom, write) ?? false
+                if queued { transmitQueue.push(length: 0, mark: Self.largeFrame) { _ in } }
+            } else {
+                queued = false
+            }
         } else {
             queued = transmitQueue.push(length: total, mark: mark, headroom: headroom, write)
         }
